@@ -1,0 +1,180 @@
+"""The one error vocabulary of Passerelle.
+
+Every rejection anywhere in the project is a :class:`PasserelleError`::
+
+    PasserelleError
+      .reason      Reason     stable code, e.g. ``kb_jwt.nonce_mismatch``; tests assert on it
+      .detail      str        a human sentence; free to change, never parsed
+      .fault       Fault      PEER: the other side broke a rule; LOCAL: we were misused
+      .wire_error  str | None the protocol's own error code (``invalid_proof``, ...)
+
+Reason codes are ``family.name``. The family tells the layer (``jws``, ``sd_jwt``,
+``trust``, ...); services, the CLI and conformance reports print the code verbatim.
+The wire error is the code the spec puts on the wire for this situation. The core
+sets a sensible default per family; a protocol layer that knows better (OpenID4VCI
+turns a bad key-proof signature into ``invalid_proof``) re-raises with
+:meth:`PasserelleError.for_wire`.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["Fault", "PasserelleError", "Reason"]
+
+
+class Fault(enum.Enum):
+    """Whose fault a failure is: the peer broke a rule, or the caller misused an API."""
+
+    PEER = "peer"
+    LOCAL = "local"
+
+
+class Reason(enum.StrEnum):
+    # Input shape and bounds (DESIGN §9: sizes and nesting are bounded).
+    INPUT_TOO_LARGE = "input.too_large"
+    INPUT_TOO_DEEP = "input.too_deep"
+    INPUT_MALFORMED = "input.malformed"
+
+    # JOSE: JWK, JWS, JWT claims.
+    JWK_INVALID = "jwk.invalid"
+    JWK_UNSUPPORTED = "jwk.unsupported"
+    JWK_PRIVATE = "jwk.private_key_material"
+    JWS_MALFORMED = "jws.malformed"
+    JWS_ALG_NOT_ALLOWED = "jws.alg_not_allowed"
+    JWS_ALG_MISMATCH = "jws.alg_key_mismatch"
+    JWS_INVALID_SIGNATURE = "jws.invalid_signature"
+    JWS_TYP_MISMATCH = "jws.typ_mismatch"
+    JWS_CRIT_UNSUPPORTED = "jws.crit_unsupported"
+    JWS_HEADER_INVALID = "jws.header_invalid"
+    JWT_CLAIM_MISSING = "jwt.claim_missing"
+    JWT_CLAIM_INVALID = "jwt.claim_invalid"
+    JWT_EXPIRED = "jwt.expired"
+    JWT_NOT_YET_VALID = "jwt.not_yet_valid"
+    JWT_ISSUED_IN_FUTURE = "jwt.issued_in_future"
+
+    # X.509 and x5c chains.
+    X509_MALFORMED = "x509.malformed"
+    X509_CHAIN_INVALID = "x509.chain_invalid"
+    X509_SELF_SIGNED_LEAF = "x509.self_signed_leaf"
+    X509_EXPIRED = "x509.expired"
+    X509_NOT_YET_VALID = "x509.not_yet_valid"
+    X509_SAN_MISMATCH = "x509.san_mismatch"
+    X509_HASH_MISMATCH = "x509.hash_mismatch"
+    X509_KEY_USAGE = "x509.key_usage"
+
+    # SD-JWT, RFC 9901.
+    SD_JWT_MALFORMED = "sd_jwt.malformed"
+    SD_JWT_ALG_UNSUPPORTED = "sd_jwt.sd_alg_unsupported"
+    SD_JWT_DISCLOSURE_MALFORMED = "sd_jwt.disclosure_malformed"
+    SD_JWT_DUPLICATE_DIGEST = "sd_jwt.duplicate_digest"
+    SD_JWT_DUPLICATE_DISCLOSURE = "sd_jwt.duplicate_disclosure"
+    SD_JWT_UNREFERENCED_DISCLOSURE = "sd_jwt.unreferenced_disclosure"
+    SD_JWT_RESERVED_CLAIM_NAME = "sd_jwt.reserved_claim_name"
+    SD_JWT_CLAIM_COLLISION = "sd_jwt.claim_name_collision"
+    SD_JWT_DISCLOSURE_WRONG_PLACE = "sd_jwt.disclosure_wrong_place"
+    SD_JWT_INVALID_SD = "sd_jwt.invalid_sd_member"
+    SD_JWT_UNDISCLOSABLE = "sd_jwt.claim_not_disclosable"
+    KB_JWT_MISSING = "kb_jwt.missing"
+    KB_JWT_UNEXPECTED = "kb_jwt.unexpected"
+    KB_JWT_MALFORMED = "kb_jwt.malformed"
+    KB_JWT_NO_HOLDER_KEY = "kb_jwt.no_holder_key"
+    KB_JWT_INVALID_SIGNATURE = "kb_jwt.invalid_signature"
+    KB_JWT_SD_HASH_MISMATCH = "kb_jwt.sd_hash_mismatch"
+    KB_JWT_NONCE_MISMATCH = "kb_jwt.nonce_mismatch"
+    KB_JWT_AUD_MISMATCH = "kb_jwt.aud_mismatch"
+    KB_JWT_IAT_OUT_OF_WINDOW = "kb_jwt.iat_out_of_window"
+
+    # SD-JWT VC.
+    SD_JWT_VC_VCT_MISSING = "sd_jwt_vc.vct_missing"
+    SD_JWT_VC_VCT_MISMATCH = "sd_jwt_vc.vct_mismatch"
+    SD_JWT_VC_INTEGRITY_MISMATCH = "sd_jwt_vc.vct_integrity_mismatch"
+    SD_JWT_VC_ISSUER_INVALID = "sd_jwt_vc.issuer_invalid"
+    SD_JWT_VC_ISSUER_KEY_UNRESOLVED = "sd_jwt_vc.issuer_key_unresolved"
+    SD_JWT_VC_ISSUER_METADATA_INVALID = "sd_jwt_vc.issuer_metadata_invalid"
+    SD_JWT_VC_CNF_INVALID = "sd_jwt_vc.cnf_invalid"
+    SD_JWT_VC_STATUS_INVALID = "sd_jwt_vc.status_invalid"
+    TYPE_METADATA_INVALID = "type_metadata.invalid"
+    TYPE_METADATA_EXTENDS_CYCLE = "type_metadata.extends_cycle"
+
+    # A credential's own validity period, whatever its format (scenario 5).
+    CREDENTIAL_EXPIRED = "credential.expired"
+    CREDENTIAL_NOT_YET_VALID = "credential.not_yet_valid"
+
+    # W3C Verifiable Credentials as JWT (VCDM 1.1 jwt_vc_json, VCDM 2.0 vc+jwt).
+    VC_MALFORMED = "vc.malformed"
+    VC_CONTEXT_INVALID = "vc.context_invalid"
+    VC_TYPE_INVALID = "vc.type_invalid"
+    VC_ISSUER_MISMATCH = "vc.issuer_mismatch"
+    VC_HOLDER_MISMATCH = "vc.holder_mismatch"
+    VP_MALFORMED = "vp.malformed"
+    VP_NONCE_MISMATCH = "vp.nonce_mismatch"
+    VP_AUD_MISMATCH = "vp.aud_mismatch"
+
+    # Shared schemas and crosswalks.
+    SCHEMA_INVALID = "schema.invalid"
+    SCHEMA_UNKNOWN = "schema.unknown"
+    SCHEMA_VIOLATION = "schema.violation"
+    CROSSWALK_INVALID = "crosswalk.invalid"
+
+
+# The wire code a family maps to when the layer raising it has no better knowledge.
+# Presentation-side failures are OAuth ``invalid_request``; issuance-side protocol
+# layers override with ``invalid_proof``/``invalid_nonce`` where OpenID4VCI says so.
+_DEFAULT_WIRE: dict[str, str] = {
+    "input": "invalid_request",
+    "jwk": "invalid_request",
+    "jws": "invalid_request",
+    "jwt": "invalid_request",
+    "x509": "invalid_request",
+    "sd_jwt": "invalid_request",
+    "kb_jwt": "invalid_request",
+    "sd_jwt_vc": "invalid_request",
+    "credential": "invalid_request",
+    "vc": "invalid_request",
+    "vp": "invalid_request",
+}
+
+
+class PasserelleError(Exception):
+    """A rule was broken. See the module docstring for the fields."""
+
+    reason: Reason
+    detail: str
+    fault: Fault
+    wire_error: str | None
+
+    def __init__(
+        self,
+        reason: Reason,
+        detail: str,
+        *,
+        fault: Fault = Fault.PEER,
+        wire_error: str | None = None,
+    ) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.fault = fault
+        self.wire_error = (
+            wire_error if wire_error is not None else _DEFAULT_WIRE.get(reason.split(".")[0])
+        )
+
+    def for_wire(self, wire_error: str) -> PasserelleError:
+        """The same failure, as a protocol layer reports it on the wire."""
+        again = PasserelleError(self.reason, self.detail, fault=self.fault, wire_error=wire_error)
+        again.__cause__ = self.__cause__ or self
+        return again
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "reason": str(self.reason),
+            "detail": self.detail,
+            "fault": self.fault.value,
+            "wire_error": self.wire_error,
+        }
+
+
+def local_error(reason: Reason, detail: str) -> PasserelleError:
+    """A misuse of our own API (bad option, impossible request) rather than a peer fault."""
+    return PasserelleError(reason, detail, fault=Fault.LOCAL)

@@ -1,0 +1,118 @@
+"""JSON values, and the one strict parser every untrusted byte string goes through.
+
+Strict means: UTF-8 only, no duplicate member names (RFC 7515 §4 and RFC 9901 §4.2
+require rejecting them or using the last one; we reject), no NaN/Infinity, and bounded
+size and nesting depth (DESIGN §9).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import TypeAlias
+
+from ._errors import PasserelleError, Reason
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_INPUT_BYTES",
+    "JsonObject",
+    "JsonValue",
+    "b64url_decode",
+    "b64url_encode",
+    "canonical_json",
+    "parse_json",
+    "parse_json_object",
+]
+
+JsonValue: TypeAlias = "None | bool | int | float | str | list[JsonValue] | dict[str, JsonValue]"
+JsonObject: TypeAlias = "dict[str, JsonValue]"
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+MAX_INPUT_BYTES = 1 << 20
+"""Largest JSON document or compact token the core accepts (1 MiB)."""
+MAX_DEPTH = 32
+"""Deepest nesting of arrays and objects the core accepts."""
+
+
+def _no_duplicates(pairs: list[tuple[str, JsonValue]]) -> JsonObject:
+    out: JsonObject = {}
+    for key, value in pairs:
+        if key in out:
+            raise PasserelleError(Reason.INPUT_MALFORMED, f"duplicate JSON member name {key!r}")
+        out[key] = value
+    return out
+
+
+def _reject_constant(name: str) -> JsonValue:
+    raise PasserelleError(Reason.INPUT_MALFORMED, f"JSON constant {name} is not allowed")
+
+
+def _depth(value: JsonValue, limit: int) -> None:
+    # Iterative, so that a hostile document cannot exhaust the Python stack.
+    stack: list[tuple[JsonValue, int]] = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children: list[JsonValue] = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if level + 1 > limit:
+            raise PasserelleError(Reason.INPUT_TOO_DEEP, f"JSON nested deeper than {limit}")
+        stack.extend((child, level + 1) for child in children)
+
+
+def parse_json(data: bytes | str, *, what: str = "JSON") -> JsonValue:
+    """Parse untrusted JSON strictly, or raise ``input.*``."""
+    raw = data.encode() if isinstance(data, str) else data
+    if len(raw) > MAX_INPUT_BYTES:
+        raise PasserelleError(Reason.INPUT_TOO_LARGE, f"{what} is larger than {MAX_INPUT_BYTES}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PasserelleError(Reason.INPUT_MALFORMED, f"{what} is not UTF-8") from exc
+    try:
+        value: JsonValue = json.loads(
+            text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant
+        )
+    except RecursionError as exc:
+        raise PasserelleError(Reason.INPUT_TOO_DEEP, f"{what} is nested too deeply") from exc
+    except ValueError as exc:
+        raise PasserelleError(Reason.INPUT_MALFORMED, f"{what} is not valid JSON: {exc}") from exc
+    _depth(value, MAX_DEPTH)
+    return value
+
+
+def parse_json_object(data: bytes | str, *, what: str = "JSON object") -> JsonObject:
+    value = parse_json(data, what=what)
+    if not isinstance(value, dict):
+        raise PasserelleError(Reason.INPUT_MALFORMED, f"{what} is not a JSON object")
+    return value
+
+
+def canonical_json(value: JsonValue) -> bytes:
+    """Compact JSON with sorted keys; for hashing our own data, not a JCS implementation."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def b64url_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str, *, what: str = "base64url value") -> bytes:
+    """Decode unpadded base64url strictly: padding, '+', '/' and whitespace are refused."""
+    if not isinstance(text, str) or not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise PasserelleError(Reason.INPUT_MALFORMED, f"{what} is not unpadded base64url")
+    try:
+        raw = text.encode("ascii")
+    except UnicodeEncodeError as exc:
+        raise PasserelleError(Reason.INPUT_MALFORMED, f"{what} is not ASCII") from exc
+    try:
+        return base64.b64decode(raw + b"=" * (-len(raw) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise PasserelleError(Reason.INPUT_MALFORMED, f"{what} is not valid base64url") from exc

@@ -1,0 +1,115 @@
+"""The ``passerelle`` command. The one place in ``passerelle/`` that reads files,
+the clock and the terminal; everything it does is a call into the pure core."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from cryptography import x509
+from rich.console import Console
+
+from .. import __version__
+from .._errors import PasserelleError, Reason
+from .._json import parse_json_object
+from ..jose import PublicKey, load_public_jwk
+from ._inspect import InspectOptions, describe_token
+from ._render import render_report
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="passerelle",
+    help="Passerelle: Canada-EU verifiable-credential interoperability testbed.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _read_input(source: str) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    path = Path(source)
+    if len(source) < 4096 and path.is_file():
+        return path.read_text()
+    return source
+
+
+def _load_key(path: Path) -> PublicKey:
+    """A public key from a JWK (JSON) file, a PEM public key, or a PEM certificate."""
+    data = path.read_bytes()
+    if data.lstrip().startswith(b"{"):
+        return load_public_jwk(parse_json_object(data, what="JWK file"))
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    if b"BEGIN CERTIFICATE" in data:
+        key = x509.load_pem_x509_certificate(data).public_key()
+    else:
+        key = load_pem_public_key(data)
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+    if not isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+        raise PasserelleError(Reason.JWK_UNSUPPORTED, "only EC and Ed25519 keys are supported")
+    return key
+
+
+@app.command()
+def inspect(
+    token: Annotated[str, typer.Argument(help="The token, a file holding it, or - for stdin.")],
+    key: Annotated[
+        Path | None, typer.Option(help="Issuer public key: JWK file, PEM key or certificate.")
+    ] = None,
+    anchor: Annotated[
+        list[Path] | None, typer.Option(help="Trust anchor certificate (PEM) for x5c; repeatable.")
+    ] = None,
+    nonce: Annotated[str | None, typer.Option(help="Expected KB-JWT nonce.")] = None,
+    aud: Annotated[str | None, typer.Option(help="Expected KB-JWT audience.")] = None,
+    at: Annotated[
+        int | None, typer.Option(help="Check validity at this epoch second instead of now.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Decode an SD-JWT VC, SD-JWT+KB, jwt_vc_json or vc+jwt; verify it when keys are given.
+
+    Exit status: 0 decoded (and verified, when asked); 1 the token failed with a reason
+    code; 2 the command was misused (unreadable key file, ...).
+    """
+    console = Console(stderr=False)
+    try:
+        anchors = [x509.load_pem_x509_certificate(p.read_bytes()) for p in anchor or []]
+        options = InspectOptions(
+            now=datetime.fromtimestamp(at, UTC) if at is not None else datetime.now(UTC),
+            key=_load_key(key) if key is not None else None,
+            anchors=anchors,
+            nonce=nonce,
+            audience=aud,
+        )
+    except (OSError, ValueError, PasserelleError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    report = describe_token(_read_input(token), options)
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    else:
+        render_report(report, console)
+    verification = report.get("verification")
+    failed = isinstance(verification, dict) and verification.get("reason") is not None
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def version() -> None:
+    """Print the versions of Passerelle and of the specifications it speaks."""
+    from ..sd_jwt_vc import SPEC_VERSION
+
+    typer.echo(f"passerelle {__version__}")
+    typer.echo("SD-JWT: RFC 9901")
+    typer.echo(f"SD-JWT VC: {SPEC_VERSION}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,205 @@
+"""Compact JWS (RFC 7515) with an explicit algorithm allow-list on every call.
+
+The compact form is assembled and split here, strictly; the signature primitives are
+PyJWT's algorithm objects over pyca/cryptography. Verification returns a
+:class:`VerifiedJws` or raises; reading a token without verifying it is
+:func:`decode_unverified_jws`, and says so in its name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm
+from jwt.exceptions import InvalidKeyError
+
+from .._errors import PasserelleError, Reason, local_error
+from .._json import (
+    MAX_INPUT_BYTES,
+    JsonObject,
+    b64url_decode,
+    b64url_encode,
+    canonical_json,
+    parse_json_object,
+)
+from ._jwk import ALGORITHMS, PrivateKey, PublicKey, algorithm_for_key
+
+__all__ = [
+    "KeySigner",
+    "Signer",
+    "UnverifiedJws",
+    "VerifiedJws",
+    "decode_unverified_jws",
+    "sign_jws",
+    "typ_matches",
+    "verify_jws",
+]
+
+
+class Signer(Protocol):
+    """Produces JWS signatures.
+
+    Security contract: ``sign`` returns the JWS signature value for ``alg`` over
+    exactly ``signing_input`` (for ECDSA the fixed-size R||S form of RFC 7518 §3.4,
+    not DER). ``alg`` is the algorithm the signer will actually use; callers put it in
+    the protected header as it is.
+    """
+
+    @property
+    def alg(self) -> str: ...
+
+    def sign(self, signing_input: bytes) -> bytes: ...
+
+
+def _primitive(alg: str) -> ECAlgorithm | OKPAlgorithm:
+    spec = ALGORITHMS[alg]
+    if spec.kty == "OKP":
+        return OKPAlgorithm()
+    return ECAlgorithm(
+        ECAlgorithm.SHA256 if spec.name == "ES256" else ECAlgorithm.SHA384  # type: ignore[arg-type]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class KeySigner:
+    """A :class:`Signer` over a private key held in memory."""
+
+    key: PrivateKey
+    alg: str = field(default="")
+
+    def __post_init__(self) -> None:
+        expected = algorithm_for_key(self.key)
+        if not self.alg:
+            object.__setattr__(self, "alg", expected)
+        elif self.alg not in ALGORITHMS or ALGORITHMS[self.alg].crv != ALGORITHMS[expected].crv:
+            raise local_error(Reason.JWS_ALG_MISMATCH, f"{self.alg} cannot sign with this key")
+
+    @property
+    def public_key(self) -> PublicKey:
+        return self.key.public_key()
+
+    def sign(self, signing_input: bytes) -> bytes:
+        return _primitive(self.alg).sign(signing_input, self.key)  # type: ignore[arg-type]
+
+
+def sign_jws(header: Mapping[str, object], payload: JsonObject | bytes, signer: Signer) -> str:
+    """Sign ``payload`` in compact serialization. ``alg`` comes from the signer."""
+    protected = {**header, "alg": signer.alg}
+    body = payload if isinstance(payload, bytes) else canonical_json(payload)
+    signing_input = (
+        b64url_encode(canonical_json(protected)) + "." + b64url_encode(body)  # type: ignore[arg-type]
+    ).encode("ascii")
+    return signing_input.decode("ascii") + "." + b64url_encode(signer.sign(signing_input))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnverifiedJws:
+    """A compact JWS split and decoded, signature NOT checked."""
+
+    header: JsonObject
+    payload: bytes
+    signing_input: bytes
+    signature: bytes
+
+    def payload_json(self, *, what: str = "JWS payload") -> JsonObject:
+        return parse_json_object(self.payload, what=what)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifiedJws:
+    """A JWS whose signature verified with the given key and an allowed algorithm."""
+
+    header: JsonObject
+    payload: JsonObject
+
+
+def decode_unverified_jws(token: str, *, what: str = "JWS") -> UnverifiedJws:
+    if not isinstance(token, str):
+        raise PasserelleError(Reason.JWS_MALFORMED, f"{what} is not a string")
+    if len(token) > MAX_INPUT_BYTES:
+        raise PasserelleError(Reason.INPUT_TOO_LARGE, f"{what} is larger than {MAX_INPUT_BYTES}")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise PasserelleError(Reason.JWS_MALFORMED, f"{what} is not a compact JWS of three parts")
+    try:
+        header = parse_json_object(b64url_decode(parts[0], what=f"{what} header"), what=f"{what} header")
+        payload = b64url_decode(parts[1], what=f"{what} payload")
+        signature = b64url_decode(parts[2], what=f"{what} signature")
+    except PasserelleError as exc:
+        raise PasserelleError(Reason.JWS_MALFORMED, exc.detail) from exc
+    return UnverifiedJws(
+        header=header,
+        payload=payload,
+        signing_input=f"{parts[0]}.{parts[1]}".encode("ascii"),
+        signature=signature,
+    )
+
+
+def typ_matches(actual: object, expected: str) -> bool:
+    """RFC 7515 §4.1.9: media types compare case-insensitively, ``application/`` optional."""
+    if not isinstance(actual, str):
+        return False
+
+    def norm(value: str) -> str:
+        value = value.lower()
+        return value.removeprefix("application/")
+
+    return norm(actual) == norm(expected)
+
+
+def verify_jws(
+    token: str | UnverifiedJws,
+    *,
+    key: PublicKey,
+    algorithms: Collection[str],
+    typ: str | None = None,
+    understood_crit: Collection[str] = (),
+    what: str = "JWS",
+    invalid_signature: Reason = Reason.JWS_INVALID_SIGNATURE,
+) -> VerifiedJws:
+    """Verify a compact JWS and return its header and JSON payload, or raise.
+
+    ``algorithms`` is the caller's allow-list; the header's ``alg`` must be in it, in
+    our closed table, and fit ``key`` (no algorithm confusion). ``typ``, when given,
+    must match the header. ``crit`` members we do not understand fail (RFC 7515 §4.1.11).
+    """
+    jws = token if isinstance(token, UnverifiedJws) else decode_unverified_jws(token, what=what)
+    alg = jws.header.get("alg")
+    if not isinstance(alg, str) or alg not in algorithms or alg not in ALGORITHMS:
+        raise PasserelleError(Reason.JWS_ALG_NOT_ALLOWED, f"{what} alg {alg!r} is not allowed")
+    spec = ALGORITHMS[alg]
+    key_fits = (
+        isinstance(key, ed25519.Ed25519PublicKey)
+        if spec.kty == "OKP"
+        else isinstance(key, ec.EllipticCurvePublicKey)
+        and key.curve.name == {"P-256": "secp256r1", "P-384": "secp384r1"}[spec.crv]
+    )
+    if not key_fits:
+        raise PasserelleError(Reason.JWS_ALG_MISMATCH, f"{what} alg {alg} does not fit the key")
+    for name in ("jku", "x5u"):
+        # We never fetch keys a token points at; a token that asks us to is refused.
+        if name in jws.header:
+            raise PasserelleError(Reason.JWS_HEADER_INVALID, f"{what} header {name} is not accepted")
+    crit = jws.header.get("crit")
+    if crit is not None:
+        if not isinstance(crit, list) or not crit or not all(isinstance(c, str) for c in crit):
+            raise PasserelleError(Reason.JWS_HEADER_INVALID, f"{what} crit is not a list of names")
+        unknown = [c for c in crit if c not in understood_crit]
+        if unknown:
+            raise PasserelleError(Reason.JWS_CRIT_UNSUPPORTED, f"{what} crit {unknown} not understood")
+    if typ is not None and not typ_matches(jws.header.get("typ"), typ):
+        raise PasserelleError(
+            Reason.JWS_TYP_MISMATCH, f"{what} typ {jws.header.get('typ')!r}, expected {typ!r}"
+        )
+    if spec.coordinate_size * 2 != len(jws.signature):
+        raise PasserelleError(invalid_signature, f"{what} signature has the wrong length")
+    try:
+        ok = _primitive(alg).verify(jws.signing_input, key, jws.signature)  # type: ignore[arg-type]
+    except InvalidKeyError as exc:
+        raise PasserelleError(Reason.JWS_ALG_MISMATCH, f"{what} key does not fit {alg}") from exc
+    if not ok:
+        raise PasserelleError(invalid_signature, f"{what} signature does not verify")
+    return VerifiedJws(header=jws.header, payload=jws.payload_json(what=f"{what} payload"))

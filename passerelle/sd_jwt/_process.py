@@ -1,0 +1,133 @@
+"""Disclosure processing, RFC 9901 §7.1 step 3: one walk shared by verifier, holder and
+``passerelle inspect``. It checks structure only; signatures are the caller's business.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .._errors import PasserelleError, Reason
+from .._json import JsonObject, JsonValue
+from ._models import Disclosure, RevealedClaim, SdJwt
+
+__all__ = ["ProcessedPayload", "process_disclosures", "sd_alg_of"]
+
+_RESERVED_NAMES = frozenset({"_sd", "..."})
+_MAX_WALK_DEPTH = 64  # payload depth plus a chain of nested disclosures
+
+
+def sd_alg_of(payload: JsonObject) -> str:
+    alg = payload.get("_sd_alg", "sha-256")
+    if not isinstance(alg, str):
+        raise PasserelleError(Reason.SD_JWT_ALG_UNSUPPORTED, "_sd_alg is not a string")
+    return alg
+
+
+@dataclass(slots=True)
+class _Walk:
+    by_digest: dict[str, Disclosure]
+    seen_digests: set[str] = field(default_factory=set)
+    revealed: list[RevealedClaim] = field(default_factory=list)
+
+    def lookup(self, digest: JsonValue) -> Disclosure | None:
+        if not isinstance(digest, str):
+            raise PasserelleError(Reason.SD_JWT_INVALID_SD, "a digest is not a string")
+        if digest in self.seen_digests:
+            raise PasserelleError(
+                Reason.SD_JWT_DUPLICATE_DIGEST, f"digest {digest} appears more than once"
+            )
+        self.seen_digests.add(digest)
+        return self.by_digest.get(digest)
+
+    def node(self, value: JsonValue, path: tuple[str | int, ...]) -> JsonValue:
+        if len(path) > _MAX_WALK_DEPTH:
+            raise PasserelleError(Reason.INPUT_TOO_DEEP, "claims nested too deeply")
+        if isinstance(value, dict):
+            return self.object(value, path)
+        if isinstance(value, list):
+            return self.array(value, path)
+        return value
+
+    def object(self, obj: JsonObject, path: tuple[str | int, ...]) -> JsonObject:
+        out: JsonObject = {}
+        for name, child in obj.items():
+            if name == "_sd" or (name == "_sd_alg" and not path):
+                continue
+            out[name] = self.node(child, (*path, name))
+        digests = obj.get("_sd", [])
+        if not isinstance(digests, list):
+            raise PasserelleError(Reason.SD_JWT_INVALID_SD, "_sd is not an array")
+        for digest in digests:
+            disclosure = self.lookup(digest)
+            if disclosure is None:
+                continue  # a decoy, or a claim the holder did not disclose
+            if disclosure.name is None:
+                raise PasserelleError(
+                    Reason.SD_JWT_DISCLOSURE_WRONG_PLACE,
+                    "an array-element disclosure is referenced from an _sd array",
+                )
+            if disclosure.name in _RESERVED_NAMES:
+                raise PasserelleError(
+                    Reason.SD_JWT_RESERVED_CLAIM_NAME,
+                    f"a disclosure may not carry the claim name {disclosure.name!r}",
+                )
+            if disclosure.name in out:
+                raise PasserelleError(
+                    Reason.SD_JWT_CLAIM_COLLISION,
+                    f"disclosed claim {disclosure.name!r} already exists at that level",
+                )
+            claim_path = (*path, disclosure.name)
+            self.revealed.append(RevealedClaim(path=claim_path, disclosure=disclosure))
+            out[disclosure.name] = self.node(disclosure.value, claim_path)
+        return out
+
+    def array(self, items: list[JsonValue], path: tuple[str | int, ...]) -> list[JsonValue]:
+        out: list[JsonValue] = []
+        for item in items:
+            if isinstance(item, dict) and "..." in item:
+                if len(item) != 1:
+                    raise PasserelleError(
+                        Reason.SD_JWT_INVALID_SD, "an array digest object has a key besides '...'"
+                    )
+                disclosure = self.lookup(item["..."])
+                if disclosure is None:
+                    continue
+                if disclosure.name is not None:
+                    raise PasserelleError(
+                        Reason.SD_JWT_DISCLOSURE_WRONG_PLACE,
+                        "an object-property disclosure is referenced from an array element",
+                    )
+                element_path = (*path, len(out))
+                self.revealed.append(RevealedClaim(path=element_path, disclosure=disclosure))
+                out.append(self.node(disclosure.value, element_path))
+            else:
+                out.append(self.node(item, (*path, len(out))))
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProcessedPayload:
+    claims: JsonObject
+    hash_alg: str
+    revealed: tuple[RevealedClaim, ...]
+
+
+def process_disclosures(sd_jwt: SdJwt, payload: JsonObject) -> ProcessedPayload:
+    """Insert the disclosures into ``payload`` and apply every rule of RFC 9901 §7.1.
+
+    The caller has verified ``payload``'s signature, or names its result unverified.
+    """
+    hash_alg = sd_alg_of(payload)
+    by_digest: dict[str, Disclosure] = {}
+    for disclosure in sd_jwt.disclosures:
+        by_digest[disclosure.digest(hash_alg)] = disclosure
+    walk = _Walk(by_digest=by_digest)
+    claims = walk.object(payload, ())
+    referenced = {id(r.disclosure) for r in walk.revealed}
+    for disclosure in sd_jwt.disclosures:
+        if id(disclosure) not in referenced:
+            raise PasserelleError(
+                Reason.SD_JWT_UNREFERENCED_DISCLOSURE,
+                f"disclosure {disclosure.encoded[:16]}... is referenced by no digest",
+            )
+    return ProcessedPayload(claims=claims, hash_alg=hash_alg, revealed=tuple(walk.revealed))

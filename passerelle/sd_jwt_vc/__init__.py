@@ -1,0 +1,31 @@
+"""SD-JWT VC (draft-ietf-oauth-sd-jwt-vc): credentials of type ``dc+sd-jwt``."""
+
+from ._credential import (
+    NEVER_DISCLOSABLE,
+    SD_JWT_VC_TYP,
+    SPEC_VERSION,
+    VerifiedSdJwtVc,
+    issue_sd_jwt_vc,
+    verify_sd_jwt_vc,
+)
+from ._issuer_key import (
+    IssuerKeyMethod,
+    IssuerKeyPolicy,
+    ResolvedIssuerKey,
+    jwt_vc_issuer_metadata_url,
+    resolve_issuer_key,
+)
+
+__all__ = [
+    "NEVER_DISCLOSABLE",
+    "SD_JWT_VC_TYP",
+    "SPEC_VERSION",
+    "IssuerKeyMethod",
+    "IssuerKeyPolicy",
+    "ResolvedIssuerKey",
+    "VerifiedSdJwtVc",
+    "issue_sd_jwt_vc",
+    "jwt_vc_issuer_metadata_url",
+    "resolve_issuer_key",
+    "verify_sd_jwt_vc",
+]

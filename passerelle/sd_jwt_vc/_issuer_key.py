@@ -1,0 +1,146 @@
+"""Issuer verification key discovery (draft-ietf-oauth-sd-jwt-vc §"Issuer Verification
+Key Discovery and Validation"): inline ``x5c`` chains, and JWT VC Issuer Metadata.
+
+Nothing is fetched here. A service reads ``iss`` with :func:`jwt_vc_issuer_metadata_url`,
+fetches the metadata (and ``jwks_uri``) under its own fetch policy, and passes the
+documents in an :class:`IssuerKeyPolicy`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
+
+from cryptography import x509
+
+from .._errors import PasserelleError, Reason, local_error
+from .._json import JsonObject, JsonValue
+from ..jose import PublicKey, load_public_jwk
+from ..sd_jwt import SdJwt
+from ..x509 import VerifiedChain, verify_x5c_chain
+
+__all__ = [
+    "IssuerKeyMethod",
+    "IssuerKeyPolicy",
+    "ResolvedIssuerKey",
+    "jwt_vc_issuer_metadata_url",
+    "resolve_issuer_key",
+]
+
+WELL_KNOWN = "/.well-known/jwt-vc-issuer"
+
+
+class IssuerKeyMethod(enum.StrEnum):
+    X5C = "x5c"
+    JWT_VC_ISSUER_METADATA = "jwt-vc-issuer-metadata"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssuerKeyPolicy:
+    """Which key discovery mechanisms are permitted, with the material each needs.
+
+    ``x5c_anchors``: trust anchors for ``x5c`` chains; empty means x5c is not permitted.
+    ``issuer_metadata``: JWT VC Issuer Metadata documents by issuer identifier, with
+    ``jwks`` filled in (a fetched ``jwks_uri`` goes there); empty means not permitted.
+    """
+
+    x5c_anchors: Sequence[x509.Certificate] = ()
+    issuer_metadata: Mapping[str, JsonObject] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.x5c_anchors and not self.issuer_metadata:
+            raise local_error(
+                Reason.SD_JWT_VC_ISSUER_KEY_UNRESOLVED,
+                "an issuer key policy must permit at least one discovery mechanism",
+            )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResolvedIssuerKey:
+    key: PublicKey
+    method: IssuerKeyMethod
+    issuer: str
+    """``iss``, or the subject of the end-entity certificate for x5c without ``iss``."""
+    kid: str | None
+    chain: VerifiedChain | None
+
+
+def jwt_vc_issuer_metadata_url(iss: str) -> str:
+    """Where JWT VC Issuer Metadata lives for ``iss``: the well-known string goes between
+    host and path, a trailing '/' of the path removed."""
+    parts = urlsplit(iss)
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+        raise PasserelleError(
+            Reason.SD_JWT_VC_ISSUER_INVALID,
+            "iss must be an https URL without query or fragment to use issuer metadata",
+        )
+    path = WELL_KNOWN + parts.path.rstrip("/")
+    return urlunsplit(("https", parts.netloc, path, "", ""))
+
+
+def _from_metadata(iss: str, kid: JsonValue, metadata: JsonObject) -> PublicKey:
+    if metadata.get("issuer") != iss:
+        raise PasserelleError(
+            Reason.SD_JWT_VC_ISSUER_METADATA_INVALID, "metadata issuer is not identical to iss"
+        )
+    jwks = metadata.get("jwks")
+    keys = jwks.get("keys") if isinstance(jwks, dict) else None
+    if not isinstance(keys, list) or not keys:
+        raise PasserelleError(
+            Reason.SD_JWT_VC_ISSUER_METADATA_INVALID, "metadata has no JWK Set with keys"
+        )
+    candidates = [k for k in keys if isinstance(k, dict) and (kid is None or k.get("kid") == kid)]
+    if len(candidates) != 1:
+        # Without a kid we only accept a set of exactly one key: guessing is not verifying.
+        raise PasserelleError(
+            Reason.SD_JWT_VC_ISSUER_KEY_UNRESOLVED,
+            f"issuer metadata has {len(candidates)} keys matching kid {kid!r}",
+        )
+    jwk = {k: v for k, v in candidates[0].items() if k not in ("kid", "use", "alg", "key_ops")}
+    return load_public_jwk(jwk)
+
+
+def resolve_issuer_key(
+    sd_jwt: SdJwt, *, policy: IssuerKeyPolicy, now: datetime
+) -> ResolvedIssuerKey:
+    """Find and validate the key that must have signed the Issuer-signed JWT.
+
+    ``x5c`` is tried first when present and permitted; otherwise an https ``iss`` is
+    looked up in the metadata the caller supplied. The signature itself is checked
+    afterwards by the caller, with the key returned here.
+    """
+    header = sd_jwt.issuer_jwt.header
+    payload = sd_jwt.unverified_payload()
+    iss = payload.get("iss")
+    if iss is not None and not isinstance(iss, str):
+        raise PasserelleError(Reason.SD_JWT_VC_ISSUER_INVALID, "iss is not a string")
+    kid = header.get("kid")
+    x5c = header.get("x5c")
+    if x5c is not None and policy.x5c_anchors:
+        if not isinstance(x5c, list) or not all(isinstance(c, str) for c in x5c):
+            raise PasserelleError(Reason.X509_MALFORMED, "x5c is not an array of strings")
+        chain = verify_x5c_chain(
+            [c for c in x5c if isinstance(c, str)], anchors=policy.x5c_anchors, now=now
+        )
+        return ResolvedIssuerKey(
+            key=chain.public_key,
+            method=IssuerKeyMethod.X5C,
+            issuer=iss if iss is not None else chain.leaf.subject.rfc4514_string(),
+            kid=kid if isinstance(kid, str) else None,
+            chain=chain,
+        )
+    if iss is not None and iss.startswith("https://") and iss in policy.issuer_metadata:
+        return ResolvedIssuerKey(
+            key=_from_metadata(iss, kid, policy.issuer_metadata[iss]),
+            method=IssuerKeyMethod.JWT_VC_ISSUER_METADATA,
+            issuer=iss,
+            kid=kid if isinstance(kid, str) else None,
+            chain=None,
+        )
+    raise PasserelleError(
+        Reason.SD_JWT_VC_ISSUER_KEY_UNRESOLVED,
+        f"no permitted key discovery mechanism applies to issuer {iss!r}",
+    )

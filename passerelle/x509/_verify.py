@@ -1,0 +1,239 @@
+"""Validating an ``x5c`` chain (RFC 7515 §4.1.6) against trust anchors.
+
+Path building and RFC 5280 path validation are cryptography's
+``x509.verification``; nothing here re-implements them. What this module adds:
+
+- extension policies for document signers, not Web-PKI servers: the default
+  end-entity policy demands a SAN and the ``clientAuth``/``serverAuth`` EKU, which
+  credential, trust-list and status-list signers do not carry;
+- checks made *before* the library, each with its own reason, because the library
+  reports every failure as one ``VerificationError``: parse errors, a self-signed
+  leaf, a leaf that is a CA or may not sign, a key outside our JOSE algorithms,
+  and the validity of every certificate in ``x5c`` against ``now``.
+
+Choices worth knowing:
+
+- A self-signed leaf (it verifies under its own key) is always refused, even when a
+  caller put it among the anchors. A leaf issued by someone else may itself be an
+  anchor (direct trust, as a trust-list entry naming the signing certificate does).
+- The library refuses Ed25519 signatures on certificates (its algorithm set is the
+  Web PKI one and cannot be widened). An Ed25519 *leaf key* under an ECDSA CA
+  verifies; a chain whose CA signs with Ed25519 fails as ``x509.chain_invalid``.
+- An anchor past its own validity fails the path (``x509.chain_invalid``): the
+  library checks anchors too, and which anchor would have served is not known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.x509.verification import (
+    Criticality,
+    ExtensionPolicy,
+    Policy,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
+
+from .._errors import PasserelleError, Reason, local_error
+from ..jose import PublicKey
+from ._build import decode_unverified_x5c
+from ._client_id import check_x509_san_dns
+
+__all__ = ["VerifiedChain", "verify_certificate_chain", "verify_x5c_chain"]
+
+# Beyond the leaf and max_chain_depth intermediates, x5c may still carry the root
+# (RFC 7515 allows it; HAIP forbids it, which is a profile rule for callers).
+_EXTRA_MEMBERS = 2
+_MAX_DEPTH_LIMIT = 8
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifiedChain:
+    """A path from ``leaf`` to ``anchor`` that validated at the given time."""
+
+    leaf: x509.Certificate
+    #: Leaf first, anchor last, as built by the verifier (not as sent).
+    chain: tuple[x509.Certificate, ...]
+    public_key: PublicKey
+    anchor: x509.Certificate
+
+
+def _ca_key_usage(_policy: Policy, _cert: x509.Certificate, ku: x509.KeyUsage) -> None:
+    # RFC 5280 §4.2.1.3: a key that signs certificates MUST be marked keyCertSign.
+    if not ku.key_cert_sign:
+        raise ValueError("CA certificate without keyCertSign")
+
+
+def _ee_basic_constraints(
+    _policy: Policy, _cert: x509.Certificate, bc: x509.BasicConstraints | None
+) -> None:
+    if bc is not None and bc.ca:
+        raise ValueError("end-entity certificate asserts cA")
+
+
+def _ee_key_usage(_policy: Policy, _cert: x509.Certificate, ku: x509.KeyUsage | None) -> None:
+    if ku is not None and not ku.digital_signature:
+        raise ValueError("end-entity certificate without digitalSignature")
+
+
+# CA: BasicConstraints is required critical (RFC 5280 §4.2.1.9; the library itself
+# checks cA and pathLenConstraint), KeyUsage required with keyCertSign. EKU on a CA
+# is tolerated whatever it says: Web-PKI EKU chaining has no meaning for signers.
+_CA_POLICY = (
+    ExtensionPolicy.permit_all()
+    .require_present(x509.BasicConstraints, Criticality.CRITICAL, None)
+    .require_present(x509.KeyUsage, Criticality.AGNOSTIC, _ca_key_usage)
+)
+# End entity: no SAN or EKU demanded; not a CA; if KeyUsage is there it allows
+# signing. Unknown critical extensions still fail (the library refuses them).
+_EE_POLICY = (
+    ExtensionPolicy.permit_all()
+    .may_be_present(x509.BasicConstraints, Criticality.AGNOSTIC, _ee_basic_constraints)
+    .may_be_present(x509.KeyUsage, Criticality.AGNOSTIC, _ee_key_usage)
+)
+
+
+def _extension(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> x509.ExtensionType | None:
+    try:
+        return cert.extensions.get_extension_for_class(kind).value
+    except x509.ExtensionNotFound:
+        return None
+    except ValueError as exc:
+        raise PasserelleError(Reason.X509_MALFORMED, f"certificate extensions: {exc}") from exc
+
+
+def _is_self_signed(cert: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(cert)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def _check_leaf(leaf: x509.Certificate) -> PublicKey:
+    if _is_self_signed(leaf):
+        raise PasserelleError(Reason.X509_SELF_SIGNED_LEAF, "the leaf certificate is self-signed")
+    bc = _extension(leaf, x509.BasicConstraints)
+    if isinstance(bc, x509.BasicConstraints) and bc.ca:
+        raise PasserelleError(Reason.X509_KEY_USAGE, "the leaf certificate is a CA certificate")
+    ku = _extension(leaf, x509.KeyUsage)
+    if isinstance(ku, x509.KeyUsage) and not ku.digital_signature:
+        raise PasserelleError(Reason.X509_KEY_USAGE, "the leaf key may not make signatures")
+    try:
+        key = leaf.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise PasserelleError(Reason.X509_MALFORMED, "the leaf public key cannot be read") from exc
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return key
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(
+        key.curve, ec.SECP256R1 | ec.SECP384R1
+    ):
+        return key
+    raise PasserelleError(
+        Reason.JWK_UNSUPPORTED, "the leaf key is not EC P-256, EC P-384 or Ed25519"
+    )
+
+
+def _check_validity(certs: Sequence[x509.Certificate], now: datetime) -> None:
+    # RFC 5280 §4.1.2.5: valid from notBefore through notAfter, both inclusive.
+    for index, cert in enumerate(certs):
+        what = "the leaf certificate" if index == 0 else f"x5c[{index}]"
+        if now < cert.not_valid_before_utc:
+            raise PasserelleError(
+                Reason.X509_NOT_YET_VALID,
+                f"{what} is not valid before {cert.not_valid_before_utc.isoformat()}",
+            )
+        if now > cert.not_valid_after_utc:
+            raise PasserelleError(
+                Reason.X509_EXPIRED, f"{what} expired at {cert.not_valid_after_utc.isoformat()}"
+            )
+
+
+def _check_options(
+    *, anchors: Sequence[x509.Certificate], now: datetime, max_chain_depth: int
+) -> None:
+    if now.tzinfo is None:
+        raise local_error(Reason.INPUT_MALFORMED, "now must be a timezone-aware datetime")
+    if not anchors:
+        raise local_error(Reason.X509_CHAIN_INVALID, "no trust anchors were given")
+    if not 0 <= max_chain_depth <= _MAX_DEPTH_LIMIT:
+        raise local_error(Reason.INPUT_MALFORMED, f"max_chain_depth must be 0..{_MAX_DEPTH_LIMIT}")
+
+
+def verify_certificate_chain(
+    certs: Sequence[x509.Certificate],
+    *,
+    anchors: Sequence[x509.Certificate],
+    now: datetime,
+    require_dns_name: str | None = None,
+    max_chain_depth: int = 4,
+) -> VerifiedChain:
+    """Validate ``certs`` (leaf first, then untrusted intermediates in any order)
+    against ``anchors`` at ``now``.
+
+    ``max_chain_depth`` counts intermediates between leaf and anchor. With
+    ``require_dns_name`` the leaf must carry it as a SAN dNSName (``x509_san_dns``).
+    """
+    _check_options(anchors=anchors, now=now, max_chain_depth=max_chain_depth)
+    if not certs:
+        raise PasserelleError(Reason.X509_MALFORMED, "the certificate chain is empty")
+    if len(certs) > max_chain_depth + _EXTRA_MEMBERS:
+        raise PasserelleError(Reason.INPUT_TOO_LARGE, "the certificate chain is too long")
+    now = now.astimezone(UTC)
+    leaf = certs[0]
+    public_key = _check_leaf(leaf)
+    _check_validity(certs, now)
+    verifier = (
+        PolicyBuilder()
+        .store(Store(list(anchors)))
+        .time(now)
+        .max_chain_depth(max_chain_depth)
+        .extension_policies(ca_policy=_CA_POLICY, ee_policy=_EE_POLICY)
+        # A "client" verifier names no subject; the server one would insist on a
+        # SAN match Web-PKI style. The EKU it would want is removed by _EE_POLICY.
+        .build_client_verifier()
+    )
+    try:
+        verified = verifier.verify(leaf, list(certs[1:]))
+    except VerificationError as exc:
+        raise PasserelleError(
+            Reason.X509_CHAIN_INVALID, f"no valid path to a trust anchor: {exc}"
+        ) from exc
+    except x509.UnsupportedGeneralNameType as exc:
+        raise PasserelleError(Reason.X509_MALFORMED, f"unsupported SAN entry: {exc}") from exc
+    if require_dns_name is not None:
+        check_x509_san_dns(leaf, require_dns_name)
+    chain = tuple(verified.chain)
+    return VerifiedChain(leaf=chain[0], chain=chain, public_key=public_key, anchor=chain[-1])
+
+
+def verify_x5c_chain(
+    x5c: Sequence[str],
+    *,
+    anchors: Sequence[x509.Certificate],
+    now: datetime,
+    require_dns_name: str | None = None,
+    max_chain_depth: int = 4,
+) -> VerifiedChain:
+    """Validate an ``x5c`` JOSE header value (base64 DER, leaf first) against ``anchors``.
+
+    Raises ``x509.malformed``, ``x509.self_signed_leaf``, ``x509.key_usage``,
+    ``jwk.unsupported``, ``x509.not_yet_valid``, ``x509.expired``,
+    ``x509.chain_invalid`` or ``x509.san_mismatch``, in that order of checking.
+    """
+    _check_options(anchors=anchors, now=now, max_chain_depth=max_chain_depth)
+    certs = decode_unverified_x5c(x5c, max_length=max_chain_depth + _EXTRA_MEMBERS)
+    return verify_certificate_chain(
+        certs,
+        anchors=anchors,
+        now=now,
+        require_dns_name=require_dns_name,
+        max_chain_depth=max_chain_depth,
+    )

@@ -1,0 +1,56 @@
+"""The core does no I/O (STYLE.md, "For Passerelle" 1): no sockets, files, environment,
+clock or randomness in ``passerelle/`` outside the CLI. This test reads the source."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+CORE = Path(__file__).parents[2] / "passerelle"
+FORBIDDEN_MODULES = {
+    "asyncio", "fastapi", "httpx", "os", "pathlib", "random", "requests", "secrets",
+    "socket", "sqlite3", "starlette", "subprocess", "time", "urllib.request", "uvicorn",
+    "services", "conformance",
+}
+FORBIDDEN_CALLS = {"now", "utcnow", "today", "open", "urandom", "getenv", "generate_private_key"}
+
+
+def _core_files() -> list[Path]:
+    return [p for p in CORE.rglob("*.py") if "cli" not in p.relative_to(CORE).parts]
+
+
+def _violations(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        for name in names:
+            if name in FORBIDDEN_MODULES or name.split(".")[0] in FORBIDDEN_MODULES:
+                found.append(f"{path.name}:{node.lineno} imports {name}")
+        if isinstance(node, ast.Call):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called in FORBIDDEN_CALLS:
+                found.append(f"{path.name}:{node.lineno} calls {called}()")
+    return found
+
+
+def test_the_core_has_files() -> None:
+    assert len(_core_files()) > 10
+
+
+@pytest.mark.parametrize("path", _core_files(), ids=lambda p: str(p.relative_to(CORE)))
+def test_core_module_does_no_io(path: Path) -> None:
+    assert _violations(path) == []
+
+
+def test_the_check_catches_a_violation(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import httpx\nfrom datetime import datetime\nx = datetime.now()\n")
+    assert len(_violations(bad)) == 2
