@@ -111,6 +111,37 @@ class Reason(enum.StrEnum):
     VP_NONCE_MISMATCH = "vp.nonce_mismatch"
     VP_AUD_MISMATCH = "vp.aud_mismatch"
 
+    # Trust evaluation (DESIGN §6): lists, registries, recognition.
+    TRUST_LIST_MALFORMED = "trust.list_malformed"
+    TRUST_LIST_SIGNATURE = "trust.list_signature_invalid"
+    TRUST_LIST_UNTRUSTED_OPERATOR = "trust.list_operator_untrusted"
+    TRUST_LIST_STALE = "trust.list_stale"
+    TRUST_LIST_ROLLBACK = "trust.list_rollback"
+    TRUST_ISSUER_NOT_LISTED = "trust.issuer_not_listed"
+    TRUST_NOT_AUTHORIZED_FOR_TYPE = "trust.not_authorized_for_type"
+    TRUST_SERVICE_WITHDRAWN = "trust.service_withdrawn"
+    TRUST_NOT_RECOGNIZED = "trust.not_recognized"
+    TRUST_RECOGNITION_OUT_OF_SCOPE = "trust.recognition_out_of_scope"
+    TRUST_RECOGNITION_EXPIRED = "trust.recognition_expired"
+    TRUST_REGISTRY_ANSWER_INVALID = "trust.registry_answer_invalid"
+
+    # ToIP Trust Registry Query Protocol v2.
+    TRQP_MALFORMED_QUERY = "trqp.malformed_query"
+    TRQP_UNKNOWN_ENTITY = "trqp.unknown_entity"
+    TRQP_UNKNOWN_AUTHORITY = "trqp.unknown_authority"
+    TRQP_UNKNOWN_ACTION = "trqp.unknown_action"
+    TRQP_UNKNOWN_RESOURCE = "trqp.unknown_resource"
+
+    # Status lists (IETF Token Status List, W3C Bitstring Status List).
+    STATUS_REVOKED = "status.revoked"
+    STATUS_SUSPENDED = "status.suspended"
+    STATUS_UNKNOWN_VALUE = "status.unknown_value"
+    STATUS_LIST_INVALID = "status.list_invalid"
+    STATUS_LIST_URI_MISMATCH = "status.list_uri_mismatch"
+    STATUS_LIST_EXPIRED = "status.list_expired"
+    STATUS_INDEX_OUT_OF_RANGE = "status.index_out_of_range"
+    STATUS_LIST_EXHAUSTED = "status.list_exhausted"
+
     # Shared schemas and crosswalks.
     SCHEMA_INVALID = "schema.invalid"
     SCHEMA_UNKNOWN = "schema.unknown"
@@ -133,6 +164,8 @@ _DEFAULT_WIRE: dict[str, str] = {
     "credential": "invalid_request",
     "vc": "invalid_request",
     "vp": "invalid_request",
+    "trust": "invalid_request",
+    "status": "invalid_request",
 }
 
 

@@ -27,7 +27,7 @@ __all__ = [
     "parse_json_object",
 ]
 
-JsonValue: TypeAlias = "None | bool | int | float | str | list[JsonValue] | dict[str, JsonValue]"
+JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
 JsonObject: TypeAlias = "dict[str, JsonValue]"
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")

@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from rich.console import Console
 
 from .. import __version__
@@ -44,14 +46,11 @@ def _load_key(path: Path) -> PublicKey:
     data = path.read_bytes()
     if data.lstrip().startswith(b"{"):
         return load_public_jwk(parse_json_object(data, what="JWK file"))
-    from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
-    if b"BEGIN CERTIFICATE" in data:
-        key = x509.load_pem_x509_certificate(data).public_key()
-    else:
-        key = load_pem_public_key(data)
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-
+    key = (
+        x509.load_pem_x509_certificate(data).public_key()
+        if b"BEGIN CERTIFICATE" in data
+        else load_pem_public_key(data)
+    )
     if not isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
         raise PasserelleError(Reason.JWK_UNSUPPORTED, "only EC and Ed25519 keys are supported")
     return key

@@ -110,9 +110,16 @@ def _verify(token: str, fmt: str, options: InspectOptions) -> JsonObject:
     common = {"algorithms": ALGORITHMS, "now": options.now, "skew": options.skew}
     if fmt == "dc+sd-jwt" and options.anchors:
         vc = verify_sd_jwt_vc(
-            token, keys=IssuerKeyPolicy(x5c_anchors=options.anchors), key_binding=binding, **common  # type: ignore[arg-type]
+            token,
+            keys=IssuerKeyPolicy(x5c_anchors=options.anchors),
+            key_binding=binding,
+            **common,  # type: ignore[arg-type]
         )
-        return {"issuer": vc.issuer.issuer, "key_from": str(vc.issuer.method), "key_bound": vc.holder_bound}
+        return {
+            "issuer": vc.issuer.issuer,
+            "key_from": str(vc.issuer.method),
+            "key_bound": vc.holder_bound,
+        }
     if options.key is None:
         raise PasserelleError(
             Reason.SD_JWT_VC_ISSUER_KEY_UNRESOLVED, f"no --key given to verify a {fmt} token"

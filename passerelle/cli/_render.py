@@ -50,8 +50,7 @@ def render_report(report: JsonObject, console: Console) -> None:
         if verification.get("verified"):
             console.print("[bold green]verified[/bold green]")
         elif verification.get("reason"):
-            console.print(
-                f"[bold red]FAILED[/bold red] {verification['reason']}: {verification.get('detail')}"
-            )
+            reason, detail = verification["reason"], verification.get("detail")
+            console.print(f"[bold red]FAILED[/bold red] {reason}: {detail}")
         else:
             console.print("[yellow]not verified[/yellow] (give --key or --anchor to verify)")

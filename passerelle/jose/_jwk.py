@@ -48,8 +48,12 @@ class Algorithm:
 
 
 ALGORITHMS: Mapping[str, Algorithm] = {
-    "ES256": Algorithm(name="ES256", kty="EC", crv="P-256", hash=hashes.SHA256(), coordinate_size=32),
-    "ES384": Algorithm(name="ES384", kty="EC", crv="P-384", hash=hashes.SHA384(), coordinate_size=48),
+    "ES256": Algorithm(
+        name="ES256", kty="EC", crv="P-256", hash=hashes.SHA256(), coordinate_size=32
+    ),
+    "ES384": Algorithm(
+        name="ES384", kty="EC", crv="P-384", hash=hashes.SHA384(), coordinate_size=48
+    ),
     "Ed25519": Algorithm(name="Ed25519", kty="OKP", crv="Ed25519", hash=None, coordinate_size=32),
     "EdDSA": Algorithm(name="EdDSA", kty="OKP", crv="Ed25519", hash=None, coordinate_size=32),
 }

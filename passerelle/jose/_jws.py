@@ -58,9 +58,7 @@ def _primitive(alg: str) -> ECAlgorithm | OKPAlgorithm:
     spec = ALGORITHMS[alg]
     if spec.kty == "OKP":
         return OKPAlgorithm()
-    return ECAlgorithm(
-        ECAlgorithm.SHA256 if spec.name == "ES256" else ECAlgorithm.SHA384  # type: ignore[arg-type]
-    )
+    return ECAlgorithm(ECAlgorithm.SHA256 if spec.name == "ES256" else ECAlgorithm.SHA384)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +123,9 @@ def decode_unverified_jws(token: str, *, what: str = "JWS") -> UnverifiedJws:
     if len(parts) != 3:
         raise PasserelleError(Reason.JWS_MALFORMED, f"{what} is not a compact JWS of three parts")
     try:
-        header = parse_json_object(b64url_decode(parts[0], what=f"{what} header"), what=f"{what} header")
+        header = parse_json_object(
+            b64url_decode(parts[0], what=f"{what} header"), what=f"{what} header"
+        )
         payload = b64url_decode(parts[1], what=f"{what} payload")
         signature = b64url_decode(parts[2], what=f"{what} signature")
     except PasserelleError as exc:
@@ -182,14 +182,18 @@ def verify_jws(
     for name in ("jku", "x5u"):
         # We never fetch keys a token points at; a token that asks us to is refused.
         if name in jws.header:
-            raise PasserelleError(Reason.JWS_HEADER_INVALID, f"{what} header {name} is not accepted")
+            raise PasserelleError(
+                Reason.JWS_HEADER_INVALID, f"{what} header {name} is not accepted"
+            )
     crit = jws.header.get("crit")
     if crit is not None:
         if not isinstance(crit, list) or not crit or not all(isinstance(c, str) for c in crit):
             raise PasserelleError(Reason.JWS_HEADER_INVALID, f"{what} crit is not a list of names")
         unknown = [c for c in crit if c not in understood_crit]
         if unknown:
-            raise PasserelleError(Reason.JWS_CRIT_UNSUPPORTED, f"{what} crit {unknown} not understood")
+            raise PasserelleError(
+                Reason.JWS_CRIT_UNSUPPORTED, f"{what} crit {unknown} not understood"
+            )
     if typ is not None and not typ_matches(jws.header.get("typ"), typ):
         raise PasserelleError(
             Reason.JWS_TYP_MISMATCH, f"{what} typ {jws.header.get('typ')!r}, expected {typ!r}"

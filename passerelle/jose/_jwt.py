@@ -18,7 +18,9 @@ def epoch(now: datetime) -> int:
     return int(now.timestamp())
 
 
-def numeric_date(claims: Mapping[str, JsonValue], name: str, *, required: bool = False) -> int | None:
+def numeric_date(
+    claims: Mapping[str, JsonValue], name: str, *, required: bool = False
+) -> int | None:
     """A NumericDate claim as an int, or None when absent and optional."""
     value = claims.get(name)
     if value is None:
@@ -55,4 +57,6 @@ def check_jwt_times(
     if nbf is not None and t + leeway < nbf:
         raise PasserelleError(not_yet_valid, f"{what} is not valid before {nbf}")
     if iat is not None and t + leeway < iat:
-        raise PasserelleError(Reason.JWT_ISSUED_IN_FUTURE, f"{what} was issued in the future ({iat})")
+        raise PasserelleError(
+            Reason.JWT_ISSUED_IN_FUTURE, f"{what} was issued in the future ({iat})"
+        )

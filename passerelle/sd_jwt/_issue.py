@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from .._errors import PasserelleError, Reason, local_error
+from .._errors import Reason, local_error
 from .._json import JsonObject, JsonValue, b64url_encode
 from .._random import RandomSource
 from ..jose import Signer, epoch, sign_jws
@@ -84,7 +84,9 @@ class _Concealer:
         digests: list[str] = []
         for name, child in obj.items():
             if name in _RESERVED_INPUT:
-                raise local_error(Reason.SD_JWT_RESERVED_CLAIM_NAME, f"claim name {name!r} is reserved")
+                raise local_error(
+                    Reason.SD_JWT_RESERVED_CLAIM_NAME, f"claim name {name!r} is reserved"
+                )
             inner = self.node(child, (*path, name))
             if self.is_disclosable((*path, name)):
                 digests.append(self.disclose([self.salt(), name, inner]))
@@ -146,7 +148,9 @@ def issue_sd_jwt(
     payload = concealer.object(claims, ())
     unused = [p for p in patterns if p not in concealer.used]
     if unused:
-        raise local_error(Reason.SD_JWT_UNDISCLOSABLE, f"disclosable paths match no claim: {unused}")
+        raise local_error(
+            Reason.SD_JWT_UNDISCLOSABLE, f"disclosable paths match no claim: {unused}"
+        )
     payload["_sd_alg"] = hash_alg
     jwt = sign_jws(dict(header or {}), payload, signer)
     return "~".join([jwt, *concealer.disclosures]) + "~"

@@ -75,7 +75,9 @@ class Disclosure:
             )
         salt = items[0]
         if not isinstance(salt, str):
-            raise PasserelleError(Reason.SD_JWT_DISCLOSURE_MALFORMED, "disclosure salt not a string")
+            raise PasserelleError(
+                Reason.SD_JWT_DISCLOSURE_MALFORMED, "disclosure salt not a string"
+            )
         if len(items) == 2:
             return cls(encoded=encoded, salt=salt, name=None, value=items[1])
         name = items[1]

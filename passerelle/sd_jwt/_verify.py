@@ -43,7 +43,9 @@ def verify_key_binding(
     skew: timedelta,
 ) -> VerifiedKeyBinding:
     if sd_jwt.kb_jwt is None:
-        raise PasserelleError(Reason.KB_JWT_MISSING, "key binding is required but no KB-JWT is present")
+        raise PasserelleError(
+            Reason.KB_JWT_MISSING, "key binding is required but no KB-JWT is present"
+        )
     try:
         kb = verify_jws(
             sd_jwt.kb_jwt,

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from .._errors import PasserelleError, Reason, local_error
 from .._json import JsonObject, JsonValue
 from .._random import RandomSource
-from ..catalog import check_integrity  # noqa: I001
+from ..catalog import check_integrity
 from ..jose import PublicKey, Signer, epoch, public_jwk
 from ..sd_jwt import (
     ClaimPath,

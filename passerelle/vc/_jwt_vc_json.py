@@ -132,7 +132,9 @@ def verify_jwt_vc_json(
     verified = verify_jws(jws, key=issuer_key, algorithms=algorithms, what=_WHAT)
     claims = verified.payload
     if "vp" in claims:
-        raise PasserelleError(Reason.VC_MALFORMED, f"{_WHAT} carries a vp claim: it is a presentation")
+        raise PasserelleError(
+            Reason.VC_MALFORMED, f"{_WHAT} carries a vp claim: it is a presentation"
+        )
     vc = claims.get("vc")
     if not isinstance(vc, dict):
         raise PasserelleError(Reason.VC_MALFORMED, f"{_WHAT} has no vc claim object")
@@ -185,7 +187,7 @@ def verify_jwt_vc_json(
 
     # VCDM 1.1 §6.3.1 "JWT decoding": the registered claims become data-model members.
     credential: JsonObject = dict(vc)
-    credential["issuer"] = vc["issuer"] if "issuer" in vc else issuer
+    credential["issuer"] = vc.get("issuer", issuer)
     if isinstance(jti, str):
         credential["id"] = jti
     if isinstance(sub, str) and "id" not in subjects[0]:

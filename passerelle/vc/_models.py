@@ -82,7 +82,7 @@ class VerifiedW3cCredential:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerifiedPresentation:
-    """A presentation signed by its holder, for this verifier and nonce, every credential verified."""
+    """A presentation signed by its holder for this verifier and nonce; its credentials verified."""
 
     format: CredentialFormat
     holder: str
@@ -101,7 +101,9 @@ class VerifiedPresentation:
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 
 
-def parse_date_time(value: JsonValue, *, what: str, reason: Reason = Reason.VC_MALFORMED) -> datetime:
+def parse_date_time(
+    value: JsonValue, *, what: str, reason: Reason = Reason.VC_MALFORMED
+) -> datetime:
     if not isinstance(value, str) or not _DATE_TIME.fullmatch(value):
         raise PasserelleError(reason, f"{what} is not an XML Schema dateTime with a time zone")
     try:
@@ -122,21 +124,27 @@ def from_epoch(value: int) -> datetime:
 def check_context(value: JsonValue, *, first: str, what: str) -> None:
     """VCDM §4.1/§4.3: an ordered set (array) whose first item is the base context."""
     if not isinstance(value, list) or not value:
-        raise PasserelleError(Reason.VC_CONTEXT_INVALID, f"{what} @context is not a non-empty array")
+        raise PasserelleError(
+            Reason.VC_CONTEXT_INVALID, f"{what} @context is not a non-empty array"
+        )
     if value[0] != first:
         raise PasserelleError(
             Reason.VC_CONTEXT_INVALID, f"{what} @context must start with {first}, not {value[0]!r}"
         )
     for item in value[1:]:
         if not isinstance(item, str | dict):
-            raise PasserelleError(Reason.VC_CONTEXT_INVALID, f"{what} @context item is not a URL or object")
+            raise PasserelleError(
+                Reason.VC_CONTEXT_INVALID, f"{what} @context item is not a URL or object"
+            )
 
 
 def read_types(value: JsonValue, *, required: str, what: str) -> tuple[str, ...]:
     """``type`` is a string or an array of strings and must contain ``required``."""
     items: list[JsonValue] = value if isinstance(value, list) else [value]
     if not items or not all(isinstance(item, str) and item for item in items):
-        raise PasserelleError(Reason.VC_TYPE_INVALID, f"{what} type is not a string or array of strings")
+        raise PasserelleError(
+            Reason.VC_TYPE_INVALID, f"{what} type is not a string or array of strings"
+        )
     types = tuple(item for item in items if isinstance(item, str))
     if required not in types:
         raise PasserelleError(Reason.VC_TYPE_INVALID, f"{what} type does not include {required}")
@@ -156,7 +164,9 @@ def read_subjects(value: JsonValue, *, what: str) -> list[JsonObject]:
     """``credentialSubject``: an object or a non-empty array of objects."""
     items: list[JsonValue] = value if isinstance(value, list) else [value]
     if not items or not all(isinstance(item, dict) for item in items):
-        raise PasserelleError(Reason.VC_MALFORMED, f"{what} credentialSubject is not an object or array")
+        raise PasserelleError(
+            Reason.VC_MALFORMED, f"{what} credentialSubject is not an object or array"
+        )
     subjects = [item for item in items if isinstance(item, dict)]
     for subject in subjects:
         if "id" in subject and not (isinstance(subject["id"], str) and subject["id"]):
@@ -179,7 +189,9 @@ def _objects(credential: JsonObject, name: str, *, what: str) -> list[JsonObject
     out: list[JsonObject] = []
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("type"), str):
-            raise PasserelleError(Reason.VC_MALFORMED, f"{what} {name} entry is not an object with a type")
+            raise PasserelleError(
+                Reason.VC_MALFORMED, f"{what} {name} entry is not an object with a type"
+            )
         out.append(item)
     return out
 
@@ -228,7 +240,9 @@ def check_validity_period(
 
         raise local_error(Reason.JWT_CLAIM_INVALID, "now must be a timezone-aware datetime")
     if valid_until is not None and now - skew >= valid_until:
-        raise PasserelleError(Reason.CREDENTIAL_EXPIRED, f"{what} expired at {valid_until.isoformat()}")
+        raise PasserelleError(
+            Reason.CREDENTIAL_EXPIRED, f"{what} expired at {valid_until.isoformat()}"
+        )
     if valid_from is not None and now + skew < valid_from:
         raise PasserelleError(
             Reason.CREDENTIAL_NOT_YET_VALID, f"{what} is not valid before {valid_from.isoformat()}"

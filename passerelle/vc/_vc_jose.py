@@ -18,7 +18,15 @@ from datetime import datetime, timedelta
 
 from .._errors import PasserelleError, Reason, local_error
 from .._json import JsonObject
-from ..jose import PublicKey, Signer, check_jwt_times, decode_unverified_jws, sign_jws, verify_jws
+from ..jose import (
+    PublicKey,
+    Signer,
+    check_jwt_times,
+    decode_unverified_jws,
+    sign_jws,
+    typ_matches,
+    verify_jws,
+)
 from ._models import (
     VC_V2_CONTEXT,
     VerifiedW3cCredential,
@@ -42,8 +50,10 @@ _WHAT = "vc+jwt credential"
 
 
 def check_vc_jose_header(header: JsonObject, *, typ: str, what: str) -> None:
-    if "typ" not in header:
-        raise PasserelleError(Reason.JWS_TYP_MISMATCH, f"{what} has no typ; {typ} is required")
+    if not typ_matches(header.get("typ"), typ):
+        raise PasserelleError(
+            Reason.JWS_TYP_MISMATCH, f"{what} typ {header.get('typ')!r}, {typ} is required"
+        )
     cty = header.get("cty")
     if cty is not None and not isinstance(cty, str):
         raise PasserelleError(Reason.JWS_HEADER_INVALID, f"{what} cty is not a string")

@@ -51,6 +51,15 @@ _MAX_SERIAL = (1 << 159) - 1
 # RFC 7515 §4.1.6: x5c members are base64 (RFC 4648 §4), padded, NOT base64url.
 _B64_STD = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
+# What cryptography raises on a certificate it cannot read; extensions are parsed
+# lazily, so these can surface on first access to ``.extensions`` too.
+PARSE_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    TypeError,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
+
 
 class LeafUsage(enum.Enum):
     """What a leaf certificate's key is for; each value is one extension profile."""
@@ -273,7 +282,7 @@ def load_certificate_der(data: bytes) -> x509.Certificate:
         # Extensions are parsed lazily; a duplicate or broken one must fail here, not
         # later inside a check that would report the wrong reason.
         _ = cert.extensions
-    except (ValueError, TypeError) as exc:
+    except PARSE_ERRORS as exc:
         raise PasserelleError(Reason.X509_MALFORMED, f"not a DER certificate: {exc}") from exc
     return cert
 
@@ -284,7 +293,7 @@ def load_certificate_pem(data: str | bytes) -> x509.Certificate:
     try:
         cert = x509.load_pem_x509_certificate(raw)
         _ = cert.extensions
-    except (ValueError, TypeError) as exc:
+    except PARSE_ERRORS as exc:
         raise PasserelleError(Reason.X509_MALFORMED, f"not a PEM certificate: {exc}") from exc
     return cert
 

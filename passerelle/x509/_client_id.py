@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from .._errors import PasserelleError, Reason
 from .._json import b64url_encode
+from ._build import PARSE_ERRORS
 
 __all__ = ["check_x509_hash", "check_x509_san_dns", "san_dns_names", "x509_hash"]
 
@@ -34,7 +35,7 @@ def san_dns_names(cert: x509.Certificate) -> tuple[str, ...]:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except x509.ExtensionNotFound:
         return ()
-    except ValueError as exc:
+    except PARSE_ERRORS as exc:
         raise PasserelleError(Reason.X509_MALFORMED, f"certificate extensions: {exc}") from exc
     return tuple(san.value.get_values_for_type(x509.DNSName))
 

@@ -43,7 +43,7 @@ from cryptography.x509.verification import (
 
 from .._errors import PasserelleError, Reason, local_error
 from ..jose import PublicKey
-from ._build import decode_unverified_x5c
+from ._build import PARSE_ERRORS, decode_unverified_x5c
 from ._client_id import check_x509_san_dns
 
 __all__ = ["VerifiedChain", "verify_certificate_chain", "verify_x5c_chain"]
@@ -105,7 +105,7 @@ def _extension(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> x509.E
         return cert.extensions.get_extension_for_class(kind).value
     except x509.ExtensionNotFound:
         return None
-    except ValueError as exc:
+    except PARSE_ERRORS as exc:
         raise PasserelleError(Reason.X509_MALFORMED, f"certificate extensions: {exc}") from exc
 
 

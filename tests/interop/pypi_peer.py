@@ -59,14 +59,17 @@ def _path_exists(value: JsonValue, path: ClaimPath) -> bool:
     for step in path:
         if isinstance(value, dict) and isinstance(step, str) and step in value:
             value = value[step]
-        elif isinstance(value, list) and isinstance(step, int) and 0 <= step < len(value):
+            continue
+        if isinstance(value, list) and isinstance(step, int) and 0 <= step < len(value):
             value = value[step]
-        else:
-            return False
+            continue
+        return False
     return True
 
 
-def _mark(value: JsonValue, prefix: tuple[str | int, ...], wanted: set[tuple[str | int, ...]]) -> Any:
+def _mark(
+    value: JsonValue, prefix: tuple[str | int, ...], wanted: set[tuple[str | int, ...]]
+) -> Any:
     if isinstance(value, dict):
         marked: dict[Any, Any] = {}
         for name, member in value.items():
@@ -122,7 +125,9 @@ def issue(
         issuer = SDJWTIssuer(
             mark_disclosable(payload, disclosable),
             _jwk(issuer_private_jwk, private=True),
-            holder_key=None if holder_public_jwk is None else _jwk(holder_public_jwk, private=False),
+            holder_key=None
+            if holder_public_jwk is None
+            else _jwk(holder_public_jwk, private=False),
             sign_alg="ES256",
             add_decoy_claims=decoys,
             serialization_format="compact",

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from types import ModuleType
@@ -22,15 +20,14 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from peers import load_pypi_peer, node_error, node_ok, require_node_peer
 
 from passerelle._json import JsonObject, b64url_decode, b64url_encode, parse_json_object
 from passerelle.jose import private_jwk, public_jwk
 
 pytestmark = pytest.mark.interop
 
-HERE = Path(__file__).resolve().parent
-NODE_PEER = HERE / "sdjwt_peer.mjs"
-NODE_MODULES = HERE / "node_modules"
+NODE_PEER = Path(__file__).resolve().parent / "sdjwt_peer.mjs"
 
 ISSUER = "https://issuer.example.ca"
 VCT = "https://credentials.example.ca/person/v1"
@@ -39,71 +36,15 @@ AUD = "https://verifier.example.eu"
 KB_IAT = 1_700_000_100
 
 
-# --- peer plumbing -------------------------------------------------------------------
-
-
-def _in_ci() -> bool:
-    return bool(os.environ.get("CI"))
-
-
-def peer_unavailable(reason: str) -> None:
-    """Skip locally; in CI an interop suite that silently skips proves nothing."""
-    if _in_ci():
-        pytest.fail(f"{reason}; CI is set, so the interop peers must be installed", pytrace=False)
-    pytest.skip(reason)
-
-
-def require_node_peer() -> None:
-    if shutil.which("node") is None:
-        peer_unavailable("node is not on PATH (needed for the @sd-jwt interop peer)")
-    if not (NODE_MODULES / "@sd-jwt" / "sd-jwt-vc").is_dir():
-        peer_unavailable("tests/interop/node_modules is missing: run `npm ci --prefix tests/interop`")
-
-
-def run_node_peer(request: JsonObject) -> tuple[int, JsonObject]:
-    """Send one request to ``sdjwt_peer.mjs``; return its exit code and its JSON answer."""
-    require_node_peer()
-    completed = subprocess.run(
-        ["node", str(NODE_PEER)],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert completed.stdout, f"node peer wrote nothing; stderr: {completed.stderr}"
-    return completed.returncode, parse_json_object(completed.stdout)
-
-
-def node_ok(request: JsonObject) -> JsonObject:
-    code, answer = run_node_peer(request)
-    assert code == 0, answer
-    assert "error" not in answer
-    return answer
-
-
-def node_error(request: JsonObject) -> str:
-    code, answer = run_node_peer(request)
-    assert code == 1, answer
-    error = answer.get("error")
-    assert isinstance(error, str)
-    assert error
-    return error
-
-
 @pytest.fixture
 def pypi() -> ModuleType:
-    try:
-        import pypi_peer
-    except ImportError as exc:
-        peer_unavailable(f"the PyPI sd-jwt peer cannot be imported: {exc}")
-        raise  # unreachable: peer_unavailable always raises
-    return pypi_peer
+    return load_pypi_peer()
 
 
 # --- shared data -----------------------------------------------------------------------
 
 
+# Local on purpose, shadowing tests/conftest.py: both peers are wired for ES256 only.
 @pytest.fixture
 def issuer_key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
@@ -282,7 +223,11 @@ def test_node_peer_round_trip_with_key_binding(
     payload = verified["payload"]
     assert isinstance(payload, dict)
     assert payload["given_name"] == "Ada"
-    assert payload["address"] == {"street_address": "1 rue Principale", "locality": "Gatineau", "country": "CA"}
+    assert payload["address"] == {
+        "street_address": "1 rue Principale",
+        "locality": "Gatineau",
+        "country": "CA",
+    }
     assert payload["nationalities"] == ["CA"]
     for withheld in ("family_name", "birthdate"):
         assert withheld not in payload
@@ -292,7 +237,15 @@ def test_node_peer_round_trip_with_key_binding(
 
 
 @pytest.mark.parametrize(
-    "case", ["wrong_nonce", "wrong_aud", "wrong_issuer_key", "kb_missing", "kb_by_other_key", "tampered_payload"]
+    "case",
+    [
+        "wrong_nonce",
+        "wrong_aud",
+        "wrong_issuer_key",
+        "kb_missing",
+        "kb_by_other_key",
+        "tampered_payload",
+    ],
 )
 def test_node_peer_rejects(
     case: str, issuer_key: ec.EllipticCurvePrivateKey, holder_key: ec.EllipticCurvePrivateKey
@@ -327,7 +280,12 @@ def test_node_peer_protocol_errors() -> None:
     assert node_error({"op": "verify"})
     require_node_peer()
     completed = subprocess.run(
-        ["node", str(NODE_PEER)], input="not json", capture_output=True, text=True, timeout=60, check=False
+        ["node", str(NODE_PEER)],
+        input="not json",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert completed.returncode == 1
     assert "error" in parse_json_object(completed.stdout)
@@ -337,7 +295,9 @@ def test_node_peer_never_touches_the_network(
     issuer_key: ec.EllipticCurvePrivateKey, holder_key: ec.EllipticCurvePrivateKey
 ) -> None:
     status = {"status_list": {"idx": 3, "uri": "https://status.example.ca/lists/1"}}
-    token = node_issue(issuer_key, holder_key, payload={**person_claims(holder_key), "status": status})
+    token = node_issue(
+        issuer_key, holder_key, payload={**person_claims(holder_key), "status": status}
+    )
     # Without the list in the request's "statusLists" the library would have fetched it.
     error = node_error({"op": "verify", "token": token, "issuerJwk": public_jwk(issuer_key)})
     assert "https://status.example.ca/lists/1" in error
@@ -358,10 +318,14 @@ def test_node_peer_known_deviations(
     # RFC 9901 §7.1: a disclosed name that already exists at that level MUST be rejected.
     shadow = ["c2FsdHNhbHRzYWx0c2FsdA", "iss", "https://attacker.example"]
     shadow_encoded = b64url_encode(json.dumps(shadow).encode())
-    claims = {**person_claims(holder_key), "_sd": [sha256_b64(shadow_encoded)]}
-    signed = node_ok({"op": "issue", "payload": claims, "issuerJwk": private_jwk(issuer_key)})["token"]
+    claims: JsonObject = {**person_claims(holder_key), "_sd": [sha256_b64(shadow_encoded)]}
+    signed = node_ok({"op": "issue", "payload": claims, "issuerJwk": private_jwk(issuer_key)})[
+        "token"
+    ]
     assert isinstance(signed, str)
-    answer = node_ok({"op": "verify", "token": f"{signed}{shadow_encoded}~", "issuerJwk": issuer_jwk})
+    answer = node_ok(
+        {"op": "verify", "token": f"{signed}{shadow_encoded}~", "issuerJwk": issuer_jwk}
+    )
     assert isinstance(answer["payload"], dict)
     assert answer["payload"]["iss"] == "https://attacker.example"
 
@@ -422,7 +386,9 @@ def test_pypi_peer_round_trip_with_key_binding(
     claims = pypi.verify(token, public_jwk(issuer_key), expected_aud=None, expected_nonce=None)
     assert claims == person_claims(holder_key)
 
-    presentation = pypi.present(token, PYPI_DISCLOSE, private_jwk(holder_key), nonce=NONCE, aud=AUD, iat=KB_IAT)
+    presentation = pypi.present(
+        token, PYPI_DISCLOSE, private_jwk(holder_key), nonce=NONCE, aud=AUD, iat=KB_IAT
+    )
     _, disclosures, kb = split(presentation)
     assert len(disclosures) == 3  # given_name, address, address.street_address
     assert jwt_part(kb, 0) == {"alg": "ES256", "typ": "kb+jwt"}
@@ -433,9 +399,15 @@ def test_pypi_peer_round_trip_with_key_binding(
         "sd_hash": expected_sd_hash(presentation),
     }
 
-    disclosed = pypi.verify(presentation, public_jwk(issuer_key), expected_aud=AUD, expected_nonce=NONCE)
+    disclosed = pypi.verify(
+        presentation, public_jwk(issuer_key), expected_aud=AUD, expected_nonce=NONCE
+    )
     assert disclosed["given_name"] == "Ada"
-    assert disclosed["address"] == {"street_address": "1 rue Principale", "locality": "Gatineau", "country": "CA"}
+    assert disclosed["address"] == {
+        "street_address": "1 rue Principale",
+        "locality": "Gatineau",
+        "country": "CA",
+    }
     assert disclosed["nationalities"] == ["CA"]
     for withheld in ("family_name", "birthdate"):
         assert withheld not in disclosed
@@ -507,3 +479,32 @@ def test_pypi_peer_known_deviations(
     )
     claims = pypi.verify(expired, issuer_jwk, expected_aud=None, expected_nonce=None)
     assert claims["exp"] == 1_000_000_000
+
+
+# --- the two peers agree with each other ----------------------------------------------------
+
+
+def test_peers_accept_each_others_presentations(
+    pypi: ModuleType, issuer_key: ec.EllipticCurvePrivateKey, holder_key: ec.EllipticCurvePrivateKey
+) -> None:
+    """A baseline for cross-validation: if the peers disagree, neither is an oracle."""
+    issuer_jwk = public_jwk(issuer_key)
+    from_node = node_present(node_issue(issuer_key, holder_key), holder_key)
+    claims = pypi.verify(from_node, issuer_jwk, expected_aud=AUD, expected_nonce=NONCE)
+    assert claims["given_name"] == "Ada"
+    assert "family_name" not in claims
+
+    token = pypi_issue(pypi, issuer_key, holder_key)
+    from_pypi = pypi.present(token, PYPI_DISCLOSE, private_jwk(holder_key), nonce=NONCE, aud=AUD)
+    answer = node_ok(
+        {
+            "op": "verify",
+            "token": from_pypi,
+            "issuerJwk": issuer_jwk,
+            "requireKeyBinding": True,
+            "nonce": NONCE,
+            "aud": AUD,
+        }
+    )
+    assert answer["keyBinding"] is True
+    assert answer["payload"] == claims

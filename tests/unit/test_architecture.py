@@ -10,9 +10,23 @@ import pytest
 
 CORE = Path(__file__).parents[2] / "passerelle"
 FORBIDDEN_MODULES = {
-    "asyncio", "fastapi", "httpx", "os", "pathlib", "random", "requests", "secrets",
-    "socket", "sqlite3", "starlette", "subprocess", "time", "urllib.request", "uvicorn",
-    "services", "conformance",
+    "asyncio",
+    "fastapi",
+    "httpx",
+    "os",
+    "pathlib",
+    "random",
+    "requests",
+    "secrets",
+    "socket",
+    "sqlite3",
+    "starlette",
+    "subprocess",
+    "time",
+    "urllib.request",
+    "uvicorn",
+    "services",
+    "conformance",
 }
 FORBIDDEN_CALLS = {"now", "utcnow", "today", "open", "urandom", "getenv", "generate_private_key"}
 

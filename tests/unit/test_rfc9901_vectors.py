@@ -27,7 +27,9 @@ def _verify(vector: dict, token: str | None = None):  # type: ignore[no-untyped-
         issuer_key=load_public_jwk(vector["issuer_public_jwk"]),
         algorithms=vector["algorithms"],
         now=datetime.fromtimestamp(vector["now"], UTC),
-        key_binding=KeyBindingCheck(nonce=kb["nonce"], audience=kb["aud"], max_age=timedelta(minutes=5))
+        key_binding=KeyBindingCheck(
+            nonce=kb["nonce"], audience=kb["aud"], max_age=timedelta(minutes=5)
+        )
         if kb
         else None,
     )

@@ -56,7 +56,9 @@ DISCLOSABLE = [
 ]
 
 
-def _issue(issuer: ec.EllipticCurvePrivateKey, holder: ec.EllipticCurvePrivateKey, **kw: object) -> str:
+def _issue(
+    issuer: ec.EllipticCurvePrivateKey, holder: ec.EllipticCurvePrivateKey, **kw: object
+) -> str:
     return issue_sd_jwt(
         _claims(holder),  # type: ignore[arg-type]
         disclosable=DISCLOSABLE,
@@ -67,7 +69,9 @@ def _issue(issuer: ec.EllipticCurvePrivateKey, holder: ec.EllipticCurvePrivateKe
     )
 
 
-def _bind(holder: ec.EllipticCurvePrivateKey, *, now: datetime = NOW, nonce: str = NONCE, aud: str = AUD) -> KeyBindingInput:
+def _bind(
+    holder: ec.EllipticCurvePrivateKey, *, now: datetime = NOW, nonce: str = NONCE, aud: str = AUD
+) -> KeyBindingInput:
     return KeyBindingInput(signer=KeySigner(holder), nonce=nonce, audience=aud, now=now)
 
 
@@ -82,7 +86,9 @@ def _verify(token: str, issuer: ec.EllipticCurvePrivateKey, *, kb: bool = True, 
     )
 
 
-def _forge(issuer: ec.EllipticCurvePrivateKey, payload: dict[str, object], disclosures: list[list[object]]) -> tuple[str, list[str]]:
+def _forge(
+    issuer: ec.EllipticCurvePrivateKey, payload: dict[str, object], disclosures: list[list[object]]
+) -> tuple[str, list[str]]:
     """Sign an arbitrary payload with arbitrary disclosures: how an attacker with the
     issuer's cooperation (or a buggy issuer) would build a malformed SD-JWT."""
     encoded = [b64url_encode(json.dumps(d).encode()) for d in disclosures]
@@ -111,12 +117,18 @@ def test_issue_then_verify_reveals_everything(issuer_key, holder_key) -> None:
 
 def test_presentation_with_key_binding_reveals_only_the_selection(issuer_key, holder_key) -> None:
     token = _issue(issuer_key, holder_key)
-    shown = present_sd_jwt(token, disclose=[("address", "locality"), ("nationalities", 1)], key_binding=_bind(holder_key))
+    shown = present_sd_jwt(
+        token,
+        disclose=[("address", "locality"), ("nationalities", 1)],
+        key_binding=_bind(holder_key),
+    )
     verified = _verify(shown, issuer_key)
     assert verified.claims["address"] == {"locality": "Montréal", "country": "CA"}
     assert verified.claims["nationalities"] == ["FR"]
-    assert "given_name" not in verified.claims and "family_name" not in verified.claims
-    assert verified.key_binding is not None and verified.key_binding.nonce == NONCE
+    assert "given_name" not in verified.claims
+    assert "family_name" not in verified.claims
+    assert verified.key_binding is not None
+    assert verified.key_binding.nonce == NONCE
 
 
 def test_decoys_are_added_and_sd_arrays_sorted(issuer_key, holder_key) -> None:
@@ -139,14 +151,20 @@ def test_decoys_are_added_and_sd_arrays_sorted(issuer_key, holder_key) -> None:
 
 
 def test_salts_are_distinct_between_issuances(issuer_key, holder_key) -> None:
-    a = issue_sd_jwt({"x": 1}, disclosable=[("x",)], signer=KeySigner(issuer_key), random=SeededRandom(1))
-    b = issue_sd_jwt({"x": 1}, disclosable=[("x",)], signer=KeySigner(issuer_key), random=SeededRandom(2))
+    a = issue_sd_jwt(
+        {"x": 1}, disclosable=[("x",)], signer=KeySigner(issuer_key), random=SeededRandom(1)
+    )
+    b = issue_sd_jwt(
+        {"x": 1}, disclosable=[("x",)], signer=KeySigner(issuer_key), random=SeededRandom(2)
+    )
     assert parse_sd_jwt(a).disclosures[0].salt != parse_sd_jwt(b).disclosures[0].salt
 
 
 def test_unknown_disclosable_path_is_a_local_error(issuer_key) -> None:
     with pytest.raises(PasserelleError) as err:
-        issue_sd_jwt({"x": 1}, disclosable=[("y",)], signer=KeySigner(issuer_key), random=SeededRandom())
+        issue_sd_jwt(
+            {"x": 1}, disclosable=[("y",)], signer=KeySigner(issuer_key), random=SeededRandom()
+        )
     assert err.value.reason is Reason.SD_JWT_UNDISCLOSABLE
 
 
@@ -179,7 +197,9 @@ def test_hmac_with_the_public_key_is_refused(issuer_key, holder_key) -> None:
 
 def test_algorithm_key_mismatch_is_refused(holder_key) -> None:
     p384 = ec.generate_private_key(ec.SECP384R1())
-    token = issue_sd_jwt(_claims(holder_key), disclosable=[], signer=KeySigner(p384), random=SeededRandom())  # type: ignore[arg-type]
+    token = issue_sd_jwt(
+        _claims(holder_key), disclosable=[], signer=KeySigner(p384), random=SeededRandom()
+    )  # type: ignore[arg-type]
     p256 = ec.generate_private_key(ec.SECP256R1())
     with pytest.raises(PasserelleError) as err:
         verify_sd_jwt(token, issuer_key=p256.public_key(), algorithms=["ES256", "ES384"], now=NOW)
@@ -213,7 +233,7 @@ def test_duplicate_digest_is_refused(issuer_key) -> None:
 
 
 def test_duplicate_disclosure_is_refused(issuer_key) -> None:
-    token, (enc,) = _forge(issuer_key, {}, [["salt1", "a", 1]])
+    _, (enc,) = _forge(issuer_key, {}, [["salt1", "a", 1]])
     payload_token, _ = _forge(issuer_key, {"_sd": [_digest(enc)]}, [["salt1", "a", 1]])
     with pytest.raises(PasserelleError) as err:
         _verify(payload_token + enc + "~", issuer_key, kb=False)
@@ -271,7 +291,12 @@ def test_expired_and_not_yet_valid_credentials(issuer_key, holder_key) -> None:
     with pytest.raises(PasserelleError) as err:
         _verify(token, issuer_key, kb=False, now=NOW + timedelta(hours=2))
     assert err.value.reason is Reason.CREDENTIAL_EXPIRED
-    early = issue_sd_jwt({"nbf": int(NOW.timestamp()) + 3600}, disclosable=[], signer=KeySigner(issuer_key), random=SeededRandom())
+    early = issue_sd_jwt(
+        {"nbf": int(NOW.timestamp()) + 3600},
+        disclosable=[],
+        signer=KeySigner(issuer_key),
+        random=SeededRandom(),
+    )
     with pytest.raises(PasserelleError) as err:
         _verify(early, issuer_key, kb=False)
     assert err.value.reason is Reason.CREDENTIAL_NOT_YET_VALID
@@ -307,8 +332,14 @@ def test_wrong_sd_hash_is_refused(issuer_key, holder_key) -> None:
         ({"now": NOW + timedelta(minutes=5)}, Reason.KB_JWT_IAT_OUT_OF_WINDOW),
     ],
 )
-def test_key_binding_checks(issuer_key, holder_key, binding: dict[str, object], reason: Reason) -> None:
-    shown = present_sd_jwt(_issue(issuer_key, holder_key), disclose=[("given_name",)], key_binding=_bind(holder_key, **binding))  # type: ignore[arg-type]
+def test_key_binding_checks(
+    issuer_key, holder_key, binding: dict[str, object], reason: Reason
+) -> None:
+    shown = present_sd_jwt(
+        _issue(issuer_key, holder_key),
+        disclose=[("given_name",)],
+        key_binding=_bind(holder_key, **binding),
+    )  # type: ignore[arg-type]
     with pytest.raises(PasserelleError) as err:
         _verify(shown, issuer_key)
     assert err.value.reason is reason
@@ -324,7 +355,12 @@ def test_kb_jwt_signed_by_another_key_is_refused(issuer_key, holder_key) -> None
 
 def test_kb_jwt_with_wrong_typ_is_refused(issuer_key, holder_key) -> None:
     shown = present_sd_jwt(_issue(issuer_key, holder_key), disclose=[])
-    payload = {"iat": int(NOW.timestamp()), "aud": AUD, "nonce": NONCE, "sd_hash": hash_b64url("sha-256", shown)}
+    payload = {
+        "iat": int(NOW.timestamp()),
+        "aud": AUD,
+        "nonce": NONCE,
+        "sd_hash": hash_b64url("sha-256", shown),
+    }
     kb = sign_jws({"typ": "JWT"}, payload, KeySigner(holder_key))
     with pytest.raises(PasserelleError) as err:
         _verify(shown + kb, issuer_key)
@@ -332,7 +368,9 @@ def test_kb_jwt_with_wrong_typ_is_refused(issuer_key, holder_key) -> None:
 
 
 def test_no_holder_key_means_no_key_binding(issuer_key, holder_key) -> None:
-    token = issue_sd_jwt({"a": 1}, disclosable=[], signer=KeySigner(issuer_key), random=SeededRandom())
+    token = issue_sd_jwt(
+        {"a": 1}, disclosable=[], signer=KeySigner(issuer_key), random=SeededRandom()
+    )
     shown = present_sd_jwt(token, disclose=[], key_binding=_bind(holder_key))
     with pytest.raises(PasserelleError) as err:
         _verify(shown, issuer_key)
@@ -390,13 +428,19 @@ def _expected(subset: list[tuple[str | int, ...]]) -> dict[str, object]:
     address = {k: v for k, v in _SUBJECT["address"].items() if ("address", k) in subset}  # type: ignore[attr-defined]
     if address:
         out["address"] = address
-    out["nationalities"] = [v for i, v in enumerate(_SUBJECT["nationalities"]) if ("nationalities", i) in subset]  # type: ignore[arg-type]
+    out["nationalities"] = [
+        v for i, v in enumerate(_SUBJECT["nationalities"]) if ("nationalities", i) in subset
+    ]  # type: ignore[arg-type]
     return out
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(st.sampled_from(_LEAVES), unique=True))
-def test_present_any_subset_reveals_exactly_that_subset(subset: list[tuple[str | int, ...]]) -> None:
+def test_present_any_subset_reveals_exactly_that_subset(
+    subset: list[tuple[str | int, ...]],
+) -> None:
     shown = present_sd_jwt(_TOKEN, disclose=subset, key_binding=_bind(_HOLDER))
     verified = _verify(shown, _ISSUER)
     revealed = {k: v for k, v in verified.claims.items() if k != "cnf"}

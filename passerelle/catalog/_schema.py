@@ -1,0 +1,105 @@
+"""JSON Schema (Draft 2020-12) checks of disclosed claims.
+
+The schemas in ``schemas/`` describe the claims object of an SD-JWT VC after
+disclosure processing, so the only ``required`` claims are those that are never
+selectively disclosable. Which claims an issuer must include is Type Metadata's
+``mandatory`` (see :func:`check_mandatory_claims`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import jsonschema
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from .._errors import PasserelleError, Reason
+from .._json import JsonObject, JsonValue
+from ._type_metadata import ClaimMetadata, ClaimPath, ResolvedType, format_claim_path
+
+__all__ = ["check_mandatory_claims", "check_schema", "select_claims", "validate_claims"]
+
+_DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
+
+
+def check_schema(schema: JsonObject) -> None:
+    """Raise ``schema.invalid`` unless ``schema`` is a valid Draft 2020-12 schema."""
+    if not isinstance(schema, dict):
+        raise PasserelleError(Reason.SCHEMA_INVALID, "a schema must be a JSON object")
+    declared = schema.get("$schema", _DRAFT_2020_12)
+    # One dialect everywhere: a schema written for another draft would validate differently.
+    if not isinstance(declared, str) or declared.rstrip("#") != _DRAFT_2020_12:
+        raise PasserelleError(
+            Reason.SCHEMA_INVALID, f"schema dialect {declared!r} is not JSON Schema 2020-12"
+        )
+    try:
+        Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        where = "/" + "/".join(str(p) for p in exc.absolute_path)
+        raise PasserelleError(
+            Reason.SCHEMA_INVALID, f"schema invalid at {where}: {exc.message}"
+        ) from exc
+
+
+def _pointer(error: ValidationError) -> str:
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in error.absolute_path)
+
+
+def validate_claims(claims: JsonObject, *, schema: JsonObject) -> None:
+    """Validate a claims object, with format checking; raise ``schema.violation``
+    naming the JSON Pointer of the most relevant error."""
+    check_schema(schema)
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    error = best_match(validator.iter_errors(claims))
+    if error is not None:
+        raise PasserelleError(
+            Reason.SCHEMA_VIOLATION, f"claims at {_pointer(error)}: {error.message}"
+        )
+
+
+def select_claims(claims: JsonObject, path: ClaimPath) -> list[JsonValue]:
+    """Process a claim path (draft-ietf-oauth-sd-jwt-vc §5.6.1.2) over a claims object.
+
+    Returns the selected values, possibly none; a component that meets the wrong kind
+    of value raises ``schema.violation``, as the draft makes that an error.
+    """
+    selected: list[JsonValue] = [claims]
+    for component in path:
+        nxt: list[JsonValue] = []
+        for element in selected:
+            if isinstance(component, str):
+                if not isinstance(element, dict):
+                    raise _path_error(path, "a key is applied to a non-object")
+                if component in element:
+                    nxt.append(element[component])
+            else:
+                if not isinstance(element, list):
+                    raise _path_error(path, "an array selector is applied to a non-array")
+                if component is None:
+                    nxt.extend(element)
+                elif component < len(element):
+                    nxt.append(element[component])
+        selected = nxt
+    return selected
+
+
+def _path_error(path: ClaimPath, why: str) -> PasserelleError:
+    return PasserelleError(Reason.SCHEMA_VIOLATION, f"claim path {format_claim_path(path)}: {why}")
+
+
+def check_mandatory_claims(
+    claims: JsonObject, resolved: ResolvedType | Iterable[ClaimMetadata]
+) -> None:
+    """Raise ``schema.violation`` if a ``mandatory`` claim is absent.
+
+    Only meaningful on a complete payload (an issuer's, or a holder's with every
+    disclosure): a verifier must not treat an undisclosed claim as missing (§5.6).
+    """
+    described = resolved.claims if isinstance(resolved, ResolvedType) else resolved
+    for claim in described:
+        if claim.is_mandatory and not select_claims(claims, claim.path):
+            raise PasserelleError(
+                Reason.SCHEMA_VIOLATION,
+                f"mandatory claim {format_claim_path(claim.path)} is absent",
+            )

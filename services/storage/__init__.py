@@ -1,0 +1,9 @@
+"""Persistence shared by every service: JSON values in named collections.
+
+SQLite (a file per service) by default, PostgreSQL when several replicas share state.
+See :func:`open_store` for the URLs and :class:`Store` for the guarantees.
+"""
+
+from ._base import JSON, MAX_KEY_LENGTH, StorageError, Store, open_store
+
+__all__ = ["JSON", "MAX_KEY_LENGTH", "StorageError", "Store", "open_store"]
