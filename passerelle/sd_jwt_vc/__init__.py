@@ -5,6 +5,7 @@ from ._credential import (
     SD_JWT_VC_TYP,
     SPEC_VERSION,
     VerifiedSdJwtVc,
+    disclosable_paths,
     issue_sd_jwt_vc,
     verify_sd_jwt_vc,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "IssuerKeyPolicy",
     "ResolvedIssuerKey",
     "VerifiedSdJwtVc",
+    "disclosable_paths",
     "issue_sd_jwt_vc",
     "jwt_vc_issuer_metadata_url",
     "resolve_issuer_key",

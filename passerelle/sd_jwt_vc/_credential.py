@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from .._errors import PasserelleError, Reason, local_error
 from .._json import JsonObject, JsonValue
 from .._random import RandomSource
-from ..catalog import check_integrity
+from ..catalog import ResolvedType, check_integrity, disclosure_rules, select_claims
 from ..jose import PublicKey, Signer, epoch, public_jwk
 from ..sd_jwt import (
     ClaimPath,
@@ -27,6 +27,7 @@ __all__ = [
     "SD_JWT_VC_TYP",
     "SPEC_VERSION",
     "VerifiedSdJwtVc",
+    "disclosable_paths",
     "issue_sd_jwt_vc",
     "verify_sd_jwt_vc",
 ]
@@ -38,6 +39,19 @@ NEVER_DISCLOSABLE: frozenset[str] = frozenset(
     {"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "aka_vcts", "status"}
 )
 """Registered claims that MUST NOT be selectively disclosed, with all their sub-claims."""
+
+
+def disclosable_paths(resolved: ResolvedType, claims: JsonObject) -> tuple[ClaimPath, ...]:
+    """The paths an issuer makes selectively disclosable for ``claims`` of a type: every
+    claim its Type Metadata marks ``always`` or ``allowed`` (the draft's default) that is
+    present, never a registered claim the draft forbids disclosing."""
+    paths: list[ClaimPath] = []
+    for path, rule in disclosure_rules(resolved).items():
+        if rule == "never" or not path or path[0] in NEVER_DISCLOSABLE:
+            continue
+        if select_claims(claims, path):
+            paths.append(path)
+    return tuple(paths)
 
 
 def issue_sd_jwt_vc(

@@ -159,7 +159,9 @@ def test_no_permitted_mechanism(issuer_key, holder_key) -> None:
     assert err.value.reason is Reason.SD_JWT_VC_ISSUER_KEY_UNRESOLVED
 
 
-def _forged(issuer_key: ec.EllipticCurvePrivateKey, payload: dict, disclosures: list, typ: str = "dc+sd-jwt") -> str:  # type: ignore[type-arg]
+def _forged(
+    issuer_key: ec.EllipticCurvePrivateKey, payload: dict, disclosures: list, typ: str = "dc+sd-jwt"
+) -> str:  # type: ignore[type-arg]
     encoded = [b64url_encode(json.dumps(d).encode()) for d in disclosures]
     body = {**payload, "_sd": [hash_b64url("sha-256", e) for e in encoded]}
     jwt = sign_jws({"typ": typ, "kid": "k1"}, body, KeySigner(issuer_key))
@@ -195,7 +197,9 @@ def test_missing_vct_and_wrong_typ(issuer_key) -> None:
 
 
 def test_malformed_status_is_refused(issuer_key) -> None:
-    token = _forged(issuer_key, {"iss": ISS, "vct": VCT, "status": {"status_list": {"idx": "1"}}}, [])
+    token = _forged(
+        issuer_key, {"iss": ISS, "vct": VCT, "status": {"status_list": {"idx": "1"}}}, []
+    )
     with pytest.raises(PasserelleError) as err:
         _verify_forged(issuer_key, token)
     assert err.value.reason is Reason.SD_JWT_VC_STATUS_INVALID
@@ -231,7 +235,10 @@ def test_issuer_refuses_to_make_registered_claims_disclosable(issuer_key, holder
     ("iss", "url"),
     [
         ("https://example.com", "https://example.com/.well-known/jwt-vc-issuer"),
-        ("https://example.com/tenant/1234", "https://example.com/.well-known/jwt-vc-issuer/tenant/1234"),
+        (
+            "https://example.com/tenant/1234",
+            "https://example.com/.well-known/jwt-vc-issuer/tenant/1234",
+        ),
         ("https://example.com/tenant/", "https://example.com/.well-known/jwt-vc-issuer/tenant"),
     ],
 )
@@ -244,3 +251,31 @@ def test_issuer_metadata_url_refuses_non_https(iss: str) -> None:
     with pytest.raises(PasserelleError) as err:
         jwt_vc_issuer_metadata_url(iss)
     assert err.value.reason is Reason.SD_JWT_VC_ISSUER_INVALID
+
+
+def test_vct_integrity_verifies_against_the_type_metadata_document(issuer_key, holder_key) -> None:
+    from pathlib import Path
+
+    from passerelle.catalog import compute_integrity
+
+    document = (
+        Path(__file__).parents[2] / "schemas" / "eu-pid" / "type-metadata.json"
+    ).read_bytes()
+    token = _issue(
+        KeySigner(issuer_key),
+        holder_key,
+        issuer=ISS,
+        kid="k1",
+        vct_integrity=compute_integrity(document),
+    )
+    keys = IssuerKeyPolicy(issuer_metadata={ISS: _metadata(issuer_key)})
+    vc = verify_sd_jwt_vc(
+        token, keys=keys, algorithms=["ES256"], now=NOW, type_metadata={VCT: document}
+    )
+    assert vc.claims["vct#integrity"].startswith("sha256-")  # type: ignore[union-attr]
+    changed = document.replace(b"}", b" }", 1)
+    with pytest.raises(PasserelleError) as err:
+        verify_sd_jwt_vc(
+            token, keys=keys, algorithms=["ES256"], now=NOW, type_metadata={VCT: changed}
+        )
+    assert err.value.reason is Reason.SD_JWT_VC_INTEGRITY_MISMATCH

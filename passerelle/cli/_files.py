@@ -1,0 +1,75 @@
+"""Reading the repository's data folders (``schemas/``, ``trust_lists/``) for the CLI.
+
+In a source checkout they sit beside the package; in an installed wheel they are
+packaged under ``passerelle/_data/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from .._json import JsonObject, parse_json_object
+
+__all__ = ["Catalog", "CredentialType", "data_root", "load_catalog"]
+
+
+def data_root() -> Path:
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package.parent, package / "_data"):
+        if (candidate / "schemas" / "index.json").is_file():
+            return candidate
+    raise FileNotFoundError("schemas/index.json is neither in the checkout nor in the package")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CredentialType:
+    id: str
+    vct: str
+    name: str
+    schema: JsonObject
+    type_metadata: bytes
+    samples: tuple[JsonObject, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Catalog:
+    types: dict[str, CredentialType]
+    crosswalks: dict[tuple[str, str], JsonObject]
+    """Crosswalk documents by (source vct, target vct)."""
+
+    def by_vct(self, vct: str) -> CredentialType:
+        return next(t for t in self.types.values() if t.vct == vct)
+
+    @property
+    def type_metadata_documents(self) -> dict[str, bytes]:
+        return {t.vct: t.type_metadata for t in self.types.values()}
+
+
+@cache
+def load_catalog(root: Path | None = None) -> Catalog:
+    base = (root or data_root()) / "schemas"
+    index = parse_json_object((base / "index.json").read_bytes(), what="schemas/index.json")
+
+    def read(relative: object) -> JsonObject:
+        return parse_json_object((base / str(relative)).read_bytes(), what=str(relative))
+
+    types: dict[str, CredentialType] = {}
+    for entry in index.get("types", []):  # type: ignore[union-attr]
+        assert isinstance(entry, dict)
+        samples = entry.get("samples", [])
+        assert isinstance(samples, list)
+        types[str(entry["id"])] = CredentialType(
+            id=str(entry["id"]),
+            vct=str(entry["vct"]),
+            name=str(entry.get("name", entry["id"])),
+            schema=read(entry["schema"]),
+            type_metadata=(base / str(entry["type_metadata"])).read_bytes(),
+            samples=tuple(read(s) for s in samples),
+        )
+    crosswalks: dict[tuple[str, str], JsonObject] = {}
+    for entry in index.get("crosswalks", []):  # type: ignore[union-attr]
+        assert isinstance(entry, dict)
+        crosswalks[(str(entry["source_vct"]), str(entry["target_vct"]))] = read(entry["path"])
+    return Catalog(types=types, crosswalks=crosswalks)
