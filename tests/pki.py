@@ -55,3 +55,51 @@ def make_chain(
         dns_names=dns_names,
     )
     return Chain(root=root, root_key=root_key, leaf=leaf, leaf_key=leaf_key)
+
+
+def self_signed_leaf(
+    now: datetime, name: str
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """An end-entity certificate (cA false) that signed itself: what a builder refuses
+    to make, so it is assembled here with cryptography directly."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(next(_serials))
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def forged_leaf(now: datetime, claimed_issuer: x509.Certificate) -> x509.Certificate:
+    """A leaf naming ``claimed_issuer`` as its issuer but signed by another key: a chain
+    that looks right by name and is broken by signature."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "forged")]))
+        .issuer_name(claimed_issuer.subject)
+        .public_key(key.public_key())
+        .serial_number(next(_serials))
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, False, False, False, False),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )

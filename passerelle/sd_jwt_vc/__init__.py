@@ -15,6 +15,7 @@ from ._issuer_key import (
     ResolvedIssuerKey,
     jwt_vc_issuer_metadata_url,
     resolve_issuer_key,
+    resolve_issuer_key_from,
 )
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "issue_sd_jwt_vc",
     "jwt_vc_issuer_metadata_url",
     "resolve_issuer_key",
+    "resolve_issuer_key_from",
     "verify_sd_jwt_vc",
 ]

@@ -28,6 +28,7 @@ __all__ = [
     "ResolvedIssuerKey",
     "jwt_vc_issuer_metadata_url",
     "resolve_issuer_key",
+    "resolve_issuer_key_from",
 ]
 
 WELL_KNOWN = "/.well-known/jwt-vc-issuer"
@@ -108,17 +109,28 @@ def resolve_issuer_key(
 ) -> ResolvedIssuerKey:
     """Find and validate the key that must have signed the Issuer-signed JWT.
 
-    ``x5c`` is tried first when present and permitted; otherwise an https ``iss`` is
-    looked up in the metadata the caller supplied. The signature itself is checked
-    afterwards by the caller, with the key returned here.
+    The signature itself is checked afterwards by the caller, with the key returned.
     """
-    header = sd_jwt.issuer_jwt.header
     payload = sd_jwt.unverified_payload()
-    iss = payload.get("iss")
+    return resolve_issuer_key_from(
+        iss=payload.get("iss"),
+        x5c=sd_jwt.issuer_jwt.header.get("x5c"),
+        kid=sd_jwt.issuer_jwt.header.get("kid"),
+        policy=policy,
+        now=now,
+    )
+
+
+def resolve_issuer_key_from(
+    *, iss: JsonValue, x5c: JsonValue, kid: JsonValue, policy: IssuerKeyPolicy, now: datetime
+) -> ResolvedIssuerKey:
+    """Key discovery from the three values it depends on, whatever the credential format.
+
+    ``x5c`` is tried first when present and permitted; otherwise an https ``iss`` is
+    looked up in the metadata the caller supplied.
+    """
     if iss is not None and not isinstance(iss, str):
         raise PasserelleError(Reason.SD_JWT_VC_ISSUER_INVALID, "iss is not a string")
-    kid = header.get("kid")
-    x5c = header.get("x5c")
     if x5c is not None and policy.x5c_anchors:
         if not isinstance(x5c, list) or not all(isinstance(c, str) for c in x5c):
             raise PasserelleError(Reason.X509_MALFORMED, "x5c is not an array of strings")

@@ -1,0 +1,407 @@
+"""The trust decision of DESIGN §6, as one pure function over an immutable snapshot.
+
+Steps, in order, each recorded in the decision's trace whatever its outcome::
+
+    1 trust_list      the lists and the registry snapshot are authentic and fresh
+    2 issuer_key      the issuer key is resolved: x5c chain to a listed certificate,
+                      or JWT VC Issuer Metadata at an https ``iss``
+    3 home_framework  EU (a LoTE lists the chain) or Canada (the registry knows ``iss``)
+    4 authorized      at home, for this credential type, now (LoTE service type and
+                      status plus our credential-type extension; TRQP authorization)
+    5 recognition     a foreign issuer is covered by an agreement in force, in scope
+
+Status (6) and holder binding (7) are checked by the presentation verifier, which
+appends its own steps to the same trace. Failing is not exceptional here: a verifier
+wants the decision and its trace either way, so :func:`evaluate_trust` returns a
+:class:`TrustDecision`, and :meth:`TrustDecision.raise_for_failure` is opt-in.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cryptography import x509
+
+from .._errors import PasserelleError, Reason
+from .._json import JsonObject, JsonValue
+from ..sd_jwt_vc import IssuerKeyPolicy, ResolvedIssuerKey, resolve_issuer_key_from
+from ..x509 import certificate_to_der
+from ._lote import ListedService, VerifiedLote
+from ._recognition import Framework, RecognitionAgreement
+from ._registry_snapshot import VerifiedRegistry
+from ._trqp import AuthorizationAnswer, AuthorizationQuery, Standing, answer_authorization
+
+__all__ = [
+    "IssuerIdentity",
+    "StepOutcome",
+    "TrustDecision",
+    "TrustSnapshot",
+    "TrustStep",
+    "evaluate_trust",
+]
+
+ISSUE_ACTION = "issue"
+
+
+class StepOutcome(enum.StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustStep:
+    step: str
+    outcome: StepOutcome
+    detail: str
+    reason: Reason | None = None
+    evidence: JsonObject = field(default_factory=dict)
+
+    def as_dict(self) -> JsonObject:
+        return {
+            "step": self.step,
+            "outcome": str(self.outcome),
+            "reason": None if self.reason is None else str(self.reason),
+            "detail": self.detail,
+            "evidence": self.evidence,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustSnapshot:
+    """What a verifier trusts, verified and frozen: built once per list refresh."""
+
+    home: Framework
+    eu_lists: tuple[VerifiedLote, ...] = ()
+    ca_registry: VerifiedRegistry | None = None
+    recognitions: tuple[RecognitionAgreement, ...] = ()
+    _listed_certs: tuple[x509.Certificate, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        seen: dict[bytes, x509.Certificate] = {}
+        for lote in self.eu_lists:
+            for service in lote.services:
+                for cert in service.listed_certificates:
+                    seen.setdefault(certificate_to_der(cert), cert)
+        object.__setattr__(self, "_listed_certs", tuple(seen.values()))
+
+    @property
+    def x5c_anchors(self) -> tuple[x509.Certificate, ...]:
+        """Every certificate an EU list names, withdrawn or not: a withdrawn service must
+        fail as ``trust.service_withdrawn`` at step 4, not as an unknown chain."""
+        return self._listed_certs
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssuerIdentity:
+    """What the credential says about its issuer, before anything is trusted: ``iss``,
+    and the ``x5c`` and ``kid`` of the signature's protected header."""
+
+    iss: JsonValue = None
+    x5c: JsonValue = None
+    kid: JsonValue = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustDecision:
+    trusted: bool
+    reason: Reason | None
+    framework: Framework | None
+    issuer: ResolvedIssuerKey | None
+    steps: tuple[TrustStep, ...]
+
+    def raise_for_failure(self) -> None:
+        if not self.trusted:
+            failed = next(s for s in self.steps if s.outcome is StepOutcome.FAILED)
+            assert failed.reason is not None
+            raise PasserelleError(failed.reason, f"{failed.step}: {failed.detail}")
+
+    def as_dict(self) -> JsonObject:
+        return {
+            "trusted": self.trusted,
+            "reason": None if self.reason is None else str(self.reason),
+            "framework": None if self.framework is None else str(self.framework),
+            "issuer": None if self.issuer is None else self.issuer.issuer,
+            "steps": [s.as_dict() for s in self.steps],
+        }
+
+
+class _Failed(Exception):
+    def __init__(self, step: TrustStep) -> None:
+        self.step = step
+
+
+@dataclass(slots=True)
+class _Trace:
+    steps: list[TrustStep] = field(default_factory=list)
+
+    def passed(self, step: str, detail: str, **evidence: JsonValue) -> None:
+        self.steps.append(
+            TrustStep(step=step, outcome=StepOutcome.PASSED, detail=detail, evidence=evidence)
+        )
+
+    def skipped(self, step: str, detail: str) -> None:
+        self.steps.append(TrustStep(step=step, outcome=StepOutcome.SKIPPED, detail=detail))
+
+    def fail(self, step: str, reason: Reason, detail: str, **evidence: JsonValue) -> _Failed:
+        failed = TrustStep(
+            step=step, outcome=StepOutcome.FAILED, reason=reason, detail=detail, evidence=evidence
+        )
+        self.steps.append(failed)
+        return _Failed(failed)
+
+
+def _check_lists(snapshot: TrustSnapshot, now: datetime, trace: _Trace) -> None:
+    lists: list[JsonValue] = []
+    for lote in snapshot.eu_lists:
+        if now >= lote.next_update:
+            raise trace.fail(
+                "trust_list",
+                Reason.TRUST_LIST_STALE,
+                f"{lote.list_type} was due for update at {lote.next_update.isoformat()}",
+            )
+        lists.append({"list": lote.list_type, "sequence": lote.sequence_number})
+    registry = snapshot.ca_registry
+    if registry is not None:
+        if now >= registry.next_update:
+            raise trace.fail(
+                "trust_list",
+                Reason.TRUST_LIST_STALE,
+                f"the Canadian registry snapshot was due at {registry.next_update.isoformat()}",
+            )
+        lists.append({"list": "ca-registry", "sequence": registry.sequence_number})
+    trace.passed("trust_list", "every list is authentic and fresh", lists=lists)
+
+
+def _resolve_key(
+    issuer: IssuerIdentity,
+    snapshot: TrustSnapshot,
+    metadata: Mapping[str, JsonObject],
+    now: datetime,
+    trace: _Trace,
+) -> ResolvedIssuerKey:
+    try:
+        policy = IssuerKeyPolicy(x5c_anchors=snapshot.x5c_anchors, issuer_metadata=metadata)
+        resolved = resolve_issuer_key_from(
+            iss=issuer.iss, x5c=issuer.x5c, kid=issuer.kid, policy=policy, now=now
+        )
+    except PasserelleError as exc:
+        raise trace.fail("issuer_key", exc.reason, exc.detail) from exc
+    evidence: JsonObject = {"method": str(resolved.method), "issuer": resolved.issuer}
+    if resolved.chain is not None:
+        evidence["chain"] = [c.subject.rfc4514_string() for c in resolved.chain.chain]
+    trace.passed("issuer_key", f"key resolved by {resolved.method}", **evidence)
+    return resolved
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Home:
+    framework: Framework
+    service: ListedService | None = None
+    answer: AuthorizationAnswer | None = None
+    refusal: PasserelleError | None = None
+
+
+def _ask_registry(
+    registry: VerifiedRegistry, entity: str, credential_type: str, now: datetime
+) -> AuthorizationAnswer | PasserelleError:
+    query = AuthorizationQuery(
+        entity_id=entity,
+        authority_id=registry.registry.authority_id,
+        action=ISSUE_ACTION,
+        resource=credential_type,
+    )
+    try:
+        return answer_authorization(registry.registry, query, now=now)
+    except PasserelleError as exc:
+        return exc
+
+
+def _find_home(
+    resolved: ResolvedIssuerKey,
+    credential_type: str,
+    snapshot: TrustSnapshot,
+    now: datetime,
+    trace: _Trace,
+) -> _Home:
+    if resolved.chain is not None:
+        for lote in snapshot.eu_lists:
+            service = lote.find_service(certificate_chain=resolved.chain.chain)
+            if service is not None:
+                trace.passed(
+                    "home_framework",
+                    f"listed by {lote.operator_name} as {service.entity_name}",
+                    framework="eu",
+                    list=lote.list_type,
+                    entity=service.entity_name,
+                    matched_by=service.matched_by,
+                )
+                return _Home(framework=Framework.EU, service=service)
+    registry = snapshot.ca_registry
+    if registry is not None:
+        answer = _ask_registry(registry, resolved.issuer, credential_type, now)
+        unknown = isinstance(answer, PasserelleError) and answer.reason in (
+            Reason.TRQP_UNKNOWN_ENTITY,
+            Reason.TRQP_UNKNOWN_AUTHORITY,
+        )
+        if not unknown:
+            trace.passed(
+                "home_framework",
+                f"known to {registry.registry.name}",
+                framework="ca",
+                authority=registry.registry.authority_id,
+            )
+            if isinstance(answer, PasserelleError):
+                return _Home(framework=Framework.CA, refusal=answer)
+            return _Home(framework=Framework.CA, answer=answer)
+    raise trace.fail(
+        "home_framework",
+        Reason.TRUST_ISSUER_NOT_LISTED,
+        f"{resolved.issuer} is in no EU list and not in the Canadian registry",
+    )
+
+
+_WITHDRAWN = {Standing.REVOKED, Standing.TERMINATED}
+
+
+def _check_authorized(home: _Home, credential_type: str, trace: _Trace) -> None:
+    if home.service is not None:
+        try:
+            home.service.check_authorized(credential_type=credential_type)
+        except PasserelleError as exc:
+            raise trace.fail("authorized", exc.reason, exc.detail) from exc
+        trace.passed(
+            "authorized",
+            f"{home.service.entity_name} is listed for {credential_type}",
+            service_type=home.service.service_type,
+            status=home.service.status,
+        )
+        return
+    if home.refusal is not None:
+        # The entity is known (step 3); an unknown resource or action means it is not
+        # authorised for this type: "listed for another credential type".
+        raise trace.fail("authorized", Reason.TRUST_NOT_AUTHORIZED_FOR_TYPE, home.refusal.detail)
+    answer = home.answer
+    assert answer is not None
+    evidence: JsonObject = {"trqp": answer.as_json()}
+    if not answer.authorized:
+        reason = (
+            Reason.TRUST_SERVICE_WITHDRAWN
+            if answer.standing in _WITHDRAWN
+            else Reason.TRUST_NOT_AUTHORIZED_FOR_TYPE
+        )
+        raise trace.fail("authorized", reason, answer.message or "not authorized", **evidence)
+    trace.passed("authorized", answer.message or "authorized", **evidence)
+
+
+def _claim_values(claims: JsonObject, path: Sequence[str | int]) -> list[str]:
+    node: JsonValue = claims
+    for component in path:
+        if isinstance(component, str) and isinstance(node, dict):
+            node = node.get(component)
+        elif isinstance(component, int) and isinstance(node, list) and component < len(node):
+            node = node[component]
+        else:
+            return []
+    if isinstance(node, str):
+        return [node]
+    return [v for v in node if isinstance(v, str)] if isinstance(node, list) else []
+
+
+def _check_recognition(
+    framework: Framework,
+    credential_type: str,
+    claims: JsonObject | None,
+    snapshot: TrustSnapshot,
+    now: datetime,
+    trace: _Trace,
+) -> None:
+    if framework is snapshot.home:
+        trace.skipped("recognition", "home issuer: no recognition needed")
+        return
+    agreements = [
+        a for a in snapshot.recognitions if a.pointing is snapshot.home and a.pointed is framework
+    ]
+    if not agreements:
+        raise trace.fail(
+            "recognition",
+            Reason.TRUST_NOT_RECOGNIZED,
+            f"{snapshot.home} has no recognition agreement for {framework} issuers",
+        )
+    in_force = [a for a in agreements if a.in_force(now)]
+    if not in_force:
+        raise trace.fail(
+            "recognition",
+            Reason.TRUST_RECOGNITION_EXPIRED,
+            f"no agreement recognising {framework} issuers is in force",
+            agreements=[a.id for a in agreements],
+        )
+    for agreement in in_force:
+        equivalence = agreement.equivalence_for(credential_type)
+        if equivalence is None or not equivalence.granted:
+            continue
+        if equivalence.scope is not None:
+            values = _claim_values(claims or {}, equivalence.scope.claim)
+            if not values or not set(values) <= equivalence.scope.allowed:
+                raise trace.fail(
+                    "recognition",
+                    Reason.TRUST_RECOGNITION_OUT_OF_SCOPE,
+                    f"{agreement.id} recognises {credential_type} only for "
+                    f"{sorted(equivalence.scope.allowed)}, not {values}",
+                    agreement=agreement.id,
+                )
+        trace.passed(
+            "recognition",
+            f"{agreement.title} covers {credential_type}",
+            agreement=agreement.id,
+            treated_as=equivalence.pointing_service_type,
+        )
+        return
+    raise trace.fail(
+        "recognition",
+        Reason.TRUST_RECOGNITION_OUT_OF_SCOPE,
+        f"no agreement in force covers {credential_type}",
+        agreements=[a.id for a in in_force],
+    )
+
+
+def evaluate_trust(
+    *,
+    issuer: IssuerIdentity,
+    credential_type: str,
+    snapshot: TrustSnapshot,
+    now: datetime,
+    issuer_metadata: Mapping[str, JsonObject] | None = None,
+    claims: JsonObject | None = None,
+) -> TrustDecision:
+    """Decide whether to trust an issuer for ``credential_type`` now, with the trace.
+
+    ``issuer_metadata`` holds JWT VC Issuer Metadata the caller fetched for an https
+    ``iss``; ``claims`` are the disclosed claims, for agreements scoped by claim value.
+    The returned key must then verify the credential's signature: trust in an issuer
+    says nothing until the signature is checked with the key this step resolved.
+    """
+    trace = _Trace()
+    resolved: ResolvedIssuerKey | None = None
+    framework: Framework | None = None
+    try:
+        _check_lists(snapshot, now, trace)
+        resolved = _resolve_key(issuer, snapshot, issuer_metadata or {}, now, trace)
+        home = _find_home(resolved, credential_type, snapshot, now, trace)
+        framework = home.framework
+        _check_authorized(home, credential_type, trace)
+        _check_recognition(framework, credential_type, claims, snapshot, now, trace)
+    except _Failed as failed:
+        return TrustDecision(
+            trusted=False,
+            reason=failed.step.reason,
+            framework=framework,
+            issuer=resolved,
+            steps=tuple(trace.steps),
+        )
+    return TrustDecision(
+        trusted=True, reason=None, framework=framework, issuer=resolved, steps=tuple(trace.steps)
+    )

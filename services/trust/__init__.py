@@ -1,0 +1,1 @@
+"""Trust services: the Canadian TRQP trust registry, and the EU trust-list distribution."""

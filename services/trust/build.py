@@ -1,0 +1,201 @@
+"""``passerelle trust build``: the sources in ``trust_lists/`` (plus partners' entries)
+become signed documents under the data directory.
+
+    <data_dir>/trust/eu/<list>.jwt       EU lists of trusted entities (JAdES B-B)
+    <data_dir>/trust/ca/registry.jwt     signed Canadian registry snapshot
+    <data_dir>/trust/state.json          last sequence numbers: they only ever grow
+
+Building is the only place sources, the PKI and the clock meet; everything it signs
+is built by the pure core (``passerelle.trust``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+
+from passerelle import JsonObject, PasserelleError, Reason
+from passerelle.jose import Signer
+from passerelle.trust import (
+    PROFILES,
+    LoteSource,
+    RecognitionAgreement,
+    build_lote,
+    parse_lote_entity,
+    parse_lote_source,
+    parse_recognition_agreement,
+    sign_lote,
+    sign_registry_snapshot,
+)
+
+from .sources import load_source
+
+__all__ = [
+    "EU_LISTS",
+    "BuildResult",
+    "OperatorKey",
+    "build_trust_lists",
+    "load_recognitions",
+    "trust_dir",
+]
+
+EU_LISTS: Mapping[str, str] = {
+    "pid-providers": "eu/pid-providers.yaml",
+    "pubeaa-providers": "eu/pubeaa-providers.yaml",
+    "wrpac-providers": "eu/wrpac-providers.yaml",
+}
+REGISTRY_SOURCE = "ca/registry.yaml"
+LIST_VALIDITY = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OperatorKey:
+    """A scheme operator's signing key and its ``x5c`` (leaf first, no anchor)."""
+
+    signer: Signer
+    x5c: Sequence[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildResult:
+    lists: Mapping[str, Path]
+    registry: Path
+    sequences: Mapping[str, int]
+    partners: tuple[str, ...]
+
+
+def trust_dir(data_dir: Path) -> Path:
+    return data_dir / "trust"
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def _partners(sources: Path) -> list[tuple[str, JsonObject]]:
+    # Only *.yaml files join; the documented example is example.yaml.sample.
+    return [(p.stem, load_source(p)) for p in sorted((sources / "partners").glob("*.yaml"))]
+
+
+def _merge_eu_partners(
+    name: str,
+    source: LoteSource,
+    partners: list[tuple[str, JsonObject]],
+    certificates: Mapping[str, x509.Certificate],
+) -> LoteSource:
+    extra = []
+    for partner, doc in partners:
+        if doc.get("framework") != "eu" or doc.get("list") != name:
+            continue
+        entity = doc.get("entity")
+        if not isinstance(entity, dict):
+            raise PasserelleError(Reason.TRUST_LIST_MALFORMED, f"partner {partner}: no entity")
+        extra.append(
+            parse_lote_entity(
+                entity,
+                profile=PROFILES[source.profile.lote_type],
+                certificates=certificates,
+                where=f"partners/{partner}.yaml",
+            )
+        )
+    return replace(source, entities=(*source.entities, *extra)) if extra else source
+
+
+def _merge_ca_partners(registry: JsonObject, partners: list[tuple[str, JsonObject]]) -> JsonObject:
+    records = list(registry.get("authorizations", []))  # type: ignore[arg-type]
+    for partner, doc in partners:
+        if doc.get("framework") != "ca":
+            continue
+        added = doc.get("authorizations")
+        if not isinstance(added, list) or not added:
+            raise PasserelleError(
+                Reason.TRUST_LIST_MALFORMED, f"partner {partner}: no authorizations"
+            )
+        records.extend(added)
+    return {**registry, "authorizations": records}
+
+
+def _unknown_partners(partners: list[tuple[str, JsonObject]]) -> None:
+    for partner, doc in partners:
+        framework, name = doc.get("framework"), doc.get("list")
+        if framework == "ca" or (framework == "eu" and name in EU_LISTS):
+            continue
+        raise PasserelleError(
+            Reason.TRUST_LIST_MALFORMED,
+            f"partner {partner}: framework must be 'ca', or 'eu' with list one of {list(EU_LISTS)}",
+        )
+
+
+def _read_state(path: Path) -> dict[str, int]:
+    if not path.is_file():
+        return {}
+    state = json.loads(path.read_text())
+    return {k: int(v) for k, v in state.items()}
+
+
+def build_trust_lists(
+    *,
+    sources: Path,
+    data_dir: Path,
+    certificates: Mapping[str, x509.Certificate],
+    eu_operator: OperatorKey,
+    ca_operator: OperatorKey,
+    substitutions: Mapping[str, str],
+    now: datetime,
+) -> BuildResult:
+    """Sign every list from its sources, one sequence number above the last build's."""
+    partners = _partners(sources)
+    _unknown_partners(partners)
+    out = trust_dir(data_dir)
+    state_path = out / "state.json"
+    state = _read_state(state_path)
+    written: dict[str, Path] = {}
+    for name, relative in EU_LISTS.items():
+        source = parse_lote_source(load_source(sources / relative), certificates=certificates)
+        source = _merge_eu_partners(name, source, partners, certificates)
+        state[name] = state.get(name, 0) + 1
+        lote = build_lote(
+            source, sequence_number=state[name], issued_at=now, next_update=now + LIST_VALIDITY
+        )
+        token = sign_lote(lote, signer=eu_operator.signer, x5c=eu_operator.x5c, now=now)
+        written[name] = out / "eu" / f"{name}.jwt"
+        _write(written[name], token)
+    registry = _merge_ca_partners(load_source(sources / REGISTRY_SOURCE), partners)
+    state["ca-registry"] = state.get("ca-registry", 0) + 1
+    snapshot = sign_registry_snapshot(
+        registry,
+        substitutions=substitutions,
+        sequence_number=state["ca-registry"],
+        issued_at=now,
+        next_update=now + LIST_VALIDITY,
+        signer=ca_operator.signer,
+        x5c=ca_operator.x5c,
+    )
+    registry_path = out / "ca" / "registry.jwt"
+    _write(registry_path, snapshot)
+    # The state is written last: a crash mid-build re-uses no number it did not publish.
+    _write(state_path, json.dumps(state, indent=2, sort_keys=True))
+    return BuildResult(
+        lists=written,
+        registry=registry_path,
+        sequences=dict(state),
+        partners=tuple(p for p, _ in partners),
+    )
+
+
+def load_recognitions(sources: Path) -> tuple[RecognitionAgreement, ...]:
+    return tuple(
+        parse_recognition_agreement(load_source(p))
+        for p in sorted((sources / "recognition").glob("*.yaml"))
+    )

@@ -1,0 +1,271 @@
+"""The TRQP v2 HTTPS binding of a trust registry: a FastAPI router over the pure core.
+
+Routes (spec: ``specification/v2/core/https_binding.md`` at the commit named in
+:mod:`passerelle.trust._trqp`):
+
+``POST /authorization``, ``POST /recognition``
+    JSON body per the TRQP request schemas; ``Content-Type: application/json`` is
+    required (the binding's MUST), anything else is 415. 200 with the TRQP response for
+    every known entity, whether ``authorized``/``recognized`` is true or false; 400 for
+    malformed JSON, wrong types or missing members; 404 for an unknown authority,
+    entity, action or resource; 413 for a body over the size bound. ``X-Request-ID`` is
+    echoed as in the binding's examples. No bearer token is required (the binding
+    leaves that to the service; this registry is public).
+``GET /metadata`` (our extension; TRQP v2 defines none)
+    The TRQP version, the authorities served, their actions and resources, and how
+    answers are signed.
+
+Errors are Problem Details (RFC 9457, ``application/problem+json``) with ``type``,
+``title``, ``status``, ``detail`` and our extension member ``reason`` (the
+:class:`passerelle.PasserelleError` reason code, e.g. ``trqp.unknown_entity``).
+
+Signed answers (our extension): when a signer is configured, every 200 answer carries
+the member ``signed_answer``, a compact JWS of the answer (see
+:func:`passerelle.trust._trqp.sign_answer`). A body member rather than a header, since
+an ``x5c`` chain can outgrow what proxies accept in a header; TRQP's versioning rules
+allow optional response members.
+
+``get_registry`` is called on every request, so a rebuilt registry is served at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from passerelle._errors import Fault, PasserelleError, Reason, local_error
+from passerelle._json import JsonObject, JsonValue, parse_json
+from passerelle.jose import Signer
+from passerelle.trust._trqp import (
+    SIGNED_ANSWER_TYP,
+    AuthorizationAnswer,
+    AuthorizationQuery,
+    RecognitionAnswer,
+    RecognitionQuery,
+    Registry,
+    answer_authorization,
+    answer_recognition,
+    describe_registry,
+    parse_authorization_query,
+    parse_recognition_query,
+    parse_registry,
+    sign_answer,
+)
+
+from .sources import load_source
+
+__all__ = [
+    "MAX_QUERY_BYTES",
+    "PROBLEM_TYPE_BASE",
+    "build_trqp_router",
+    "load_registry_file",
+]
+
+MAX_QUERY_BYTES = 64 * 1024
+"""Largest query body accepted; a TRQP query is a few hundred bytes."""
+PROBLEM_TYPE_BASE = "tag:passerelle.example,2026:problem:"
+"""Problem ``type`` URIs are this prefix plus the reason code (RFC 9457 §3.1.1 allows
+non-dereferenceable URIs such as ``tag:``)."""
+
+_PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+_STATUS: Mapping[Reason, int] = {
+    Reason.TRQP_MALFORMED_QUERY: 400,
+    Reason.TRQP_UNKNOWN_AUTHORITY: 404,
+    Reason.TRQP_UNKNOWN_ENTITY: 404,
+    Reason.TRQP_UNKNOWN_ACTION: 404,
+    Reason.TRQP_UNKNOWN_RESOURCE: 404,
+    Reason.INPUT_TOO_LARGE: 413,
+    Reason.TRUST_LIST_MALFORMED: 503,
+}
+_TITLES: Mapping[Reason, str] = {
+    Reason.TRQP_MALFORMED_QUERY: "Malformed TRQP query",
+    Reason.TRQP_UNKNOWN_AUTHORITY: "Authority not found",
+    Reason.TRQP_UNKNOWN_ENTITY: "Entity not found",
+    Reason.TRQP_UNKNOWN_ACTION: "Action not found",
+    Reason.TRQP_UNKNOWN_RESOURCE: "Resource not found",
+    Reason.INPUT_TOO_LARGE: "Query too large",
+    Reason.TRUST_LIST_MALFORMED: "Registry unavailable",
+}
+
+_QUERY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["entity_id", "authority_id", "action", "resource"],
+    "properties": {
+        "entity_id": {"type": "string"},
+        "authority_id": {"type": "string"},
+        "action": {"type": "string"},
+        "resource": {"type": "string"},
+        "context": {
+            "type": "object",
+            "properties": {"time": {"type": "string", "format": "date-time"}},
+            "additionalProperties": {"type": "string"},
+        },
+    },
+}
+_PROBLEM_DOC = {"description": "Problem Details (RFC 9457)"}
+_OPENAPI_QUERY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": _QUERY_SCHEMA}},
+    }
+}
+_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _PROBLEM_DOC,
+    404: _PROBLEM_DOC,
+    413: _PROBLEM_DOC,
+    415: _PROBLEM_DOC,
+}
+
+_Q = TypeVar("_Q", AuthorizationQuery, RecognitionQuery)
+
+
+def _problem(
+    status: int, reason: Reason, detail: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    body = {
+        "type": PROBLEM_TYPE_BASE + str(reason),
+        "title": _TITLES.get(reason, "Error"),
+        "status": status,
+        "detail": detail,
+        "reason": str(reason),
+    }
+    return JSONResponse(body, status_code=status, media_type=_PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _request_id(request: Request) -> dict[str, str]:
+    value = request.headers.get("x-request-id")
+    # Echo only a plain token: a header value we reflect must not carry anything else.
+    if value and len(value) <= 128 and value.isascii() and value.isprintable():
+        return {"X-Request-ID": value}
+    return {}
+
+
+def _is_json(content_type: str | None) -> bool:
+    if content_type is None:
+        return False
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+async def _read_query(request: Request) -> JsonValue:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_QUERY_BYTES:
+        raise PasserelleError(Reason.INPUT_TOO_LARGE, f"query larger than {MAX_QUERY_BYTES}")
+    raw = await request.body()
+    if len(raw) > MAX_QUERY_BYTES:
+        raise PasserelleError(Reason.INPUT_TOO_LARGE, f"query larger than {MAX_QUERY_BYTES}")
+    try:
+        return parse_json(raw, what="TRQP query")
+    except PasserelleError as exc:
+        if exc.reason is Reason.INPUT_TOO_LARGE:
+            raise
+        # Malformed or too deep JSON is a malformed query, as far as TRQP is concerned.
+        raise PasserelleError(Reason.TRQP_MALFORMED_QUERY, exc.detail) from exc
+
+
+def build_trqp_router(
+    get_registry: Callable[[], Registry],
+    *,
+    signer: Signer | None,
+    clock: Callable[[], datetime],
+    x5c: Sequence[str] | None = None,
+    kid: str | None = None,
+) -> APIRouter:
+    """The TRQP v2 HTTPS routes over the registry ``get_registry`` returns per request.
+
+    With a ``signer``, answers carry ``signed_answer``; the JWS header names the key by
+    ``x5c`` and/or ``kid``, one of which is then required.
+    """
+    if signer is not None and x5c is None and kid is None:
+        raise local_error(Reason.JWS_HEADER_INVALID, "a signing registry needs x5c or kid")
+
+    router = APIRouter(tags=["trqp"])
+
+    def signed(answer: AuthorizationAnswer | RecognitionAnswer) -> JsonObject:
+        body = answer.as_json()
+        if signer is not None:
+            body["signed_answer"] = sign_answer(answer, signer=signer, x5c=x5c, kid=kid)
+        return body
+
+    async def handle(
+        request: Request,
+        parse: Callable[[JsonValue], _Q],
+        answer: Callable[[Registry, _Q, datetime], AuthorizationAnswer | RecognitionAnswer],
+    ) -> Response:
+        headers = _request_id(request)
+        if not _is_json(request.headers.get("content-type")):
+            return _problem(
+                415,
+                Reason.TRQP_MALFORMED_QUERY,
+                "TRQP queries are sent with Content-Type: application/json",
+                headers,
+            )
+        try:
+            query = parse(await _read_query(request))
+            registry = get_registry()
+            result = answer(registry, query, clock())
+        except PasserelleError as exc:
+            status = _STATUS.get(exc.reason)
+            if status is None or exc.fault is Fault.LOCAL:
+                # Our own misuse (a naive clock, say) is a server error, not the client's.
+                raise
+            return _problem(status, exc.reason, exc.detail, headers)
+        return JSONResponse(signed(result), headers=headers)
+
+    @router.post(
+        "/authorization",
+        summary="TRQP authorization query",
+        openapi_extra=_OPENAPI_QUERY,
+        responses=_ERROR_RESPONSES,
+    )
+    async def authorization(request: Request) -> Response:
+        return await handle(
+            request,
+            parse_authorization_query,
+            lambda registry, query, now: answer_authorization(registry, query, now=now),
+        )
+
+    @router.post(
+        "/recognition",
+        summary="TRQP recognition query",
+        openapi_extra=_OPENAPI_QUERY,
+        responses=_ERROR_RESPONSES,
+    )
+    async def recognition(request: Request) -> Response:
+        return await handle(
+            request,
+            parse_recognition_query,
+            lambda registry, query, now: answer_recognition(registry, query, now=now),
+        )
+
+    @router.get("/metadata", summary="Registry metadata (Passerelle extension)")
+    def metadata() -> Response:
+        try:
+            body = describe_registry(get_registry())
+        except PasserelleError as exc:
+            status = _STATUS.get(exc.reason)
+            if status is None:
+                raise
+            return _problem(status, exc.reason, exc.detail)
+        signing: JsonObject | None = None
+        if signer is not None:
+            signing = {"member": "signed_answer", "typ": SIGNED_ANSWER_TYP, "alg": signer.alg}
+            if kid is not None:
+                signing["kid"] = kid
+            if x5c is not None:
+                signing["x5c"] = list(x5c)
+        body["signed_answers"] = signing
+        return JSONResponse(body)
+
+    return router
+
+
+def load_registry_file(path: Path, *, substitutions: Mapping[str, str]) -> Registry:
+    """Read a registry source (YAML or JSON) and build the :class:`Registry`, or raise
+    ``trust.list_malformed``."""
+    return parse_registry(load_source(path), substitutions=substitutions)
