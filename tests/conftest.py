@@ -7,6 +7,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle.jose import KeySigner
+from tests.storage_backends import backend  # noqa: F401  (a fixture shared by all tests)
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -19,6 +19,7 @@ from .. import __version__
 from .._errors import PasserelleError, Reason
 from .._json import parse_json_object
 from ..jose import PublicKey, load_public_jwk
+from . import _trust
 from ._inspect import InspectOptions, describe_token
 from ._render import render_report
 
@@ -135,6 +136,9 @@ def version() -> None:
     typer.echo(f"passerelle {__version__}")
     typer.echo("SD-JWT: RFC 9901")
     typer.echo(f"SD-JWT VC: {SPEC_VERSION}")
+
+
+_trust.register(app)
 
 
 def main() -> None:

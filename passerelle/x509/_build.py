@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import ipaddress
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -222,6 +223,7 @@ def build_leaf_certificate(
     usage: LeafUsage,
     dns_names: Sequence[str] = (),
     uris: Sequence[str] = (),
+    ip_addresses: Sequence[str] = (),
 ) -> x509.Certificate:
     """An end-entity certificate for ``public_key``, signed under ``issuer_cert``.
 
@@ -255,6 +257,10 @@ def build_leaf_certificate(
     )
     names: list[x509.GeneralName] = [x509.DNSName(n) for n in dns_names]
     names += [x509.UniformResourceIdentifier(u) for u in uris]
+    try:
+        names += [x509.IPAddress(ipaddress.ip_address(a)) for a in ip_addresses]
+    except ValueError as exc:
+        raise local_error(Reason.X509_MALFORMED, f"not an IP address: {exc}") from exc
     if names:
         # RFC 5280 §4.2.1.6: SAN is critical when the subject name is empty.
         builder = builder.add_extension(

@@ -42,7 +42,9 @@ __all__ = [
     "BuildResult",
     "OperatorKey",
     "build_trust_lists",
+    "build_with_pki",
     "load_recognitions",
+    "substitutions_for",
     "trust_dir",
 ]
 
@@ -184,7 +186,8 @@ def build_trust_lists(
     )
     registry_path = out / "ca" / "registry.jwt"
     _write(registry_path, snapshot)
-    # The state is written last: a crash mid-build re-uses no number it did not publish.
+    # The state is written last: after a crash mid-build the next build may publish a
+    # number again (never a lower one), which verifiers accept as "not older".
     _write(state_path, json.dumps(state, indent=2, sort_keys=True))
     return BuildResult(
         lists=written,
@@ -198,4 +201,34 @@ def load_recognitions(sources: Path) -> tuple[RecognitionAgreement, ...]:
     return tuple(
         parse_recognition_agreement(load_source(p))
         for p in sorted((sources / "recognition").glob("*.yaml"))
+    )
+
+
+def substitutions_for(hosts: Mapping[str, str]) -> dict[str, str]:
+    """The registry's placeholders, from the service URLs `passerelle init` recorded."""
+    return {
+        "CA_ISSUER": hosts["ca-issuer"],
+        "CA_VERIFIER": hosts["ca-verifier"],
+        "CA_TRUST": hosts["trust"] + "/ca",
+        "EU_TRUST": hosts["trust"] + "/eu",
+    }
+
+
+def build_with_pki(*, data_dir: Path, sources: Path, now: datetime) -> BuildResult:
+    """`passerelle trust build`: sign every list with the development PKI of ``data_dir``."""
+    from services.pki import load_pki
+
+    pki = load_pki(data_dir, now=now)
+    return build_trust_lists(
+        sources=sources,
+        data_dir=data_dir,
+        certificates=pki.certificates,
+        eu_operator=OperatorKey(
+            signer=pki.signer("eu-lote-operator"), x5c=pki.x5c("eu-lote-operator")
+        ),
+        ca_operator=OperatorKey(
+            signer=pki.signer("ca-registry-operator"), x5c=pki.x5c("ca-registry-operator")
+        ),
+        substitutions=substitutions_for(pki.hosts),
+        now=now,
     )

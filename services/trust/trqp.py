@@ -81,7 +81,11 @@ _STATUS: Mapping[Reason, int] = {
     Reason.TRQP_UNKNOWN_ACTION: 404,
     Reason.TRQP_UNKNOWN_RESOURCE: 404,
     Reason.INPUT_TOO_LARGE: 413,
+    # The registry itself cannot be served: never a 500, never a silent answer.
     Reason.TRUST_LIST_MALFORMED: 503,
+    Reason.TRUST_LIST_STALE: 503,
+    Reason.TRUST_LIST_SIGNATURE: 503,
+    Reason.TRUST_LIST_UNTRUSTED_OPERATOR: 503,
 }
 _TITLES: Mapping[Reason, str] = {
     Reason.TRQP_MALFORMED_QUERY: "Malformed TRQP query",
@@ -91,6 +95,9 @@ _TITLES: Mapping[Reason, str] = {
     Reason.TRQP_UNKNOWN_RESOURCE: "Resource not found",
     Reason.INPUT_TOO_LARGE: "Query too large",
     Reason.TRUST_LIST_MALFORMED: "Registry unavailable",
+    Reason.TRUST_LIST_STALE: "Registry unavailable",
+    Reason.TRUST_LIST_SIGNATURE: "Registry unavailable",
+    Reason.TRUST_LIST_UNTRUSTED_OPERATOR: "Registry unavailable",
 }
 
 _QUERY_SCHEMA: dict[str, Any] = {

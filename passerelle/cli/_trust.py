@@ -1,0 +1,221 @@
+"""``passerelle init``, ``passerelle trust build|verify|show`` and ``passerelle serve``."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .._errors import PasserelleError
+from ._files import data_root
+
+__all__ = ["DataDir", "default_data_dir", "register"]
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("PASSERELLE_DATA_DIR", ".passerelle"))
+
+
+DataDir = Annotated[
+    Path,
+    typer.Option(
+        "--data-dir",
+        help="Where the development PKI, signed lists and service data live "
+        "(default: $PASSERELLE_DATA_DIR or ./.passerelle).",
+        default_factory=default_data_dir,
+    ),
+]
+
+trust_app = typer.Typer(help="Build, verify and show the trust lists.", no_args_is_help=True)
+console = Console()
+
+
+def _fail(exc: PasserelleError) -> typer.Exit:
+    console.print(f"[bold red]FAILED[/bold red] {exc.reason}: {exc.detail}")
+    return typer.Exit(1)
+
+
+def _build(data_dir: Path) -> None:
+    from services.trust.build import build_with_pki
+
+    result = build_with_pki(
+        data_dir=data_dir, sources=data_root() / "trust_lists", now=datetime.now(UTC)
+    )
+    for name, path in {**result.lists, "ca-registry": result.registry}.items():
+        console.print(f"signed {name:<18} sequence {result.sequences[name]:>4}  {path}")
+    if result.partners:
+        console.print(f"partners merged: {', '.join(result.partners)}")
+
+
+def init(data_dir: DataDir) -> None:
+    """Create (or complete) the development PKI under the data directory, then build and
+    sign the trust lists. Idempotent: existing keys and certificates are kept."""
+    from services.pki import init_pki
+
+    try:
+        report = init_pki(data_dir, now=datetime.now(UTC))
+        console.print(
+            f"PKI in {data_dir}: {len(report.created)} created, {len(report.replaced)} "
+            f"re-issued, {len(report.kept)} kept"
+        )
+        for note in report.notes:
+            console.print(f"note: {note}")
+        from services.trust.build import EU_LISTS, trust_dir
+
+        out = trust_dir(data_dir)
+        built = [out / "eu" / f"{n}.jwt" for n in EU_LISTS] + [out / "ca" / "registry.jwt"]
+        # Idempotent: the lists are signed again only when the PKI changed or one is missing;
+        # `passerelle trust build` signs them again whenever asked.
+        if report.changed or not all(p.is_file() for p in built):
+            _build(data_dir)
+        else:
+            console.print("trust lists already built; `passerelle trust build` re-signs them")
+    except PasserelleError as exc:
+        raise _fail(exc) from exc
+
+
+@trust_app.command("build")
+def trust_build(data_dir: DataDir) -> None:
+    """Sign every list from trust_lists/ (and trust_lists/partners/) with the dev PKI."""
+    try:
+        _build(data_dir)
+    except PasserelleError as exc:
+        raise _fail(exc) from exc
+
+
+def _verify_file(path: Path, data_dir: Path) -> dict[str, object]:
+    from passerelle.jose import decode_unverified_jws
+    from passerelle.trust import REGISTRY_SNAPSHOT_TYP, verify_lote, verify_registry_snapshot
+    from services.pki import load_pki
+
+    now = datetime.now(UTC)
+    pki = load_pki(data_dir, now=now)
+    token = path.read_text().strip()
+    typ = decode_unverified_jws(token).header.get("typ")
+    if typ == REGISTRY_SNAPSHOT_TYP:
+        registry = verify_registry_snapshot(
+            token, operator_anchors=[pki.anchor("ca-registry-operator")], now=now
+        )
+        return {
+            "kind": "ca-registry",
+            "authority": registry.registry.authority_id,
+            "sequence": registry.sequence_number,
+            "next_update": registry.next_update.isoformat(),
+            "authorizations": len(registry.registry.authorizations),
+        }
+    schema = json.loads((data_root() / "trust_lists" / "schemas" / "lote.schema.json").read_text())
+    lote = verify_lote(
+        token, operator_anchors=[pki.anchor("eu-lote-operator")], now=now, schema=schema
+    )
+    return {
+        "kind": lote.list_type,
+        "operator": lote.operator_name,
+        "sequence": lote.sequence_number,
+        "next_update": lote.next_update.isoformat(),
+        "services": [
+            {
+                "entity": s.entity_name,
+                "service_type": s.service_type,
+                "status": s.status,
+                "credential_types": list(s.credential_types),
+            }
+            for s in lote.services
+        ],
+    }
+
+
+@trust_app.command("verify")
+def trust_verify(
+    file: Annotated[Path, typer.Argument(help="A signed list (.jwt) to verify.")],
+    data_dir: DataDir,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Verify a signed list: signature, chain to the operator, freshness, schema."""
+    try:
+        result = _verify_file(file, data_dir)
+    except PasserelleError as exc:
+        if as_json:
+            typer.echo(json.dumps({"verified": False, **exc.as_dict()}))
+            raise typer.Exit(1) from exc
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps({"verified": True, **result}))
+    else:
+        console.print(f"[green]verified[/green] {json.dumps(result, indent=2)}")
+
+
+@trust_app.command("show")
+def trust_show(data_dir: DataDir) -> None:
+    """What each signed list holds now."""
+    from services.trust.build import EU_LISTS, trust_dir
+
+    table = Table(title=f"Trust lists in {data_dir}")
+    for column in ("list", "sequence", "next update", "entries"):
+        table.add_column(column)
+    out = trust_dir(data_dir)
+    paths = [out / "eu" / f"{n}.jwt" for n in EU_LISTS] + [out / "ca" / "registry.jwt"]
+    try:
+        for path in paths:
+            info = _verify_file(path, data_dir)
+            services = info.get("services")
+            entries = (
+                "\n".join(
+                    f"{s['entity']} ({s['status'] or 'listed'}): {', '.join(s['credential_types'])}"
+                    for s in services
+                )
+                if isinstance(services, list)
+                else f"{info['authorizations']} authorizations by {info['authority']}"
+            )
+            table.add_row(
+                str(info["kind"]).rsplit("/", 1)[-1],
+                str(info["sequence"]),
+                str(info["next_update"]),
+                entries,
+            )
+    except (PasserelleError, FileNotFoundError) as exc:
+        console.print(table)
+        console.print(f"[red]{exc}[/red] (run `passerelle init` first?)")
+        raise typer.Exit(1) from exc
+    console.print(table)
+
+
+def serve(
+    role: Annotated[str, typer.Argument(help="The service to run: trust.")],
+    data_dir: DataDir,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port (default: from the PKI hosts).")] = None,
+    tls: Annotated[
+        bool, typer.Option(help="Serve HTTPS with the TLS certificate from init.")
+    ] = False,
+) -> None:
+    """Run one service on its own."""
+    from urllib.parse import urlsplit
+
+    import uvicorn
+
+    from services.pki import load_pki
+
+    if role != "trust":
+        console.print(f"[red]unknown role {role!r}[/red]; available now: trust")
+        raise typer.Exit(2)
+    from services.trust.app import create_trust_app
+
+    pki = load_pki(data_dir)
+    app = create_trust_app(data_dir=data_dir, sources=data_root() / "trust_lists")
+    listen = port or urlsplit(pki.hosts[role]).port or 8100
+    options: dict[str, object] = {}
+    if tls:
+        options = {"ssl_certfile": str(pki.tls_certfile), "ssl_keyfile": str(pki.tls_keyfile)}
+    uvicorn.run(app, host=host, port=listen, log_level="info", **options)  # type: ignore[arg-type]
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(serve)
+    app.add_typer(trust_app, name="trust")
