@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from typing import TypeAlias
 
@@ -51,12 +52,33 @@ def _reject_constant(name: str) -> JsonValue:
     raise PasserelleError(Reason.INPUT_MALFORMED, f"JSON constant {name} is not allowed")
 
 
+def _finite_float(text: str) -> float:
+    # 1e999 parses to inf without ever naming "Infinity"; refuse it here.
+    value = float(text)
+    if not math.isfinite(value):
+        raise PasserelleError(Reason.INPUT_MALFORMED, f"JSON number {text} is out of range")
+    return value
+
+
+def _check_text(text: str) -> None:
+    # RFC 7493 (I-JSON) §2.1: no lone surrogates; they would crash any later encode().
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise PasserelleError(Reason.INPUT_MALFORMED, "JSON string holds a lone surrogate") from exc
+
+
 def _depth(value: JsonValue, limit: int) -> None:
     # Iterative, so that a hostile document cannot exhaust the Python stack.
     stack: list[tuple[JsonValue, int]] = [(value, 0)]
     while stack:
         item, level = stack.pop()
+        if isinstance(item, str):
+            _check_text(item)
+            continue
         if isinstance(item, dict):
+            for key in item:
+                _check_text(key)
             children: list[JsonValue] = list(item.values())
         elif isinstance(item, list):
             children = item
@@ -78,7 +100,10 @@ def parse_json(data: bytes | str, *, what: str = "JSON") -> JsonValue:
         raise PasserelleError(Reason.INPUT_MALFORMED, f"{what} is not UTF-8") from exc
     try:
         value: JsonValue = json.loads(
-            text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
         )
     except RecursionError as exc:
         raise PasserelleError(Reason.INPUT_TOO_DEEP, f"{what} is nested too deeply") from exc

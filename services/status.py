@@ -67,6 +67,12 @@ class StatusListService:
             Reason.STATUS_LIST_EXHAUSTED, f"no free index in {self.list_id} after retries"
         )
 
+    def reserve(self, index: int, *, now: datetime, credential_id: str | None = None) -> bool:
+        """Reserve one given index; False if it was taken. (Only a quirk asks for this:
+        a correct issuer always lets :meth:`allocate` draw the index.)"""
+        row = {"status": int(StatusValue.VALID), "credential_id": credential_id}
+        return self.store.insert(self._collection, str(index), row, now=now)
+
     def set_status(self, index: int, value: StatusValue, *, now: datetime) -> None:
         def change(row: object) -> dict[str, object]:
             if not isinstance(row, dict):

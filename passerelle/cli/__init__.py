@@ -112,10 +112,10 @@ def demo(
 ) -> None:
     """Play the cross-border scenarios and exit non-zero if any deviates from its
     expected outcome."""
+    from services.catalog import load_catalog
     from services.runtime import SecretsRandom, utc_now
 
     from ._demo import run_demo
-    from ._files import load_catalog
 
     console = Console()
     ok = run_demo(

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from rich.console import Console
 from rich.table import Table
 
+from services.catalog import Catalog, CredentialType
+
 from .._errors import PasserelleError, Reason
 from .._json import JsonObject, b64url_encode
 from .._random import RandomSource
@@ -33,7 +35,6 @@ from ..sd_jwt_vc import (
     verify_sd_jwt_vc,
 )
 from ..x509 import LeafUsage, build_ca_certificate, build_leaf_certificate, build_name, encode_x5c
-from ._files import Catalog, CredentialType
 
 __all__ = ["SCENARIOS", "run_demo"]
 
@@ -202,7 +203,8 @@ def _play(
     scenario: Scenario, catalog: Catalog, pki: _Pki, now: datetime, random: RandomSource
 ) -> Outcome:
     ctype: CredentialType = catalog.types[scenario.type_id]
-    subject = {k: v for k, v in ctype.samples[0].items() if k not in NEVER_DISCLOSABLE | {"iat"}}
+    sample = next(iter(ctype.samples.values()))
+    subject = {k: v for k, v in sample.items() if k not in NEVER_DISCLOSABLE | {"iat"}}
     validate_claims({**subject, "vct": ctype.vct}, schema=ctype.schema)
     resolved = resolve_type_metadata(ctype.vct, documents=catalog.type_metadata_documents)
     holder = ec.generate_private_key(ec.SECP256R1())

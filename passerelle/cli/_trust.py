@@ -12,8 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.catalog import data_root
+
 from .._errors import PasserelleError
-from ._files import data_root
 
 __all__ = ["DataDir", "default_data_dir", "register"]
 
@@ -185,14 +186,40 @@ def trust_show(data_dir: DataDir) -> None:
     console.print(table)
 
 
+SERVICE_ROLES = ("trust", "ca-issuer", "eu-issuer")
+
+
+def build_app(
+    role: str, *, data_dir: Path, store: str | None = None, quirks: list[str] | None = None
+) -> object:
+    """The ASGI app of one role; the launcher and `serve` both come through here."""
+    if role == "trust":
+        from services.trust.app import create_trust_app
+
+        return create_trust_app(data_dir=data_dir, sources=data_root() / "trust_lists")
+    if role in ("ca-issuer", "eu-issuer"):
+        from services.issuer.app import create_issuer_app
+        from services.issuer.quirks import IssuerQuirk
+
+        chosen = frozenset(IssuerQuirk(q) for q in quirks) if quirks else None
+        return create_issuer_app(
+            profile_name=role, data_dir=data_dir, store_url=store, quirks=chosen
+        )
+    raise ValueError(f"unknown role {role!r}; one of {SERVICE_ROLES}")
+
+
 def serve(
-    role: Annotated[str, typer.Argument(help="The service to run: trust.")],
+    role: Annotated[str, typer.Argument(help=f"The service to run: {', '.join(SERVICE_ROLES)}.")],
     data_dir: DataDir,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int | None, typer.Option(help="Port (default: from the PKI hosts).")] = None,
-    tls: Annotated[
-        bool, typer.Option(help="Serve HTTPS with the TLS certificate from init.")
-    ] = False,
+    store: Annotated[
+        str | None, typer.Option(help="Storage URL (postgresql://...); default SQLite.")
+    ] = None,
+    quirk: Annotated[
+        list[str] | None, typer.Option(help="Break one requirement on purpose (self-test).")
+    ] = None,
+    tls: Annotated[bool, typer.Option(help="Serve HTTPS with the certificate from init.")] = False,
 ) -> None:
     """Run one service on its own."""
     from urllib.parse import urlsplit
@@ -201,13 +228,11 @@ def serve(
 
     from services.pki import load_pki
 
-    if role != "trust":
-        console.print(f"[red]unknown role {role!r}[/red]; available now: trust")
+    if role not in SERVICE_ROLES:
+        console.print(f"[red]unknown role {role!r}[/red]; one of {', '.join(SERVICE_ROLES)}")
         raise typer.Exit(2)
-    from services.trust.app import create_trust_app
-
     pki = load_pki(data_dir)
-    app = create_trust_app(data_dir=data_dir, sources=data_root() / "trust_lists")
+    app = build_app(role, data_dir=data_dir, store=store, quirks=quirk)
     listen = port or urlsplit(pki.hosts[role]).port or 8100
     options: dict[str, object] = {}
     if tls:

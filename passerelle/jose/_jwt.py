@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from .._errors import PasserelleError, Reason, local_error
 from .._json import JsonValue
+from .._time import from_numeric_date
 
 __all__ = ["check_jwt_times", "epoch", "numeric_date"]
 
@@ -27,9 +28,8 @@ def numeric_date(
         if required:
             raise PasserelleError(Reason.JWT_CLAIM_MISSING, f"claim {name!r} is required")
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PasserelleError(Reason.JWT_CLAIM_INVALID, f"claim {name!r} is not a NumericDate")
-    return int(value)
+    # Bounded: a NumericDate must also fit a datetime wherever it is used next.
+    return int(from_numeric_date(value, what=f"claim {name!r}").timestamp())
 
 
 def check_jwt_times(

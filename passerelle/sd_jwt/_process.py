@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from .._errors import PasserelleError, Reason
 from .._json import JsonObject, JsonValue
-from ._models import Disclosure, RevealedClaim, SdJwt
+from ._models import HASH_ALGORITHMS, Disclosure, RevealedClaim, SdJwt
 
 __all__ = ["ProcessedPayload", "process_disclosures", "sd_alg_of"]
 
@@ -17,9 +17,11 @@ _MAX_WALK_DEPTH = 64  # payload depth plus a chain of nested disclosures
 
 
 def sd_alg_of(payload: JsonObject) -> str:
+    # RFC 9901 §7.1 step 2: the algorithm must be understood and deemed secure, whether
+    # or not anything will be hashed with it.
     alg = payload.get("_sd_alg", "sha-256")
-    if not isinstance(alg, str):
-        raise PasserelleError(Reason.SD_JWT_ALG_UNSUPPORTED, "_sd_alg is not a string")
+    if not isinstance(alg, str) or alg not in HASH_ALGORITHMS:
+        raise PasserelleError(Reason.SD_JWT_ALG_UNSUPPORTED, f"_sd_alg {alg!r} is not supported")
     return alg
 
 

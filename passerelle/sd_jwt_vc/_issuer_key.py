@@ -9,6 +9,7 @@ documents in an :class:`IssuerKeyPolicy`.
 from __future__ import annotations
 
 import enum
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +27,7 @@ __all__ = [
     "IssuerKeyMethod",
     "IssuerKeyPolicy",
     "ResolvedIssuerKey",
+    "is_insecure_loopback",
     "jwt_vc_issuer_metadata_url",
     "resolve_issuer_key",
     "resolve_issuer_key_from",
@@ -50,6 +52,9 @@ class IssuerKeyPolicy:
 
     x5c_anchors: Sequence[x509.Certificate] = ()
     issuer_metadata: Mapping[str, JsonObject] = field(default_factory=dict)
+    allow_insecure_loopback: bool = False
+    """Development relaxation: an ``http://`` ``iss`` on a loopback host may use issuer
+    metadata too (the laptop stack without TLS). Off unless a caller says so."""
 
     def __post_init__(self) -> None:
         if not self.x5c_anchors and not self.issuer_metadata:
@@ -64,22 +69,51 @@ class ResolvedIssuerKey:
     key: PublicKey
     method: IssuerKeyMethod
     issuer: str
-    """``iss``, or the subject of the end-entity certificate for x5c without ``iss``."""
+    """Who the key belongs to: the subject of the end-entity certificate for ``x5c``
+    (the draft: "the Issuer ... is the subject of the end-entity certificate"), the
+    metadata's ``issuer`` (equal to ``iss``) otherwise. Never an unchecked claim."""
+    iss: str | None = None
+    """The ``iss`` claim as sent, for the record; for ``x5c`` it is bound to nothing."""
     kid: str | None
     chain: VerifiedChain | None
 
 
-def jwt_vc_issuer_metadata_url(iss: str) -> str:
+def is_insecure_loopback(url: str) -> bool:
+    """An ``http://`` URL whose host is this machine: the one place plain HTTP is let in.
+    The host must be ``localhost`` or a loopback IP literal, never a name that merely
+    starts with one (``127.0.0.1.example``)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme != "http":
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _metadata_scheme_ok(iss: str, allow_insecure_loopback: bool) -> bool:
+    return iss.startswith("https://") or (allow_insecure_loopback and is_insecure_loopback(iss))
+
+
+def jwt_vc_issuer_metadata_url(iss: str, *, allow_insecure_loopback: bool = False) -> str:
     """Where JWT VC Issuer Metadata lives for ``iss``: the well-known string goes between
     host and path, a trailing '/' of the path removed."""
     parts = urlsplit(iss)
-    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+    if (
+        not _metadata_scheme_ok(iss, allow_insecure_loopback)
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+    ):
         raise PasserelleError(
             Reason.SD_JWT_VC_ISSUER_INVALID,
             "iss must be an https URL without query or fragment to use issuer metadata",
         )
     path = WELL_KNOWN + parts.path.rstrip("/")
-    return urlunsplit(("https", parts.netloc, path, "", ""))
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
 def _from_metadata(iss: str, kid: JsonValue, metadata: JsonObject) -> PublicKey:
@@ -140,15 +174,21 @@ def resolve_issuer_key_from(
         return ResolvedIssuerKey(
             key=chain.public_key,
             method=IssuerKeyMethod.X5C,
-            issuer=iss if iss is not None else chain.leaf.subject.rfc4514_string(),
+            issuer=chain.leaf.subject.rfc4514_string(),
+            iss=iss,
             kid=kid if isinstance(kid, str) else None,
             chain=chain,
         )
-    if iss is not None and iss.startswith("https://") and iss in policy.issuer_metadata:
+    if (
+        iss is not None
+        and _metadata_scheme_ok(iss, policy.allow_insecure_loopback)
+        and iss in policy.issuer_metadata
+    ):
         return ResolvedIssuerKey(
             key=_from_metadata(iss, kid, policy.issuer_metadata[iss]),
             method=IssuerKeyMethod.JWT_VC_ISSUER_METADATA,
             issuer=iss,
+            iss=iss,
             kid=kid if isinstance(kid, str) else None,
             chain=None,
         )

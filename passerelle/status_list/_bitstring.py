@@ -20,10 +20,11 @@ import gzip
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from .._errors import PasserelleError, Reason, local_error
 from .._json import JsonObject, JsonValue, b64url_decode, b64url_encode
+from .._time import format_date_time, parse_date_time
 from ..vc import VC_V2_CONTEXT
 from ._token import MAX_STATUS_LIST_BYTES, inflate_bounded
 
@@ -144,18 +145,11 @@ def decode_bitstring(
 
 
 def _format_date_time(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise local_error(Reason.STATUS_LIST_INVALID, "dates must be timezone-aware")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_date_time(value)
 
 
 def _parse_date_time(value: JsonValue, *, what: str) -> datetime:
-    if not isinstance(value, str) or not _DATE_TIME.fullmatch(value):
-        raise PasserelleError(Reason.STATUS_LIST_INVALID, f"{what} is not a dateTimeStamp")
-    try:
-        return datetime.fromisoformat(value).astimezone(UTC)
-    except ValueError as exc:
-        raise PasserelleError(Reason.STATUS_LIST_INVALID, f"{what} is not a valid date") from exc
+    return parse_date_time(value, what=what, reason=Reason.STATUS_LIST_INVALID)
 
 
 def create_bitstring_status_list_credential(

@@ -15,9 +15,10 @@ No I/O here: a verifier service fetches, verifies, and stores the result.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from .._errors import Reason, local_error
+from .._time import from_numeric_date
 from ._token import VerifiedStatusList
 
 __all__ = ["StatusListCache", "fresh_until"]
@@ -39,9 +40,12 @@ def fresh_until(
         raise local_error(Reason.STATUS_LIST_INVALID, "max_ttl must be positive")
     until = fetched_at + max_ttl
     if ttl is not None:
-        until = min(until, fetched_at + timedelta(seconds=ttl))
+        # A peer's ttl is capped before it becomes a timedelta: 10**12 seconds overflows.
+        until = min(until, fetched_at + timedelta(seconds=min(ttl, max_ttl.total_seconds())))
     if exp is not None:
-        until = min(until, datetime.fromtimestamp(exp, tz=UTC))
+        until = min(
+            until, from_numeric_date(exp, what="status list exp", reason=Reason.STATUS_LIST_INVALID)
+        )
     return until
 
 

@@ -29,7 +29,12 @@ from .._errors import PasserelleError, Reason
 from .._json import JsonObject, JsonValue
 from ..sd_jwt_vc import IssuerKeyPolicy, ResolvedIssuerKey, resolve_issuer_key_from
 from ..x509 import certificate_to_der
-from ._lote import ListedService, VerifiedLote
+from ._lote import (
+    SVC_TYPE_PID_ISSUANCE,
+    SVC_TYPE_PUB_EAA_ISSUANCE,
+    ListedService,
+    VerifiedLote,
+)
 from ._recognition import Framework, RecognitionAgreement
 from ._registry_snapshot import VerifiedRegistry
 from ._trqp import AuthorizationAnswer, AuthorizationQuery, Standing, answer_authorization
@@ -44,6 +49,8 @@ __all__ = [
 ]
 
 ISSUE_ACTION = "issue"
+ISSUANCE_SERVICE_TYPES = frozenset({SVC_TYPE_PID_ISSUANCE, SVC_TYPE_PUB_EAA_ISSUANCE})
+"""The LoTE service types whose holders issue credentials (the rest revoke, or certify)."""
 
 
 class StepOutcome(enum.StrEnum):
@@ -229,8 +236,15 @@ def _find_home(
 ) -> _Home:
     if resolved.chain is not None:
         for lote in snapshot.eu_lists:
-            service = lote.find_service(certificate_chain=resolved.chain.chain)
-            if service is not None:
+            services = lote.find_services(certificate_chain=resolved.chain.chain)
+            if services:
+                # Several services may name the same CA (issuance and revocation, say):
+                # prefer an issuance service listed for this type, then any issuance one.
+                issuing = [s for s in services if s.service_type in ISSUANCE_SERVICE_TYPES]
+                service = next(
+                    (s for s in issuing if credential_type in s.credential_types),
+                    issuing[0] if issuing else services[0],
+                )
                 trace.passed(
                     "home_framework",
                     f"listed by {lote.operator_name} as {service.entity_name}",
@@ -269,6 +283,13 @@ _WITHDRAWN = {Standing.REVOKED, Standing.TERMINATED}
 
 def _check_authorized(home: _Home, credential_type: str, trace: _Trace) -> None:
     if home.service is not None:
+        if home.service.service_type not in ISSUANCE_SERVICE_TYPES:
+            raise trace.fail(
+                "authorized",
+                Reason.TRUST_NOT_AUTHORIZED_FOR_TYPE,
+                f"{home.service.entity_name} is listed for {home.service.service_type}, "
+                "not as an issuer",
+            )
         try:
             home.service.check_authorized(credential_type=credential_type)
         except PasserelleError as exc:
@@ -312,16 +333,19 @@ def _claim_values(claims: JsonObject, path: Sequence[str | int]) -> list[str]:
 
 
 def _check_recognition(
-    framework: Framework,
+    home: _Home,
     credential_type: str,
     claims: JsonObject | None,
     snapshot: TrustSnapshot,
     now: datetime,
     trace: _Trace,
 ) -> None:
+    framework = home.framework
     if framework is snapshot.home:
         trace.skipped("recognition", "home issuer: no recognition needed")
         return
+    # What the issuer is at home: its LoTE service type, or the TRQP action "issue".
+    home_service = home.service.service_type if home.service is not None else ISSUE_ACTION
     agreements = [
         a for a in snapshot.recognitions if a.pointing is snapshot.home and a.pointed is framework
     ]
@@ -341,7 +365,11 @@ def _check_recognition(
         )
     for agreement in in_force:
         equivalence = agreement.equivalence_for(credential_type)
-        if equivalence is None or not equivalence.granted:
+        if (
+            equivalence is None
+            or not equivalence.granted
+            or equivalence.pointed_service != home_service
+        ):
             continue
         if equivalence.scope is not None:
             values = _claim_values(claims or {}, equivalence.scope.claim)
@@ -358,6 +386,7 @@ def _check_recognition(
             f"{agreement.title} covers {credential_type}",
             agreement=agreement.id,
             treated_as=equivalence.pointing_service_type,
+            assurance_mapping=dict(equivalence.assurance_mapping),
         )
         return
     raise trace.fail(
@@ -393,7 +422,7 @@ def evaluate_trust(
         home = _find_home(resolved, credential_type, snapshot, now, trace)
         framework = home.framework
         _check_authorized(home, credential_type, trace)
-        _check_recognition(framework, credential_type, claims, snapshot, now, trace)
+        _check_recognition(home, credential_type, claims, snapshot, now, trace)
     except _Failed as failed:
         return TrustDecision(
             trusted=False,

@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from cryptography import x509
 
 from .._errors import PasserelleError, Reason, local_error
 from .._json import JsonObject, b64url_encode
+from .._time import from_numeric_date
 from ..jose import Signer, decode_unverified_jws, epoch, sign_jws, verify_jws
 from ..x509 import certificate_to_der, decode_unverified_x5c, verify_x5c_chain
 
@@ -109,12 +110,11 @@ def verify_jades_b(
         if exc.reason is Reason.TRUST_LIST_SIGNATURE:
             raise
         raise PasserelleError(Reason.TRUST_LIST_SIGNATURE, f"{exc.reason}: {exc.detail}") from exc
-    iat = header.get("iat")
-    if isinstance(iat, bool) or not isinstance(iat, int):
-        raise PasserelleError(
-            Reason.TRUST_LIST_MALFORMED, f"{what} header iat (signing time) is not a NumericDate"
-        )
-    signed_at = datetime.fromtimestamp(iat, UTC)
+    signed_at = from_numeric_date(
+        header.get("iat"),
+        what=f"{what} header iat (signing time)",
+        reason=Reason.TRUST_LIST_MALFORMED,
+    )
     if signed_at > now + _IAT_FUTURE_TOLERANCE:
         raise PasserelleError(Reason.TRUST_LIST_MALFORMED, f"{what} was signed in the future")
     return SignedDocument(

@@ -34,6 +34,7 @@ from datetime import datetime
 
 from .._errors import PasserelleError, Reason
 from .._json import JsonObject, JsonValue
+from .._time import parse_date_time
 
 __all__ = [
     "Equivalence",
@@ -105,18 +106,9 @@ def _str(doc: Mapping[str, JsonValue], name: str) -> str:
 
 
 def _when(value: JsonValue, name: str) -> datetime:
-    if isinstance(value, datetime):  # YAML loaders turn timestamps into datetimes
-        parsed = value
-    elif isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise _bad(f"{name!r} is not an ISO 8601 date-time") from exc
-    else:
-        raise _bad(f"{name!r} must be a date-time")
-    if parsed.tzinfo is None:
-        raise _bad(f"{name!r} must carry a time zone")
-    return parsed
+    return parse_date_time(
+        value, what=f"recognition agreement {name}", reason=Reason.TRUST_LIST_MALFORMED
+    )
 
 
 def _party(doc: JsonObject, name: str) -> tuple[Framework, str]:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from cryptography import x509
 
 from .._errors import PasserelleError, Reason, local_error
 from .._json import JsonObject
+from .._time import format_date_time, parse_date_time
 from ..jose import Signer
 from ._jades import sign_jades_b, verify_jades_b
 from ._trqp import Registry, parse_registry
@@ -29,10 +30,6 @@ __all__ = [
 ]
 
 REGISTRY_SNAPSHOT_TYP = "trqp-registry+jwt"
-
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def sign_registry_snapshot(
@@ -53,8 +50,8 @@ def sign_registry_snapshot(
         "registry": source,
         "substitutions": dict(substitutions),
         "sequence_number": sequence_number,
-        "issued_at": _iso(issued_at),
-        "next_update": _iso(next_update),
+        "issued_at": format_date_time(issued_at),
+        "next_update": format_date_time(next_update),
     }
     return sign_jades_b(payload, signer=signer, x5c=x5c, now=issued_at, typ=REGISTRY_SNAPSHOT_TYP)
 
@@ -69,14 +66,7 @@ class VerifiedRegistry:
 
 
 def _time(payload: JsonObject, name: str) -> datetime:
-    value = payload.get(name)
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise PasserelleError(Reason.TRUST_LIST_MALFORMED, f"{name} is not a date-time") from exc
-    if parsed.tzinfo is None:
-        raise PasserelleError(Reason.TRUST_LIST_MALFORMED, f"{name} has no time zone")
-    return parsed
+    return parse_date_time(payload.get(name), what=name, reason=Reason.TRUST_LIST_MALFORMED)
 
 
 def verify_registry_snapshot(
@@ -102,7 +92,8 @@ def verify_registry_snapshot(
     next_update = _time(payload, "next_update")
     if now >= next_update:
         raise PasserelleError(
-            Reason.TRUST_LIST_STALE, f"registry snapshot was due for update at {_iso(next_update)}"
+            Reason.TRUST_LIST_STALE,
+            f"registry snapshot was due for update at {format_date_time(next_update)}",
         )
     if last_seen_sequence is not None and sequence < last_seen_sequence:
         raise PasserelleError(

@@ -12,15 +12,28 @@ from datetime import datetime
 
 from cryptography import x509
 
+from .._errors import PasserelleError, Reason
 from .._json import JsonObject
 from ._evaluate import TrustSnapshot
-from ._lote import VerifiedLote, verify_lote
+from ._lote import (
+    LOTE_TYPE_PID_PROVIDERS,
+    LOTE_TYPE_PUB_EAA_PROVIDERS,
+    LOTE_TYPE_WRPAC_PROVIDERS,
+    VerifiedLote,
+    verify_lote,
+)
 from ._recognition import Framework, RecognitionAgreement
 from ._registry_snapshot import verify_registry_snapshot
 
-__all__ = ["load_trust_snapshot"]
+__all__ = ["EU_LIST_TYPES", "REGISTRY_KEY", "load_trust_snapshot"]
 
 REGISTRY_KEY = "ca-registry"
+EU_LIST_TYPES: Mapping[str, str] = {
+    "pid-providers": LOTE_TYPE_PID_PROVIDERS,
+    "pubeaa-providers": LOTE_TYPE_PUB_EAA_PROVIDERS,
+    "wrpac-providers": LOTE_TYPE_WRPAC_PROVIDERS,
+}
+"""The EU lists a verifier loads, by the name it loads them under."""
 
 
 def load_trust_snapshot(
@@ -37,16 +50,24 @@ def load_trust_snapshot(
 ) -> TrustSnapshot:
     """Verify each EU list (by name) and the registry snapshot, or raise ``trust.*``."""
     seen = last_seen or {}
-    lotes: list[VerifiedLote] = [
-        verify_lote(
+    lotes: list[VerifiedLote] = []
+    for name, token in eu_lists.items():
+        expected = EU_LIST_TYPES.get(name)
+        if expected is None:
+            raise PasserelleError(Reason.TRUST_LIST_MALFORMED, f"no EU list is called {name!r}")
+        lote = verify_lote(
             token,
             operator_anchors=eu_operator_anchors,
             now=now,
             last_seen_sequence=seen.get(name),
             schema=lote_schema,
         )
-        for name, token in eu_lists.items()
-    ]
+        # A validly signed list of another type must not stand in for this one.
+        if lote.list_type != expected:
+            raise PasserelleError(
+                Reason.TRUST_LIST_MALFORMED, f"{name} holds a {lote.list_type}, not a {expected}"
+            )
+        lotes.append(lote)
     verified_registry = (
         None
         if registry is None

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from .._errors import PasserelleError, Reason, local_error
 from .._json import JsonObject, JsonValue
+from .._time import format_date_time
 from ..jose import (
     PublicKey,
     Signer,
@@ -33,7 +34,6 @@ from ._models import (
     VerifiedW3cCredential,
     check_context,
     check_validity_period,
-    format_date_time,
     from_epoch,
     parse_date_time,
     read_confirmation_jwk,

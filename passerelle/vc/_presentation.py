@@ -31,6 +31,7 @@ from ..jose import (
     decode_unverified_jws,
     epoch,
     jwk_thumbprint,
+    numeric_date,
     sign_jws,
     verify_jws,
 )
@@ -192,6 +193,7 @@ def verify_vp_jwt(
     now: datetime,
     skew: timedelta,
     credential_verifier: Callable[[str], VerifiedW3cCredential],
+    max_age: timedelta = timedelta(minutes=5),
 ) -> VerifiedPresentation:
     """Verify a presentation JWT, each credential in it, and holder binding; or raise.
 
@@ -224,7 +226,13 @@ def verify_vp_jwt(
         tokens, presentation = _check_vc_jose_vp(claims, holder), claims
     _check_audience(claims, audience)
     _check_nonce(claims, nonce)
-    check_jwt_times(claims, now=now, skew=skew, what=what)
+    # Like a KB-JWT, a presentation is only as fresh as its iat: required, and no older
+    # than max_age, so that one without exp cannot be replayed for ever.
+    check_jwt_times(claims, now=now, skew=skew, require=("iat",), what=what)
+    issued = numeric_date(claims, "iat", required=True)
+    assert issued is not None
+    if issued < epoch(now) - int((max_age + skew).total_seconds()):
+        raise PasserelleError(Reason.VP_IAT_OUT_OF_WINDOW, f"{what} iat is older than {max_age}")
 
     holder_thumbprint = jwk_thumbprint(key)
     credentials = []

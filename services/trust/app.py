@@ -25,11 +25,12 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 
-from passerelle import __version__
+from passerelle import PasserelleError, Reason, __version__
 from passerelle.trust import (
     TRQP_VERSION,
     RecognitionAgreement,
     Registry,
+    VerifiedRegistry,
     verify_registry_snapshot,
 )
 from services.pki import load_pki
@@ -98,20 +99,30 @@ def create_trust_app(
     out = trust_dir(data_dir)
     files = _Files()
     registry_path = out / "ca" / "registry.jwt"
-    loaded: dict[str, tuple[int, Registry]] = {}
+    loaded: dict[str, tuple[int, VerifiedRegistry]] = {}
 
     def get_registry() -> Registry:
+        """The registry to answer from: re-verified when the file changes (never going
+        back in sequence), and refused once its next update has passed, however long ago
+        it was loaded: a stale registry fails closed."""
+        now = clock()
         item = files.get(registry_path)
         cached = loaded.get("registry")
         if cached is None or cached[0] != item.mtime_ns:
             verified = verify_registry_snapshot(
                 item.text,
                 operator_anchors=[pki.anchor("ca-registry-operator")],
-                now=clock(),
+                now=now,
+                last_seen_sequence=None if cached is None else cached[1].sequence_number,
             )
-            cached = (item.mtime_ns, verified.registry)
+            cached = (item.mtime_ns, verified)
             loaded["registry"] = cached
-        return cached[1]
+        if now >= cached[1].next_update:
+            raise PasserelleError(
+                Reason.TRUST_LIST_STALE,
+                f"registry snapshot was due at {cached[1].next_update.isoformat()}",
+            )
+        return cached[1].registry
 
     app = FastAPI(
         title="Passerelle trust service",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -114,8 +115,23 @@ def _merge_eu_partners(
     return replace(source, entities=(*source.entities, *extra)) if extra else source
 
 
-def _merge_ca_partners(registry: JsonObject, partners: list[tuple[str, JsonObject]]) -> JsonObject:
+def _expand(value: object, values: Mapping[str, str]) -> object:
+    if not isinstance(value, str):
+        return value
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", lambda m: values.get(m[1], m[0]), value)
+
+
+def _merge_ca_partners(
+    registry: JsonObject, partners: list[tuple[str, JsonObject]], substitutions: Mapping[str, str]
+) -> JsonObject:
+    """Append partners' authorizations. A partner speaks only for itself: its records
+    name entities the registry does not already hold, under the operator's authority,
+    so no partner file can re-authorise (or shadow) someone else."""
     records = list(registry.get("authorizations", []))  # type: ignore[arg-type]
+    declared = registry.get("placeholders")
+    values = {**(declared if isinstance(declared, dict) else {}), **substitutions}
+    # Compared as they will be served: a partner writing the URL itself is caught too.
+    owned = {_expand(r.get("entity_id"), values) for r in records if isinstance(r, dict)}
     for partner, doc in partners:
         if doc.get("framework") != "ca":
             continue
@@ -124,6 +140,17 @@ def _merge_ca_partners(registry: JsonObject, partners: list[tuple[str, JsonObjec
             raise PasserelleError(
                 Reason.TRUST_LIST_MALFORMED, f"partner {partner}: no authorizations"
             )
+        for record in added:
+            if not isinstance(record, dict) or _expand(record.get("entity_id"), values) in owned:
+                raise PasserelleError(
+                    Reason.TRUST_LIST_MALFORMED,
+                    f"partner {partner}: a record names an entity the registry already holds",
+                )
+            if "authority_id" in record:
+                raise PasserelleError(
+                    Reason.TRUST_LIST_MALFORMED,
+                    f"partner {partner}: records are made under the operator's authority",
+                )
         records.extend(added)
     return {**registry, "authorizations": records}
 
@@ -173,7 +200,7 @@ def build_trust_lists(
         token = sign_lote(lote, signer=eu_operator.signer, x5c=eu_operator.x5c, now=now)
         written[name] = out / "eu" / f"{name}.jwt"
         _write(written[name], token)
-    registry = _merge_ca_partners(load_source(sources / REGISTRY_SOURCE), partners)
+    registry = _merge_ca_partners(load_source(sources / REGISTRY_SOURCE), partners, substitutions)
     state["ca-registry"] = state.get("ca-registry", 0) + 1
     snapshot = sign_registry_snapshot(
         registry,

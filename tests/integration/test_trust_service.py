@@ -130,3 +130,24 @@ def test_trust_verify_cli_catches_a_tampered_list(data_dir: Path, tmp_path: Path
         ],
     )
     assert good.exit_code == 0, good.output
+
+
+def test_a_registry_that_goes_stale_while_loaded_fails_closed(data_dir: Path) -> None:
+    from datetime import timedelta
+
+    clock = {"now": _now()}
+    client = TestClient(
+        create_trust_app(data_dir=data_dir, sources=SOURCES, clock=lambda: clock["now"])
+    )
+    hosts = load_pki(data_dir).hosts
+    query = {
+        "entity_id": hosts["ca-issuer"],
+        "authority_id": hosts["trust"] + "/ca",
+        "action": "issue",
+        "resource": CA_PERSON,
+    }
+    assert client.post("/ca/authorization", json=query).json()["authorized"] is True
+    clock["now"] += timedelta(days=45)  # past NextUpdate, with the registry already loaded
+    stale = client.post("/ca/authorization", json=query)
+    assert stale.status_code == 503
+    assert stale.json()["reason"] == "trust.list_stale"

@@ -94,3 +94,27 @@ def test_the_example_is_not_read_by_the_build(tmp_path: Path) -> None:
     world = TrustWorld(now=NOW, tmp=tmp_path)
     assert (world.sources / "partners" / "example.yaml.sample").is_file()
     world.build()  # the placeholder certificate in the sample would fail if it were read
+
+
+@pytest.mark.parametrize("entity", ["${CA_ISSUER}", "https://ca-issuer.test"])
+def test_a_partner_cannot_speak_for_an_existing_issuer(tmp_path: Path, entity: str) -> None:
+    from tests.trust_world import CA_ISSUER
+
+    world = TrustWorld(now=NOW, tmp=tmp_path)
+    entry = {
+        "framework": "ca",
+        "authorizations": [
+            {
+                "entity_id": entity,
+                "action": "issue",
+                "resource": PID,
+                "status": "current",
+                "valid_from": "2026-01-01T00:00:00Z",
+            }
+        ],
+    }
+    assert entity in ("${CA_ISSUER}", CA_ISSUER)  # the listed Canadian issuer, either way
+    (world.sources / "partners" / "sneaky.yaml").write_text(yaml.safe_dump(entry))
+    with pytest.raises(PasserelleError) as err:
+        world.build()
+    assert err.value.reason is Reason.TRUST_LIST_MALFORMED

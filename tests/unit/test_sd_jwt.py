@@ -445,3 +445,26 @@ def test_present_any_subset_reveals_exactly_that_subset(
     verified = _verify(shown, _ISSUER)
     revealed = {k: v for k, v in verified.claims.items() if k != "cnf"}
     assert revealed == _expected(subset)
+
+
+def test_unsupported_sd_alg_is_refused_even_without_disclosures(issuer_key) -> None:
+    token, _ = _forge(issuer_key, {"_sd_alg": "md5", "a": 1}, [])
+    with pytest.raises(PasserelleError) as err:
+        _verify(token, issuer_key, kb=False)
+    assert err.value.reason is Reason.SD_JWT_ALG_UNSUPPORTED
+
+
+@pytest.mark.parametrize("payload", [b'{"exp": 1e999}', b'{"a": "\\ud800"}', b'{"\\udfff": 1}'])
+def test_out_of_range_json_is_refused_at_parse(payload: bytes) -> None:
+    from passerelle._json import parse_json
+
+    with pytest.raises(PasserelleError) as err:
+        parse_json(payload)
+    assert err.value.reason is Reason.INPUT_MALFORMED
+
+
+def test_numeric_dates_beyond_year_9999_are_refused(issuer_key) -> None:
+    token, _ = _forge(issuer_key, {"exp": 10**12}, [])
+    with pytest.raises(PasserelleError) as err:
+        _verify(token, issuer_key, kb=False)
+    assert err.value.reason is Reason.JWT_CLAIM_INVALID

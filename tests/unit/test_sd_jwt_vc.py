@@ -279,3 +279,37 @@ def test_vct_integrity_verifies_against_the_type_metadata_document(issuer_key, h
             token, keys=keys, algorithms=["ES256"], now=NOW, type_metadata={VCT: changed}
         )
     assert err.value.reason is Reason.SD_JWT_VC_INTEGRITY_MISMATCH
+
+
+def test_loopback_http_issuer_only_with_the_named_relaxation(issuer_key, holder_key) -> None:
+    iss = "http://127.0.0.1:8101"
+    token = _issue(KeySigner(issuer_key), holder_key, issuer=iss, kid="k1")
+    metadata = {iss: _metadata(issuer_key, issuer=iss)}
+    with pytest.raises(PasserelleError) as err:
+        verify_sd_jwt_vc(
+            token, keys=IssuerKeyPolicy(issuer_metadata=metadata), algorithms=["ES256"], now=NOW
+        )
+    assert err.value.reason is Reason.SD_JWT_VC_ISSUER_KEY_UNRESOLVED
+    relaxed = IssuerKeyPolicy(issuer_metadata=metadata, allow_insecure_loopback=True)
+    assert verify_sd_jwt_vc(token, keys=relaxed, algorithms=["ES256"], now=NOW).issuer.issuer == iss
+    assert jwt_vc_issuer_metadata_url(iss, allow_insecure_loopback=True).startswith("http://127")
+    remote = "http://issuer.example"
+    with pytest.raises(PasserelleError):
+        jwt_vc_issuer_metadata_url(remote, allow_insecure_loopback=True)
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [
+        ("http://127.0.0.1:8101", True),
+        ("http://localhost:8101/x", True),
+        ("http://[::1]:8101", True),
+        ("http://127.attacker.example/", False),
+        ("http://127.0.0.1.nip.io/", False),
+        ("https://127.0.0.1", False),
+    ],
+)
+def test_loopback_means_loopback(url: str, loopback: bool) -> None:
+    from passerelle.sd_jwt_vc import is_insecure_loopback
+
+    assert is_insecure_loopback(url) is loopback

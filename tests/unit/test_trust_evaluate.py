@@ -241,3 +241,70 @@ def test_decision_raises_on_request(world: TrustWorld) -> None:
         decision.raise_for_failure()
     assert err.value.reason is Reason.TRUST_NOT_AUTHORIZED_FOR_TYPE
     _decide(world, Framework.EU, world.eu_issuer(world.pid_signer), PID).raise_for_failure()
+
+
+_REVOCATION_SERVICE = """    services:
+      - name: PID revocation
+        type: revocation
+        certificate: eu-pid-provider-ca
+        credential_types:
+          - urn:eudi:pid:1
+"""
+
+
+def _with_revocation_service(tmp_path: Path, *, keep_issuance: bool) -> TrustWorld:
+    w = TrustWorld(now=NOW, tmp=tmp_path)
+    source = w.sources / "eu" / "pid-providers.yaml"
+    text = source.read_text()
+    marker = "    services:\n      - name: PID issuance\n"
+    assert marker in text
+    if keep_issuance:
+        # The revocation service comes first: the issuer must still be found as an issuer.
+        text = text.replace(marker, _REVOCATION_SERVICE + "      - name: PID issuance\n")
+    else:
+        start = text.index(marker)
+        text = text[:start] + _REVOCATION_SERVICE
+    source.write_text(text)
+    w.build()
+    return w
+
+
+def test_a_revocation_service_does_not_make_an_issuer(tmp_path: Path) -> None:
+    w = _with_revocation_service(tmp_path, keep_issuance=False)
+    decision = evaluate_trust(
+        issuer=w.eu_issuer(w.pid_signer),
+        credential_type=PID,
+        snapshot=w.snapshot(Framework.EU),
+        now=NOW,
+    )
+    assert decision.reason is Reason.TRUST_NOT_AUTHORIZED_FOR_TYPE
+
+
+def test_the_issuance_service_wins_over_an_earlier_revocation_service(tmp_path: Path) -> None:
+    w = _with_revocation_service(tmp_path, keep_issuance=True)
+    decision = evaluate_trust(
+        issuer=w.eu_issuer(w.pid_signer),
+        credential_type=PID,
+        snapshot=w.snapshot(Framework.EU),
+        now=NOW,
+    )
+    assert decision.trusted, decision.as_dict()
+
+
+def test_a_list_loaded_under_another_name_is_refused(world: TrustWorld) -> None:
+    from passerelle.trust import load_trust_snapshot
+    from services.trust.build import load_recognitions
+
+    lists, registry = world.tokens()
+    swapped = {**lists, "pid-providers": lists["wrpac-providers"]}
+    with pytest.raises(PasserelleError) as err:
+        load_trust_snapshot(
+            home=Framework.EU,
+            eu_lists=swapped,
+            registry=registry,
+            recognitions=load_recognitions(world.sources),
+            eu_operator_anchors=[world.eu_operator_root[0]],
+            ca_operator_anchors=[world.ca_operator_root[0]],
+            now=NOW,
+        )
+    assert err.value.reason is Reason.TRUST_LIST_MALFORMED

@@ -845,3 +845,24 @@ def test_schema_check_unknown_and_invalid(holder_did: str) -> None:
     )
     # No credentialSchema: nothing to apply.
     assert check_credential_schema(_v1_credential(holder_did), schemas={}) == ()
+
+
+@pytest.mark.parametrize("fmt", ["jwt_vc_json", "vc+jwt"])
+def test_an_old_presentation_is_refused(
+    issuer: KeySigner, holder: KeySigner, holder_did: str, fmt: Any
+) -> None:
+    if fmt == "jwt_vc_json":
+        credential = issue_jwt_vc_json(_v1_credential(holder_did), signer=issuer, kid=None, now=NOW)
+    else:
+        credential = issue_vc_jose(_v2_credential(holder_did), signer=issuer, kid=None)
+    old = create_vp_jwt(
+        [credential],
+        holder=holder_did,
+        signer=holder,
+        audience=VERIFIER,
+        nonce=NONCE,
+        now=NOW - timedelta(hours=1),
+        format=fmt,
+        kid=did_jwk_key_id(holder_did),
+    )
+    assert _reason_of(lambda: _verify_vp(old, issuer, fmt=fmt)) is Reason.VP_IAT_OUT_OF_WINDOW

@@ -1,4 +1,4 @@
-"""Reading the repository's data folders (``schemas/``, ``trust_lists/``) for the CLI.
+"""Reading the repository's data folders (``schemas/``, ``trust_lists/``).
 
 In a source checkout they sit beside the package; in an installed wheel they are
 packaged under ``passerelle/_data/``.
@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from .._json import JsonObject, parse_json_object
+from passerelle import JsonObject
+from passerelle._json import parse_json_object
 
 __all__ = ["Catalog", "CredentialType", "data_root", "load_catalog"]
 
 
 def data_root() -> Path:
-    package = Path(__file__).resolve().parents[1]
-    for candidate in (package.parent, package / "_data"):
+    checkout = Path(__file__).resolve().parents[1]
+    for candidate in (checkout, checkout / "passerelle" / "_data"):
         if (candidate / "schemas" / "index.json").is_file():
             return candidate
     raise FileNotFoundError("schemas/index.json is neither in the checkout nor in the package")
@@ -30,7 +31,8 @@ class CredentialType:
     name: str
     schema: JsonObject
     type_metadata: bytes
-    samples: tuple[JsonObject, ...]
+    samples: dict[str, JsonObject]
+    """Sample subjects (the personas of the mock login page), by file name."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,7 +68,7 @@ def load_catalog(root: Path | None = None) -> Catalog:
             name=str(entry.get("name", entry["id"])),
             schema=read(entry["schema"]),
             type_metadata=(base / str(entry["type_metadata"])).read_bytes(),
-            samples=tuple(read(s) for s in samples),
+            samples={Path(str(s)).stem: read(s) for s in samples},
         )
     crosswalks: dict[tuple[str, str], JsonObject] = {}
     for entry in index.get("crosswalks", []):  # type: ignore[union-attr]

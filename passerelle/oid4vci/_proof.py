@@ -1,0 +1,188 @@
+"""Key proofs of the ``jwt`` proof type (Appendix F.1, checks of F.4) and §7 nonces.
+
+Every failure is reported on the wire as ``invalid_proof`` except a ``nonce`` that
+does not match the issued ``c_nonce``, which is ``invalid_nonce`` (§8.3.1.2). A
+proof without a ``nonce`` when one was issued is ``invalid_proof`` too: the spec
+lists "does not contain a c_nonce value" under ``invalid_proof``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+
+from .._errors import PasserelleError, Reason
+from .._json import JsonObject, b64url_encode
+from .._random import RandomSource
+from ..jose import (
+    PublicKey,
+    check_jwt_times,
+    decode_unverified_jws,
+    epoch,
+    load_public_jwk,
+    public_jwk,
+    typ_matches,
+    verify_jws,
+)
+from ..vc import resolve_did_jwk
+from ._errors import oid4vci_error
+from ._models import PROOF_JWT_TYP, VerifiedProof
+
+__all__ = [
+    "make_c_nonce",
+    "nonce_response",
+    "read_unverified_proof_nonce",
+    "verify_jwt_proof",
+]
+
+_INVALID_PROOF = "invalid_proof"
+_WHAT = "key proof"
+
+
+def make_c_nonce(random: RandomSource) -> str:
+    """A fresh, unpredictable ``c_nonce`` (§7.2: "New challenge values MUST be unpredictable")."""
+    return b64url_encode(random.token_bytes(32))
+
+
+def nonce_response(c_nonce: str) -> JsonObject:
+    """§7.2 Nonce Response body; the service adds ``Cache-Control: no-store``."""
+    return {"c_nonce": c_nonce}
+
+
+def read_unverified_proof_nonce(proof_jwt: str) -> str | None:
+    """The ``nonce`` claim of a proof, signature NOT checked: for finding the stored nonce.
+
+    Callers look the value up, then pass it to :func:`verify_jwt_proof`, which checks
+    everything; nothing else may be decided on this value.
+    """
+    try:
+        claims = decode_unverified_jws(proof_jwt, what=_WHAT).payload_json(what=_WHAT)
+    except PasserelleError as exc:
+        raise exc.for_wire(_INVALID_PROOF) from exc
+    nonce = claims.get("nonce")
+    return nonce if isinstance(nonce, str) else None
+
+
+def _holder_key(header: JsonObject) -> tuple[PublicKey, str | None]:
+    present = [name for name in ("jwk", "kid", "x5c") if name in header]
+    if len(present) != 1:
+        # Appendix F.1: jwk, kid and x5c are mutually exclusive, and one is needed.
+        raise oid4vci_error(
+            Reason.OID4VCI_PROOF_KEY_INVALID,
+            f"a key proof names its key by exactly one of jwk, kid, x5c (found {present})",
+        )
+    if present[0] == "jwk":
+        jwk = header["jwk"]
+        if not isinstance(jwk, dict):
+            raise oid4vci_error(Reason.OID4VCI_PROOF_KEY_INVALID, "jwk is not a JSON object")
+        return load_public_jwk(jwk), None
+    if present[0] == "kid":
+        kid = header["kid"]
+        if isinstance(kid, str) and kid.startswith("did:jwk:"):
+            return resolve_did_jwk(kid), kid
+        raise oid4vci_error(
+            Reason.OID4VCI_PROOF_KEY_UNSUPPORTED,
+            "only did:jwk key ids can be resolved without fetching",
+        )
+    raise oid4vci_error(
+        Reason.OID4VCI_PROOF_KEY_UNSUPPORTED, "x5c-bound key proofs are not supported"
+    )
+
+
+def verify_jwt_proof(
+    proof_jwt: str,
+    *,
+    audience: str,
+    expected_nonce: str | None,
+    algorithms: Collection[str],
+    now: datetime,
+    max_age: timedelta,
+    skew: timedelta,
+    client_id: str | None,
+) -> VerifiedProof:
+    """Check one ``jwt`` key proof and return the holder key it proves, or raise.
+
+    ``audience`` is the Credential Issuer Identifier. ``expected_nonce`` is the
+    ``c_nonce`` the service issued and still accepts, or None when the issuer has
+    no Nonce Endpoint. ``client_id`` is the client of the access token, or None for
+    anonymous pre-authorized access, in which case ``iss`` must be absent (F.1).
+    ``max_age`` bounds how old ``iat`` may be; ``skew`` tolerates clocks ahead of ours.
+    """
+    try:
+        return _verify(
+            proof_jwt,
+            audience=audience,
+            expected_nonce=expected_nonce,
+            algorithms=algorithms,
+            now=now,
+            max_age=max_age,
+            skew=skew,
+            client_id=client_id,
+        )
+    except PasserelleError as exc:
+        if exc.reason.startswith("oid4vci."):
+            raise
+        raise exc.for_wire(_INVALID_PROOF) from exc
+
+
+def _verify(
+    proof_jwt: str,
+    *,
+    audience: str,
+    expected_nonce: str | None,
+    algorithms: Collection[str],
+    now: datetime,
+    max_age: timedelta,
+    skew: timedelta,
+    client_id: str | None,
+) -> VerifiedProof:
+    jws = decode_unverified_jws(proof_jwt, what=_WHAT)
+    header = jws.header
+    # Typing first: a token of another type must not be judged on its other merits.
+    if not typ_matches(header.get("typ"), PROOF_JWT_TYP):
+        raise PasserelleError(
+            Reason.JWS_TYP_MISMATCH, f"key proof typ {header.get('typ')!r} is not {PROOF_JWT_TYP}"
+        )
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in algorithms:
+        raise PasserelleError(Reason.JWS_ALG_NOT_ALLOWED, f"key proof alg {alg!r} is not allowed")
+    key, kid = _holder_key(header)
+    claims = verify_jws(jws, key=key, algorithms=algorithms, typ=PROOF_JWT_TYP, what=_WHAT).payload
+    aud = claims.get("aud")
+    if aud != audience:
+        raise oid4vci_error(
+            Reason.OID4VCI_PROOF_AUD_MISMATCH, f"key proof aud {aud!r} is not {audience!r}"
+        )
+    check_jwt_times(claims, now=now, skew=skew, require=("iat",), what=_WHAT)
+    iat = claims["iat"]
+    assert isinstance(iat, int | float)  # check_jwt_times required a NumericDate
+    if epoch(now) - int(iat) > (max_age + skew).total_seconds():
+        raise oid4vci_error(Reason.OID4VCI_PROOF_TOO_OLD, f"key proof iat {iat} is too old")
+    iss = claims.get("iss")
+    if client_id is None:
+        if iss is not None:
+            raise oid4vci_error(
+                Reason.OID4VCI_PROOF_ISS_MISMATCH,
+                "iss must be omitted after anonymous pre-authorized access",
+            )
+    elif iss != client_id:
+        raise oid4vci_error(
+            Reason.OID4VCI_PROOF_ISS_MISMATCH, f"key proof iss {iss!r} is not the client_id"
+        )
+    nonce = claims.get("nonce")
+    if nonce is not None and not isinstance(nonce, str):
+        raise oid4vci_error(Reason.OID4VCI_NONCE_MISMATCH, "key proof nonce is not a string")
+    if expected_nonce is not None:
+        if nonce is None:
+            raise oid4vci_error(Reason.OID4VCI_NONCE_MISSING, "key proof has no nonce")
+        if not hmac.compare_digest(nonce.encode(), expected_nonce.encode()):
+            raise oid4vci_error(Reason.OID4VCI_NONCE_MISMATCH, "key proof nonce is not the c_nonce")
+    return VerifiedProof(
+        holder_key=key,
+        jwk=public_jwk(key),
+        iat=datetime.fromtimestamp(int(iat), tz=UTC),
+        nonce=nonce,
+        iss=iss if isinstance(iss, str) else None,
+        kid=kid,
+    )

@@ -1,0 +1,145 @@
+"""Turning (configuration, persona, holder key) into a signed credential.
+
+The rules of what goes in a credential live here, once, for every route and every
+profile: claims come from the persona's sample subject, selective disclosure follows
+the type's metadata, each credential gets a fresh status index, and ``iat`` is the
+start of the UTC day so that credentials of one batch (or one morning) cannot be
+linked by their timestamps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from passerelle import JsonObject, RandomSource
+from passerelle.catalog import compute_integrity, resolve_type_metadata
+from passerelle.jose import KeySigner, PublicKey, Signer
+from passerelle.sd_jwt_vc import NEVER_DISCLOSABLE, disclosable_paths, issue_sd_jwt_vc
+from passerelle.status_list import create_status_reference
+from passerelle.vc import did_jwk_from_key, issue_jwt_vc_json
+from services.catalog import Catalog
+from services.pki import Pki
+from services.status import StatusListService
+
+from .profile import CredentialConfiguration, IssuerProfile
+from .quirks import IssuerBehaviour
+
+__all__ = ["CredentialFactory", "IssuedCredential", "day_of"]
+
+MAX_DECOYS = 3
+W3C_V1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
+
+
+def day_of(now: datetime) -> datetime:
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssuedCredential:
+    credential: str
+    status_index: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CredentialFactory:
+    profile: IssuerProfile
+    catalog: Catalog
+    pki: Pki
+    base_url: str
+    random: RandomSource
+    behaviour: IssuerBehaviour
+    status: StatusListService
+    rogue_key: ec.EllipticCurvePrivateKey
+    """Only used under the ``sign_with_unlisted_key`` quirk."""
+
+    def _signer(self, config: CredentialConfiguration) -> Signer:
+        if not self.behaviour.sign_with_published_key:
+            return KeySigner(self.rogue_key)
+        return self.pki.signer(config.signing_key)
+
+    def _key_reference(
+        self, config: CredentialConfiguration
+    ) -> tuple[list[str] | None, str | None]:
+        if self.profile.key_discovery == "x5c":
+            return self.pki.x5c(config.signing_key), None
+        kid = self.pki.jwk(config.signing_key).get("kid")
+        return None, str(kid)
+
+    def _status(self, now: datetime, credential_id: str) -> tuple[JsonObject, int]:
+        if self.behaviour.random_status_index:
+            reference = self.status.allocate(now=now, credential_id=credential_id)
+        else:
+            self.status.reserve(0, now=now, credential_id=credential_id)
+            reference = create_status_reference(idx=0, uri=self.status.uri)
+        entry = reference["status_list"]
+        assert isinstance(entry, dict)
+        index = entry["idx"]
+        assert isinstance(index, int)
+        return reference, index
+
+    def subject_claims(self, config: CredentialConfiguration, persona: str) -> JsonObject:
+        sample = self.catalog.types[config.type_id].samples[persona]
+        return {k: v for k, v in sample.items() if k not in NEVER_DISCLOSABLE | {"iat", "sub"}}
+
+    def issue(
+        self,
+        config: CredentialConfiguration,
+        *,
+        persona: str,
+        holder: PublicKey,
+        now: datetime,
+        credential_id: str,
+    ) -> IssuedCredential:
+        claims = self.subject_claims(config, persona)
+        day = day_of(now)
+        x5c, kid = self._key_reference(config)
+        if config.format == "jwt_vc_json":
+            return IssuedCredential(
+                credential=self._issue_jwt_vc(config, claims, holder, day, kid), status_index=None
+            )
+        ctype = self.catalog.types[config.type_id]
+        resolved = resolve_type_metadata(ctype.vct, documents=self.catalog.type_metadata_documents)
+        status, index = self._status(now, credential_id)
+        token = issue_sd_jwt_vc(
+            claims,
+            vct=ctype.vct + self.behaviour.vct_suffix,
+            signer=self._signer(config),
+            random=self.random,
+            now=day,
+            disclosable=disclosable_paths(resolved, claims),
+            issuer=self.base_url,
+            holder_key=holder if self.behaviour.bind_holder else None,
+            valid_for=timedelta(days=config.valid_for_days),
+            status=status,
+            vct_integrity=compute_integrity(ctype.type_metadata),
+            x5c=x5c,
+            kid=kid,
+            max_decoys=MAX_DECOYS,
+        )
+        return IssuedCredential(credential=token, status_index=index)
+
+    def _issue_jwt_vc(
+        self,
+        config: CredentialConfiguration,
+        claims: JsonObject,
+        holder: PublicKey,
+        day: datetime,
+        kid: str | None,
+    ) -> str:
+        assert config.w3c_type is not None
+        credential: JsonObject = {
+            "@context": [W3C_V1_CONTEXT],
+            "type": ["VerifiableCredential", config.w3c_type],
+            "issuer": self.base_url,
+            "issuanceDate": _iso(day),
+            "expirationDate": _iso(day + timedelta(days=config.valid_for_days)),
+            "credentialSubject": {"id": did_jwk_from_key(holder), **claims},
+        }
+        return issue_jwt_vc_json(credential, signer=self._signer(config), kid=kid, now=day)

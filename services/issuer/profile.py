@@ -1,0 +1,112 @@
+"""Issuer profiles: one issuer service, configured per jurisdiction by a data file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from passerelle import JsonObject, PasserelleError, Reason
+from services.catalog import Catalog
+from services.trust.sources import load_source
+
+from .quirks import IssuerQuirk
+
+__all__ = ["PROFILES_DIR", "CredentialConfiguration", "IssuerProfile", "load_profile"]
+
+PROFILES_DIR = Path(__file__).parent / "profiles"
+FORMATS = ("dc+sd-jwt", "jwt_vc_json")
+KEY_DISCOVERY = ("jwt-vc-issuer-metadata", "x5c")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CredentialConfiguration:
+    id: str
+    type_id: str
+    vct: str
+    format: str
+    signing_key: str
+    valid_for_days: int
+    w3c_type: str | None = None
+    deferred_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssuerProfile:
+    id: str
+    jurisdiction: str
+    host_role: str
+    display: tuple[JsonObject, ...]
+    key_discovery: str
+    offer_schemes: tuple[str, ...]
+    proof_signing_alg_values: tuple[str, ...]
+    batch_size: int
+    configurations: Mapping[str, CredentialConfiguration]
+    quirks: frozenset[IssuerQuirk]
+
+
+def _bad(profile: str, detail: str) -> PasserelleError:
+    return PasserelleError(Reason.INPUT_MALFORMED, f"issuer profile {profile}: {detail}")
+
+
+def load_profile(
+    name: str, *, catalog: Catalog, quirks: frozenset[IssuerQuirk] | None = None
+) -> IssuerProfile:
+    """Read ``profiles/<name>.yaml`` and check it against the shared catalogue.
+
+    ``quirks`` replaces the profile's own list (the conformance self-test starts one
+    issuer per quirk from the same profile).
+    """
+    path = PROFILES_DIR / f"{name}.yaml"
+    doc = load_source(path)
+    configs: dict[str, CredentialConfiguration] = {}
+    raw = doc.get("credential_configurations")
+    if not isinstance(raw, dict) or not raw:
+        raise _bad(name, "credential_configurations is empty")
+    for config_id, entry in raw.items():
+        if not isinstance(entry, dict):
+            raise _bad(name, f"{config_id} is not a mapping")
+        type_id = str(entry.get("type_id"))
+        if type_id not in catalog.types:
+            raise _bad(name, f"{config_id}: unknown type_id {type_id!r}")
+        fmt = str(entry.get("format"))
+        if fmt not in FORMATS:
+            raise _bad(name, f"{config_id}: format must be one of {FORMATS}")
+        if fmt == "jwt_vc_json" and not entry.get("w3c_type"):
+            raise _bad(name, f"{config_id}: a jwt_vc_json configuration needs w3c_type")
+        deferred = entry.get("deferred_seconds")
+        configs[config_id] = CredentialConfiguration(
+            id=config_id,
+            type_id=type_id,
+            vct=catalog.types[type_id].vct,
+            format=fmt,
+            signing_key=str(entry.get("signing_key")),
+            valid_for_days=int(entry.get("valid_for_days", 365)),  # type: ignore[arg-type]
+            w3c_type=str(entry["w3c_type"]) if entry.get("w3c_type") else None,
+            deferred_seconds=int(deferred) if isinstance(deferred, int) else None,
+        )
+    discovery = str(doc.get("key_discovery"))
+    if discovery not in KEY_DISCOVERY:
+        raise _bad(name, f"key_discovery must be one of {KEY_DISCOVERY}")
+    declared = doc.get("quirks") or []
+    try:
+        own = frozenset(IssuerQuirk(q) for q in declared)  # type: ignore[union-attr]
+    except ValueError as exc:
+        raise _bad(name, f"unknown quirk: {exc}") from exc
+    display = doc.get("display")
+    schemes = doc.get("offer_schemes", ["openid-credential-offer"])
+    algs = doc.get("proof_signing_alg_values", ["ES256"])
+    return IssuerProfile(
+        id=str(doc.get("id", name)),
+        jurisdiction=str(doc.get("jurisdiction")),
+        host_role=str(doc.get("host_role", name)),
+        display=tuple(d for d in display if isinstance(d, dict))
+        if isinstance(display, list)
+        else (),
+        key_discovery=discovery,
+        offer_schemes=tuple(str(s) for s in schemes) if isinstance(schemes, list) else (),
+        proof_signing_alg_values=tuple(str(a) for a in algs) if isinstance(algs, list) else (),
+        batch_size=int(doc.get("batch_size", 1)),  # type: ignore[arg-type]
+        configurations=configs,
+        quirks=own if quirks is None else quirks,
+    )

@@ -1,0 +1,64 @@
+"""Deliberate faults for the conformance suite's self-test, in one place.
+
+Each quirk breaks exactly one requirement, so that a check which should catch it can
+be shown to. The issuer never branches on a quirk name: it reads an
+:class:`IssuerBehaviour`, and this module is the only one that turns quirks into one.
+A profile with no quirks gets the behaviour the specifications require.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection
+from dataclasses import dataclass
+
+__all__ = ["IssuerBehaviour", "IssuerQuirk", "behaviour_for"]
+
+
+class IssuerQuirk(enum.StrEnum):
+    ACCEPT_ANY_NONCE = "accept_any_nonce"
+    """Key proofs are accepted whatever their ``nonce`` (OpenID4VCI §8.2, F.4)."""
+    IGNORE_PROOF_AUD = "ignore_proof_aud"
+    """Key proofs are accepted whatever their ``aud`` (Appendix F.1)."""
+    IGNORE_TX_CODE = "ignore_tx_code"
+    """The Transaction Code is not checked at the token endpoint (§6.1)."""
+    REUSABLE_PRE_AUTHORIZED_CODE = "reusable_pre_authorized_code"
+    """A Pre-Authorized Code can be redeemed more than once (§3.5, RFC 6749 §4.1.2)."""
+    SIGN_WITH_UNLISTED_KEY = "sign_with_unlisted_key"
+    """Credentials are signed with a key that is not the published one."""
+    REUSE_STATUS_INDEX = "reuse_status_index"
+    """Every credential gets status index 0, so one revocation revokes them all."""
+    OMIT_CNF = "omit_cnf"
+    """SD-JWT VCs carry no ``cnf``: they cannot be bound to the holder."""
+    WRONG_VCT = "wrong_vct"
+    """SD-JWT VCs carry a ``vct`` other than the configuration's."""
+    NO_STORE_MISSING = "no_store_missing"
+    """Token and credential responses lack ``Cache-Control: no-store`` (RFC 6749 §5.1)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssuerBehaviour:
+    check_nonce: bool = True
+    check_proof_aud: bool = True
+    check_tx_code: bool = True
+    single_use_codes: bool = True
+    sign_with_published_key: bool = True
+    random_status_index: bool = True
+    bind_holder: bool = True
+    vct_suffix: str = ""
+    no_store: bool = True
+
+
+def behaviour_for(quirks: Collection[IssuerQuirk]) -> IssuerBehaviour:
+    q = set(quirks)
+    return IssuerBehaviour(
+        check_nonce=IssuerQuirk.ACCEPT_ANY_NONCE not in q,
+        check_proof_aud=IssuerQuirk.IGNORE_PROOF_AUD not in q,
+        check_tx_code=IssuerQuirk.IGNORE_TX_CODE not in q,
+        single_use_codes=IssuerQuirk.REUSABLE_PRE_AUTHORIZED_CODE not in q,
+        sign_with_published_key=IssuerQuirk.SIGN_WITH_UNLISTED_KEY not in q,
+        random_status_index=IssuerQuirk.REUSE_STATUS_INDEX not in q,
+        bind_holder=IssuerQuirk.OMIT_CNF not in q,
+        vct_suffix=":wrong" if IssuerQuirk.WRONG_VCT in q else "",
+        no_store=IssuerQuirk.NO_STORE_MISSING not in q,
+    )
