@@ -174,6 +174,12 @@ def create_issuer_app(
         cid: _configuration_metadata(c, profile, catalog)
         for cid, c in profile.configurations.items()
     }
+    versions: JsonObject = {
+        "openid4vci": SPEC_VERSION,
+        "sd_jwt": "RFC 9901",
+        "sd_jwt_vc": SD_JWT_VC_VERSION,
+        "status_list": "draft-ietf-oauth-status-list (statuslist+jwt)",
+    }
     metadata = build_credential_issuer_metadata(
         credential_issuer=base,
         credential_endpoint=f"{base}/credential",
@@ -185,6 +191,9 @@ def create_issuer_app(
         credential_configurations=configurations,
         batch_size=profile.batch_size,
     )
+    # Draft drift is the commonest interop failure: say the versions out loud, in a
+    # member of our own that wallets ignore (§12.2.4 lets metadata carry more).
+    metadata["passerelle_versions"] = versions
     as_metadata = build_authorization_server_metadata(
         issuer=base,
         authorization_endpoint=f"{base}/authorize",
@@ -231,12 +240,7 @@ def create_issuer_app(
                 service="issuer",
                 profile=profile.id,
                 request=request,
-                versions={
-                    "openid4vci": SPEC_VERSION,
-                    "sd_jwt": "RFC 9901",
-                    "sd_jwt_vc": SD_JWT_VC_VERSION,
-                    "status_list": "draft-ietf-oauth-status-list (statuslist+jwt)",
-                },
+                versions=versions,
             )
             | {"quirks": sorted(profile.quirks)}
         )

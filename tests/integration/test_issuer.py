@@ -53,6 +53,7 @@ def test_metadata_states_versions_and_both_languages(ca: TestClient) -> None:
     locales = {d["locale"] for d in metadata["display"]}
     assert {"en-CA", "fr-CA"} <= locales
     assert "OpenID4VCI 1.0" in ca.get("/health").json()["versions"]["openid4vci"]
+    assert metadata["passerelle_versions"]["sd_jwt"] == "RFC 9901"
 
 
 @pytest.mark.parametrize(
@@ -427,3 +428,27 @@ def test_admin_revocation_shows_in_the_status_list(ca: TestClient, data_dir: Pat
         skew=timedelta(seconds=30),
     )
     assert verified.status_list.get(index) == 1
+
+
+def test_jwt_vc_json_issuance_binds_the_holder_by_did_jwk(ca: TestClient) -> None:
+    from passerelle.jose import load_public_jwk
+    from passerelle.vc import did_jwk_from_key, verify_jwt_vc_json
+
+    holder = ec.generate_private_key(ec.SECP256R1())
+    config = "ca-person-jwt-vc"
+    bearer = access(ca, config, persona_of(ca, config))
+    response = credential(
+        ca, bearer, {"credential_configuration_id": config, "proofs": {"jwt": [proof(ca, holder)]}}
+    )
+    assert response.status_code == 200, response.text
+    jwk = ca.get("/.well-known/jwt-vc-issuer").json()["jwks"]["keys"][0]
+    key = load_public_jwk({k: v for k, v in jwk.items() if k in ("kty", "crv", "x", "y")})
+    verified = verify_jwt_vc_json(
+        response.json()["credentials"][0]["credential"],
+        issuer_key=key,
+        algorithms=["ES256"],
+        now=utc_now(),
+        skew=timedelta(seconds=30),
+    )
+    assert verified.subject_id == did_jwk_from_key(holder.public_key())
+    assert "CanadianPersonCredential" in verified.types
