@@ -62,6 +62,7 @@ from ._offer import (
     parse_offer_link,
 )
 from ._proof import (
+    create_jwt_proof,
     make_c_nonce,
     nonce_response,
     read_unverified_proof_nonce,
@@ -126,6 +127,7 @@ __all__ = [
     "build_jwt_vc_json_configuration",
     "build_sd_jwt_vc_configuration",
     "check_pre_authorized_code",
+    "create_jwt_proof",
     "credential_issuer_metadata_url",
     "credential_offer_uri_link",
     "credential_offer_value_link",

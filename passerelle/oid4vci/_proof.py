@@ -17,11 +17,13 @@ from .._json import JsonObject, b64url_encode
 from .._random import RandomSource
 from ..jose import (
     PublicKey,
+    Signer,
     check_jwt_times,
     decode_unverified_jws,
     epoch,
     load_public_jwk,
     public_jwk,
+    sign_jws,
     typ_matches,
     verify_jws,
 )
@@ -30,6 +32,7 @@ from ._errors import oid4vci_error
 from ._models import PROOF_JWT_TYP, VerifiedProof
 
 __all__ = [
+    "create_jwt_proof",
     "make_c_nonce",
     "nonce_response",
     "read_unverified_proof_nonce",
@@ -186,3 +189,23 @@ def _verify(
         iss=iss if isinstance(iss, str) else None,
         kid=kid,
     )
+
+
+def create_jwt_proof(
+    *,
+    signer: Signer,
+    holder_jwk: JsonObject,
+    audience: str,
+    nonce: str | None,
+    now: datetime,
+    client_id: str | None = None,
+) -> str:
+    """The wallet's ``jwt`` key proof (Appendix F.1): ``typ`` ``openid4vci-proof+jwt``, the
+    holder key in ``jwk``, ``aud`` the Credential Issuer Identifier, the issuer's
+    ``c_nonce`` when it has a nonce endpoint, and ``iss`` only for an identified client."""
+    claims: JsonObject = {"aud": audience, "iat": epoch(now)}
+    if nonce is not None:
+        claims["nonce"] = nonce
+    if client_id is not None:
+        claims["iss"] = client_id
+    return sign_jws({"typ": PROOF_JWT_TYP, "jwk": dict(holder_jwk)}, claims, signer)

@@ -79,9 +79,13 @@ class TrustStep:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TrustSnapshot:
-    """What a verifier trusts, verified and frozen: built once per list refresh."""
+    """What a verifier trusts, verified and frozen: built once per list refresh.
 
-    home: Framework
+    ``home`` is the verifier's framework; ``None`` is a wallet's view, for which an
+    issuer trusted in its own framework is trusted and no recognition is asked.
+    """
+
+    home: Framework | None
     eu_lists: tuple[VerifiedLote, ...] = ()
     ca_registry: VerifiedRegistry | None = None
     recognitions: tuple[RecognitionAgreement, ...] = ()
@@ -341,7 +345,7 @@ def _check_recognition(
     trace: _Trace,
 ) -> None:
     framework = home.framework
-    if framework is snapshot.home:
+    if snapshot.home is None or framework is snapshot.home:
         trace.skipped("recognition", "home issuer: no recognition needed")
         return
     # What the issuer is at home: its LoTE service type, or the TRQP action "issue".

@@ -38,7 +38,7 @@ EU_LIST_TYPES: Mapping[str, str] = {
 
 def load_trust_snapshot(
     *,
-    home: Framework,
+    home: Framework | None,
     eu_lists: Mapping[str, str],
     registry: str | None,
     recognitions: Sequence[RecognitionAgreement],

@@ -1,0 +1,97 @@
+"""Outbound HTTP under a policy, for every service: issuer metadata, request objects,
+status lists, trust lists, DID documents (DESIGN §9).
+
+A peer chooses the URLs we fetch, so each fetch is bounded in size and time, and
+limited to ``https`` (plain ``http`` only to loopback, and only when the policy says
+so: the laptop stack without TLS). Redirects are not followed: a redirect is how an
+allowed URL turns into a forbidden one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+
+from passerelle import JsonObject, PasserelleError, Reason
+from passerelle._json import parse_json_object
+from passerelle.sd_jwt_vc import is_insecure_loopback
+
+__all__ = ["FetchPolicy", "Fetcher"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FetchPolicy:
+    max_bytes: int = 1 << 20
+    timeout_seconds: float = 5.0
+    allow_insecure_loopback: bool = False
+    ca_file: str | None = None
+    """A CA bundle to trust besides the system's (the development TLS CA)."""
+
+
+class Fetcher:
+    """GET and POST under a :class:`FetchPolicy`; errors are ``input.*`` reasons."""
+
+    def __init__(
+        self, policy: FetchPolicy, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.policy = policy
+        verify: bool | str = policy.ca_file or True
+        self._client = httpx.Client(
+            timeout=policy.timeout_seconds,
+            follow_redirects=False,
+            verify=verify,
+            transport=transport,
+        )
+
+    def _check(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme == "https" and parts.hostname:
+            return
+        if self.policy.allow_insecure_loopback and is_insecure_loopback(url):
+            return
+        raise PasserelleError(Reason.INPUT_MALFORMED, f"refusing to fetch {url!r}: not https")
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        data: Mapping[str, str] | None = None,
+        json: JsonObject | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        self._check(url)
+        try:
+            with self._client.stream(
+                method, url, data=data, json=json, headers=headers
+            ) as response:
+                body = b""
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > self.policy.max_bytes:
+                        raise PasserelleError(
+                            Reason.INPUT_TOO_LARGE,
+                            f"{url} answered more than {self.policy.max_bytes} bytes",
+                        )
+                return httpx.Response(
+                    response.status_code,
+                    headers=response.headers,
+                    content=body,
+                    request=response.request,
+                )
+        except httpx.HTTPError as exc:
+            raise PasserelleError(
+                Reason.INPUT_MALFORMED, f"{url}: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def get_json(self, url: str) -> JsonObject:
+        response = self.request("GET", url)
+        if response.status_code != 200:
+            raise PasserelleError(Reason.INPUT_MALFORMED, f"{url} answered {response.status_code}")
+        return parse_json_object(response.content, what=url)
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,231 @@
+"""The wallet receiving credentials over OpenID4VCI 1.0: pre-authorized code (with a
+transaction code) and authorization code with PAR and PKCE.
+
+The protocol's rules are the core's (``passerelle.oid4vci``); this module only moves
+messages. The one thing a person would do, log in at the issuer, is done for them when
+the issuer is a Passerelle development issuer: its mock login takes a persona.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from passerelle import JsonObject, PasserelleError, RandomSource, Reason
+from passerelle._json import b64url_encode, parse_json_object
+from passerelle.jose import KeySigner, PrivateKey, public_jwk
+from passerelle.oid4vci import (
+    CredentialOffer,
+    authorization_server_metadata_url,
+    create_jwt_proof,
+    credential_issuer_metadata_url,
+    parse_credential_issuer_metadata,
+    parse_credential_offer,
+    parse_offer_link,
+)
+
+from ..fetch import Fetcher
+
+__all__ = ["IssuanceClient", "Received"]
+
+PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+DEFERRED_WAIT_SECONDS = 30
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Received:
+    credential_issuer: str
+    configuration_id: str
+    format: str
+    credentials: tuple[str, ...]
+    notification_id: str | None
+    metadata: JsonObject
+
+
+def _fail(detail: str, reason: Reason = Reason.INPUT_MALFORMED) -> PasserelleError:
+    return PasserelleError(reason, detail)
+
+
+def _json(response: object, what: str) -> JsonObject:
+    content = getattr(response, "content", b"")
+    status = getattr(response, "status_code", 0)
+    body = parse_json_object(content or b"{}", what=what)
+    if status >= 400:
+        error = body.get("error", "error")
+        raise PasserelleError(
+            Reason.INPUT_MALFORMED,
+            f"{what}: {status} {error}: {body.get('error_description', '')}",
+            wire_error=str(error),
+        )
+    return body
+
+
+@dataclass(slots=True)
+class IssuanceClient:
+    fetcher: Fetcher
+    random: RandomSource
+    clock: Callable[[], datetime]
+    client_id: str = "passerelle-wallet"
+    redirect_uri: str = "http://127.0.0.1/wallet/callback"
+    allow_insecure_loopback: bool = False
+
+    def resolve_offer(self, offer: str) -> CredentialOffer:
+        """An offer from a link (``openid-credential-offer://``, ``haip-vci://``), a URL of
+        an offer, or the offer JSON itself."""
+        text = offer.strip()
+        loopback = self.allow_insecure_loopback
+        if text.startswith("{"):
+            return parse_credential_offer(parse_json_object(text), allow_loopback_http=loopback)
+        if text.startswith(("https://", "http://")):
+            return parse_credential_offer(self.fetcher.get_json(text), allow_loopback_http=loopback)
+        link = parse_offer_link(text, allow_loopback_http=loopback)
+        if link.credential_offer is not None:
+            return link.credential_offer
+        assert link.credential_offer_uri is not None
+        return parse_credential_offer(
+            self.fetcher.get_json(link.credential_offer_uri), allow_loopback_http=loopback
+        )
+
+    def receive(
+        self,
+        offer: str,
+        *,
+        tx_code: str | None,
+        persona: str | None,
+        holder_keys: Callable[[int], Sequence[PrivateKey]],
+    ) -> Received:
+        """Run the offered flow to the end and return what the issuer issued."""
+        resolved = self.resolve_offer(offer)
+        issuer = resolved.credential_issuer
+        raw = self.fetcher.get_json(credential_issuer_metadata_url(issuer))
+        metadata = parse_credential_issuer_metadata(
+            raw, expected_issuer=issuer, allow_loopback_http=self.allow_insecure_loopback
+        )
+        as_url = metadata.authorization_servers[0] if metadata.authorization_servers else issuer
+        as_metadata = self.fetcher.get_json(authorization_server_metadata_url(as_url))
+        configuration_id = resolved.credential_configuration_ids[0]
+        configuration = metadata.credential_configurations_supported[configuration_id]
+        grants = resolved.grants
+        if grants is not None and grants.pre_authorized_code is not None:
+            form = {
+                "grant_type": PRE_AUTHORIZED_GRANT,
+                "pre-authorized_code": grants.pre_authorized_code.pre_authorized_code,
+            }
+            if grants.pre_authorized_code.tx_code is not None:
+                if tx_code is None:
+                    raise _fail("the offer asks for a transaction code")
+                form["tx_code"] = tx_code
+            client_id: str | None = None
+        elif grants is not None and grants.authorization_code is not None:
+            form = self._authorize(as_metadata, configuration_id, grants.authorization_code.issuer_state, persona)
+            client_id = self.client_id
+        else:
+            raise _fail("the offer has no grant this wallet supports")
+        token = _json(
+            self.fetcher.request("POST", str(as_metadata["token_endpoint"]), data=form), "token"
+        )
+        access = str(token["access_token"])
+        nonce = None
+        if metadata.nonce_endpoint:
+            nonce = str(_json(self.fetcher.request("POST", metadata.nonce_endpoint), "nonce")["c_nonce"])
+        keys = holder_keys(1)
+        proofs = [
+            create_jwt_proof(
+                signer=KeySigner(key),
+                holder_jwk=public_jwk(key),
+                audience=issuer,
+                nonce=nonce,
+                now=self.clock(),
+                client_id=client_id,
+            )
+            for key in keys
+        ]
+        headers = {"Authorization": f"Bearer {access}"}
+        body: JsonObject = {"credential_configuration_id": configuration_id, "proofs": {"jwt": proofs}}  # type: ignore[dict-item]
+        answer = self.fetcher.request("POST", metadata.credential_endpoint, json=body, headers=headers)
+        result = _json(answer, "credential")
+        deadline = time.monotonic() + DEFERRED_WAIT_SECONDS
+        while "transaction_id" in result and "credentials" not in result:
+            if metadata.deferred_credential_endpoint is None or time.monotonic() > deadline:
+                raise _fail("deferred issuance did not complete")
+            time.sleep(float(result.get("interval", 1)))  # type: ignore[arg-type]
+            result = _json(
+                self.fetcher.request(
+                    "POST",
+                    metadata.deferred_credential_endpoint,
+                    json={"transaction_id": result["transaction_id"]},
+                    headers=headers,
+                ),
+                "deferred credential",
+            )
+        credentials = result.get("credentials")
+        if not isinstance(credentials, list) or not credentials:
+            raise _fail("the credential response holds no credentials")
+        issued = tuple(str(c["credential"]) for c in credentials if isinstance(c, dict))
+        notification = result.get("notification_id")
+        if notification is not None and metadata.notification_endpoint:
+            self.fetcher.request(
+                "POST",
+                metadata.notification_endpoint,
+                json={"notification_id": notification, "event": "credential_accepted"},
+                headers=headers,
+            )
+        return Received(
+            credential_issuer=issuer,
+            configuration_id=configuration_id,
+            format=str(configuration.get("format")),
+            credentials=issued,
+            notification_id=str(notification) if notification is not None else None,
+            metadata=raw,
+        )
+
+    def _authorize(
+        self, as_metadata: JsonObject, configuration_id: str, issuer_state: str | None, persona: str | None
+    ) -> dict[str, str]:
+        verifier = b64url_encode(self.random.token_bytes(32))
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        state = b64url_encode(self.random.token_bytes(12))
+        request = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": state,
+            "authorization_details": json.dumps(
+                [{"type": "openid_credential", "credential_configuration_id": configuration_id}]
+            ),
+        }
+        if issuer_state:
+            request["issuer_state"] = issuer_state
+        par = _json(
+            self.fetcher.request(
+                "POST", str(as_metadata["pushed_authorization_request_endpoint"]), data=request
+            ),
+            "pushed authorization request",
+        )
+        if persona is None:
+            raise _fail("the authorization code flow needs a persona for the mock login")
+        authorize = str(as_metadata["authorization_endpoint"])
+        query = urlencode({"client_id": self.client_id, "request_uri": par["request_uri"]})
+        self.fetcher.request("GET", f"{authorize}?{query}")
+        login = self.fetcher.request(
+            "POST", authorize, data={"request_uri": str(par["request_uri"]), "persona": persona}
+        )
+        location = login.headers.get("location", "")
+        params = parse_qs(urlsplit(location).query)
+        if login.status_code not in (302, 303) or params.get("state") != [state]:
+            raise _fail("the issuer's login did not redirect back with our state")
+        return {
+            "grant_type": "authorization_code",
+            "code": params["code"][0],
+            "redirect_uri": self.redirect_uri,
+            "code_verifier": verifier,
+            "client_id": self.client_id,
+        }

@@ -1,0 +1,193 @@
+"""The credential decision pipeline: every step recorded, each failure family of
+DESIGN §2 scenario 5 stopped at its own step with its own reason code."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from passerelle import Reason
+from passerelle._json import b64url_encode
+from passerelle.decision import DecisionPolicy, decide_credential
+from passerelle.jose import KeySigner
+from passerelle.sd_jwt import KeyBindingCheck, KeyBindingInput, parse_sd_jwt, present_sd_jwt
+from passerelle.sd_jwt_vc import issue_sd_jwt_vc
+from passerelle.status_list import (
+    StatusValue,
+    create_status_list,
+    create_status_list_token,
+    create_status_reference,
+    verify_status_list_token,
+    with_status,
+)
+from passerelle.trust import Framework
+from passerelle.x509 import encode_x5c
+from tests.conftest import NOW, SeededRandom
+from tests.trust_world import TrustWorld
+
+PID = "urn:eudi:pid:1"
+CONFORMITY = "https://credentials.passerelle.example/untp/conformity-attestation/v1"
+STATUS_URI = "https://eu-issuer.test/status/1"
+NONCE, AUD = "n-1", "x509_hash:ca-verifier"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> TrustWorld:
+    w = TrustWorld(now=NOW, tmp=tmp_path_factory.mktemp("decision"))
+    w.build()
+    return w
+
+
+def _pid(
+    world: TrustWorld, holder: ec.EllipticCurvePrivateKey, *, index: int = 7, issued=NOW
+) -> str:  # type: ignore[no-untyped-def]
+    return issue_sd_jwt_vc(
+        {"given_name": "Zoé", "family_name": "Lefèvre", "age_equal_or_over": {"18": True}},
+        vct=PID,
+        signer=KeySigner(world.pid_signer[1]),
+        random=SeededRandom(),
+        now=issued,
+        disclosable=[("given_name",), ("family_name",), ("age_equal_or_over", "18")],
+        holder_key=holder.public_key(),
+        valid_for=timedelta(days=30),
+        status=create_status_reference(idx=index, uri=STATUS_URI),
+        x5c=encode_x5c([world.pid_signer[0]]),
+    )
+
+
+def _status(world: TrustWorld, *, index: int = 7, value: StatusValue = StatusValue.VALID):  # type: ignore[no-untyped-def]
+    sl = with_status(create_status_list(bits=2, size=1024), index, value)
+    token = create_status_list_token(
+        sl,
+        uri=STATUS_URI,
+        signer=KeySigner(world.pid_signer[1]),
+        now=NOW,
+        ttl=timedelta(minutes=5),
+        valid_for=timedelta(days=1),
+        x5c=encode_x5c([world.pid_signer[0]]),
+    )
+    verified = verify_status_list_token(
+        token,
+        expected_uri=STATUS_URI,
+        key=world.pid_signer[1].public_key(),
+        algorithms=["ES256"],
+        now=NOW,
+        skew=timedelta(0),
+    )
+    return {STATUS_URI: verified}
+
+
+def _present(token: str, holder: ec.EllipticCurvePrivateKey, *, nonce: str = NONCE) -> str:
+    binding = KeyBindingInput(signer=KeySigner(holder), nonce=nonce, audience=AUD, now=NOW)
+    return present_sd_jwt(token, disclose=[("age_equal_or_over", "18")], key_binding=binding)
+
+
+def _decide(world: TrustWorld, token: str, **kw):  # type: ignore[no-untyped-def]
+    options = {
+        "format": "dc+sd-jwt",
+        "trust": world.snapshot(Framework.CA),
+        "policy": DecisionPolicy(),
+        "now": NOW,
+        "status_lists": _status(world),
+        "key_binding": KeyBindingCheck(nonce=NONCE, audience=AUD),
+    }
+    options.update(kw)
+    return decide_credential(token, **options)  # type: ignore[arg-type]
+
+
+def test_an_eu_pid_is_accepted_by_a_canadian_verifier(world: TrustWorld) -> None:
+    holder = ec.generate_private_key(ec.SECP256R1())
+    decision = _decide(world, _present(_pid(world, holder), holder))
+    assert decision.accepted, decision.as_dict()
+    assert decision.holder_bound
+    assert decision.claims["age_equal_or_over"] == {"18": True}
+    assert [s.step for s in decision.steps] == [
+        "trust_list", "issuer_key", "home_framework", "authorized", "recognition",
+        "signature", "status", "holder_binding",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (StatusValue.INVALID, Reason.STATUS_REVOKED),
+        (StatusValue.SUSPENDED, Reason.STATUS_SUSPENDED),
+    ],
+)
+def test_revoked_and_suspended(world: TrustWorld, value: StatusValue, reason: Reason) -> None:
+    holder = ec.generate_private_key(ec.SECP256R1())
+    decision = _decide(
+        world, _present(_pid(world, holder), holder), status_lists=_status(world, value=value)
+    )
+    assert decision.reason is reason
+    assert decision.steps[-1].step == "status"
+
+
+def test_missing_status_list_fails_when_status_is_required(world: TrustWorld) -> None:
+    holder = ec.generate_private_key(ec.SECP256R1())
+    token = _present(_pid(world, holder), holder)
+    assert _decide(world, token, status_lists={}).reason is Reason.STATUS_LIST_INVALID
+    lenient = _decide(world, token, status_lists={}, policy=DecisionPolicy(require_status=False))
+    assert lenient.accepted
+
+
+def test_expired_credential(world: TrustWorld) -> None:
+    holder = ec.generate_private_key(ec.SECP256R1())
+    old = _pid(world, holder, issued=NOW - timedelta(days=60))
+    decision = _decide(world, _present(old, holder))
+    assert decision.reason is Reason.CREDENTIAL_EXPIRED
+    assert decision.steps[-1].step == "signature"
+
+
+def test_tampered_disclosure_wrong_nonce_and_untrusted_issuer(world: TrustWorld) -> None:
+    holder = ec.generate_private_key(ec.SECP256R1())
+    shown = _present(_pid(world, holder), holder)
+    victim = parse_sd_jwt(shown).disclosures[0]
+    forged = b64url_encode(json.dumps([victim.salt, victim.name, {"18": False}]).encode())
+    assert (
+        _decide(world, shown.replace(victim.encoded, forged)).reason
+        is Reason.SD_JWT_UNREFERENCED_DISCLOSURE
+    )
+    other = _present(_pid(world, holder), holder, nonce="someone-else")
+    assert _decide(world, other).reason is Reason.KB_JWT_NONCE_MISMATCH
+    stranger = TrustWorld(now=NOW, tmp=Path(world.tmp) / "stranger")
+    foreign = _present(_pid(stranger, holder), holder)
+    assert _decide(world, foreign).reason is Reason.X509_CHAIN_INVALID
+
+
+def _conformity(world: TrustWorld, category: str) -> str:
+    return issue_sd_jwt_vc(
+        {"scope": {"product_category": category}, "assessment_result": "pass"},
+        vct=CONFORMITY,
+        signer=KeySigner(world.ca_issuer_key),
+        random=SeededRandom(),
+        now=NOW,
+        disclosable=[("assessment_result",)],
+        issuer="https://ca-issuer.test",
+        kid="ca-1",
+    )
+
+
+def test_conformity_is_accepted_only_within_the_recognised_scope(world: TrustWorld) -> None:
+    options = {
+        "trust": world.snapshot(Framework.EU),
+        "issuer_metadata": world.ca_metadata(),
+        "key_binding": None,
+        "status_lists": {},
+    }
+    inside = _decide(world, _conformity(world, "radio-equipment"), **options)
+    assert inside.accepted, inside.as_dict()
+    outside = _decide(world, _conformity(world, "ai-systems"), **options)
+    assert outside.reason is Reason.TRUST_RECOGNITION_OUT_OF_SCOPE
+
+
+def test_unaccepted_type_and_garbage(world: TrustWorld) -> None:
+    holder = ec.generate_private_key(ec.SECP256R1())
+    token = _present(_pid(world, holder), holder)
+    only_business = DecisionPolicy(accepted_types=frozenset({"https://example/other"}))
+    assert _decide(world, token, policy=only_business).reason is Reason.SD_JWT_VC_VCT_MISMATCH
+    assert not _decide(world, "not-a-token").accepted
