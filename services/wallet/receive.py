@@ -123,7 +123,9 @@ class IssuanceClient:
                 form["tx_code"] = tx_code
             client_id: str | None = None
         elif grants is not None and grants.authorization_code is not None:
-            form = self._authorize(as_metadata, configuration_id, grants.authorization_code.issuer_state, persona)
+            form = self._authorize(
+                as_metadata, configuration_id, grants.authorization_code.issuer_state, persona
+            )
             client_id = self.client_id
         else:
             raise _fail("the offer has no grant this wallet supports")
@@ -133,7 +135,9 @@ class IssuanceClient:
         access = str(token["access_token"])
         nonce = None
         if metadata.nonce_endpoint:
-            nonce = str(_json(self.fetcher.request("POST", metadata.nonce_endpoint), "nonce")["c_nonce"])
+            nonce = str(
+                _json(self.fetcher.request("POST", metadata.nonce_endpoint), "nonce")["c_nonce"]
+            )
         keys = holder_keys(1)
         proofs = [
             create_jwt_proof(
@@ -147,8 +151,13 @@ class IssuanceClient:
             for key in keys
         ]
         headers = {"Authorization": f"Bearer {access}"}
-        body: JsonObject = {"credential_configuration_id": configuration_id, "proofs": {"jwt": proofs}}  # type: ignore[dict-item]
-        answer = self.fetcher.request("POST", metadata.credential_endpoint, json=body, headers=headers)
+        body: JsonObject = {
+            "credential_configuration_id": configuration_id,
+            "proofs": {"jwt": proofs},
+        }  # type: ignore[dict-item]
+        answer = self.fetcher.request(
+            "POST", metadata.credential_endpoint, json=body, headers=headers
+        )
         result = _json(answer, "credential")
         deadline = time.monotonic() + DEFERRED_WAIT_SECONDS
         while "transaction_id" in result and "credentials" not in result:
@@ -186,10 +195,18 @@ class IssuanceClient:
         )
 
     def _authorize(
-        self, as_metadata: JsonObject, configuration_id: str, issuer_state: str | None, persona: str | None
+        self,
+        as_metadata: JsonObject,
+        configuration_id: str,
+        issuer_state: str | None,
+        persona: str | None,
     ) -> dict[str, str]:
         verifier = b64url_encode(self.random.token_bytes(32))
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        challenge = (
+            base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+            .rstrip(b"=")
+            .decode()
+        )
         state = b64url_encode(self.random.token_bytes(12))
         request = {
             "response_type": "code",
