@@ -186,30 +186,13 @@ def trust_show(data_dir: DataDir) -> None:
     console.print(table)
 
 
-SERVICE_ROLES = ("trust", "ca-issuer", "eu-issuer")
-
-
-def build_app(
-    role: str, *, data_dir: Path, store: str | None = None, quirks: list[str] | None = None
-) -> object:
-    """The ASGI app of one role; the launcher and `serve` both come through here."""
-    if role == "trust":
-        from services.trust.app import create_trust_app
-
-        return create_trust_app(data_dir=data_dir, sources=data_root() / "trust_lists")
-    if role in ("ca-issuer", "eu-issuer"):
-        from services.issuer.app import create_issuer_app
-        from services.issuer.quirks import IssuerQuirk
-
-        chosen = frozenset(IssuerQuirk(q) for q in quirks) if quirks else None
-        return create_issuer_app(
-            profile_name=role, data_dir=data_dir, store_url=store, quirks=chosen
-        )
-    raise ValueError(f"unknown role {role!r}; one of {SERVICE_ROLES}")
-
-
 def serve(
-    role: Annotated[str, typer.Argument(help=f"The service to run: {', '.join(SERVICE_ROLES)}.")],
+    role: Annotated[
+        str,
+        typer.Argument(
+            help="The service: trust, ca-issuer, eu-issuer, wallet, ca-verifier, eu-verifier."
+        ),
+    ],
     data_dir: DataDir,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int | None, typer.Option(help="Port (default: from the PKI hosts).")] = None,
@@ -226,13 +209,14 @@ def serve(
 
     import uvicorn
 
+    from services.launcher import ROLES, build_app
     from services.pki import load_pki
 
-    if role not in SERVICE_ROLES:
-        console.print(f"[red]unknown role {role!r}[/red]; one of {', '.join(SERVICE_ROLES)}")
+    if role not in ROLES:
+        console.print(f"[red]unknown role {role!r}[/red]; one of {', '.join(ROLES)}")
         raise typer.Exit(2)
     pki = load_pki(data_dir)
-    app = build_app(role, data_dir=data_dir, store=store, quirks=quirk)
+    app = build_app(role, data_dir=data_dir, store=store, quirks=quirk or ())
     listen = port or urlsplit(pki.hosts[role]).port or 8100
     options: dict[str, object] = {}
     if tls:

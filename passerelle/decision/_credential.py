@@ -209,6 +209,7 @@ def decide_credential(
         now=now,
         issuer_metadata=metadata,
         claims=claimed,
+        allow_insecure_loopback=policy.allow_insecure_loopback,
     )
     steps.extend(decision.steps)
     if not decision.trusted:

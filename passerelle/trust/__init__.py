@@ -57,6 +57,7 @@ from ._registry_snapshot import (
     verify_registry_snapshot,
 )
 from ._snapshot import (
+    EU_LIST_TYPES,
     REGISTRY_KEY,
     load_trust_snapshot,
 )
@@ -88,6 +89,7 @@ from ._trqp import (
 )
 
 __all__ = [
+    "EU_LIST_TYPES",
     "CREDENTIAL_TYPES_EXTENSION",
     "LOTE_ALGORITHMS",
     "LOTE_TYPE_PID_PROVIDERS",

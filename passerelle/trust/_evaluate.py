@@ -193,9 +193,14 @@ def _resolve_key(
     metadata: Mapping[str, JsonObject],
     now: datetime,
     trace: _Trace,
+    allow_insecure_loopback: bool,
 ) -> ResolvedIssuerKey:
     try:
-        policy = IssuerKeyPolicy(x5c_anchors=snapshot.x5c_anchors, issuer_metadata=metadata)
+        policy = IssuerKeyPolicy(
+            x5c_anchors=snapshot.x5c_anchors,
+            issuer_metadata=metadata,
+            allow_insecure_loopback=allow_insecure_loopback,
+        )
         resolved = resolve_issuer_key_from(
             iss=issuer.iss, x5c=issuer.x5c, kid=issuer.kid, policy=policy, now=now
         )
@@ -409,6 +414,7 @@ def evaluate_trust(
     now: datetime,
     issuer_metadata: Mapping[str, JsonObject] | None = None,
     claims: JsonObject | None = None,
+    allow_insecure_loopback: bool = False,
 ) -> TrustDecision:
     """Decide whether to trust an issuer for ``credential_type`` now, with the trace.
 
@@ -422,7 +428,9 @@ def evaluate_trust(
     framework: Framework | None = None
     try:
         _check_lists(snapshot, now, trace)
-        resolved = _resolve_key(issuer, snapshot, issuer_metadata or {}, now, trace)
+        resolved = _resolve_key(
+            issuer, snapshot, issuer_metadata or {}, now, trace, allow_insecure_loopback
+        )
         home = _find_home(resolved, credential_type, snapshot, now, trace)
         framework = home.framework
         _check_authorized(home, credential_type, trace)

@@ -1,0 +1,113 @@
+"""Running services: one role as an ASGI app, or several on loopback ports at once.
+
+``passerelle serve ROLE`` runs one; ``passerelle up`` and the end-to-end tests run a
+stack. Every role is built here and nowhere else, with the same arguments whichever
+way it is started (compose uses the same commands).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import uvicorn
+from fastapi import FastAPI
+
+from services.catalog import data_root
+
+__all__ = ["ROLES", "RunningStack", "build_app", "start_stack"]
+
+ROLES = ("trust", "ca-issuer", "eu-issuer", "wallet", "ca-verifier", "eu-verifier")
+
+
+def build_app(
+    role: str,
+    *,
+    data_dir: Path,
+    store: str | None = None,
+    quirks: Iterable[str] = (),
+) -> FastAPI:
+    """The app of one role. ``store`` is a storage URL (default: SQLite in data_dir)."""
+    if role == "trust":
+        from services.trust.app import create_trust_app
+
+        return create_trust_app(data_dir=data_dir, sources=data_root() / "trust_lists")
+    if role in ("ca-issuer", "eu-issuer"):
+        from services.issuer.app import create_issuer_app
+        from services.issuer.quirks import IssuerQuirk
+
+        chosen = frozenset(IssuerQuirk(q) for q in quirks) if quirks else None
+        return create_issuer_app(
+            profile_name=role, data_dir=data_dir, store_url=store, quirks=chosen
+        )
+    if role == "wallet":
+        from services.wallet.app import create_wallet_app
+
+        return create_wallet_app(data_dir=data_dir, store_url=store)
+    if role in ("ca-verifier", "eu-verifier"):
+        from services.verifier.app import create_verifier_app
+
+        return create_verifier_app(profile_name=role, data_dir=data_dir, store_url=store)
+    raise ValueError(f"unknown role {role!r}; one of {ROLES}")
+
+
+@dataclass(slots=True)
+class _Running:
+    server: uvicorn.Server
+    thread: threading.Thread
+
+
+@dataclass(slots=True)
+class RunningStack:
+    urls: dict[str, str]
+    _running: list[_Running] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for running in self._running:
+            running.server.should_exit = True
+        for running in self._running:
+            running.thread.join(timeout=10)
+
+
+def start_stack(
+    *,
+    data_dir: Path,
+    hosts: Mapping[str, str],
+    roles: Iterable[str],
+    store: str | None = None,
+    tls: tuple[str, str] | None = None,
+    quirks: Mapping[str, Iterable[str]] | None = None,
+    timeout: float = 20.0,
+) -> RunningStack:
+    """Start each role on the port its URL names, in this process; return when all
+    are accepting connections."""
+    stack = RunningStack(urls={})
+    for role in roles:
+        url = hosts[role]
+        parts = urlsplit(url)
+        app = build_app(role, data_dir=data_dir, store=store, quirks=(quirks or {}).get(role, ()))
+        config = uvicorn.Config(
+            app,
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 80,
+            log_level="warning",
+            ssl_certfile=tls[0] if tls else None,
+            ssl_keyfile=tls[1] if tls else None,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name=f"passerelle-{role}", daemon=True)
+        thread.start()
+        stack._running.append(_Running(server=server, thread=thread))
+        stack.urls[role] = url
+    deadline = time.monotonic() + timeout
+    for running in stack._running:
+        while not running.server.started:
+            if time.monotonic() > deadline or not running.thread.is_alive():
+                stack.stop()
+                raise RuntimeError("a service did not start")
+            time.sleep(0.05)
+    return stack
