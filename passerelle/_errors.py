@@ -210,6 +210,7 @@ class Reason(enum.StrEnum):
     OID4VP_RESPONSE_INVALID = "oid4vp.response_invalid"
     OID4VP_STATE_MISMATCH = "oid4vp.state_mismatch"
     OID4VP_RESPONSE_REPLAYED = "oid4vp.response_replayed"
+    OID4VP_TRANSACTION_UNKNOWN = "oid4vp.transaction_unknown"
     OID4VP_TRANSACTION_EXPIRED = "oid4vp.transaction_expired"
     OID4VP_SESSION_TRANSITION_INVALID = "oid4vp.session_transition_invalid"
 

@@ -97,8 +97,8 @@ DEFAULT_HOSTS: Mapping[str, str] = MappingProxyType(
         "ca-issuer": "http://127.0.0.1:8101",
         "eu-issuer": "http://127.0.0.1:8102",
         "wallet": "http://127.0.0.1:8103",
-        "ca-verifier": "http://127.0.0.1:8104",
-        "eu-verifier": "http://127.0.0.1:8105",
+        "ca-verifier": "http://localhost:8104",
+        "eu-verifier": "http://localhost:8105",
         "ca-dataspace": "http://127.0.0.1:8106",
         "eu-dataspace": "http://127.0.0.1:8107",
     }

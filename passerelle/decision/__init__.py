@@ -8,11 +8,15 @@ from ._credential import (
     credential_references,
     decide_credential,
 )
+from ._presentation import FetchedInputs, PresentationDecision, decide_presentation
 
 __all__ = [
     "CredentialDecision",
     "CredentialReferences",
     "DecisionPolicy",
+    "FetchedInputs",
+    "PresentationDecision",
     "credential_references",
     "decide_credential",
+    "decide_presentation",
 ]

@@ -89,8 +89,8 @@ from ._trqp import (
 )
 
 __all__ = [
-    "EU_LIST_TYPES",
     "CREDENTIAL_TYPES_EXTENSION",
+    "EU_LIST_TYPES",
     "LOTE_ALGORITHMS",
     "LOTE_TYPE_PID_PROVIDERS",
     "LOTE_TYPE_PUB_EAA_PROVIDERS",

@@ -32,7 +32,7 @@ from services.trust.client import TrustClient
 from services.web import health_body, install_edge
 
 from ..fetch import Fetcher, FetchPolicy
-from .holder import Holder
+from .holder import Holder, Presenter
 from .receive import IssuanceClient
 
 __all__ = ["create_wallet_app"]
@@ -95,6 +95,16 @@ def create_wallet_app(
             persona=body.get("persona"),
         )
         return JSONResponse({"outcomes": outcomes})
+
+    presenter = Presenter(holder=holder)
+
+    @app.post("/api/presentations")
+    def present(body: dict[str, Any]) -> JSONResponse:
+        return JSONResponse(
+            presenter.present(
+                str(body.get("request", "")), consent=str(body.get("consent", "minimal"))
+            )
+        )
 
     @app.get("/api/credentials")
     def credentials() -> JSONResponse:

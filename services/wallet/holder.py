@@ -11,15 +11,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from passerelle import JsonObject, PasserelleError, RandomSource
+from passerelle import JsonObject, PasserelleError, RandomSource, Reason
 from passerelle._json import b64url_encode
+from passerelle.dcql import CandidateCredential, match_dcql, parse_dcql_query
 from passerelle.decision import DecisionPolicy, credential_references, decide_credential
-from passerelle.jose import PrivateKey, load_private_jwk, private_jwk
+from passerelle.jose import KeySigner, PrivateKey, load_private_jwk, private_jwk
+from passerelle.oid4vp import (
+    RequestUriMethod,
+    ResponseMode,
+    build_vp_token,
+    direct_post_form,
+    direct_post_jwt_form,
+    encrypt_response,
+    error_response_form,
+    parse_authorization_request_url,
+    parse_request_reference,
+    verify_request_object,
+)
+from passerelle.sd_jwt import KeyBindingInput, present_sd_jwt
+from passerelle.trust import LOTE_TYPE_WRPAC_PROVIDERS
+from passerelle.vc import create_vp_jwt, did_jwk_from_key, did_jwk_key_id
 from services.catalog import Catalog
 from services.storage import Store
 from services.trust.client import TrustClient
@@ -166,3 +182,166 @@ class Holder:
     def decisions(self) -> list[JsonObject]:
         rows = self.store.list("decisions", now=self.clock(), limit=10_000)
         return [{"decision_id": k, **v} for k, v in rows if isinstance(v, dict)]
+
+
+@dataclass(slots=True)
+class Presenter:
+    """Answering OpenID4VP requests with the least disclosure that satisfies the query."""
+
+    holder: Holder
+    skew: timedelta = timedelta(seconds=60)
+
+    def _verifier_anchors(self) -> list[Any]:
+        # A verifier is known by its access certificate, issued under a CA on the EU
+        # list of WRPAC providers: those CAs are the anchors for request objects.
+        snapshot = self.holder.trust.snapshot()
+        return [
+            cert
+            for lote in snapshot.eu_lists
+            if lote.list_type == LOTE_TYPE_WRPAC_PROVIDERS
+            for service in lote.services
+            for cert in service.listed_certificates
+        ]
+
+    def _candidates(self, held: Sequence[HeldCredential]) -> list[CandidateCredential]:
+        out = []
+        for c in held:
+            if c.format == "dc+sd-jwt":
+                out.append(
+                    CandidateCredential(
+                        credential_id=c.credential_id,
+                        format=c.format,
+                        claims=c.claims,
+                        vct=c.credential_type,
+                    )
+                )
+            else:
+                out.append(
+                    CandidateCredential(
+                        credential_id=c.credential_id,
+                        format=c.format,
+                        claims={"credentialSubject": c.claims},
+                        types=frozenset({"VerifiableCredential", c.credential_type}),
+                    )
+                )
+        return out
+
+    def _fetch_request(self, link: str) -> tuple[str, str | None, str | None]:
+        ref = parse_request_reference(dict(parse_authorization_request_url(link).params))
+        if ref.request is not None:
+            return ref.request, ref.client_id, None
+        assert ref.request_uri is not None
+        if ref.request_uri_method is RequestUriMethod.POST:
+            wallet_nonce = b64url_encode(self.holder.random.token_bytes(16))
+            answer = self.holder.fetcher.request(
+                "POST", ref.request_uri, data={"wallet_nonce": wallet_nonce}
+            )
+            return answer.text, ref.client_id, wallet_nonce
+        return self.holder.fetcher.request("GET", ref.request_uri).text, ref.client_id, None
+
+    def present(self, link: str, *, consent: str = "minimal") -> JsonObject:
+        """Answer the request ``link``; ``consent`` is ``minimal`` or ``deny`` (the
+        automated stand-in for the person's choice on the wallet page)."""
+        now = self.holder.clock()
+        try:
+            token, client_id, wallet_nonce = self._fetch_request(link)
+            verified = verify_request_object(
+                token,
+                client_id_from_url=client_id,
+                anchors=self._verifier_anchors(),
+                did_resolver=None,
+                now=now,
+                skew=self.skew,
+                wallet_nonce=wallet_nonce,
+            )
+        except PasserelleError as exc:
+            outcome: JsonObject = {"accepted": False, "stage": "request", **exc.as_dict()}
+            outcome["decision_id"] = self.holder.record("present", outcome)
+            return outcome
+        request = verified.request
+        held = self.holder.credentials()
+        try:
+            if consent != "minimal":
+                raise PasserelleError(
+                    Reason.DCQL_NO_MATCH, "the holder declined", wire_error="access_denied"
+                )
+            match = match_dcql(parse_dcql_query(request.dcql_query), self._candidates(held))
+        except PasserelleError as exc:
+            # Refuse as a whole: never a partial vp_token (OpenID4VP §8.5 access_denied).
+            form = error_response_form(
+                exc.wire_error or "access_denied", description=exc.detail, state=request.state
+            )
+            answer = self.holder.fetcher.request("POST", request.response_uri, data=form)
+            outcome = {
+                "accepted": False,
+                "stage": "query",
+                "verifier": verified.client_id.value,
+                "verifier_status": answer.status_code,
+                **exc.as_dict(),
+            }
+            outcome["decision_id"] = self.holder.record("present", outcome)
+            return outcome
+        by_id = {c.credential_id: c for c in held}
+        presentations: dict[str, list[str | JsonObject]] = {}
+        disclosed: dict[str, list[list[str | int | None]]] = {}
+        for query_id, chosen in match.credentials.items():
+            for item in chosen:
+                credential = by_id[item.credential_id]
+                signer = KeySigner(credential.holder_key)
+                if credential.format == "dc+sd-jwt":
+                    shown = present_sd_jwt(
+                        credential.token,
+                        disclose=item.disclose,
+                        key_binding=KeyBindingInput(
+                            signer=signer, nonce=request.nonce, audience=request.client_id, now=now
+                        ),
+                    )
+                else:
+                    holder_did = did_jwk_from_key(credential.holder_key.public_key())
+                    shown = create_vp_jwt(
+                        [credential.token],
+                        holder=holder_did,
+                        signer=signer,
+                        audience=request.client_id,
+                        nonce=request.nonce,
+                        now=now,
+                        format="jwt_vc_json",
+                        kid=did_jwk_key_id(holder_did),
+                    )
+                presentations.setdefault(query_id, []).append(shown)
+                disclosed.setdefault(query_id, []).extend(list(p) for p in item.disclose)
+        vp_token = build_vp_token(presentations)
+        if request.response_mode is ResponseMode.DIRECT_POST_JWT:
+            if request.client_metadata is None or request.client_metadata.jwks is None:
+                raise PasserelleError(
+                    Reason.OID4VP_CLIENT_METADATA_INVALID,
+                    "direct_post.jwt without a key to encrypt to",
+                )
+            payload: JsonObject = {"vp_token": vp_token}
+            if request.state is not None:
+                payload["state"] = request.state
+            jwe = encrypt_response(
+                payload,
+                verifier_jwks=request.client_metadata.jwks,
+                enc_values_supported=request.client_metadata.encrypted_response_enc_values_supported,
+            )
+            form = direct_post_jwt_form(jwe)
+        else:
+            form = direct_post_form(vp_token, request.state)
+        answer = self.holder.fetcher.request("POST", request.response_uri, data=form)
+        outcome = {
+            "accepted": answer.status_code == 200,
+            "stage": "response",
+            "verifier": verified.client_id.value,
+            "verifier_status": answer.status_code,
+            "disclosed": disclosed,  # type: ignore[dict-item]
+            "response_mode": request.response_mode.value,
+        }
+        if answer.status_code != 200:
+            outcome["verifier_answer"] = answer.text[:2000]
+        else:
+            redirect = answer.json().get("redirect_uri") if answer.content else None
+            if redirect:
+                outcome["redirect_uri"] = redirect
+        outcome["decision_id"] = self.holder.record("present", outcome)
+        return outcome

@@ -1,0 +1,179 @@
+"""The decision about a whole ``vp_token``: each presentation through
+:func:`decide_credential` with key binding, then the DCQL query's satisfaction, then
+the disclosed claims mapped into the verifier's home vocabulary."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .._errors import PasserelleError, Reason
+from .._json import JsonObject, JsonValue
+from ..catalog import apply_crosswalk
+from ..dcql import DcqlQuery, PresentedCredential, check_dcql_response
+from ..sd_jwt import KeyBindingCheck
+from ..status_list import VerifiedStatusList
+from ..trust import TrustSnapshot
+from ._credential import CredentialDecision, DecisionPolicy, decide_credential
+
+__all__ = ["FetchedInputs", "PresentationDecision", "decide_presentation"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FetchedInputs:
+    """What the caller fetched for one presentation (see ``credential_references``)."""
+
+    issuer_metadata: Mapping[str, JsonObject] = field(default_factory=dict)
+    status_lists: Mapping[str, VerifiedStatusList] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PresentationDecision:
+    accepted: bool
+    reason: Reason | None
+    detail: str
+    credentials: Mapping[str, tuple[CredentialDecision, ...]]
+    claims: Mapping[str, tuple[JsonObject, ...]]
+    mapped: Mapping[str, tuple[JsonObject, ...]]
+    unmapped: Mapping[str, tuple[str, ...]]
+    over_disclosed: Mapping[str, tuple[tuple[str | int | None, ...], ...]]
+
+    def as_dict(self) -> JsonObject:
+        return {
+            "accepted": self.accepted,
+            "reason": None if self.reason is None else str(self.reason),
+            "detail": self.detail,
+            "credentials": {
+                qid: [d.as_dict() for d in decisions] for qid, decisions in self.credentials.items()
+            },
+            "claims": {k: list(v) for k, v in self.claims.items()},
+            "mapped": {k: list(v) for k, v in self.mapped.items()},
+            "unmapped": {k: list(v) for k, v in self.unmapped.items()},
+            "over_disclosed": {k: [list(p) for p in v] for k, v in self.over_disclosed.items()},
+        }
+
+
+def _formats(query: DcqlQuery) -> dict[str, str]:
+    return {c.id: c.format for c in query.credentials}
+
+
+def decide_presentation(
+    vp_token: Mapping[str, JsonValue],
+    *,
+    query: DcqlQuery,
+    trust: TrustSnapshot,
+    policy: DecisionPolicy,
+    now: datetime,
+    nonce: str,
+    audience: str,
+    inputs: Mapping[str, FetchedInputs],
+    schemas: Mapping[str, JsonObject] | None = None,
+    type_metadata: Mapping[str, bytes] | None = None,
+    crosswalks: Mapping[tuple[str, str], JsonObject] | None = None,
+    home_types: Sequence[str] = (),
+) -> PresentationDecision:
+    """Decide about a ``vp_token`` (OpenID4VP 1.0 §8.1: query id → presentations).
+
+    ``inputs`` is keyed by presentation string. Every presentation must pass on its
+    own; then the set of them must answer the query.
+    """
+    formats = _formats(query)
+    decisions: dict[str, tuple[CredentialDecision, ...]] = {}
+    presented: dict[str, list[PresentedCredential]] = {}
+    claims: dict[str, tuple[JsonObject, ...]] = {}
+
+    def refuse(reason: Reason, detail: str) -> PresentationDecision:
+        return PresentationDecision(
+            accepted=False,
+            reason=reason,
+            detail=detail,
+            credentials=decisions,
+            claims=claims,
+            mapped={},
+            unmapped={},
+            over_disclosed={},
+        )
+
+    for query_id, items in vp_token.items():
+        if query_id not in formats:
+            return refuse(
+                Reason.DCQL_UNEXPECTED_QUERY_ID, f"vp_token answers no query {query_id!r}"
+            )
+        if not isinstance(items, list) or not items:
+            return refuse(
+                Reason.DCQL_RESPONSE_MISMATCH,
+                f"{query_id}: presentations must be a non-empty array",
+            )
+        made: list[CredentialDecision] = []
+        for item in items:
+            if not isinstance(item, str):
+                return refuse(
+                    Reason.DCQL_RESPONSE_MISMATCH, f"{query_id}: a presentation is not a string"
+                )
+            fetched = inputs.get(item, FetchedInputs())
+            decision = decide_credential(
+                item,
+                format=formats[query_id],
+                trust=trust,
+                policy=policy,
+                now=now,
+                issuer_metadata=fetched.issuer_metadata,
+                status_lists=fetched.status_lists,
+                key_binding=KeyBindingCheck(nonce=nonce, audience=audience),
+                schemas=schemas,
+                type_metadata=type_metadata,
+            )
+            made.append(decision)
+            if not decision.accepted:
+                decisions[query_id] = tuple(made)
+                assert decision.reason is not None
+                return refuse(decision.reason, f"{query_id}: {decision.steps[-1].detail}")
+        decisions[query_id] = tuple(made)
+        claims[query_id] = tuple(d.claims for d in made)
+        presented[query_id] = [
+            PresentedCredential(
+                format=d.format,
+                claims=d.claims,
+                holder_bound=d.holder_bound,
+                vct=d.credential_type if d.format == "dc+sd-jwt" else None,
+                types=frozenset({d.credential_type}) if d.format != "dc+sd-jwt" else frozenset(),
+            )
+            for d in made
+        ]
+    try:
+        check = check_dcql_response(query, presented)
+    except PasserelleError as exc:
+        return refuse(exc.reason, exc.detail)
+    mapped: dict[str, tuple[JsonObject, ...]] = {}
+    unmapped: dict[str, tuple[str, ...]] = {}
+    for query_id, answered in decisions.items():
+        results = []
+        missing: list[str] = []
+        for d in answered:
+            walk = next(
+                (
+                    doc
+                    for (src, dst), doc in (crosswalks or {}).items()
+                    if src == d.credential_type and dst in home_types
+                ),
+                None,
+            )
+            if walk is None:
+                results.append(d.claims)
+                continue
+            result = apply_crosswalk(walk, d.claims)
+            results.append(result.claims)
+            missing.extend(result.unmapped)
+        mapped[query_id] = tuple(results)
+        unmapped[query_id] = tuple(missing)
+    return PresentationDecision(
+        accepted=True,
+        reason=None,
+        detail="every presentation verified and the query is answered",
+        credentials=decisions,
+        claims=claims,
+        mapped=mapped,
+        unmapped=unmapped,
+        over_disclosed=dict(check.over_disclosed),
+    )

@@ -1,0 +1,389 @@
+"""The verifier service: OpenID4VP 1.0 with DCQL, for any profile.
+
+    POST /transactions                 create from a policy name or a DCQL query
+    GET  /transactions/{id}            status, result with the decision trace, event log
+    GET  /transactions/{id}/page       QR code, live status, decision trace
+    GET  /request/{id}  POST (wallet_nonce)   the signed request object (JAR)
+    POST /response/{id}                the response_uri: direct_post or direct_post.jwt
+    GET  /health
+
+Each transaction is a row in the store, moved through the core's state table with an
+atomic update, so a response is processed once, across replicas and restarts alike: a
+replayed response is refused (``oid4vp.response_replayed``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from html import escape
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from passerelle import JsonObject, PasserelleError, RandomSource, Reason
+from passerelle._json import b64url_encode
+from passerelle.dcql import parse_dcql_query
+from passerelle.decision import (
+    DecisionPolicy,
+    FetchedInputs,
+    credential_references,
+    decide_presentation,
+)
+from passerelle.jose import load_private_jwk, private_jwk
+from passerelle.oid4vp import (
+    SPEC_VERSION,
+    AuthorizationError,
+    AuthorizationRequest,
+    ClientMetadata,
+    PresentationEvent,
+    PresentationState,
+    ResponseMode,
+    advance,
+    authorization_request_url,
+    create_request_object,
+    decrypt_response,
+    encryption_jwk,
+    parse_authorization_response,
+)
+from passerelle.status_list import StatusListCache
+from passerelle.x509 import x509_hash
+from services.catalog import data_root, load_catalog
+from services.decision_inputs import fetch_decision_inputs
+from services.fetch import Fetcher, FetchPolicy
+from services.issuer.pages import qr_svg
+from services.pki import load_pki
+from services.runtime import SecretsRandom, utc_now
+from services.storage import open_store
+from services.trust.build import load_recognitions
+from services.trust.client import TrustClient
+from services.web import health_body, install_edge, oauth_error
+
+from .profile import load_verifier_profile
+
+__all__ = ["create_verifier_app"]
+
+TRANSACTION_LIFETIME = timedelta(minutes=10)
+ENC = "A128GCM"
+
+
+def create_verifier_app(
+    *,
+    profile_name: str,
+    data_dir: Path,
+    store_url: str | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    random: RandomSource | None = None,
+) -> FastAPI:
+    rng = random or SecretsRandom()
+    profile = load_verifier_profile(profile_name)
+    pki = load_pki(data_dir, now=clock())
+    base = pki.hosts[profile.host_role]
+    store = open_store(store_url or f"sqlite://{data_dir / profile.id / 'store.db'}")
+    access = profile.access_certificate
+    if profile.client_id_prefix == "x509_hash":
+        client_id = "x509_hash:" + x509_hash(pki.certificate(access))
+    else:
+        client_id = "x509_san_dns:" + (urlsplit(base).hostname or "localhost")
+    loopback = any(url.startswith("http://") for url in pki.hosts.values())
+    fetcher = Fetcher(FetchPolicy(allow_insecure_loopback=loopback, ca_file=str(pki.tls_ca)))
+    catalog = load_catalog()
+    trust = TrustClient(
+        fetcher,
+        trust_url=pki.hosts["trust"],
+        home=profile.home,
+        eu_operator_anchors=[pki.anchor("eu-lote-operator")],
+        ca_operator_anchors=[pki.anchor("ca-registry-operator")],
+        recognitions=load_recognitions(data_root() / "trust_lists"),
+        clock=clock,
+    )
+    policy = DecisionPolicy(
+        algorithms=profile.algorithms,
+        skew=profile.skew,
+        require_status=profile.require_status,
+        allow_insecure_loopback=loopback,
+    )
+    status_cache = StatusListCache(max_ttl=timedelta(minutes=10))
+    schemas = {t.vct: t.schema for t in catalog.types.values()}
+    type_metadata = {t.vct: t.type_metadata for t in catalog.types.values()}
+
+    app = FastAPI(title=f"Passerelle verifier ({profile.id})")
+    install_edge(app, service=f"verifier:{profile.id}")
+
+    def event(tid: str, what: str, **details: Any) -> None:
+        def append(row: Any) -> Any:
+            if not isinstance(row, dict):
+                return row
+            return {
+                **row,
+                "events": [
+                    *row.get("events", []),
+                    {"at": clock().isoformat(), "event": what, **details},
+                ],
+            }
+
+        store.update("transactions", tid, append, now=clock())
+
+    def move(tid: str, step: PresentationEvent) -> dict[str, Any]:
+        """Advance the transaction atomically; a move the table forbids raises."""
+        moved: dict[str, Any] = {}
+
+        def change(row: Any) -> Any:
+            if not isinstance(row, dict):
+                raise PasserelleError(
+                    Reason.OID4VP_TRANSACTION_UNKNOWN,
+                    "unknown transaction",
+                    wire_error="invalid_request",
+                )
+            state = advance(PresentationState(row["state"]), step)
+            moved.update(row, state=state.value)
+            return {**row, "state": state.value}
+
+        store.update("transactions", tid, change, now=clock())
+        return moved
+
+    @app.get("/health")
+    def health(request: Request) -> JSONResponse:
+        body = health_body(
+            service="verifier",
+            profile=profile.id,
+            request=request,
+            versions={"openid4vp": SPEC_VERSION, "dcql": "OpenID4VP 1.0 §6", "sd_jwt": "RFC 9901"},
+        )
+        return JSONResponse({**body, "client_id": client_id, "policies": sorted(profile.policies)})
+
+    @app.post("/transactions", status_code=201)
+    def create_transaction(body: dict[str, Any]) -> JSONResponse:
+        name = body.get("policy")
+        if name is not None:
+            if name not in profile.policies:
+                raise PasserelleError(
+                    Reason.INPUT_MALFORMED, f"no policy {name!r}", wire_error="invalid_request"
+                )
+            query: JsonObject = profile.policies[name].dcql_query
+        else:
+            query = body.get("dcql_query") or {}
+        parse_dcql_query(query)
+        mode = str(body.get("response_mode") or profile.default_response_mode)
+        if mode not in profile.response_modes:
+            raise PasserelleError(
+                Reason.OID4VP_PROFILE_VIOLATION,
+                f"{profile.id} answers only {profile.response_modes}",
+                wire_error="invalid_request",
+            )
+        tid = b64url_encode(rng.token_bytes(16))
+        row: dict[str, Any] = {
+            "state": PresentationState.CREATED.value,
+            "nonce": b64url_encode(rng.token_bytes(16)),
+            "state_param": b64url_encode(rng.token_bytes(16)),
+            "dcql_query": query,
+            "policy": name,
+            "response_mode": mode,
+            "created_at": clock().isoformat(),
+            "events": [],
+        }
+        if mode == ResponseMode.DIRECT_POST_JWT.value:
+            row["encryption_key"] = private_jwk(ec.generate_private_key(ec.SECP256R1()))
+        store.put("transactions", tid, row, expires_at=clock() + TRANSACTION_LIFETIME)
+        request_uri = f"{base}/request/{tid}"
+        url = authorization_request_url(
+            scheme=profile.request_scheme, client_id=client_id, request_uri=request_uri
+        )
+        event(tid, "created", policy=name, response_mode=mode)
+        return JSONResponse(
+            {
+                "transaction_id": tid,
+                "client_id": client_id,
+                "request_uri": request_uri,
+                "request_url": url,
+                "page": f"{base}/transactions/{tid}/page",
+            },
+            status_code=201,
+        )
+
+    def _request_object(tid: str, wallet_nonce: str | None) -> Response:
+        row = move(tid, PresentationEvent.FETCH_REQUEST)
+        metadata = None
+        if row["response_mode"] == ResponseMode.DIRECT_POST_JWT.value:
+            key = load_private_jwk(row["encryption_key"])
+            jwk = encryption_jwk(key.public_key(), kid=f"enc-{tid[:8]}")  # type: ignore[arg-type]
+            metadata = ClientMetadata(
+                jwks={"keys": [jwk]}, encrypted_response_enc_values_supported=(ENC,)
+            )
+        request = AuthorizationRequest(
+            client_id=client_id,
+            response_mode=ResponseMode(row["response_mode"]),
+            response_uri=f"{base}/response/{tid}",
+            nonce=row["nonce"],
+            state=row["state_param"],
+            dcql_query=row["dcql_query"],
+            client_metadata=metadata,
+        )
+        token = create_request_object(
+            request,
+            signer=pki.signer(access),
+            now=clock(),
+            x5c=pki.x5c(access),
+            wallet_nonce=wallet_nonce,
+        )
+        event(tid, "request_fetched", wallet_nonce=wallet_nonce is not None)
+        return Response(
+            token,
+            media_type="application/oauth-authz-req+jwt",
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @app.get("/request/{tid}")
+    def get_request(tid: str) -> Response:
+        return _request_object(tid, None)
+
+    @app.post("/request/{tid}")
+    async def post_request(tid: str, request: Request) -> Response:
+        form = await request.form()
+        nonce = form.get("wallet_nonce")
+        return _request_object(tid, str(nonce) if nonce is not None else None)
+
+    @app.post("/response/{tid}")
+    async def response(tid: str, request: Request) -> JSONResponse:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        row = store.get("transactions", tid, now=clock())
+        if not isinstance(row, dict):
+            raise PasserelleError(
+                Reason.OID4VP_TRANSACTION_UNKNOWN,
+                "unknown transaction",
+                wire_error="invalid_request",
+            )
+        # Processed once: a second response (a replay, or a race) fails this move.
+        try:
+            move(tid, PresentationEvent.RECEIVE_RESPONSE)
+        except PasserelleError as exc:
+            event(tid, "response_refused", reason=str(exc.reason))
+            raise
+        event(tid, "response_received")
+        mode = ResponseMode(row["response_mode"])
+        decrypt = None
+        if mode is ResponseMode.DIRECT_POST_JWT:
+            key = load_private_jwk(row["encryption_key"])
+
+            def decrypt(jwe: str) -> JsonObject:
+                return decrypt_response(
+                    jwe, private_key=key, expected_kid=f"enc-{tid[:8]}", allowed_enc=(ENC,)
+                )  # type: ignore[arg-type]
+
+        def finish(result: JsonObject, accepted: bool) -> None:
+            move(tid, PresentationEvent.ACCEPT if accepted else PresentationEvent.REJECT)
+            store.update(
+                "transactions",
+                tid,
+                lambda r: {**r, "result": result} if isinstance(r, dict) else r,
+                now=clock(),
+            )
+
+        try:
+            parsed = parse_authorization_response(
+                form, response_mode=mode, expected_state=row["state_param"], decrypt=decrypt
+            )
+        except PasserelleError as exc:
+            finish({"accepted": False, "reason": str(exc.reason), "detail": exc.detail}, False)
+            event(tid, "rejected", reason=str(exc.reason))
+            return oauth_error(exc)
+        if isinstance(parsed, AuthorizationError):
+            finish(
+                {"accepted": False, "reason": "oid4vp.wallet_error", "detail": parsed.error}, False
+            )
+            event(tid, "wallet_error", error=parsed.error)
+            return JSONResponse({}, status_code=200)
+        now = clock()
+        snapshot = trust.snapshot()
+        inputs: dict[str, FetchedInputs] = {}
+        query = parse_dcql_query(row["dcql_query"])
+        formats = {c.id: c.format for c in query.credentials}
+        for query_id, presentations in parsed.vp_token.items():
+            for item in presentations:
+                if isinstance(item, str) and query_id in formats:
+                    try:
+                        refs = credential_references(item, format=formats[query_id])
+                    except PasserelleError:
+                        continue  # the decision reports the parse failure itself
+                    fetched = fetch_decision_inputs(
+                        refs,
+                        fetcher=fetcher,
+                        trust=snapshot,
+                        now=now,
+                        cache=status_cache,
+                        allow_insecure_loopback=loopback,
+                    )
+                    inputs[item] = FetchedInputs(
+                        issuer_metadata=fetched.issuer_metadata, status_lists=fetched.status_lists
+                    )
+        decision = decide_presentation(
+            {k: list(v) for k, v in parsed.vp_token.items()},
+            query=query,
+            trust=snapshot,
+            policy=policy,
+            now=now,
+            nonce=row["nonce"],
+            audience=client_id,
+            inputs=inputs,
+            schemas=schemas,
+            type_metadata=type_metadata,
+            crosswalks=catalog.crosswalks,
+            home_types=tuple(profile.home_types.values()),
+        )
+        result = decision.as_dict()
+        finish(result, decision.accepted)
+        for query_id, decisions in decision.credentials.items():
+            for d in decisions:
+                for step in d.steps:
+                    event(
+                        tid,
+                        "check",
+                        query=query_id,
+                        step=step.step,
+                        outcome=str(step.outcome),
+                        reason=None if step.reason is None else str(step.reason),
+                    )
+        if not decision.accepted:
+            assert decision.reason is not None
+            return oauth_error(
+                PasserelleError(decision.reason, decision.detail, wire_error="invalid_request")
+            )
+        return JSONResponse({}, status_code=200)
+
+    @app.get("/transactions/{tid}")
+    def transaction(tid: str) -> JSONResponse:
+        row = store.get("transactions", tid, now=clock())
+        if not isinstance(row, dict):
+            return JSONResponse(
+                {"error": "not_found", "reason": "oid4vp.transaction_unknown"}, status_code=404
+            )
+        public = {
+            k: v for k, v in row.items() if k not in ("encryption_key", "nonce", "state_param")
+        }
+        return JSONResponse({"transaction_id": tid, **public})
+
+    @app.get("/transactions/{tid}/page", response_class=HTMLResponse)
+    def page(tid: str) -> HTMLResponse:
+        row = store.get("transactions", tid, now=clock())
+        if not isinstance(row, dict):
+            return HTMLResponse("<h1>Unknown or expired transaction</h1>", status_code=404)
+        url = authorization_request_url(
+            scheme=profile.request_scheme, client_id=client_id, request_uri=f"{base}/request/{tid}"
+        )
+        result = row.get("result") or {}
+        return HTMLResponse(
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{escape(profile.id)} request</title>"
+            "<script>setTimeout(()=>location.reload(),2000)</script></head>"
+            "<body style='font-family:system-ui;max-width:52rem;margin:2rem auto'>"
+            f"<h1>Presentation request ({escape(profile.id)})</h1>{qr_svg(url)}"
+            f"<p><a id='request-link' href='{escape(url)}'>{escape(url)}</a></p>"
+            f"<p>Status: <b id='status'>{escape(str(row['state']))}</b></p>"
+            f"<pre id='result'>{escape(str(result))}</pre></body></html>"
+        )
+
+    return app
