@@ -148,10 +148,16 @@ def _untrusted_issuer(stack: Stack, attempt: Attempt, holder: ec.EllipticCurvePr
 
     chain = make_chain(utc_now(), name="Impostor PID Provider")
     token = issue_sd_jwt_vc(
-        PID_CLAIMS, vct=PID, signer=KeySigner(chain.leaf_key), random=SecretsRandom(), now=utc_now(),
-        disclosable=PID_PATHS, holder_key=holder.public_key(), valid_for=timedelta(days=30),
+        PID_CLAIMS,
+        vct=PID,
+        signer=KeySigner(chain.leaf_key),
+        random=SecretsRandom(),
+        now=utc_now(),
+        disclosable=PID_PATHS,
+        holder_key=holder.public_key(),
+        valid_for=timedelta(days=30),
         x5c=encode_x5c([chain.leaf]),
-    )  # fmt: skip
+    )
     return present_sd_jwt(token, disclose=PID_PATHS, key_binding=_bind(holder, attempt))
 
 
