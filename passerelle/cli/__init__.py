@@ -110,21 +110,11 @@ def demo(
         "reports/demo.json"
     ),
 ) -> None:
-    """Play the cross-border scenarios and exit non-zero if any deviates from its
-    expected outcome."""
-    from services.catalog import load_catalog
-    from services.runtime import SecretsRandom, utc_now
-
+    """Start the stack on loopback ports, play the cross-border scenarios, and exit
+    non-zero if any deviates from its expected outcome."""
     from ._demo import run_demo
 
-    console = Console()
-    ok = run_demo(
-        catalog=load_catalog(),
-        now=utc_now(),
-        random=SecretsRandom(),
-        console=console,
-        report=report,
-    )
+    ok = run_demo(console=Console(), report=report)
     raise typer.Exit(0 if ok else 1)
 
 

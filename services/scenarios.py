@@ -1,0 +1,270 @@
+"""The cross-border scenarios of DESIGN §2, played against a running stack over HTTP.
+
+:class:`StackClient` drives the services the way a tester would (issuer offers, the
+wallet's backchannel, verifier transactions); :data:`SCENARIOS` says, as data, what
+each scenario does and what it must end with. ``passerelle demo`` and the end-to-end
+tests both use them.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from passerelle import JsonObject
+
+__all__ = ["SCENARIOS", "Outcome", "Scenario", "StackClient", "free_ports", "stack_hosts"]
+
+ROLES = ("trust", "ca-issuer", "eu-issuer", "wallet", "ca-verifier", "eu-verifier")
+
+
+def free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [int(s.getsockname()[1]) for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def stack_hosts(ports: list[int]) -> dict[str, str]:
+    """Loopback URLs per role. Verifiers use ``localhost``: their x509_san_dns client id
+    must be a DNS name, and the response_uri host must equal it (OpenID4VP §5.9.3)."""
+    return {
+        role: f"http://{'localhost' if 'verifier' in role else '127.0.0.1'}:{port}"
+        for role, port in zip(ROLES, ports, strict=True)
+    }
+
+
+@dataclass
+class StackClient:
+    urls: dict[str, str]
+    data_dir: Path
+    timeout: float = 30.0
+
+    def offer(self, issuer: str, config: str, persona: str, **options: Any) -> dict[str, Any]:
+        body = {
+            "credential_configuration_ids": [config],
+            "persona": persona,
+            "tx_code": True,
+            **options,
+        }
+        response = httpx.post(f"{self.urls[issuer]}/offers", json=body, timeout=self.timeout)
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
+    def receive(self, issuer: str, config: str, persona: str) -> dict[str, Any]:
+        made = self.offer(issuer, config, persona)
+        answer = httpx.post(
+            f"{self.urls['wallet']}/api/offers",
+            json={"offer": next(iter(made["links"].values())), "tx_code": made["tx_code"]},
+            timeout=self.timeout,
+        )
+        return answer.json()["outcomes"][0]  # type: ignore[no-any-return]
+
+    def transaction(self, verifier: str, **body: Any) -> dict[str, Any]:
+        response = httpx.post(
+            f"{self.urls[verifier]}/transactions", json=body, timeout=self.timeout
+        )
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
+    def present(self, request_url: str, consent: str = "minimal") -> dict[str, Any]:
+        answer = httpx.post(
+            f"{self.urls['wallet']}/api/presentations",
+            json={"request": request_url, "consent": consent},
+            timeout=self.timeout,
+        )
+        return answer.json()  # type: ignore[no-any-return]
+
+    def result(self, verifier: str, transaction_id: str) -> dict[str, Any]:
+        response = httpx.get(
+            f"{self.urls[verifier]}/transactions/{transaction_id}", timeout=self.timeout
+        )
+        return response.json()  # type: ignore[no-any-return]
+
+    def admin(self, issuer: str, config: str, action: str) -> None:
+        token = (self.data_dir / issuer / "admin-token").read_text().strip()
+        headers = {"Authorization": f"Bearer {token}"}
+        base = self.urls[issuer]
+        for row in httpx.get(
+            f"{base}/admin/issuances", headers=headers, timeout=self.timeout
+        ).json():
+            if row["configuration"] == config:
+                httpx.post(
+                    f"{base}/admin/credentials/{row['credential_id']}/{action}", headers=headers
+                )
+
+
+def only(
+    query_id: str, vct: str, paths: list[list[Any]], *, values: dict[str, list[Any]] | None = None
+) -> JsonObject:
+    """A DCQL query for one SD-JWT VC type and some claims (``values`` by dotted path)."""
+    claims: list[Any] = []
+    for path in paths:
+        claim: dict[str, Any] = {"path": path}
+        key = ".".join(str(p) for p in path)
+        if values and key in values:
+            claim["values"] = values[key]
+        claims.append(claim)
+    return {
+        "credentials": [
+            {"id": query_id, "format": "dc+sd-jwt", "meta": {"vct_values": [vct]}, "claims": claims}
+        ]
+    }
+
+
+PID = "urn:eudi:pid:1"
+CA_PERSON = "https://credentials.passerelle.example/ca/person/v1"
+LEGAL = "https://credentials.passerelle.example/eu/legal-person/v1"
+BUSINESS = "https://credentials.passerelle.example/ca/business-registration/v1"
+CONFORMITY = "https://credentials.passerelle.example/untp/conformity-attestation/v1"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scenario:
+    title: str
+    issuer: str
+    configuration: str
+    persona: str
+    verifier: str
+    query: JsonObject
+    expect: str | None = None
+    """None: accepted; otherwise the reason code the verifier must give."""
+    response_mode: str | None = None
+    before_presenting: Callable[[StackClient], None] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    scenario: Scenario
+    as_expected: bool
+    outcome: str
+    wallet: dict[str, Any]
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        title="1. EU PID → Canadian verifier (age and name)",
+        issuer="eu-issuer",
+        configuration="eu-pid-sd-jwt",
+        persona="zoe-lefevre-dubois",
+        verifier="ca-verifier",
+        query=only("pid", PID, [["given_name"], ["family_name"], ["age_equal_or_over", "18"]]),
+    ),
+    Scenario(
+        title="2. Canadian person credential → EU verifier (PID-equivalent, HAIP)",
+        issuer="ca-issuer",
+        configuration="ca-person-sd-jwt",
+        persona="eloise-tremblay-gagnon",
+        verifier="eu-verifier",
+        query=only("ca_person", CA_PERSON, [["given_name"], ["family_name"], ["birthdate"]]),
+    ),
+    Scenario(
+        title="3a. Canadian business registration → EU verifier",
+        issuer="ca-issuer",
+        configuration="ca-business-registration-sd-jwt",
+        persona="boulangerie-cote",
+        verifier="eu-verifier",
+        query=only("business", BUSINESS, [["registration_id"], ["entity_name"]]),
+    ),
+    Scenario(
+        title="3b. EU legal person → Canadian verifier",
+        issuer="eu-issuer",
+        configuration="eu-legal-person-sd-jwt",
+        persona="atelier-brule",
+        verifier="ca-verifier",
+        response_mode="direct_post",
+        query=only("legal_person", LEGAL, [["euid"], ["legal_name"], ["country"]]),
+    ),
+    Scenario(
+        title="4a. Conformity attestation within the CETA scope → EU market surveillance",
+        issuer="ca-issuer",
+        configuration="conformity-attestation-sd-jwt",
+        persona="boreal-thermostat-pass",
+        verifier="eu-verifier",
+        query=only(
+            "conformity",
+            CONFORMITY,
+            [["scope", "product_category"], ["assessment_result"]],
+            values={"scope.product_category": ["radio-equipment"]},
+        ),
+    ),
+    Scenario(
+        title="4b. Conformity attestation outside the recognised scope is refused",
+        issuer="ca-issuer",
+        configuration="conformity-attestation-sd-jwt",
+        persona="harbour-vision-ai-out-of-scope",
+        verifier="eu-verifier",
+        query=only(
+            "conformity",
+            CONFORMITY,
+            [["scope", "product_category"], ["assessment_result"]],
+            values={"scope.product_category": ["ai-systems"]},
+        ),
+        expect="trust.recognition_out_of_scope",
+    ),
+    Scenario(
+        title="5a. A revoked credential is refused",
+        issuer="eu-issuer",
+        configuration="eu-pid-sd-jwt",
+        persona="jan-thart",
+        verifier="eu-verifier",
+        query=only("pid", PID, [["given_name"]], values={"given_name": ["Jan Wijnand"]}),
+        before_presenting=lambda client: client.admin("eu-issuer", "eu-pid-sd-jwt", "revoke"),
+        expect="status.revoked",
+    ),
+    Scenario(
+        title="5b. A query no credential satisfies is declined as a whole",
+        issuer="ca-issuer",
+        configuration="ca-person-sd-jwt",
+        persona="aiyana-stonechild",
+        verifier="ca-verifier",
+        # Aiyana is under 18: asking for her over 18 is something the wallet cannot answer.
+        query=only(
+            "ca_person",
+            CA_PERSON,
+            [["given_name"], ["age_over_18"]],
+            values={"given_name": ["Aiyana"], "age_over_18": [True]},
+        ),
+        expect="dcql.no_match",
+    ),
+)
+
+
+def play(client: StackClient, scenario: Scenario) -> Outcome:
+    received = client.receive(scenario.issuer, scenario.configuration, scenario.persona)
+    if not received.get("accepted"):
+        return Outcome(
+            scenario=scenario,
+            as_expected=False,
+            outcome=f"wallet refused: {received.get('reason')}",
+            wallet=received,
+        )
+    if scenario.before_presenting is not None:
+        scenario.before_presenting(client)
+    body: dict[str, Any] = {"dcql_query": scenario.query}
+    if scenario.response_mode:
+        body["response_mode"] = scenario.response_mode
+    made = client.transaction(scenario.verifier, **body)
+    wallet = client.present(made["request_url"])
+    result = client.result(scenario.verifier, made["transaction_id"]).get("result") or {}
+    if wallet.get("stage") in ("request", "query"):
+        outcome = str(wallet.get("reason"))  # the wallet declined before any presentation
+    else:
+        outcome = "accepted" if result.get("accepted") else str(result.get("reason"))
+    expected = scenario.expect or "accepted"
+    return Outcome(
+        scenario=scenario,
+        as_expected=outcome == expected,
+        outcome=outcome,
+        wallet=wallet,
+        result=result,
+    )
