@@ -121,11 +121,19 @@ def demo(
 @app.command()
 def version() -> None:
     """Print the versions of Passerelle and of the specifications it speaks."""
-    from ..sd_jwt_vc import SPEC_VERSION
+    from ..oid4vci import SPEC_VERSION as OID4VCI
+    from ..oid4vp import SPEC_VERSION as OID4VP
+    from ..sd_jwt_vc import SPEC_VERSION as SD_JWT_VC
+    from ..trust import TRQP_VERSION
 
     typer.echo(f"passerelle {__version__}")
     typer.echo("SD-JWT: RFC 9901")
-    typer.echo(f"SD-JWT VC: {SPEC_VERSION}")
+    typer.echo(f"SD-JWT VC: {SD_JWT_VC}")
+    typer.echo(f"OpenID4VCI: {OID4VCI}")
+    typer.echo(f"OpenID4VP: {OID4VP} (DCQL); HAIP 1.0 for the EU profiles")
+    typer.echo("Lists of trusted entities: ETSI TS 119 602 V1.1.1 (JSON, JAdES B-B)")
+    typer.echo(f"Trust registry: ToIP TRQP v{TRQP_VERSION} (HTTPS binding)")
+    typer.echo("Status: IETF Token Status List (statuslist+jwt); W3C Bitstring Status List")
 
 
 _trust.register(app)
