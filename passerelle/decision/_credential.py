@@ -23,9 +23,15 @@ from datetime import datetime, timedelta
 from .._errors import PasserelleError, Reason
 from .._json import JsonObject, JsonValue
 from ..catalog import validate_claims
-from ..jose import decode_unverified_jws
-from ..sd_jwt import KeyBindingCheck, parse_sd_jwt, process_disclosures
-from ..sd_jwt_vc import IssuerKeyPolicy, verify_sd_jwt_vc
+from ..jose import PublicKey, decode_unverified_jws, jwk_thumbprint
+from ..sd_jwt import (
+    KeyBindingCheck,
+    holder_key_of,
+    parse_sd_jwt,
+    process_disclosures,
+    verify_sd_jwt,
+)
+from ..sd_jwt_vc import SD_JWT_VC_TYP, check_sd_jwt_vc_claims
 from ..status_list import VerifiedStatusList, check_status
 from ..trust import (
     IssuerIdentity,
@@ -35,7 +41,13 @@ from ..trust import (
     TrustStep,
     evaluate_trust,
 )
-from ..vc import verify_jwt_vc_json
+from ..vc import (
+    VerifiedW3cCredential,
+    resolve_did_jwk,
+    resolve_did_jwk_holder_key,
+    verify_jwt_vc_json,
+    verify_vp_jwt,
+)
 
 __all__ = [
     "CredentialDecision",
@@ -67,6 +79,7 @@ class CredentialReferences:
     credential_type: str
     issuer: IssuerIdentity
     status_uri: str | None
+    types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +92,7 @@ class CredentialDecision:
     trust: TrustDecision | None
     steps: tuple[TrustStep, ...]
     holder_bound: bool = False
+    types: tuple[str, ...] = ()
     evidence: JsonObject = field(default_factory=dict)
 
     def as_dict(self) -> JsonObject:
@@ -110,14 +124,16 @@ def credential_references(token: str, *, format: str) -> CredentialReferences:
             status_uri=uri if isinstance(uri, str) else None,
         )
     if format == "jwt_vc_json":
-        jws = decode_unverified_jws(token, what="jwt_vc_json credential")
+        jws = decode_unverified_jws(inner_w3c_credential(token), what="jwt_vc_json credential")
         payload = jws.payload_json()
         vc = payload.get("vc")
         types = vc.get("type") if isinstance(vc, dict) else None
-        kind = types[-1] if isinstance(types, list) and types else "VerifiableCredential"
+        all_types = tuple(str(t) for t in types) if isinstance(types, list) else ()
+        kind = all_types[-1] if all_types else "VerifiableCredential"
         return CredentialReferences(
             format=format,
-            credential_type=str(kind),
+            credential_type=kind,
+            types=all_types,
             issuer=IssuerIdentity(
                 iss=payload.get("iss"), x5c=jws.header.get("x5c"), kid=jws.header.get("kid")
             ),
@@ -126,11 +142,27 @@ def credential_references(token: str, *, format: str) -> CredentialReferences:
     raise PasserelleError(Reason.INPUT_MALFORMED, f"unsupported credential format {format!r}")
 
 
+def inner_w3c_credential(token: str) -> str:
+    """The one credential of a ``jwt_vc_json`` VP JWT, or the token itself when it is a
+    credential (issuance). Unverified: the VP and the credential are verified later."""
+    payload = decode_unverified_jws(token, what="jwt_vc_json token").payload_json()
+    vp = payload.get("vp")
+    if vp is None:
+        return token
+    inner = vp.get("verifiableCredential") if isinstance(vp, dict) else None
+    if not isinstance(inner, list) or len(inner) != 1 or not isinstance(inner[0], str):
+        raise PasserelleError(
+            Reason.VP_MALFORMED, "a presentation here carries exactly one credential"
+        )
+    return inner[0]
+
+
 def _unverified_claims(token: str, format: str) -> JsonObject:
     if format == "dc+sd-jwt":
         parsed = parse_sd_jwt(token)
         return process_disclosures(parsed, parsed.unverified_payload()).claims
-    vc = decode_unverified_jws(token, what="jwt_vc_json credential").payload_json().get("vc")
+    credential = inner_w3c_credential(token)
+    vc = decode_unverified_jws(credential, what="jwt_vc_json credential").payload_json().get("vc")
     subject = vc.get("credentialSubject") if isinstance(vc, dict) else None
     return subject if isinstance(subject, dict) else {}
 
@@ -157,8 +189,13 @@ def decide_credential(
     key_binding: KeyBindingCheck | None = None,
     schemas: Mapping[str, JsonObject] | None = None,
     type_metadata: Mapping[str, bytes] | None = None,
+    expected_holder: PublicKey | None = None,
 ) -> CredentialDecision:
-    """Decide whether to accept ``token``; the decision holds every step's outcome."""
+    """Decide whether to accept ``token``; the decision holds every step's outcome.
+
+    With ``key_binding``, ``token`` is a presentation (an SD-JWT+KB, or a VP JWT around
+    one ``jwt_vc_json`` credential). ``expected_holder`` is the wallet's check on receipt:
+    the credential must be bound to that key."""
     try:
         refs = credential_references(token, format=format)
     except PasserelleError as exc:
@@ -223,34 +260,60 @@ def decide_credential(
             steps=tuple(steps),
         )
     assert decision.issuer is not None
-    keys = IssuerKeyPolicy(
-        x5c_anchors=trust.x5c_anchors,
-        issuer_metadata=metadata,
-        allow_insecure_loopback=policy.allow_insecure_loopback,
-    )
+    issuer_key = decision.issuer.key
     claims: JsonObject
     holder_bound = False
+    types: tuple[str, ...] = refs.types
     try:
         if format == "dc+sd-jwt":
-            verified = verify_sd_jwt_vc(
+            # Only the key trust resolved may verify the signature: it is handed over as
+            # the one key of a pinned policy, never looked up again from the token.
+            verified = verify_sd_jwt(
                 token,
-                keys=keys,
+                issuer_key=issuer_key,
                 algorithms=policy.algorithms,
                 now=now,
                 skew=policy.skew,
+                typ=SD_JWT_VC_TYP,
                 key_binding=key_binding,
-                type_metadata=type_metadata,
             )
-            claims, holder_bound = verified.claims, verified.holder_bound
+            check_sd_jwt_vc_claims(verified, type_metadata=type_metadata)
+            claims = verified.claims
+            holder_bound = verified.key_binding is not None
+            bound_key = holder_key_of(claims) if "cnf" in claims else None
         else:
-            w3c = verify_jwt_vc_json(
-                token,
-                issuer_key=decision.issuer.key,
-                algorithms=policy.algorithms,
-                now=now,
-                skew=policy.skew,
-            )
+
+            def credential_verifier(credential: str) -> VerifiedW3cCredential:
+                return verify_jwt_vc_json(
+                    credential,
+                    issuer_key=issuer_key,
+                    algorithms=policy.algorithms,
+                    now=now,
+                    skew=policy.skew,
+                )
+
+            if key_binding is not None:
+                # A presentation: the VP JWT binds the credential to this verifier's nonce
+                # and client id, signed by the holder the credential names (OpenID4VP §14.1.2).
+                vp = verify_vp_jwt(
+                    token,
+                    format="jwt_vc_json",
+                    holder_key=resolve_did_jwk_holder_key,
+                    algorithms=policy.algorithms,
+                    audience=key_binding.audience,
+                    nonce=key_binding.nonce,
+                    now=now,
+                    skew=policy.skew,
+                    max_age=key_binding.max_age,
+                    credential_verifier=credential_verifier,
+                )
+                w3c = vp.credentials[0]
+                holder_bound = True
+            else:
+                w3c = credential_verifier(token)
             claims = dict(w3c.credential.get("credentialSubject", {}))  # type: ignore[arg-type]
+            types = w3c.types
+            bound_key = resolve_did_jwk(w3c.subject_id) if w3c.subject_id else None
     except PasserelleError as exc:
         return refuse("signature", exc, decision, {})
     steps.append(
@@ -260,7 +323,22 @@ def decide_credential(
             f"verified with the key found by {decision.issuer.method}",
         )
     )
+    if expected_holder is not None:
+        # On receipt: the credential must be bound to the key the wallet proved, or the
+        # wallet could never present it (and someone else might).
+        if bound_key is None or jwk_thumbprint(bound_key) != jwk_thumbprint(expected_holder):
+            unbound = PasserelleError(
+                Reason.SD_JWT_VC_CNF_INVALID
+                if format == "dc+sd-jwt"
+                else Reason.VC_HOLDER_MISMATCH,
+                "the credential is not bound to the holder key this wallet proved",
+            )
+            return refuse("holder_key", unbound, decision, claims)
+        steps.append(_step("holder_key", StepOutcome.PASSED, "bound to the wallet's own key"))
     reference = claims.get("status")
+    if reference is not None and refs.status_uri is None:
+        malformed = PasserelleError(Reason.SD_JWT_VC_STATUS_INVALID, "status names no status list")
+        return refuse("status", malformed, decision, claims)
     if refs.status_uri is not None and isinstance(reference, dict):
         status_list = (status_lists or {}).get(refs.status_uri)
         if status_list is None:
@@ -313,4 +391,5 @@ def decide_credential(
         trust=decision,
         steps=tuple(steps),
         holder_bound=holder_bound,
+        types=types,
     )

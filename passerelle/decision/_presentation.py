@@ -134,10 +134,11 @@ def decide_presentation(
         presented[query_id] = [
             PresentedCredential(
                 format=d.format,
-                claims=d.claims,
+                # DCQL addresses W3C credentials from the VC root (credentialSubject...).
+                claims=d.claims if d.format == "dc+sd-jwt" else {"credentialSubject": d.claims},
                 holder_bound=d.holder_bound,
                 vct=d.credential_type if d.format == "dc+sd-jwt" else None,
-                types=frozenset({d.credential_type}) if d.format != "dc+sd-jwt" else frozenset(),
+                types=frozenset(d.types) if d.format != "dc+sd-jwt" else frozenset(),
             )
             for d in made
         ]

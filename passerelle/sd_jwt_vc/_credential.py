@@ -27,6 +27,7 @@ __all__ = [
     "SD_JWT_VC_TYP",
     "SPEC_VERSION",
     "VerifiedSdJwtVc",
+    "check_sd_jwt_vc_claims",
     "disclosable_paths",
     "issue_sd_jwt_vc",
     "verify_sd_jwt_vc",
@@ -180,6 +181,22 @@ def verify_sd_jwt_vc(
         typ=SD_JWT_VC_TYP,
         key_binding=key_binding,
     )
+    vct, status = check_sd_jwt_vc_claims(
+        sd, accepted_vcts=accepted_vcts, type_metadata=type_metadata
+    )
+    return VerifiedSdJwtVc(vct=vct, issuer=issuer, claims=sd.claims, status=status, sd_jwt=sd)
+
+
+def check_sd_jwt_vc_claims(
+    sd: VerifiedSdJwt,
+    *,
+    accepted_vcts: Collection[str] | None = None,
+    type_metadata: Mapping[str, bytes] | None = None,
+) -> tuple[str, JsonObject | None]:
+    """The SD-JWT VC rules on a verified SD-JWT: never-disclosable claims, ``vct``,
+    ``cnf`` and ``status`` shapes, and ``vct#integrity`` when the document is given.
+    Returns ``(vct, status)``; for callers that verified the signature with a key they
+    resolved themselves (the trust decision)."""
     vct, status = _check_shape(sd.claims, sd)
     if accepted_vcts is not None and vct not in accepted_vcts:
         raise PasserelleError(Reason.SD_JWT_VC_VCT_MISMATCH, f"vct {vct!r} is not accepted here")
@@ -192,4 +209,4 @@ def verify_sd_jwt_vc(
         document = (type_metadata or {}).get(vct)
         if document is not None:
             check_integrity(document, integrity)
-    return VerifiedSdJwtVc(vct=vct, issuer=issuer, claims=sd.claims, status=status, sd_jwt=sd)
+    return vct, status

@@ -56,6 +56,7 @@ class HeldCredential:
     token: str
     holder_key: PrivateKey
     claims: JsonObject
+    types: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -110,7 +111,16 @@ class Holder:
             outcome["decision_id"] = self.record("receive", outcome)
             return [outcome]
         outcomes: list[JsonObject] = []
-        for token, key in zip(received.credentials, keys, strict=False):
+        if len(received.credentials) != len(keys):
+            outcome = {
+                "accepted": False,
+                "reason": "oid4vci.credential_request_invalid",
+                "detail": "the issuer returned another number of credentials than proofs",
+                "stage": "issuance",
+            }
+            outcome["decision_id"] = self.record("receive", outcome)
+            return [outcome]
+        for token, key in zip(received.credentials, keys, strict=True):
             outcomes.append(self._keep(token, received.format, received.credential_issuer, key))
         return outcomes
 
@@ -135,6 +145,7 @@ class Holder:
             status_lists=inputs.status_lists,
             schemas=self._schemas,
             type_metadata={t.vct: t.type_metadata for t in self.catalog.types.values()},
+            expected_holder=key.public_key(),
         )
         outcome: JsonObject = {
             **decision.as_dict(),
@@ -153,6 +164,7 @@ class Holder:
                     "token": token,
                     "holder_key": private_jwk(key),
                     "claims": decision.claims,
+                    "types": list(decision.types),
                     "received_at": now.isoformat(),
                 },
             )
@@ -175,6 +187,7 @@ class Holder:
                     token=str(entry["token"]),
                     holder_key=load_private_jwk(entry["holder_key"]),
                     claims=entry["claims"],
+                    types=tuple(entry.get("types", ())),
                 )
             )
         return held
@@ -221,7 +234,7 @@ class Presenter:
                         credential_id=c.credential_id,
                         format=c.format,
                         claims={"credentialSubject": c.claims},
-                        types=frozenset({"VerifiableCredential", c.credential_type}),
+                        types=frozenset(c.types or ("VerifiableCredential", c.credential_type)),
                     )
                 )
         return out

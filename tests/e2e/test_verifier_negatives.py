@@ -263,3 +263,65 @@ def test_a_response_is_processed_once(stack: Stack) -> None:
     status, result = _send(stack, attempt, "pid", shown)
     assert status == 400
     assert result["state"] == "verified"  # the first, honest outcome stands
+
+
+W3C_QUERY = {
+    "credentials": [
+        {
+            "id": "business",
+            "format": "jwt_vc_json",
+            "meta": {"type_values": [["VerifiableCredential", "BusinessRegistrationCredential"]]},
+            "claims": [{"path": ["credentialSubject", "entity_name"]}],
+        }
+    ]
+}
+
+
+def test_w3c_presentation_accepted_but_a_bare_credential_refused(stack: Stack) -> None:
+    from passerelle.vc import did_jwk_from_key, issue_jwt_vc_json
+
+    stack.receive("ca-issuer", "ca-business-registration-jwt-vc", "boulangerie-cote")
+    made = stack.transaction("ca-verifier", dcql_query=W3C_QUERY, response_mode="direct_post")
+    honest = stack.present(made["request_url"])
+    result = stack.result("ca-verifier", made["transaction_id"])["result"]
+    assert honest["accepted"], json.dumps(
+        {k: v for k, v in result.items() if k in ("reason", "detail")}
+    )
+    result = stack.result("ca-verifier", made["transaction_id"])["result"]
+    steps = {s["step"]: s["outcome"] for s in result["credentials"]["business"][0]["steps"]}
+    assert steps["holder_binding"] == "passed"
+    # A credential sent as it is, with no VP around it: no nonce, no aud, no holder
+    # signature. OpenID4VP §14.1.2: it must be rejected.
+    pki = load_pki(stack.data_dir)
+    holder = ec.generate_private_key(ec.SECP256R1())
+    bare = issue_jwt_vc_json(
+        {
+            "@context": ["https://www.w3.org/2018/credentials/v1"],
+            "type": ["VerifiableCredential", "BusinessRegistrationCredential"],
+            "issuer": stack.urls["ca-issuer"],
+            "issuanceDate": "2026-01-01T00:00:00Z",
+            "credentialSubject": {"id": did_jwk_from_key(holder.public_key()), "entity_name": "X"},
+        },
+        signer=pki.signer("ca-issuer"),
+        kid=str(pki.jwk("ca-issuer")["kid"]),
+        now=utc_now(),
+    )
+    attempt = stack.transaction("ca-verifier", dcql_query=W3C_QUERY, response_mode="direct_post")
+    ref = parse_request_reference(
+        dict(parse_authorization_request_url(attempt["request_url"]).params)
+    )
+    assert ref.request_uri is not None
+    request = verify_request_object(
+        httpx.get(ref.request_uri).text,
+        client_id_from_url=ref.client_id,
+        anchors=[pki.anchor("eu-wrpac-provider-ca")],
+        did_resolver=None,
+        now=utc_now(),
+        skew=timedelta(seconds=60),
+        wallet_nonce=None,
+    ).request
+    form = direct_post_form(build_vp_token({"business": [bare]}), request.state)
+    assert httpx.post(request.response_uri, data=form).status_code == 400
+    refused = stack.result("ca-verifier", attempt["transaction_id"])["result"]
+    assert refused["accepted"] is False
+    assert refused["reason"].startswith(("vp.", "vc.", "jws.")), refused

@@ -191,3 +191,16 @@ def test_unaccepted_type_and_garbage(world: TrustWorld) -> None:
     only_business = DecisionPolicy(accepted_types=frozenset({"https://example/other"}))
     assert _decide(world, token, policy=only_business).reason is Reason.SD_JWT_VC_VCT_MISMATCH
     assert not _decide(world, "not-a-token").accepted
+
+
+def test_on_receipt_a_credential_must_be_bound_to_the_wallets_key(world: TrustWorld) -> None:
+    holder, someone = (
+        ec.generate_private_key(ec.SECP256R1()),
+        ec.generate_private_key(ec.SECP256R1()),
+    )
+    token = _pid(world, holder)
+    options = {"key_binding": None, "status_lists": _status(world)}
+    assert _decide(world, token, expected_holder=holder.public_key(), **options).accepted
+    refused = _decide(world, token, expected_holder=someone.public_key(), **options)
+    assert refused.reason is Reason.SD_JWT_VC_CNF_INVALID
+    assert refused.steps[-1].step == "holder_key"
