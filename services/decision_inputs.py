@@ -1,92 +1,98 @@
-"""Fetching what a credential decision needs, for the wallet and the verifiers alike.
+"""Fetching what a credential decision needs, for the wallet and the verifiers alike,
+without letting a peer steer our outbound requests.
 
-:func:`passerelle.decision.credential_references` says what a credential points at; this
-module fetches it under the fetch policy: the issuer's JWT VC Issuer Metadata (for an
-issuer known by its ``iss``) and its status list, verified with the same key discovery
-the credential itself gets. A status list that cannot be fetched or verified is simply
-absent, and the decision policy says whether that is fatal.
+What a credential points at is fetched only once it has earned it: JWT VC Issuer
+Metadata only for an issuer the Canadian registry lists (the ``iss`` is then ours, not
+the token's choice); the status list only after a first pass of the decision has
+verified the signature and trust, and it must be signed by the very key that signed
+the credential. A status list that cannot be had is simply absent; the decision policy
+says whether that is fatal.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from passerelle import JsonObject, PasserelleError
-from passerelle.decision import CredentialReferences
-from passerelle.jose import decode_unverified_jws
-from passerelle.sd_jwt_vc import (
-    IssuerKeyPolicy,
-    jwt_vc_issuer_metadata_url,
-    resolve_issuer_key_from,
+from passerelle.decision import (
+    DecisionPolicy,
+    FetchedInputs,
+    credential_references,
+    decide_credential,
 )
+from passerelle.sd_jwt import KeyBindingCheck
+from passerelle.sd_jwt_vc import jwt_vc_issuer_metadata_url
 from passerelle.status_list import StatusListCache, VerifiedStatusList, verify_status_list_token
 from passerelle.trust import TrustSnapshot
 
 from .fetch import Fetcher
 
-__all__ = ["DecisionInputs", "fetch_decision_inputs"]
+__all__ = ["gather_inputs"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DecisionInputs:
-    issuer_metadata: dict[str, JsonObject]
-    status_lists: dict[str, VerifiedStatusList]
-    problems: tuple[str, ...]
+def _registered(trust: TrustSnapshot, iss: object) -> bool:
+    registry = trust.ca_registry
+    return isinstance(iss, str) and registry is not None and registry.registry.knows_entity(iss)
 
 
-def fetch_decision_inputs(
-    refs: CredentialReferences,
+def gather_inputs(
+    token: str,
     *,
+    format: str,
     fetcher: Fetcher,
     trust: TrustSnapshot,
+    policy: DecisionPolicy,
     now: datetime,
+    key_binding: KeyBindingCheck | None = None,
     cache: StatusListCache | None = None,
-    allow_insecure_loopback: bool = False,
-) -> DecisionInputs:
+) -> tuple[FetchedInputs, tuple[str, ...]]:
+    """The inputs a decision about ``token`` needs, and what could not be had."""
     problems: list[str] = []
+    try:
+        refs = credential_references(token, format=format)
+    except PasserelleError:
+        return FetchedInputs(), ()  # the decision itself reports what is wrong
     metadata: dict[str, JsonObject] = {}
     iss = refs.issuer.iss
-    if isinstance(iss, str) and refs.issuer.x5c is None:
+    if refs.issuer.x5c is None and _registered(trust, iss):
+        assert isinstance(iss, str)
         try:
-            url = jwt_vc_issuer_metadata_url(iss, allow_insecure_loopback=allow_insecure_loopback)
+            url = jwt_vc_issuer_metadata_url(
+                iss, allow_insecure_loopback=policy.allow_insecure_loopback
+            )
             metadata[iss] = fetcher.get_json(url)
         except PasserelleError as exc:
             problems.append(f"issuer metadata: {exc.reason}: {exc.detail}")
-    lists: dict[str, VerifiedStatusList] = {}
     uri = refs.status_uri
-    if uri is not None:
-        cached = cache.get(uri, now=now) if cache is not None else None
-        if cached is not None:
-            lists[uri] = cached
-        else:
-            try:
-                token = fetcher.request("GET", uri).text
-                header = decode_unverified_jws(token, what="status list").header
-                # The list is signed by the issuer: its key is found the way the
-                # credential's is (x5c to a listed certificate, or issuer metadata).
-                key = resolve_issuer_key_from(
-                    iss=iss,
-                    x5c=header.get("x5c"),
-                    kid=header.get("kid"),
-                    policy=IssuerKeyPolicy(
-                        x5c_anchors=trust.x5c_anchors,
-                        issuer_metadata=metadata,
-                        allow_insecure_loopback=allow_insecure_loopback,
-                    ),
-                    now=now,
-                )
-                verified = verify_status_list_token(
-                    token,
-                    expected_uri=uri,
-                    key=key.key,
-                    algorithms=["ES256"],
-                    now=now,
-                    skew=timedelta(seconds=60),
-                )
-                lists[uri] = verified
-                if cache is not None:
-                    cache.store(verified, fetched_at=now)
-            except PasserelleError as exc:
-                problems.append(f"status list: {exc.reason}: {exc.detail}")
-    return DecisionInputs(issuer_metadata=metadata, status_lists=lists, problems=tuple(problems))
+    if uri is None:
+        return FetchedInputs(issuer_metadata=metadata), tuple(problems)
+    cached = cache.get(uri, now=now) if cache is not None else None
+    if cached is not None:
+        return FetchedInputs(issuer_metadata=metadata, status_lists={uri: cached}), tuple(problems)
+    first = decide_credential(
+        token,
+        format=format,
+        trust=trust,
+        policy=replace(policy, require_status=False),
+        now=now,
+        issuer_metadata=metadata,
+        key_binding=key_binding,
+    )
+    if not first.accepted or first.trust is None or first.trust.issuer is None:
+        return FetchedInputs(issuer_metadata=metadata), tuple(problems)
+    try:
+        verified: VerifiedStatusList = verify_status_list_token(
+            fetcher.request("GET", uri).text,
+            expected_uri=uri,
+            key=first.trust.issuer.key,
+            algorithms=policy.algorithms,
+            now=now,
+            skew=timedelta(seconds=60),
+        )
+    except PasserelleError as exc:
+        problems.append(f"status list: {exc.reason}: {exc.detail}")
+        return FetchedInputs(issuer_metadata=metadata), tuple(problems)
+    if cache is not None:
+        cache.store(verified, fetched_at=now)
+    return FetchedInputs(issuer_metadata=metadata, status_lists={uri: verified}), tuple(problems)

@@ -82,7 +82,7 @@ class Fetcher:
                     content=body,
                     request=response.request,
                 )
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise PasserelleError(
                 Reason.INPUT_MALFORMED, f"{url}: {type(exc).__name__}: {exc}"
             ) from exc

@@ -136,7 +136,9 @@ def parse_credential_request(
         identifier = _require_str(
             body, "credential_identifier", _request_error, what="credential request"
         )
-        if identifier not in authorized:
+        # §8.2: credential_identifier is used only when the token response returned
+        # credential_identifiers; a plain collection of configuration ids names none.
+        if not isinstance(authorized, Mapping) or identifier not in authorized:
             raise oid4vci_error(
                 Reason.OID4VCI_UNKNOWN_CREDENTIAL_IDENTIFIER,
                 f"credential identifier {identifier!r} is unknown",

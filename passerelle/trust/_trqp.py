@@ -659,6 +659,10 @@ class Registry:
         """The authorities this registry answers for."""
         return self._authorities
 
+    def knows_entity(self, entity_id: str) -> bool:
+        """Whether any authorization record names ``entity_id`` (an indexed look-up)."""
+        return any(entity_id in v.entities for v in self._authorizations.vocabulary.values())
+
 
 def _look_up(
     registry: Registry,

@@ -76,7 +76,6 @@ TOKEN_LIFETIME = timedelta(hours=1)
 NONCE_LIFETIME = timedelta(minutes=5)
 PROOF_MAX_AGE = timedelta(minutes=5)
 SKEW = timedelta(seconds=30)
-STATUS_LIST = "1"
 
 
 def _token(random: RandomSource, n: int = 24) -> str:
@@ -147,17 +146,21 @@ def create_issuer_app(
     base = pki.hosts[profile.host_role]
     store: Store = open_store(store_url or f"sqlite://{data_dir / profile.id / 'store.db'}")
     behaviour = behaviour_for(profile.quirks)
-    first_key = next(iter(profile.configurations.values())).signing_key
     uses_x5c = profile.key_discovery == "x5c"
-    status = StatusListService(
-        store=store,
-        list_id=profile.id.replace("-", "_"),
-        uri=f"{base}/status/{STATUS_LIST}",
-        signer=pki.signer(first_key),
-        random=rng,
-        x5c=pki.x5c(first_key) if uses_x5c else None,
-        kid=None if uses_x5c else str(pki.jwk(first_key)["kid"]),
-    )
+    # One status list per signing key: a verifier accepts a status list only when it is
+    # signed by the key that signed the credential.
+    statuses = {
+        key: StatusListService(
+            store=store,
+            list_id=f"{profile.id}_{key}".replace("-", "_"),
+            uri=f"{base}/status/{key}",
+            signer=pki.signer(key),
+            random=rng,
+            x5c=pki.x5c(key) if uses_x5c else None,
+            kid=None if uses_x5c else str(pki.jwk(key)["kid"]),
+        )
+        for key in sorted({c.signing_key for c in profile.configurations.values()})
+    }
     factory = CredentialFactory(
         profile=profile,
         catalog=catalog,
@@ -165,7 +168,7 @@ def create_issuer_app(
         base_url=base,
         random=rng,
         behaviour=behaviour,
-        status=status,
+        statuses=statuses,
         rogue_key=ec.generate_private_key(ec.SECP256R1()),
     )
     admin_token = _admin_token(data_dir, profile)
@@ -490,6 +493,13 @@ def create_issuer_app(
                     wire_error="invalid_grant",
                 )
             advance(IssuanceState(entry["state"]), IssuanceEvent.REDEEM_CODE)
+            if req.client_id is not None and req.client_id != entry.get("client_id"):
+                # RFC 6749 §4.1.3: the code was issued to another client.
+                raise PasserelleError(
+                    Reason.OID4VCI_GRANT_INVALID,
+                    "the code was issued to another client",
+                    wire_error="invalid_grant",
+                )
             if req.redirect_uri != entry["redirect_uri"]:
                 raise PasserelleError(
                     Reason.OID4VCI_GRANT_INVALID, "redirect_uri differs", wire_error="invalid_grant"
@@ -529,7 +539,7 @@ def create_issuer_app(
         scheme, _, value = (authorization or "").partition(" ")
         entry = (
             store.get("tokens", value, now=clock())
-            if scheme.lower() in ("bearer", "dpop")
+            if scheme.lower() == "bearer"  # DPoP tokens would need a DPoP proof (RFC 9449 §7.1)
             else None
         )
         if not isinstance(entry, dict):
@@ -688,11 +698,16 @@ def create_issuer_app(
 
     # --- status and administration -------------------------------------------------------
 
-    @app.get(f"/status/{STATUS_LIST}")
-    def status_list() -> Response:
-        headers = {"Cache-Control": f"max-age={int(status.ttl.total_seconds())}"}
+    @app.get("/status/{key}")
+    def status_list(key: str) -> Response:
+        if key not in statuses:
+            return JSONResponse(
+                {"error": "not_found", "reason": "status.list_invalid"}, status_code=404
+            )
+        service = statuses[key]
+        headers = {"Cache-Control": f"max-age={int(service.ttl.total_seconds())}"}
         return Response(
-            status.token(now=clock()), media_type="application/statuslist+jwt", headers=headers
+            service.token(now=clock()), media_type="application/statuslist+jwt", headers=headers
         )
 
     def admin(authorization: str | None) -> None:
@@ -729,7 +744,8 @@ def create_issuer_app(
             return JSONResponse(
                 {"error": "not_found", "reason": "status.index_out_of_range"}, status_code=404
             )
-        status.set_status(int(entry["status_index"]), _ACTIONS[action], now=clock())
+        signing_key = profile.configurations[str(entry["configuration"])].signing_key
+        statuses[signing_key].set_status(int(entry["status_index"]), _ACTIONS[action], now=clock())
         store.put("issuances", credential_id, {**entry, "status": action})
         return JSONResponse({"credential_id": credential_id, "status": action})
 

@@ -9,6 +9,7 @@ linked by their timestamps.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -55,7 +56,8 @@ class CredentialFactory:
     base_url: str
     random: RandomSource
     behaviour: IssuerBehaviour
-    status: StatusListService
+    statuses: Mapping[str, StatusListService]
+    """The issuer's status lists, by the signing key that signs them and their credentials."""
     rogue_key: ec.EllipticCurvePrivateKey
     """Only used under the ``sign_with_unlisted_key`` quirk."""
 
@@ -72,12 +74,15 @@ class CredentialFactory:
         kid = self.pki.jwk(config.signing_key).get("kid")
         return None, str(kid)
 
-    def _status(self, now: datetime, credential_id: str) -> tuple[JsonObject, int]:
+    def _status(
+        self, config: CredentialConfiguration, now: datetime, credential_id: str
+    ) -> tuple[JsonObject, int]:
+        status = self.statuses[config.signing_key]
         if self.behaviour.random_status_index:
-            reference = self.status.allocate(now=now, credential_id=credential_id)
+            reference = status.allocate(now=now, credential_id=credential_id)
         else:
-            self.status.reserve(0, now=now, credential_id=credential_id)
-            reference = create_status_reference(idx=0, uri=self.status.uri)
+            status.reserve(0, now=now, credential_id=credential_id)
+            reference = create_status_reference(idx=0, uri=status.uri)
         entry = reference["status_list"]
         assert isinstance(entry, dict)
         index = entry["idx"]
@@ -106,7 +111,7 @@ class CredentialFactory:
             )
         ctype = self.catalog.types[config.type_id]
         resolved = resolve_type_metadata(ctype.vct, documents=self.catalog.type_metadata_documents)
-        status, index = self._status(now, credential_id)
+        status, index = self._status(config, now, credential_id)
         token = issue_sd_jwt_vc(
             claims,
             vct=ctype.vct + self.behaviour.vct_suffix,

@@ -28,12 +28,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from passerelle import JsonObject, PasserelleError, RandomSource, Reason
 from passerelle._json import b64url_encode
 from passerelle.dcql import parse_dcql_query
-from passerelle.decision import (
-    DecisionPolicy,
-    FetchedInputs,
-    credential_references,
-    decide_presentation,
-)
+from passerelle.decision import DecisionPolicy, FetchedInputs, decide_presentation
 from passerelle.jose import load_private_jwk, private_jwk
 from passerelle.oid4vp import (
     SPEC_VERSION,
@@ -50,10 +45,11 @@ from passerelle.oid4vp import (
     encryption_jwk,
     parse_authorization_response,
 )
+from passerelle.sd_jwt import KeyBindingCheck
 from passerelle.status_list import StatusListCache
 from passerelle.x509 import x509_hash
 from services.catalog import data_root, load_catalog
-from services.decision_inputs import fetch_decision_inputs
+from services.decision_inputs import gather_inputs
 from services.fetch import Fetcher, FetchPolicy
 from services.issuer.pages import qr_svg
 from services.pki import load_pki
@@ -175,8 +171,17 @@ def create_verifier_app(
                 f"{profile.id} answers only {profile.response_modes}",
                 wire_error="invalid_request",
             )
+        if name is not None and not isinstance(name, str):
+            raise PasserelleError(
+                Reason.INPUT_MALFORMED, "policy is a name", wire_error="invalid_request"
+            )
+        # Two identifiers, as OpenID4VP §13.3 advises: the request id goes into URLs the
+        # wallet (and anyone who sees the QR code) gets; the transaction id stays with
+        # whoever created the transaction, and only it reads the result.
         tid = b64url_encode(rng.token_bytes(16))
+        rid = b64url_encode(rng.token_bytes(16))
         row: dict[str, Any] = {
+            "request_id": rid,
             "state": PresentationState.CREATED.value,
             "nonce": b64url_encode(rng.token_bytes(16)),
             "state_param": b64url_encode(rng.token_bytes(16)),
@@ -189,7 +194,8 @@ def create_verifier_app(
         if mode == ResponseMode.DIRECT_POST_JWT.value:
             row["encryption_key"] = private_jwk(ec.generate_private_key(ec.SECP256R1()))
         store.put("transactions", tid, row, expires_at=clock() + TRANSACTION_LIFETIME)
-        request_uri = f"{base}/request/{tid}"
+        store.put("requests", rid, {"transaction": tid}, expires_at=clock() + TRANSACTION_LIFETIME)
+        request_uri = f"{base}/request/{rid}"
         url = authorization_request_url(
             scheme=profile.request_scheme, client_id=client_id, request_uri=request_uri
         )
@@ -205,19 +211,40 @@ def create_verifier_app(
             status_code=201,
         )
 
-    def _request_object(tid: str, wallet_nonce: str | None) -> Response:
+    def transaction_of(rid: str) -> str:
+        entry = store.get("requests", rid, now=clock())
+        if not isinstance(entry, dict):
+            raise PasserelleError(
+                Reason.OID4VP_TRANSACTION_UNKNOWN,
+                "unknown or expired request",
+                wire_error="invalid_request",
+            )
+        return str(entry["transaction"])
+
+    def _request_object(rid: str, wallet_nonce: str | None) -> Response:
+        tid = transaction_of(rid)
         row = move(tid, PresentationEvent.FETCH_REQUEST)
-        metadata = None
+        # §5.1: vp_formats_supported is REQUIRED unless the wallet learns it otherwise.
+        formats: JsonObject = {
+            "dc+sd-jwt": {
+                "sd-jwt_alg_values": list(profile.algorithms),
+                "kb-jwt_alg_values": list(profile.algorithms),
+            },
+            "jwt_vc_json": {"alg_values": list(profile.algorithms)},
+        }
+        metadata = ClientMetadata(vp_formats_supported=formats)
         if row["response_mode"] == ResponseMode.DIRECT_POST_JWT.value:
             key = load_private_jwk(row["encryption_key"])
-            jwk = encryption_jwk(key.public_key(), kid=f"enc-{tid[:8]}")  # type: ignore[arg-type]
+            jwk = encryption_jwk(key.public_key(), kid=f"enc-{rid[:8]}")  # type: ignore[arg-type]
             metadata = ClientMetadata(
-                jwks={"keys": [jwk]}, encrypted_response_enc_values_supported=(ENC,)
+                jwks={"keys": [jwk]},
+                encrypted_response_enc_values_supported=(ENC,),
+                vp_formats_supported=formats,
             )
         request = AuthorizationRequest(
             client_id=client_id,
             response_mode=ResponseMode(row["response_mode"]),
-            response_uri=f"{base}/response/{tid}",
+            response_uri=f"{base}/response/{rid}",
             nonce=row["nonce"],
             state=row["state_param"],
             dcql_query=row["dcql_query"],
@@ -237,66 +264,17 @@ def create_verifier_app(
             headers={"Cache-Control": "no-store"},
         )
 
-    @app.get("/request/{tid}")
-    def get_request(tid: str) -> Response:
-        return _request_object(tid, None)
+    @app.get("/request/{rid}")
+    def get_request(rid: str) -> Response:
+        return _request_object(rid, None)
 
-    @app.post("/request/{tid}")
-    async def post_request(tid: str, request: Request) -> Response:
+    @app.post("/request/{rid}")
+    async def post_request(rid: str, request: Request) -> Response:
         form = await request.form()
         nonce = form.get("wallet_nonce")
-        return _request_object(tid, str(nonce) if nonce is not None else None)
+        return _request_object(rid, str(nonce) if nonce is not None else None)
 
-    @app.post("/response/{tid}")
-    async def response(tid: str, request: Request) -> JSONResponse:
-        form = {k: str(v) for k, v in (await request.form()).items()}
-        row = store.get("transactions", tid, now=clock())
-        if not isinstance(row, dict):
-            raise PasserelleError(
-                Reason.OID4VP_TRANSACTION_UNKNOWN,
-                "unknown transaction",
-                wire_error="invalid_request",
-            )
-        # Processed once: a second response (a replay, or a race) fails this move.
-        try:
-            move(tid, PresentationEvent.RECEIVE_RESPONSE)
-        except PasserelleError as exc:
-            event(tid, "response_refused", reason=str(exc.reason))
-            raise
-        event(tid, "response_received")
-        mode = ResponseMode(row["response_mode"])
-        decrypt = None
-        if mode is ResponseMode.DIRECT_POST_JWT:
-            key = load_private_jwk(row["encryption_key"])
-
-            def decrypt(jwe: str) -> JsonObject:
-                return decrypt_response(
-                    jwe, private_key=key, expected_kid=f"enc-{tid[:8]}", allowed_enc=(ENC,)
-                )  # type: ignore[arg-type]
-
-        def finish(result: JsonObject, accepted: bool) -> None:
-            move(tid, PresentationEvent.ACCEPT if accepted else PresentationEvent.REJECT)
-            store.update(
-                "transactions",
-                tid,
-                lambda r: {**r, "result": result} if isinstance(r, dict) else r,
-                now=clock(),
-            )
-
-        try:
-            parsed = parse_authorization_response(
-                form, response_mode=mode, expected_state=row["state_param"], decrypt=decrypt
-            )
-        except PasserelleError as exc:
-            finish({"accepted": False, "reason": str(exc.reason), "detail": exc.detail}, False)
-            event(tid, "rejected", reason=str(exc.reason))
-            return oauth_error(exc)
-        if isinstance(parsed, AuthorizationError):
-            finish(
-                {"accepted": False, "reason": "oid4vp.wallet_error", "detail": parsed.error}, False
-            )
-            event(tid, "wallet_error", error=parsed.error)
-            return JSONResponse({}, status_code=200)
+    def decide(tid: str, row: dict[str, Any], parsed: Any) -> Any:
         now = clock()
         snapshot = trust.snapshot()
         inputs: dict[str, FetchedInputs] = {}
@@ -305,20 +283,15 @@ def create_verifier_app(
         for query_id, presentations in parsed.vp_token.items():
             for item in presentations:
                 if isinstance(item, str) and query_id in formats:
-                    try:
-                        refs = credential_references(item, format=formats[query_id])
-                    except PasserelleError:
-                        continue  # the decision reports the parse failure itself
-                    fetched = fetch_decision_inputs(
-                        refs,
+                    inputs[item], _ = gather_inputs(
+                        item,
+                        format=formats[query_id],
                         fetcher=fetcher,
                         trust=snapshot,
+                        policy=policy,
                         now=now,
+                        key_binding=KeyBindingCheck(nonce=row["nonce"], audience=client_id),
                         cache=status_cache,
-                        allow_insecure_loopback=loopback,
-                    )
-                    inputs[item] = FetchedInputs(
-                        issuer_metadata=fetched.issuer_metadata, status_lists=fetched.status_lists
                     )
         decision = decide_presentation(
             {k: list(v) for k, v in parsed.vp_token.items()},
@@ -334,6 +307,73 @@ def create_verifier_app(
             crosswalks=catalog.crosswalks,
             home_types=tuple(profile.home_types.values()),
         )
+        return decision
+
+    @app.post("/response/{rid}")
+    async def response(rid: str, request: Request) -> JSONResponse:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        tid = transaction_of(rid)
+        row = store.get("transactions", tid, now=clock())
+        if not isinstance(row, dict):
+            raise PasserelleError(
+                Reason.OID4VP_TRANSACTION_UNKNOWN,
+                "unknown transaction",
+                wire_error="invalid_request",
+            )
+        mode = ResponseMode(row["response_mode"])
+        decrypt = None
+        if mode is ResponseMode.DIRECT_POST_JWT:
+            key = load_private_jwk(row["encryption_key"])
+
+            def decrypt(jwe: str) -> JsonObject:
+                return decrypt_response(
+                    jwe, private_key=key, expected_kid=f"enc-{rid[:8]}", allowed_enc=(ENC,)
+                )  # type: ignore[arg-type]
+
+        # Read (decrypt, check state) before the transaction moves: a forged or garbled
+        # post must not consume the transaction an honest wallet is about to answer.
+        try:
+            parsed = parse_authorization_response(
+                form, response_mode=mode, expected_state=row["state_param"], decrypt=decrypt
+            )
+        except PasserelleError as exc:
+            event(tid, "response_refused", reason=str(exc.reason))
+            return oauth_error(exc)
+        # Processed once: a second response (a replay, or a race) fails this move.
+        try:
+            move(tid, PresentationEvent.RECEIVE_RESPONSE)
+        except PasserelleError as exc:
+            event(tid, "response_refused", reason=str(exc.reason))
+            raise
+        event(tid, "response_received")
+
+        def finish(result: JsonObject, accepted: bool) -> None:
+            move(tid, PresentationEvent.ACCEPT if accepted else PresentationEvent.REJECT)
+            store.update(
+                "transactions",
+                tid,
+                lambda r: {**r, "result": result} if isinstance(r, dict) else r,
+                now=clock(),
+            )
+
+        if isinstance(parsed, AuthorizationError):
+            finish(
+                {"accepted": False, "reason": "oid4vp.wallet_error", "detail": parsed.error}, False
+            )
+            event(tid, "wallet_error", error=parsed.error)
+            return JSONResponse({}, status_code=200)
+        try:
+            decision = decide(tid, row, parsed)
+        except PasserelleError as exc:
+            # Trust lists unreachable, a fetch refused...: the transaction still ends.
+            finish({"accepted": False, "reason": str(exc.reason), "detail": exc.detail}, False)
+            return oauth_error(exc)
+        except Exception:
+            finish(
+                {"accepted": False, "reason": "server_error", "detail": "see the service log"},
+                False,
+            )
+            raise
         result = decision.as_dict()
         finish(result, decision.accepted)
         for query_id, decisions in decision.credentials.items():
@@ -372,7 +412,9 @@ def create_verifier_app(
         if not isinstance(row, dict):
             return HTMLResponse("<h1>Unknown or expired transaction</h1>", status_code=404)
         url = authorization_request_url(
-            scheme=profile.request_scheme, client_id=client_id, request_uri=f"{base}/request/{tid}"
+            scheme=profile.request_scheme,
+            client_id=client_id,
+            request_uri=f"{base}/request/{row['request_id']}",
         )
         result = row.get("result") or {}
         return HTMLResponse(

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from passerelle import JsonObject, PasserelleError, RandomSource, Reason
 from passerelle._json import b64url_encode
 from passerelle.dcql import CandidateCredential, match_dcql, parse_dcql_query
-from passerelle.decision import DecisionPolicy, credential_references, decide_credential
+from passerelle.decision import DecisionPolicy, decide_credential
 from passerelle.jose import KeySigner, PrivateKey, load_private_jwk, private_jwk
 from passerelle.oid4vp import (
     RequestUriMethod,
@@ -40,7 +40,7 @@ from services.catalog import Catalog
 from services.storage import Store
 from services.trust.client import TrustClient
 
-from ..decision_inputs import fetch_decision_inputs
+from ..decision_inputs import gather_inputs
 from ..fetch import Fetcher
 from .receive import IssuanceClient
 
@@ -101,11 +101,17 @@ class Holder:
             received = self.issuance.receive(
                 offer, tx_code=tx_code, persona=persona, holder_keys=make_keys
             )
-        except PasserelleError as exc:
+        except (PasserelleError, KeyError, TypeError, ValueError) as exc:
+            # An issuer's answer we cannot use is refused with a reason, never a 500.
+            failure = (
+                exc
+                if isinstance(exc, PasserelleError)
+                else PasserelleError(Reason.INPUT_MALFORMED, f"unusable issuer answer: {exc!r}")
+            )
             outcome: JsonObject = {
                 "accepted": False,
-                "reason": str(exc.reason),
-                "detail": exc.detail,
+                "reason": str(failure.reason),
+                "detail": failure.detail,
                 "stage": "issuance",
             }
             outcome["decision_id"] = self.record("receive", outcome)
@@ -127,13 +133,8 @@ class Holder:
     def _keep(self, token: str, fmt: str, issuer: str, key: PrivateKey) -> JsonObject:
         now = self.clock()
         snapshot = self.trust.snapshot()
-        refs = credential_references(token, format=fmt)
-        inputs = fetch_decision_inputs(
-            refs,
-            fetcher=self.fetcher,
-            trust=snapshot,
-            now=now,
-            allow_insecure_loopback=self.policy.allow_insecure_loopback,
+        inputs, problems = gather_inputs(
+            token, format=fmt, fetcher=self.fetcher, trust=snapshot, policy=self.policy, now=now
         )
         decision = decide_credential(
             token,
@@ -150,7 +151,7 @@ class Holder:
         outcome: JsonObject = {
             **decision.as_dict(),
             "issuer": issuer,
-            "problems": list(inputs.problems),
+            "problems": list(problems),
         }
         if decision.accepted:
             credential_id = self._id()

@@ -137,20 +137,3 @@ def test_scenario_4_conformity_only_within_the_recognised_scope(stack: Stack) ->
     wallet, result = _ask(stack, "eu-verifier", outside)
     assert wallet["accepted"] is False
     assert result["result"]["reason"] == "trust.recognition_out_of_scope", result
-
-
-def test_replayed_response_is_refused(stack: Stack) -> None:
-    stack.receive("eu-issuer", "eu-pid-sd-jwt", "bjoern-mueller")
-    made = stack.transaction("ca-verifier", "age-and-name", response_mode="direct_post")
-    # Capture what the wallet posts by presenting once, then replay the same form.
-    first = stack.present(made["request_url"])
-    assert first["accepted"], first
-    replay = httpx.post(
-        f"{stack.urls['ca-verifier']}/response/{made['transaction_id']}",
-        data={"vp_token": "{}", "state": "x"},
-    )
-    assert replay.status_code == 400
-    assert replay.json()["reason"] in (
-        "oid4vp.response_replayed",
-        "oid4vp.session_transition_invalid",
-    )

@@ -325,3 +325,19 @@ def test_w3c_presentation_accepted_but_a_bare_credential_refused(stack: Stack) -
     refused = stack.result("ca-verifier", attempt["transaction_id"])["result"]
     assert refused["accepted"] is False
     assert refused["reason"].startswith(("vp.", "vc.", "jws.")), refused
+
+
+def test_garbage_does_not_consume_a_transaction_and_the_request_id_reads_nothing(
+    stack: Stack,
+) -> None:
+    holder = ec.generate_private_key(ec.SECP256R1())
+    attempt = _open(stack, "age-and-name")
+    # Anyone who saw the QR code knows the response_uri; a post without the right state
+    # is refused without moving the transaction.
+    junk = httpx.post(attempt.request.response_uri, data={"vp_token": "x", "state": "guess"})
+    assert junk.status_code == 400
+    request_id = attempt.request.response_uri.rsplit("/", 1)[-1]
+    assert httpx.get(f"{stack.urls['ca-verifier']}/transactions/{request_id}").status_code == 404
+    status, result = _send(stack, attempt, "pid", _honest(stack, attempt, holder))
+    assert status == 200, result
+    assert result["state"] == "verified"

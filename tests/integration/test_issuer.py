@@ -420,8 +420,8 @@ def test_admin_revocation_shows_in_the_status_list(ca: TestClient, data_dir: Pat
     pki = load_pki(data_dir)
     base = ca.get("/.well-known/openid-credential-issuer").json()["credential_issuer"]
     verified = verify_status_list_token(
-        ca.get("/status/1").text,
-        expected_uri=f"{base}/status/1",
+        ca.get("/status/ca-issuer").text,
+        expected_uri=f"{base}/status/ca-issuer",
         key=pki.signer("ca-issuer").public_key,
         algorithms=["ES256"],
         now=utc_now(),
@@ -452,3 +452,22 @@ def test_jwt_vc_json_issuance_binds_the_holder_by_did_jwk(ca: TestClient) -> Non
     )
     assert verified.subject_id == did_jwk_from_key(holder.public_key())
     assert "CanadianPersonCredential" in verified.types
+
+
+def test_a_configuration_id_is_not_a_credential_identifier(ca: TestClient) -> None:
+    # The token response returned no credential_identifiers, so none can be used (§8.2).
+    holder = ec.generate_private_key(ec.SECP256R1())
+    bearer = access(ca, "ca-person-sd-jwt", persona_of(ca, "ca-person-sd-jwt"))
+    body = {"credential_identifier": "ca-person-sd-jwt", "proofs": {"jwt": [proof(ca, holder)]}}
+    assert _error(credential(ca, bearer, body)) == "unknown_credential_identifier"
+
+
+def test_dpop_without_a_proof_is_not_a_token(ca: TestClient) -> None:
+    holder = ec.generate_private_key(ec.SECP256R1())
+    bearer = access(ca, "ca-person-sd-jwt", persona_of(ca, "ca-person-sd-jwt"))
+    body = {
+        "credential_configuration_id": "ca-person-sd-jwt",
+        "proofs": {"jwt": [proof(ca, holder)]},
+    }
+    response = ca.post("/credential", json=body, headers={"Authorization": f"DPoP {bearer}"})
+    assert response.status_code == 401

@@ -279,9 +279,11 @@ def test_our_verifier_refuses_a_presentation_bound_to_another_verifier(
     # Fetch the request so the transaction can receive a response, as a wallet would.
     fetched = httpx.get(other["request_uri"])
     assert fetched.status_code == 200
-    state = parse_json_object(b64url_decode(fetched.text.split(".")[1]).decode())["state"]
+    claims = parse_json_object(b64url_decode(fetched.text.split(".")[1]).decode())
+    state = claims["state"]
+    # The response_uri names the public request id, not the secret transaction id.
     replayed = httpx.post(
-        f"{stack.urls['ca-verifier']}/response/{other['transaction_id']}",
+        str(claims["response_uri"]),
         data={"vp_token": json.dumps({"person": [_resent(answer)]}), "state": str(state)},
     )
     assert replayed.status_code == 400, replayed.text
