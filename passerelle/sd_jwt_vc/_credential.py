@@ -66,6 +66,7 @@ def issue_sd_jwt_vc(
     issuer: str | None = None,
     holder_key: PublicKey | None = None,
     valid_for: timedelta | None = None,
+    not_before: datetime | None = None,
     status: JsonObject | None = None,
     vct_integrity: str | None = None,
     x5c: Sequence[str] | None = None,
@@ -87,6 +88,8 @@ def issue_sd_jwt_vc(
         payload["vct#integrity"] = vct_integrity
     if valid_for is not None:
         payload["exp"] = epoch(now + valid_for)
+    if not_before is not None:
+        payload["nbf"] = epoch(not_before)
     if holder_key is not None:
         payload["cnf"] = {"jwk": public_jwk(holder_key)}
     if status is not None:

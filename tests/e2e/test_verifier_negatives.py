@@ -72,6 +72,7 @@ def _pid(
     now: datetime | None = None,
     vct: str = PID,
     signer_name: str = "eu-pid-provider",
+    not_before: datetime | None = None,
 ) -> str:
     pki = load_pki(stack.data_dir)
     return issue_sd_jwt_vc(
@@ -83,6 +84,7 @@ def _pid(
         disclosable=PID_PATHS,
         holder_key=holder.public_key(),
         valid_for=timedelta(days=30),
+        not_before=not_before,
         x5c=pki.x5c(signer_name),
     )
 
@@ -218,6 +220,15 @@ CASES: list[tuple[str, Builder, str]] = [
             key_binding=_bind(h, a),
         ),
         "credential.expired",
+    ),
+    (
+        "credential not yet valid",
+        lambda s, a, h: present_sd_jwt(
+            _pid(s, h, not_before=utc_now() + timedelta(days=2)),
+            disclose=PID_PATHS,
+            key_binding=_bind(h, a),
+        ),
+        "credential.not_yet_valid",
     ),
     ("issuer in no list", _untrusted_issuer, "x509.chain_invalid"),
 ]
