@@ -50,8 +50,14 @@ def build_app(
         return create_wallet_app(data_dir=data_dir, store_url=store)
     if role in ("ca-verifier", "eu-verifier"):
         from services.verifier.app import create_verifier_app
+        from services.verifier.quirks import VerifierQuirk
 
-        return create_verifier_app(profile_name=role, data_dir=data_dir, store_url=store)
+        return create_verifier_app(
+            profile_name=role,
+            data_dir=data_dir,
+            store_url=store,
+            quirks=frozenset(VerifierQuirk(q) for q in quirks),
+        )
     raise ValueError(f"unknown role {role!r}; one of {ROLES}")
 
 

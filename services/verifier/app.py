@@ -60,6 +60,7 @@ from services.trust.client import TrustClient
 from services.web import health_body, install_edge, oauth_error
 
 from .profile import load_verifier_profile
+from .quirks import VerifierQuirk, behaviour_for
 
 __all__ = ["create_verifier_app"]
 
@@ -74,9 +75,11 @@ def create_verifier_app(
     store_url: str | None = None,
     clock: Callable[[], datetime] = utc_now,
     random: RandomSource | None = None,
+    quirks: frozenset[VerifierQuirk] = frozenset(),
 ) -> FastAPI:
     rng = random or SecretsRandom()
     profile = load_verifier_profile(profile_name)
+    behaviour = behaviour_for(quirks)
     pki = load_pki(data_dir, now=clock())
     base = pki.hosts[profile.host_role]
     store = open_store(store_url or f"sqlite://{data_dir / profile.id / 'store.db'}")
@@ -100,7 +103,7 @@ def create_verifier_app(
     policy = DecisionPolicy(
         algorithms=profile.algorithms,
         skew=profile.skew,
-        require_status=profile.require_status,
+        require_status=profile.require_status and behaviour.check_status,
         allow_insecure_loopback=loopback,
     )
     status_cache = StatusListCache(max_ttl=timedelta(minutes=10))
@@ -142,6 +145,15 @@ def create_verifier_app(
         store.update("transactions", tid, change, now=clock())
         return moved
 
+    def force(tid: str, state: PresentationState) -> None:
+        """Only the accept_replay quirk goes around the state table."""
+        store.update(
+            "transactions",
+            tid,
+            lambda r: {**r, "state": state.value} if isinstance(r, dict) else r,
+            now=clock(),
+        )
+
     @app.get("/health")
     def health(request: Request) -> JSONResponse:
         body = health_body(
@@ -150,7 +162,14 @@ def create_verifier_app(
             request=request,
             versions={"openid4vp": SPEC_VERSION, "dcql": "OpenID4VP 1.0 §6", "sd_jwt": "RFC 9901"},
         )
-        return JSONResponse({**body, "client_id": client_id, "policies": sorted(profile.policies)})
+        return JSONResponse(
+            {
+                **body,
+                "client_id": client_id,
+                "policies": sorted(profile.policies),
+                "quirks": sorted(quirks),
+            }
+        )
 
     @app.post("/transactions", status_code=201)
     def create_transaction(body: dict[str, Any]) -> JSONResponse:
@@ -280,9 +299,13 @@ def create_verifier_app(
         inputs: dict[str, FetchedInputs] = {}
         query = parse_dcql_query(row["dcql_query"])
         formats = {c.id: c.format for c in query.credentials}
+        expected_nonce, expected_aud = row["nonce"], client_id
         for query_id, presentations in parsed.vp_token.items():
             for item in presentations:
                 if isinstance(item, str) and query_id in formats:
+                    expected_nonce, expected_aud = behaviour.expected_binding(
+                        item, nonce=row["nonce"], audience=client_id
+                    )
                     inputs[item], _ = gather_inputs(
                         item,
                         format=formats[query_id],
@@ -290,17 +313,19 @@ def create_verifier_app(
                         trust=snapshot,
                         policy=policy,
                         now=now,
-                        key_binding=KeyBindingCheck(nonce=row["nonce"], audience=client_id),
+                        key_binding=KeyBindingCheck(nonce=expected_nonce, audience=expected_aud),
                         cache=status_cache,
                     )
+                    if not behaviour.check_status:
+                        inputs[item] = FetchedInputs(issuer_metadata=inputs[item].issuer_metadata)
         decision = decide_presentation(
             {k: list(v) for k, v in parsed.vp_token.items()},
             query=query,
             trust=snapshot,
             policy=policy,
             now=now,
-            nonce=row["nonce"],
-            audience=client_id,
+            nonce=expected_nonce,
+            audience=expected_aud,
             inputs=inputs,
             schemas=schemas,
             type_metadata=type_metadata,
@@ -344,7 +369,9 @@ def create_verifier_app(
             move(tid, PresentationEvent.RECEIVE_RESPONSE)
         except PasserelleError as exc:
             event(tid, "response_refused", reason=str(exc.reason))
-            raise
+            if behaviour.single_response:
+                raise
+            force(tid, PresentationState.RESPONSE_RECEIVED)
         event(tid, "response_received")
 
         def finish(result: JsonObject, accepted: bool) -> None:
