@@ -226,6 +226,9 @@ class Reason(enum.StrEnum):
     DCQL_HOLDER_BINDING_MISSING = "dcql.holder_binding_missing"
     DCQL_UNTRUSTED_AUTHORITY = "dcql.untrusted_authority"
 
+    # The holder's own choices in a wallet.
+    WALLET_HOLDER_DECLINED = "wallet.holder_declined"
+
     # Shared schemas and crosswalks.
     SCHEMA_INVALID = "schema.invalid"
     SCHEMA_UNKNOWN = "schema.unknown"
@@ -250,6 +253,7 @@ _DEFAULT_WIRE: dict[str, str] = {
     "vp": "invalid_request",
     "trust": "invalid_request",
     "status": "invalid_request",
+    "wallet": "access_denied",
 }
 
 

@@ -225,6 +225,9 @@ def serve(
 
 
 def register(app: typer.Typer) -> None:
+    from ._wallet import wallet_app
+
     app.command()(init)
     app.command()(serve)
     app.add_typer(trust_app, name="trust")
+    app.add_typer(wallet_app, name="wallet")

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from datetime import datetime
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from passerelle import RandomSource
@@ -106,6 +106,70 @@ def create_wallet_app(
             )
         )
 
+    @app.post("/api/presentations/prepare")
+    def prepare(body: dict[str, Any]) -> JSONResponse:
+        return JSONResponse(presenter.prepare(str(body.get("request", ""))))
+
+    @app.post("/api/presentations/{pending_id}")
+    def complete(pending_id: str, body: dict[str, Any]) -> JSONResponse:
+        return JSONResponse(
+            presenter.complete(pending_id, consent=str(body.get("consent", "deny")))
+        )
+
+    @app.get("/present", response_class=HTMLResponse)
+    def review(request: str) -> HTMLResponse:
+        """The consent page: who asks, and exactly what would be disclosed."""
+        prepared = presenter.prepare(request)
+        if "pending_id" not in prepared:
+            detail = escape(str(prepared.get("reason")))
+            return HTMLResponse(
+                _page("Request refused", f"<p id='refused'>{detail}</p>"), status_code=400
+            )
+
+        def line(query_id: str, item: dict[str, Any]) -> str:
+            paths = ", ".join(".".join(map(str, p)) for p in item["disclose"])
+            return (
+                f"<li>{escape(query_id)}: {escape(str(item['credential_type']))} from "
+                f"{escape(str(item['issuer']))}, disclosing <code>{escape(paths)}</code></li>"
+            )
+
+        rows = "".join(
+            line(q, item)
+            for q, items in prepared["plan"].items()  # type: ignore[union-attr]
+            for item in items
+        )
+        pid = escape(str(prepared["pending_id"]))
+        if prepared["can_answer"]:
+            what = f"<ul id='plan'>{rows}</ul>"
+        else:
+            problem = escape(str(prepared["problem"]))
+            what = f"<p id='plan'>No credential answers this request ({problem}).</p>"
+        body = (
+            f"<p><b id='verifier'>{escape(str(prepared['verifier']))}</b> asks:</p>{what}"
+            f"<form method='post' action='/present/{pid}'>"
+            + (
+                "<button id='approve' name='consent' value='approve'>Approve</button>"
+                if prepared["can_answer"]
+                else ""
+            )
+            + "<button id='decline' name='consent' value='deny'>Decline</button></form>"
+        )
+        return HTMLResponse(_page("Presentation request", body))
+
+    @app.post("/present/{pending_id}", response_class=HTMLResponse)
+    def answer(pending_id: str, consent: Annotated[str, Form()]) -> HTMLResponse:
+        outcome = presenter.complete(pending_id, consent=consent)
+        verdict = (
+            "accepted by the verifier"
+            if outcome.get("accepted")
+            else f"not accepted: {outcome.get('reason')}"
+        )
+        return HTMLResponse(
+            _page(
+                "Answer sent", f"<p id='outcome'>{escape(verdict)}</p><p><a href='/'>back</a></p>"
+            )
+        )
+
     @app.get("/api/credentials")
     def credentials() -> JSONResponse:
         return JSONResponse(
@@ -142,9 +206,22 @@ def create_wallet_app(
             "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
             "<title>Passerelle wallet</title></head>"
             "<body style='font-family:system-ui;max-width:60rem;margin:2rem auto'>"
-            "<h1>Wallet</h1><table id='credentials' border='1' cellpadding='4'>"
+            "<h1>Wallet</h1>"
+            "<form method='get' action='/present'>Answer a presentation request: "
+            "<input name='request' id='request' size='60' placeholder='openid4vp://...'>"
+            "<button id='review'>Review</button></form>"
+            "<table id='credentials' border='1' cellpadding='4'>"
             "<tr><th>type</th><th>format</th><th>issuer</th><th>claims</th></tr>"
             f"{rows}</table><h2>Decisions</h2><ul id='decisions'>{log}</ul></body></html>"
         )
 
     return app
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{escape(title)}</title></head>"
+        "<body style='font-family:system-ui;max-width:60rem;margin:2rem auto'>"
+        f"<h1>{escape(title)}</h1>{body}</body></html>"
+    )

@@ -254,32 +254,107 @@ class Presenter:
         return self.holder.fetcher.request("GET", ref.request_uri).text, ref.client_id, None
 
     def present(self, link: str, *, consent: str = "minimal") -> JsonObject:
-        """Answer the request ``link``; ``consent`` is ``minimal`` or ``deny`` (the
-        automated stand-in for the person's choice on the wallet page)."""
-        now = self.holder.clock()
+        """Answer the request ``link`` in one go; ``consent`` is ``minimal`` or ``deny``
+        (the automated stand-in for the person's choice on the wallet page)."""
+        prepared = self.prepare(link)
+        if "pending_id" not in prepared:
+            return prepared
+        return self.complete(str(prepared["pending_id"]), consent=consent)
+
+    def _verify(self, token: str, client_id: str | None, wallet_nonce: str | None) -> Any:
+        return verify_request_object(
+            token,
+            client_id_from_url=client_id,
+            anchors=self._verifier_anchors(),
+            did_resolver=None,
+            now=self.holder.clock(),
+            skew=self.skew,
+            wallet_nonce=wallet_nonce,
+        )
+
+    def prepare(self, link: str) -> JsonObject:
+        """Fetch and verify the request, and plan the least disclosure that answers it;
+        keep it pending for the person (or the API) to approve or decline."""
         try:
             token, client_id, wallet_nonce = self._fetch_request(link)
-            verified = verify_request_object(
-                token,
-                client_id_from_url=client_id,
-                anchors=self._verifier_anchors(),
-                did_resolver=None,
-                now=now,
-                skew=self.skew,
-                wallet_nonce=wallet_nonce,
-            )
+            verified = self._verify(token, client_id, wallet_nonce)
         except PasserelleError as exc:
             outcome: JsonObject = {"accepted": False, "stage": "request", **exc.as_dict()}
             outcome["decision_id"] = self.holder.record("present", outcome)
             return outcome
         request = verified.request
+        plan: JsonObject = {}
+        problem: JsonObject | None = None
+        held = {c.credential_id: c for c in self.holder.credentials()}
+        try:
+            match = match_dcql(
+                parse_dcql_query(request.dcql_query), self._candidates(list(held.values()))
+            )
+            plan = {
+                query_id: [
+                    {
+                        "credential_id": item.credential_id,
+                        "credential_type": held[item.credential_id].credential_type,
+                        "issuer": held[item.credential_id].issuer,
+                        "disclose": [list(p) for p in item.disclose],
+                    }
+                    for item in chosen
+                ]
+                for query_id, chosen in match.credentials.items()
+            }
+        except PasserelleError as exc:
+            problem = exc.as_dict()  # type: ignore[assignment]
+        pending_id = self.holder._id()
+        self.holder.store.put(
+            "pending",
+            pending_id,
+            {
+                "token": token,
+                "client_id": client_id,
+                "wallet_nonce": wallet_nonce,
+                "plan": plan,
+                "problem": problem,
+            },
+            expires_at=self.holder.clock() + timedelta(minutes=10),
+        )
+        return {
+            "pending_id": pending_id,
+            "verifier": verified.client_id.value,
+            "response_mode": request.response_mode.value,
+            "plan": plan,
+            "can_answer": problem is None,
+            "problem": problem,
+        }
+
+    def complete(self, pending_id: str, *, consent: str) -> JsonObject:
+        """Send the answer: the planned presentations (consent ``minimal``/``approve``), or
+        a refusal (``deny``, or nothing matched) — never a partial vp_token."""
+        now = self.holder.clock()
+        pending = self.holder.store.take("pending", pending_id, now=now)
+        if not isinstance(pending, dict):
+            return {
+                "accepted": False,
+                "stage": "consent",
+                "reason": "input.malformed",
+                "detail": "no such pending request (answered or expired)",
+            }
+        try:
+            verified = self._verify(pending["token"], pending["client_id"], pending["wallet_nonce"])
+        except PasserelleError as exc:
+            outcome = {"accepted": False, "stage": "request", **exc.as_dict()}
+            outcome["decision_id"] = self.holder.record("present", outcome)
+            return outcome
+        consent = "minimal" if consent == "approve" else consent
+        request = verified.request
         held = self.holder.credentials()
         try:
             if consent != "minimal":
+                raise PasserelleError(Reason.WALLET_HOLDER_DECLINED, "the holder declined")
+            problem = pending["problem"]
+            if problem is not None:
                 raise PasserelleError(
-                    Reason.DCQL_NO_MATCH, "the holder declined", wire_error="access_denied"
+                    Reason(problem["reason"]), str(problem["detail"]), wire_error="access_denied"
                 )
-            match = match_dcql(parse_dcql_query(request.dcql_query), self._candidates(held))
         except PasserelleError as exc:
             # Refuse as a whole: never a partial vp_token (OpenID4VP §8.5 access_denied).
             form = error_response_form(
@@ -298,14 +373,16 @@ class Presenter:
         by_id = {c.credential_id: c for c in held}
         presentations: dict[str, list[str | JsonObject]] = {}
         disclosed: dict[str, list[list[str | int | None]]] = {}
-        for query_id, chosen in match.credentials.items():
-            for item in chosen:
-                credential = by_id[item.credential_id]
+        # Exactly the plan the person saw and approved, nothing re-chosen behind it.
+        for query_id, chosen in pending["plan"].items():
+            for planned in chosen:
+                credential = by_id[planned["credential_id"]]
+                disclose = tuple(tuple(p) for p in planned["disclose"])
                 signer = KeySigner(credential.holder_key)
                 if credential.format == "dc+sd-jwt":
                     shown = present_sd_jwt(
                         credential.token,
-                        disclose=item.disclose,
+                        disclose=disclose,
                         key_binding=KeyBindingInput(
                             signer=signer, nonce=request.nonce, audience=request.client_id, now=now
                         ),
@@ -323,7 +400,7 @@ class Presenter:
                         kid=did_jwk_key_id(holder_did),
                     )
                 presentations.setdefault(query_id, []).append(shown)
-                disclosed.setdefault(query_id, []).extend(list(p) for p in item.disclose)
+                disclosed.setdefault(query_id, []).extend(list(p) for p in disclose)
         vp_token = build_vp_token(presentations)
         if request.response_mode is ResponseMode.DIRECT_POST_JWT:
             if request.client_metadata is None or request.client_metadata.jwks is None:

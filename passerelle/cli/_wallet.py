@@ -1,0 +1,74 @@
+"""``passerelle wallet ...``: the wallet's backchannel from a terminal (receive an offer,
+answer a request, list what it holds and every decision it made)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from ._trust import DataDir
+
+__all__ = ["wallet_app"]
+
+wallet_app = typer.Typer(help="Drive the wallet service.", no_args_is_help=True)
+
+Url = Annotated[str | None, typer.Option(help="Wallet URL (default: from the data dir's hosts).")]
+
+
+def _base(url: str | None, data_dir: Any) -> str:
+    if url:
+        return url.rstrip("/")
+    from services.pki import load_pki
+
+    return load_pki(data_dir).hosts["wallet"]
+
+
+def _show(answer: Any, *, refused: bool) -> None:
+    typer.echo(json.dumps(answer, indent=2, ensure_ascii=False))
+    raise typer.Exit(1 if refused else 0)
+
+
+@wallet_app.command("receive")
+def receive(
+    offer: Annotated[
+        str, typer.Argument(help="openid-credential-offer:// link, offer URL or JSON.")
+    ],
+    data_dir: DataDir,
+    tx_code: Annotated[str | None, typer.Option(help="The transaction code.")] = None,
+    persona: Annotated[str | None, typer.Option(help="Persona for a mock login.")] = None,
+    url: Url = None,
+) -> None:
+    """Accept a credential offer; exit 1 if the wallet refused what it received."""
+    body = {"offer": offer, "tx_code": tx_code, "persona": persona}
+    outcomes = httpx.post(f"{_base(url, data_dir)}/api/offers", json=body, timeout=60).json()[
+        "outcomes"
+    ]
+    _show(outcomes, refused=not all(o.get("accepted") for o in outcomes))
+
+
+@wallet_app.command("present")
+def present(
+    request: Annotated[str, typer.Argument(help="openid4vp:// or haip-vp:// request URL.")],
+    data_dir: DataDir,
+    decline: Annotated[bool, typer.Option(help="Refuse instead of presenting.")] = False,
+    url: Url = None,
+) -> None:
+    """Answer a presentation request with the least disclosure; exit 1 if not accepted."""
+    body = {"request": request, "consent": "deny" if decline else "minimal"}
+    answer = httpx.post(f"{_base(url, data_dir)}/api/presentations", json=body, timeout=60).json()
+    _show(answer, refused=not answer.get("accepted"))
+
+
+@wallet_app.command("list")
+def list_credentials(data_dir: DataDir, url: Url = None) -> None:
+    """The credentials the wallet holds (types, issuers, claim names)."""
+    _show(httpx.get(f"{_base(url, data_dir)}/api/credentials", timeout=30).json(), refused=False)
+
+
+@wallet_app.command("decisions")
+def decisions(data_dir: DataDir, url: Url = None) -> None:
+    """Every accept and refuse, with its reason code."""
+    _show(httpx.get(f"{_base(url, data_dir)}/api/decisions", timeout=30).json(), refused=False)
