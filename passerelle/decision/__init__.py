@@ -5,8 +5,10 @@ from ._credential import (
     CredentialDecision,
     CredentialReferences,
     DecisionPolicy,
+    authority_keys_of,
     credential_references,
     decide_credential,
+    trust_tags_of,
 )
 from ._presentation import FetchedInputs, PresentationDecision, decide_presentation
 
@@ -16,7 +18,9 @@ __all__ = [
     "DecisionPolicy",
     "FetchedInputs",
     "PresentationDecision",
+    "authority_keys_of",
     "credential_references",
     "decide_credential",
     "decide_presentation",
+    "trust_tags_of",
 ]

@@ -20,8 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from cryptography import x509
+
 from .._errors import PasserelleError, Reason
-from .._json import JsonObject, JsonValue
+from .._json import JsonObject, JsonValue, b64url_encode
 from ..catalog import validate_claims
 from ..jose import PublicKey, decode_unverified_jws, jwk_thumbprint
 from ..sd_jwt import (
@@ -48,13 +50,16 @@ from ..vc import (
     verify_jwt_vc_json,
     verify_vp_jwt,
 )
+from ..x509 import decode_unverified_x5c
 
 __all__ = [
     "CredentialDecision",
     "CredentialReferences",
     "DecisionPolicy",
+    "authority_keys_of",
     "credential_references",
     "decide_credential",
+    "trust_tags_of",
 ]
 
 FORMATS = ("dc+sd-jwt", "jwt_vc_json")
@@ -140,6 +145,36 @@ def credential_references(token: str, *, format: str) -> CredentialReferences:
             status_uri=None,
         )
     raise PasserelleError(Reason.INPUT_MALFORMED, f"unsupported credential format {format!r}")
+
+
+def authority_keys_of(token: str, format: str) -> frozenset[str]:
+    """The AuthorityKeyIdentifier of the issuer's signing certificate, base64url: what a
+    DCQL ``trusted_authorities`` entry of type ``aki`` names. Read from the token as
+    sent; meaningful once the decision verified that chain."""
+    if format != "dc+sd-jwt":
+        return frozenset()
+    x5c = parse_sd_jwt(token).issuer_jwt.header.get("x5c")
+    if not isinstance(x5c, list) or not x5c:
+        return frozenset()
+    leaf = decode_unverified_x5c(x5c)[0]
+    try:
+        aki = leaf.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    except x509.ExtensionNotFound:
+        return frozenset()
+    return frozenset({b64url_encode(aki.key_identifier)}) if aki.key_identifier else frozenset()
+
+
+def trust_tags_of(decision: CredentialDecision) -> frozenset[str]:
+    """What trusted the issuer, for our DCQL extension types: the EU list type
+    (``passerelle_lote``) or the TRQP authority id (``passerelle_trqp``)."""
+    tags: set[str] = set()
+    for step in decision.steps:
+        if step.step == "home_framework" and step.outcome is StepOutcome.PASSED:
+            for key in ("list", "authority"):
+                value = step.evidence.get(key)
+                if isinstance(value, str):
+                    tags.add(value)
+    return frozenset(tags)
 
 
 def inner_w3c_credential(token: str) -> str:

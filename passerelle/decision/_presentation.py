@@ -15,7 +15,13 @@ from ..dcql import DcqlQuery, PresentedCredential, check_dcql_response
 from ..sd_jwt import KeyBindingCheck
 from ..status_list import VerifiedStatusList
 from ..trust import TrustSnapshot
-from ._credential import CredentialDecision, DecisionPolicy, decide_credential
+from ._credential import (
+    CredentialDecision,
+    DecisionPolicy,
+    authority_keys_of,
+    decide_credential,
+    trust_tags_of,
+)
 
 __all__ = ["FetchedInputs", "PresentationDecision", "decide_presentation"]
 
@@ -139,8 +145,10 @@ def decide_presentation(
                 holder_bound=d.holder_bound,
                 vct=d.credential_type if d.format == "dc+sd-jwt" else None,
                 types=frozenset(d.types) if d.format != "dc+sd-jwt" else frozenset(),
+                issuer_aki=authority_keys_of(str(item), d.format),
+                trust_tags=trust_tags_of(d),
             )
-            for d in made
+            for item, d in zip(items, made, strict=True)
         ]
     try:
         check = check_dcql_response(query, presented)

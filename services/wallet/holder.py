@@ -19,7 +19,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from passerelle import JsonObject, PasserelleError, RandomSource, Reason
 from passerelle._json import b64url_encode
 from passerelle.dcql import CandidateCredential, match_dcql, parse_dcql_query
-from passerelle.decision import DecisionPolicy, decide_credential
+from passerelle.decision import (
+    DecisionPolicy,
+    authority_keys_of,
+    decide_credential,
+    trust_tags_of,
+)
 from passerelle.jose import KeySigner, PrivateKey, load_private_jwk, private_jwk
 from passerelle.oid4vp import (
     RequestUriMethod,
@@ -57,6 +62,8 @@ class HeldCredential:
     holder_key: PrivateKey
     claims: JsonObject
     types: tuple[str, ...] = ()
+    authority_keys: frozenset[str] = frozenset()
+    trust_tags: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -166,6 +173,8 @@ class Holder:
                     "holder_key": private_jwk(key),
                     "claims": decision.claims,
                     "types": list(decision.types),
+                    "authority_keys": sorted(authority_keys_of(token, fmt)),
+                    "trust_tags": sorted(trust_tags_of(decision)),
                     "received_at": now.isoformat(),
                 },
             )
@@ -189,6 +198,8 @@ class Holder:
                     holder_key=load_private_jwk(entry["holder_key"]),
                     claims=entry["claims"],
                     types=tuple(entry.get("types", ())),
+                    authority_keys=frozenset(entry.get("authority_keys", ())),
+                    trust_tags=frozenset(entry.get("trust_tags", ())),
                 )
             )
         return held
@@ -227,6 +238,8 @@ class Presenter:
                         format=c.format,
                         claims=c.claims,
                         vct=c.credential_type,
+                        authority_keys=c.authority_keys,
+                        trust_tags=c.trust_tags,
                     )
                 )
             else:
@@ -236,6 +249,8 @@ class Presenter:
                         format=c.format,
                         claims={"credentialSubject": c.claims},
                         types=frozenset(c.types or ("VerifiableCredential", c.credential_type)),
+                        authority_keys=c.authority_keys,
+                        trust_tags=c.trust_tags,
                     )
                 )
         return out
