@@ -9,6 +9,7 @@ allowed URL turns into a forbidden one.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -19,7 +20,18 @@ from passerelle import JsonObject, PasserelleError, Reason
 from passerelle._json import parse_json_object
 from passerelle.sd_jwt_vc import is_insecure_loopback
 
-__all__ = ["FetchPolicy", "Fetcher"]
+__all__ = ["FetchPolicy", "Fetcher", "is_loopback_url"]
+
+
+def is_loopback_url(url: str) -> bool:
+    """A URL on this machine (``localhost`` or a loopback IP literal), any scheme."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,6 +39,8 @@ class FetchPolicy:
     max_bytes: int = 1 << 20
     timeout_seconds: float = 5.0
     allow_insecure_loopback: bool = False
+    allow_loopback: bool = False
+    """Loopback IP literals over https: the laptop stack with --tls, nothing else."""
     ca_file: str | None = None
     """A CA bundle to trust besides the system's (the development TLS CA)."""
 
@@ -49,6 +63,18 @@ class Fetcher:
     def _check(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme == "https" and parts.hostname:
+            try:
+                address = ipaddress.ip_address(parts.hostname)
+            except ValueError:
+                return  # a name (resolution-time checks would need connection pinning)
+            # An IP literal a peer chose must not reach this machine's or a private
+            # network's services (a cloud metadata endpoint, an admin port...).
+            internal = address.is_private or address.is_link_local or address.is_reserved
+            loopback_ok = self.policy.allow_loopback or self.policy.allow_insecure_loopback
+            if internal and not (address.is_loopback and loopback_ok):
+                raise PasserelleError(
+                    Reason.INPUT_MALFORMED, f"refusing to fetch {url!r}: internal address"
+                )
             return
         if self.policy.allow_insecure_loopback and is_insecure_loopback(url):
             return

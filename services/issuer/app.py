@@ -38,6 +38,10 @@ from passerelle.oid4vci import (
     credential_offer_value_link,
     credential_response,
     deferred_response,
+    make_authorization_code,
+    make_c_nonce,
+    make_pre_authorized_code,
+    make_tx_code,
     nonce_response,
     offer_to_json,
     parse_authorization_request,
@@ -268,10 +272,9 @@ def create_issuer_app(
         if grant == "authorization_code":
             grants["authorization_code"] = {"issuer_state": offer_id}
         else:
-            code = _token(rng)
-            pin = (
-                f"{int.from_bytes(rng.token_bytes(4), 'big') % 1_000_000:06d}" if tx_code else None
-            )
+            code = make_pre_authorized_code(rng)
+            # Uniform digits (the core's), not a modulo of random bytes.
+            pin = make_tx_code(rng) if tx_code else None
             pre: JsonObject = {"pre-authorized_code": code}
             if pin is not None:
                 pre["tx_code"] = {
@@ -445,7 +448,7 @@ def create_issuer_app(
             raise PasserelleError(
                 Reason.INPUT_MALFORMED, f"unknown persona {persona!r}", wire_error="invalid_request"
             )
-        code = _token(rng)
+        code = make_authorization_code(rng)
         store.put(
             "auth_codes",
             code,
@@ -523,7 +526,7 @@ def create_issuer_app(
 
     @app.post("/nonce")
     def nonce() -> JSONResponse:
-        value = _token(rng)
+        value = make_c_nonce(rng)
         store.put("nonces", value, {}, expires_at=clock() + NONCE_LIFETIME)
         return no_store(nonce_response(value))
 

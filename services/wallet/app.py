@@ -31,7 +31,7 @@ from services.storage import open_store
 from services.trust.client import TrustClient
 from services.web import health_body, install_edge
 
-from ..fetch import Fetcher, FetchPolicy
+from ..fetch import Fetcher, FetchPolicy, is_loopback_url
 from .holder import Holder, Presenter
 from .receive import IssuanceClient
 
@@ -50,7 +50,10 @@ def create_wallet_app(
     store = open_store(store_url or f"sqlite://{data_dir / 'wallet' / 'store.db'}")
     # The laptop stack runs on plain HTTP over loopback unless --tls: allowed, and said.
     loopback = any(url.startswith("http://") for url in pki.hosts.values())
-    fetcher = Fetcher(FetchPolicy(allow_insecure_loopback=loopback, ca_file=str(pki.tls_ca)))
+    local = all(is_loopback_url(url) for url in pki.hosts.values())
+    fetcher = Fetcher(
+        FetchPolicy(allow_insecure_loopback=loopback, allow_loopback=local, ca_file=str(pki.tls_ca))
+    )
     trust = TrustClient(
         fetcher,
         trust_url=pki.hosts["trust"],
