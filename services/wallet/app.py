@@ -31,6 +31,7 @@ from services.storage import open_store
 from services.trust.client import TrustClient
 from services.web import health_body, install_edge
 
+from ..did import WebDidResolver
 from ..fetch import Fetcher, FetchPolicy, is_loopback_url
 from .holder import Holder, Presenter
 from .receive import IssuanceClient
@@ -99,7 +100,9 @@ def create_wallet_app(
         )
         return JSONResponse({"outcomes": outcomes})
 
-    presenter = Presenter(holder=holder)
+    presenter = Presenter(
+        holder=holder, did_resolver=WebDidResolver(fetcher, allow_insecure_loopback=loopback)
+    )
 
     @app.post("/api/presentations")
     def present(body: dict[str, Any]) -> JSONResponse:

@@ -27,6 +27,8 @@ from passerelle.decision import (
 )
 from passerelle.jose import KeySigner, PrivateKey, load_private_jwk, private_jwk
 from passerelle.oid4vp import (
+    AuthorizationRequest,
+    DidResolver,
     RequestUriMethod,
     ResponseMode,
     build_vp_token,
@@ -34,6 +36,7 @@ from passerelle.oid4vp import (
     direct_post_jwt_form,
     encrypt_response,
     error_response_form,
+    parse_authorization_request,
     parse_authorization_request_url,
     parse_request_reference,
     verify_request_object,
@@ -215,6 +218,7 @@ class Presenter:
 
     holder: Holder
     skew: timedelta = timedelta(seconds=60)
+    did_resolver: DidResolver | None = None
 
     def _verifier_anchors(self) -> list[Any]:
         # A verifier is known by its access certificate, issued under a CA on the EU
@@ -255,18 +259,25 @@ class Presenter:
                 )
         return out
 
-    def _fetch_request(self, link: str) -> tuple[str, str | None, str | None]:
-        ref = parse_request_reference(dict(parse_authorization_request_url(link).params))
+    def _fetch_request(self, link: str) -> JsonObject:
+        """What the link carries, as stored for completion: a Request Object (by value or
+        fetched from request_uri, GET or POST with a wallet_nonce), or, with neither, the
+        request itself in the URL (unsigned: only the redirect_uri prefix allows that)."""
+        params = dict(parse_authorization_request_url(link).params)
+        if "request" not in params and "request_uri" not in params:
+            return {"params": params}
+        ref = parse_request_reference(params)
         if ref.request is not None:
-            return ref.request, ref.client_id, None
+            return {"token": ref.request, "client_id": ref.client_id, "wallet_nonce": None}
         assert ref.request_uri is not None
         if ref.request_uri_method is RequestUriMethod.POST:
             wallet_nonce = b64url_encode(self.holder.random.token_bytes(16))
             answer = self.holder.fetcher.request(
                 "POST", ref.request_uri, data={"wallet_nonce": wallet_nonce}
             )
-            return answer.text, ref.client_id, wallet_nonce
-        return self.holder.fetcher.request("GET", ref.request_uri).text, ref.client_id, None
+            return {"token": answer.text, "client_id": ref.client_id, "wallet_nonce": wallet_nonce}
+        answer = self.holder.fetcher.request("GET", ref.request_uri)
+        return {"token": answer.text, "client_id": ref.client_id, "wallet_nonce": None}
 
     def present(self, link: str, *, consent: str = "minimal") -> JsonObject:
         """Answer the request ``link`` in one go; ``consent`` is ``minimal`` or ``deny``
@@ -276,28 +287,34 @@ class Presenter:
             return prepared
         return self.complete(str(prepared["pending_id"]), consent=consent)
 
-    def _verify(self, token: str, client_id: str | None, wallet_nonce: str | None) -> Any:
-        return verify_request_object(
-            token,
-            client_id_from_url=client_id,
+    def _verify(self, loaded: JsonObject) -> tuple[AuthorizationRequest, str]:
+        """The request and the verifier's full client id, every rule checked."""
+        if "params" in loaded:
+            params = loaded["params"]
+            assert isinstance(params, dict)
+            request = parse_authorization_request(params, from_request_object=False)
+            return request, request.client_id
+        verified = verify_request_object(
+            str(loaded["token"]),
+            client_id_from_url=loaded["client_id"],  # type: ignore[arg-type]
             anchors=self._verifier_anchors(),
-            did_resolver=None,
+            did_resolver=self.did_resolver,
             now=self.holder.clock(),
             skew=self.skew,
-            wallet_nonce=wallet_nonce,
+            wallet_nonce=loaded["wallet_nonce"],  # type: ignore[arg-type]
         )
+        return verified.request, verified.client_id.value
 
     def prepare(self, link: str) -> JsonObject:
         """Fetch and verify the request, and plan the least disclosure that answers it;
         keep it pending for the person (or the API) to approve or decline."""
         try:
-            token, client_id, wallet_nonce = self._fetch_request(link)
-            verified = self._verify(token, client_id, wallet_nonce)
+            loaded = self._fetch_request(link)
+            request, verifier = self._verify(loaded)
         except PasserelleError as exc:
             outcome: JsonObject = {"accepted": False, "stage": "request", **exc.as_dict()}
             outcome["decision_id"] = self.holder.record("present", outcome)
             return outcome
-        request = verified.request
         plan: JsonObject = {}
         problem: JsonObject | None = None
         held = {c.credential_id: c for c in self.holder.credentials()}
@@ -324,9 +341,7 @@ class Presenter:
             "pending",
             pending_id,
             {
-                "token": token,
-                "client_id": client_id,
-                "wallet_nonce": wallet_nonce,
+                "loaded": loaded,
                 "plan": plan,
                 "problem": problem,
             },
@@ -334,7 +349,7 @@ class Presenter:
         )
         return {
             "pending_id": pending_id,
-            "verifier": verified.client_id.value,
+            "verifier": verifier,
             "response_mode": request.response_mode.value,
             "plan": plan,
             "can_answer": problem is None,
@@ -354,13 +369,12 @@ class Presenter:
                 "detail": "no such pending request (answered or expired)",
             }
         try:
-            verified = self._verify(pending["token"], pending["client_id"], pending["wallet_nonce"])
+            request, verifier = self._verify(pending["loaded"])
         except PasserelleError as exc:
             outcome = {"accepted": False, "stage": "request", **exc.as_dict()}
             outcome["decision_id"] = self.holder.record("present", outcome)
             return outcome
         consent = "minimal" if consent == "approve" else consent
-        request = verified.request
         held = self.holder.credentials()
         try:
             if consent != "minimal":
@@ -379,7 +393,7 @@ class Presenter:
             outcome = {
                 "accepted": False,
                 "stage": "query",
-                "verifier": verified.client_id.value,
+                "verifier": verifier,
                 "verifier_status": answer.status_code,
                 **exc.as_dict(),
             }
@@ -438,7 +452,7 @@ class Presenter:
         outcome = {
             "accepted": answer.status_code == 200,
             "stage": "response",
-            "verifier": verified.client_id.value,
+            "verifier": verifier,
             "verifier_status": answer.status_code,
             "disclosed": disclosed,  # type: ignore[dict-item]
             "response_mode": request.response_mode.value,
