@@ -37,6 +37,7 @@ from passerelle.oid4vp import (
     ClientMetadata,
     PresentationEvent,
     PresentationState,
+    RequestUriMethod,
     ResponseMode,
     advance,
     authorization_request_url,
@@ -197,6 +198,13 @@ def create_verifier_app(
             raise PasserelleError(
                 Reason.INPUT_MALFORMED, "policy is a name", wire_error="invalid_request"
             )
+        method = body.get("request_uri_method")
+        if method is not None and method not in {m.value for m in RequestUriMethod}:
+            raise PasserelleError(
+                Reason.OID4VP_REQUEST_URI_METHOD_INVALID,
+                f"request_uri_method {method!r} is neither get nor post",
+                wire_error="invalid_request",
+            )
         # Two identifiers, as OpenID4VP §13.3 advises: the request id goes into URLs the
         # wallet (and anyone who sees the QR code) gets; the transaction id stays with
         # whoever created the transaction, and only it reads the result.
@@ -210,6 +218,7 @@ def create_verifier_app(
             "dcql_query": query,
             "policy": name,
             "response_mode": mode,
+            "request_uri_method": method,
             "created_at": clock().isoformat(),
             "events": [],
         }
@@ -218,9 +227,7 @@ def create_verifier_app(
         store.put("transactions", tid, row, expires_at=clock() + TRANSACTION_LIFETIME)
         store.put("requests", rid, {"transaction": tid}, expires_at=clock() + TRANSACTION_LIFETIME)
         request_uri = f"{base}/request/{rid}"
-        url = authorization_request_url(
-            scheme=profile.request_scheme, client_id=client_id, request_uri=request_uri
-        )
+        url = request_url(row)
         event(tid, "created", policy=name, response_mode=mode)
         return JSONResponse(
             {
@@ -231,6 +238,15 @@ def create_verifier_app(
                 "page": f"{base}/transactions/{tid}/page",
             },
             status_code=201,
+        )
+
+    def request_url(row: dict[str, Any]) -> str:
+        method = row.get("request_uri_method")
+        return authorization_request_url(
+            scheme=profile.request_scheme,
+            client_id=client_id,
+            request_uri=f"{base}/request/{row['request_id']}",
+            request_uri_method=RequestUriMethod(method) if method else None,
         )
 
     def transaction_of(rid: str) -> str:
@@ -441,11 +457,7 @@ def create_verifier_app(
         row = store.get("transactions", tid, now=clock())
         if not isinstance(row, dict):
             return HTMLResponse("<h1>Unknown or expired transaction</h1>", status_code=404)
-        url = authorization_request_url(
-            scheme=profile.request_scheme,
-            client_id=client_id,
-            request_uri=f"{base}/request/{row['request_id']}",
-        )
+        url = request_url(row)
         result = row.get("result") or {}
         return HTMLResponse(
             "<!doctype html><html lang='en'><head><meta charset='utf-8'>"

@@ -137,3 +137,27 @@ def test_scenario_4_conformity_only_within_the_recognised_scope(stack: Stack) ->
     wallet, result = _ask(stack, "eu-verifier", outside)
     assert wallet["accepted"] is False
     assert result["result"]["reason"] == "trust.recognition_out_of_scope", result
+
+
+def test_request_uri_method_post_carries_the_wallet_nonce(stack: Stack) -> None:
+    stack.receive("eu-issuer", "eu-pid-sd-jwt", "zoe-lefevre-dubois")
+    made = stack.transaction("ca-verifier", "age-and-name", request_uri_method="post")
+    assert "request_uri_method=post" in made["request_url"]
+    wallet = stack.present(made["request_url"])
+    result = stack.result("ca-verifier", made["transaction_id"])
+    assert wallet["accepted"], wallet
+    assert result["state"] == "verified", result
+    fetched = [e for e in result["events"] if e["event"] == "request_fetched"]
+    # The wallet POSTed a wallet_nonce and the signed request object echoed it (§5.10).
+    assert fetched, result["events"]
+    assert fetched[0]["wallet_nonce"] is True, result["events"]
+
+
+def test_an_unknown_request_uri_method_is_refused(stack: Stack) -> None:
+    answer = httpx.post(
+        f"{stack.urls['ca-verifier']}/transactions",
+        json={"policy": "age-and-name", "request_uri_method": "put"},
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_request"
+    assert answer.json()["reason"] == "oid4vp.request_uri_method_invalid"
