@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from passerelle import JsonObject, PasserelleError, RandomSource, Reason
 from passerelle.jose import Signer
@@ -59,7 +60,7 @@ class StatusListService:
                 is_taken=lambda i: self.store.get(self._collection, str(i), now=now) is not None,
                 random=self.random,
             )
-            row = {"status": int(StatusValue.VALID), "credential_id": credential_id}
+            row: JsonObject = {"status": int(StatusValue.VALID), "credential_id": credential_id}
             # The look-up above is only a hint; this insert is what reserves the index.
             if self.store.insert(self._collection, str(index), row, now=now):
                 return create_status_reference(idx=index, uri=self.uri)
@@ -70,7 +71,7 @@ class StatusListService:
     def reserve(self, index: int, *, now: datetime, credential_id: str | None = None) -> bool:
         """Reserve one given index; False if it was taken. (Only a quirk asks for this:
         a correct issuer always lets :meth:`allocate` draw the index.)"""
-        row = {"status": int(StatusValue.VALID), "credential_id": credential_id}
+        row: JsonObject = {"status": int(StatusValue.VALID), "credential_id": credential_id}
         return self.store.insert(self._collection, str(index), row, now=now)
 
     def set_status(self, index: int, value: StatusValue, *, now: datetime) -> None:
@@ -87,7 +88,7 @@ class StatusListService:
         row = self.store.get(self._collection, str(index), now=now)
         if not isinstance(row, dict):
             raise PasserelleError(Reason.STATUS_INDEX_OUT_OF_RANGE, f"index {index} not allocated")
-        return StatusValue(int(row["status"]))  # type: ignore[arg-type]
+        return StatusValue(int(cast(int, row["status"])))
 
     def allocated(self, *, now: datetime) -> int:
         return self.store.count(self._collection, now=now)
@@ -96,7 +97,7 @@ class StatusListService:
         """The signed ``statuslist+jwt`` as it stands now."""
         rows = self.store.list(self._collection, now=now, limit=self.size)
         updates = [
-            (int(key), int(row["status"]))  # type: ignore[index,call-overload]
+            (int(key), int(cast(int, row["status"])))
             for key, row in rows
             if isinstance(row, dict) and row.get("status") != int(StatusValue.VALID)
         ]

@@ -13,14 +13,14 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI, Form, Header, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from passerelle import JsonObject, PasserelleError, RandomSource, Reason, __version__
+from passerelle import JsonObject, JsonValue, PasserelleError, RandomSource, Reason, __version__
 from passerelle._json import b64url_encode
 from passerelle.catalog import resolve_type_metadata
 from passerelle.jose import decode_unverified_jws, load_public_jwk, public_jwk
@@ -86,6 +86,11 @@ def _token(random: RandomSource, n: int = 24) -> str:
     return b64url_encode(random.token_bytes(n))
 
 
+def _stored(value: JsonValue) -> dict[str, Any] | None:
+    """A row this service wrote itself, read back from the store (None if absent)."""
+    return cast("dict[str, Any]", value) if isinstance(value, dict) else None
+
+
 def _admin_token(data_dir: Path, profile: IssuerProfile) -> str:
     """The admin API's bearer token: from the environment, or made once per data dir."""
     configured = os.environ.get("PASSERELLE_ADMIN_TOKEN")
@@ -107,16 +112,19 @@ def _configuration_metadata(
     ctype = catalog.types[config.type_id]
     resolved = resolve_type_metadata(ctype.vct, documents=catalog.type_metadata_documents)
     display: list[JsonObject] = [
-        {"name": d.name, "locale": d.locale}
-        | ({"description": d.description} if d.description else {})
+        {
+            "name": d.name,
+            "locale": d.locale,
+            **({"description": d.description} if d.description else {}),
+        }
         for d in resolved.display
     ]
     claims: list[JsonObject] = [
         {
             "path": list(c.path),
             "display": [{"name": d.label, "locale": d.locale} for d in c.display or ()],
+            **({"mandatory": c.mandatory} if c.mandatory is not None else {}),
         }
-        | ({"mandatory": c.mandatory} if c.mandatory is not None else {})
         for c in resolved.claims
     ]
     proof_algs = list(profile.proof_signing_alg_values)
@@ -265,6 +273,7 @@ def create_issuer_app(
                 Reason.INPUT_MALFORMED, f"no persona {persona!r} for {config_ids}"
             )
         now = clock()
+        ids: list[JsonValue] = list(config_ids)
         offer_id = _token(rng, 12)
         grants: JsonObject = {}
         code: str | None = None
@@ -289,7 +298,7 @@ def create_issuer_app(
                 {
                     "offer": offer_id,
                     "tx_code": pin,
-                    "configs": config_ids,
+                    "configs": ids,
                     "persona": persona,
                     "state": IssuanceState.OFFERED.value,
                 },
@@ -299,7 +308,7 @@ def create_issuer_app(
         offer = parse_credential_offer(
             {
                 "credential_issuer": base,
-                "credential_configuration_ids": config_ids,
+                "credential_configuration_ids": ids,
                 "grants": grants,
             },
             allow_loopback_http=True,
@@ -308,11 +317,11 @@ def create_issuer_app(
         store.put(
             "offers",
             offer_id,
-            {"offer": body, "persona": persona, "configs": config_ids},
+            {"offer": body, "persona": persona, "configs": ids},
             expires_at=now + CODE_LIFETIME,
         )
         offer_uri = f"{base}/offers/{offer_id}"
-        links = {
+        links: JsonObject = {
             scheme: credential_offer_uri_link(offer_uri, scheme=scheme)
             for scheme in profile.offer_schemes
         }
@@ -351,7 +360,7 @@ def create_issuer_app(
 
     @app.get("/offers/{offer_id}")
     def get_offer(offer_id: str) -> JSONResponse:
-        entry = store.get("offers", offer_id, now=clock())
+        entry = _stored(store.get("offers", offer_id, now=clock()))
         if not isinstance(entry, dict):
             return JSONResponse(
                 {"error": "not_found", "reason": "oid4vci.offer_unknown"}, status_code=404
@@ -360,7 +369,7 @@ def create_issuer_app(
 
     @app.get("/offers/{offer_id}/page", response_class=HTMLResponse)
     def offer_html(offer_id: str) -> HTMLResponse:
-        entry = store.get("offers", offer_id, now=clock())
+        entry = _stored(store.get("offers", offer_id, now=clock()))
         if not isinstance(entry, dict):
             return HTMLResponse("<h1>Offer expired or unknown</h1>", status_code=404)
         offer_uri = f"{base}/offers/{offer_id}"
@@ -369,7 +378,7 @@ def create_issuer_app(
         code = grants.get(PRE_AUTHORIZED_GRANT, {}).get("pre-authorized_code")
         pin = None
         if code:
-            pre = store.get("pre_codes", code, now=clock())
+            pre = _stored(store.get("pre_codes", code, now=clock()))
             pin = pre.get("tx_code") if isinstance(pre, dict) else None
         return HTMLResponse(
             offer_page(
@@ -402,7 +411,10 @@ def create_issuer_app(
             )
         ref = _token(rng)
         store.put(
-            "par", ref, {"request": form, "configs": configs}, expires_at=clock() + PAR_LIFETIME
+            "par",
+            ref,
+            {"request": dict[str, JsonValue](form), "configs": list[JsonValue](configs)},
+            expires_at=clock() + PAR_LIFETIME,
         )
         return no_store(
             {"request_uri": PAR_PREFIX + ref, "expires_in": int(PAR_LIFETIME.total_seconds())}, 201
@@ -475,7 +487,7 @@ def create_issuer_app(
         if req.grant_type == PRE_AUTHORIZED_GRANT:
             assert req.pre_authorized_code is not None
             taker = store.take if behaviour.single_use_codes else store.get
-            entry = taker("pre_codes", req.pre_authorized_code, now=now)
+            entry = _stored(taker("pre_codes", req.pre_authorized_code, now=now))
             if not isinstance(entry, dict):
                 raise PasserelleError(
                     Reason.OID4VCI_GRANT_INVALID,
@@ -488,7 +500,7 @@ def create_issuer_app(
             )
         else:
             assert req.code is not None
-            entry = store.take("auth_codes", req.code, now=now)
+            entry = _stored(store.take("auth_codes", req.code, now=now))
             if not isinstance(entry, dict):
                 raise PasserelleError(
                     Reason.OID4VCI_GRANT_INVALID,
@@ -619,6 +631,9 @@ def create_issuer_app(
             authorized=grant["configs"],
             batch_size=profile.batch_size,
         )
+        # The token names configuration ids, never credential identifiers, so the
+        # request was checked to carry one.
+        assert req.credential_configuration_id is not None
         config = profile.configurations[req.credential_configuration_id]
         keys = holder_keys(req.proofs, grant.get("client_id"), now)
         notification_id = _token(rng, 12)
@@ -655,7 +670,7 @@ def create_issuer_app(
         bearer(request, authorization)
         now = clock()
         transaction_id = parse_deferred_request(body).transaction_id
-        entry = store.get("deferred", transaction_id, now=now)
+        entry = _stored(store.get("deferred", transaction_id, now=now))
         if not isinstance(entry, dict):
             raise PasserelleError(
                 Reason.OID4VCI_TRANSACTION_ID_INVALID,
@@ -742,7 +757,7 @@ def create_issuer_app(
             return JSONResponse(
                 {"error": "not_found", "reason": "input.malformed"}, status_code=404
             )
-        entry = store.get("issuances", credential_id, now=clock())
+        entry = _stored(store.get("issuances", credential_id, now=clock()))
         if not isinstance(entry, dict) or entry.get("status_index") is None:
             return JSONResponse(
                 {"error": "not_found", "reason": "status.index_out_of_range"}, status_code=404

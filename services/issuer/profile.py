@@ -90,7 +90,7 @@ def load_profile(
         raise _bad(name, f"key_discovery must be one of {KEY_DISCOVERY}")
     declared = doc.get("quirks") or []
     try:
-        own = frozenset(IssuerQuirk(q) for q in declared)  # type: ignore[union-attr]
+        own = frozenset(IssuerQuirk(str(q)) for q in declared)  # type: ignore[union-attr]
     except ValueError as exc:
         raise _bad(name, f"unknown quirk: {exc}") from exc
     display = doc.get("display")

@@ -129,7 +129,10 @@ def _merge_ca_partners(
     so no partner file can re-authorise (or shadow) someone else."""
     records = list(registry.get("authorizations", []))  # type: ignore[arg-type]
     declared = registry.get("placeholders")
-    values = {**(declared if isinstance(declared, dict) else {}), **substitutions}
+    declared = declared if isinstance(declared, dict) else {}
+    if not all(isinstance(v, str) for v in declared.values()):
+        raise PasserelleError(Reason.TRUST_LIST_MALFORMED, "registry placeholders are strings")
+    values = {**{k: str(v) for k, v in declared.items()}, **substitutions}
     # Compared as they will be served: a partner writing the URL itself is caught too.
     owned = {_expand(r.get("entity_id"), values) for r in records if isinstance(r, dict)}
     for partner, doc in partners:

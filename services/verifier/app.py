@@ -357,22 +357,24 @@ def create_verifier_app(
     async def response(rid: str, request: Request) -> JSONResponse:
         form = {k: str(v) for k, v in (await request.form()).items()}
         tid = transaction_of(rid)
-        row = store.get("transactions", tid, now=clock())
-        if not isinstance(row, dict):
+        stored = store.get("transactions", tid, now=clock())
+        if not isinstance(stored, dict):
             raise PasserelleError(
                 Reason.OID4VP_TRANSACTION_UNKNOWN,
                 "unknown transaction",
                 wire_error="invalid_request",
             )
+        row: dict[str, Any] = stored  # written by create_transaction above
         mode = ResponseMode(row["response_mode"])
         decrypt = None
         if mode is ResponseMode.DIRECT_POST_JWT:
             key = load_private_jwk(row["encryption_key"])
+            assert isinstance(key, ec.EllipticCurvePrivateKey)  # generated as P-256 above
 
             def decrypt(jwe: str) -> JsonObject:
                 return decrypt_response(
                     jwe, private_key=key, expected_kid=f"enc-{rid[:8]}", allowed_enc=(ENC,)
-                )  # type: ignore[arg-type]
+                )
 
         # Read (decrypt, check state) before the transaction moves: a forged or garbled
         # post must not consume the transaction an honest wallet is about to answer.

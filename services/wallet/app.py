@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from html import escape
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -139,11 +139,8 @@ def create_wallet_app(
                 f"{escape(str(item['issuer']))}, disclosing <code>{escape(paths)}</code></li>"
             )
 
-        rows = "".join(
-            line(q, item)
-            for q, items in prepared["plan"].items()  # type: ignore[union-attr]
-            for item in items
-        )
+        plan = cast("dict[str, list[dict[str, Any]]]", prepared["plan"])
+        rows = "".join(line(q, item) for q, items in plan.items() for item in items)
         pid = escape(str(prepared["pending_id"]))
         if prepared["can_answer"]:
             what = f"<ul id='plan'>{rows}</ul>"

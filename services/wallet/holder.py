@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from passerelle import JsonObject, PasserelleError, RandomSource, Reason
+from passerelle import JsonObject, JsonValue, PasserelleError, RandomSource, Reason
 from passerelle._json import b64url_encode
 from passerelle.dcql import CandidateCredential, match_dcql, parse_dcql_query
 from passerelle.decision import (
@@ -176,8 +176,10 @@ class Holder:
                     "holder_key": private_jwk(key),
                     "claims": decision.claims,
                     "types": list(decision.types),
-                    "authority_keys": sorted(authority_keys_of(token, fmt)),
-                    "trust_tags": sorted(trust_tags_of(decision)),
+                    "authority_keys": cast(
+                        "list[JsonValue]", sorted(authority_keys_of(token, fmt))
+                    ),
+                    "trust_tags": cast("list[JsonValue]", sorted(trust_tags_of(decision))),
                     "received_at": now.isoformat(),
                 },
             )
@@ -265,7 +267,7 @@ class Presenter:
         request itself in the URL (unsigned: only the redirect_uri prefix allows that)."""
         params = dict(parse_authorization_request_url(link).params)
         if "request" not in params and "request_uri" not in params:
-            return {"params": params}
+            return {"params": cast("JsonObject", params)}
         ref = parse_request_reference(params)
         if ref.request is not None:
             return {"token": ref.request, "client_id": ref.client_id, "wallet_nonce": None}
@@ -368,10 +370,12 @@ class Presenter:
                 "reason": "input.malformed",
                 "detail": "no such pending request (answered or expired)",
             }
+        # Stored by prepare() above: its shape is ours.
+        stored: dict[str, Any] = pending
         try:
-            request, verifier = self._verify(pending["loaded"])
+            request, verifier = self._verify(stored["loaded"])
         except PasserelleError as exc:
-            outcome = {"accepted": False, "stage": "request", **exc.as_dict()}
+            outcome: JsonObject = {"accepted": False, "stage": "request", **exc.as_dict()}
             outcome["decision_id"] = self.holder.record("present", outcome)
             return outcome
         consent = "minimal" if consent == "approve" else consent
@@ -379,7 +383,7 @@ class Presenter:
         try:
             if consent != "minimal":
                 raise PasserelleError(Reason.WALLET_HOLDER_DECLINED, "the holder declined")
-            problem = pending["problem"]
+            problem = stored["problem"]
             if problem is not None:
                 raise PasserelleError(
                     Reason(problem["reason"]), str(problem["detail"]), wire_error="access_denied"
@@ -403,7 +407,7 @@ class Presenter:
         presentations: dict[str, list[str | JsonObject]] = {}
         disclosed: dict[str, list[list[str | int | None]]] = {}
         # Exactly the plan the person saw and approved, nothing re-chosen behind it.
-        for query_id, chosen in pending["plan"].items():
+        for query_id, chosen in stored["plan"].items():
             for planned in chosen:
                 credential = by_id[planned["credential_id"]]
                 disclose = tuple(tuple(p) for p in planned["disclose"])

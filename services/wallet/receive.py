@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from passerelle import JsonObject, PasserelleError, RandomSource, Reason
+from passerelle import JsonObject, JsonValue, PasserelleError, RandomSource, Reason
 from passerelle._json import b64url_encode, parse_json_object
 from passerelle.jose import KeySigner, PrivateKey, public_jwk
 from passerelle.oid4vci import (
@@ -139,7 +139,7 @@ class IssuanceClient:
                 _json(self.fetcher.request("POST", metadata.nonce_endpoint), "nonce")["c_nonce"]
             )
         keys = holder_keys(1)
-        proofs = [
+        proofs: list[JsonValue] = [
             create_jwt_proof(
                 signer=KeySigner(key),
                 holder_jwk=public_jwk(key),
@@ -154,7 +154,7 @@ class IssuanceClient:
         body: JsonObject = {
             "credential_configuration_id": configuration_id,
             "proofs": {"jwt": proofs},
-        }  # type: ignore[dict-item]
+        }
         answer = self.fetcher.request(
             "POST", metadata.credential_endpoint, json=body, headers=headers
         )
