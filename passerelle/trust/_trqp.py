@@ -665,14 +665,9 @@ class Registry:
 
 
 def _look_up(
-    registry: Registry,
-    index: _Index[_R],
-    *,
-    entity_id: str,
-    authority_id: str,
-    action: str,
-    resource: str,
+    registry: Registry, index: _Index[_R], query: AuthorizationQuery | RecognitionQuery
 ) -> tuple[_R, ...]:
+    authority_id, entity_id = query.authority_id, query.entity_id
     if authority_id not in registry.authorities:
         raise PasserelleError(
             Reason.TRQP_UNKNOWN_AUTHORITY, f"authority {authority_id!r} is not served here"
@@ -683,17 +678,17 @@ def _look_up(
             Reason.TRQP_UNKNOWN_ENTITY,
             f"entity {entity_id!r} is not known to authority {authority_id}",
         )
-    if action not in vocabulary.actions:
+    if query.action not in vocabulary.actions:
         raise PasserelleError(
             Reason.TRQP_UNKNOWN_ACTION,
-            f"action {action!r} is not defined for authority {authority_id}",
+            f"action {query.action!r} is not defined for authority {authority_id}",
         )
-    if resource not in vocabulary.resources:
+    if query.resource not in vocabulary.resources:
         raise PasserelleError(
             Reason.TRQP_UNKNOWN_RESOURCE,
-            f"resource {resource!r} is not defined for authority {authority_id}",
+            f"resource {query.resource!r} is not defined for authority {authority_id}",
         )
-    return index.by_key.get((authority_id, entity_id, action, resource), ())
+    return index.by_key.get((authority_id, entity_id, query.action, query.resource), ())
 
 
 def _evaluate(records: Sequence[_R], when: datetime) -> tuple[Standing, _R | None]:
@@ -710,14 +705,11 @@ def _evaluate(records: Sequence[_R], when: datetime) -> tuple[Standing, _R | Non
 def _explain(
     standing: Standing,
     record: RegistryRecord | RecognitionRecord | None,
-    *,
-    subject: str,
+    query: AuthorizationQuery | RecognitionQuery,
     verb: str,
-    action: str,
-    resource: str,
-    authority_id: str,
 ) -> str:
-    what = f"{action}+{resource} (action+resource)"
+    subject, authority_id = query.entity_id, query.authority_id
+    what = f"{query.action}+{query.resource} (action+resource)"
     if record is None:
         return f"{subject} has no record for {what} with {authority_id}."
     period = f"from {format_trqp_time(record.valid_from)}" + (
@@ -732,6 +724,34 @@ def _explain(
     return f"{subject}'s record for {what} with {authority_id} is {record.status}."
 
 
+@dataclass(frozen=True)
+class _Verdict:
+    """What both TRQP answers say beyond echoing the query."""
+
+    standing: Standing
+    time_evaluated: datetime
+    time_requested: str | None
+    message: str
+
+
+def _consult(
+    registry: Registry,
+    index: _Index[_R],
+    query: AuthorizationQuery | RecognitionQuery,
+    *,
+    now: datetime,
+    verb: str,
+) -> _Verdict:
+    when = query.time if query.time is not None else _aware(now)
+    standing, record = _evaluate(_look_up(registry, index, query), when)
+    return _Verdict(
+        standing=standing,
+        time_evaluated=_evaluation_time(now),
+        time_requested=query.context.get("time") if query.context is not None else None,
+        message=_explain(standing, record, query, verb),
+    )
+
+
 def answer_authorization(
     registry: Registry, query: AuthorizationQuery, *, now: datetime
 ) -> AuthorizationAnswer:
@@ -740,35 +760,18 @@ def answer_authorization(
     Unknown authority, entity, action or resource raise ``trqp.unknown_*`` (HTTPS: 404);
     a known entity without an authorization in effect gets ``authorized=False``.
     """
-    when = query.time if query.time is not None else _aware(now)
-    records = _look_up(
-        registry,
-        registry._authorizations,
-        entity_id=query.entity_id,
-        authority_id=query.authority_id,
-        action=query.action,
-        resource=query.resource,
-    )
-    standing, record = _evaluate(records, when)
+    verdict = _consult(registry, registry._authorizations, query, now=now, verb="authorized")
     return AuthorizationAnswer(
         entity_id=query.entity_id,
         authority_id=query.authority_id,
         action=query.action,
         resource=query.resource,
-        authorized=standing is Standing.IN_EFFECT,
-        time_evaluated=_evaluation_time(now),
-        time_requested=query.context.get("time") if query.context is not None else None,
-        message=_explain(
-            standing,
-            record,
-            subject=query.entity_id,
-            verb="authorized",
-            action=query.action,
-            resource=query.resource,
-            authority_id=query.authority_id,
-        ),
+        authorized=verdict.standing is Standing.IN_EFFECT,
+        time_evaluated=verdict.time_evaluated,
+        time_requested=verdict.time_requested,
+        message=verdict.message,
         context=query.context,
-        standing=standing,
+        standing=verdict.standing,
     )
 
 
@@ -776,35 +779,18 @@ def answer_recognition(
     registry: Registry, query: RecognitionQuery, *, now: datetime
 ) -> RecognitionAnswer:
     """Answer a recognition query; the same rules as :func:`answer_authorization`."""
-    when = query.time if query.time is not None else _aware(now)
-    records = _look_up(
-        registry,
-        registry._recognitions,
-        entity_id=query.entity_id,
-        authority_id=query.authority_id,
-        action=query.action,
-        resource=query.resource,
-    )
-    standing, record = _evaluate(records, when)
+    verdict = _consult(registry, registry._recognitions, query, now=now, verb="recognized")
     return RecognitionAnswer(
         entity_id=query.entity_id,
         authority_id=query.authority_id,
         action=query.action,
         resource=query.resource,
-        recognized=standing is Standing.IN_EFFECT,
-        time_evaluated=_evaluation_time(now),
-        time_requested=query.context.get("time") if query.context is not None else None,
-        message=_explain(
-            standing,
-            record,
-            subject=query.entity_id,
-            verb="recognized",
-            action=query.action,
-            resource=query.resource,
-            authority_id=query.authority_id,
-        ),
+        recognized=verdict.standing is Standing.IN_EFFECT,
+        time_evaluated=verdict.time_evaluated,
+        time_requested=verdict.time_requested,
+        message=verdict.message,
         context=query.context,
-        standing=standing,
+        standing=verdict.standing,
     )
 
 
