@@ -13,12 +13,13 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI, Form, Header, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from pydantic import BaseModel, ConfigDict
 
 from passerelle import JsonObject, JsonValue, PasserelleError, RandomSource, Reason, __version__
 from passerelle._json import b64url_encode
@@ -84,6 +85,17 @@ SKEW = timedelta(seconds=30)
 
 def _token(random: RandomSource, n: int = 24) -> str:
     return b64url_encode(random.token_bytes(n))
+
+
+class OfferBody(BaseModel):
+    """``POST /offers``: typed strictly, so a wrong type is ``input.malformed``, not coerced."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    credential_configuration_ids: list[str]
+    persona: str = ""
+    tx_code: bool = False
+    grant: Literal["pre-authorized_code", "authorization_code"] = "pre-authorized_code"
 
 
 def _stored(value: JsonValue) -> dict[str, Any] | None:
@@ -338,12 +350,12 @@ def create_issuer_app(
         }
 
     @app.post("/offers", status_code=201)
-    def post_offer(body: dict[str, Any]) -> JSONResponse:
+    def post_offer(body: OfferBody) -> JSONResponse:
         result = create_offer(
-            [str(c) for c in body.get("credential_configuration_ids", [])],
-            str(body.get("persona", "")),
-            tx_code=bool(body.get("tx_code", False)),
-            grant=str(body.get("grant", "pre-authorized_code")),
+            body.credential_configuration_ids,
+            body.persona,
+            tx_code=body.tx_code,
+            grant=body.grant,
         )
         return JSONResponse(result, status_code=201, headers=dict(NO_STORE))
 

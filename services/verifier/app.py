@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict
 
 from passerelle import JsonObject, PasserelleError, RandomSource, Reason
 from passerelle._json import b64url_encode
@@ -67,6 +68,18 @@ __all__ = ["create_verifier_app"]
 
 TRANSACTION_LIFETIME = timedelta(minutes=10)
 ENC = "A128GCM"
+
+
+class TransactionBody(BaseModel):
+    """``POST /transactions``: a policy name or a DCQL query, and how to ask for it."""
+
+    # Strict: a wrong type is input.malformed at the edge, never coerced with str().
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    policy: str | None = None
+    dcql_query: dict[str, Any] | None = None
+    response_mode: str | None = None
+    request_uri_method: str | None = None
 
 
 def create_verifier_app(
@@ -176,8 +189,8 @@ def create_verifier_app(
         )
 
     @app.post("/transactions", status_code=201)
-    def create_transaction(body: dict[str, Any]) -> JSONResponse:
-        name = body.get("policy")
+    def create_transaction(body: TransactionBody) -> JSONResponse:
+        name = body.policy
         if name is not None:
             if name not in profile.policies:
                 raise PasserelleError(
@@ -185,21 +198,17 @@ def create_verifier_app(
                 )
             query: JsonObject = profile.policies[name].dcql_query
         else:
-            query = body.get("dcql_query") or {}
+            query = body.dcql_query or {}
         parse_dcql_query(query)
-        mode = str(body.get("response_mode") or profile.default_response_mode)
+        mode = body.response_mode or profile.default_response_mode
         if mode not in profile.response_modes:
             raise PasserelleError(
                 Reason.OID4VP_PROFILE_VIOLATION,
                 f"{profile.id} answers only {profile.response_modes}",
                 wire_error="invalid_request",
             )
-        if name is not None and not isinstance(name, str):
-            raise PasserelleError(
-                Reason.INPUT_MALFORMED, "policy is a name", wire_error="invalid_request"
-            )
-        method = body.get("request_uri_method")
-        if method is not None and method not in {m.value for m in RequestUriMethod}:
+        method = body.request_uri_method
+        if method is not None and method not in [m.value for m in RequestUriMethod]:
             raise PasserelleError(
                 Reason.OID4VP_REQUEST_URI_METHOD_INVALID,
                 f"request_uri_method {method!r} is neither get nor post",

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from datetime import datetime
 from html import escape
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict
 
 from passerelle import RandomSource
 from passerelle.decision import DecisionPolicy
@@ -37,6 +38,31 @@ from .holder import Holder, Presenter
 from .receive import IssuanceClient
 
 __all__ = ["create_wallet_app"]
+
+Consent = Literal["minimal", "approve", "deny"]
+
+
+class _Body(BaseModel):
+    # Strict: a wrong type is input.malformed at the edge, never coerced with str().
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class OfferAcceptance(_Body):
+    offer: str
+    tx_code: str | None = None
+    persona: str | None = None
+
+
+class PresentationRequest(_Body):
+    request: str
+
+
+class PresentationAnswer(PresentationRequest):
+    consent: Consent = "minimal"
+
+
+class ConsentChoice(_Body):
+    consent: Consent = "deny"
 
 
 def create_wallet_app(
@@ -92,12 +118,8 @@ def create_wallet_app(
         )
 
     @app.post("/api/offers")
-    def accept_offer(body: dict[str, Any]) -> JSONResponse:
-        outcomes = holder.accept_offer(
-            str(body.get("offer", "")),
-            tx_code=body.get("tx_code"),
-            persona=body.get("persona"),
-        )
+    def accept_offer(body: OfferAcceptance) -> JSONResponse:
+        outcomes = holder.accept_offer(body.offer, tx_code=body.tx_code, persona=body.persona)
         return JSONResponse({"outcomes": outcomes})
 
     presenter = Presenter(
@@ -105,22 +127,16 @@ def create_wallet_app(
     )
 
     @app.post("/api/presentations")
-    def present(body: dict[str, Any]) -> JSONResponse:
-        return JSONResponse(
-            presenter.present(
-                str(body.get("request", "")), consent=str(body.get("consent", "minimal"))
-            )
-        )
+    def present(body: PresentationAnswer) -> JSONResponse:
+        return JSONResponse(presenter.present(body.request, consent=body.consent))
 
     @app.post("/api/presentations/prepare")
-    def prepare(body: dict[str, Any]) -> JSONResponse:
-        return JSONResponse(presenter.prepare(str(body.get("request", ""))))
+    def prepare(body: PresentationRequest) -> JSONResponse:
+        return JSONResponse(presenter.prepare(body.request))
 
     @app.post("/api/presentations/{pending_id}")
-    def complete(pending_id: str, body: dict[str, Any]) -> JSONResponse:
-        return JSONResponse(
-            presenter.complete(pending_id, consent=str(body.get("consent", "deny")))
-        )
+    def complete(pending_id: str, body: ConsentChoice) -> JSONResponse:
+        return JSONResponse(presenter.complete(pending_id, consent=body.consent))
 
     @app.get("/present", response_class=HTMLResponse)
     def review(request: str) -> HTMLResponse:
