@@ -6,7 +6,11 @@ SQLite and PostgreSQL stores cannot drift apart on what they accept.
 
 Exceptions: a failure of the database (unreachable, disk full, closed store) is a
 :class:`StorageError`; a misuse of the API (bad collection name, over-long key, a
-value that is not JSON, a naive datetime) is a :class:`ValueError`. Exceptions raised
+value that is not JSON, a naive datetime) is a :class:`ValueError`. A key that could
+never have been stored is simply absent to the lookups (``get``, ``take``, ``delete``):
+keys come from peers (tokens, codes, ids in URLs), and each caller answers an unknown
+one with its own protocol error, so a malformed one must not surface as a misuse.
+Exceptions raised
 by the function given to :meth:`Store.update` pass through unchanged.
 """
 
@@ -45,15 +49,22 @@ def check_collection(collection: str) -> None:
         raise ValueError(f"collection name must match {_COLLECTION.pattern}: {collection!r}")
 
 
-def check_key(key: str) -> None:
+def _key_problem(key: str) -> str | None:
     # NUL and lone surrogates cannot be stored in PostgreSQL text; refusing them on both
     # backends keeps SQLite from accepting keys a replica deployment would reject.
     if not key or len(key) > MAX_KEY_LENGTH or "\x00" in key:
-        raise ValueError(f"keys are 1 to {MAX_KEY_LENGTH} characters without NUL")
+        return f"keys are 1 to {MAX_KEY_LENGTH} characters without NUL"
     try:
         key.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("keys must be valid Unicode text") from None
+        return "keys must be valid Unicode text"
+    return None
+
+
+def check_key(key: str) -> None:
+    problem = _key_problem(key)
+    if problem is not None:
+        raise ValueError(problem)
 
 
 def check_time(value: datetime | None) -> None:
@@ -99,8 +110,9 @@ class Store(ABC):
     def get(self, collection: str, key: str, *, now: datetime) -> JSON | None:
         """The live value under ``key``, or None."""
         check_collection(collection)
-        check_key(key)
         check_time(now)
+        if _key_problem(key) is not None:
+            return None
         text = self._get(collection, key, now)
         return None if text is None else decode_value(text)
 
@@ -128,15 +140,17 @@ class Store(ABC):
         """Remove and return the live value under ``key``; of concurrent takers exactly
         one receives it. An expired value is removed and None is returned."""
         check_collection(collection)
-        check_key(key)
         check_time(now)
+        if _key_problem(key) is not None:
+            return None
         text = self._take(collection, key, now)
         return None if text is None else decode_value(text)
 
     def delete(self, collection: str, key: str) -> bool:
         """Remove ``key``, live or expired; True if something was removed."""
         check_collection(collection)
-        check_key(key)
+        if _key_problem(key) is not None:
+            return False
         return self._delete(collection, key)
 
     def list(

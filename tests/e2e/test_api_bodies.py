@@ -87,3 +87,24 @@ def test_an_unknown_grant_is_not_taken_for_the_pre_authorized_one(stack: Stack) 
         )
     )
     assert body["reason"] == "input.malformed"
+
+
+@pytest.mark.parametrize("token", ["", "x" * 600, "a%00b"])
+def test_an_impossible_key_from_a_peer_gets_the_protocols_own_error(
+    stack: Stack, token: str
+) -> None:
+    """Tokens and ids come from peers; one the store could never hold is unknown, and
+    each endpoint says so in its protocol's words."""
+    issuer = stack.urls["eu-issuer"]
+    answer = httpx.post(
+        f"{issuer}/credential",
+        json={"credential_configuration_id": "eu-pid-sd-jwt"},
+        headers={"Authorization": f"Bearer {token}".strip()},
+    )
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["error"] == "invalid_token"
+    if token:
+        offer = httpx.get(f"{issuer}/offers/{token}")
+        assert offer.status_code == 404, offer.text
+        request = httpx.get(f"{stack.urls['ca-verifier']}/request/{token}")
+        assert _refused(request)["reason"] == "oid4vp.transaction_unknown"

@@ -245,7 +245,13 @@ def test_bad_keys_are_refused(store: Store, key: str) -> None:
     with pytest.raises(ValueError, match="key"):
         store.put("offers", key, 1)
     with pytest.raises(ValueError, match="key"):
-        store.take("offers", key, now=NOW)
+        store.insert("offers", key, 1, now=NOW)
+    with pytest.raises(ValueError, match="key"):
+        store.update("offers", key, lambda _: 1, now=NOW)
+    # Peers supply the keys looked up; one that could never be stored is not there.
+    assert store.get("offers", key, now=NOW) is None
+    assert store.take("offers", key, now=NOW) is None
+    assert store.delete("offers", key) is False
 
 
 def test_longest_key_and_odd_characters_are_stored(store: Store) -> None:
