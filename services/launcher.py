@@ -34,8 +34,13 @@ def build_app(
     """The app of one role. ``store`` is a storage URL (default: SQLite in data_dir)."""
     if role == "trust":
         from services.trust.app import create_trust_app
+        from services.trust.quirks import TrustQuirk
 
-        return create_trust_app(data_dir=data_dir, sources=data_root() / "trust_lists")
+        return create_trust_app(
+            data_dir=data_dir,
+            sources=data_root() / "trust_lists",
+            quirks=frozenset(TrustQuirk(q) for q in quirks),
+        )
     if role in ("ca-issuer", "eu-issuer"):
         from services.issuer.app import create_issuer_app
         from services.issuer.quirks import IssuerQuirk
@@ -46,8 +51,13 @@ def build_app(
         )
     if role == "wallet":
         from services.wallet.app import create_wallet_app
+        from services.wallet.quirks import WalletQuirk
 
-        return create_wallet_app(data_dir=data_dir, store_url=store)
+        return create_wallet_app(
+            data_dir=data_dir,
+            store_url=store,
+            quirks=frozenset(WalletQuirk(q) for q in quirks),
+        )
     if role in ("ca-verifier", "eu-verifier"):
         from services.verifier.app import create_verifier_app
         from services.verifier.quirks import VerifierQuirk

@@ -35,6 +35,7 @@ from passerelle.trust import (
 )
 from services.pki import load_pki
 from services.runtime import utc_now
+from services.trust.quirks import TrustQuirk
 
 from .build import EU_LISTS, load_recognitions, trust_dir
 from .sources import load_source
@@ -93,7 +94,11 @@ def _publish(files: _Files, path: Path, request: Request) -> Response:
 
 
 def create_trust_app(
-    *, data_dir: Path, sources: Path, clock: Callable[[], datetime] = utc_now
+    *,
+    data_dir: Path,
+    sources: Path,
+    clock: Callable[[], datetime] = utc_now,
+    quirks: frozenset[TrustQuirk] = frozenset(),
 ) -> FastAPI:
     pki = load_pki(data_dir)
     out = trust_dir(data_dir)

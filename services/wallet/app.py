@@ -35,6 +35,7 @@ from services.web import health_body, install_edge
 from ..did import WebDidResolver
 from ..fetch import Fetcher, FetchPolicy, is_loopback_url
 from .holder import Holder, Presenter
+from .quirks import WalletQuirk
 from .receive import IssuanceClient
 
 __all__ = ["create_wallet_app"]
@@ -71,6 +72,7 @@ def create_wallet_app(
     store_url: str | None = None,
     clock: Callable[[], datetime] = utc_now,
     random: RandomSource | None = None,
+    quirks: frozenset[WalletQuirk] = frozenset(),
 ) -> FastAPI:
     rng = random or SecretsRandom()
     pki = load_pki(data_dir, now=clock())

@@ -1,0 +1,46 @@
+"""The local stack as a conformance target: started on free loopback ports when no
+targets file is given, with the same launcher ``passerelle up`` uses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from services.catalog import data_root
+from services.launcher import RunningStack, start_stack
+from services.pki import init_pki
+from services.scenarios import ROLES, free_ports, stack_hosts
+from services.trust.build import build_with_pki
+
+from .targets import Targets, load_targets, local_targets_text
+
+__all__ = ["local_targets", "prepare_data_dir", "start_local_stack"]
+
+
+def prepare_data_dir(data_dir: Path, hosts: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The development PKI and signed trust lists for a stack on ``hosts``."""
+    chosen = dict(hosts or stack_hosts(free_ports(len(ROLES))))
+    now = datetime.now(UTC)
+    init_pki(data_dir, now=now, hosts=chosen)
+    build_with_pki(data_dir=data_dir, sources=data_root() / "trust_lists", now=now)
+    return chosen
+
+
+def local_targets(urls: Mapping[str, str], data_dir: Path) -> Targets:
+    return load_targets(
+        local_targets_text(),
+        substitutions={**urls, "data_dir": str(data_dir)},
+        source="local stack",
+    )
+
+
+def start_local_stack(
+    data_dir: Path,
+    *,
+    quirks: Mapping[str, Iterable[str]] | None = None,
+    hosts: Mapping[str, str] | None = None,
+) -> tuple[RunningStack, Targets]:
+    chosen = prepare_data_dir(data_dir, hosts)
+    stack = start_stack(data_dir=data_dir, hosts=chosen, roles=ROLES, quirks=quirks)
+    return stack, local_targets(stack.urls, data_dir)

@@ -1,0 +1,153 @@
+"""What a check is, what it enforces, and what it found.
+
+A check never prints a verdict of its own: it returns normally (passed) or raises one
+of the outcomes below, and the runner turns that into a :class:`Result`. Anything else
+escaping a check is the suite's own bug, reported as an error of class ``suite``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._context import CheckContext
+
+__all__ = [
+    "Check",
+    "CheckError",
+    "CheckFailed",
+    "CheckSkipped",
+    "CheckWarning",
+    "ErrorClass",
+    "Requirement",
+    "Result",
+    "Severity",
+    "Status",
+]
+
+
+class Severity(enum.StrEnum):
+    REQUIRED = "required"
+    RECOMMENDED = "recommended"
+
+
+class Status(enum.StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    WARNING = "warning"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+class ErrorClass(enum.StrEnum):
+    """Why a check could not judge: kept apart so an unreachable endpoint is never
+    reported as non-conformance."""
+
+    NON_CONFORMANCE = "non-conformance"
+    """The target answered, understandably, and wrongly: the only class of a failure."""
+    NETWORK = "network"
+    TIMEOUT = "timeout"
+    UNPARSEABLE = "protocol-unparseable"
+    SUITE = "suite"
+    """The suite itself broke (a bug here, not in the target)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """One normative sentence: where it is and what it says, word for word."""
+
+    spec: str
+    section: str
+    text: str
+    link: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.spec} {self.section}"
+
+    @property
+    def level(self) -> str:
+        for word in ("MUST NOT", "MUST", "REQUIRED", "SHALL", "SHOULD NOT", "SHOULD"):
+            if word in self.text:
+                return word
+        return "MAY"
+
+
+class CheckFailed(Exception):
+    """The target did something the requirement forbids (non-conformance)."""
+
+    def __init__(self, message: str, **evidence: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.evidence = evidence
+
+
+class CheckWarning(Exception):
+    """Allowed, but not what the requirement recommends."""
+
+    def __init__(self, message: str, **evidence: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.evidence = evidence
+
+
+class CheckSkipped(Exception):
+    """The check does not apply, or cannot be run against this target; always says why."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.message = why
+
+
+class CheckError(Exception):
+    """The suite could not reach or understand the target."""
+
+    def __init__(self, error_class: ErrorClass, message: str) -> None:
+        super().__init__(message)
+        self.error_class = error_class
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    id: str
+    """Stable: reports, expected-failure files and partners' CI refer to it."""
+    title: str
+    plan: str
+    role: str
+    """The role of the system under test (issuer, wallet, verifier, trust-list, ...)."""
+    requirement: Requirement
+    severity: Severity
+    run: Callable[[CheckContext], None]
+    catches: tuple[str, ...] = ()
+    """Quirks (``role:quirk``) of the mock services this check must catch."""
+    profiles: frozenset[str] | None = None
+    """Target profiles it applies to; None for all."""
+
+
+@dataclass(slots=True)
+class Result:
+    check: Check
+    subject: str
+    """What was tested: a target name, or ``issuer→verifier`` for a matrix cell."""
+    status: Status
+    message: str = ""
+    error_class: ErrorClass | None = None
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    exchanges: list[dict[str, Any]] = field(default_factory=list)
+    retried: bool = False
+    duration_ms: int = 0
+    expected_failure: bool = False
+
+    @property
+    def unexpected(self) -> bool:
+        """A required check that failed or errored and was not expected to, or an
+        expected failure that did not happen."""
+        if self.check.severity is not Severity.REQUIRED:
+            return False
+        if self.expected_failure:
+            return self.status is Status.PASSED
+        return self.status in (Status.FAILED, Status.ERROR)

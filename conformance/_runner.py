@@ -1,0 +1,172 @@
+"""Run checks against targets and collect results.
+
+Checks run one after another, in registry order, each with its own recording client:
+a conformance run is a sequence of protocol conversations whose order matters (an
+issuance before the checks that read its credential), and being deterministic beats
+being a few seconds faster.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ._context import CheckContext, RecordingHttp, Target
+from ._model import (
+    Check,
+    CheckError,
+    CheckFailed,
+    CheckSkipped,
+    CheckWarning,
+    ErrorClass,
+    Result,
+    Status,
+)
+from ._registry import CHECKS, PLANS
+from .targets import Targets
+
+__all__ = ["Run", "load_plans", "run_checks", "select_checks"]
+
+
+def load_plans() -> None:
+    """Import every plan module, so that its checks register themselves."""
+    from . import plans  # noqa: F401
+
+
+@dataclass(slots=True)
+class Run:
+    targets: Targets
+    results: list[Result] = field(default_factory=list)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    finished_at: datetime | None = None
+    plans: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """No required check failed or errored unexpectedly, and every expected failure
+        still fails."""
+        return not any(r.unexpected for r in self.results)
+
+    def counts(self) -> dict[str, int]:
+        counts = {s.value: 0 for s in Status}
+        for r in self.results:
+            counts[r.status.value] += 1
+        counts["unexpected"] = sum(1 for r in self.results if r.unexpected)
+        counts["expected_failures"] = sum(
+            1 for r in self.results if r.expected_failure and r.status is not Status.PASSED
+        )
+        return counts
+
+
+def select_checks(
+    plans: Iterable[str] | None = None, ids: Iterable[str] | None = None
+) -> list[Check]:
+    load_plans()
+    wanted_plans = set(plans) if plans else set(PLANS)
+    unknown = wanted_plans - set(PLANS)
+    if unknown:
+        raise ValueError(f"unknown plan(s) {sorted(unknown)}; known: {sorted(PLANS)}")
+    wanted_ids = set(ids) if ids else None
+    return [
+        c
+        for c in CHECKS.values()
+        if c.plan in wanted_plans and (wanted_ids is None or c.id in wanted_ids)
+    ]
+
+
+def _subjects(check: Check, targets: Targets) -> list[tuple[str, Target, dict[str, Any] | None]]:
+    if PLANS[check.plan].per == "cell":
+        return [
+            (
+                f"{cell['issuer']}→{cell['verifier']}:{cell['configuration']}",
+                targets.targets[str(cell["verifier"])],
+                dict(cell),
+            )
+            for cell in targets.cells
+        ]
+    return [(t.name, t, None) for t in targets.of_role(check.role)]
+
+
+def _expected(check: Check, subject: str, expected: frozenset[str]) -> bool:
+    return check.id in expected or f"{check.id}@{subject}" in expected
+
+
+def run_check(
+    check: Check,
+    *,
+    subject: str,
+    target: Target,
+    targets: Targets,
+    shared: dict[str, Any],
+    cell: dict[str, Any] | None = None,
+) -> Result:
+    if check.profiles is not None and target.profile not in check.profiles:
+        return Result(
+            check=check,
+            subject=subject,
+            status=Status.SKIPPED,
+            message=f"applies to profiles {sorted(check.profiles)}; {target.name} is "
+            f"{target.profile}",
+        )
+    verify: str | bool = targets.suite.tls_ca or True
+    http = RecordingHttp(timeout=targets.suite.timeout, verify=verify)
+    ctx = CheckContext(
+        target=target,
+        targets=targets.targets,
+        suite=targets.suite,
+        http=http,
+        shared_state=shared,
+        cell=cell,
+    )
+    started = time.monotonic()
+    result = Result(check=check, subject=subject, status=Status.PASSED)
+    try:
+        check.run(ctx)
+    except CheckFailed as exc:
+        result.status, result.message = Status.FAILED, exc.message
+        result.error_class = ErrorClass.NON_CONFORMANCE
+        ctx.evidence.update(exc.evidence)
+    except CheckWarning as exc:
+        result.status, result.message = Status.WARNING, exc.message
+        ctx.evidence.update(exc.evidence)
+    except CheckSkipped as exc:
+        result.status, result.message = Status.SKIPPED, exc.message
+    except CheckError as exc:
+        result.status, result.message = Status.ERROR, exc.message
+        result.error_class = exc.error_class
+    except Exception as exc:  # the suite's own bug: report it, keep running the others
+        result.status, result.message = Status.ERROR, f"{type(exc).__name__}: {exc}"
+        result.error_class = ErrorClass.SUITE
+        ctx.evidence["traceback"] = traceback.format_exc(limit=6)
+    finally:
+        http.close()
+    result.duration_ms = int((time.monotonic() - started) * 1000)
+    result.evidence = dict(ctx.evidence)
+    result.exchanges = http.exchanges
+    result.retried = http.retried
+    result.expected_failure = _expected(check, subject, targets.expected_failures)
+    return result
+
+
+def run_checks(
+    targets: Targets,
+    checks: Sequence[Check],
+    *,
+    progress: Callable[[Result], None] | None = None,
+) -> Run:
+    run = Run(targets=targets, plans=tuple(dict.fromkeys(c.plan for c in checks)))
+    shared: dict[str, Any] = {}
+    for check in checks:
+        for subject, target, cell in _subjects(check, targets):
+            result = run_check(
+                check, subject=subject, target=target, targets=targets, shared=shared, cell=cell
+            )
+            run.results.append(result)
+            if progress is not None:
+                progress(result)
+    run.finished_at = datetime.now(UTC)
+    return run

@@ -1,0 +1,5 @@
+"""The plans. Importing this package registers every check."""
+
+from . import cross_border, issuer, schema, trust_list, verifier, wallet
+
+__all__ = ["cross_border", "issuer", "schema", "trust_list", "verifier", "wallet"]
