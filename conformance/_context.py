@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -85,8 +86,17 @@ def _redact_url(url: str) -> str:
 class RecordingHttp:
     """An httpx client that writes every exchange into the current check's record."""
 
-    def __init__(self, *, timeout: float, verify: str | bool = True) -> None:
-        self._client = httpx.Client(timeout=timeout, verify=verify, follow_redirects=False)
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        verify: ssl.SSLContext | str | bool = True,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        # ``transport`` lets tests record exchanges with an in-memory target.
+        self._client = httpx.Client(
+            timeout=timeout, verify=verify, follow_redirects=False, transport=transport
+        )
         self.exchanges: list[dict[str, Any]] = []
         self.retried = False
 

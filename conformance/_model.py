@@ -70,9 +70,21 @@ class Requirement:
 
     @property
     def level(self) -> str:
-        for word in ("MUST NOT", "MUST", "REQUIRED", "SHALL", "SHOULD NOT", "SHOULD"):
+        """The strongest requirement keyword of the text: RFC 2119 capitals, or the
+        lower-case verbal forms of ETSI drafting rules (``shall``, ``should``)."""
+        padded = f" {self.text} "
+        for word in ("MUST NOT", "MUST", "REQUIRED", "SHALL NOT", "SHALL"):
             if word in self.text:
                 return word
+        for word in ("shall not", "shall"):
+            if f" {word} " in padded:
+                return word.upper()
+        for word in ("SHOULD NOT", "SHOULD", "RECOMMENDED"):
+            if word in self.text:
+                return word
+        for word in ("should not", "should"):
+            if f" {word} " in padded:
+                return word.upper()
         return "MAY"
 
 

@@ -8,6 +8,7 @@ being a few seconds faster.
 
 from __future__ import annotations
 
+import ssl
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -102,6 +103,7 @@ def run_check(
     target: Target,
     targets: Targets,
     shared: dict[str, Any],
+    tls: ssl.SSLContext,
     cell: dict[str, Any] | None = None,
 ) -> Result:
     if check.profiles is not None and target.profile not in check.profiles:
@@ -112,8 +114,7 @@ def run_check(
             message=f"applies to profiles {sorted(check.profiles)}; {target.name} is "
             f"{target.profile}",
         )
-    verify: str | bool = targets.suite.tls_ca or True
-    http = RecordingHttp(timeout=targets.suite.timeout, verify=verify)
+    http = RecordingHttp(timeout=targets.suite.timeout, verify=tls)
     ctx = CheckContext(
         target=target,
         targets=targets.targets,
@@ -160,10 +161,19 @@ def run_checks(
 ) -> Run:
     run = Run(targets=targets, plans=tuple(dict.fromkeys(c.plan for c in checks)))
     shared: dict[str, Any] = {}
+    # One TLS context for the run: loading the CA bundle for every check's client cost
+    # more than the checks themselves (bench/bench_conformance.py).
+    tls = ssl.create_default_context(cafile=targets.suite.tls_ca)
     for check in checks:
         for subject, target, cell in _subjects(check, targets):
             result = run_check(
-                check, subject=subject, target=target, targets=targets, shared=shared, cell=cell
+                check,
+                subject=subject,
+                target=target,
+                targets=targets,
+                shared=shared,
+                tls=tls,
+                cell=cell,
             )
             run.results.append(result)
             if progress is not None:

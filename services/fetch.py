@@ -10,6 +10,7 @@ allowed URL turns into a forbidden one.
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -18,20 +19,15 @@ import httpx
 
 from passerelle import JsonObject, PasserelleError, Reason
 from passerelle._json import parse_json_object
+from passerelle._net import is_loopback_host
 from passerelle.sd_jwt_vc import is_insecure_loopback
 
 __all__ = ["FetchPolicy", "Fetcher", "is_loopback_url"]
 
 
 def is_loopback_url(url: str) -> bool:
-    """A URL on this machine (``localhost`` or a loopback IP literal), any scheme."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """A URL on this machine, any scheme (see :func:`is_loopback_host`)."""
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,7 +48,7 @@ class Fetcher:
         self, policy: FetchPolicy, *, transport: httpx.BaseTransport | None = None
     ) -> None:
         self.policy = policy
-        verify: bool | str = policy.ca_file or True
+        verify = ssl.create_default_context(cafile=policy.ca_file)
         self._client = httpx.Client(
             timeout=policy.timeout_seconds,
             follow_redirects=False,

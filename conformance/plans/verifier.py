@@ -1,1 +1,850 @@
-"""Plan (to be written)."""
+"""Plan ``verifier``: the suite plays wallets, honest and adversarial, against a verifier.
+
+Three kinds of checks. The request checks read what a wallet is given: the request URL,
+the signed Request Object and its client identifier, per profile (HAIP: ``x509_hash``
+and encrypted responses; Canada: ``x509_san_dns``). The presentation checks send an
+honest presentation in each response mode the profile allows, which must be accepted.
+The negatives send one presentation with one thing wrong; each passes when the verifier
+refuses it — a 4xx at the ``response_uri``, or a failed result naming a reason — and
+fails on a 5xx or an acceptance.
+
+Credentials come from the ``present`` issuer through the suite's holder, or are signed
+by the suite (``issuer_identity``, or a CA of its own) when no honest issuer would make
+them; a control presentation of a valid suite-signed credential shows the verifier
+accepts those, so that a refusal of the expired one is about its expiry.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from passerelle import PasserelleError
+from passerelle.jose import decode_unverified_jws, verify_jws
+from passerelle.oid4vp import (
+    DEFAULT_REQUEST_OBJECT_ALGORITHMS,
+    HAIP_SCHEME,
+    OPENID4VP_SCHEME,
+    REQUEST_OBJECT_TYP,
+    RESPONSE_ENCRYPTION_ALG,
+    ResponseMode,
+    parse_client_id,
+)
+from passerelle.x509 import check_x509_san_dns, verify_x5c_chain, x509_hash
+
+from .. import (
+    CheckContext,
+    CheckFailed,
+    CheckSkipped,
+    CheckWarning,
+    Requirement,
+    Severity,
+    check,
+    expect,
+)
+from .._holder import obtain_shared
+from .._presenting import (
+    Fault,
+    FetchedRequest,
+    Holding,
+    access_anchors,
+    cached_list_may_explain,
+    dcql_query_for,
+    default_claims,
+    expect_accepted,
+    expect_refused,
+    fetch_request,
+    holding_of,
+    parse_request_url,
+    present,
+    present_setting,
+    presented_credential,
+    read_outcome,
+    response_modes,
+    start_transaction,
+    status_negative,
+    suite_signed,
+    verify_request,
+)
+
+PLAN = "verifier"
+
+_VP = "https://openid.net/specs/openid-4-verifiable-presentations-1_0.html"
+_HAIP = "https://openid.net/specs/openid4vc-high-assurance-interoperability-profile-1_0-final.html"
+_SD_JWT = "https://www.rfc-editor.org/rfc/rfc9901.html"
+_SD_JWT_VC = "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-sd-jwt-vc"
+_JWT = "https://www.rfc-editor.org/rfc/rfc7519.html"
+_STATUS = "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-status-list"
+
+_KB_STEPS = "To this end, Verifiers MUST follow the following steps (or equivalent): … "
+
+
+def _vp(section: str, text: str) -> Requirement:
+    return Requirement(
+        spec="OpenID4VP 1.0", section=section, text=text, link=f"{_VP}#section-{section}"
+    )
+
+
+def _haip(text: str) -> Requirement:
+    return Requirement(spec="OpenID4VC HAIP 1.0", section="5", text=text, link=f"{_HAIP}#section-5")
+
+
+def _sd_jwt(section: str, text: str) -> Requirement:
+    return Requirement(
+        spec="RFC 9901", section=section, text=text, link=f"{_SD_JWT}#section-{section}"
+    )
+
+
+# --- shared steps ------------------------------------------------------------------------
+
+
+def _request(ctx: CheckContext, *, owner: bool = False) -> FetchedRequest:
+    """One request of this verifier in its default mode, fetched once per run: a
+    ``request_uri`` may be served only once."""
+    verifier = ctx.target
+
+    def fetch() -> FetchedRequest:
+        _, query = _inputs(ctx)
+        transaction = start_transaction(ctx, verifier, query)
+        return fetch_request(ctx, transaction)
+
+    return ctx.shared(f"verifier:request:{verifier.name}", fetch, prerequisite=not owner)
+
+
+def _inputs(ctx: CheckContext) -> tuple[Holding, dict[str, Any]]:
+    """The ``present`` credential and the DCQL query the verifier plan asks it with."""
+    setting = present_setting(ctx.target)
+    holding = holding_of(presented_credential(ctx, ctx.target))
+    claims = default_claims(ctx, ctx.target, holding)
+    query = dcql_query_for(ctx, str(setting["issuer"]), str(setting["configuration"]), claims)
+    return holding, query
+
+
+def _mode(ctx: CheckContext) -> str:
+    return response_modes(ctx.target)[0]
+
+
+def _refused(ctx: CheckContext, fault: Fault, what: str) -> None:
+    holding, query = _inputs(ctx)
+    shown = present(ctx, ctx.target, holding, query, response_mode=_mode(ctx), fault=fault)
+    ctx.record(fault=fault.value)
+    expect_refused(shown.outcome, what)
+
+
+def _control(ctx: CheckContext) -> None:
+    """A valid credential the suite signed as ``issuer_identity`` is accepted: without
+    that, a refused expired one proves nothing about expiry."""
+    verifier = ctx.target
+
+    def run() -> bool:
+        base = presented_credential(ctx, verifier)
+        now = ctx.now()
+        holding = suite_signed(
+            ctx, verifier, base, issued_at=now - timedelta(minutes=5), valid_for=timedelta(days=1)
+        )
+        _, query = _inputs(ctx)
+        shown = present(ctx, verifier, holding, query, response_mode=_mode(ctx))
+        if not shown.outcome.accepted:
+            raise CheckSkipped(
+                f"{verifier.name} refuses even a valid credential signed as issuer_identity "
+                f"(reason {shown.outcome.reason!r}); the suite cannot isolate this fault"
+            )
+        return True
+
+    ctx.shared(f"verifier:control:{verifier.name}", run)
+
+
+def _suite_signed_refused(
+    ctx: CheckContext,
+    what: str,
+    *,
+    issued_ago: timedelta,
+    valid_for: timedelta,
+    not_before_in: timedelta | None = None,
+    untrusted: bool = False,
+) -> None:
+    _control(ctx)
+    now = ctx.now()
+    holding = suite_signed(
+        ctx,
+        ctx.target,
+        presented_credential(ctx, ctx.target),
+        issued_at=now - issued_ago,
+        valid_for=valid_for,
+        not_before=None if not_before_in is None else now + not_before_in,
+        untrusted=untrusted,
+    )
+    _, query = _inputs(ctx)
+    shown = present(ctx, ctx.target, holding, query, response_mode=_mode(ctx))
+    expect_refused(shown.outcome, what)
+
+
+# --- the request -------------------------------------------------------------------------
+
+
+@check(
+    "VER-REQ-01",
+    "The request URL parses, and its client_id is the Request Object's",
+    plan=PLAN,
+    requirement=_vp(
+        "5.10.1",
+        "The Client Identifier value in the client_id Authorization Request parameter and "
+        "the Request Object client_id claim value MUST be identical, including the Client "
+        "Identifier Prefix.",
+    ),
+)
+def _request_url(ctx: CheckContext) -> None:
+    fetched = _request(ctx, owner=True)
+    scheme = urlsplit(fetched.transaction.request_url).scheme
+    expect(
+        scheme in (OPENID4VP_SCHEME, HAIP_SCHEME, "https"),
+        f"request_url scheme {scheme!r} is not a wallet invocation scheme",
+        request_url=fetched.transaction.request_url,
+    )
+    claimed = fetched.claims.get("client_id")
+    ctx.record(client_id=fetched.reference.client_id, request_object_client_id=claimed)
+    expect(
+        claimed == fetched.reference.client_id,
+        f"request_url client_id {fetched.reference.client_id!r} differs from the Request "
+        f"Object's {claimed!r}",
+    )
+
+
+@check(
+    "VER-REQ-02",
+    "The Request Object is typed oauth-authz-req+jwt",
+    plan=PLAN,
+    requirement=_vp(
+        "5",
+        "Verifiers MUST include the typ Header Parameter in Request Objects with the value "
+        "oauth-authz-req+jwt, as defined in [RFC9101].",
+    ),
+)
+def _request_typ(ctx: CheckContext) -> None:
+    fetched = _request(ctx)
+    typ = fetched.header.get("typ")
+    ctx.record(typ=typ, content_type=fetched.content_type)
+    expect(typ == REQUEST_OBJECT_TYP, f"Request Object typ is {typ!r}, not {REQUEST_OBJECT_TYP}")
+
+
+@check(
+    "VER-REQ-03",
+    "The Request Object is signed by the leaf of its x5c chain, which validates",
+    plan=PLAN,
+    requirement=_vp(
+        "5.9.3",
+        "The request MUST be signed with the private key corresponding to the public key in "
+        "the leaf X.509 certificate of the certificate chain added to the request in the x5c "
+        "JOSE header [RFC7515] of the signed request object.",
+    ),
+)
+def _request_signature(ctx: CheckContext) -> None:
+    fetched = _request(ctx)
+    x5c = fetched.header.get("x5c")
+    expect(isinstance(x5c, list) and x5c, "the Request Object has no x5c header")
+    assert isinstance(x5c, list)
+    try:
+        chain = verify_x5c_chain(
+            [str(c) for c in x5c], anchors=access_anchors(ctx, ctx.target), now=ctx.now()
+        )
+    except PasserelleError as exc:
+        raise CheckFailed(f"x5c chain: {exc.detail}", reason=str(exc.reason)) from exc
+    ctx.record(leaf=chain.leaf.subject.rfc4514_string(), alg=fetched.header.get("alg"))
+    try:
+        verify_jws(
+            decode_unverified_jws(fetched.token),
+            key=chain.public_key,
+            algorithms=DEFAULT_REQUEST_OBJECT_ALGORITHMS,
+            what="Request Object",
+        )
+    except PasserelleError as exc:
+        raise CheckFailed(f"signature: {exc.detail}", reason=str(exc.reason)) from exc
+
+
+@check(
+    "VER-REQ-04",
+    "x509_san_dns: the client id is a SAN dNSName of the leaf and the response_uri host",
+    plan=PLAN,
+    profiles=("ca",),
+    requirement=_vp(
+        "5.9.3",
+        "When the Client Identifier Prefix is x509_san_dns, the original Client Identifier "
+        "(the part after the x509_san_dns: prefix) MUST be a DNS name and match a dNSName "
+        "Subject Alternative Name (SAN) [RFC5280] entry in the leaf certificate passed with "
+        "the request.",
+    ),
+)
+def _san_dns(ctx: CheckContext) -> None:
+    fetched = _request(ctx)
+    client = fetched.claims.get("client_id")
+    try:
+        parsed = parse_client_id(client)
+    except PasserelleError as exc:
+        raise CheckFailed(f"client_id {client!r}: {exc.detail}") from exc
+    ctx.record(client_id=client)
+    expect(
+        parsed.prefix.value == "x509_san_dns",
+        f"client_id prefix is {parsed.prefix.value}, not x509_san_dns",
+    )
+    x5c = fetched.header.get("x5c")
+    expect(isinstance(x5c, list) and x5c, "the Request Object has no x5c header")
+    assert isinstance(x5c, list)
+    try:
+        chain = verify_x5c_chain(
+            [str(c) for c in x5c], anchors=access_anchors(ctx, ctx.target), now=ctx.now()
+        )
+        check_x509_san_dns(chain.leaf, parsed.identifier)
+    except PasserelleError as exc:
+        raise CheckFailed(f"leaf certificate: {exc.detail}", reason=str(exc.reason)) from exc
+    response_uri = fetched.claims.get("response_uri")
+    host = urlsplit(str(response_uri)).hostname or ""
+    ctx.record(response_uri=response_uri)
+    # §5.9.3: without a list of trusted client ids, the FQDN of the response URI MUST
+    # match the client id; the suite keeps no such list.
+    expect(
+        host.lower() == parsed.identifier.lower(),
+        f"response_uri host {host!r} is not the client id's DNS name {parsed.identifier!r}",
+    )
+
+
+@check(
+    "VER-REQ-05",
+    "HAIP: the client id is x509_hash of the leaf certificate",
+    plan=PLAN,
+    profiles=("eu-haip",),
+    requirement=_haip(
+        "For Client Identifier Prefix as introduced in Section 5.10 of [OIDF.OID4VP], "
+        "x509_hash MUST be supported by the Wallet and used by the Verifier."
+    ),
+)
+def _x509_hash(ctx: CheckContext) -> None:
+    fetched = _request(ctx)
+    client = fetched.claims.get("client_id")
+    try:
+        parsed = parse_client_id(client)
+    except PasserelleError as exc:
+        raise CheckFailed(f"client_id {client!r}: {exc.detail}") from exc
+    ctx.record(client_id=client)
+    expect(
+        parsed.prefix.value == "x509_hash",
+        f"client_id prefix is {parsed.prefix.value}, not x509_hash",
+    )
+    x5c = fetched.header.get("x5c")
+    expect(isinstance(x5c, list) and x5c, "the Request Object has no x5c header")
+    assert isinstance(x5c, list)
+    try:
+        chain = verify_x5c_chain(
+            [str(c) for c in x5c], anchors=access_anchors(ctx, ctx.target), now=ctx.now()
+        )
+    except PasserelleError as exc:
+        raise CheckFailed(f"x5c chain: {exc.detail}", reason=str(exc.reason)) from exc
+    expected = x509_hash(chain.leaf)
+    expect(
+        parsed.identifier == expected,
+        f"x509_hash {parsed.identifier!r} is not the SHA-256 of the leaf ({expected!r})",
+    )
+
+
+@check(
+    "VER-REQ-06",
+    "HAIP: the request asks for an encrypted response (direct_post.jwt)",
+    plan=PLAN,
+    profiles=("eu-haip",),
+    requirement=_haip("Response mode MUST be direct_post.jwt."),
+)
+def _haip_mode(ctx: CheckContext) -> None:
+    fetched = _request(ctx)
+    mode = fetched.claims.get("response_mode")
+    ctx.record(response_mode=mode)
+    expect(
+        mode == ResponseMode.DIRECT_POST_JWT.value,
+        f"response_mode is {mode!r}, not direct_post.jwt",
+    )
+
+
+@check(
+    "VER-REQ-07",
+    "An encrypted-response request carries a usable encryption key in client_metadata",
+    plan=PLAN,
+    requirement=_vp("8.3", "The alg parameter MUST be present in the JWKs."),
+)
+def _encryption_key(ctx: CheckContext) -> None:
+    if ResponseMode.DIRECT_POST_JWT.value not in response_modes(ctx.target):
+        raise CheckSkipped(f"{ctx.target.profile} does not use direct_post.jwt")
+    _, query = _inputs(ctx)
+    transaction = start_transaction(
+        ctx, ctx.target, query, response_mode=ResponseMode.DIRECT_POST_JWT.value
+    )
+    fetched = fetch_request(ctx, transaction)
+    metadata = fetched.claims.get("client_metadata")
+    expect(isinstance(metadata, dict), "direct_post.jwt request without client_metadata")
+    assert isinstance(metadata, dict)
+    jwks = metadata.get("jwks")
+    keys = jwks.get("keys") if isinstance(jwks, dict) else None
+    expect(isinstance(keys, list) and keys, "client_metadata has no jwks with keys")
+    assert isinstance(keys, list)
+    ctx.record(
+        keys=[
+            {k: v for k, v in key.items() if k in ("kty", "crv", "alg", "use", "kid")}
+            for key in keys
+            if isinstance(key, dict)
+        ]
+    )
+    without_alg = [k.get("kid") for k in keys if isinstance(k, dict) and "alg" not in k]
+    expect(not without_alg, f"JWKs without alg: {without_alg}")
+    usable = [
+        k
+        for k in keys
+        if isinstance(k, dict)
+        and k.get("alg") == RESPONSE_ENCRYPTION_ALG
+        and k.get("kty") == "EC"
+        and k.get("crv") == "P-256"
+        and k.get("use") in (None, "enc")
+        and isinstance(k.get("kid"), str)
+    ]
+    expect(usable, "no P-256 ECDH-ES encryption key with a kid in client_metadata.jwks")
+
+
+_URL_SAFE = re.compile(r"[A-Za-z0-9._~-]+")
+
+
+@check(
+    "VER-REQ-08",
+    "Each request carries a fresh nonce",
+    plan=PLAN,
+    requirement=_vp(
+        "5.2",
+        "The Verifier MUST create a fresh, cryptographically random number with sufficient "
+        "entropy for every Authorization Request and store it with its current session.",
+    ),
+)
+def _nonce(ctx: CheckContext) -> None:
+    _, query = _inputs(ctx)
+    nonces = []
+    for _ in range(2):
+        transaction = start_transaction(ctx, ctx.target, query)
+        fetched = fetch_request(ctx, transaction)
+        nonce = fetched.claims.get("nonce")
+        expect(isinstance(nonce, str) and nonce, "the Request Object has no nonce")
+        assert isinstance(nonce, str)
+        expect(
+            _URL_SAFE.fullmatch(nonce), f"nonce {nonce!r} has characters outside the URL-safe set"
+        )
+        nonces.append(nonce)
+    ctx.record(nonce_lengths=[len(n) for n in nonces])
+    expect(nonces[0] != nonces[1], "two requests carry the same nonce")
+    if min(len(n) for n in nonces) < 22:
+        raise CheckWarning("the nonce is shorter than 128 bits in base64url (SHOULD, §5.2)")
+
+
+@check(
+    "VER-REQ-09",
+    "request_uri_method=post: the Request Object echoes the wallet_nonce",
+    plan=PLAN,
+    requirement=_vp(
+        "5.10",
+        "When received, the Verifier MUST use it as the wallet_nonce value in the signed "
+        "authorization request object.",
+    ),
+)
+def _wallet_nonce(ctx: CheckContext) -> None:
+    _, query = _inputs(ctx)
+    transaction = start_transaction(ctx, ctx.target, query, request_uri_method="post")
+    params, _ = parse_request_url(transaction.request_url)
+    if params.get("request_uri_method") != "post":
+        # The Verifier decides whether to offer POST; only what it then does is judged.
+        raise CheckSkipped("asked for request_uri_method=post, the request URL does not offer it")
+    fetched = fetch_request(ctx, transaction)
+    ctx.record(content_type=fetched.content_type, method=fetched.method)
+    expect(
+        fetched.content_type.split(";")[0].strip() == "application/oauth-authz-req+jwt",
+        f"the Request URI answered {fetched.content_type!r}, not application/oauth-authz-req+jwt",
+    )
+    echoed = fetched.claims.get("wallet_nonce")
+    expect(echoed == fetched.wallet_nonce, f"wallet_nonce {echoed!r} is not the one POSTed")
+    verify_request(ctx, fetched)
+
+
+@check(
+    "VER-REQ-10",
+    "HAIP: the request is passed by reference (request_uri)",
+    plan=PLAN,
+    profiles=("eu-haip",),
+    requirement=_haip(
+        "Authorization Request MUST be sent using the request_uri parameter as defined in "
+        "JWT-Secured Authorization Request (JAR) [RFC9101]."
+    ),
+)
+def _by_reference(ctx: CheckContext) -> None:
+    fetched = _request(ctx)
+    ctx.record(request_url_parameters=sorted(fetched.params))
+    expect(
+        fetched.reference.request_uri is not None and fetched.reference.request is None,
+        "the request URL passes the Request Object by value, not by request_uri",
+    )
+
+
+# --- honest presentations ----------------------------------------------------------------
+
+
+def _honest(ctx: CheckContext, mode: str) -> None:
+    if mode not in response_modes(ctx.target):
+        raise CheckSkipped(f"{ctx.target.profile} does not use {mode}")
+    holding, query = _inputs(ctx)
+    shown = present(ctx, ctx.target, holding, query, response_mode=mode, prerequisite=False)
+    expect(
+        shown.session.request.response_mode.value == mode,
+        f"asked for {mode}, the request says {shown.session.request.response_mode.value}",
+    )
+    expect_accepted(shown.outcome, f"honest presentation ({mode})")
+
+
+@check(
+    "VER-PRES-01",
+    "An honest presentation by direct_post is accepted",
+    plan=PLAN,
+    requirement=_vp(
+        "8.2",
+        "The Authorization Response MUST be encoded in the request body using the format "
+        "defined by the application/x-www-form-urlencoded HTTP content type.",
+    ),
+)
+def _honest_direct_post(ctx: CheckContext) -> None:
+    _honest(ctx, ResponseMode.DIRECT_POST.value)
+
+
+@check(
+    "VER-PRES-02",
+    "An honest presentation by direct_post.jwt (encrypted) is accepted",
+    plan=PLAN,
+    requirement=_vp(
+        "8.3",
+        "To encrypt the Authorization Response, implementations MUST use an unsigned, "
+        "encrypted JWT as described in [RFC7519].",
+    ),
+)
+def _honest_direct_post_jwt(ctx: CheckContext) -> None:
+    _honest(ctx, ResponseMode.DIRECT_POST_JWT.value)
+
+
+# --- the SD-JWT and its key binding ------------------------------------------------------
+
+
+@check(
+    "VER-SDJWT-01",
+    "A presentation with a tampered disclosure is refused",
+    plan=PLAN,
+    requirement=_sd_jwt(
+        "7.1",
+        "If any Disclosure was not referenced by digest value in the Issuer-signed JWT "
+        "(directly or recursively via other Disclosures), the SD-JWT MUST be rejected.",
+    ),
+)
+def _tampered(ctx: CheckContext) -> None:
+    _refused(ctx, Fault.TAMPERED_DISCLOSURE, "tampered disclosure")
+
+
+@check(
+    "VER-KB-01",
+    "A KB-JWT signed with a key other than the cnf key is refused",
+    plan=PLAN,
+    requirement=_sd_jwt(
+        "4.3.2",
+        "If the Verifier requires Key Binding, the Verifier MUST ensure that the key with "
+        "which it validates the signature on the Key Binding JWT is the key specified in the "
+        "SD-JWT as the Holder's public key.",
+    ),
+)
+def _kb_other_key(ctx: CheckContext) -> None:
+    _refused(ctx, Fault.KB_OTHER_KEY, "KB-JWT signed with another key")
+
+
+@check(
+    "VER-KB-02",
+    "A KB-JWT with another nonce is refused",
+    plan=PLAN,
+    catches=("verifier:skip_nonce_check",),
+    requirement=_vp(
+        "14.1.2",
+        "If any Verifiable Presentation in the response does not contain the correct nonce "
+        "value, the response MUST be rejected.",
+    ),
+)
+def _kb_nonce(ctx: CheckContext) -> None:
+    _refused(ctx, Fault.WRONG_NONCE, "KB-JWT with a wrong nonce")
+
+
+@check(
+    "VER-KB-03",
+    "A KB-JWT for another audience is refused",
+    plan=PLAN,
+    catches=("verifier:ignore_aud",),
+    requirement=_vp(
+        "14.1.2",
+        "The Verifier MUST validate every individual Verifiable Presentation in an "
+        "Authorization Response and ensure that it is linked to the values of the client_id "
+        "and the nonce parameter it had used for the respective Authorization Request.",
+    ),
+)
+def _kb_aud(ctx: CheckContext) -> None:
+    _refused(ctx, Fault.WRONG_AUD, "KB-JWT with a wrong aud")
+
+
+_IAT = _sd_jwt(
+    "7.3",
+    _KB_STEPS + "Check that the creation time of the Key Binding JWT, as determined by the iat "
+    "claim, is within an acceptable window.",
+)
+
+
+@check("VER-KB-04", "A KB-JWT issued a day in the future is refused", plan=PLAN, requirement=_IAT)
+def _kb_iat_future(ctx: CheckContext) -> None:
+    _refused(ctx, Fault.IAT_FUTURE, "KB-JWT iat a day ahead")
+
+
+@check("VER-KB-05", "A KB-JWT issued a day ago is refused", plan=PLAN, requirement=_IAT)
+def _kb_iat_past(ctx: CheckContext) -> None:
+    _refused(ctx, Fault.IAT_PAST, "KB-JWT iat a day old")
+
+
+@check(
+    "VER-KB-06",
+    "A KB-JWT whose sd_hash does not match the presentation is refused",
+    plan=PLAN,
+    requirement=_sd_jwt(
+        "7.3",
+        _KB_STEPS + "Calculate the digest over the Issuer-signed JWT and Disclosures as "
+        "defined in Section 4.3.1 and verify that it matches the value of the sd_hash claim "
+        "in the Key Binding JWT.",
+    ),
+)
+def _kb_sd_hash(ctx: CheckContext) -> None:
+    _refused(ctx, Fault.WRONG_SD_HASH, "KB-JWT with a wrong sd_hash")
+
+
+@check(
+    "VER-KB-07",
+    "A presentation without a KB-JWT is refused",
+    plan=PLAN,
+    requirement=_sd_jwt(
+        "7.3",
+        "If Key Binding is required and the Holder has provided an SD-JWT (without Key "
+        "Binding), the Verifier MUST reject the presentation.",
+    ),
+)
+def _kb_missing(ctx: CheckContext) -> None:
+    _refused(ctx, Fault.NO_KB_JWT, "presentation without a KB-JWT")
+
+
+@check(
+    "VER-KB-08",
+    "A KB-JWT with alg none is refused",
+    plan=PLAN,
+    requirement=_sd_jwt(
+        "7.3",
+        _KB_STEPS + "Ensure that a signing algorithm was used that was deemed secure for the "
+        "application. Refer to [RFC8725], Sections 3.1 and 3.2 for details. The none "
+        "algorithm MUST NOT be accepted.",
+    ),
+)
+def _kb_alg_none(ctx: CheckContext) -> None:
+    _refused(ctx, Fault.ALG_NONE, "unsigned KB-JWT (alg none)")
+
+
+# --- the credential: validity and status -------------------------------------------------
+
+
+@check(
+    "VER-CRED-01",
+    "An expired credential is refused",
+    plan=PLAN,
+    catches=("verifier:accept_expired",),
+    requirement=Requirement(
+        spec="RFC 7519",
+        section="4.1.4",
+        text='The "exp" (expiration time) claim identifies the expiration time on or after '
+        "which the JWT MUST NOT be accepted for processing.",
+        link=f"{_JWT}#section-4.1.4",
+    ),
+)
+def _expired(ctx: CheckContext) -> None:
+    _suite_signed_refused(
+        ctx, "expired credential", issued_ago=timedelta(hours=2), valid_for=timedelta(hours=1)
+    )
+
+
+@check(
+    "VER-CRED-02",
+    "A credential not yet valid (nbf a day ahead) is refused",
+    plan=PLAN,
+    requirement=Requirement(
+        spec="RFC 7519",
+        section="4.1.5",
+        text='The "nbf" (not before) claim identifies the time before which the JWT MUST NOT '
+        "be accepted for processing.",
+        link=f"{_JWT}#section-4.1.5",
+    ),
+)
+def _not_yet_valid(ctx: CheckContext) -> None:
+    _suite_signed_refused(
+        ctx,
+        "credential not yet valid",
+        issued_ago=timedelta(0),
+        valid_for=timedelta(days=30),
+        not_before_in=timedelta(days=1),
+    )
+
+
+_STATUS_RULE = Requirement(
+    spec="draft-ietf-oauth-status-list",
+    section="8.3",
+    text="If the validation was successful, the Relying Party MUST perform the following "
+    "validation steps to evaluate the status of the Referenced Token:",
+    link=f"{_STATUS}#section-8.3",
+)
+
+
+def _status_refused(ctx: CheckContext, action: str, what: str) -> None:
+    negative = status_negative(ctx, ctx.target, action)
+    _, query = _inputs(ctx)
+    shown = present(ctx, ctx.target, negative.holding, query, response_mode=_mode(ctx))
+    if shown.outcome.accepted and cached_list_may_explain(ctx, negative, shown.outcome):
+        raise CheckWarning(
+            f"{what}: accepted after checking a status list that still said valid; the "
+            "verifier may cache a list for its ttl (Token Status List §8.3) and had this one "
+            "before the run began — run again against a verifier that has not seen it",
+            **shown.outcome.evidence(),
+        )
+    expect_refused(shown.outcome, what)
+
+
+@check(
+    "VER-CRED-03",
+    "A revoked credential is refused",
+    plan=PLAN,
+    catches=("verifier:skip_status",),
+    requirement=_STATUS_RULE,
+)
+def _revoked(ctx: CheckContext) -> None:
+    _status_refused(ctx, "revoke", "revoked credential")
+
+
+@check(
+    "VER-CRED-04",
+    "A suspended credential is refused",
+    plan=PLAN,
+    catches=("verifier:skip_status",),
+    requirement=_STATUS_RULE,
+)
+def _suspended(ctx: CheckContext) -> None:
+    _status_refused(ctx, "suspend", "suspended credential")
+
+
+# --- trust -------------------------------------------------------------------------------
+
+
+@check(
+    "VER-TRUST-01",
+    "A credential from an issuer on no trust list is refused",
+    plan=PLAN,
+    catches=("verifier:trust_any_issuer",),
+    requirement=Requirement(
+        spec="draft-ietf-oauth-sd-jwt-vc",
+        section="2.5",
+        text="If a recipient cannot validate that the public verification key corresponds to "
+        "the Issuer of the Issuer-signed JWT using a permitted key discovery and validation "
+        "mechanism, the SD-JWT VC MUST be rejected.",
+        link=f"{_SD_JWT_VC}#section-2.5",
+    ),
+)
+def _untrusted(ctx: CheckContext) -> None:
+    _suite_signed_refused(
+        ctx,
+        "credential from an unlisted issuer",
+        issued_ago=timedelta(minutes=5),
+        valid_for=timedelta(days=1),
+        untrusted=True,
+    )
+
+
+@check(
+    "VER-TRUST-02",
+    "A recognised issuer's credential outside the recognised scope is refused",
+    plan=PLAN,
+    requirement=Requirement(
+        spec="draft-ietf-oauth-sd-jwt-vc",
+        section="7.7",
+        text="Credential acceptance decisions MUST be based on both the credential type and "
+        "the verified authority of the issuer.",
+        link=f"{_SD_JWT_VC}#section-7.7",
+    ),
+)
+def _out_of_scope(ctx: CheckContext) -> None:
+    setting = ctx.target.get("out_of_scope")
+    if not isinstance(setting, dict):
+        raise CheckSkipped(
+            f"the targets file gives no out_of_scope credential for {ctx.target.name}"
+        )
+    issued = obtain_shared(
+        ctx, str(setting["issuer"]), str(setting["configuration"]), str(setting["persona"])
+    )
+    holding = holding_of(issued)
+    claims = setting.get("claims") or [[k] for k in sorted(holding.claims())[:1]]
+    query = dcql_query_for(ctx, str(setting["issuer"]), str(setting["configuration"]), claims)
+    shown = present(ctx, ctx.target, holding, query, response_mode=_mode(ctx))
+    expect_refused(shown.outcome, "credential outside the recognised scope")
+
+
+# --- the response ------------------------------------------------------------------------
+
+
+@check(
+    "VER-RESP-01",
+    "A replayed response is not accepted again, and the result does not change",
+    plan=PLAN,
+    catches=("verifier:accept_replay",),
+    requirement=_vp(
+        "14.1.2",
+        "For Verifiable Presentations, implementers of this specification MUST implement the "
+        "controls as defined in this section to detect and prevent replay attacks.",
+    ),
+)
+def _replay(ctx: CheckContext) -> None:
+    holding, query = _inputs(ctx)
+    first = present(ctx, ctx.target, holding, query, response_mode=_mode(ctx))
+    if not first.outcome.accepted:
+        raise CheckSkipped(
+            f"the honest presentation to replay was not accepted (reason {first.outcome.reason!r})"
+        )
+    session = first.session
+    again = ctx.http.post(session.request.response_uri, data=dict(first.form))
+    second = read_outcome(ctx, session.transaction, again)
+    ctx.record(replay_http_status=second.http_status, replay_reason=second.reason)
+    expect(
+        400 <= second.http_status < 500,
+        f"the replayed response was answered HTTP {second.http_status}, not refused with a 4xx",
+    )
+    expect(
+        second.result == first.outcome.result,
+        "the replayed response changed the transaction's result",
+        before=first.outcome.result,
+        after=second.result,
+    )
+
+
+@check(
+    "VER-RESP-02",
+    "A response with another state is refused",
+    plan=PLAN,
+    severity=Severity.RECOMMENDED,
+    requirement=_vp(
+        "14.3.2",
+        "The Verifier SHOULD protect its Response URI from inadvertent requests by checking "
+        "that the value of the received state parameter corresponds to a recent "
+        "Authorization Request.",
+    ),
+)
+def _wrong_state(ctx: CheckContext) -> None:
+    _refused(ctx, Fault.WRONG_STATE, "response with a wrong state")

@@ -1,1 +1,971 @@
-"""Plan (to be written)."""
+"""Plan ``wallet``: the suite plays issuer and verifier against a wallet.
+
+Modelled on the OpenID Foundation's OpenID4VP wallet test plan: a happy flow per
+response mode and Client Identifier Prefix, then one negative module per rule the
+wallet must enforce on a Request Object. The wallet is driven through its backchannel
+(its test API: ``POST {backchannel}/offers``, ``POST {backchannel}/presentations``,
+``GET {backchannel}/credentials``), so no step needs a person; the suite's own verifier
+(:mod:`conformance._verifier_role`) serves each request and receives what the wallet
+sends. A wallet target without a ``backchannel`` has every check skipped, saying so.
+
+- WAL-01: the wallet is loaded with a credential from the issuer target the targets
+  file names (``issuer``, ``configuration``, ``persona``), which the suite trusts.
+- WAL-02..08: an honest DCQL request for two claims, signed as the suite's verifier
+  identity (``verifier_identity``, a WRPAC-listed access certificate). What reaches
+  the suite's response_uri is judged: the vp_token, the state, the KB-JWT, the
+  encryption of ``direct_post.jwt``, and that nothing beyond the two claims is disclosed.
+- WAL-09..19: a request wrong in one way each. The wallet passes when no presentation
+  reaches the response_uri and its backchannel reports a refusal (an error response
+  sent to the response_uri is allowed). They run only once WAL-02 has shown that the
+  wallet reaches the suite and answers an honest request, so a wallet that cannot reach
+  the suite never passes a negative check by default.
+
+Settings of the wallet target besides the above (all optional): ``claims`` (the claim
+paths to request; default ``given_name`` and ``family_name`` when held),
+``request_scheme`` (default ``openid4vp``), ``suite_verifier_host`` /
+``suite_verifier_bind`` / ``suite_verifier_alt_host`` (see the verifier role's module
+docstring), ``response_grace_seconds`` (how long a negative check waits for something
+to arrive after the backchannel answered; default 0.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from passerelle import JsonObject, JsonValue, PasserelleError
+from passerelle.jose import ALGORITHMS, UnverifiedJws, decode_unverified_jws, verify_jws
+from passerelle.oid4vp import RequestUriMethod, ResponseMode, parse_vp_token
+from passerelle.sd_jwt import (
+    KB_JWT_TYP,
+    SdJwt,
+    hash_b64url,
+    holder_key_of,
+    parse_sd_jwt,
+    process_disclosures,
+)
+from passerelle.x509 import san_dns_names, x509_hash
+from services.pki import Pki, load_pki
+
+from .._context import CheckContext
+from .._model import CheckError, CheckFailed, CheckSkipped, ErrorClass, Requirement, Severity
+from .._registry import check, expect
+from .._verifier_role import (
+    Arrival,
+    Deviation,
+    PendingRequest,
+    SuiteVerifier,
+    VerifierIdentity,
+    foreign_key_identity,
+    pki_identity,
+    reissued_identity,
+    untrusted_identity,
+)
+
+PLAN = "wallet"
+
+_VP = "OpenID4VP 1.0"
+_VP_URL = "https://openid.net/specs/openid-4-verifiable-presentations-1_0.html"
+_QUERY_ID = "suite_credential"
+#: Claims of an SD-JWT VC payload that are not the subject's data.
+_NOT_SUBJECT_CLAIMS = frozenset(
+    {"iss", "vct", "vct#integrity", "cnf", "iat", "exp", "nbf", "status", "sub", "_sd_alg"}
+)
+_ARRIVAL_WAIT_S = 5.0
+_NO_SUCH_TYPE = "urn:passerelle:conformance:no-such-credential-type"
+
+
+def _vp(section: str, text: str) -> Requirement:
+    anchor = f"appendix-{section}" if section[0].isalpha() else f"section-{section}"
+    return Requirement(spec=_VP, section=section, text=text, link=f"{_VP_URL}#{anchor}")
+
+
+def _rfc(number: int, section: str, text: str) -> Requirement:
+    return Requirement(
+        spec=f"RFC {number}",
+        section=section,
+        text=text,
+        link=f"https://www.rfc-editor.org/rfc/rfc{number}.html#section-{section}",
+    )
+
+
+# OpenID4VP §5.9.3, x509_san_dns; the same rules hold for x509_hash.
+_VALIDATE_SIGNATURE_AND_CHAIN = _vp(
+    "5.9.3",
+    "The Wallet MUST validate the signature and the trust chain of the X.509 certificate.",
+)
+
+
+# --- setup shared by every check ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Setup:
+    backchannel: str
+    pki: Pki
+    identity_name: str
+    identity: VerifierIdentity
+    host: str
+    alt_host: str
+    bind: str
+    tls: tuple[Path, Path] | None
+    scheme: str
+    grace: float
+
+    def verifier(self) -> SuiteVerifier:
+        return SuiteVerifier(host=self.host, bind=self.bind, tls=self.tls)
+
+    @property
+    def client_id(self) -> str:
+        return self.identity.x509_san_dns(self.host)
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    credential_id: str
+    format: str
+    vct: str
+    claims: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Presented:
+    """An honest request and the presentation that reached the suite's response_uri."""
+
+    pending: PendingRequest
+    decision: JsonObject
+    arrival: Arrival
+    params: JsonObject
+    presentation: str
+    paths: tuple[tuple[str, ...], ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.pending.response_mode} ({self.pending.client_id.split(':', 1)[0]})"
+
+
+def _load_pki(directory: Path, ctx: CheckContext) -> Pki:
+    try:
+        return load_pki(directory, now=ctx.now())
+    except PasserelleError as exc:
+        raise CheckError(
+            ErrorClass.SUITE, f"the suite's PKI at {directory} cannot be used: {exc.detail}"
+        ) from exc
+
+
+def _setup(ctx: CheckContext) -> _Setup:
+    backchannel = str(ctx.target.require("backchannel")).rstrip("/")
+    name = str(ctx.target.require("verifier_identity"))
+    directory = ctx.suite.pki_dir
+    if directory is None:
+        raise CheckSkipped(
+            "the targets file gives no suite `pki`: the suite has no verifier identity to "
+            "sign requests with"
+        )
+    pki = ctx.shared(f"wallet:pki:{directory}", lambda: _load_pki(directory, ctx))
+    try:
+        identity = pki_identity(pki, name)
+    except PasserelleError as exc:
+        raise CheckSkipped(f"the suite's PKI has no verifier identity {name!r}") from exc
+    host = str(ctx.target.get("suite_verifier_host", "localhost"))
+    names = san_dns_names(identity.leaf)
+    if host.lower() not in (n.lower() for n in names):
+        raise CheckSkipped(
+            f"the access certificate of {name} names {list(names)}, not the suite "
+            f"verifier's host {host!r} (set suite_verifier_host)"
+        )
+    default_alt = "127.0.0.1" if host.lower() != "127.0.0.1" else "localhost"
+    tls = None
+    if ctx.target.url.startswith("https://") and pki.tls_certfile.is_file():
+        tls = (pki.tls_certfile, pki.tls_keyfile)
+    return _Setup(
+        backchannel=backchannel,
+        pki=pki,
+        identity_name=name,
+        identity=identity,
+        host=host,
+        alt_host=str(ctx.target.get("suite_verifier_alt_host", default_alt)),
+        bind=str(ctx.target.get("suite_verifier_bind", "127.0.0.1")),
+        tls=tls,
+        scheme=str(ctx.target.get("request_scheme", "openid4vp")),
+        grace=float(ctx.target.get("response_grace_seconds", 0.1)),
+    )
+
+
+def _said(decision: JsonObject) -> str:
+    """The wallet's decision in one line, for messages."""
+    keys = ("accepted", "stage", "reason", "detail")
+    return ", ".join(f"{k}={decision[k]!r}" for k in keys if k in decision) or repr(decision)
+
+
+# --- the wallet receives a credential -------------------------------------------------------
+
+
+def _receive(ctx: CheckContext) -> _Held:
+    backchannel = str(ctx.target.require("backchannel")).rstrip("/")
+    issuer_name = str(ctx.target.require("issuer"))
+    configuration = str(ctx.target.require("configuration"))
+    persona = str(ctx.target.require("persona"))
+    issuer = ctx.targets.get(issuer_name)
+    if issuer is None or issuer.role != "issuer":
+        raise CheckSkipped(f"the targets file has no issuer target {issuer_name!r}")
+    offer_endpoint = str(issuer.require("offer_endpoint"))
+    made_response = ctx.http.post(
+        offer_endpoint,
+        json={
+            "credential_configuration_ids": [configuration],
+            "persona": persona,
+            "tx_code": True,
+        },
+    )
+    if made_response.status_code not in (200, 201):
+        raise CheckError(
+            ErrorClass.UNPARSEABLE,
+            f"issuer {issuer_name} made no offer of {configuration} for {persona}: "
+            f"HTTP {made_response.status_code}",
+        )
+    made = ctx.json_object(made_response, f"{issuer_name} offer endpoint")
+    links = made.get("links")
+    offer = (
+        next(iter(links.values()))
+        if isinstance(links, dict) and links
+        else made.get("credential_offer_uri")
+    )
+    if not isinstance(offer, str):
+        raise CheckError(ErrorClass.UNPARSEABLE, f"{issuer_name}'s offer answer holds no link")
+    answer = ctx.http.post(
+        f"{backchannel}/offers", json={"offer": offer, "tx_code": made.get("tx_code")}
+    )
+    if answer.status_code >= 500:
+        raise CheckError(
+            ErrorClass.UNPARSEABLE, f"the wallet's backchannel failed: HTTP {answer.status_code}"
+        )
+    outcomes = ctx.json_object(answer, "the wallet's backchannel (offers)").get("outcomes")
+    if not isinstance(outcomes, list):
+        raise CheckError(ErrorClass.UNPARSEABLE, "the backchannel's answer has no `outcomes`")
+    ctx.record(issuance_outcomes=outcomes)
+    accepted = [o for o in outcomes if isinstance(o, dict) and o.get("accepted") is True]
+    expect(
+        accepted,
+        f"the wallet did not obtain and accept {configuration} from {issuer_name}: "
+        + "; ".join(_said(o) for o in outcomes if isinstance(o, dict)),
+    )
+    credential_id = accepted[0].get("credential_id")
+    listed = ctx.json(ctx.http.get(f"{backchannel}/credentials"), "the wallet's credentials")
+    entry = next(
+        (
+            c
+            for c in (listed if isinstance(listed, list) else [])
+            if isinstance(c, dict) and c.get("credential_id") == credential_id
+        ),
+        None,
+    )
+    expect(
+        entry is not None,
+        f"the credential the wallet accepted ({credential_id}) is not among those it lists",
+    )
+    assert entry is not None
+    claims = entry.get("claims")
+    return _Held(
+        credential_id=str(credential_id),
+        format=str(entry.get("format")),
+        vct=str(entry.get("credential_type")),
+        claims=tuple(str(c) for c in claims) if isinstance(claims, list) else (),
+    )
+
+
+def _credential(ctx: CheckContext, *, prerequisite: bool = True) -> _Held:
+    return ctx.shared(
+        f"wallet:{ctx.target.name}:credential", lambda: _receive(ctx), prerequisite=prerequisite
+    )
+
+
+def _requested_paths(ctx: CheckContext, held: _Held) -> tuple[tuple[str, ...], ...]:
+    configured = ctx.target.get("claims")
+    if isinstance(configured, list) and configured:
+        return tuple(tuple(str(p) for p in path) for path in configured)
+    preferred = [c for c in ("given_name", "family_name") if c in held.claims]
+    others = [c for c in held.claims if c not in _NOT_SUBJECT_CLAIMS and c not in preferred]
+    chosen = (preferred + others)[:2]
+    if len(chosen) < 2:
+        raise CheckSkipped(f"the credential {held.vct} holds fewer than two claims to ask for")
+    return tuple((c,) for c in chosen)
+
+
+def _query(held: _Held, paths: Sequence[Sequence[str]], *, vct: str | None = None) -> JsonObject:
+    claims: list[JsonValue] = [{"path": list(p)} for p in paths]
+    return {
+        "credentials": [
+            {
+                "id": _QUERY_ID,
+                "format": held.format,
+                "meta": {"vct_values": [vct or held.vct]},
+                "claims": claims,
+            }
+        ]
+    }
+
+
+# --- asking the wallet ----------------------------------------------------------------------
+
+
+def _ask(ctx: CheckContext, setup: _Setup, pending: PendingRequest) -> JsonObject:
+    """Hand the wallet the request link through its backchannel; its decision."""
+    response = ctx.http.post(
+        f"{setup.backchannel}/presentations", json={"request": pending.link, "consent": "minimal"}
+    )
+    if response.status_code >= 500:
+        raise CheckError(
+            ErrorClass.UNPARSEABLE,
+            f"the wallet's backchannel failed on the request: HTTP {response.status_code}",
+        )
+    return ctx.json_object(response, "the wallet's backchannel (presentations)")
+
+
+def _claim_at(claims: JsonObject, path: Sequence[str]) -> bool:
+    value: JsonValue = claims
+    for step in path:
+        if not isinstance(value, dict) or step not in value:
+            return False
+        value = value[step]
+    return True
+
+
+def _present_honestly(ctx: CheckContext, *, mode: ResponseMode, by_hash: bool) -> _Presented:
+    setup = _setup(ctx)
+    held = _credential(ctx)
+    if held.format != "dc+sd-jwt":
+        raise CheckSkipped(f"the wallet's credential is {held.format}, not an SD-JWT VC")
+    paths = _requested_paths(ctx, held)
+    client_id = setup.identity.x509_hash if by_hash else setup.client_id
+    with setup.verifier() as verifier:
+        pending = verifier.create_request(
+            identity=setup.identity,
+            client_id=client_id,
+            dcql_query=_query(held, paths),
+            now=ctx.now(),
+            response_mode=mode,
+            scheme=setup.scheme,
+            # The encrypted flow also exercises request_uri_method=post (§5.10).
+            request_uri_method=(
+                RequestUriMethod.POST if mode is ResponseMode.DIRECT_POST_JWT else None
+            ),
+        )
+        decision = _ask(ctx, setup, pending)
+        arrivals = verifier.wait_for_arrival(pending, timeout=_ARRIVAL_WAIT_S)
+    ctx.record(request=pending.evidence(), decision=decision)
+    sent = [a for a in arrivals if a.carries_presentation]
+    expect(
+        sent,
+        f"no presentation reached the suite's response_uri ({mode.value}, {client_id}); "
+        f"the wallet decided: {_said(decision)}",
+    )
+    arrival = sent[0]
+    if mode is ResponseMode.DIRECT_POST_JWT:
+        expect(
+            arrival.encrypted,
+            "under direct_post.jwt the response came unencrypted (no `response` parameter)",
+        )
+    else:
+        expect(not arrival.encrypted, "under direct_post the response came as a JWE")
+    expect(
+        arrival.params is not None,
+        f"the response at the response_uri cannot be read: {arrival.problem}",
+    )
+    assert arrival.params is not None
+    try:
+        vp_token = parse_vp_token(arrival.params.get("vp_token"))
+    except PasserelleError as exc:
+        raise CheckFailed(f"vp_token is not a DCQL vp_token: {exc.detail}") from exc
+    items = vp_token.get(_QUERY_ID)
+    expect(
+        items is not None,
+        f"vp_token has no entry for the credential query {_QUERY_ID!r}: {sorted(vp_token)}",
+    )
+    assert items is not None
+    expect(
+        len(items) == 1,
+        f"vp_token[{_QUERY_ID!r}] holds {len(items)} presentations; `multiple` was not set",
+    )
+    presentation = items[0]
+    expect(isinstance(presentation, str), "an SD-JWT VC presentation is a string")
+    assert isinstance(presentation, str)
+    try:
+        sd = parse_sd_jwt(presentation)
+        claims = process_disclosures(sd, sd.unverified_payload()).claims
+    except PasserelleError as exc:
+        raise CheckFailed(f"the presentation is not a valid SD-JWT: {exc.detail}") from exc
+    missing = [".".join(p) for p in paths if not _claim_at(claims, p)]
+    expect(
+        not missing,
+        f"the presentation does not disclose the requested claims {missing}",
+        requested=[list(p) for p in paths],
+    )
+    return _Presented(
+        pending=pending,
+        decision=decision,
+        arrival=arrival,
+        params=arrival.params,
+        presentation=presentation,
+        paths=paths,
+    )
+
+
+def _presented(
+    ctx: CheckContext,
+    mode: ResponseMode = ResponseMode.DIRECT_POST,
+    *,
+    by_hash: bool = False,
+    prerequisite: bool = True,
+) -> _Presented:
+    key = f"wallet:{ctx.target.name}:presented:{mode.value}:{'hash' if by_hash else 'dns'}"
+    return ctx.shared(
+        key,
+        lambda: _present_honestly(ctx, mode=mode, by_hash=by_hash),
+        prerequisite=prerequisite,
+    )
+
+
+def _both_modes(ctx: CheckContext) -> list[_Presented]:
+    """The direct_post presentation (required) and the direct_post.jwt one if it came:
+    WAL-03 reports an encrypted flow that failed; the checks reading both still judge
+    the plain one."""
+    found = [_presented(ctx)]
+    try:
+        found.append(_presented(ctx, ResponseMode.DIRECT_POST_JWT))
+    except (CheckSkipped, CheckError) as exc:
+        ctx.record(direct_post_jwt=f"not judged: {exc}")
+    return found
+
+
+def _refused(
+    ctx: CheckContext,
+    setup: _Setup,
+    *,
+    why: str,
+    identity: VerifierIdentity | None = None,
+    client_id: str | None = None,
+    deviation: Deviation | None = None,
+    vct: str | None = None,
+) -> None:
+    """Send a request wrong in one way; the wallet must not present anything."""
+    held = _credential(ctx)
+    # The wallet reaches the suite and answers it honestly: a refusal below means it
+    # refused this request, not that it could not reach the suite.
+    _presented(ctx)
+    paths = _requested_paths(ctx, held)
+    signer = identity or setup.identity
+    with setup.verifier() as verifier:
+        pending = verifier.create_request(
+            identity=signer,
+            client_id=client_id or signer.x509_san_dns(setup.host),
+            dcql_query=_query(held, paths, vct=vct),
+            now=ctx.now(),
+            deviation=deviation,
+            scheme=setup.scheme,
+        )
+        decision = _ask(ctx, setup, pending)
+        arrivals = verifier.wait_for_arrival(pending, timeout=setup.grace)
+    ctx.record(request=pending.evidence(), decision=decision)
+    sent = [a.summary() for a in arrivals if a.carries_presentation]
+    expect(
+        not sent,
+        f"the wallet sent a response other than an error to the response_uri although {why}",
+        sent=sent,
+    )
+    expect(
+        decision.get("accepted") is False,
+        f"the wallet's backchannel does not report a refusal although {why}: {_said(decision)}",
+    )
+
+
+# --- key binding ----------------------------------------------------------------------------
+
+
+def _key_binding(presented: _Presented) -> tuple[SdJwt, UnverifiedJws, JsonObject]:
+    try:
+        sd = parse_sd_jwt(presented.presentation)
+    except PasserelleError as exc:
+        raise CheckFailed(f"{presented.label}: not an SD-JWT: {exc.detail}") from exc
+    expect(
+        sd.kb_jwt is not None,
+        f"{presented.label}: the presentation has no KB-JWT, though the credential is key-bound",
+    )
+    assert sd.kb_jwt is not None
+    try:
+        kb = decode_unverified_jws(sd.kb_jwt, what="KB-JWT")
+        payload = kb.payload_json(what="KB-JWT payload")
+    except PasserelleError as exc:
+        raise CheckFailed(f"{presented.label}: the KB-JWT is malformed: {exc.detail}") from exc
+    return sd, kb, payload
+
+
+def _binding_problems(presented: _Presented) -> list[str]:
+    _, _, payload = _key_binding(presented)
+    problems = []
+    if payload.get("nonce") != presented.pending.nonce:
+        problems.append(
+            f"{presented.label}: KB-JWT nonce {payload.get('nonce')!r} is not the request's "
+            f"nonce {presented.pending.nonce!r}"
+        )
+    if payload.get("aud") != presented.pending.client_id:
+        problems.append(
+            f"{presented.label}: KB-JWT aud {payload.get('aud')!r} is not the Client "
+            f"Identifier {presented.pending.client_id!r}"
+        )
+    return problems
+
+
+# --- happy paths ----------------------------------------------------------------------------
+
+
+@check(
+    "WAL-01",
+    "The wallet obtains a credential from the configured issuer (pre-authorized code, "
+    "Transaction Code)",
+    plan=PLAN,
+    requirement=Requirement(
+        spec="OpenID4VCI 1.0",
+        section="6.1",
+        text="tx_code: OPTIONAL. String value containing a Transaction Code value itself. "
+        "This value MUST be present if a tx_code object was present in the Credential "
+        "Offer (including if the object was empty).",
+        link="https://openid.net/specs/openid-4-verifiable-credential-issuance-1_0.html"
+        "#section-6.1",
+    ),
+)
+def _receives_credential(ctx: CheckContext) -> None:
+    held = _credential(ctx, prerequisite=False)
+    ctx.record(credential=held.vct, format=held.format, claims=list(held.claims))
+
+
+@check(
+    "WAL-02",
+    "An honest DCQL request (x509_san_dns, direct_post) gets a vp_token with the requested "
+    "claims at the response_uri",
+    plan=PLAN,
+    requirement=_vp(
+        "8.1",
+        "vp_token: REQUIRED. This is a JSON-encoded object containing entries where the key "
+        "is the id value used for a Credential Query in the DCQL query and the value is an "
+        "array of one or more Presentations that match the respective Credential Query. "
+        "When multiple is omitted, or set to false, the array MUST contain only one "
+        "Presentation.",
+    ),
+)
+def _direct_post(ctx: CheckContext) -> None:
+    presented = _presented(ctx, prerequisite=False)
+    ctx.record(requested=[list(p) for p in presented.paths])
+
+
+@check(
+    "WAL-03",
+    "Under direct_post.jwt the response is a JWE encrypted to the suite's key, with its kid",
+    plan=PLAN,
+    requirement=_vp(
+        "8.3",
+        "To encrypt the Authorization Response, implementations MUST use an unsigned, "
+        "encrypted JWT as described in [RFC7519].",
+    ),
+)
+def _direct_post_jwt(ctx: CheckContext) -> None:
+    presented = _presented(ctx, ResponseMode.DIRECT_POST_JWT, prerequisite=False)
+    header = presented.arrival.jwe_header or {}
+    ctx.record(jwe_header=header)
+    # §8.3: "If the selected public key contains a kid parameter, the JWE MUST include
+    # the same value in the kid JWE Header Parameter".
+    expect(
+        header.get("kid") == presented.pending.encryption_kid,
+        f"JWE kid {header.get('kid')!r} is not the kid of the suite's key "
+        f"{presented.pending.encryption_kid!r}",
+    )
+    # §8.3: "The JWE alg algorithm used MUST be equal to the alg value of the chosen jwk".
+    expect(header.get("alg") == "ECDH-ES", f"JWE alg {header.get('alg')!r} is not ECDH-ES")
+    expect(
+        header.get("enc") == "A128GCM",
+        f"JWE enc {header.get('enc')!r} is not the one the suite offered (A128GCM)",
+    )
+
+
+@check(
+    "WAL-04",
+    "The response echoes the request's state (direct_post and direct_post.jwt)",
+    plan=PLAN,
+    requirement=_rfc(
+        6749,
+        "4.1.2",
+        'state: REQUIRED if the "state" parameter was present in the client authorization '
+        "request. The exact value received from the client.",
+    ),
+)
+def _state_echoed(ctx: CheckContext) -> None:
+    for presented in _both_modes(ctx):
+        got = presented.params.get("state")
+        expect(
+            got == presented.pending.state,
+            f"{presented.label}: state {got!r} is not the request's {presented.pending.state!r}",
+        )
+
+
+@check(
+    "WAL-05",
+    "The KB-JWT carries the request's nonce and the full Client Identifier as aud",
+    plan=PLAN,
+    requirement=_vp(
+        "B.3.6",
+        "The following requirements apply to the nonce and aud claims in the Key Binding "
+        "JWT: the nonce claim MUST be the value of nonce from the Authorization Request; "
+        "the aud claim MUST be the value of the Client Identifier, except for requests "
+        "over the DC API where it MUST be the Origin prefixed with origin:",
+    ),
+    catches=("wallet:wrong_kb_aud",),
+)
+def _kb_binding(ctx: CheckContext) -> None:
+    found = _both_modes(ctx)
+    problems = [p for presented in found for p in _binding_problems(presented)]
+    ctx.record(kb_payloads={p.label: _key_binding(p)[2] for p in found})
+    expect(not problems, "; ".join(problems))
+
+
+@check(
+    "WAL-06",
+    "The KB-JWT is typed kb+jwt, signed by the credential's cnf key, and its sd_hash covers "
+    "the presented SD-JWT",
+    plan=PLAN,
+    requirement=_rfc(
+        9901,
+        "4.3.1",
+        "The sd_hash value MUST be taken over the US-ASCII bytes of the encoded SD-JWT, "
+        "i.e., the Issuer-signed JWT, a tilde character, and zero or more Disclosures "
+        "selected for presentation to the Verifier, each followed by a tilde character",
+    ),
+)
+def _kb_integrity(ctx: CheckContext) -> None:
+    for presented in _both_modes(ctx):
+        sd, kb, payload = _key_binding(presented)
+        issuer_payload = sd.unverified_payload()
+        try:
+            holder = holder_key_of(issuer_payload)
+        except PasserelleError as exc:
+            raise CheckError(
+                ErrorClass.UNPARSEABLE, f"the credential names no holder key: {exc.detail}"
+            ) from exc
+        try:
+            verify_jws(kb, key=holder, algorithms=tuple(ALGORITHMS), typ=KB_JWT_TYP)
+        except PasserelleError as exc:
+            raise CheckFailed(
+                f"{presented.label}: the KB-JWT does not verify under the credential's "
+                f"cnf key as {KB_JWT_TYP}: {exc.reason}: {exc.detail}",
+                kb_header=kb.header,
+            ) from exc
+        alg = issuer_payload.get("_sd_alg", "sha-256")
+        try:
+            expected = hash_b64url(str(alg), sd.without_key_binding)
+        except PasserelleError as exc:
+            raise CheckError(ErrorClass.UNPARSEABLE, exc.detail) from exc
+        expect(
+            payload.get("sd_hash") == expected,
+            f"{presented.label}: KB-JWT sd_hash {payload.get('sd_hash')!r} is not the "
+            f"{alg} digest of the presented SD-JWT ({expected!r})",
+        )
+        expect(
+            isinstance(payload.get("iat"), int | float),
+            f"{presented.label}: the KB-JWT has no numeric iat",
+        )
+
+
+@check(
+    "WAL-07",
+    "An honest request under the x509_hash prefix is answered, bound to the full "
+    "x509_hash Client Identifier",
+    plan=PLAN,
+    requirement=Requirement(
+        spec="OpenID4VC HAIP 1.0",
+        section="5",
+        text="For Client Identifier Prefix as introduced in Section 5.10 of [OIDF.OID4VP], "
+        "x509_hash MUST be supported by the Wallet and used by the Verifier.",
+        link="https://openid.net/specs/openid4vc-high-assurance-interoperability-profile-1_0.html",
+    ),
+    catches=("wallet:wrong_kb_aud",),
+)
+def _x509_hash(ctx: CheckContext) -> None:
+    presented = _presented(ctx, by_hash=True, prerequisite=False)
+    problems = _binding_problems(presented)
+    expect(not problems, "; ".join(problems))
+
+
+@check(
+    "WAL-08",
+    "Only the requested claims are disclosed (data minimisation)",
+    plan=PLAN,
+    requirement=_vp(
+        "6.4",
+        "Wallets MUST NOT send selectively disclosable claims that have not been selected "
+        "according to the rules below.",
+    ),
+    catches=("wallet:disclose_all",),
+)
+def _minimal_disclosure(ctx: CheckContext) -> None:
+    def related(a: Sequence[object], b: Sequence[object]) -> bool:
+        # A disclosure on the way to a requested claim, or inside one, was selected.
+        n = min(len(a), len(b))
+        return tuple(a[:n]) == tuple(b[:n])
+
+    for presented in _both_modes(ctx):
+        sd, _, _ = _key_binding(presented)
+        try:
+            revealed = process_disclosures(sd, sd.unverified_payload()).revealed
+        except PasserelleError as exc:
+            raise CheckFailed(f"{presented.label}: disclosures: {exc.detail}") from exc
+        extra = sorted(
+            {
+                ".".join(str(s) for s in r.path)
+                for r in revealed
+                if not any(related(r.path, p) for p in presented.paths)
+            }
+        )
+        ctx.record(disclosed=sorted(".".join(str(s) for s in r.path) for r in revealed))
+        expect(
+            not extra,
+            f"{presented.label}: disclosed beyond the requested "
+            f"{['.'.join(p) for p in presented.paths]}: {extra}",
+        )
+
+
+# --- negatives: who signs -------------------------------------------------------------------
+
+
+@check(
+    "WAL-09",
+    "A request signed under a certificate that chains to no listed WRPAC provider is refused",
+    plan=PLAN,
+    requirement=_VALIDATE_SIGNATURE_AND_CHAIN,
+    catches=("wallet:accept_untrusted_verifier",),
+)
+def _untrusted_verifier(ctx: CheckContext) -> None:
+    setup = _setup(ctx)
+    identity = untrusted_identity(dns_names=[setup.host], now=ctx.now())
+    _refused(
+        ctx,
+        setup,
+        why="the access certificate chains to a CA the suite just made, on no trust list",
+        identity=identity,
+    )
+
+
+@check(
+    "WAL-10",
+    "A request whose signature is not by the x5c leaf's key is refused",
+    plan=PLAN,
+    requirement=_VALIDATE_SIGNATURE_AND_CHAIN,
+    catches=("wallet:skip_request_signature",),
+)
+def _signature_mismatch(ctx: CheckContext) -> None:
+    setup = _setup(ctx)
+    _refused(
+        ctx,
+        setup,
+        why="the Request Object is signed by a key other than the x5c leaf's",
+        identity=foreign_key_identity(setup.identity),
+    )
+
+
+@check(
+    "WAL-11",
+    "An x509_san_dns Client Identifier that is not a SAN dNSName of the leaf is refused",
+    plan=PLAN,
+    requirement=_vp(
+        "5.9.3",
+        "When the Client Identifier Prefix is x509_san_dns, the original Client Identifier "
+        "(the part after the x509_san_dns: prefix) MUST be a DNS name and match a dNSName "
+        "Subject Alternative Name (SAN) [RFC5280] entry in the leaf certificate passed "
+        "with the request.",
+    ),
+    catches=("wallet:ignore_client_id_binding",),
+)
+def _san_mismatch(ctx: CheckContext) -> None:
+    setup = _setup(ctx)
+    # Issued by the same listed CA, so only the binding of the name is wrong.
+    identity = reissued_identity(
+        setup.pki,
+        setup.identity_name,
+        dns_names=["suite-other-verifier.invalid"],
+        now=ctx.now(),
+    )
+    _refused(
+        ctx,
+        setup,
+        why=f"{setup.host!r} is not in the leaf certificate's SAN",
+        identity=identity,
+        client_id=identity.x509_san_dns(setup.host),
+    )
+
+
+@check(
+    "WAL-12",
+    "An x509_hash Client Identifier that is not the hash of the leaf is refused",
+    plan=PLAN,
+    requirement=_vp(
+        "5.9.3",
+        "When the Client Identifier Prefix is x509_hash, the original Client Identifier "
+        "(the part without the x509_hash: prefix) MUST be a hash and match the hash of the "
+        "leaf certificate passed with the request.",
+    ),
+    catches=("wallet:ignore_client_id_binding",),
+)
+def _hash_mismatch(ctx: CheckContext) -> None:
+    setup = _setup(ctx)
+    # Only meaningful if the wallet answers an honest x509_hash request (WAL-07).
+    _presented(ctx, by_hash=True)
+    other = setup.pki.anchor(setup.identity_name)
+    _refused(
+        ctx,
+        setup,
+        why="the x509_hash is the hash of the issuing CA's certificate, not of the leaf",
+        client_id=f"x509_hash:{x509_hash(other)}",
+    )
+
+
+@check(
+    "WAL-13",
+    "Under x509_san_dns, a response_uri on another host than the Client Identifier is refused",
+    plan=PLAN,
+    requirement=_vp(
+        "5.9.3",
+        "If the Wallet can establish trust in the Client Identifier authenticated through "
+        "the certificate, e.g. because the Client Identifier is contained in a list of "
+        "trusted Client Identifiers, it may allow the client to freely choose the "
+        "redirect_uri value. If not, the FQDN of the redirect_uri value MUST match the "
+        "Client Identifier without the prefix x509_san_dns:.",
+    ),
+)
+def _response_uri_host(ctx: CheckContext) -> None:
+    setup = _setup(ctx)
+    _refused(
+        ctx,
+        setup,
+        why=f"the response_uri host {setup.alt_host!r} is not the x509_san_dns name {setup.host!r}",
+        deviation=Deviation(response_uri_host=setup.alt_host),
+    )
+
+
+# --- negatives: the Request Object itself --------------------------------------------------
+
+
+@check(
+    "WAL-14",
+    "A Request Object whose typ is not oauth-authz-req+jwt is refused",
+    plan=PLAN,
+    requirement=_vp(
+        "5",
+        "Wallets MUST NOT process Request Objects where the typ Header Parameter is not "
+        "present or does not have the value oauth-authz-req+jwt.",
+    ),
+)
+def _wrong_typ(ctx: CheckContext) -> None:
+    _refused(ctx, _setup(ctx), why="the Request Object typ is JWT", deviation=Deviation(typ="JWT"))
+
+
+@check(
+    "WAL-15",
+    "A request without a nonce is refused",
+    plan=PLAN,
+    requirement=_vp(
+        "5.2",
+        "nonce: REQUIRED. A case-sensitive String representing a value to securely bind "
+        "Verifiable Presentation(s) provided by the Wallet to the particular transaction.",
+    ),
+)
+def _missing_nonce(ctx: CheckContext) -> None:
+    _refused(
+        ctx,
+        _setup(ctx),
+        why="the request has no nonce",
+        deviation=Deviation(omit=frozenset({"nonce"})),
+    )
+
+
+@check(
+    "WAL-16",
+    "A request with a response_mode the wallet cannot use gets no presentation by another mode",
+    plan=PLAN,
+    requirement=_vp(
+        "5.6",
+        "Both successful and error responses SHOULD be returned using the supplied Response "
+        "Mode, or if none is supplied, using the default Response Mode.",
+    ),
+    severity=Severity.RECOMMENDED,
+)
+def _unsupported_response_mode(ctx: CheckContext) -> None:
+    mode = "direct_post.suite-unsupported"
+    _refused(
+        ctx,
+        _setup(ctx),
+        why=f"the request's response_mode is {mode!r}",
+        deviation=Deviation(response_mode=mode),
+    )
+
+
+@check(
+    "WAL-17",
+    "A Request Object for another audience is refused",
+    plan=PLAN,
+    requirement=_rfc(
+        7519,
+        "4.1.3",
+        "If the principal processing the claim does not identify itself with a value in the "
+        '"aud" claim when this claim is present, then the JWT MUST be rejected.',
+    ),
+)
+def _wrong_aud(ctx: CheckContext) -> None:
+    aud = "https://another-wallet.suite.invalid"
+    # OpenID4VP §5.8: aud is the Wallet's issuer, or https://self-issued.me/v2 with static
+    # discovery; a Wallet that is neither is not the principal the JWT is for.
+    _refused(
+        ctx,
+        _setup(ctx),
+        why=f"the Request Object's aud is {aud!r}",
+        deviation=Deviation(aud=aud),
+    )
+
+
+@check(
+    "WAL-18",
+    "An expired Request Object is refused",
+    plan=PLAN,
+    requirement=_rfc(
+        7519,
+        "4.1.4",
+        'The "exp" (expiration time) claim identifies the expiration time on or after which '
+        "the JWT MUST NOT be accepted for processing.",
+    ),
+)
+def _expired(ctx: CheckContext) -> None:
+    # Ten minutes past exp: beyond any reasonable clock skew.
+    _refused(
+        ctx,
+        _setup(ctx),
+        why="the Request Object expired ten minutes ago",
+        deviation=Deviation(issued_ago=timedelta(minutes=15), lifetime=timedelta(minutes=5)),
+    )
+
+
+@check(
+    "WAL-19",
+    "A DCQL query no held credential satisfies is declined, with no presentation",
+    plan=PLAN,
+    requirement=_vp(
+        "6.4.2",
+        "If the Wallet cannot deliver all non-optional Credentials requested by the "
+        "Verifier according to these rules, it MUST NOT return any Credential(s).",
+    ),
+)
+def _no_matching_credential(ctx: CheckContext) -> None:
+    _refused(
+        ctx,
+        _setup(ctx),
+        why=f"the wallet holds no credential of type {_NO_SUCH_TYPE}",
+        vct=_NO_SUCH_TYPE,
+    )

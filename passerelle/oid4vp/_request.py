@@ -10,7 +10,6 @@ Verifier: :func:`create_request_object`, :func:`authorization_request_url`,
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 import re
 from collections.abc import Collection, Mapping, Sequence
@@ -21,6 +20,7 @@ from cryptography import x509
 
 from .._errors import Fault, PasserelleError, Reason
 from .._json import JsonObject, JsonValue, parse_json
+from .._net import is_loopback_host
 from ..jose import (
     PublicKey,
     Signer,
@@ -142,14 +142,7 @@ def _is_allowed_http_url(value: str) -> bool:
     if parts.scheme == "https":
         return True
     # DESIGN §3: plain HTTP on loopback is the development relaxation, nowhere else.
-    if parts.scheme != "http":
-        return False
-    if parts.hostname == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return False
+    return parts.scheme == "http" and is_loopback_host(parts.hostname)
 
 
 def _parse_client_metadata(value: JsonValue) -> ClientMetadata | None:

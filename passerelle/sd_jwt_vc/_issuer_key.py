@@ -9,7 +9,6 @@ documents in an :class:`IssuerKeyPolicy`.
 from __future__ import annotations
 
 import enum
-import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +18,7 @@ from cryptography import x509
 
 from .._errors import PasserelleError, Reason, local_error
 from .._json import JsonObject, JsonValue
+from .._net import is_loopback_host
 from ..jose import PublicKey, load_public_jwk
 from ..sd_jwt import SdJwt
 from ..x509 import VerifiedChain, verify_x5c_chain
@@ -79,19 +79,9 @@ class ResolvedIssuerKey:
 
 
 def is_insecure_loopback(url: str) -> bool:
-    """An ``http://`` URL whose host is this machine: the one place plain HTTP is let in.
-    The host must be ``localhost`` or a loopback IP literal, never a name that merely
-    starts with one (``127.0.0.1.example``)."""
+    """An ``http://`` URL whose host is this machine: the one place plain HTTP is let in."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.scheme != "http":
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return parts.scheme == "http" and is_loopback_host(parts.hostname or "")
 
 
 def _metadata_scheme_ok(iss: str, allow_insecure_loopback: bool) -> bool:

@@ -6,28 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
-import segno
+from services.pages import page as _page
+from services.pages import qr_svg
 
-__all__ = ["index_page", "login_page", "offer_page", "qr_svg"]
-
-_STYLE = """
-body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
-h1{font-size:1.4rem} code,pre{background:#f3f3f3;padding:.1rem .3rem;word-break:break-all}
-.card{border:1px solid #ddd;border-radius:.5rem;padding:1rem;margin:1rem 0}
-button{padding:.4rem .9rem;margin:.2rem} .tx{font-size:1.6rem;letter-spacing:.3rem}
-"""
-
-
-def _page(title: str, body: str) -> str:
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body><h1>{escape(title)}</h1>{body}</body></html>"
-    )
-
-
-def qr_svg(data: str) -> str:
-    return segno.make(data, error="m").svg_inline(scale=4)
+__all__ = ["index_page", "login_page", "offer_page"]
 
 
 def offer_page(

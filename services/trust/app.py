@@ -10,34 +10,49 @@ answers TRQP v2 queries for the Canadian registry, and serves the recognition ag
     GET  /recognition/{id}.json      a recognition agreement
 
 Lists are read from the data directory and re-read when ``passerelle trust build``
-rewrites them, so a rebuild needs no restart.
+rewrites them, so a rebuild needs no restart. Under quirks (the conformance suite's
+self-test, :mod:`services.trust.quirks`) the EU lists are re-signed on the way out and
+the TRQP router answers as the behaviour says; without quirks, files go out as built.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 
-from passerelle import PasserelleError, Reason, __version__
+from passerelle import JsonObject, PasserelleError, Reason, __version__
+from passerelle.jose import KeySigner, decode_unverified_jws
 from passerelle.trust import (
     TRQP_VERSION,
     RecognitionAgreement,
     Registry,
     VerifiedRegistry,
+    sign_lote,
     verify_registry_snapshot,
 )
+from passerelle.x509 import (
+    LeafUsage,
+    build_ca_certificate,
+    build_leaf_certificate,
+    build_name,
+    draw_serial_number,
+    encode_x5c,
+)
 from services.pki import load_pki
-from services.runtime import utc_now
-from services.trust.quirks import TrustQuirk
+from services.runtime import SecretsRandom, utc_now
+from services.trust.quirks import TrustBehaviour, TrustQuirk, behaviour_for
 
-from .build import EU_LISTS, load_recognitions, trust_dir
+from .build import EU_LISTS, OperatorKey, load_recognitions, trust_dir
 from .sources import load_source
 from .trqp import build_trqp_router
 
@@ -46,6 +61,10 @@ __all__ = ["create_trust_app"]
 LIST_MEDIA_TYPE = "application/jose"
 MAX_AGE_SECONDS = 300
 LOTE_VERSION = "ETSI TS 119 602 V1.1.1 (JSON binding, JAdES baseline-B compact)"
+
+
+def _etag(text: str) -> str:
+    return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
 
 
 @dataclass(slots=True)
@@ -74,23 +93,136 @@ class _Files:
             cached = _Cached(
                 mtime_ns=mtime,
                 text=text,
-                etag='"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"',
+                etag=_etag(text),
                 last_modified=format_datetime(when, usegmt=False),
             )
             self._cache[path] = cached
         return cached
 
 
-def _publish(files: _Files, path: Path, request: Request) -> Response:
+def _publish(
+    files: _Files,
+    path: Path,
+    request: Request,
+    rewrite: Callable[[_Cached], str] | None = None,
+) -> Response:
     item = files.get(path)
+    text = item.text if rewrite is None else rewrite(item)
+    etag = item.etag if rewrite is None else _etag(text)
     headers = {
         "Cache-Control": f"public, max-age={MAX_AGE_SECONDS}",
-        "ETag": item.etag,
+        "ETag": etag,
         "Last-Modified": item.last_modified,
     }
-    if request.headers.get("if-none-match") == item.etag:
+    if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
-    return Response(item.text, media_type=LIST_MEDIA_TYPE, headers=headers)
+    return Response(text, media_type=LIST_MEDIA_TYPE, headers=headers)
+
+
+def _lote_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _read_lote_time(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise PasserelleError(Reason.TRUST_LIST_MALFORMED, "built list has no date-time")
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def _stand_in_operator(genuine: x509.Certificate, now: datetime) -> OperatorKey:
+    """A signer with the operator's subject under a CA of its own, trusted by nobody:
+    only the chain to the operator's anchor tells it from the real one."""
+    random = SecretsRandom()
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = build_ca_certificate(
+        subject=build_name(common_name="Stand-in list operator CA (not trusted)", country="BE"),
+        key=ca_key,
+        not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=365),
+        serial=draw_serial_number(random),
+        path_length=0,
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = build_leaf_certificate(
+        subject=genuine.subject,
+        public_key=key.public_key(),
+        issuer_cert=ca,
+        issuer_key=ca_key,
+        not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=365),
+        serial=draw_serial_number(random),
+        usage=LeafUsage.SIGNING,
+    )
+    return OperatorKey(signer=KeySigner(key), x5c=encode_x5c([leaf]))
+
+
+class _ListRewriter:
+    """Serves the EU lists as a faulty trust service would (see :mod:`.quirks`): each
+    built list is re-signed with its dates moved back, by a stand-in signer, or with a
+    sequence number lower at every fetch."""
+
+    # Far enough above any real build that counting down never reaches the real number.
+    _SEQUENCE_HEADROOM = 100_000
+
+    def __init__(
+        self,
+        behaviour: TrustBehaviour,
+        *,
+        operator: OperatorKey,
+        operator_certificate: x509.Certificate,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._behaviour = behaviour
+        self._operator = operator
+        self._operator_certificate = operator_certificate
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._signer: OperatorKey | None = None
+        self._fetches: dict[str, int] = {}
+        self._cache: dict[tuple[str, int], str] = {}
+
+    def _signing_key(self, now: datetime) -> OperatorKey:
+        if self._behaviour.sign_lists_with_operator_key:
+            return self._operator
+        if self._signer is None:
+            self._signer = _stand_in_operator(self._operator_certificate, now)
+        return self._signer
+
+    def rewrite(self, name: str, item: _Cached) -> str:
+        with self._lock:
+            fetch = self._fetches.get(name, 0)
+            self._fetches[name] = fetch + 1
+            cached = self._cache.get((name, item.mtime_ns))
+            if cached is not None and self._behaviour.monotonic_sequence:
+                return cached
+            text = self._reissue(item.text, fetch)
+            self._cache[(name, item.mtime_ns)] = text
+            return text
+
+    def _reissue(self, token: str, fetch: int) -> str:
+        now = self._clock()
+        # Our own build wrote this token a moment ago; it is re-signed, not trusted.
+        payload: JsonObject = decode_unverified_jws(token, what="built LoTE").payload_json()
+        lote = payload.get("LoTE")
+        info = lote.get("ListAndSchemeInformation") if isinstance(lote, dict) else None
+        if not isinstance(info, dict):
+            raise PasserelleError(Reason.TRUST_LIST_MALFORMED, "built list is not a LoTE")
+        issued = _read_lote_time(info.get("ListIssueDateTime"))
+        signed_at = issued
+        overdue = self._behaviour.lists_overdue_by
+        if overdue is not None:
+            validity = _read_lote_time(info.get("NextUpdate")) - issued
+            next_update = now.replace(microsecond=0) - overdue
+            signed_at = next_update - validity
+            info["ListIssueDateTime"] = _lote_time(signed_at)
+            info["NextUpdate"] = _lote_time(next_update)
+        if not self._behaviour.monotonic_sequence:
+            sequence = info.get("LoTESequenceNumber")
+            if isinstance(sequence, bool) or not isinstance(sequence, int):
+                raise PasserelleError(Reason.TRUST_LIST_MALFORMED, "built list has no sequence")
+            info["LoTESequenceNumber"] = sequence + max(self._SEQUENCE_HEADROOM - fetch, 0)
+        key = self._signing_key(now)
+        return sign_lote(payload, signer=key.signer, x5c=key.x5c, now=signed_at)
 
 
 def create_trust_app(
@@ -103,6 +235,19 @@ def create_trust_app(
     pki = load_pki(data_dir)
     out = trust_dir(data_dir)
     files = _Files()
+    behaviour = behaviour_for(quirks)
+    rewriter = (
+        _ListRewriter(
+            behaviour,
+            operator=OperatorKey(
+                signer=pki.signer("eu-lote-operator"), x5c=pki.x5c("eu-lote-operator")
+            ),
+            operator_certificate=pki.certificate("eu-lote-operator"),
+            clock=clock,
+        )
+        if behaviour.rewrites_lists
+        else None
+    )
     registry_path = out / "ca" / "registry.jwt"
     loaded: dict[str, tuple[int, VerifiedRegistry]] = {}
 
@@ -155,7 +300,8 @@ def create_trust_app(
     def eu_list(name: str, request: Request) -> Response:
         if name not in EU_LISTS:
             raise HTTPException(404, f"no EU list named {name!r}")
-        return _publish(files, out / "eu" / f"{name}.jwt", request)
+        rewrite = None if rewriter is None else (lambda item: rewriter.rewrite(name, item))
+        return _publish(files, out / "eu" / f"{name}.jwt", request, rewrite)
 
     @app.get("/ca/registry.jwt")
     def ca_registry(request: Request) -> Response:
@@ -175,6 +321,8 @@ def create_trust_app(
             signer=pki.signer("ca-registry-operator"),
             clock=clock,
             x5c=pki.x5c("ca-registry-operator"),
+            unknown_entity_is_404=behaviour.unknown_entity_is_404,
+            problem_media_type=behaviour.problem_media_type,
         ),
         prefix="/ca",
     )

@@ -48,6 +48,7 @@ from passerelle.trust._trqp import (
     RecognitionAnswer,
     RecognitionQuery,
     Registry,
+    Standing,
     answer_authorization,
     answer_recognition,
     describe_registry,
@@ -133,7 +134,12 @@ _Q = TypeVar("_Q", AuthorizationQuery, RecognitionQuery)
 
 
 def _problem(
-    status: int, reason: Reason, detail: str, headers: Mapping[str, str] | None = None
+    status: int,
+    reason: Reason,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    media_type: str = _PROBLEM_MEDIA_TYPE,
 ) -> JSONResponse:
     body = {
         "type": PROBLEM_TYPE_BASE + str(reason),
@@ -142,7 +148,37 @@ def _problem(
         "detail": detail,
         "reason": str(reason),
     }
-    return JSONResponse(body, status_code=status, media_type=_PROBLEM_MEDIA_TYPE, headers=headers)
+    return JSONResponse(body, status_code=status, media_type=media_type, headers=headers)
+
+
+def _no_record_authorization(query: AuthorizationQuery, now: datetime) -> AuthorizationAnswer:
+    return AuthorizationAnswer(
+        entity_id=query.entity_id,
+        authority_id=query.authority_id,
+        action=query.action,
+        resource=query.resource,
+        authorized=False,
+        time_evaluated=now.replace(microsecond=0),
+        time_requested=None if query.context is None else query.context.get("time"),
+        message=f"{query.entity_id} has no record with {query.authority_id}.",
+        context=query.context,
+        standing=Standing.NO_RECORD,
+    )
+
+
+def _no_record_recognition(query: RecognitionQuery, now: datetime) -> RecognitionAnswer:
+    return RecognitionAnswer(
+        entity_id=query.entity_id,
+        authority_id=query.authority_id,
+        action=query.action,
+        resource=query.resource,
+        recognized=False,
+        time_evaluated=now.replace(microsecond=0),
+        time_requested=None if query.context is None else query.context.get("time"),
+        message=f"{query.entity_id} has no record with {query.authority_id}.",
+        context=query.context,
+        standing=Standing.NO_RECORD,
+    )
 
 
 def _request_id(request: Request) -> dict[str, str]:
@@ -182,11 +218,15 @@ def build_trqp_router(
     clock: Callable[[], datetime],
     x5c: Sequence[str] | None = None,
     kid: str | None = None,
+    unknown_entity_is_404: bool = True,
+    problem_media_type: str = _PROBLEM_MEDIA_TYPE,
 ) -> APIRouter:
     """The TRQP v2 HTTPS routes over the registry ``get_registry`` returns per request.
 
     With a ``signer``, answers carry ``signed_answer``; the JWS header names the key by
-    ``x5c`` and/or ``kid``, one of which is then required.
+    ``x5c`` and/or ``kid``, one of which is then required. The last two arguments exist
+    for the conformance suite's self-test (:mod:`services.trust.quirks`); their defaults
+    are what the binding requires.
     """
     if signer is not None and x5c is None and kid is None:
         raise local_error(Reason.JWS_HEADER_INVALID, "a signing registry needs x5c or kid")
@@ -199,29 +239,42 @@ def build_trqp_router(
             body["signed_answer"] = sign_answer(answer, signer=signer, x5c=x5c, kid=kid)
         return body
 
+    def problem(
+        status: int, reason: Reason, detail: str, headers: Mapping[str, str] | None = None
+    ) -> JSONResponse:
+        return _problem(status, reason, detail, headers, media_type=problem_media_type)
+
     async def handle(
         request: Request,
         parse: Callable[[JsonValue], _Q],
         answer: Callable[[Registry, _Q, datetime], AuthorizationAnswer | RecognitionAnswer],
+        no_record: Callable[[_Q, datetime], AuthorizationAnswer | RecognitionAnswer],
     ) -> Response:
         headers = _request_id(request)
         if not _is_json(request.headers.get("content-type")):
-            return _problem(
+            return problem(
                 415,
                 Reason.TRQP_MALFORMED_QUERY,
                 "TRQP queries are sent with Content-Type: application/json",
                 headers,
             )
+        query: _Q | None = None
         try:
             query = parse(await _read_query(request))
             registry = get_registry()
             result = answer(registry, query, clock())
         except PasserelleError as exc:
+            if (
+                exc.reason is Reason.TRQP_UNKNOWN_ENTITY
+                and not unknown_entity_is_404
+                and query is not None
+            ):
+                return JSONResponse(signed(no_record(query, clock())), headers=headers)
             status = _STATUS.get(exc.reason)
             if status is None or exc.fault is Fault.LOCAL:
                 # Our own misuse (a naive clock, say) is a server error, not the client's.
                 raise
-            return _problem(status, exc.reason, exc.detail, headers)
+            return problem(status, exc.reason, exc.detail, headers)
         return JSONResponse(signed(result), headers=headers)
 
     @router.post(
@@ -235,6 +288,7 @@ def build_trqp_router(
             request,
             parse_authorization_query,
             lambda registry, query, now: answer_authorization(registry, query, now=now),
+            _no_record_authorization,
         )
 
     @router.post(
@@ -248,6 +302,7 @@ def build_trqp_router(
             request,
             parse_recognition_query,
             lambda registry, query, now: answer_recognition(registry, query, now=now),
+            _no_record_recognition,
         )
 
     @router.get("/metadata", summary="Registry metadata (Passerelle extension)")
@@ -258,7 +313,7 @@ def build_trqp_router(
             status = _STATUS.get(exc.reason)
             if status is None:
                 raise
-            return _problem(status, exc.reason, exc.detail)
+            return problem(status, exc.reason, exc.detail)
         signing: JsonObject | None = None
         if signer is not None:
             signing = {"member": "signed_answer", "typ": SIGNED_ANSWER_TYP, "alg": signer.alg}

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import FastAPI, Form, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict
 
 from passerelle import JsonObject, PasserelleError, RandomSource, Reason
@@ -53,7 +52,7 @@ from passerelle.x509 import x509_hash
 from services.catalog import data_root, load_catalog
 from services.decision_inputs import gather_inputs
 from services.fetch import Fetcher, FetchPolicy, is_loopback_url
-from services.issuer.pages import qr_svg
+from services.pages import page
 from services.pki import load_pki
 from services.runtime import SecretsRandom, utc_now
 from services.storage import open_store
@@ -61,6 +60,7 @@ from services.trust.build import load_recognitions
 from services.trust.client import TrustClient
 from services.web import health_body, install_edge, oauth_error
 
+from .pages import index_page, transaction_page
 from .profile import load_verifier_profile
 from .quirks import VerifierQuirk, behaviour_for
 
@@ -188,8 +188,7 @@ def create_verifier_app(
             }
         )
 
-    @app.post("/transactions", status_code=201)
-    def create_transaction(body: TransactionBody) -> JSONResponse:
+    def open_transaction(body: TransactionBody) -> dict[str, Any]:
         name = body.policy
         if name is not None:
             if name not in profile.policies:
@@ -238,16 +237,17 @@ def create_verifier_app(
         request_uri = f"{base}/request/{rid}"
         url = request_url(row)
         event(tid, "created", policy=name, response_mode=mode)
-        return JSONResponse(
-            {
-                "transaction_id": tid,
-                "client_id": client_id,
-                "request_uri": request_uri,
-                "request_url": url,
-                "page": f"{base}/transactions/{tid}/page",
-            },
-            status_code=201,
-        )
+        return {
+            "transaction_id": tid,
+            "client_id": client_id,
+            "request_uri": request_uri,
+            "request_url": url,
+            "page": f"{base}/transactions/{tid}/page",
+        }
+
+    @app.post("/transactions", status_code=201)
+    def create_transaction(body: TransactionBody) -> JSONResponse:
+        return JSONResponse(open_transaction(body), status_code=201)
 
     def request_url(row: dict[str, Any]) -> str:
         method = row.get("request_uri_method")
@@ -323,7 +323,8 @@ def create_verifier_app(
 
     def decide(tid: str, row: dict[str, Any], parsed: Any) -> Any:
         now = clock()
-        snapshot = trust.snapshot()
+        presented = [i for items in parsed.vp_token.values() for i in items if isinstance(i, str)]
+        snapshot = behaviour.trust_for(trust.snapshot(), presented, now=now)
         inputs: dict[str, FetchedInputs] = {}
         query = parse_dcql_query(row["dcql_query"])
         formats = {c.id: c.format for c in query.credentials}
@@ -346,21 +347,26 @@ def create_verifier_app(
                     )
                     if not behaviour.check_status:
                         inputs[item] = FetchedInputs(issuer_metadata=inputs[item].issuer_metadata)
-        decision = decide_presentation(
-            {k: list(v) for k, v in parsed.vp_token.items()},
-            query=query,
-            trust=snapshot,
-            policy=policy,
-            now=now,
-            nonce=expected_nonce,
-            audience=expected_aud,
-            inputs=inputs,
-            schemas=schemas,
-            type_metadata=type_metadata,
-            crosswalks=catalog.crosswalks,
-            home_types=tuple(profile.home_types.values()),
-        )
-        return decision
+
+        def decide_under(rules: DecisionPolicy) -> Any:
+            return decide_presentation(
+                {k: list(v) for k, v in parsed.vp_token.items()},
+                query=query,
+                trust=snapshot,
+                policy=rules,
+                now=now,
+                nonce=expected_nonce,
+                audience=expected_aud,
+                inputs=inputs,
+                schemas=schemas,
+                type_metadata=type_metadata,
+                crosswalks=catalog.crosswalks,
+                home_types=tuple(profile.home_types.values()),
+            )
+
+        decision = decide_under(policy)
+        again = behaviour.widened_policy(decision, presented, policy=policy, now=now)
+        return decision if again is None else decide_under(again)
 
     @app.post("/response/{rid}")
     async def response(rid: str, request: Request) -> JSONResponse:
@@ -464,21 +470,19 @@ def create_verifier_app(
         return JSONResponse({"transaction_id": tid, **public})
 
     @app.get("/transactions/{tid}/page", response_class=HTMLResponse)
-    def page(tid: str) -> HTMLResponse:
+    def transaction_html(tid: str) -> HTMLResponse:
         row = store.get("transactions", tid, now=clock())
         if not isinstance(row, dict):
-            return HTMLResponse("<h1>Unknown or expired transaction</h1>", status_code=404)
-        url = request_url(row)
-        result = row.get("result") or {}
-        return HTMLResponse(
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{escape(profile.id)} request</title>"
-            "<script>setTimeout(()=>location.reload(),2000)</script></head>"
-            "<body style='font-family:system-ui;max-width:52rem;margin:2rem auto'>"
-            f"<h1>Presentation request ({escape(profile.id)})</h1>{qr_svg(url)}"
-            f"<p><a id='request-link' href='{escape(url)}'>{escape(url)}</a></p>"
-            f"<p>Status: <b id='status'>{escape(str(row['state']))}</b></p>"
-            f"<pre id='result'>{escape(str(result))}</pre></body></html>"
-        )
+            return HTMLResponse(page("Unknown or expired transaction", ""), status_code=404)
+        return HTMLResponse(transaction_page(profile_id=profile.id, url=request_url(row), row=row))
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> HTMLResponse:
+        return HTMLResponse(index_page(profile))
+
+    @app.post("/transactions/form")
+    def create_transaction_form(policy: Annotated[str, Form()]) -> RedirectResponse:
+        tid = open_transaction(TransactionBody(policy=policy))["transaction_id"]
+        return RedirectResponse(f"{base}/transactions/{tid}/page", status_code=303)
 
     return app

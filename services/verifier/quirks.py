@@ -1,17 +1,32 @@
 """Deliberate faults of the verifier, for the conformance suite's self-test, in one place.
 
 Each quirk breaks exactly one requirement. The verifier never branches on a quirk
-name: it asks :class:`VerifierBehaviour` what to expect of a presentation.
+name: it asks :class:`VerifierBehaviour` what to expect of a presentation, which
+policy to decide it under, and which trust snapshot to decide it against.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
-from passerelle import PasserelleError
+from cryptography import x509
+
+from passerelle import PasserelleError, Reason
+from passerelle.decision import DecisionPolicy, PresentationDecision
 from passerelle.jose import decode_unverified_jws
+from passerelle.sd_jwt import parse_sd_jwt
+from passerelle.trust import (
+    PUB_EAA_STATUS_NOTIFIED,
+    SVC_TYPE_PUB_EAA_ISSUANCE,
+    ListedService,
+    TrustSnapshot,
+    VerifiedLote,
+)
+from passerelle.x509 import certificate_to_der, decode_unverified_x5c, verify_x5c_chain
 
 __all__ = ["VerifierBehaviour", "VerifierQuirk", "behaviour_for"]
 
@@ -25,6 +40,11 @@ class VerifierQuirk(enum.StrEnum):
     """Status lists are never consulted: revoked credentials pass."""
     ACCEPT_REPLAY = "accept_replay"
     """A response to a finished transaction is processed again (single use, §14.1)."""
+    ACCEPT_EXPIRED = "accept_expired"
+    """A credential past its ``exp`` is accepted (RFC 7519 §4.1.4)."""
+    TRUST_ANY_ISSUER = "trust_any_issuer"
+    """The trust lists are not asked: an ``x5c`` chain is anchored in its own top
+    certificate, so any issuer is trusted (SD-JWT VC, issuer key validation)."""
 
 
 def _binding_claims(presentation: str) -> dict[str, object]:
@@ -36,12 +56,73 @@ def _binding_claims(presentation: str) -> dict[str, object]:
         return {}
 
 
+def _unverified_issuer(presentation: str) -> tuple[str, list[str] | None, int | None]:
+    """The ``vct``, ``x5c`` and ``exp`` of an SD-JWT presentation, read WITHOUT
+    verification (quirks only); empty values for anything else."""
+    try:
+        parsed = parse_sd_jwt(presentation)
+        payload = parsed.unverified_payload()
+    except PasserelleError:
+        return "", None, None
+    x5c = parsed.issuer_jwt.header.get("x5c")
+    exp = payload.get("exp")
+    return (
+        str(payload.get("vct", "")),
+        [str(c) for c in x5c] if isinstance(x5c, list) else None,
+        exp if isinstance(exp, int) and not isinstance(exp, bool) else None,
+    )
+
+
+def _self_anchored(snapshot: TrustSnapshot, vct: str, top: x509.Certificate) -> TrustSnapshot:
+    """``snapshot`` plus a list that names ``top`` as an issuer of ``vct``: shaped like
+    the list and service that really carry ``vct`` when there is one."""
+    template: tuple[VerifiedLote, ListedService] | None = None
+    for lote in snapshot.eu_lists:
+        for service in lote.services:
+            if vct in service.credential_types and not service.is_withdrawn:
+                template = (lote, service)
+                break
+        if template is not None:
+            break
+    if template is None and not snapshot.eu_lists:
+        return snapshot
+    if template is not None:
+        lote, service = template
+    else:
+        lote = snapshot.eu_lists[0]
+        service = ListedService(
+            entity_name="",
+            service_name="",
+            service_type=SVC_TYPE_PUB_EAA_ISSUANCE,
+            status=PUB_EAA_STATUS_NOTIFIED,
+            status_starting_time=None,
+            credential_types=(vct,),
+            listed_certificates=(),
+        )
+    listed = replace(
+        service,
+        entity_name=top.subject.rfc4514_string(),
+        service_name="(trusted by the trust_any_issuer quirk)",
+        listed_certificates=(top,),
+    )
+    unlisted = replace(
+        lote,
+        services=(listed,),
+        _by_certificate={hashlib.sha256(certificate_to_der(top)).digest(): (listed,)},
+        _by_ski={},
+        _by_thumbprint={},
+    )
+    return replace(snapshot, eu_lists=(*snapshot.eu_lists, unlisted))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerifierBehaviour:
     check_nonce: bool = True
     check_aud: bool = True
     check_status: bool = True
     single_response: bool = True
+    check_expiry: bool = True
+    check_issuer_trust: bool = True
 
     def expected_binding(self, presentation: str, *, nonce: str, audience: str) -> tuple[str, str]:
         """The nonce and audience a presentation must carry."""
@@ -53,6 +134,48 @@ class VerifierBehaviour:
             audience if self.check_aud else str(claimed.get("aud", audience)),
         )
 
+    def trust_for(
+        self, snapshot: TrustSnapshot, presentations: Iterable[str], *, now: datetime
+    ) -> TrustSnapshot:
+        """The snapshot to decide ``presentations`` against."""
+        if self.check_issuer_trust:
+            return snapshot
+        for presentation in presentations:
+            vct, x5c, _ = _unverified_issuer(presentation)
+            if not x5c:
+                continue
+            try:
+                verify_x5c_chain(x5c, anchors=snapshot.x5c_anchors, now=now)
+                continue  # a chain the lists anchor needs no help
+            except PasserelleError:
+                pass
+            try:
+                top = decode_unverified_x5c(x5c)[-1]
+            except PasserelleError:
+                continue
+            snapshot = _self_anchored(snapshot, vct, top)
+        return snapshot
+
+    def widened_policy(
+        self,
+        decision: PresentationDecision,
+        presentations: Iterable[str],
+        *,
+        policy: DecisionPolicy,
+        now: datetime,
+    ) -> DecisionPolicy | None:
+        """A policy to decide again under, when the first decision must not stand: only
+        an expired credential, refused as such, is decided again with a clock
+        tolerance wide enough to reach back to its ``exp``."""
+        if self.check_expiry or decision.accepted or decision.reason != Reason.CREDENTIAL_EXPIRED:
+            return None
+        late = timedelta(0)
+        for presentation in presentations:
+            _, _, exp = _unverified_issuer(presentation)
+            if exp is not None:
+                late = max(late, now - datetime.fromtimestamp(exp, tz=now.tzinfo))
+        return replace(policy, skew=policy.skew + late + timedelta(seconds=1))
+
 
 def behaviour_for(quirks: Collection[VerifierQuirk]) -> VerifierBehaviour:
     q = set(quirks)
@@ -61,4 +184,6 @@ def behaviour_for(quirks: Collection[VerifierQuirk]) -> VerifierBehaviour:
         check_aud=VerifierQuirk.IGNORE_AUD not in q,
         check_status=VerifierQuirk.SKIP_STATUS not in q,
         single_response=VerifierQuirk.ACCEPT_REPLAY not in q,
+        check_expiry=VerifierQuirk.ACCEPT_EXPIRED not in q,
+        check_issuer_trust=VerifierQuirk.TRUST_ANY_ISSUER not in q,
     )

@@ -26,6 +26,7 @@ from passerelle import RandomSource
 from passerelle.decision import DecisionPolicy
 from passerelle.oid4vci import SPEC_VERSION as OID4VCI_VERSION
 from services.catalog import load_catalog
+from services.pages import page
 from services.pki import load_pki
 from services.runtime import SecretsRandom, utc_now
 from services.storage import open_store
@@ -35,7 +36,7 @@ from services.web import health_body, install_edge
 from ..did import WebDidResolver
 from ..fetch import Fetcher, FetchPolicy, is_loopback_url
 from .holder import Holder, Presenter
-from .quirks import WalletQuirk
+from .quirks import WalletQuirk, behaviour_for
 from .receive import IssuanceClient
 
 __all__ = ["create_wallet_app"]
@@ -125,7 +126,9 @@ def create_wallet_app(
         return JSONResponse({"outcomes": outcomes})
 
     presenter = Presenter(
-        holder=holder, did_resolver=WebDidResolver(fetcher, allow_insecure_loopback=loopback)
+        holder=holder,
+        did_resolver=WebDidResolver(fetcher, allow_insecure_loopback=loopback),
+        behaviour=behaviour_for(quirks),
     )
 
     @app.post("/api/presentations")
@@ -147,7 +150,7 @@ def create_wallet_app(
         if "pending_id" not in prepared:
             detail = escape(str(prepared.get("reason")))
             return HTMLResponse(
-                _page("Request refused", f"<p id='refused'>{detail}</p>"), status_code=400
+                page("Request refused", f"<p id='refused'>{detail}</p>"), status_code=400
             )
 
         def line(query_id: str, item: dict[str, Any]) -> str:
@@ -175,7 +178,7 @@ def create_wallet_app(
             )
             + "<button id='decline' name='consent' value='deny'>Decline</button></form>"
         )
-        return HTMLResponse(_page("Presentation request", body))
+        return HTMLResponse(page("Presentation request", body))
 
     @app.post("/present/{pending_id}", response_class=HTMLResponse)
     def answer(pending_id: str, consent: Annotated[str, Form()]) -> HTMLResponse:
@@ -186,9 +189,7 @@ def create_wallet_app(
             else f"not accepted: {outcome.get('reason')}"
         )
         return HTMLResponse(
-            _page(
-                "Answer sent", f"<p id='outcome'>{escape(verdict)}</p><p><a href='/'>back</a></p>"
-            )
+            page("Answer sent", f"<p id='outcome'>{escape(verdict)}</p><p><a href='/'>back</a></p>")
         )
 
     @app.get("/api/credentials")
@@ -210,8 +211,30 @@ def create_wallet_app(
     def decisions() -> JSONResponse:
         return JSONResponse(holder.decisions())
 
+    @app.post("/receive", response_class=HTMLResponse)
+    def receive(
+        offer: Annotated[str, Form()], tx_code: Annotated[str | None, Form()] = None
+    ) -> HTMLResponse:
+        """The page form of POST /api/offers: paste an offer link, type the code."""
+        outcomes = holder.accept_offer(offer.strip(), tx_code=(tx_code or "").strip() or None)
+        items = "".join(
+            f"<li class='{'passed' if o.get('accepted') else 'failed'}'>"
+            + (
+                f"accepted: {escape(str(o.get('credential_type')))} from "
+                f"{escape(str(o.get('issuer')))}"
+                if o.get("accepted")
+                else f"refused: <code>{escape(str(o.get('reason')))}</code> "
+                f"{escape(str(o.get('detail') or ''))}"
+            )
+            + "</li>"
+            for o in outcomes
+        )
+        return HTMLResponse(
+            page("Credential offer", f"<ul id='received'>{items}</ul><p><a href='/'>back</a></p>")
+        )
+
     @app.get("/", response_class=HTMLResponse)
-    def page() -> HTMLResponse:
+    def index() -> HTMLResponse:
         rows = "".join(
             f"<tr><td>{escape(c.credential_type)}</td><td>{escape(c.format)}</td>"
             f"<td>{escape(c.issuer)}</td><td>{escape(', '.join(sorted(c.claims)))}</td></tr>"
@@ -223,26 +246,24 @@ def create_wallet_app(
             f"{escape(str(d.get('reason') or ''))}</li>"
             for d in holder.decisions()
         )
+        forms = (
+            "<div class='card'><form method='post' action='/receive'>"
+            "<label>Accept a credential offer: <input type='text' name='offer' id='offer' "
+            "placeholder='openid-credential-offer://...'></label>"
+            "<label>Transaction code: <input name='tx_code' id='tx-code' size='8'></label>"
+            "<button id='accept'>Accept</button></form></div>"
+            "<div class='card'><form method='get' action='/present'>"
+            "<label>Answer a presentation request: <input type='text' name='request' "
+            "id='request' placeholder='openid4vp://...'></label>"
+            "<button id='review'>Review</button></form></div>"
+        )
         return HTMLResponse(
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            "<title>Passerelle wallet</title></head>"
-            "<body style='font-family:system-ui;max-width:60rem;margin:2rem auto'>"
-            "<h1>Wallet</h1>"
-            "<form method='get' action='/present'>Answer a presentation request: "
-            "<input name='request' id='request' size='60' placeholder='openid4vp://...'>"
-            "<button id='review'>Review</button></form>"
-            "<table id='credentials' border='1' cellpadding='4'>"
-            "<tr><th>type</th><th>format</th><th>issuer</th><th>claims</th></tr>"
-            f"{rows}</table><h2>Decisions</h2><ul id='decisions'>{log}</ul></body></html>"
+            page(
+                "Wallet",
+                forms + "<h2>Credentials</h2><table id='credentials'>"
+                "<tr><th>type</th><th>format</th><th>issuer</th><th>claims</th></tr>"
+                f"{rows}</table><h2>Decisions</h2><ul id='decisions'>{log}</ul>",
+            )
         )
 
     return app
-
-
-def _page(title: str, body: str) -> str:
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{escape(title)}</title></head>"
-        "<body style='font-family:system-ui;max-width:60rem;margin:2rem auto'>"
-        f"<h1>{escape(title)}</h1>{body}</body></html>"
-    )

@@ -39,7 +39,6 @@ from passerelle.oid4vp import (
     parse_authorization_request,
     parse_authorization_request_url,
     parse_request_reference,
-    verify_request_object,
 )
 from passerelle.sd_jwt import KeyBindingInput, present_sd_jwt
 from passerelle.trust import LOTE_TYPE_WRPAC_PROVIDERS
@@ -50,6 +49,7 @@ from services.trust.client import TrustClient
 
 from ..decision_inputs import gather_inputs
 from ..fetch import Fetcher
+from .quirks import WalletBehaviour
 from .receive import IssuanceClient
 
 __all__ = ["HeldCredential", "Holder"]
@@ -221,6 +221,7 @@ class Presenter:
     holder: Holder
     skew: timedelta = timedelta(seconds=60)
     did_resolver: DidResolver | None = None
+    behaviour: WalletBehaviour = field(default_factory=WalletBehaviour)
 
     def _verifier_anchors(self) -> list[Any]:
         # A verifier is known by its access certificate, issued under a CA on the EU
@@ -296,7 +297,7 @@ class Presenter:
             assert isinstance(params, dict)
             request = parse_authorization_request(params, from_request_object=False)
             return request, request.client_id
-        verified = verify_request_object(
+        verified = self.behaviour.verify_request(
             str(loaded["token"]),
             client_id_from_url=loaded["client_id"],  # type: ignore[arg-type]
             anchors=self._verifier_anchors(),
@@ -410,14 +411,17 @@ class Presenter:
         for query_id, chosen in stored["plan"].items():
             for planned in chosen:
                 credential = by_id[planned["credential_id"]]
-                disclose = tuple(tuple(p) for p in planned["disclose"])
+                disclose = self.behaviour.disclosure(tuple(tuple(p) for p in planned["disclose"]))
                 signer = KeySigner(credential.holder_key)
                 if credential.format == "dc+sd-jwt":
                     shown = present_sd_jwt(
                         credential.token,
                         disclose=disclose,
                         key_binding=KeyBindingInput(
-                            signer=signer, nonce=request.nonce, audience=request.client_id, now=now
+                            signer=signer,
+                            nonce=request.nonce,
+                            audience=self.behaviour.kb_audience(request),
+                            now=now,
                         ),
                     )
                 else:

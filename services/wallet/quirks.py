@@ -1,26 +1,216 @@
 """Deliberate faults of the wallet, for the conformance suite's self-test, in one place.
 
 Each quirk breaks exactly one requirement. The wallet never branches on a quirk name:
-it reads a :class:`WalletBehaviour`.
+it reads a :class:`WalletBehaviour`, and this module is the only one that turns quirks
+into one. The faulty Request Object verification lives here too, next to the quirks
+that need it, so that no normal code path carries a switch that skips a check: a
+wallet without quirks verifies with :func:`passerelle.oid4vp.verify_request_object`.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection
+import hmac
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+from passerelle import PasserelleError, Reason
+from passerelle.jose import (
+    PublicKey,
+    check_jwt_times,
+    decode_unverified_jws,
+    typ_matches,
+    verify_jws,
+)
+from passerelle.oid4vp import (
+    DEFAULT_REQUEST_OBJECT_ALGORITHMS,
+    REQUEST_OBJECT_TYP,
+    STATIC_AUDIENCE,
+    AuthorizationRequest,
+    ClientIdPrefix,
+    DidResolver,
+    VerifiedAuthorizationRequest,
+    oid4vp_error,
+    parse_authorization_request,
+    parse_client_id,
+    verify_request_object,
+)
+from passerelle.sd_jwt import ClaimPath
+from passerelle.x509 import (
+    check_x509_hash,
+    check_x509_san_dns,
+    decode_unverified_x5c,
+    verify_certificate_chain,
+)
 
 __all__ = ["WalletBehaviour", "WalletQuirk", "behaviour_for"]
 
 
 class WalletQuirk(enum.StrEnum):
-    pass
+    DISCLOSE_ALL = "disclose_all"
+    """Every disclosure of the credential is sent, not only the requested ones
+    (OpenID4VP §6.4: selectively disclosable claims not selected MUST NOT be sent)."""
+    SKIP_REQUEST_SIGNATURE = "skip_request_signature"
+    """The Request Object signature is not verified (OpenID4VP §5.9.3)."""
+    IGNORE_CLIENT_ID_BINDING = "ignore_client_id_binding"
+    """An ``x509_san_dns`` name absent from the leaf's SAN, or an ``x509_hash`` that is
+    not the leaf's hash, is accepted (OpenID4VP §5.9.3)."""
+    ACCEPT_UNTRUSTED_VERIFIER = "accept_untrusted_verifier"
+    """The ``x5c`` chain is not validated against the WRPAC providers' CAs: any
+    certificate will do (OpenID4VP §5.9.3, "the trust chain")."""
+    WRONG_KB_AUD = "wrong_kb_aud"
+    """The KB-JWT ``aud`` is the response_uri, not the Client Identifier (Annex B.3.6)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WalletBehaviour:
-    pass
+    minimal_disclosure: bool = True
+    check_request_signature: bool = True
+    check_client_id_binding: bool = True
+    check_verifier_trust: bool = True
+    kb_audience_is_client_id: bool = True
+
+    @property
+    def verifies_requests_fully(self) -> bool:
+        return (
+            self.check_request_signature
+            and self.check_client_id_binding
+            and self.check_verifier_trust
+        )
+
+    def disclosure(self, planned: Sequence[ClaimPath]) -> tuple[ClaimPath, ...]:
+        """What to reveal for a planned disclosure: the plan, or (quirk) everything —
+        the empty path is a prefix of every claim."""
+        return tuple(planned) if self.minimal_disclosure else ((),)
+
+    def kb_audience(self, request: AuthorizationRequest) -> str:
+        return request.client_id if self.kb_audience_is_client_id else request.response_uri
+
+    def verify_request(
+        self,
+        token: str,
+        *,
+        client_id_from_url: str | None,
+        anchors: Sequence[x509.Certificate],
+        did_resolver: DidResolver | None,
+        now: datetime,
+        skew: timedelta,
+        wallet_nonce: str | None,
+    ) -> VerifiedAuthorizationRequest:
+        """Verify a Request Object as the core does, unless a quirk says otherwise."""
+        if not self.verifies_requests_fully:
+            faulty = self._verify_x509_request_with_faults(
+                token,
+                client_id_from_url=client_id_from_url,
+                anchors=anchors,
+                now=now,
+                skew=skew,
+                wallet_nonce=wallet_nonce,
+            )
+            if faulty is not None:
+                return faulty
+        return verify_request_object(
+            token,
+            client_id_from_url=client_id_from_url,
+            anchors=anchors,
+            did_resolver=did_resolver,
+            now=now,
+            skew=skew,
+            wallet_nonce=wallet_nonce,
+        )
+
+    def _verify_x509_request_with_faults(
+        self,
+        token: str,
+        *,
+        client_id_from_url: str | None,
+        anchors: Sequence[x509.Certificate],
+        now: datetime,
+        skew: timedelta,
+        wallet_nonce: str | None,
+    ) -> VerifiedAuthorizationRequest | None:
+        """The core's steps for the ``x509_*`` prefixes, with the quirk's check left out.
+
+        None for any other prefix: the quirks are about certificates only.
+        """
+        unverified = decode_unverified_jws(token, what="Request Object")
+        claims = unverified.payload_json(what="Request Object payload")
+        claimed = claims.get("client_id")
+        if client_id_from_url is not None and claimed != client_id_from_url:
+            raise oid4vp_error(
+                Reason.OID4VP_CLIENT_ID_MISMATCH,
+                "client_id in the Request Object differs from the client_id parameter",
+            )
+        client = parse_client_id(claimed)
+        if client.prefix not in (ClientIdPrefix.X509_SAN_DNS, ClientIdPrefix.X509_HASH):
+            return None
+        certs = decode_unverified_x5c(unverified.header.get("x5c"))
+        if self.check_verifier_trust:
+            chain = verify_certificate_chain(certs, anchors=anchors, now=now)
+            leaf, key = chain.leaf, chain.public_key
+            chain_certs = chain.chain
+        else:
+            leaf, key, chain_certs = certs[0], _leaf_key(certs[0]), tuple(certs)
+        if self.check_client_id_binding:
+            if client.prefix is ClientIdPrefix.X509_SAN_DNS:
+                check_x509_san_dns(leaf, client.identifier)
+            else:
+                check_x509_hash(leaf, client.identifier)
+        if self.check_request_signature:
+            verify_jws(
+                unverified,
+                key=key,
+                algorithms=DEFAULT_REQUEST_OBJECT_ALGORITHMS,
+                typ=REQUEST_OBJECT_TYP,
+                what="Request Object",
+            )
+        elif not typ_matches(unverified.header.get("typ"), REQUEST_OBJECT_TYP):
+            raise PasserelleError(
+                Reason.JWS_TYP_MISMATCH, "Request Object typ is not oauth-authz-req+jwt"
+            ).for_wire("invalid_request_object")
+        check_jwt_times(claims, now=now, skew=skew, what="Request Object")
+        aud = claims.get("aud")
+        auds = aud if isinstance(aud, list) else [aud]
+        if STATIC_AUDIENCE not in auds:
+            raise oid4vp_error(
+                Reason.OID4VP_REQUEST_OBJECT_AUD_INVALID, f"aud {aud!r} is not this Wallet"
+            )
+        if wallet_nonce is not None:
+            echoed = claims.get("wallet_nonce")
+            if not isinstance(echoed, str) or not hmac.compare_digest(
+                echoed.encode(), wallet_nonce.encode()
+            ):
+                raise oid4vp_error(
+                    Reason.OID4VP_WALLET_NONCE_MISMATCH,
+                    "the Request Object does not echo wallet_nonce",
+                )
+        return VerifiedAuthorizationRequest(
+            request=parse_authorization_request(claims, from_request_object=True),
+            client_id=client,
+            header=unverified.header,
+            claims=claims,
+            signer_key=key,
+            certificate_chain=chain_certs,
+        )
+
+
+def _leaf_key(leaf: x509.Certificate) -> PublicKey:
+    key = leaf.public_key()
+    if isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+        return key
+    raise PasserelleError(Reason.JWK_UNSUPPORTED, "the leaf key is not EC or Ed25519")
 
 
 def behaviour_for(quirks: Collection[WalletQuirk]) -> WalletBehaviour:
-    return WalletBehaviour()
+    q = set(quirks)
+    return WalletBehaviour(
+        minimal_disclosure=WalletQuirk.DISCLOSE_ALL not in q,
+        check_request_signature=WalletQuirk.SKIP_REQUEST_SIGNATURE not in q,
+        check_client_id_binding=WalletQuirk.IGNORE_CLIENT_ID_BINDING not in q,
+        check_verifier_trust=WalletQuirk.ACCEPT_UNTRUSTED_VERIFIER not in q,
+        kb_audience_is_client_id=WalletQuirk.WRONG_KB_AUD not in q,
+    )

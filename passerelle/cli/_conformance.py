@@ -1,0 +1,181 @@
+"""``passerelle conformance run|list|requirements``: the judge, from the command line.
+
+Exit status of ``run``: 0 when no required check failed or errored unexpectedly (and
+every expected failure still failed); 1 otherwise; 2 when the targets or
+expected-failures file cannot be used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from ._trust import default_data_dir
+
+__all__ = ["conformance_app"]
+
+conformance_app = typer.Typer(
+    help="Run the conformance suite against the local stack or a partner's targets.",
+    no_args_is_help=True,
+)
+console = Console()
+
+_MARKS = {
+    "passed": "[green]✔ passed[/green]",
+    "failed": "[red]✘ failed[/red]",
+    "warning": "[yellow]! warning[/yellow]",
+    "skipped": "[dim]· skipped[/dim]",
+    "error": "[magenta]⚠ error[/magenta]",
+}
+
+
+def _expected_failures(path: Path) -> frozenset[str]:
+    """A YAML list of check ids (``ID`` or ``ID@subject``), or one id per line (``#``
+    comments allowed)."""
+    text = path.read_text()
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        document = None
+    if isinstance(document, list):
+        return frozenset(str(item) for item in document)
+    if isinstance(document, dict) and isinstance(document.get("expected_failures"), list):
+        return frozenset(str(item) for item in document["expected_failures"])
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return frozenset(line for line in lines if line)
+
+
+@contextlib.contextmanager
+def _local_targets() -> Iterator[object]:
+    """The running ``passerelle up`` stack if there is one, else a fresh one for this run."""
+    from conformance._local import local_targets, start_local_stack
+
+    from ._stack import running_stack
+
+    data_dir = default_data_dir()
+    urls = running_stack(data_dir)
+    if urls is not None:
+        console.print(f"testing the running stack of {data_dir}")
+        yield local_targets(urls, data_dir.resolve())
+        return
+    with tempfile.TemporaryDirectory(prefix="passerelle-conformance-") as scratch:
+        console.print("no running stack: starting one on free loopback ports")
+        stack, targets = start_local_stack(Path(scratch))
+        try:
+            yield targets
+        finally:
+            stack.stop()
+
+
+@conformance_app.command("run")
+def run(
+    targets: Annotated[
+        Path | None, typer.Option(help="Targets file (YAML); default: the local stack.")
+    ] = None,
+    plan: Annotated[list[str] | None, typer.Option(help="Run only this plan; repeatable.")] = None,
+    check: Annotated[list[str] | None, typer.Option(help="Run only this check id.")] = None,
+    report: Annotated[Path, typer.Option(help="Directory for report.json and report.html.")] = Path(
+        "reports/conformance"
+    ),
+    junit: Annotated[
+        Path | None, typer.Option(help="JUnit XML file (default: REPORT/junit.xml).")
+    ] = None,
+    expected_failures: Annotated[
+        Path | None, typer.Option(help="Check ids expected to fail (YAML list or lines).")
+    ] = None,
+) -> None:
+    """Run the plans and write JSON, JUnit and HTML reports."""
+    from dataclasses import replace
+
+    from conformance import TargetsError, load_targets, run_checks, select_checks
+    from conformance.reports import write_html, write_json, write_junit
+
+    try:
+        checks = select_checks(plan, check)
+        extra = _expected_failures(expected_failures) if expected_failures else frozenset()
+    except (ValueError, OSError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    with contextlib.ExitStack() as scope:
+        try:
+            if targets is not None:
+                loaded = load_targets(targets.read_text(), source=str(targets))
+            else:
+                loaded = scope.enter_context(_local_targets())  # type: ignore[assignment]
+        except (TargetsError, OSError) as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        loaded = replace(loaded, expected_failures=loaded.expected_failures | extra)
+
+        def progress(result: object) -> None:
+            from conformance import Result
+
+            assert isinstance(result, Result)
+            mark = _MARKS[result.status.value]
+            note = f" — {result.message}" if result.message else ""
+            if result.expected_failure:
+                note += " [dim](expected failure)[/dim]"
+            console.print(
+                f"{mark} {result.check.id} [dim]{result.subject}[/dim]{note}", highlight=False
+            )
+
+        outcome = run_checks(loaded, checks, progress=progress)
+    report.mkdir(parents=True, exist_ok=True)
+    write_json(outcome, report / "report.json")
+    write_html(outcome, report / "report.html")
+    write_junit(outcome, junit or report / "junit.xml")
+    counts = outcome.counts()
+    console.print(
+        ", ".join(f"{counts[k]} {k}" for k in ("passed", "failed", "warning", "skipped", "error"))
+        + f"; {counts['unexpected']} unexpected"
+    )
+    console.print(f"reports in {report}")
+    raise typer.Exit(0 if outcome.ok else 1)
+
+
+@conformance_app.command("list")
+def list_checks(
+    plan: Annotated[list[str] | None, typer.Option(help="Only this plan; repeatable.")] = None,
+) -> None:
+    """Every plan and check: id, severity, title, the requirement it enforces."""
+    from conformance import PLANS, select_checks
+
+    checks = select_checks(plan)
+    for name, meta in PLANS.items():
+        mine = [c for c in checks if c.plan == name]
+        if not mine:
+            continue
+        table = Table(title=f"plan {name} — {meta.description}", title_justify="left")
+        for column in ("id", "severity", "title", "requirement"):
+            table.add_column(column)
+        for c in mine:
+            table.add_row(c.id, c.severity.value, c.title, c.requirement.key)
+        console.print(table)
+    console.print(f"{len(checks)} checks")
+
+
+@conformance_app.command("requirements")
+def requirements(
+    output: Annotated[
+        Path | None, typer.Option(help="Write the Markdown here instead of printing it.")
+    ] = None,
+) -> None:
+    """The requirement matrix: each requirement and the checks that enforce it, and the
+    requirements not yet covered (this is docs/requirements.md)."""
+    from conformance import select_checks
+    from conformance.requirements import requirements_markdown
+
+    text = requirements_markdown(select_checks())
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        console.print(f"written {output}")

@@ -1,0 +1,115 @@
+"""The benchmarks under ``bench/`` still run and still write what their README promises.
+
+Each bench runs in its tiny mode as a subprocess, the way a person runs it. Nothing
+here looks at a timing: speed is judged by the benches' own ``--check``, as ratios
+measured in one run, never by a timed unit test.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run_bench(module: str, out: Path, *args: str) -> dict[str, Any]:
+    completed = subprocess.run(
+        [sys.executable, "-m", module, "--out", str(out), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert f"wrote {out}" in completed.stdout
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert isinstance(report, dict)
+    return report
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+def test_presentation_bench_writes_ratios(tmp_path: Path) -> None:
+    report = _run_bench(
+        "bench.bench_presentation", tmp_path / "presentation.json", "--rounds", "1", "--quick"
+    )
+    assert report["bench"] == "presentation"
+    assert report["settings"]["quick"] is True
+    assert report["settings"]["disclosures"] == [4, 16, 64]
+    verifiers = {"floor", "ours", "ours_vc", "peer"}
+    assert set(report["verifiers"]) == verifiers
+    assert [row["disclosures"] for row in report["results"]] == [4, 16, 64]
+    for row in report["results"]:
+        assert set(row["median_us"]) == verifiers
+        assert set(row["per_second"]) == verifiers
+        assert all(_is_number(v) for v in row["median_us"].values())
+        assert {"ours_over_floor", "ours_vc_over_floor", "ours_over_peer"} <= set(row["ratios"])
+        assert all(_is_number(v) for v in row["ratios"].values())
+        assert row["presentation_bytes"] > 0
+    growth = report["growth"]
+    assert (growth["from"], growth["to"]) == (4, 64)
+    assert set(growth["ratio"]) == verifiers
+    assert set(growth["per_disclosure_us"]) == verifiers
+    names = {t["name"] for t in report["targets"]}
+    assert {"ours_vs_floor_16", "ours_vs_peer_16", "ours_growth_64_vs_4"} <= names
+    for target in report["targets"]:
+        assert _is_number(target["value"])
+        assert _is_number(target["limit"])
+        assert isinstance(target["met"], bool)
+    assert isinstance(report["ok"], bool)
+    assert report["machine"]["sd-jwt"] == "0.10.4"
+
+
+def test_presentation_bench_targets_unmeasured_without_their_figures(tmp_path: Path) -> None:
+    report = _run_bench(
+        "bench.bench_presentation",
+        tmp_path / "p.json",
+        "--rounds",
+        "1",
+        "--quick",
+        "--disclosures",
+        "2",
+    )
+    assert report["growth"] == {}
+    assert all(t["met"] is None and t["value"] is None for t in report["targets"])
+    assert report["ok"] is True  # nothing measured, nothing missed
+
+
+def test_conformance_bench_writes_timings(tmp_path: Path) -> None:
+    report = _run_bench("bench.bench_conformance", tmp_path / "conformance.json", "--quick")
+    assert report["bench"] == "conformance"
+    assert report["settings"] == {"plans": "all", "quick": True}
+    assert report["checks"] == len(report["plans"])  # quick: one check a plan
+    assert report["results"] >= report["checks"]
+    assert set(report["counts"]) >= {"passed", "failed", "error", "skipped", "unexpected"}
+    assert isinstance(report["suite_ok"], bool)
+    assert report["exchanges"] >= 0
+    assert report["http_requests"] >= 0
+    seconds = report["seconds"]
+    for name in (
+        "load_plans_s",
+        "stack_start_s",
+        "run_s",
+        "total_s",
+        "in_checks_s",
+        "http_wait_s",
+        "sleep_s",
+        "suite_work_s",
+        "runner_overhead_s",
+        "http_client_setup_s",
+    ):
+        assert _is_number(seconds[name]), name
+    for plan in report["plans"].values():
+        assert {"checks", "results", "seconds", "http_wait_s", "exchanges"} <= set(plan)
+    target = report["target"]
+    assert target["metric"] == "seconds.total_s"
+    assert target["limit"] == 60
+    assert isinstance(target["met"], bool)
+    assert report["ok"] is target["met"]
