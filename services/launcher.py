@@ -12,14 +12,14 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import uvicorn
 from fastapi import FastAPI
 
 from services.catalog import data_root
 
-__all__ = ["ROLES", "RunningStack", "build_app", "start_stack"]
+__all__ = ["ROLES", "RunningStack", "build_app", "start_stack", "store_for"]
 
 ROLES = ("trust", "ca-issuer", "eu-issuer", "wallet", "ca-verifier", "eu-verifier")
 
@@ -32,6 +32,7 @@ def build_app(
     quirks: Iterable[str] = (),
 ) -> FastAPI:
     """The app of one role. ``store`` is a storage URL (default: SQLite in data_dir)."""
+    store = store_for(role, store)
     if role == "trust":
         from services.trust.app import create_trust_app
         from services.trust.quirks import TrustQuirk
@@ -69,6 +70,20 @@ def build_app(
             quirks=frozenset(VerifierQuirk(q) for q in quirks),
         )
     raise ValueError(f"unknown role {role!r}; one of {ROLES}")
+
+
+def store_for(role: str, store: str | None) -> str | None:
+    """Each role's own tables in a shared PostgreSQL database: two issuers both keep
+    ``offers`` and ``nonces``, which must never meet. The role is appended to the URL's
+    table prefix (default ``passerelle``). SQLite is a file per role already."""
+    if store is None or not store.startswith(("postgresql://", "postgres://")):
+        return store
+    parts = urlsplit(store)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    prefix = next((v for k, v in query if k == "prefix"), "passerelle")
+    query = [(k, v) for k, v in query if k != "prefix"]
+    query.append(("prefix", f"{prefix}_{role.replace('-', '_')}"))
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 @dataclass(slots=True)

@@ -110,11 +110,18 @@ def demo(
         "reports/demo.json"
     ),
 ) -> None:
-    """Start the stack on loopback ports, play the cross-border scenarios, and exit
-    non-zero if any deviates from its expected outcome."""
+    """Play the cross-border scenarios against the running `passerelle up` stack (or a
+    fresh one on free loopback ports), and exit non-zero if any deviates from its
+    expected outcome."""
     from ._demo import run_demo
+    from ._stack import running_stack
+    from ._trust import default_data_dir
 
-    ok = run_demo(console=Console(), report=report)
+    data_dir = default_data_dir()
+    urls = running_stack(data_dir)
+    ok = run_demo(
+        console=Console(), report=report, running=(urls, data_dir) if urls is not None else None
+    )
     raise typer.Exit(0 if ok else 1)
 
 

@@ -50,31 +50,47 @@ def _narrate(console: Console, outcome: Outcome) -> None:
     console.print(f"outcome: [bold]{outcome.outcome}[/bold] (expected {expected}) → {verdict}")
 
 
-def run_demo(*, console: Console, report: Path | None, data_dir: Path | None = None) -> bool:
-    """Play every scenario on a fresh stack; True when each ended as expected."""
-    with tempfile.TemporaryDirectory(prefix="passerelle-demo-") as scratch:
-        directory = data_dir or Path(scratch)
-        hosts = stack_hosts(free_ports(len(ROLES)))
-        now = datetime.now(UTC)
-        console.print(f"development PKI and trust lists in {directory}")
-        init_pki(directory, now=now, hosts=hosts)
-        build_with_pki(data_dir=directory, sources=data_root() / "trust_lists", now=now)
-        stack = start_stack(data_dir=directory, hosts=hosts, roles=ROLES)
-        try:
-            table = Table(title="Services (plain HTTP on loopback: a development relaxation)")
-            table.add_column("role")
-            table.add_column("url")
-            for role, url in stack.urls.items():
-                table.add_row(role, url)
-            console.print(table)
-            client = StackClient(urls=stack.urls, data_dir=directory)
-            outcomes = []
-            for scenario in SCENARIOS:
-                outcome = play(client, scenario)
-                _narrate(console, outcome)
-                outcomes.append(outcome)
-        finally:
-            stack.stop()
+def _play_all(console: Console, client: StackClient) -> list[Outcome]:
+    table = Table(title="Services")
+    table.add_column("role")
+    table.add_column("url")
+    for role, url in client.urls.items():
+        table.add_row(role, url)
+    console.print(table)
+    outcomes = []
+    for scenario in SCENARIOS:
+        outcome = play(client, scenario)
+        _narrate(console, outcome)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def run_demo(
+    *,
+    console: Console,
+    report: Path | None,
+    running: tuple[dict[str, str], Path] | None = None,
+) -> bool:
+    """Play every scenario — against ``running`` (its URLs and data directory), or a fresh
+    stack on free loopback ports — and return True when each ended as expected."""
+    now = datetime.now(UTC)
+    if running is not None:
+        urls, directory = running
+        console.print(f"playing against the running stack of {directory}")
+        outcomes = _play_all(console, StackClient(urls=urls, data_dir=directory))
+    else:
+        with tempfile.TemporaryDirectory(prefix="passerelle-demo-") as scratch:
+            directory = Path(scratch)
+            hosts = stack_hosts(free_ports(len(ROLES)))
+            console.print(f"development PKI and trust lists in {directory}")
+            init_pki(directory, now=now, hosts=hosts)
+            build_with_pki(data_dir=directory, sources=data_root() / "trust_lists", now=now)
+            stack = start_stack(data_dir=directory, hosts=hosts, roles=ROLES)
+            console.print("plain HTTP on loopback: a development relaxation")
+            try:
+                outcomes = _play_all(console, StackClient(urls=stack.urls, data_dir=directory))
+            finally:
+                stack.stop()
     summary = Table(title="Passerelle demo")
     for column in ("scenario", "expected", "outcome", ""):
         summary.add_column(column)

@@ -54,13 +54,34 @@ def _build(data_dir: Path) -> None:
         console.print(f"partners merged: {', '.join(result.partners)}")
 
 
-def init(data_dir: DataDir) -> None:
+def _hosts(given: list[str] | None) -> dict[str, str] | None:
+    if not given:
+        return None
+    pairs = [item.partition("=") for item in given for item in item.split(",") if item]
+    bad = [f"{role}{eq}{url}" for role, eq, url in pairs if not eq or not role or not url]
+    if bad:
+        raise typer.BadParameter(f"expected ROLE=URL, got {bad}", param_hint="--host")
+    return {role.strip(): url.strip() for role, _, url in pairs}
+
+
+def init(
+    data_dir: DataDir,
+    host: Annotated[
+        list[str] | None,
+        typer.Option(
+            envvar="PASSERELLE_HOSTS",
+            help="ROLE=URL: the base URL a service is reached at (certificates and lists "
+            "name it); repeatable, or comma-separated in $PASSERELLE_HOSTS. Default: the "
+            "URLs recorded by the previous init, else loopback ports 8100-8107.",
+        ),
+    ] = None,
+) -> None:
     """Create (or complete) the development PKI under the data directory, then build and
     sign the trust lists. Idempotent: existing keys and certificates are kept."""
     from services.pki import init_pki
 
     try:
-        report = init_pki(data_dir, now=datetime.now(UTC))
+        report = init_pki(data_dir, now=datetime.now(UTC), hosts=_hosts(host))
         console.print(
             f"PKI in {data_dir}: {len(report.created)} created, {len(report.replaced)} "
             f"re-issued, {len(report.kept)} kept"
@@ -197,7 +218,10 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int | None, typer.Option(help="Port (default: from the PKI hosts).")] = None,
     store: Annotated[
-        str | None, typer.Option(help="Storage URL (postgresql://...); default SQLite.")
+        str | None,
+        typer.Option(
+            envvar="PASSERELLE_STORE", help="Storage URL (postgresql://...); default SQLite."
+        ),
     ] = None,
     quirk: Annotated[
         list[str] | None, typer.Option(help="Break one requirement on purpose (self-test).")
@@ -225,9 +249,13 @@ def serve(
 
 
 def register(app: typer.Typer) -> None:
+    from ._conformance import conformance_app
+    from ._stack import up
     from ._wallet import wallet_app
 
     app.command()(init)
+    app.command()(up)
     app.command()(serve)
+    app.add_typer(conformance_app, name="conformance")
     app.add_typer(trust_app, name="trust")
     app.add_typer(wallet_app, name="wallet")

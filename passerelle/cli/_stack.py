@@ -1,0 +1,88 @@
+"""``passerelle up``: the whole stack on loopback ports, from one command.
+
+It writes ``stack.json`` in the data directory while it runs, so that other commands
+(``passerelle conformance run``) find a running stack instead of starting their own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ._trust import DataDir
+
+__all__ = ["running_stack", "up"]
+
+console = Console()
+STATE_FILE = "stack.json"
+
+
+def running_stack(data_dir: Path) -> dict[str, str] | None:
+    """The URLs of a stack ``passerelle up`` runs on this data directory, if every one of
+    its services answers ``/health``."""
+    try:
+        state = json.loads((data_dir / STATE_FILE).read_text())
+        urls = {str(k): str(v) for k, v in state["urls"].items()}
+    except (OSError, ValueError, KeyError, AttributeError):
+        return None
+    try:
+        for url in urls.values():
+            if httpx.get(f"{url}/health", timeout=2).status_code != 200:
+                return None
+    except httpx.HTTPError:
+        return None
+    return urls
+
+
+def up(
+    data_dir: DataDir,
+    postgres: Annotated[
+        str | None, typer.Option(help="Store in PostgreSQL at this URL instead of SQLite.")
+    ] = None,
+) -> None:
+    """Start the trust service, both issuers, the wallet and both verifiers on loopback
+    ports; stop them with Ctrl-C."""
+    from services.launcher import ROLES, start_stack
+    from services.pki import load_pki
+
+    from ._trust import init
+
+    init(data_dir, host=None)
+    pki = load_pki(data_dir)
+    hosts = {role: pki.hosts[role] for role in ROLES}
+    stack = start_stack(data_dir=data_dir, hosts=hosts, roles=ROLES, store=postgres)
+    transport = "plain HTTP on loopback (a development relaxation)"
+    state: dict[str, Any] = {
+        "urls": stack.urls,
+        "pid": os.getpid(),
+        "started_at": datetime.now(UTC).isoformat(),
+        "transport": "http",
+        "store": "postgresql" if postgres else "sqlite",
+    }
+    (data_dir / STATE_FILE).write_text(json.dumps(state, indent=2))
+    table = Table(title=f"Passerelle is up — {transport}, storage {state['store']}")
+    table.add_column("role")
+    table.add_column("url")
+    for role, url in stack.urls.items():
+        table.add_row(role, url)
+    console.print(table)
+    console.print("Ctrl-C stops every service.")
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    try:
+        stopping.wait()
+    finally:
+        (data_dir / STATE_FILE).unlink(missing_ok=True)
+        stack.stop()
+        console.print("stopped")
