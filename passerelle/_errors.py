@@ -235,6 +235,45 @@ class Reason(enum.StrEnum):
     SCHEMA_VIOLATION = "schema.violation"
     CROSSWALK_INVALID = "crosswalk.invalid"
 
+    # did:web documents (the data-space path's keys).
+    DID_INVALID = "did.invalid"
+    DID_UNRESOLVED = "did.unresolved"
+    DID_KEY_NOT_FOUND = "did.key_not_found"
+
+    # ODRL 2.2 policies.
+    ODRL_POLICY_INVALID = "odrl.policy_invalid"
+    ODRL_UNKNOWN_OPERAND = "odrl.unknown_operand"
+    ODRL_UNKNOWN_OPERATOR = "odrl.unknown_operator"
+    ODRL_CONSTRAINT_UNSATISFIED = "odrl.constraint_unsatisfied"
+    ODRL_PROHIBITED = "odrl.prohibited"
+    ODRL_NO_PERMISSION = "odrl.no_permission"
+
+    # Eclipse Dataspace Protocol 2025-1.
+    DSP_MESSAGE_INVALID = "dsp.message_invalid"
+    DSP_INVALID_TRANSITION = "dsp.invalid_transition"
+    DSP_NEGOTIATION_UNKNOWN = "dsp.negotiation_unknown"
+    DSP_TRANSFER_UNKNOWN = "dsp.transfer_unknown"
+    DSP_DATASET_UNKNOWN = "dsp.dataset_unknown"
+    DSP_OFFER_UNKNOWN = "dsp.offer_unknown"
+    DSP_AGREEMENT_UNKNOWN = "dsp.agreement_unknown"
+    DSP_POLICY_DENIED = "dsp.policy_denied"
+    DSP_DATA_TOKEN_INVALID = "dsp.data_token_invalid"
+
+    # Decentralized Claims Protocol 1.0.
+    DCP_TOKEN_MISSING = "dcp.token_missing"
+    DCP_TOKEN_INVALID = "dcp.token_invalid"
+    DCP_TOKEN_EXPIRED = "dcp.token_expired"
+    DCP_TOKEN_NOT_YET_VALID = "dcp.token_not_yet_valid"
+    DCP_AUDIENCE_MISMATCH = "dcp.audience_mismatch"
+    DCP_ISS_SUB_MISMATCH = "dcp.iss_sub_mismatch"
+    DCP_JTI_REPLAYED = "dcp.jti_replayed"
+    DCP_ACCESS_TOKEN_MISSING = "dcp.access_token_missing"
+    DCP_CREDENTIAL_SERVICE_UNRESOLVED = "dcp.credential_service_unresolved"
+    DCP_SCOPE_INVALID = "dcp.scope_invalid"
+    DCP_PRESENTATION_INVALID = "dcp.presentation_invalid"
+    DCP_CREDENTIAL_MISSING = "dcp.credential_missing"
+    DCP_HOLDER_MISMATCH = "dcp.holder_mismatch"
+
 
 # The wire code a family maps to when the layer raising it has no better knowledge.
 # Presentation-side failures are OAuth ``invalid_request``; issuance-side protocol
@@ -254,6 +293,10 @@ _DEFAULT_WIRE: dict[str, str] = {
     "trust": "invalid_request",
     "status": "invalid_request",
     "wallet": "access_denied",
+    "did": "invalid_request",
+    "odrl": "access_denied",
+    "dsp": "invalid_request",
+    "dcp": "invalid_token",
 }
 
 
