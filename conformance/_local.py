@@ -4,12 +4,13 @@ targets file is given, with the same launcher ``passerelle up`` uses."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from services.catalog import data_root
 from services.launcher import RunningStack, start_stack
-from services.pki import init_pki
+from services.pki import init_pki, load_pki
 from services.scenarios import ROLES, free_ports, stack_hosts
 from services.trust.build import build_with_pki
 
@@ -28,11 +29,17 @@ def prepare_data_dir(data_dir: Path, hosts: Mapping[str, str] | None = None) -> 
 
 
 def local_targets(urls: Mapping[str, str], data_dir: Path) -> Targets:
-    return load_targets(
+    targets = load_targets(
         local_targets_text(),
         substitutions={**urls, "data_dir": str(data_dir)},
         source="local stack",
     )
+    if any(url.startswith("https://") for url in urls.values()):
+        # A stack served with `passerelle up --tls` presents the development TLS CA's
+        # certificate; the suite trusts that CA, and only for this run.
+        tls_ca = str(load_pki(data_dir).tls_ca)
+        targets = replace(targets, suite=replace(targets.suite, tls_ca=tls_ca))
+    return targets
 
 
 def start_local_stack(

@@ -128,6 +128,10 @@ def start_stack(
             log_level="warning",
             ssl_certfile=tls[0] if tls else None,
             ssl_keyfile=tls[1] if tls else None,
+            # Services of one stack keep TLS keep-alive connections to each other; a
+            # graceful shutdown would wait for them until the join timeout (Ctrl-C took
+            # 30 s), so open connections get two seconds.
+            timeout_graceful_shutdown=2,
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name=f"passerelle-{role}", daemon=True)

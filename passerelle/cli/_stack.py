@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,9 +36,10 @@ def running_stack(data_dir: Path) -> dict[str, str] | None:
         urls = {str(k): str(v) for k, v in state["urls"].items()}
     except (OSError, ValueError, KeyError, AttributeError):
         return None
+    verify = ssl.create_default_context(cafile=state.get("tls_ca"))
     try:
         for url in urls.values():
-            if httpx.get(f"{url}/health", timeout=2).status_code != 200:
+            if httpx.get(f"{url}/health", timeout=2, verify=verify).status_code != 200:
                 return None
     except httpx.HTTPError:
         return None
@@ -49,24 +51,44 @@ def up(
     postgres: Annotated[
         str | None, typer.Option(help="Store in PostgreSQL at this URL instead of SQLite.")
     ] = None,
+    tls: Annotated[
+        bool,
+        typer.Option(help="Serve HTTPS with the TLS certificates from `passerelle init`."),
+    ] = False,
 ) -> None:
     """Start the trust service, both issuers, the wallet and both verifiers on loopback
     ports; stop them with Ctrl-C."""
     from services.launcher import ROLES, start_stack
-    from services.pki import load_pki
+    from services.pki import DEFAULT_HOSTS, load_pki, pki_dir
 
     from ._trust import init
 
-    init(data_dir, host=None)
+    recorded = load_pki(data_dir).hosts if pki_dir(data_dir).is_dir() else DEFAULT_HOSTS
+    scheme = "https" if tls else "http"
+    # Identifiers, certificates and lists name each service's URL, scheme included: a
+    # change of scheme is a change of hosts, which init re-issues what depends on.
+    wanted = {role: f"{scheme}://{url.split('://', 1)[1]}" for role, url in recorded.items()}
+    init(data_dir, host=[f"{role}={url}" for role, url in wanted.items()])
     pki = load_pki(data_dir)
     hosts = {role: pki.hosts[role] for role in ROLES}
-    stack = start_stack(data_dir=data_dir, hosts=hosts, roles=ROLES, store=postgres)
-    transport = "plain HTTP on loopback (a development relaxation)"
+    stack = start_stack(
+        data_dir=data_dir,
+        hosts=hosts,
+        roles=ROLES,
+        store=postgres,
+        tls=(str(pki.tls_certfile), str(pki.tls_keyfile)) if tls else None,
+    )
+    transport = (
+        f"HTTPS (trust {pki.tls_ca})"
+        if tls
+        else "plain HTTP on loopback (a development relaxation)"
+    )
     state: dict[str, Any] = {
         "urls": stack.urls,
         "pid": os.getpid(),
         "started_at": datetime.now(UTC).isoformat(),
-        "transport": "http",
+        "transport": scheme,
+        "tls_ca": str(pki.tls_ca.resolve()) if tls else None,
         "store": "postgresql" if postgres else "sqlite",
     }
     (data_dir / STATE_FILE).write_text(json.dumps(state, indent=2))
