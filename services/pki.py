@@ -87,6 +87,7 @@ __all__ = [
     "PkiReport",
     "did_web_identifier",
     "init_pki",
+    "issuer_did_document",
     "load_pki",
     "pki_dir",
 ]
@@ -120,6 +121,9 @@ DID_CONTEXT: tuple[str, ...] = (
     "https://www.w3.org/ns/did/v1",
     "https://w3id.org/security/suites/jws-2020/v1",
 )
+# Issuer DID documents (the data-space path) use the verification method type
+# ``JsonWebKey`` of W3C Controlled Identifiers 1.0, which the DID 1.1 context defines.
+ISSUER_DID_CONTEXT: tuple[str, ...] = ("https://www.w3.org/ns/did/v1.1",)
 
 # A role becomes the DNS label of ``<role>.localhost``.
 _ROLE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
@@ -154,6 +158,8 @@ class _Spec:
     document: _Document | None = None
     role: str = ""
     did_path: str = ""
+    #: ``service`` entries of a did:web document: (type, path under the role's URL).
+    did_services: tuple[tuple[str, str], ...] = ()
 
 
 # Subjects follow what the trust-list sources in trust_lists/ check:
@@ -274,6 +280,7 @@ _SPECS: tuple[_Spec, ...] = (
         document=_Document.DID_WEB,
         role="ca-dataspace",
         did_path="sme",
+        did_services=(("CredentialService", "/sme/cs"),),
     ),
     _Spec(
         name="eu-dataspace-sme",
@@ -281,6 +288,7 @@ _SPECS: tuple[_Spec, ...] = (
         document=_Document.DID_WEB,
         role="eu-dataspace",
         did_path="sme",
+        did_services=(("CredentialService", "/sme/cs"),),
     ),
     _Spec(
         name="ca-dataspace-provider",
@@ -288,6 +296,7 @@ _SPECS: tuple[_Spec, ...] = (
         document=_Document.DID_WEB,
         role="ca-dataspace",
         did_path="provider",
+        did_services=(("DataService", "/.well-known/dspace-version"),),
     ),
     _Spec(
         name="eu-dataspace-provider",
@@ -295,6 +304,7 @@ _SPECS: tuple[_Spec, ...] = (
         document=_Document.DID_WEB,
         role="eu-dataspace",
         did_path="provider",
+        did_services=(("DataService", "/.well-known/dspace-version"),),
     ),
     _Spec(
         name="tls-ca",
@@ -431,9 +441,11 @@ def _did_url(spec: _Spec, hosts: Mapping[str, str]) -> str:
     return f"{base}/{spec.did_path}" if spec.did_path else base
 
 
-def _did_document(did: str, key: ec.EllipticCurvePrivateKey) -> JsonObject:
+def _did_document(
+    did: str, key: ec.EllipticCurvePrivateKey, services: Sequence[tuple[str, str]] = ()
+) -> JsonObject:
     method = f"{did}#key-1"
-    return {
+    doc: JsonObject = {
         "@context": list(DID_CONTEXT),
         "id": did,
         "verificationMethod": [
@@ -446,7 +458,18 @@ def _did_document(did: str, key: ec.EllipticCurvePrivateKey) -> JsonObject:
         ],
         "authentication": [method],
         "assertionMethod": [method],
+        # DCP 1.0 §Validating Self-Issued ID Tokens: the key signing them must have the
+        # capabilityInvocation relationship.
+        "capabilityInvocation": [method],
     }
+    if services:
+        # DCP §Credential Service Endpoint Discovery (type CredentialService) and DSP
+        # 2025-1 §Discovery of Service Endpoints (type DataService).
+        doc["service"] = [
+            {"id": f"{did}#{kind[0].lower()}{kind[1:]}", "type": kind, "serviceEndpoint": url}
+            for kind, url in services
+        ]
+    return doc
 
 
 def _published_jwk(key: ec.EllipticCurvePrivateKey) -> JsonObject:
@@ -463,7 +486,9 @@ def _document_for(
 ) -> tuple[str, JsonObject]:
     if spec.document is _Document.JWT_VC_ISSUER:
         return ISSUER_METADATA_FILE, _issuer_metadata(hosts[spec.role], key)
-    return DID_FILE, _did_document(did_web_identifier(_did_url(spec, hosts)), key)
+    base = hosts[spec.role] if spec.role else ""
+    services = [(kind, f"{base}{path}") for kind, path in spec.did_services]
+    return DID_FILE, _did_document(did_web_identifier(_did_url(spec, hosts)), key, services)
 
 
 def _json_bytes(doc: JsonValue) -> bytes:
@@ -926,6 +951,41 @@ class Pki:
     @property
     def tls_ca(self) -> Path:
         return _tls_dir(self.data_dir) / "ca.pem"
+
+
+def issuer_did_document(
+    pki: Pki, *, base_url: str, keys: Sequence[str], with_x5c: bool
+) -> JsonObject:
+    """The did:web document of an issuer served at ``base_url`` (its
+    ``/.well-known/did.json``): one ``JsonWebKey`` verification method per signing key
+    in ``keys``, each listed under ``assertionMethod`` (issuing credentials is making
+    assertions; DID 1.0 §5.3.2), and nothing under ``authentication``.
+
+    A method's id is the DID, ``#``, and the key's RFC 7638 thumbprint, so a new key is
+    a new DID URL and a credential signed by the old one never finds the new key. With
+    ``with_x5c`` (an EU issuer) the JWK carries the key's certificate chain as ``x5c``
+    (RFC 7517 §4.7), leaf first and without the root, so a verifier finds the issuer
+    on a LoTE by certificate exactly as it does for an SD-JWT VC header ``x5c``.
+    Derived from keys the PKI already holds: nothing new is created.
+    """
+    did = did_web_identifier(base_url)
+    methods: list[JsonValue] = []
+    ids: list[JsonValue] = []
+    for name in dict.fromkeys(keys):
+        jwk = pki.jwk(name)
+        if with_x5c:
+            jwk["x5c"] = list[JsonValue](pki.x5c(name))
+        method_id = f"{did}#{jwk['kid']}"
+        methods.append(
+            {"id": method_id, "type": "JsonWebKey", "controller": did, "publicKeyJwk": jwk}
+        )
+        ids.append(method_id)
+    return {
+        "@context": list(ISSUER_DID_CONTEXT),
+        "id": did,
+        "verificationMethod": methods,
+        "assertionMethod": ids,
+    }
 
 
 def _require(path: Path) -> Path:

@@ -1,9 +1,11 @@
 """Issuer verification key discovery (draft-ietf-oauth-sd-jwt-vc §"Issuer Verification
-Key Discovery and Validation"): inline ``x5c`` chains, and JWT VC Issuer Metadata.
+Key Discovery and Validation"): inline ``x5c`` chains, and JWT VC Issuer Metadata; and,
+for the data-space path (DESIGN §6 step 2), a ``did:web`` issuer's DID document.
 
-Nothing is fetched here. A service reads ``iss`` with :func:`jwt_vc_issuer_metadata_url`,
-fetches the metadata (and ``jwks_uri``) under its own fetch policy, and passes the
-documents in an :class:`IssuerKeyPolicy`.
+Nothing is fetched here. A service reads ``iss`` with :func:`jwt_vc_issuer_metadata_url`
+(or :func:`passerelle.dcp.did_web_to_url` for a did:web), fetches the metadata (and
+``jwks_uri``) or DID document under its own fetch policy, and passes the documents in
+an :class:`IssuerKeyPolicy`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from cryptography import x509
 from .._errors import PasserelleError, Reason, local_error
 from .._json import JsonObject, JsonValue
 from .._net import is_loopback_host
-from ..jose import PublicKey, load_public_jwk
+from ..dcp import did_web_base_url, verification_method
+from ..jose import PublicKey, jwk_thumbprint, load_public_jwk
 from ..sd_jwt import SdJwt
 from ..x509 import VerifiedChain, verify_x5c_chain
 
@@ -39,6 +42,7 @@ WELL_KNOWN = "/.well-known/jwt-vc-issuer"
 class IssuerKeyMethod(enum.StrEnum):
     X5C = "x5c"
     JWT_VC_ISSUER_METADATA = "jwt-vc-issuer-metadata"
+    DID_WEB = "did-web"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,16 +52,19 @@ class IssuerKeyPolicy:
     ``x5c_anchors``: trust anchors for ``x5c`` chains; empty means x5c is not permitted.
     ``issuer_metadata``: JWT VC Issuer Metadata documents by issuer identifier, with
     ``jwks`` filled in (a fetched ``jwks_uri`` goes there); empty means not permitted.
+    ``did_documents``: DID documents of ``did:web`` issuers, by DID, as fetched from
+    :func:`passerelle.dcp.did_web_to_url`; empty means not permitted.
     """
 
     x5c_anchors: Sequence[x509.Certificate] = ()
     issuer_metadata: Mapping[str, JsonObject] = field(default_factory=dict)
+    did_documents: Mapping[str, JsonObject] = field(default_factory=dict)
     allow_insecure_loopback: bool = False
     """Development relaxation: an ``http://`` ``iss`` on a loopback host may use issuer
     metadata too (the laptop stack without TLS). Off unless a caller says so."""
 
     def __post_init__(self) -> None:
-        if not self.x5c_anchors and not self.issuer_metadata:
+        if not self.x5c_anchors and not self.issuer_metadata and not self.did_documents:
             raise local_error(
                 Reason.SD_JWT_VC_ISSUER_KEY_UNRESOLVED,
                 "an issuer key policy must permit at least one discovery mechanism",
@@ -71,11 +78,15 @@ class ResolvedIssuerKey:
     issuer: str
     """Who the key belongs to: the subject of the end-entity certificate for ``x5c``
     (the draft: "the Issuer ... is the subject of the end-entity certificate"), the
-    metadata's ``issuer`` (equal to ``iss``) otherwise. Never an unchecked claim."""
+    metadata's ``issuer`` (equal to ``iss``) for metadata. For ``did-web``, the URL the
+    DID names (:func:`passerelle.dcp.did_web_base_url`: ``did:web:issuer.example`` →
+    ``https://issuer.example``), so that a registry keyed by issuer URLs finds it; the
+    DID itself is in ``iss``. Never an unchecked claim."""
     iss: str | None = None
     """The ``iss`` claim as sent, for the record; for ``x5c`` it is bound to nothing."""
     kid: str | None
     chain: VerifiedChain | None
+    """For ``x5c``, and for ``did-web`` when the method's ``publicKeyJwk`` has an ``x5c``."""
 
 
 def is_insecure_loopback(url: str) -> bool:
@@ -128,6 +139,46 @@ def _from_metadata(iss: str, kid: JsonValue, metadata: JsonObject) -> PublicKey:
     return load_public_jwk(jwk)
 
 
+def _from_did_web(
+    iss: str, kid: JsonValue, policy: IssuerKeyPolicy, now: datetime
+) -> ResolvedIssuerKey:
+    document = policy.did_documents[iss]
+    if not isinstance(document, dict) or document.get("id") != iss:
+        # did:web "Read": the resolved document's id must be the DID being resolved.
+        raise PasserelleError(Reason.DID_INVALID, f"the DID document for {iss} is another DID's")
+    if kid is not None and not isinstance(kid, str):
+        raise PasserelleError(Reason.JWS_HEADER_INVALID, "kid is not a string")
+    # A kid of another DID fails here (did.key_not_found): the issuer is the DID of the
+    # verification method (DCP 1.0 §"Presentation Validation" 4).
+    method = verification_method(document, iss if kid is None else kid)
+    jwk = method.get("publicKeyJwk")
+    if not isinstance(jwk, dict):
+        raise PasserelleError(Reason.DID_KEY_NOT_FOUND, f"{method.get('id')} has no publicKeyJwk")
+    key = load_public_jwk(jwk)
+    chain = None
+    x5c = jwk.get("x5c")
+    if x5c is not None and policy.x5c_anchors:
+        # RFC 7517 §4.7: the first certificate's key MUST match the JWK's. Then the EU
+        # lists find the issuer by its certificate, as for an x5c header.
+        if not isinstance(x5c, list) or not all(isinstance(c, str) for c in x5c):
+            raise PasserelleError(Reason.X509_MALFORMED, "publicKeyJwk x5c is not strings")
+        chain = verify_x5c_chain(
+            [c for c in x5c if isinstance(c, str)], anchors=policy.x5c_anchors, now=now
+        )
+        if jwk_thumbprint(chain.public_key) != jwk_thumbprint(key):
+            raise PasserelleError(
+                Reason.JWK_INVALID, "publicKeyJwk is not the key of its x5c certificate"
+            )
+    return ResolvedIssuerKey(
+        key=key,
+        method=IssuerKeyMethod.DID_WEB,
+        issuer=did_web_base_url(iss, allow_insecure_loopback=policy.allow_insecure_loopback),
+        iss=iss,
+        kid=kid if isinstance(kid, str) else None,
+        chain=chain,
+    )
+
+
 def resolve_issuer_key(
     sd_jwt: SdJwt, *, policy: IssuerKeyPolicy, now: datetime
 ) -> ResolvedIssuerKey:
@@ -150,8 +201,9 @@ def resolve_issuer_key_from(
 ) -> ResolvedIssuerKey:
     """Key discovery from the three values it depends on, whatever the credential format.
 
-    ``x5c`` is tried first when present and permitted; otherwise an https ``iss`` is
-    looked up in the metadata the caller supplied.
+    ``x5c`` is tried first when present and permitted; then a ``did:web`` ``iss`` is
+    looked up in the DID documents the caller supplied, ``kid`` naming the method;
+    otherwise an https ``iss`` is looked up in the metadata the caller supplied.
     """
     if iss is not None and not isinstance(iss, str):
         raise PasserelleError(Reason.SD_JWT_VC_ISSUER_INVALID, "iss is not a string")
@@ -169,6 +221,8 @@ def resolve_issuer_key_from(
             kid=kid if isinstance(kid, str) else None,
             chain=chain,
         )
+    if iss is not None and iss.startswith("did:web:") and iss in policy.did_documents:
+        return _from_did_web(iss, kid, policy, now)
     if (
         iss is not None
         and _metadata_scheme_ok(iss, policy.allow_insecure_loopback)

@@ -4,11 +4,19 @@ Steps, in order, each recorded in the decision's trace whatever its outcome::
 
     1 trust_list      the lists and the registry snapshot are authentic and fresh
     2 issuer_key      the issuer key is resolved: x5c chain to a listed certificate,
-                      or JWT VC Issuer Metadata at an https ``iss``
+                      JWT VC Issuer Metadata at an https ``iss``, or (data-space path)
+                      the DID document of a ``did:web`` ``iss``
     3 home_framework  EU (a LoTE lists the chain) or Canada (the registry knows ``iss``)
     4 authorized      at home, for this credential type, now (LoTE service type and
                       status plus our credential-type extension; TRQP authorization)
     5 recognition     a foreign issuer is covered by an agreement in force, in scope
+
+A ``did:web`` issuer is found at home like the others: by certificate, when its
+verification method's ``publicKeyJwk`` carries an ``x5c`` that chains to a listed
+certificate; otherwise in the Canadian registry under the URL the DID names
+(``did:web:issuer.example:ca`` → ``https://issuer.example/ca``), because the registry's
+entity ids are the issuers' URLs. The DID document is served under that very URL
+(did:web "Read"), so the party the registry entry names is the one answering for it.
 
 Status (6) and holder binding (7) are checked by the presentation verifier, which
 appends its own steps to the same trace. Failing is not exceptional here: a verifier
@@ -27,7 +35,12 @@ from cryptography import x509
 
 from .._errors import PasserelleError, Reason
 from .._json import JsonObject, JsonValue
-from ..sd_jwt_vc import IssuerKeyPolicy, ResolvedIssuerKey, resolve_issuer_key_from
+from ..sd_jwt_vc import (
+    IssuerKeyMethod,
+    IssuerKeyPolicy,
+    ResolvedIssuerKey,
+    resolve_issuer_key_from,
+)
 from ..x509 import certificate_to_der
 from ._lote import (
     SVC_TYPE_PID_ISSUANCE,
@@ -194,11 +207,13 @@ def _resolve_key(
     now: datetime,
     trace: _Trace,
     allow_insecure_loopback: bool,
+    did_documents: Mapping[str, JsonObject] | None = None,
 ) -> ResolvedIssuerKey:
     try:
         policy = IssuerKeyPolicy(
             x5c_anchors=snapshot.x5c_anchors,
             issuer_metadata=metadata,
+            did_documents=did_documents or {},
             allow_insecure_loopback=allow_insecure_loopback,
         )
         resolved = resolve_issuer_key_from(
@@ -207,6 +222,8 @@ def _resolve_key(
     except PasserelleError as exc:
         raise trace.fail("issuer_key", exc.reason, exc.detail) from exc
     evidence: JsonObject = {"method": str(resolved.method), "issuer": resolved.issuer}
+    if resolved.method is IssuerKeyMethod.DID_WEB:
+        evidence["did"] = resolved.iss
     if resolved.chain is not None:
         evidence["chain"] = [c.subject.rfc4514_string() for c in resolved.chain.chain]
     trace.passed("issuer_key", f"key resolved by {resolved.method}", **evidence)
@@ -415,11 +432,14 @@ def evaluate_trust(
     issuer_metadata: Mapping[str, JsonObject] | None = None,
     claims: JsonObject | None = None,
     allow_insecure_loopback: bool = False,
+    did_documents: Mapping[str, JsonObject] | None = None,
 ) -> TrustDecision:
     """Decide whether to trust an issuer for ``credential_type`` now, with the trace.
 
     ``issuer_metadata`` holds JWT VC Issuer Metadata the caller fetched for an https
-    ``iss``; ``claims`` are the disclosed claims, for agreements scoped by claim value.
+    ``iss``; ``did_documents`` holds the DID documents it fetched for a ``did:web``
+    ``iss`` (by DID; ``kid`` names the method); ``claims`` are the disclosed claims, for
+    agreements scoped by claim value.
     The returned key must then verify the credential's signature: trust in an issuer
     says nothing until the signature is checked with the key this step resolved.
     """
@@ -429,7 +449,13 @@ def evaluate_trust(
     try:
         _check_lists(snapshot, now, trace)
         resolved = _resolve_key(
-            issuer, snapshot, issuer_metadata or {}, now, trace, allow_insecure_loopback
+            issuer,
+            snapshot,
+            issuer_metadata or {},
+            now,
+            trace,
+            allow_insecure_loopback,
+            did_documents,
         )
         home = _find_home(resolved, credential_type, snapshot, now, trace)
         framework = home.framework

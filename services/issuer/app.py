@@ -67,6 +67,7 @@ from services.storage import Store, open_store
 from services.web import NO_STORE, health_body, install_edge
 
 from .credentials import CredentialFactory
+from .dcp import create_dcp_issuer, install_dcp_routes
 from .pages import index_page, login_page, offer_page
 from .profile import CredentialConfiguration, IssuerProfile, load_profile
 from .quirks import IssuerQuirk, behaviour_for
@@ -195,6 +196,10 @@ def create_issuer_app(
         statuses=statuses,
         rogue_key=ec.generate_private_key(ec.SECP256R1()),
     )
+    # The data-space path (VCDM 2.0 vc+jwt for did:web holders), if the profile has one.
+    dcp = create_dcp_issuer(
+        profile=profile, catalog=catalog, pki=pki, base_url=base, store=store, random=rng
+    )
     admin_token = _admin_token(data_dir, profile)
     issuer_name = next((str(d.get("name")) for d in profile.display), profile.id)
     configurations = {
@@ -207,6 +212,8 @@ def create_issuer_app(
         "sd_jwt_vc": SD_JWT_VC_VERSION,
         "status_list": "draft-ietf-oauth-status-list (statuslist+jwt)",
     }
+    if dcp is not None:
+        versions.update(dcp.versions)
     metadata = build_credential_issuer_metadata(
         credential_issuer=base,
         credential_endpoint=f"{base}/credential",
@@ -770,6 +777,10 @@ def create_issuer_app(
                 {"error": "not_found", "reason": "input.malformed"}, status_code=404
             )
         entry = _stored(store.get("issuances", credential_id, now=clock()))
+        if dcp is not None and isinstance(entry, dict) and dcp.owns(entry):
+            dcp.change_status(entry, action, now=clock())
+            store.put("issuances", credential_id, {**entry, "status": action})
+            return JSONResponse({"credential_id": credential_id, "status": action})
         if not isinstance(entry, dict) or entry.get("status_index") is None:
             return JSONResponse(
                 {"error": "not_found", "reason": "status.index_out_of_range"}, status_code=404
@@ -778,5 +789,8 @@ def create_issuer_app(
         statuses[signing_key].set_status(int(entry["status_index"]), _ACTIONS[action], now=clock())
         store.put("issuances", credential_id, {**entry, "status": action})
         return JSONResponse({"credential_id": credential_id, "status": action})
+
+    if dcp is not None:
+        install_dcp_routes(app, dcp, clock=clock, admin=admin)
 
     return app
