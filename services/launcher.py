@@ -19,9 +19,27 @@ from fastapi import FastAPI
 
 from services.catalog import data_root
 
-__all__ = ["ROLES", "RunningStack", "build_app", "start_stack", "store_for"]
+__all__ = [
+    "DATASPACE_ROLES",
+    "ROLES",
+    "RunningStack",
+    "build_app",
+    "start_stack",
+    "store_for",
+]
 
-ROLES = ("trust", "ca-issuer", "eu-issuer", "wallet", "ca-verifier", "eu-verifier")
+DATASPACE_ROLES = ("ca-dataspace", "eu-dataspace")
+ROLES = (
+    "trust",
+    "ca-issuer",
+    "eu-issuer",
+    "wallet",
+    "ca-verifier",
+    "eu-verifier",
+    *DATASPACE_ROLES,
+)
+"""The data-space connectors (issue 9). Started on request (the e2e data-space tests,
+``passerelle demo``); ``build_app`` knows them like any other role."""
 
 
 def build_app(
@@ -68,6 +86,17 @@ def build_app(
             data_dir=data_dir,
             store_url=store,
             quirks=frozenset(VerifierQuirk(q) for q in quirks),
+        )
+    if role in DATASPACE_ROLES:
+        from services.dataspace.app import create_dataspace_app
+        from services.dataspace.profile import ROLE_PROFILES
+        from services.dataspace.quirks import ConnectorQuirk
+
+        return create_dataspace_app(
+            profile_name=ROLE_PROFILES[role],
+            data_dir=data_dir,
+            store_url=store,
+            quirks=frozenset(ConnectorQuirk(q) for q in quirks),
         )
     raise ValueError(f"unknown role {role!r}; one of {ROLES}")
 

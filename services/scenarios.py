@@ -9,7 +9,8 @@ tests both use them.
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,24 @@ from typing import Any
 import httpx
 
 from passerelle import JsonObject
+from services.launcher import ROLES
 
-__all__ = ["SCENARIOS", "Outcome", "Scenario", "StackClient", "free_ports", "stack_hosts"]
-
-ROLES = ("trust", "ca-issuer", "eu-issuer", "wallet", "ca-verifier", "eu-verifier")
+__all__ = [
+    "DATASPACE_SCENARIOS",
+    "DATASPACE_STACK",
+    "ENROLMENTS",
+    "SCENARIOS",
+    "DataspaceClient",
+    "DataspaceOutcome",
+    "DataspaceScenario",
+    "Enrolment",
+    "Outcome",
+    "Scenario",
+    "StackClient",
+    "free_ports",
+    "play_dataspace",
+    "stack_hosts",
+]
 
 
 def free_ports(n: int) -> list[int]:
@@ -33,12 +48,12 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
-def stack_hosts(ports: list[int]) -> dict[str, str]:
+def stack_hosts(ports: list[int], roles: Sequence[str] = ROLES) -> dict[str, str]:
     """Loopback URLs per role. Verifiers use ``localhost``: their x509_san_dns client id
     must be a DNS name, and the response_uri host must equal it (OpenID4VP §5.9.3)."""
     return {
         role: f"http://{'localhost' if 'verifier' in role else '127.0.0.1'}:{port}"
-        for role, port in zip(ROLES, ports, strict=True)
+        for role, port in zip(roles, ports, strict=True)
     }
 
 
@@ -267,4 +282,262 @@ def play(client: StackClient, scenario: Scenario) -> Outcome:
         outcome=outcome,
         wallet=wallet,
         result=result,
+    )
+
+
+# --- scenario 3 on the data-space path (issue 9) --------------------------------------
+#
+# The same SMEs, now as data-space participants: each holds VC 2.0 (vc+jwt) credentials
+# from its home issuer in its connector's Credential Service, and asks the other side's
+# provider for a dataset over the Dataspace Protocol, proving itself with DCP.
+
+DATASPACE_STACK = ("trust", "ca-issuer", "eu-issuer", "ca-dataspace", "eu-dataspace")
+"""What the data-space scenarios need running: the trust service (lists the providers
+decide trust with), both issuers (DID documents, status lists) and both connectors."""
+
+TERMINAL_NEGOTIATION = ("FINALIZED", "TERMINATED")
+TERMINAL_TRANSFER = ("COMPLETED", "TERMINATED")
+DATA_RECEIVED = "data received"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Enrolment:
+    """A credential an issuer gives an SME for the data-space path."""
+
+    connector: str
+    issuer: str
+    credential_type: str
+    persona: str
+
+
+ENROLMENTS: tuple[Enrolment, ...] = (
+    Enrolment(
+        connector="ca-dataspace",
+        issuer="ca-issuer",
+        credential_type="DataSpaceMembershipCredential",
+        persona="boulangerie-cote",
+    ),
+    Enrolment(
+        connector="ca-dataspace",
+        issuer="ca-issuer",
+        credential_type="BusinessRegistrationCredential",
+        persona="boulangerie-cote",
+    ),
+    Enrolment(
+        connector="eu-dataspace",
+        issuer="eu-issuer",
+        credential_type="DataSpaceMembershipCredential",
+        persona="atelier-brule",
+    ),
+    Enrolment(
+        connector="eu-dataspace",
+        issuer="eu-issuer",
+        credential_type="LegalPersonCredential",
+        persona="atelier-brule",
+    ),
+)
+
+
+@dataclass
+class DataspaceClient:
+    """Drives the SMEs' connectors through their own API, and the issuers' admin API."""
+
+    urls: dict[str, str]
+    data_dir: Path
+    timeout: float = 30.0
+    poll_seconds: float = 0.05
+
+    def health(self, connector: str) -> dict[str, Any]:
+        response = httpx.get(f"{self.urls[connector]}/health", timeout=self.timeout)
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
+    def provider_did(self, connector: str) -> str:
+        return str(self.health(connector)["provider"]["did"])
+
+    def sme_did(self, connector: str) -> str:
+        return str(self.health(connector)["consumer"]["did"])
+
+    def _admin(self, issuer: str) -> dict[str, str]:
+        token = (self.data_dir / issuer / "admin-token").read_text().strip()
+        return {"Authorization": f"Bearer {token}"}
+
+    def issue(self, enrolment: Enrolment) -> dict[str, Any]:
+        """Issue the credential to the SME's DID and file it in its Credential Service."""
+        response = httpx.post(
+            f"{self.urls[enrolment.issuer]}/admin/dcp/credentials",
+            headers=self._admin(enrolment.issuer),
+            json={
+                "holder": self.sme_did(enrolment.connector),
+                "type": enrolment.credential_type,
+                "persona": enrolment.persona,
+            },
+            timeout=self.timeout,
+        )
+        response.raise_for_status()
+        issued: dict[str, Any] = response.json()
+        stored = httpx.post(
+            f"{self.urls[enrolment.connector]}/api/consumer/credentials",
+            json={"credential": issued["credential"]},
+            timeout=self.timeout,
+        )
+        stored.raise_for_status()
+        return issued
+
+    def enrol(self) -> list[dict[str, Any]]:
+        return [self.issue(e) for e in ENROLMENTS]
+
+    def change_status(self, issuer: str, credential_id: str, action: str) -> None:
+        response = httpx.post(
+            f"{self.urls[issuer]}/admin/credentials/{credential_id}/{action}",
+            headers=self._admin(issuer),
+            timeout=self.timeout,
+        )
+        response.raise_for_status()
+
+    def catalog(self, connector: str, provider: str) -> httpx.Response:
+        """The catalog the SME of ``connector`` is shown by the provider DID ``provider``."""
+        return httpx.post(
+            f"{self.urls[connector]}/api/consumer/catalog",
+            json={"provider": provider},
+            timeout=self.timeout,
+        )
+
+    def negotiate(
+        self, connector: str, provider: str, dataset: str, offer: str | JsonObject
+    ) -> dict[str, Any]:
+        response = httpx.post(
+            f"{self.urls[connector]}/api/consumer/negotiate",
+            json={"provider": provider, "dataset": dataset, "offer": offer},
+            timeout=self.timeout,
+        )
+        return response.json()  # type: ignore[no-any-return]
+
+    def transfer(self, connector: str, negotiation: str) -> dict[str, Any]:
+        response = httpx.post(
+            f"{self.urls[connector]}/api/consumer/transfer",
+            json={"negotiation": negotiation},
+            timeout=self.timeout,
+        )
+        return response.json()  # type: ignore[no-any-return]
+
+    def wait(self, connector: str, kind: str, pid: str, until: tuple[str, ...]) -> dict[str, Any]:
+        """Poll the SME's row of a negotiation or transfer until it reaches ``until``."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            row: dict[str, Any] = httpx.get(
+                f"{self.urls[connector]}/api/consumer/{kind}/{pid}", timeout=self.timeout
+            ).json()
+            if row.get("state") in until or time.monotonic() > deadline:
+                return row
+            time.sleep(self.poll_seconds)
+
+    def provider_negotiation(self, connector: str, provider_pid: str | None) -> dict[str, Any]:
+        """The provider's row of a negotiation, with its decision trace."""
+        rows = httpx.get(
+            f"{self.urls[connector]}/api/provider/negotiations", timeout=self.timeout
+        ).json()
+        return next((r for r in rows if r.get("providerPid") == provider_pid), {})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataspaceScenario:
+    title: str
+    consumer: str
+    """The connector whose SME asks."""
+    provider: str
+    """The connector whose provider offers the dataset."""
+    dataset: str
+    hidden: bool = False
+    """The dataset must not be in the SME's catalog; the SME negotiates for it anyway,
+    with the offer as the provider's profile states it (known out of band)."""
+    expect: str | None = None
+    """None: the data is received; otherwise the reason code the negotiation ends with."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataspaceOutcome:
+    scenario: DataspaceScenario
+    as_expected: bool
+    outcome: str
+    catalog: tuple[str, ...]
+    negotiation: dict[str, Any] = field(default_factory=dict)
+    transfer: dict[str, Any] = field(default_factory=dict)
+    decision: dict[str, Any] = field(default_factory=dict)
+
+
+DATASPACE_SCENARIOS: tuple[DataspaceScenario, ...] = (
+    DataspaceScenario(
+        title="3c. Canadian SME → EU supplier registry (DSP 2025-1 + DCP 1.0)",
+        consumer="ca-dataspace",
+        provider="eu-dataspace",
+        dataset="urn:passerelle:dataset:eu-supplier-registry",
+    ),
+    DataspaceScenario(
+        title="3d. EU SME → Canadian supplier registry (DSP 2025-1 + DCP 1.0)",
+        consumer="eu-dataspace",
+        provider="ca-dataspace",
+        dataset="urn:passerelle:dataset:ca-supplier-registry",
+    ),
+    DataspaceScenario(
+        title="3e. An EU-only dataset is hidden from the Canadian SME, and refused",
+        consumer="ca-dataspace",
+        provider="eu-dataspace",
+        dataset="urn:passerelle:dataset:eu-procurement-suppliers",
+        hidden=True,
+        expect="odrl.constraint_unsatisfied",
+    ),
+)
+
+
+def _profile_offer(provider: str, dataset: str) -> JsonObject:
+    from services.dataspace.profile import ROLE_PROFILES, load_dataspace_profile
+
+    profile = load_dataspace_profile(ROLE_PROFILES[provider])
+    return dict(profile.provider.datasets[dataset].offer)
+
+
+def play_dataspace(client: DataspaceClient, scenario: DataspaceScenario) -> DataspaceOutcome:
+    """Catalog, negotiation to a terminal state, and (once FINALIZED) a pull transfer."""
+    provider = client.provider_did(scenario.provider)
+    listed = client.catalog(scenario.consumer, provider)
+    if listed.status_code != 200:
+        body = listed.json()
+        return DataspaceOutcome(
+            scenario=scenario,
+            as_expected=scenario.expect == body.get("reason"),
+            outcome=str(body.get("reason")),
+            catalog=(),
+        )
+    datasets = {str(d["@id"]): d for d in listed.json().get("dataset", [])}
+    visible = scenario.dataset in datasets
+    offer: str | JsonObject
+    if visible:
+        offer = str(datasets[scenario.dataset]["hasPolicy"][0]["@id"])
+    else:
+        offer = _profile_offer(scenario.provider, scenario.dataset)
+    started = client.negotiate(scenario.consumer, provider, scenario.dataset, offer)
+    negotiation = client.wait(
+        scenario.consumer, "negotiations", str(started.get("consumerPid")), TERMINAL_NEGOTIATION
+    )
+    decision = client.provider_negotiation(scenario.provider, negotiation.get("providerPid"))
+    transfer: dict[str, Any] = {}
+    if negotiation.get("state") == "FINALIZED":
+        requested = client.transfer(scenario.consumer, str(negotiation["consumerPid"]))
+        transfer = client.wait(
+            scenario.consumer, "transfers", str(requested.get("consumerPid")), TERMINAL_TRANSFER
+        )
+        received = transfer.get("state") == "COMPLETED" and bool(transfer.get("data"))
+        outcome = DATA_RECEIVED if received else str(transfer.get("code"))
+    else:
+        outcome = str(negotiation.get("code"))
+    expected = scenario.expect or DATA_RECEIVED
+    return DataspaceOutcome(
+        scenario=scenario,
+        as_expected=outcome == expected and visible != scenario.hidden,
+        outcome=outcome,
+        catalog=tuple(datasets),
+        negotiation=negotiation,
+        transfer=transfer,
+        decision=decision,
     )

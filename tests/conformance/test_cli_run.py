@@ -13,8 +13,7 @@ import junitparser
 import pytest
 
 from conformance._local import local_targets_text, prepare_data_dir
-from services.launcher import start_stack
-from services.scenarios import ROLES
+from services.launcher import ROLES, start_stack
 
 PASSERELLE = [sys.executable, "-c", "from passerelle.cli import main; main()"]
 

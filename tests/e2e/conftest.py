@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from services.catalog import data_root
-from services.launcher import start_stack
+from services.launcher import ROLES, start_stack
 from services.pki import init_pki
 from services.runtime import utc_now
-from services.scenarios import ROLES, StackClient, free_ports, stack_hosts
+from services.scenarios import StackClient, free_ports, stack_hosts
 from services.trust.build import build_with_pki
 
 

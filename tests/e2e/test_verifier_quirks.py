@@ -10,10 +10,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle.sd_jwt import present_sd_jwt
 from services.catalog import data_root
-from services.launcher import start_stack
+from services.launcher import ROLES, start_stack
 from services.pki import init_pki
 from services.runtime import utc_now
-from services.scenarios import ROLES, free_ports, stack_hosts
+from services.scenarios import free_ports, stack_hosts
 from services.trust.build import build_with_pki
 from services.verifier.quirks import VerifierQuirk
 from tests.e2e.conftest import Stack
