@@ -56,8 +56,8 @@ def up(
         typer.Option(help="Serve HTTPS with the TLS certificates from `passerelle init`."),
     ] = False,
 ) -> None:
-    """Start the trust service, both issuers, the wallet and both verifiers on loopback
-    ports; stop them with Ctrl-C."""
+    """Start the trust service, both issuers, the wallet, both verifiers and both
+    data-space connectors on loopback ports; stop them with Ctrl-C."""
     from services.launcher import ROLES, start_stack
     from services.pki import DEFAULT_HOSTS, load_pki, pki_dir
 

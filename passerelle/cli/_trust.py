@@ -211,7 +211,8 @@ def serve(
     role: Annotated[
         str,
         typer.Argument(
-            help="The service: trust, ca-issuer, eu-issuer, wallet, ca-verifier, eu-verifier."
+            help="The service: trust, ca-issuer, eu-issuer, wallet, ca-verifier, eu-verifier, "
+            "ca-dataspace, eu-dataspace."
         ),
     ],
     data_dir: DataDir,
