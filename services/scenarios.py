@@ -9,6 +9,7 @@ tests both use them.
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -346,9 +347,14 @@ class DataspaceClient:
     data_dir: Path
     timeout: float = 30.0
     poll_seconds: float = 0.05
+    verify: ssl.SSLContext | bool = True
+    """What httpx verifies the connectors' and issuers' TLS with: the stack's TLS CA
+    when it runs with ``--tls`` (an ``ssl`` context over ``stack.json``'s ``tls_ca``)."""
 
     def health(self, connector: str) -> dict[str, Any]:
-        response = httpx.get(f"{self.urls[connector]}/health", timeout=self.timeout)
+        response = httpx.get(
+            f"{self.urls[connector]}/health", timeout=self.timeout, verify=self.verify
+        )
         response.raise_for_status()
         return response.json()  # type: ignore[no-any-return]
 
@@ -373,6 +379,7 @@ class DataspaceClient:
                 "persona": enrolment.persona,
             },
             timeout=self.timeout,
+            verify=self.verify,
         )
         response.raise_for_status()
         issued: dict[str, Any] = response.json()
@@ -380,6 +387,7 @@ class DataspaceClient:
             f"{self.urls[enrolment.connector]}/api/consumer/credentials",
             json={"credential": issued["credential"]},
             timeout=self.timeout,
+            verify=self.verify,
         )
         stored.raise_for_status()
         return issued
@@ -392,6 +400,7 @@ class DataspaceClient:
             f"{self.urls[issuer]}/admin/credentials/{credential_id}/{action}",
             headers=self._admin(issuer),
             timeout=self.timeout,
+            verify=self.verify,
         )
         response.raise_for_status()
 
@@ -401,6 +410,7 @@ class DataspaceClient:
             f"{self.urls[connector]}/api/consumer/catalog",
             json={"provider": provider},
             timeout=self.timeout,
+            verify=self.verify,
         )
 
     def negotiate(
@@ -410,6 +420,7 @@ class DataspaceClient:
             f"{self.urls[connector]}/api/consumer/negotiate",
             json={"provider": provider, "dataset": dataset, "offer": offer},
             timeout=self.timeout,
+            verify=self.verify,
         )
         return response.json()  # type: ignore[no-any-return]
 
@@ -418,6 +429,7 @@ class DataspaceClient:
             f"{self.urls[connector]}/api/consumer/transfer",
             json={"negotiation": negotiation},
             timeout=self.timeout,
+            verify=self.verify,
         )
         return response.json()  # type: ignore[no-any-return]
 
@@ -426,7 +438,9 @@ class DataspaceClient:
         deadline = time.monotonic() + self.timeout
         while True:
             row: dict[str, Any] = httpx.get(
-                f"{self.urls[connector]}/api/consumer/{kind}/{pid}", timeout=self.timeout
+                f"{self.urls[connector]}/api/consumer/{kind}/{pid}",
+                timeout=self.timeout,
+                verify=self.verify,
             ).json()
             if row.get("state") in until or time.monotonic() > deadline:
                 return row
@@ -435,7 +449,9 @@ class DataspaceClient:
     def provider_negotiation(self, connector: str, provider_pid: str | None) -> dict[str, Any]:
         """The provider's row of a negotiation, with its decision trace."""
         rows = httpx.get(
-            f"{self.urls[connector]}/api/provider/negotiations", timeout=self.timeout
+            f"{self.urls[connector]}/api/provider/negotiations",
+            timeout=self.timeout,
+            verify=self.verify,
         ).json()
         return next((r for r in rows if r.get("providerPid") == provider_pid), {})
 

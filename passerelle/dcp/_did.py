@@ -21,8 +21,17 @@ document in. What is checked here:
   ``CredentialService`` whose ``serviceEndpoint`` is the base URL of the holder's
   Credential Service.
 
-Development relaxation: ``allow_insecure_loopback`` lets a DID name a loopback host
-(``127.0.0.1``, ``localhost``) served over plain ``http`` — the laptop stack without TLS.
+Development relaxations, two of them because they relax two different rules:
+
+- ``allow_loopback``: a DID may name a loopback IP address (``127.0.0.1``),
+  which the method otherwise forbids. Its document is still fetched over ``https``:
+  the laptop stack with TLS (``passerelle up --tls``).
+- ``allow_insecure_loopback``: a DID naming a loopback host (an IP address as above,
+  ``localhost``, a name under ``.localhost``) resolves over plain ``http`` — the
+  laptop stack without TLS. It implies ``allow_loopback``: a document served over http
+  on this machine is named by this machine's address.
+
+Neither flag changes anything for a DID naming any other host.
 """
 
 from __future__ import annotations
@@ -79,16 +88,16 @@ def _invalid(detail: str) -> PasserelleError:
     return PasserelleError(Reason.DID_INVALID, detail)
 
 
-def _host_allowed(host: str, allow_insecure_loopback: bool) -> bool:
+def _host_allowed(host: str, allow_loopback: bool) -> bool:
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
         return len(host) <= 253 and all(_LABEL.fullmatch(label) for label in host.split("."))
     # "MUST NOT include IP addresses"; the laptop stack's loopback is the one exception.
-    return allow_insecure_loopback and ip.is_loopback
+    return allow_loopback and ip.is_loopback
 
 
-def _split_did_web(did: str, allow_insecure_loopback: bool) -> tuple[str, str, list[str]]:
+def _split_did_web(did: str, allow_loopback: bool) -> tuple[str, str, list[str]]:
     """``(host, ":port" or "", path segments)`` of a did:web, or ``did.invalid``."""
     if not isinstance(did, str) or not did.startswith(_PREFIX) or len(did) > _MAX_DID:
         raise _invalid(f"{did!r} is not a did:web identifier")
@@ -100,7 +109,7 @@ def _split_did_web(did: str, allow_insecure_loopback: bool) -> tuple[str, str, l
     host, _, port = authority.replace("%3a", "%3A").partition("%3A")
     if port and not 0 < int(port) < 65536:
         raise _invalid(f"{did!r}: port {port} is out of range")
-    if not _host_allowed(host.lower(), allow_insecure_loopback):
+    if not _host_allowed(host.lower(), allow_loopback):
         raise _invalid(f"{did!r}: {host!r} is not a domain name did:web may name")
     for segment in segments:
         # A server may decode %2e or %2F before routing: judge the decoded segment too.
@@ -113,39 +122,51 @@ def _split_did_web(did: str, allow_insecure_loopback: bool) -> tuple[str, str, l
     return host.lower(), f":{port}" if port else "", segments
 
 
-def _scheme(host: str, allow_insecure_loopback: bool) -> str:
-    return "http" if allow_insecure_loopback and is_loopback_host(host) else "https"
+def _base_url(did: str, allow_loopback: bool, allow_insecure_loopback: bool) -> tuple[str, bool]:
+    """``(base URL, has a path)`` of a valid did:web, or ``did.invalid``."""
+    host, port, segments = _split_did_web(did, allow_loopback or allow_insecure_loopback)
+    # Only the insecure relaxation changes the scheme, and only for this machine.
+    scheme = "http" if allow_insecure_loopback and is_loopback_host(host) else "https"
+    return f"{scheme}://{host}{port}" + "".join("/" + s for s in segments), bool(segments)
 
 
-def did_web_base_url(did: str, *, allow_insecure_loopback: bool = False) -> str:
+def did_web_base_url(
+    did: str, *, allow_loopback: bool = False, allow_insecure_loopback: bool = False
+) -> str:
     """The URL a did:web names: ``https://<host>[:port][/<path>]``, no trailing ``/``.
 
     It is :func:`did_web_to_url` without ``/.well-known/did.json`` (or ``/did.json``).
     The trust evaluator looks a did:web issuer up in the Canadian registry under this
-    URL, where issuers are registered by their URL.
+    URL, where issuers are registered by their URL. The two flags are the module's
+    development relaxations.
     """
-    host, port, segments = _split_did_web(did, allow_insecure_loopback)
-    path = "".join("/" + s for s in segments)
-    return f"{_scheme(host, allow_insecure_loopback)}://{host}{port}{path}"
+    return _base_url(did, allow_loopback, allow_insecure_loopback)[0]
 
 
-def did_web_to_url(did: str, *, allow_insecure_loopback: bool = False) -> str:
+def did_web_to_url(
+    did: str, *, allow_loopback: bool = False, allow_insecure_loopback: bool = False
+) -> str:
     """Where a did:web's document is (did:web "Read (Resolve)"), or ``did.invalid``.
 
     ``did:web:w3c-ccg.github.io`` → ``https://w3c-ccg.github.io/.well-known/did.json``;
     ``did:web:example.com%3A3000:user:alice`` → ``https://example.com:3000/user/alice/did.json``.
+    ``did:web:127.0.0.1%3A8106:sme`` → ``https://127.0.0.1:8106/sme/did.json`` with
+    ``allow_loopback``, ``http://...`` with ``allow_insecure_loopback``.
     """
-    _, _, segments = _split_did_web(did, allow_insecure_loopback)
-    base = did_web_base_url(did, allow_insecure_loopback=allow_insecure_loopback)
-    return base + (_DOCUMENT if segments else _WELL_KNOWN)
+    base, has_path = _base_url(did, allow_loopback, allow_insecure_loopback)
+    return base + (_DOCUMENT if has_path else _WELL_KNOWN)
 
 
-def url_to_did_web(url: str, *, allow_insecure_loopback: bool = False) -> str:
+def url_to_did_web(
+    url: str, *, allow_loopback: bool = False, allow_insecure_loopback: bool = False
+) -> str:
     """The did:web of a URL (did:web "Create"): host, ``%3A<port>``, ``:``-separated path.
 
     Takes a base URL (``https://example.com/user/alice``) or a document URL as
-    :func:`did_web_to_url` makes it; ``url_to_did_web(did_web_to_url(d)) == d``.
+    :func:`did_web_to_url` makes it; ``url_to_did_web(did_web_to_url(d)) == d``. An
+    ``http`` URL only with ``allow_insecure_loopback``, and then on a loopback host.
     """
+    loopback_hosts = allow_loopback or allow_insecure_loopback
     if not isinstance(url, str) or len(url) > _MAX_DID:
         raise _invalid("the URL is not a string of a sensible length")
     parts = urlsplit(url)
@@ -159,7 +180,7 @@ def url_to_did_web(url: str, *, allow_insecure_loopback: bool = False) -> str:
         raise _invalid(f"{url!r}: a did:web URL is https")
     if parts.query or parts.fragment or parts.username or parts.password or "@" in parts.netloc:
         raise _invalid(f"{url!r}: no query, fragment or user information in a did:web URL")
-    if not host or not _host_allowed(host, allow_insecure_loopback):
+    if not host or not _host_allowed(host, loopback_hosts):
         raise _invalid(f"{url!r}: {host!r} is not a host did:web may name")
     if not secure and not is_loopback_host(host):
         raise _invalid(f"{url!r}: plain http is allowed on loopback only")
@@ -172,7 +193,7 @@ def url_to_did_web(url: str, *, allow_insecure_loopback: bool = False) -> str:
     encoded = [s.replace(":", "%3A") for s in segments]
     authority = host if port is None else f"{host}%3A{port}"
     did = ":".join(["did:web", authority, *encoded])
-    _split_did_web(did, allow_insecure_loopback)  # the result must itself be valid
+    _split_did_web(did, loopback_hosts)  # the result must itself be valid
     return did
 
 

@@ -62,6 +62,9 @@ class IssuerKeyPolicy:
     allow_insecure_loopback: bool = False
     """Development relaxation: an ``http://`` ``iss`` on a loopback host may use issuer
     metadata too (the laptop stack without TLS). Off unless a caller says so."""
+    allow_loopback: bool = False
+    """Development relaxation: a ``did:web`` ``iss`` may name a loopback IP address,
+    its URL staying ``https`` (the laptop stack with TLS; see :mod:`passerelle.dcp`)."""
 
     def __post_init__(self) -> None:
         if not self.x5c_anchors and not self.issuer_metadata and not self.did_documents:
@@ -172,7 +175,11 @@ def _from_did_web(
     return ResolvedIssuerKey(
         key=key,
         method=IssuerKeyMethod.DID_WEB,
-        issuer=did_web_base_url(iss, allow_insecure_loopback=policy.allow_insecure_loopback),
+        issuer=did_web_base_url(
+            iss,
+            allow_loopback=policy.allow_loopback,
+            allow_insecure_loopback=policy.allow_insecure_loopback,
+        ),
         iss=iss,
         kid=kid if isinstance(kid, str) else None,
         chain=chain,

@@ -208,6 +208,7 @@ def _resolve_key(
     trace: _Trace,
     allow_insecure_loopback: bool,
     did_documents: Mapping[str, JsonObject] | None = None,
+    allow_loopback: bool = False,
 ) -> ResolvedIssuerKey:
     try:
         policy = IssuerKeyPolicy(
@@ -215,6 +216,7 @@ def _resolve_key(
             issuer_metadata=metadata,
             did_documents=did_documents or {},
             allow_insecure_loopback=allow_insecure_loopback,
+            allow_loopback=allow_loopback,
         )
         resolved = resolve_issuer_key_from(
             iss=issuer.iss, x5c=issuer.x5c, kid=issuer.kid, policy=policy, now=now
@@ -433,13 +435,15 @@ def evaluate_trust(
     claims: JsonObject | None = None,
     allow_insecure_loopback: bool = False,
     did_documents: Mapping[str, JsonObject] | None = None,
+    allow_loopback: bool = False,
 ) -> TrustDecision:
     """Decide whether to trust an issuer for ``credential_type`` now, with the trace.
 
     ``issuer_metadata`` holds JWT VC Issuer Metadata the caller fetched for an https
     ``iss``; ``did_documents`` holds the DID documents it fetched for a ``did:web``
     ``iss`` (by DID; ``kid`` names the method); ``claims`` are the disclosed claims, for
-    agreements scoped by claim value.
+    agreements scoped by claim value. ``allow_insecure_loopback`` and ``allow_loopback``
+    are the development relaxations of :class:`passerelle.sd_jwt_vc.IssuerKeyPolicy`.
     The returned key must then verify the credential's signature: trust in an issuer
     says nothing until the signature is checked with the key this step resolved.
     """
@@ -456,6 +460,7 @@ def evaluate_trust(
             trace,
             allow_insecure_loopback,
             did_documents,
+            allow_loopback,
         )
         home = _find_home(resolved, credential_type, snapshot, now, trace)
         framework = home.framework

@@ -173,12 +173,20 @@ def create_dataspace_app(
     pki = load_pki(data_dir, now=clock())
     base = pki.hosts[profile.host_role]
     store = open_store(store_url or f"sqlite://{data_dir / profile.id / 'store.db'}")
-    loopback = any(url.startswith("http://") for url in pki.hosts.values())
-    local = all(is_loopback_url(url) for url in pki.hosts.values())
+    # The development relaxations (DESIGN §3), decided by the stack's own URLs: when
+    # every host is this machine, DIDs may name loopback addresses (the did:web documents
+    # of `passerelle up` do); only when the stack runs without TLS are they fetched over
+    # plain http. The same two flags go to the fetch policy and to every did:web helper.
+    loopback = all(is_loopback_url(url) for url in pki.hosts.values())
+    insecure = any(url.startswith("http://") for url in pki.hosts.values())
     fetcher = Fetcher(
-        FetchPolicy(allow_insecure_loopback=loopback, allow_loopback=local, ca_file=str(pki.tls_ca))
+        FetchPolicy(
+            allow_insecure_loopback=insecure, allow_loopback=loopback, ca_file=str(pki.tls_ca)
+        )
     )
-    documents = DidDocuments(fetcher, allow_insecure_loopback=loopback, clock=clock)
+    documents = DidDocuments(
+        fetcher, allow_loopback=loopback, allow_insecure_loopback=insecure, clock=clock
+    )
     tokens = Tokens(store=store, documents=documents, behaviour=behaviour, random=rng, clock=clock)
     trust = TrustClient(
         fetcher,
@@ -208,7 +216,8 @@ def create_dataspace_app(
         behaviour=behaviour,
         random=rng,
         clock=clock,
-        allow_insecure_loopback=loopback,
+        allow_loopback=loopback,
+        allow_insecure_loopback=insecure,
     )
     credential_service = CredentialService(
         holder=sme_id,
@@ -230,11 +239,11 @@ def create_dataspace_app(
         credential_service=credential_service,
         random=rng,
         clock=clock,
-        allow_insecure_loopback=loopback,
+        allow_insecure_loopback=insecure,
     )
     provider_document = pki.document(profile.provider.entity)
     sme_document = pki.document(profile.consumer.entity)
-    cs_path = _path_of(credential_service_endpoint(sme_document, allow_insecure_loopback=loopback))
+    cs_path = _path_of(credential_service_endpoint(sme_document, allow_insecure_loopback=insecure))
     dsp = profile.provider.dsp_path
 
     def resume() -> None:
@@ -304,7 +313,10 @@ def create_dataspace_app(
         return JSONResponse(provider.version_metadata())
 
     for document in (provider_document, sme_document):
-        path = _path_of(did_web_to_url(str(document["id"]), allow_insecure_loopback=loopback))
+        url = did_web_to_url(
+            str(document["id"]), allow_loopback=loopback, allow_insecure_loopback=insecure
+        )
+        path = _path_of(url)
 
         def serve(doc: JsonObject = document) -> JSONResponse:
             return JSONResponse(doc, media_type="application/did+json")

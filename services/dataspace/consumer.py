@@ -51,7 +51,8 @@ from passerelle.dsp import (
     transfer_request_message,
     transfer_termination_message,
 )
-from services.fetch import Fetcher, is_loopback_url
+from passerelle.sd_jwt_vc import is_insecure_loopback
+from services.fetch import Fetcher
 
 from .credential_service import CredentialService
 from .identity import DidDocuments, Participant, Tokens
@@ -100,7 +101,8 @@ class Consumer:
         self._cs = credential_service
         self._random = random
         self._clock = clock
-        self._loopback = allow_insecure_loopback
+        # Plain http to a provider only on the laptop stack without TLS.
+        self._allow_insecure_loopback = allow_insecure_loopback
         self._lock = threading.Lock()
         self._bases: dict[str, str] = {}
 
@@ -124,7 +126,8 @@ class Consumer:
                 Reason.DSP_MESSAGE_INVALID,
                 f"{provider} names no single {DATA_SERVICE_TYPE} with version metadata",
             )
-        if not (metadata_url.startswith("https://") or is_loopback_url(metadata_url)):
+        insecure_ok = self._allow_insecure_loopback and is_insecure_loopback(metadata_url)
+        if not (metadata_url.startswith("https://") or insecure_ok):
             raise PasserelleError(Reason.DSP_MESSAGE_INVALID, f"{metadata_url} is not https")
         versions = parse_version_metadata(self._fetcher.get_json(metadata_url))
         chosen = next((v for v in versions if v.version == DSP_VERSION), None)

@@ -73,18 +73,24 @@ class Participant:
 
 
 class DidDocuments:
-    """``did:web`` documents fetched under the fetch policy, kept for a minute."""
+    """``did:web`` documents fetched under the fetch policy, kept for a minute.
+
+    ``allow_loopback`` and ``allow_insecure_loopback`` are the two development
+    relaxations of :mod:`passerelle.dcp` (a DID naming a loopback address; a loopback
+    DID resolved over plain http)."""
 
     def __init__(
         self,
         fetcher: Fetcher,
         *,
+        allow_loopback: bool,
         allow_insecure_loopback: bool,
         clock: Callable[[], datetime],
         ttl: timedelta = DID_CACHE,
     ) -> None:
         self._fetcher = fetcher
-        self._loopback = allow_insecure_loopback
+        self._allow_loopback = allow_loopback
+        self._allow_insecure_loopback = allow_insecure_loopback
         self._clock = clock
         self._ttl = ttl
         self._lock = threading.Lock()
@@ -96,7 +102,11 @@ class DidDocuments:
             hit = self._cache.get(did)
             if hit is not None and now - hit[0] < self._ttl:
                 return hit[1]
-        url = did_web_to_url(did, allow_insecure_loopback=self._loopback)
+        url = did_web_to_url(
+            did,
+            allow_loopback=self._allow_loopback,
+            allow_insecure_loopback=self._allow_insecure_loopback,
+        )
         try:
             document = self._fetcher.get_json(url)
         except PasserelleError as exc:

@@ -146,6 +146,7 @@ class Provider:
         behaviour: ConnectorBehaviour,
         random: RandomSource,
         clock: Callable[[], datetime],
+        allow_loopback: bool,
         allow_insecure_loopback: bool,
     ) -> None:
         self.profile = profile
@@ -161,7 +162,9 @@ class Provider:
         self._behaviour = behaviour
         self._random = random
         self._clock = clock
-        self._loopback = allow_insecure_loopback
+        # The development relaxations of passerelle.dcp: loopback DIDs; over plain http.
+        self._allow_loopback = allow_loopback
+        self._allow_insecure_loopback = allow_insecure_loopback
         self.processes = Processes(
             store=store, prefix="provider", role="provider", behaviour=behaviour, clock=clock
         )
@@ -210,7 +213,7 @@ class Provider:
 
     def _query(self, consumer: str, access_token: str) -> list[str]:
         endpoint = credential_service_endpoint(
-            self._documents.get(consumer), allow_insecure_loopback=self._loopback
+            self._documents.get(consumer), allow_insecure_loopback=self._allow_insecure_loopback
         )
         scopes = [scope_for_type(t) for t in self.profile.provider.credential_types]
         status, body = send_message(
@@ -289,7 +292,8 @@ class Provider:
                     snapshot=snapshot,
                     now=now,
                     did_documents={credential.issuer: document},
-                    allow_insecure_loopback=self._loopback,
+                    allow_loopback=self._allow_loopback,
+                    allow_insecure_loopback=self._allow_insecure_loopback,
                 )
                 summary: JsonObject = {
                     "type": credential_type,

@@ -1,5 +1,9 @@
 """``passerelle up`` as a developer runs it: one command, every service on its recorded
-loopback port, /health saying which transport is in use, a clean stop on Ctrl-C."""
+loopback port, /health saying which transport is in use, a clean stop on Ctrl-C.
+
+With ``--tls`` the data-space connectors must still work: their did:web identifiers
+name a loopback address (``did:web:127.0.0.1%3A<port>:provider``), and their documents,
+version metadata, DSP messages and Credential Service queries all go over https."""
 
 from __future__ import annotations
 
@@ -15,10 +19,71 @@ import httpx
 import pytest
 
 from passerelle.cli._stack import running_stack
-from services.launcher import ROLES
-from services.scenarios import free_ports, stack_hosts
+from passerelle.dcp import did_web_to_url
+from services.launcher import DATASPACE_ROLES, ROLES
+from services.scenarios import (
+    DATA_RECEIVED,
+    DATASPACE_SCENARIOS,
+    DataspaceClient,
+    free_ports,
+    play_dataspace,
+    stack_hosts,
+)
 
 PASSERELLE = [sys.executable, "-c", "from passerelle.cli import main; main()"]
+
+
+def _connectors_work(
+    urls: dict[str, str], data_dir: Path, verify: ssl.SSLContext | bool, *, tls: bool
+) -> None:
+    """Discovery and one negotiation + pull transfer, over the stack's own transport."""
+    scheme = "https" if tls else "http"
+    client = DataspaceClient(urls=urls, data_dir=data_dir, verify=verify)
+    for connector in DATASPACE_ROLES:
+        base = urls[connector]
+        versions = httpx.get(f"{base}/.well-known/dspace-version", verify=verify, timeout=10)
+        assert versions.status_code == 200, versions.text
+        [version] = versions.json()["protocolVersions"]
+        assert version["version"] == "2025-1"
+        assert version["binding"] == "HTTPS"
+        health = client.health(connector)
+        assert health["provider"]["dsp"] == f"{base}/dsp"
+        for did, path in (
+            (client.provider_did(connector), "provider"),
+            (client.sme_did(connector), "sme"),
+        ):
+            # What a peer resolves the DID to: the same address, over this stack's scheme
+            # (a loopback DID is https unless the stack runs without TLS).
+            url = did_web_to_url(did, allow_loopback=True, allow_insecure_loopback=not tls)
+            assert url == f"{base}/{path}/did.json"
+            assert url.startswith(f"{scheme}://127.0.0.1:")
+            document = httpx.get(url, verify=verify, timeout=10)
+            assert document.status_code == 200, document.text
+            assert document.headers["content-type"].startswith("application/did+json")
+            assert document.json()["id"] == did
+        sme = httpx.get(f"{base}/sme/did.json", verify=verify, timeout=10).json()
+        assert sme["service"][0]["serviceEndpoint"] == f"{base}/sme/cs"
+    if tls:
+        # No plain-http door left open beside the TLS one.
+        with pytest.raises(httpx.TransportError):
+            httpx.get(urls["ca-dataspace"].replace("https://", "http://") + "/health", timeout=5)
+
+    client.enrol()
+    scenario = DATASPACE_SCENARIOS[0]  # the Canadian SME gets the EU supplier registry
+    outcome = play_dataspace(client, scenario)
+    assert outcome.outcome == DATA_RECEIVED, outcome
+    assert outcome.as_expected
+    assert outcome.negotiation["state"] == "FINALIZED"
+    assert outcome.transfer["state"] == "COMPLETED"
+    assert outcome.transfer["data"]["rows"]
+    # The provider resolved the SME and the issuers, queried the Credential Service and
+    # checked status lists over this transport, and trusted both issuers.
+    proof = outcome.decision["decision"]["proof"]
+    assert proof["credentials"]
+    for credential in proof["credentials"]:
+        assert credential["trust"]["trusted"], credential
+        assert credential["status"] == "valid"
+        assert credential["trust"]["issuer"].startswith(f"{scheme}://127.0.0.1:")
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
@@ -52,6 +117,7 @@ def test_up_serves_every_role_and_stops_cleanly_on_ctrl_c(tmp_path: Path, tls: b
             assert url.split("://", 1)[1] == hosts[role].split("://", 1)[1]
             health = httpx.get(f"{url}/health", verify=verify, timeout=5).json()
             assert health["transport"] == scheme, role
+        _connectors_work(state["urls"], data_dir, verify, tls=tls)
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -40,6 +40,7 @@ from passerelle.dcp import (
     verify_self_issued_token,
 )
 from passerelle.jose import KeySigner, PublicKey, jwk_thumbprint, public_jwk, sign_jws
+from passerelle.sd_jwt_vc import IssuerKeyPolicy, resolve_issuer_key_from
 from passerelle.vc import VC_V2_CONTEXT, issue_vc_jose
 from tests.conftest import NOW
 
@@ -394,6 +395,93 @@ def test_the_laptop_stack_on_loopback() -> None:
     )
     assert _reason(lambda: url_to_did_web("http://example.com", allow_insecure_loopback=True)) is (
         Reason.DID_INVALID
+    )
+
+
+LOOPBACK_SME = "did:web:127.0.0.1%3A8106:sme"
+
+
+def test_the_tls_laptop_stack_resolves_loopback_dids_over_https() -> None:
+    # `passerelle up --tls`: the DID names a loopback address, its document is on https.
+    assert did_web_to_url(LOOPBACK_SME, allow_loopback=True) == (
+        "https://127.0.0.1:8106/sme/did.json"
+    )
+    assert did_web_base_url(LOOPBACK_SME, allow_loopback=True) == "https://127.0.0.1:8106/sme"
+    assert url_to_did_web("https://127.0.0.1:8106/sme", allow_loopback=True) == LOOPBACK_SME
+    assert url_to_did_web("https://127.0.0.1:8106/sme/did.json", allow_loopback=True) == (
+        LOOPBACK_SME
+    )
+    assert did_web_to_url("did:web:127.0.0.1%3A8101", allow_loopback=True) == (
+        "https://127.0.0.1:8101/.well-known/did.json"
+    )
+    # A loopback name stays https too: only the insecure relaxation changes the scheme.
+    assert did_web_to_url("did:web:localhost%3A8104", allow_loopback=True) == (
+        "https://localhost:8104/.well-known/did.json"
+    )
+
+
+@pytest.mark.parametrize(
+    "resolve",
+    [
+        lambda: did_web_to_url(LOOPBACK_SME),
+        lambda: did_web_base_url(LOOPBACK_SME),
+        lambda: url_to_did_web("https://127.0.0.1:8106/sme"),
+        # allow_loopback is about this machine only: another IP address is still refused.
+        lambda: did_web_to_url("did:web:10.0.0.1%3A8106:sme", allow_loopback=True),
+        lambda: did_web_to_url("did:web:192.168.0.1", allow_insecure_loopback=True),
+        lambda: did_web_to_url("did:web:0.0.0.0%3A8106", allow_loopback=True),
+        lambda: url_to_did_web("https://169.254.169.254/latest", allow_loopback=True),
+        # Plain http is the insecure relaxation's alone, even on loopback.
+        lambda: url_to_did_web("http://127.0.0.1:8106/sme", allow_loopback=True),
+        lambda: url_to_did_web("http://localhost:8106/sme", allow_loopback=True),
+    ],
+    ids=[
+        "no-flag-to-url",
+        "no-flag-base-url",
+        "no-flag-from-url",
+        "private-ip",
+        "private-ip-insecure",
+        "unspecified-ip",
+        "link-local-ip",
+        "http-without-insecure",
+        "http-localhost-without-insecure",
+    ],
+)
+def test_loopback_relaxations_are_refused_where_they_do_not_apply(
+    resolve: Callable[[], str],
+) -> None:
+    assert _reason(resolve) is Reason.DID_INVALID
+
+
+def test_plain_http_only_with_the_insecure_relaxation() -> None:
+    # Both flags, as the connector sets them on the stack without TLS: http, and the
+    # insecure flag alone implies loopback hosts (an http document on this machine is
+    # named by this machine's address).
+    for flags in (
+        {"allow_insecure_loopback": True},
+        {"allow_loopback": True, "allow_insecure_loopback": True},
+    ):
+        assert did_web_to_url(LOOPBACK_SME, **flags) == "http://127.0.0.1:8106/sme/did.json"
+        assert url_to_did_web("http://127.0.0.1:8106/sme", **flags) == LOOPBACK_SME
+        assert url_to_did_web("https://127.0.0.1:8106/sme", **flags) == LOOPBACK_SME
+    assert did_web_to_url(LOOPBACK_SME, allow_loopback=True).startswith("https://")
+
+
+def test_a_did_web_issuer_on_tls_loopback_is_named_by_its_https_url() -> None:
+    # The trust evaluator looks a did:web issuer up by did_web_base_url: on the TLS
+    # stack that is the issuer's https URL, as the registry lists it.
+    did = "did:web:127.0.0.1%3A8101"
+    signer = _signer()
+    document = _document(did, signer)
+    kid = f"{did}#key-1"
+    policy = IssuerKeyPolicy(did_documents={did: document}, allow_loopback=True)
+    resolved = resolve_issuer_key_from(iss=did, x5c=None, kid=kid, policy=policy, now=NOW)
+    assert resolved.issuer == "https://127.0.0.1:8101"
+    assert jwk_thumbprint(resolved.key) == jwk_thumbprint(signer.public_key)
+    strict = IssuerKeyPolicy(did_documents={did: document})
+    assert (
+        _reason(lambda: resolve_issuer_key_from(iss=did, x5c=None, kid=kid, policy=strict, now=NOW))
+        is Reason.DID_INVALID
     )
 
 
