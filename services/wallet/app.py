@@ -127,7 +127,9 @@ def create_wallet_app(
 
     presenter = Presenter(
         holder=holder,
-        did_resolver=WebDidResolver(fetcher, allow_insecure_loopback=loopback),
+        did_resolver=WebDidResolver(
+            fetcher, allow_loopback=local, allow_insecure_loopback=loopback
+        ),
         behaviour=behaviour_for(quirks),
     )
 

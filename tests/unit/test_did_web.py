@@ -10,6 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle import PasserelleError, Reason
+from passerelle.dcp import did_web_to_url
 from passerelle.jose import KeySigner, public_jwk
 from passerelle.oid4vp import (
     AuthorizationRequest,
@@ -17,7 +18,7 @@ from passerelle.oid4vp import (
     create_request_object,
     verify_request_object,
 )
-from services.did import WebDidResolver, did_web_url
+from services.did import WebDidResolver
 from services.fetch import Fetcher, FetchPolicy
 from tests.conftest import NOW
 
@@ -33,14 +34,14 @@ DID = "did:web:verifier.example%3A8443:rp"
     ],
 )
 def test_did_web_urls_follow_the_method_spec(did: str, url: str) -> None:
-    assert did_web_url(did) == url
+    assert did_web_to_url(did) == url
 
 
 def test_not_did_web_is_refused() -> None:
     for bad in ("did:key:z6Mk", "did:web:", "did:web:evil.example%2Fpath"):
         with pytest.raises(PasserelleError) as err:
-            did_web_url(bad)
-        assert err.value.reason is Reason.OID4VP_DID_KEY_UNRESOLVED
+            did_web_to_url(bad)
+        assert err.value.reason is Reason.DID_INVALID
 
 
 def test_a_did_client_request_object_verifies_through_did_web() -> None:
