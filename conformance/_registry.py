@@ -63,6 +63,12 @@ PLANS: dict[str, Plan] = {
             "Credentials against the shared schemas and type metadata; crosswalk coverage.",
         ),
         Plan(
+            "dataspace",
+            "connector",
+            "The suite plays a data-space consumer (DSP 2025-1 + DCP 1.0) against a "
+            "provider connector; checks named after the DSP and DCP TCK cases.",
+        ),
+        Plan(
             "cross-border",
             "verifier",
             "The issuer × verifier matrix across Canada and the EU, with trust traces.",

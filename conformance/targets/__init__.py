@@ -21,8 +21,8 @@ from .._context import Suite, Target
 
 __all__ = ["ROLES", "Targets", "TargetsError", "load_targets", "local_targets_text"]
 
-ROLES = ("issuer", "wallet", "verifier", "trust-list")
-PROFILES = ("eu-haip", "ca", "cross-border")
+ROLES = ("issuer", "wallet", "verifier", "trust-list", "connector")
+PROFILES = ("eu-haip", "ca", "cross-border", "dsp")
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.-]+)\}")
 
 

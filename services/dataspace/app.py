@@ -140,9 +140,18 @@ def _path_of(url: str) -> str:
 
 
 def _safely(work: Callable[[str], None], pid: str) -> None:
-    """Run follow-up work after a response; a failure is logged, never lost silently."""
+    """Run follow-up work after a response; a failure is logged, never lost silently.
+
+    A process the peer terminated or completed while this work was pending is no
+    failure: the state machine refuses the late move, and that is the whole story.
+    """
     try:
         work(pid)
+    except PasserelleError as exc:
+        if exc.reason is Reason.DSP_INVALID_TRANSITION:
+            log.info("data-space follow-up %s(%s) overtaken: %s", work.__name__, pid, exc.detail)
+            return
+        log.exception("data-space follow-up %s(%s) failed", work.__name__, pid)
     except Exception:
         log.exception("data-space follow-up %s(%s) failed", work.__name__, pid)
 

@@ -12,9 +12,9 @@ import pytest
 
 from conformance import CHECKS, PLANS, Status, run_checks, select_checks
 from conformance._local import local_targets, prepare_data_dir
+from services.dataspace.quirks import ConnectorQuirk
 from services.issuer.quirks import IssuerQuirk
-from services.launcher import start_stack
-from services.scenarios import ROLES
+from services.launcher import ROLES, start_stack
 from services.trust.quirks import TrustQuirk
 from services.verifier.quirks import VerifierQuirk
 from services.wallet.quirks import WalletQuirk
@@ -26,6 +26,7 @@ KINDS: dict[str, tuple[type[enum.StrEnum], tuple[str, ...], str]] = {
     "verifier": (VerifierQuirk, ("ca-verifier", "eu-verifier"), "verifier"),
     "wallet": (WalletQuirk, ("wallet",), "wallet"),
     "trust": (TrustQuirk, ("trust",), "trust-list"),
+    "dataspace": (ConnectorQuirk, ("ca-dataspace", "eu-dataspace"), "connector"),
 }
 QUIRKS = [(kind, quirk.value) for kind, (enum_, _, _) in KINDS.items() for quirk in enum_]
 
