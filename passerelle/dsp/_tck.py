@@ -74,19 +74,21 @@ _CODES = {
     "T-TERM": TRANSFER_TERMINATION,
 }
 
+# Worded about the case, not about any connector: a target that implements these states
+# still gets the case skipped, because the suite drives only the short path.
 OFFERED = (
-    "needs the OFFERED state: Passerelle's provider agrees or terminates, it never sends "
-    "a ContractOfferMessage (DSP 2025-1 short path)"
+    "needs the OFFERED state (a provider's ContractOfferMessage), which the suite's "
+    "short path (DSP 2025-1) does not drive"
 )
 ACCEPTED = (
     "needs the OFFERED and ACCEPTED states (provider offer, consumer ACCEPTED event), "
-    "which Passerelle's short path does not implement"
+    "which the suite's short path does not drive"
 )
 COUNTER = (
     "needs a provider offer and a consumer counter-offer (ContractRequestMessage on an "
-    "existing negotiation), which Passerelle's short path does not implement"
+    "existing negotiation), which the suite's short path does not drive"
 )
-SUSPEND = "needs transfer suspension and resumption, which Passerelle does not implement"
+SUSPEND = "needs transfer suspension and resumption, which the suite's short path does not drive"
 
 
 def _case(

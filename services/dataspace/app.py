@@ -45,7 +45,7 @@ from urllib.parse import urlsplit
 
 from fastapi import BackgroundTasks, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from passerelle import Fault, JsonObject, PasserelleError, RandomSource, Reason
@@ -132,7 +132,7 @@ class TerminationBody(BaseModel):
 
 class StsBody(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
-    audience: str
+    audience: Annotated[str, Field(min_length=1)]
 
 
 def _path_of(url: str) -> str:

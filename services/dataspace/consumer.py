@@ -187,6 +187,9 @@ class Consumer:
                     Reason.DSP_OFFER_UNKNOWN, f"{dataset_id} has no offer {offer!r}"
                 )
             offer = found[0]
+        if not isinstance(offer.get("@id"), str) or not offer["@id"]:
+            # Checked here, as input: the message builder would call it our own fault.
+            raise PasserelleError(Reason.INPUT_MALFORMED, "the offer has no string @id")
         requested: JsonObject = {**offer, "target": dataset_id}
         consumer_pid = _new_pid(self._random)
         message = contract_request_message(

@@ -25,7 +25,6 @@ profile file, read by :func:`load_dcp_profile`.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from passerelle._errors import local_error
 from passerelle._json import parse_json_object
 from passerelle._time import format_date_time
 from passerelle.catalog import check_mandatory_claims, resolve_type_metadata, validate_claims
+from passerelle.dcp import did_web_to_url
 from passerelle.jose import Signer
 from passerelle.sd_jwt_vc import NEVER_DISCLOSABLE
 from passerelle.status_list import (
@@ -53,6 +53,7 @@ from passerelle.status_list import (
 )
 from passerelle.vc import VC_JWT_TYP, VC_V2_CONTEXT, issue_vc_jose
 from services.catalog import Catalog, data_root
+from services.fetch import is_loopback_url
 from services.pki import Pki, did_web_identifier, issuer_did_document
 from services.storage import Store
 from services.trust.sources import load_source
@@ -87,10 +88,6 @@ STATUS_LIST_BACKDATE = timedelta(seconds=30)
 MAX_ALLOCATION_ATTEMPTS = 16
 MAX_DID_LENGTH = 512
 
-# did:web method-specific id: a host (a port only as %3A<digits>), then optional path
-# segments after ':' (did:web method specification, "DID Method Name" / "Create").
-_SEGMENT = r"(?:[A-Za-z0-9._~-]|%[0-9A-Fa-f]{2})+"
-_DID_WEB = re.compile(rf"did:web:[A-Za-z0-9.-]+(?:%3[Aa][0-9]{{1,5}})?(?::{_SEGMENT})*")
 # Members of an SD-JWT VC payload that are not subject claims; a VCDM 2.0 credential
 # says the same things with its own members (issuer, validUntil, credentialStatus).
 _NOT_SUBJECT_CLAIMS = NEVER_DISCLOSABLE | {"iat", "sub", "id"}
@@ -226,24 +223,23 @@ class IssuanceRequest:
     persona: str | None = None
 
 
-def check_did_web(value: JsonValue, *, what: str = "holder") -> str:
-    """``value`` if it is a syntactically valid ``did:web`` with no fragment or query,
-    or raise ``did.invalid``. Nothing is fetched: the admin vouches for the holder."""
+def check_did_web(value: JsonValue, *, what: str = "holder", allow_loopback: bool = False) -> str:
+    """``value`` if it is a ``did:web`` the core would resolve (one rule: the core's), or
+    raise ``did.invalid``. Nothing is fetched: the admin vouches for the holder."""
     if not isinstance(value, str) or len(value) > MAX_DID_LENGTH:
         raise PasserelleError(Reason.DID_INVALID, f"{what} is not a did:web string")
-    if not _DID_WEB.fullmatch(value):
-        raise PasserelleError(Reason.DID_INVALID, f"{what} {value!r} is not a valid did:web")
+    did_web_to_url(value, allow_loopback=allow_loopback)
     return value
 
 
-def parse_issuance_request(body: bytes) -> IssuanceRequest:
+def parse_issuance_request(body: bytes, *, allow_loopback: bool = False) -> IssuanceRequest:
     """Parse the request body strictly, or raise (``input.*``, ``did.invalid``): unknown
     members are refused, and exactly one of ``subject`` and ``persona`` is given."""
     doc = parse_json_object(body, what="DCP issuance request")
     unknown = sorted(set(doc) - _REQUEST_MEMBERS)
     if unknown:
         raise _bad_request(f"unknown members {unknown}")
-    holder = check_did_web(doc.get("holder"))
+    holder = check_did_web(doc.get("holder"), allow_loopback=allow_loopback)
     w3c_type = doc.get("type")
     if not isinstance(w3c_type, str) or not w3c_type:
         raise _bad_request("type must be a W3C credential type name")
@@ -359,6 +355,8 @@ class DcpIssuer:
     lists: BitstringStatusLists
     store: Store
     random: RandomSource
+    allow_loopback_holders: bool = False
+    """The laptop stack's holders are did:web on loopback addresses (development only)."""
 
     @property
     def versions(self) -> JsonObject:
@@ -501,6 +499,7 @@ def create_dcp_issuer(
         ),
         store=store,
         random=random,
+        allow_loopback_holders=all(is_loopback_url(url) for url in pki.hosts.values()),
     )
 
 
@@ -525,7 +524,9 @@ def install_dcp_routes(
         request: Request, authorization: Annotated[str | None, Header()] = None
     ) -> JSONResponse:
         admin(authorization)
-        parsed = parse_issuance_request(await request.body())
+        parsed = parse_issuance_request(
+            await request.body(), allow_loopback=issuer.allow_loopback_holders
+        )
         answer = issuer.issue(parsed, now=clock())
         return JSONResponse(answer, status_code=201, headers=dict(NO_STORE))
 

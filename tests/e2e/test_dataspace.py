@@ -491,3 +491,18 @@ def test_quirk_skip_presentation_status(world: World) -> None:
     token = world.sts("ca-dataspace", world.provider_did("eu-dataspace"))
     with _quirky(world, ConnectorQuirk.SKIP_PRESENTATION_STATUS) as client:
         assert _quirky_catalog(client, token).status_code == 200  # clean: 403 status.revoked
+
+
+def test_bad_development_api_input_is_a_400_with_a_reason_never_a_500(world: World) -> None:
+    base = world.urls["ca-dataspace"]
+    sts = httpx.post(f"{base}/api/consumer/sts", json={"audience": ""}, timeout=10)
+    assert sts.status_code == 400
+    assert sts.json()["reason"] == "input.malformed"
+    offer = httpx.post(
+        f"{base}/api/consumer/negotiate",
+        json={"provider": world.urls["eu-dataspace"], "dataset": "x", "offer": {}},
+        timeout=10,
+    )
+    assert offer.status_code == 400, offer.text
+    assert offer.json()["reason"] == "input.malformed"
+    assert "@id" in offer.json()["detail"]
