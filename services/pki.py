@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -55,6 +55,7 @@ from cryptography.hazmat.primitives.serialization import (
 from passerelle import JsonObject, JsonValue, PasserelleError, RandomSource, Reason
 from passerelle._errors import local_error
 from passerelle._json import parse_json_object
+from passerelle.dcp import url_to_did_web
 from passerelle.jose import (
     KeySigner,
     jwk_thumbprint,
@@ -393,15 +394,13 @@ def _unique(names: Sequence[str]) -> list[str]:
 
 
 def did_web_identifier(url: str) -> str:
-    """The did:web identifier of a base URL: the host, a port as ``%3A<port>``, then
-    each path segment after a ``:`` (did:web method specification, "Create")."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if not host or ":" in host:
-        raise local_error(Reason.INPUT_MALFORMED, f"{url!r} has no host did:web can name")
-    authority = host if parts.port is None else f"{host}%3A{parts.port}"
-    segments = [quote(s, safe="") for s in parts.path.split("/") if s]
-    return ":".join(["did:web", authority, *segments])
+    """The did:web identifier of a base URL, by the core's one did:web rule. The
+    development stack's hosts may be loopback, over plain http; a host did:web may not
+    name (an IP address off this machine) is a configuration error of the PKI."""
+    try:
+        return url_to_did_web(url, allow_loopback=True, allow_insecure_loopback=True)
+    except PasserelleError as exc:
+        raise local_error(Reason.INPUT_MALFORMED, exc.detail) from exc
 
 
 def _expected_dns(spec: _Spec, hosts: Mapping[str, str]) -> list[str]:

@@ -779,7 +779,7 @@ def _expect_state(ctx: CheckContext, env: _Env, kind: str, process: _Process, wa
     expect(state == wanted, f"the provider says the process is {state}, not {wanted}")
 
 
-def _agreed(ctx: CheckContext, env: _Env, process: _Process) -> ContractAgreement:
+def _agreed(env: _Env, process: _Process) -> ContractAgreement:
     callback = _await(env, process, ("agreement", "termination"), "ContractAgreementMessage")
     if callback.message == "termination":
         raise CheckFailed(
@@ -810,7 +810,7 @@ def _finalize(
 ) -> _Finalized:
     """A negotiation on the short path to FINALIZED (TCK CN:01-04)."""
     process = _request(ctx, env, answer=answer, offer=offer)
-    agreement = _agreed(ctx, env, process)
+    agreement = _agreed(env, process)
     verified = _verify_agreement(ctx, env, process)
     expect(
         verified.status_code == 200,
@@ -1071,7 +1071,7 @@ def _cn_02_02(ctx: CheckContext) -> None:
 def _cn_02_03(ctx: CheckContext) -> None:
     env = _env(ctx)
     process = _request(ctx, env)
-    _agreed(ctx, env, process)
+    _agreed(env, process)
     response = _send(
         ctx,
         env,
@@ -1097,7 +1097,7 @@ def _cn_02_07(ctx: CheckContext) -> None:
     env = _env(ctx)
     _need_operator(env)
     process = _request(ctx, env)
-    _agreed(ctx, env, process)
+    _agreed(env, process)
     verified = _verify_agreement(ctx, env, process)
     expect(verified.status_code == 200, f"the verification answered HTTP {verified.status_code}")
     state = _state(ctx, env, "negotiations", process)
@@ -1489,7 +1489,7 @@ def _tp_pull_02(ctx: CheckContext) -> None:
 # --- DCP 4.3: the Self-Issued ID Token ----------------------------------------------------
 
 
-def _refused(ctx: CheckContext, env: _Env, response: httpx.Response, what: str) -> None:
+def _refused(ctx: CheckContext, response: httpx.Response, what: str) -> None:
     ctx.record(status=response.status_code)
     expect_rejected(response, what)
     body = ctx.json(response, f"HTTP {response.status_code} answer")
@@ -1526,7 +1526,7 @@ def _dcp_bearer(ctx: CheckContext) -> None:
     response = ctx.http.post(
         env.base + _CATALOG, json=catalog_request_message(), headers={"Authorization": token}
     )
-    _refused(ctx, env, response, "a token without the Bearer prefix")
+    _refused(ctx, response, "a token without the Bearer prefix")
 
 
 @check(
@@ -1536,8 +1536,8 @@ def _dcp_bearer(ctx: CheckContext) -> None:
     requirement=_TOKEN_CLAIM,
 )
 def _dcp_4_3_1(ctx: CheckContext) -> None:
-    env, response = _with_token(ctx, TokenDeviation(omit=frozenset({"token"})))
-    _refused(ctx, env, response, "a token without the `token` claim")
+    _, response = _with_token(ctx, TokenDeviation(omit=frozenset({"token"})))
+    _refused(ctx, response, "a token without the `token` claim")
 
 
 @check(
@@ -1550,7 +1550,7 @@ def _dcp_iss_sub(ctx: CheckContext) -> None:
     env = _env(ctx)
     other = f"{env.consumer.did}:someone-else"
     env, response = _with_token(ctx, TokenDeviation(sub=other))
-    _refused(ctx, env, response, "a token with sub ≠ iss")
+    _refused(ctx, response, "a token with sub ≠ iss")
 
 
 @check(
@@ -1564,7 +1564,7 @@ def _dcp_aud(ctx: CheckContext) -> None:
     env = _env(ctx)
     # An audience that is plainly not the provider: the consumer's own DID.
     env, response = _with_token(ctx, TokenDeviation(), audience=env.consumer.did)
-    _refused(ctx, env, response, "a token whose aud is not the provider's DID")
+    _refused(ctx, response, "a token whose aud is not the provider's DID")
 
 
 @check(
@@ -1574,8 +1574,8 @@ def _dcp_aud(ctx: CheckContext) -> None:
     requirement=_SIGNATURE,
 )
 def _dcp_signature(ctx: CheckContext) -> None:
-    env, response = _with_token(ctx, TokenDeviation(foreign_key=True))
-    _refused(ctx, env, response, "a token signed by another key")
+    _, response = _with_token(ctx, TokenDeviation(foreign_key=True))
+    _refused(ctx, response, "a token signed by another key")
 
 
 @check(
@@ -1586,8 +1586,8 @@ def _dcp_signature(ctx: CheckContext) -> None:
 )
 def _dcp_nbf(ctx: CheckContext) -> None:
     deviation = TokenDeviation(not_before_in=timedelta(minutes=10), lifetime=timedelta(minutes=15))
-    env, response = _with_token(ctx, deviation)
-    _refused(ctx, env, response, "a token not valid before ten minutes from now")
+    _, response = _with_token(ctx, deviation)
+    _refused(ctx, response, "a token not valid before ten minutes from now")
 
 
 @check(
@@ -1598,8 +1598,8 @@ def _dcp_nbf(ctx: CheckContext) -> None:
 )
 def _dcp_exp(ctx: CheckContext) -> None:
     deviation = TokenDeviation(issued_ago=timedelta(minutes=10), lifetime=timedelta(minutes=2))
-    env, response = _with_token(ctx, deviation)
-    _refused(ctx, env, response, "a token that expired eight minutes ago")
+    _, response = _with_token(ctx, deviation)
+    _refused(ctx, response, "a token that expired eight minutes ago")
 
 
 @check(
@@ -1620,7 +1620,7 @@ def _dcp_jti(ctx: CheckContext) -> None:
         status=first.status_code,
     )
     again = _send(ctx, env, "POST", _CATALOG, message=catalog_request_message(), token=token)
-    _refused(ctx, env, again, "the same token (same jti) a second time")
+    _refused(ctx, again, "the same token (same jti) a second time")
 
 
 # --- DCP 5: the presentation ------------------------------------------------------------
@@ -1634,7 +1634,7 @@ def _presenting(ctx: CheckContext, answer: Callable[[_Env, _Held], Answer], what
     token = env.consumer.token(audience=env.provider, access_token=access, now=ctx.now())
     response = _send(ctx, env, "POST", _CATALOG, message=catalog_request_message(), token=token)
     ctx.record(queries=[q.summary() for q in env.consumer.queries(access)])
-    _refused(ctx, env, response, what)
+    _refused(ctx, response, what)
 
 
 @check(
@@ -2119,7 +2119,6 @@ def _c_expect_state(
 
 
 def _c_inbound(
-    ctx: CheckContext,
     env: _Env,
     counterpart: _Counterpart,
     process: str,
@@ -2174,7 +2173,6 @@ def _c_verified(ctx: CheckContext, env: _Env) -> _Counterpart:
     )
     _c_expect_ok(agreed, "the ContractAgreementMessage")
     _c_inbound(
-        ctx,
         env,
         counterpart,
         "negotiations",
@@ -2256,7 +2254,6 @@ def _cn_c_02_02(ctx: CheckContext) -> None:
         {"reason": "conformance suite: DSP TCK CN_C:02-02"},
     )
     _c_inbound(
-        ctx,
         env,
         counterpart,
         "negotiations",
@@ -2298,7 +2295,6 @@ def _cn_c_02_03(ctx: CheckContext) -> None:
     expect(verified is None, "the consumer verified an agreement for another dataset")
     expect(termination is not None, "the consumer neither verified nor terminated")
     _c_inbound(
-        ctx,
         env,
         counterpart,
         "negotiations",
@@ -2460,7 +2456,6 @@ def _tp_c_02_01(ctx: CheckContext) -> None:
             {"reason": "conformance suite: DSP TCK TP_C:02-01"},
         )
         _c_inbound(
-            ctx,
             env,
             counterpart,
             "transfers",
@@ -2485,7 +2480,6 @@ def _tp_c_02_02(ctx: CheckContext) -> None:
     counterpart = _c_transfer(ctx, env)
     _c_start(ctx, env, counterpart, hold=False)
     _c_inbound(
-        ctx,
         env,
         counterpart,
         "transfers",
@@ -2512,7 +2506,6 @@ def _tp_c_02_05(ctx: CheckContext) -> None:
         {"reason": "conformance suite: DSP TCK TP_C:02-05"},
     )
     _c_inbound(
-        ctx,
         env,
         counterpart,
         "transfers",
