@@ -66,7 +66,7 @@ from passerelle.dsp import (
     http_status,
 )
 from services.catalog import data_root
-from services.fetch import Fetcher, FetchPolicy, is_loopback_url
+from services.fetch import Fetcher, is_loopback_url, stack_fetch_policy
 from services.pki import load_pki
 from services.runtime import SecretsRandom, utc_now
 from services.storage import open_store
@@ -189,8 +189,8 @@ def create_dataspace_app(
     loopback = all(is_loopback_url(url) for url in pki.hosts.values())
     insecure = any(url.startswith("http://") for url in pki.hosts.values())
     fetcher = Fetcher(
-        FetchPolicy(
-            allow_insecure_loopback=insecure, allow_loopback=loopback, ca_file=str(pki.tls_ca)
+        stack_fetch_policy(
+            pki.hosts, ca_file=str(pki.tls_ca), allowed_hosts=profile.fetch_allowed_hosts
         )
     )
     documents = DidDocuments(

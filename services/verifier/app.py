@@ -51,7 +51,7 @@ from passerelle.status_list import StatusListCache
 from passerelle.x509 import x509_hash
 from services.catalog import data_root, load_catalog
 from services.decision_inputs import gather_inputs
-from services.fetch import Fetcher, FetchPolicy, is_loopback_url
+from services.fetch import Fetcher, stack_fetch_policy
 from services.pages import page
 from services.pki import load_pki
 from services.runtime import SecretsRandom, utc_now
@@ -103,9 +103,10 @@ def create_verifier_app(
     else:
         client_id = "x509_san_dns:" + (urlsplit(base).hostname or "localhost")
     loopback = any(url.startswith("http://") for url in pki.hosts.values())
-    local = all(is_loopback_url(url) for url in pki.hosts.values())
     fetcher = Fetcher(
-        FetchPolicy(allow_insecure_loopback=loopback, allow_loopback=local, ca_file=str(pki.tls_ca))
+        stack_fetch_policy(
+            pki.hosts, ca_file=str(pki.tls_ca), allowed_hosts=profile.fetch_allowed_hosts
+        )
     )
     catalog = load_catalog()
     trust = TrustClient(

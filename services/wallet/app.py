@@ -34,7 +34,7 @@ from services.trust.client import TrustClient
 from services.web import health_body, install_edge
 
 from ..did import WebDidResolver
-from ..fetch import Fetcher, FetchPolicy, is_loopback_url
+from ..fetch import Fetcher, is_loopback_url, stack_fetch_policy
 from .holder import Holder, Presenter
 from .quirks import WalletQuirk, behaviour_for
 from .receive import IssuanceClient
@@ -81,9 +81,7 @@ def create_wallet_app(
     # The laptop stack runs on plain HTTP over loopback unless --tls: allowed, and said.
     loopback = any(url.startswith("http://") for url in pki.hosts.values())
     local = all(is_loopback_url(url) for url in pki.hosts.values())
-    fetcher = Fetcher(
-        FetchPolicy(allow_insecure_loopback=loopback, allow_loopback=local, ca_file=str(pki.tls_ca))
-    )
+    fetcher = Fetcher(stack_fetch_policy(pki.hosts, ca_file=str(pki.tls_ca)))
     trust = TrustClient(
         fetcher,
         trust_url=pki.hosts["trust"],
@@ -151,8 +149,11 @@ def create_wallet_app(
         prepared = presenter.prepare(request)
         if "pending_id" not in prepared:
             detail = escape(str(prepared.get("reason")))
+            # The verifier's request_uri host being down is not the person's fault.
+            down = prepared.get("reason") == "fetch.unreachable"
             return HTMLResponse(
-                page("Request refused", f"<p id='refused'>{detail}</p>"), status_code=400
+                page("Request refused", f"<p id='refused'>{detail}</p>"),
+                status_code=503 if down else 400,
             )
 
         def line(query_id: str, item: dict[str, Any]) -> str:
