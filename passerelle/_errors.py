@@ -162,6 +162,7 @@ class Reason(enum.StrEnum):
     OID4VCI_TX_CODE_MISSING = "oid4vci.tx_code_missing"
     OID4VCI_TX_CODE_UNEXPECTED = "oid4vci.tx_code_unexpected"
     OID4VCI_TX_CODE_MISMATCH = "oid4vci.tx_code_mismatch"
+    OID4VCI_TX_CODE_ATTEMPTS_EXHAUSTED = "oid4vci.tx_code_attempts_exhausted"
     OID4VCI_PKCE_METHOD_UNSUPPORTED = "oid4vci.pkce_method_unsupported"
     OID4VCI_PKCE_MISMATCH = "oid4vci.pkce_mismatch"
     OID4VCI_ACCESS_TOKEN_INVALID = "oid4vci.access_token_invalid"

@@ -287,9 +287,7 @@ class Fetcher:
             host = parts.hostname or ""
             parts.port  # noqa: B018  (raises on a malformed port)
         except ValueError:
-            raise PasserelleError(
-                Reason.INPUT_MALFORMED, f"not a URL: {_excerpt(url)!r}"
-            ) from None
+            raise PasserelleError(Reason.INPUT_MALFORMED, f"not a URL: {_excerpt(url)!r}") from None
         plain_ok = self.policy.allow_insecure_loopback and is_insecure_loopback(url)
         if not host or not (parts.scheme == "https" or plain_ok):
             raise PasserelleError(
@@ -338,9 +336,7 @@ class Fetcher:
                     request=response.request,
                 )
         except httpx.InvalidURL:
-            raise PasserelleError(
-                Reason.INPUT_MALFORMED, f"not a URL: {_excerpt(url)!r}"
-            ) from None
+            raise PasserelleError(Reason.INPUT_MALFORMED, f"not a URL: {_excerpt(url)!r}") from None
         except httpx.HTTPError as exc:
             # Logged for the operator; the caller learns only that it failed.
             log.info("fetch: %s %s failed: %s: %s", method, _excerpt(url), type(exc).__name__, exc)

@@ -1,29 +1,54 @@
 """What every Passerelle service shares at the HTTP edge: the one translation of
 :class:`PasserelleError` into the protocol's error response, ``no-store``, a
 correlation id per request, and a ``/health`` body that states versions and transport.
+
+Before any route parses anything, :class:`BoundedRequests` (plain ASGI) refuses what
+is too big to be honest: a body over 1 MiB, headers over 32 KiB, a query string over
+64 KiB, a JSON body nested deeper than 64. Every error any service sends, including
+FastAPI's own (validation, unknown route, wrong method), is the one envelope
+``{"error", "error_description", "reason"}``, and a description quotes at most a short
+excerpt of what the peer sent.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from passerelle import Fault, JsonObject, PasserelleError, __version__
 from passerelle.oid4vci import HTTP_STATUS_FOR_ERROR, error_body, error_headers
 
 __all__ = [
+    "ERROR_RESPONSES",
+    "MAX_BODY_BYTES",
     "NO_STORE",
+    "BoundedRequests",
+    "bounded",
+    "error_envelope",
     "health_body",
     "install_edge",
     "oauth_error",
 ]
+
+MAX_BODY_BYTES = 1 << 20
+MAX_HEADER_BYTES = 32 << 10
+MAX_QUERY_BYTES = 64 << 10
+MAX_JSON_DEPTH = 64
+"""A guard at the edge against stack and CPU exhaustion, above any depth a protocol
+message needs; the core holds parsed documents to its own, tighter bound."""
+MAX_DESCRIPTION = 300
+"""The longest ``error_description``: enough for a sentence and an excerpt."""
 
 NO_STORE: Mapping[str, str] = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 CORRELATION_HEADER = "X-Request-ID"
@@ -39,6 +64,53 @@ _MORE_STATUS: Mapping[str, int] = {
 }
 
 
+def bounded(text: str, limit: int = MAX_DESCRIPTION) -> str:
+    """``text`` cut to ``limit`` characters: error texts quote peers' input, and a
+    5 MB identifier must not come back whole."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def error_envelope(
+    status: int,
+    *,
+    error: str,
+    reason: str,
+    description: str,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """The one error body of every service (RFC 6749 §5.2 plus our ``reason``)."""
+    return JSONResponse(
+        {"error": error, "error_description": bounded(description), "reason": reason},
+        status_code=status,
+        headers={**NO_STORE, **(headers or {})},
+    )
+
+
+_ENVELOPE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string"},
+        "error_description": {"type": "string"},
+        "reason": {"type": "string"},
+    },
+}
+
+
+def _error_doc(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error_doc("Malformed or refused request: `error` is the protocol's code, `reason` ours"),
+    413: _error_doc("Body over the size bound (`input.too_large`)"),
+}
+"""The error responses every route may answer, for ``responses=`` in OpenAPI."""
+
+
 def oauth_error(
     exc: PasserelleError, *, headers: Mapping[str, str] | None = None, status: int | None = None
 ) -> JSONResponse:
@@ -49,6 +121,8 @@ def oauth_error(
         exc = exc.for_wire(wire)
     wire = str(exc.wire_error)
     body: JsonObject = {**error_body(exc), "reason": str(exc.reason)}
+    if isinstance(body.get("error_description"), str):
+        body["error_description"] = bounded(str(body["error_description"]))
     default = 500 if exc.fault is Fault.LOCAL else 400
     code = status or HTTP_STATUS_FOR_ERROR.get(wire) or _MORE_STATUS.get(wire, default)
     return JSONResponse(
@@ -79,13 +153,28 @@ def install_edge(app: FastAPI, *, service: str) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        body = {
-            "error": "invalid_request",
-            "error_description": f"{where}: {first.get('msg', 'invalid request')}",
-            "reason": "input.malformed",
-        }
-        return JSONResponse(body, status_code=400, headers=dict(NO_STORE))
+        where = ".".join(bounded(str(p), 40) for p in first.get("loc", ()))
+        return error_envelope(
+            400,
+            error="invalid_request",
+            reason="input.malformed",
+            description=f"{where}: {first.get('msg', 'invalid request')}",
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own refusals (no such route, wrong method, a body it cannot parse).
+        error, reason = _HTTP_ERRORS.get(exc.status_code, ("invalid_request", "input.malformed"))
+        return error_envelope(
+            exc.status_code,
+            error=error,
+            reason=reason,
+            description=str(exc.detail),
+            headers=exc.headers,
+        )
+
+    app.add_middleware(BoundedRequests)
+    _document_errors(app)
 
     @app.middleware("http")
     async def _correlate(
@@ -110,3 +199,142 @@ def install_edge(app: FastAPI, *, service: str) -> None:
             )
         )
         return response
+
+
+_HTTP_ERRORS: Mapping[int, tuple[str, str]] = {
+    404: ("not_found", "input.malformed"),
+    413: ("invalid_request", "input.too_large"),
+}
+
+
+def _document_errors(app: FastAPI) -> None:
+    """The OpenAPI document says what the services send: the error envelope on 400 and
+    413 of every route, never FastAPI's ``422 HTTPValidationError`` (the validation
+    handler above answers 400)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(
+            title=app.title, version=app.version, routes=app.routes, description=app.description
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        components["Error"] = _ENVELOPE_SCHEMA
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                responses = operation.setdefault("responses", {})
+                responses.pop("422", None)
+                for code, doc in ERROR_RESPONSES.items():
+                    responses.setdefault(str(code), doc)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def _json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for match in _BRACKET.finditer(_STRING.sub(b"", body)):
+        if match.group() in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+class BoundedRequests:
+    """Pure ASGI: refuse oversized headers, query strings and bodies, and JSON bodies
+    nested too deep, before any route or parser sees them. The body is read here (at
+    most ``MAX_BODY_BYTES`` + 1 bytes) and handed on unchanged."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+        if sum(len(k) + len(v) for k, v in headers) > MAX_HEADER_BYTES:
+            await self._refuse(scope, receive, send, 431, "request headers are too large")
+            return
+        if len(scope.get("query_string", b"")) > MAX_QUERY_BYTES:
+            await self._refuse(scope, receive, send, 414, "the query string is too long")
+            return
+        declared = dict(headers).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+            await self._refuse(
+                scope, receive, send, 413, f"the body is larger than {MAX_BODY_BYTES} bytes"
+            )
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([], message, receive), send)
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                await self._refuse(
+                    scope, receive, send, 413, f"the body is larger than {MAX_BODY_BYTES} bytes"
+                )
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        content_type = dict(headers).get(b"content-type", b"").lower()
+        if b"json" in content_type and _json_too_deep(body):
+            await self._refuse(
+                scope,
+                receive,
+                send,
+                400,
+                f"the JSON body is nested deeper than {MAX_JSON_DEPTH}",
+                reason="input.too_deep",
+            )
+            return
+        await self.app(scope, _replay([body], None, receive), send)
+
+    @staticmethod
+    async def _refuse(
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        status: int,
+        description: str,
+        *,
+        reason: str = "input.too_large",
+    ) -> None:
+        response = error_envelope(
+            status, error="invalid_request", reason=reason, description=description
+        )
+        await response(scope, receive, send)
+
+
+def _replay(bodies: list[bytes], pending: Message | None, receive: Receive) -> Receive:
+    """A ``receive`` that gives the already-read body once, then defers to the server."""
+    queue: list[Message] = [{"type": "http.request", "body": b, "more_body": False} for b in bodies]
+    if pending is not None:
+        queue.append(pending)
+
+    async def replay() -> Message:
+        if queue:
+            return queue.pop(0)
+        return await receive()
+
+    return replay

@@ -44,6 +44,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import BackgroundTasks, FastAPI, Header, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -97,6 +98,9 @@ VERSIONS: JsonObject = {
 
 # Module level: with postponed annotations FastAPI resolves them in the module's globals.
 Auth = Annotated[str | None, Header()]
+# A process id in an /api path: what the store could hold (1 to 512 characters, no NUL).
+# Anything else is a malformed request (400), not an unknown process.
+Pid = Annotated[str, PathParam(min_length=1, max_length=512, pattern=r"^[^\x00]+$")]
 
 
 class ProviderBody(BaseModel):
@@ -165,6 +169,15 @@ def _api_error(exc: PasserelleError) -> JSONResponse:
         status_code=status,
         headers=dict(NO_STORE),
     )
+
+
+def _did_document_route(document: JsonObject) -> Callable[[], JSONResponse]:
+    # A closure, not a default argument: FastAPI reads every parameter of a route as a
+    # request parameter (a JSON-object default made /openapi.json fail).
+    def serve() -> JSONResponse:
+        return JSONResponse(document, media_type="application/did+json")
+
+    return serve
 
 
 def create_dataspace_app(
@@ -327,10 +340,7 @@ def create_dataspace_app(
         )
         path = _path_of(url)
 
-        def serve(doc: JsonObject = document) -> JSONResponse:
-            return JSONResponse(doc, media_type="application/did+json")
-
-        app.add_api_route(path, serve, methods=["GET"], name=f"did:{path}")
+        app.add_api_route(path, _did_document_route(document), methods=["GET"], name=f"did:{path}")
 
     # --- the provider --------------------------------------------------------------------
 
@@ -549,7 +559,7 @@ def create_dataspace_app(
         )
 
     @app.post("/api/provider/negotiations/{pid}/termination")
-    def provider_terminates_negotiation(pid: str, body: TerminationBody) -> JSONResponse:
+    def provider_terminates_negotiation(pid: Pid, body: TerminationBody) -> JSONResponse:
         return api(
             lambda: provider.operator_terminates_negotiation(
                 pid, code=body.code, reason=body.reason
@@ -557,17 +567,17 @@ def create_dataspace_app(
         )
 
     @app.post("/api/provider/transfers/{pid}/completion")
-    def provider_completes_transfer(pid: str) -> JSONResponse:
+    def provider_completes_transfer(pid: Pid) -> JSONResponse:
         return api(lambda: provider.operator_completes_transfer(pid))
 
     @app.post("/api/provider/transfers/{pid}/termination")
-    def provider_terminates_transfer(pid: str, body: TerminationBody) -> JSONResponse:
+    def provider_terminates_transfer(pid: Pid, body: TerminationBody) -> JSONResponse:
         return api(
             lambda: provider.operator_terminates_transfer(pid, code=body.code, reason=body.reason)
         )
 
     @app.post("/api/consumer/negotiations/{pid}/termination")
-    def consumer_terminates_negotiation(pid: str, body: TerminationBody) -> JSONResponse:
+    def consumer_terminates_negotiation(pid: Pid, body: TerminationBody) -> JSONResponse:
         return api(
             lambda: public_row(
                 consumer.terminate(
@@ -577,7 +587,7 @@ def create_dataspace_app(
         )
 
     @app.post("/api/consumer/transfers/{pid}/termination")
-    def consumer_terminates_transfer(pid: str, body: TerminationBody) -> JSONResponse:
+    def consumer_terminates_transfer(pid: Pid, body: TerminationBody) -> JSONResponse:
         return api(
             lambda: public_row(
                 consumer.terminate(
@@ -637,7 +647,7 @@ def create_dataspace_app(
         )
 
     @app.get("/api/consumer/negotiations/{pid}")
-    def consumer_negotiation(pid: str) -> JSONResponse:
+    def consumer_negotiation(pid: Pid) -> JSONResponse:
         return api(lambda: public_row(consumer.negotiation(pid)))
 
     @app.post("/api/consumer/transfer")
@@ -651,7 +661,7 @@ def create_dataspace_app(
         )
 
     @app.get("/api/consumer/transfers/{pid}")
-    def consumer_transfer_row(pid: str) -> JSONResponse:
+    def consumer_transfer_row(pid: Pid) -> JSONResponse:
         return api(lambda: public_row(consumer.transfer_row(pid)))
 
     return app

@@ -82,6 +82,8 @@ TOKEN_LIFETIME = timedelta(hours=1)
 NONCE_LIFETIME = timedelta(minutes=5)
 PROOF_MAX_AGE = timedelta(minutes=5)
 SKEW = timedelta(seconds=30)
+TX_CODE_ATTEMPTS = 3
+"""Wrong tx_codes one pre-authorized code survives (counted in the store)."""
 
 
 def _token(random: RandomSource, n: int = 24) -> str:
@@ -498,25 +500,68 @@ def create_issuer_app(
 
     # --- token, nonce --------------------------------------------------------------------
 
+    def redeem_pre_authorized_code(req: Any, now: datetime) -> dict[str, Any]:
+        """Check the code and its tx_code in one atomic step of the store.
+
+        A wrong tx_code does not burn the offer: the person may have mistyped it. It
+        counts, in the store (so across replicas and restarts), and after
+        ``TX_CODE_ATTEMPTS`` wrong codes the pre-authorized code is dead. OpenID4VCI 1.0
+        §6.3 answers a wrong code with ``invalid_grant`` and sets no limit; a six-digit
+        code with no limit is guessed in minutes."""
+        code = req.pre_authorized_code
+        assert code is not None
+        gone = PasserelleError(
+            Reason.OID4VCI_GRANT_INVALID,
+            "pre-authorized code unknown, used or expired",
+            wire_error="invalid_grant",
+        )
+        if not isinstance(store.get("pre_codes", code, now=now), dict):
+            raise gone
+        verdict: dict[str, Any] = {}
+
+        def attempt(row: Any) -> Any:
+            verdict.clear()  # the store may call this more than once; the last call counts
+            if not isinstance(row, dict) or row.get("redeemed"):
+                verdict["error"] = gone
+                return row
+            if int(row.get("tx_code_failures", 0)) >= TX_CODE_ATTEMPTS:
+                verdict["error"] = PasserelleError(
+                    Reason.OID4VCI_TX_CODE_ATTEMPTS_EXHAUSTED,
+                    f"{TX_CODE_ATTEMPTS} wrong tx_codes: this offer is no longer redeemable",
+                    wire_error="invalid_grant",
+                )
+                return row
+            try:
+                advance(IssuanceState(row["state"]), IssuanceEvent.REDEEM_PRE_AUTHORIZED_CODE)
+                expected = row["tx_code"] if behaviour.check_tx_code else req.tx_code
+                check_pre_authorized_code(req, expected_tx_code=expected)
+            except PasserelleError as exc:
+                verdict["error"] = exc
+                if exc.reason is Reason.OID4VCI_TX_CODE_MISMATCH:
+                    return {**row, "tx_code_failures": int(row.get("tx_code_failures", 0)) + 1}
+                return row
+            verdict["entry"] = row
+            return {**row, "redeemed": True} if behaviour.single_use_codes else row
+
+        store.update("pre_codes", code, attempt, now=now)
+        if verdict.get("error") is gone:
+            # Expired or taken between the look-up and the update: the update wrote an
+            # empty row without expiry under this key, which must not stay.
+            store.delete("pre_codes", code)
+        if "error" in verdict:
+            raise verdict["error"]
+        if behaviour.single_use_codes:
+            store.delete("pre_codes", code)
+        return cast("dict[str, Any]", verdict["entry"])
+
     @app.post("/token")
     async def token(request: Request) -> JSONResponse:
         form = {k: str(v) for k, v in (await request.form()).items()}
         req = parse_token_request(form)
         now = clock()
+        entry: dict[str, Any] | None
         if req.grant_type == PRE_AUTHORIZED_GRANT:
-            assert req.pre_authorized_code is not None
-            taker = store.take if behaviour.single_use_codes else store.get
-            entry = _stored(taker("pre_codes", req.pre_authorized_code, now=now))
-            if not isinstance(entry, dict):
-                raise PasserelleError(
-                    Reason.OID4VCI_GRANT_INVALID,
-                    "pre-authorized code unknown, used or expired",
-                    wire_error="invalid_grant",
-                )
-            advance(IssuanceState(entry["state"]), IssuanceEvent.REDEEM_PRE_AUTHORIZED_CODE)
-            check_pre_authorized_code(
-                req, expected_tx_code=entry["tx_code"] if behaviour.check_tx_code else req.tx_code
-            )
+            entry = redeem_pre_authorized_code(req, now)
         else:
             assert req.code is not None
             entry = _stored(store.take("auth_codes", req.code, now=now))
@@ -748,7 +793,11 @@ def create_issuer_app(
         )
 
     def admin(authorization: str | None) -> None:
-        if not secrets.compare_digest(authorization or "", f"Bearer {admin_token}"):
+        # RFC 7235 §2.1: the scheme is case-insensitive ("bearer" is "Bearer").
+        scheme, _, value = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(
+            value.strip().encode(), admin_token.encode()
+        ):
             raise PasserelleError(
                 Reason.OID4VCI_ACCESS_TOKEN_INVALID,
                 "admin token required",

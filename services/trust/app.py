@@ -51,6 +51,7 @@ from passerelle.x509 import (
 from services.pki import load_pki
 from services.runtime import SecretsRandom, utc_now
 from services.trust.quirks import TrustBehaviour, TrustQuirk, behaviour_for
+from services.web import install_edge
 
 from .build import EU_LISTS, OperatorKey, load_recognitions, trust_dir
 from .sources import load_source
@@ -279,6 +280,7 @@ def create_trust_app(
         version=__version__,
         description=__doc__,
     )
+    install_edge(app, service="trust")
 
     @app.get("/health")
     def health(request: Request) -> JSONResponse:

@@ -1,0 +1,142 @@
+"""The HTTP edge every service shares: sizes capped before parsing, one error
+envelope for every refusal (FastAPI's own included), error texts that quote at most an
+excerpt of the input, and documents (/openapi.json, /docs) that load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from services.launcher import ROLES, build_app
+from services.pki import init_pki
+from services.runtime import utc_now
+from services.web import MAX_DESCRIPTION
+
+FIVE_MB = 5 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("edge")
+    init_pki(path, now=utc_now())
+    return path
+
+
+@pytest.fixture(scope="module")
+def apps(data_dir: Path) -> dict[str, FastAPI]:
+    return {role: build_app(role, data_dir=data_dir) for role in ROLES}
+
+
+def _client(apps: dict[str, FastAPI], role: str) -> TestClient:
+    return TestClient(apps[role], raise_server_exceptions=False)
+
+
+def _envelope(response: httpx.Response, status: int, reason: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text[:300]
+    body: dict[str, Any] = response.json()
+    assert set(body) >= {"error", "reason"}, body
+    assert "detail" not in body, body
+    assert body["reason"] == reason, body
+    assert len(body.get("error_description", "")) <= MAX_DESCRIPTION
+    return body
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_service_documents_itself(apps: dict[str, FastAPI], role: str) -> None:
+    client = _client(apps, role)
+    document = client.get("/openapi.json")
+    assert document.status_code == 200, document.text[:300]
+    schemas = document.json().get("components", {}).get("schemas", {})
+    assert "HTTPValidationError" not in schemas
+    assert "Error" in schemas
+    for item in document.json()["paths"].values():
+        for operation in item.values():
+            assert "422" not in operation["responses"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_a_huge_body_is_refused_before_parsing(apps: dict[str, FastAPI]) -> None:
+    issuer = _client(apps, "ca-issuer")
+    huge = "x" * FIVE_MB
+    _envelope(
+        issuer.post("/offers/form", data={"configuration_id": huge, "persona": "a"}),
+        413,
+        "input.too_large",
+    )
+    _envelope(issuer.post("/token", content=huge.encode()), 413, "input.too_large")
+    verifier = _client(apps, "ca-verifier")
+    _envelope(verifier.post("/transactions", json={"policy": huge}), 413, "input.too_large")
+
+
+def test_an_unknown_name_is_quoted_as_an_excerpt(apps: dict[str, FastAPI]) -> None:
+    long = "p" * 500_000
+    verifier = _client(apps, "ca-verifier")
+    body = _envelope(verifier.post("/transactions", json={"policy": long}), 400, "input.malformed")
+    assert long not in str(body)
+    issuer = _client(apps, "ca-issuer")
+    body = _envelope(
+        issuer.post("/offers", json={"credential_configuration_ids": [long], "persona": "x"}),
+        400,
+        "input.malformed",
+    )
+    assert long not in str(body)
+
+
+@pytest.mark.parametrize(
+    ("role", "path"), [("ca-verifier", "/transactions"), ("ca-issuer", "/credential")]
+)
+def test_deep_json_is_refused_in_the_envelope(
+    apps: dict[str, FastAPI], role: str, path: str
+) -> None:
+    deep = "[" * 10_000 + "]" * 10_000
+    response = _client(apps, role).post(
+        path, content=deep, headers={"Content-Type": "application/json"}
+    )
+    _envelope(response, 400, "input.too_deep")
+
+
+def test_fastapi_refusals_speak_the_envelope(apps: dict[str, FastAPI]) -> None:
+    verifier = _client(apps, "ca-verifier")
+    _envelope(verifier.post("/transactions", json={"policy": 7}), 400, "input.malformed")
+    _envelope(
+        verifier.post(
+            "/transactions", content=b"{not json", headers={"Content-Type": "application/json"}
+        ),
+        400,
+        "input.malformed",
+    )
+    _envelope(verifier.get("/no/such/route"), 404, "input.malformed")
+    wrong = verifier.delete("/transactions")
+    _envelope(wrong, 405, "input.malformed")
+    _envelope(verifier.get("/health", headers={"X-Padding": "y" * 40_000}), 431, "input.too_large")
+
+
+@pytest.mark.parametrize("pid", ["a%00b", "p" * 513])
+@pytest.mark.parametrize("action", ["completion", "termination"])
+def test_connector_refuses_a_malformed_process_id(
+    apps: dict[str, FastAPI], pid: str, action: str
+) -> None:
+    connector = _client(apps, "ca-dataspace")
+    response = connector.post(f"/api/provider/transfers/{pid}/{action}", json={})
+    _envelope(response, 400, "input.malformed")
+
+
+def test_admin_scheme_is_case_insensitive(data_dir: Path, apps: dict[str, FastAPI]) -> None:
+    issuer = _client(apps, "ca-issuer")
+    token = (data_dir / "ca-issuer" / "admin-token").read_text().strip()
+    for scheme in ("Bearer", "bearer", "BEARER"):
+        answer = issuer.get("/admin/issuances", headers={"Authorization": f"{scheme} {token}"})
+        assert answer.status_code == 200, answer.text
+    wrong = issuer.get("/admin/issuances", headers={"Authorization": f"Basic {token}"})
+    assert wrong.status_code == 401
+    assert (
+        issuer.get(
+            "/admin/issuances", headers={"Authorization": "Bearer \u00e9".encode("latin-1")}
+        ).status_code
+        == 401
+    )
