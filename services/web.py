@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -26,19 +29,24 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from passerelle import Fault, JsonObject, PasserelleError, __version__
+from passerelle import Fault, JsonObject, PasserelleError, Reason, __version__
+from passerelle._net import is_loopback_host
 from passerelle.oid4vci import HTTP_STATUS_FOR_ERROR, error_body, error_headers
 
 __all__ = [
     "ERROR_RESPONSES",
     "MAX_BODY_BYTES",
     "NO_STORE",
+    "BackchannelGuard",
     "BoundedRequests",
+    "backchannel_guard",
     "bounded",
     "error_envelope",
     "health_body",
     "install_edge",
+    "is_loopback_development",
     "oauth_error",
+    "protect_backchannel",
 ]
 
 MAX_BODY_BYTES = 1 << 20
@@ -106,9 +114,92 @@ def _error_doc(description: str) -> dict[str, Any]:
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _error_doc("Malformed or refused request: `error` is the protocol's code, `reason` ours"),
+    401: _error_doc("A token is missing or wrong (`invalid_token`)"),
+    404: _error_doc("No such route or resource"),
+    405: _error_doc("Method not allowed on this route"),
     413: _error_doc("Body over the size bound (`input.too_large`)"),
+    414: _error_doc("Query string over the size bound (`input.too_large`)"),
+    431: _error_doc("Headers over the size bound (`input.too_large`)"),
 }
 """The error responses every route may answer, for ``responses=`` in OpenAPI."""
+
+
+def is_loopback_development(hosts: Mapping[str, str]) -> bool:
+    """The laptop stack: every service on this machine, over plain HTTP. Anything else
+    (``--tls``, or a host others can reach) is a deployment partners talk to."""
+    return all(
+        url.startswith("http://") and is_loopback_host(urlsplit(url).hostname or "")
+        for url in hosts.values()
+    )
+
+
+BackchannelGuard = Callable[[str | None], None]
+"""Raises unless the ``Authorization`` header value carries the backchannel token."""
+
+
+def backchannel_guard(
+    *, hosts: Mapping[str, str], token_file: Path, env: str = "PASSERELLE_API_TOKEN"
+) -> BackchannelGuard:
+    """The guard of a service's backchannel (the issuer's ``POST /offers``, the wallet's
+    and the connectors' ``/api``): open in loopback development, where the suite and
+    the demo drive it with no set-up; elsewhere a bearer token, from ``env`` or made
+    once into ``token_file`` (mode 0600), which the conformance targets file names
+    (``token`` or ``token_file`` of the target)."""
+    if is_loopback_development(hosts):
+        return lambda _authorization: None
+    token = os.environ.get(env) or _token_from(token_file)
+
+    def guard(authorization: str | None) -> None:
+        # RFC 7235 §2.1: the scheme is case-insensitive.
+        scheme, _, value = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(
+            value.strip().encode(), token.encode()
+        ):
+            raise PasserelleError(
+                Reason.OID4VCI_ACCESS_TOKEN_INVALID,
+                "this backchannel needs its bearer token outside loopback development",
+                wire_error="invalid_token",
+            )
+
+    return guard
+
+
+def protect_backchannel(
+    app: FastAPI,
+    guard: BackchannelGuard,
+    *,
+    prefixes: tuple[str, ...] = (),
+    paths: tuple[str, ...] = (),
+) -> None:
+    """Put ``guard`` in front of every request whose path starts with one of
+    ``prefixes`` or is one of ``paths`` (every method)."""
+
+    @app.middleware("http")
+    async def _backchannel(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        path = request.url.path
+        if path in paths or path.startswith(prefixes):
+            try:
+                guard(request.headers.get("authorization"))
+            except PasserelleError as exc:
+                return oauth_error(
+                    exc, status=401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+                )
+        return await call_next(request)
+
+
+def _token_from(path: Path) -> str:
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another replica made it first
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(24))
+    return path.read_text().strip()
 
 
 def oauth_error(

@@ -73,7 +73,13 @@ from services.runtime import SecretsRandom, utc_now
 from services.storage import open_store
 from services.trust.build import load_recognitions
 from services.trust.client import TrustClient
-from services.web import NO_STORE, health_body, install_edge
+from services.web import (
+    NO_STORE,
+    backchannel_guard,
+    health_body,
+    install_edge,
+    protect_backchannel,
+)
 
 from .consumer import Consumer, public_row
 from .credential_service import CredentialService
@@ -295,6 +301,11 @@ def create_dataspace_app(
 
     app = FastAPI(title=f"Passerelle data-space connector ({profile.id})", lifespan=lifespan)
     install_edge(app, service=f"dataspace:{profile.id}")
+    protect_backchannel(
+        app,
+        backchannel_guard(hosts=pki.hosts, token_file=data_dir / profile.host_role / "api-token"),
+        prefixes=("/api/",),
+    )
     app.state.store = store
 
     @app.exception_handler(DspRefusal)

@@ -64,7 +64,13 @@ from services.pki import load_pki
 from services.runtime import SecretsRandom, utc_now
 from services.status import StatusListService
 from services.storage import Store, open_store
-from services.web import NO_STORE, health_body, install_edge
+from services.web import (
+    NO_STORE,
+    backchannel_guard,
+    health_body,
+    install_edge,
+    protect_backchannel,
+)
 
 from .credentials import CredentialFactory
 from .dcp import create_dcp_issuer, install_dcp_routes
@@ -185,6 +191,7 @@ def create_issuer_app(
             random=rng,
             x5c=pki.x5c(key) if uses_x5c else None,
             kid=None if uses_x5c else str(pki.jwk(key)["kid"]),
+            issuer=base,
         )
         for key in sorted({c.signing_key for c in profile.configurations.values()})
     }
@@ -241,6 +248,17 @@ def create_issuer_app(
 
     app = FastAPI(title=f"Passerelle issuer ({profile.id})", version=__version__)
     install_edge(app, service=f"issuer:{profile.id}")
+    # Whoever can make an offer gets its tx_code: outside loopback development, making
+    # offers takes the admin token.
+    protect_backchannel(
+        app,
+        backchannel_guard(
+            hosts=pki.hosts,
+            token_file=data_dir / profile.id / "admin-token",
+            env="PASSERELLE_ADMIN_TOKEN",
+        ),
+        paths=("/offers", "/offers/form"),
+    )
     app.state.store = store
 
     def no_store(body: JsonObject, status_code: int = 200) -> JSONResponse:

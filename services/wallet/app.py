@@ -31,7 +31,7 @@ from services.pki import load_pki
 from services.runtime import SecretsRandom, utc_now
 from services.storage import open_store
 from services.trust.client import TrustClient
-from services.web import health_body, install_edge
+from services.web import backchannel_guard, health_body, install_edge, protect_backchannel
 
 from ..did import WebDidResolver
 from ..fetch import Fetcher, is_loopback_url, stack_fetch_policy
@@ -105,6 +105,11 @@ def create_wallet_app(
     )
     app = FastAPI(title="Passerelle wallet")
     install_edge(app, service="wallet")
+    protect_backchannel(
+        app,
+        backchannel_guard(hosts=pki.hosts, token_file=data_dir / "wallet" / "api-token"),
+        prefixes=("/api/",),
+    )
     app.state.holder = holder
 
     @app.get("/health")

@@ -140,3 +140,56 @@ def test_admin_scheme_is_case_insensitive(data_dir: Path, apps: dict[str, FastAP
         ).status_code
         == 401
     )
+
+
+@pytest.fixture(scope="module")
+def partner_apps(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, FastAPI]]:
+    """The stack as `passerelle up --tls` builds it: https on loopback ports."""
+    path = tmp_path_factory.mktemp("partner")
+    hosts = {role: f"https://127.0.0.1:{9100 + i}" for i, role in enumerate(ROLES)}
+    init_pki(path, now=utc_now(), hosts=hosts)
+    return path, {r: build_app(r, data_dir=path) for r in ("ca-issuer", "wallet", "ca-dataspace")}
+
+
+@pytest.mark.parametrize(
+    ("role", "method", "path", "token_file"),
+    [
+        ("ca-issuer", "POST", "/offers", "ca-issuer/admin-token"),
+        ("wallet", "GET", "/api/credentials", "wallet/api-token"),
+        ("ca-dataspace", "GET", "/api/provider/negotiations", "ca-dataspace/api-token"),
+    ],
+)
+def test_backchannels_need_a_token_outside_loopback_development(
+    partner_apps: tuple[Path, dict[str, FastAPI]],
+    role: str,
+    method: str,
+    path: str,
+    token_file: str,
+) -> None:
+    data_dir, built = partner_apps
+    client = TestClient(built[role], raise_server_exceptions=False)
+    body = {"credential_configuration_ids": ["ca-person-sd-jwt"], "persona": "nobody"}
+    kwargs: dict[str, Any] = {"json": body} if method == "POST" else {}
+    refused = client.request(method, path, **kwargs)
+    _envelope(refused, 401, "oid4vci.access_token_invalid")
+    assert refused.headers["www-authenticate"].startswith("Bearer")
+    wrong = client.request(method, path, headers={"Authorization": "Bearer nope"}, **kwargs)
+    assert wrong.status_code == 401
+    token = (data_dir / token_file).read_text().strip()
+    allowed = client.request(method, path, headers={"Authorization": f"bearer {token}"}, **kwargs)
+    assert allowed.status_code != 401, allowed.text
+
+
+def test_loopback_development_needs_no_token(apps: dict[str, FastAPI]) -> None:
+    assert _client(apps, "wallet").get("/api/credentials").status_code == 200
+    assert _client(apps, "ca-dataspace").get("/api/provider/negotiations").status_code == 200
+
+
+def test_status_list_tokens_name_their_issuer(apps: dict[str, FastAPI]) -> None:
+    from passerelle.jose import decode_unverified_jws
+
+    issuer = _client(apps, "ca-issuer")
+    base = issuer.get("/.well-known/openid-credential-issuer").json()["credential_issuer"]
+    claims = decode_unverified_jws(issuer.get("/status/ca-issuer").text).payload_json()
+    assert claims["iss"] == base
+    assert claims["sub"] == f"{base}/status/ca-issuer"
