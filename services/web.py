@@ -234,8 +234,14 @@ def health_body(
     }
 
 
-def install_edge(app: FastAPI, *, service: str) -> None:
-    """Error handlers and a correlation-id, JSON-logging middleware."""
+def install_edge(
+    app: FastAPI, *, service: str, other_errors: Mapping[str, JsonObject] | None = None
+) -> None:
+    """Error handlers, the size bounds and a correlation-id, JSON-logging middleware.
+
+    ``other_errors`` maps a path prefix to the JSON Schema of the error body a protocol
+    of its own answers there with (the Dataspace Protocol's ``*Error`` messages): the
+    OpenAPI document then says that body or our envelope (the edge's own refusals)."""
 
     @app.exception_handler(PasserelleError)
     async def _passerelle_error(_: Request, exc: PasserelleError) -> JSONResponse:
@@ -265,7 +271,7 @@ def install_edge(app: FastAPI, *, service: str) -> None:
         )
 
     app.add_middleware(BoundedRequests)
-    _document_errors(app)
+    _document_errors(app, other_errors or {})
 
     @app.middleware("http")
     async def _correlate(
@@ -298,7 +304,7 @@ _HTTP_ERRORS: Mapping[int, tuple[str, str]] = {
 }
 
 
-def _document_errors(app: FastAPI) -> None:
+def _document_errors(app: FastAPI, other_errors: Mapping[str, JsonObject]) -> None:
     """The OpenAPI document says what the services send: the error envelope on 400 and
     413 of every route, never FastAPI's ``422 HTTPValidationError`` (the validation
     handler above answers 400)."""
@@ -315,11 +321,15 @@ def _document_errors(app: FastAPI) -> None:
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
         components["Error"] = _ENVELOPE_SCHEMA
-        for item in schema.get("paths", {}).values():
+        for path, item in schema.get("paths", {}).items():
+            other = next((v for k, v in other_errors.items() if path.startswith(k)), None)
             for operation in item.values():
                 responses = operation.setdefault("responses", {})
                 responses.pop("422", None)
                 for code, doc in ERROR_RESPONSES.items():
+                    if other is not None:
+                        either = {"anyOf": [{"$ref": "#/components/schemas/Error"}, other]}
+                        doc = {**doc, "content": {"application/json": {"schema": either}}}
                     responses.setdefault(str(code), doc)
         app.openapi_schema = schema
         return schema

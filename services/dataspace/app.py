@@ -76,6 +76,7 @@ from services.trust.client import TrustClient
 from services.web import (
     NO_STORE,
     backchannel_guard,
+    bounded,
     health_body,
     install_edge,
     protect_backchannel,
@@ -171,10 +172,27 @@ def _api_error(exc: PasserelleError) -> JSONResponse:
     if exc.fault is Fault.LOCAL:
         status = 500
     return JSONResponse(
-        {"error": "request_failed", "reason": str(exc.reason), "detail": exc.detail},
+        {
+            "error": "request_failed",
+            "reason": str(exc.reason),
+            "error_description": bounded(exc.detail),
+            "detail": bounded(exc.detail),  # the name this API used first
+        },
         status_code=status,
         headers=dict(NO_STORE),
     )
+
+
+DSP_ERROR: JsonObject = {
+    "description": "A Dataspace Protocol error message (CatalogError, ...)",
+    "type": "object",
+    "required": ["@type", "code"],
+    "properties": {
+        "@type": {"type": "string"},
+        "code": {"type": "string"},
+        "reason": {"type": "array"},
+    },
+}
 
 
 def _did_document_route(document: JsonObject) -> Callable[[], JSONResponse]:
@@ -300,7 +318,15 @@ def create_dataspace_app(
         fetcher.close()
 
     app = FastAPI(title=f"Passerelle data-space connector ({profile.id})", lifespan=lifespan)
-    install_edge(app, service=f"dataspace:{profile.id}")
+    install_edge(
+        app,
+        service=f"dataspace:{profile.id}",
+        other_errors={
+            profile.provider.dsp_path + "/": DSP_ERROR,
+            "/callback/": DSP_ERROR,
+            "/data/": DSP_ERROR,
+        },
+    )
     protect_backchannel(
         app,
         backchannel_guard(hosts=pki.hosts, token_file=data_dir / profile.host_role / "api-token"),
