@@ -4,6 +4,7 @@ excerpt of the input, and documents (/openapi.json, /docs) that load."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +194,31 @@ def test_status_list_tokens_name_their_issuer(apps: dict[str, FastAPI]) -> None:
     claims = decode_unverified_jws(issuer.get("/status/ca-issuer").text).payload_json()
     assert claims["iss"] == base
     assert claims["sub"] == f"{base}/status/ca-issuer"
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_unreachable_peer_is_fetch_unreachable_not_a_port_scan(
+    apps: dict[str, FastAPI],
+) -> None:
+    """The wallet reports a request_uri or an offer it cannot reach as
+    ``fetch.unreachable``, never as the caller's malformed input, and never with the
+    connect error's text (which would tell open ports from closed ones)."""
+    wallet = _client(apps, "wallet")
+    port = _closed_port()
+    link = (
+        "openid4vp://?client_id=redirect_uri%3Ahttp%3A%2F%2F127.0.0.1%2Fcb"
+        f"&request_uri=http%3A%2F%2F127.0.0.1%3A{port}%2Frequest%2Fx"
+    )
+    answer = wallet.post("/api/presentations", json={"request": link}).json()
+    assert answer["reason"] == "fetch.unreachable", answer
+    assert wallet.get("/present", params={"request": link}).status_code == 503
+    offer = f"openid-credential-offer://?credential_offer_uri=http%3A%2F%2F127.0.0.1%3A{port}%2Fo"
+    [outcome] = wallet.post("/api/offers", json={"offer": offer}).json()["outcomes"]
+    assert outcome["reason"] == "fetch.unreachable", outcome
+    assert "refused" not in str(outcome).lower()
+    assert "errno" not in str(outcome).lower()
