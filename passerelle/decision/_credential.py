@@ -34,7 +34,7 @@ from ..sd_jwt import (
     verify_sd_jwt,
 )
 from ..sd_jwt_vc import SD_JWT_VC_TYP, check_sd_jwt_vc_claims
-from ..status_list import VerifiedStatusList, check_status
+from ..status_list import VerifiedStatusList, check_bitstring_status, check_status
 from ..trust import (
     IssuerIdentity,
     StepOutcome,
@@ -85,6 +85,8 @@ class CredentialReferences:
     issuer: IssuerIdentity
     status_uri: str | None
     types: tuple[str, ...] = ()
+    w3c_status_lists: tuple[str, ...] = ()
+    """The ``statusListCredential`` URLs of a W3C credential's ``credentialStatus``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,6 +137,13 @@ def credential_references(token: str, *, format: str) -> CredentialReferences:
         types = vc.get("type") if isinstance(vc, dict) else None
         all_types = tuple(str(t) for t in types) if isinstance(types, list) else ()
         kind = all_types[-1] if all_types else "VerifiableCredential"
+        status = vc.get("credentialStatus") if isinstance(vc, dict) else None
+        entries = status if isinstance(status, list) else [status]
+        lists: list[str] = []
+        for e in entries:
+            url = e.get("statusListCredential") if isinstance(e, dict) else None
+            if isinstance(url, str) and url not in lists:
+                lists.append(url)
         return CredentialReferences(
             format=format,
             credential_type=kind,
@@ -143,6 +152,7 @@ def credential_references(token: str, *, format: str) -> CredentialReferences:
                 iss=payload.get("iss"), x5c=jws.header.get("x5c"), kid=jws.header.get("kid")
             ),
             status_uri=None,
+            w3c_status_lists=tuple(lists),
         )
     raise PasserelleError(Reason.INPUT_MALFORMED, f"unsupported credential format {format!r}")
 
@@ -221,6 +231,7 @@ def decide_credential(
     now: datetime,
     issuer_metadata: Mapping[str, JsonObject] | None = None,
     status_lists: Mapping[str, VerifiedStatusList] | None = None,
+    w3c_status_lists: Mapping[str, JsonObject] | None = None,
     key_binding: KeyBindingCheck | None = None,
     schemas: Mapping[str, JsonObject] | None = None,
     type_metadata: Mapping[str, bytes] | None = None,
@@ -230,7 +241,9 @@ def decide_credential(
 
     With ``key_binding``, ``token`` is a presentation (an SD-JWT+KB, or a VP JWT around
     one ``jwt_vc_json`` credential). ``expected_holder`` is the wallet's check on receipt:
-    the credential must be bound to that key."""
+    the credential must be bound to that key. ``w3c_status_lists`` holds the verified
+    payloads of the BitstringStatusListCredentials a W3C credential's
+    ``credentialStatus`` names, by URL, each signed by the credential's issuer key."""
     try:
         refs = credential_references(token, format=format)
     except PasserelleError as exc:
@@ -299,6 +312,7 @@ def decide_credential(
     claims: JsonObject
     holder_bound = False
     types: tuple[str, ...] = refs.types
+    w3c_status: tuple[JsonObject, ...] = ()
     try:
         if format == "dc+sd-jwt":
             # Only the key trust resolved may verify the signature: it is handed over as
@@ -348,6 +362,7 @@ def decide_credential(
                 w3c = credential_verifier(token)
             claims = dict(w3c.credential.get("credentialSubject", {}))  # type: ignore[arg-type]
             types = w3c.types
+            w3c_status = w3c.status
             bound_key = resolve_did_jwk(w3c.subject_id) if w3c.subject_id else None
     except PasserelleError as exc:
         return refuse("signature", exc, decision, {})
@@ -396,6 +411,35 @@ def decide_credential(
                     StepOutcome.PASSED,
                     "valid in the issuer's status list",
                     uri=refs.status_uri,
+                )
+            )
+    elif w3c_status:
+        # W3C Bitstring Status List §3.2: every entry's bit, in its purpose's list.
+        for entry in w3c_status:
+            url = entry.get("statusListCredential")
+            listed = (w3c_status_lists or {}).get(url) if isinstance(url, str) else None
+            if listed is None:
+                if policy.require_status:
+                    missing = PasserelleError(
+                        Reason.STATUS_LIST_INVALID, f"status list {url!r} was not available"
+                    )
+                    return refuse("status", missing, decision, claims)
+                steps.append(
+                    _step(
+                        "status", StepOutcome.SKIPPED, "status list not fetched; policy allows it"
+                    )
+                )
+                continue
+            try:
+                check_bitstring_status(entry, listed, now=now)
+            except PasserelleError as exc:
+                return refuse("status", exc, decision, claims)
+            steps.append(
+                _step(
+                    "status",
+                    StepOutcome.PASSED,
+                    f"not set in the issuer's {entry.get('statusPurpose')} list",
+                    uri=url,
                 )
             )
     else:

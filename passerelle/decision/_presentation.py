@@ -32,6 +32,8 @@ class FetchedInputs:
 
     issuer_metadata: Mapping[str, JsonObject] = field(default_factory=dict)
     status_lists: Mapping[str, VerifiedStatusList] = field(default_factory=dict)
+    w3c_status_lists: Mapping[str, JsonObject] = field(default_factory=dict)
+    """Verified BitstringStatusListCredential payloads, by URL (W3C credentials)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,6 +128,7 @@ def decide_presentation(
                 now=now,
                 issuer_metadata=fetched.issuer_metadata,
                 status_lists=fetched.status_lists,
+                w3c_status_lists=fetched.w3c_status_lists,
                 key_binding=KeyBindingCheck(nonce=nonce, audience=audience),
                 schemas=schemas,
                 type_metadata=type_metadata,

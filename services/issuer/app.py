@@ -58,7 +58,7 @@ from passerelle.oid4vci import (
     verify_pkce,
 )
 from passerelle.sd_jwt_vc import SPEC_VERSION as SD_JWT_VC_VERSION
-from passerelle.status_list import StatusValue
+from passerelle.status_list import StatusPurpose, StatusValue
 from services.catalog import Catalog, load_catalog
 from services.pki import load_pki
 from services.runtime import SecretsRandom, utc_now
@@ -73,7 +73,12 @@ from services.web import (
 )
 
 from .credentials import CredentialFactory
-from .dcp import create_dcp_issuer, install_dcp_routes
+from .dcp import (
+    BitstringStatusLists,
+    change_bitstring_status,
+    create_dcp_issuer,
+    install_dcp_routes,
+)
 from .pages import index_page, login_page, offer_page
 from .profile import CredentialConfiguration, IssuerProfile, load_profile
 from .quirks import IssuerQuirk, behaviour_for
@@ -195,6 +200,22 @@ def create_issuer_app(
         )
         for key in sorted({c.signing_key for c in profile.configurations.values()})
     }
+    # W3C credentials (jwt_vc_json) are revoked through W3C Bitstring Status Lists, one
+    # pair (revocation, suspension) per signing key, signed like the credentials.
+    w3c_statuses = {
+        key: BitstringStatusLists(
+            store=store,
+            name=f"{profile.id}_{key}_w3c",
+            base_url=f"{base}/w3c/{key}",
+            issuer=base,
+            kid=str(pki.jwk(key)["kid"]),
+            signer=pki.signer(key),
+            random=rng,
+        )
+        for key in sorted(
+            {c.signing_key for c in profile.configurations.values() if c.format == "jwt_vc_json"}
+        )
+    }
     factory = CredentialFactory(
         profile=profile,
         catalog=catalog,
@@ -204,6 +225,7 @@ def create_issuer_app(
         behaviour=behaviour,
         statuses=statuses,
         rogue_key=ec.generate_private_key(ec.SECP256R1()),
+        w3c_statuses=w3c_statuses,
     )
     # The data-space path (VCDM 2.0 vc+jwt for did:web holders), if the profile has one.
     dcp = create_dcp_issuer(
@@ -692,6 +714,7 @@ def create_issuer_app(
                 {
                     "configuration": config.id,
                     "status_index": result.status_index,
+                    **({"w3c_status": dict(result.w3c_status)} if result.w3c_status else {}),
                     "issued_at": now.isoformat(),
                     "status": "valid",
                 },
@@ -810,6 +833,21 @@ def create_issuer_app(
             service.token(now=clock()), media_type="application/statuslist+jwt", headers=headers
         )
 
+    @app.get("/w3c/{key}/status/bitstring/{purpose}")
+    def w3c_status_list(key: str, purpose: str) -> Response:
+        """A W3C credential's BitstringStatusListCredential (vc+jwt), by purpose."""
+        if key not in w3c_statuses or purpose not in {p.value for p in StatusPurpose}:
+            return JSONResponse(
+                {"error": "not_found", "reason": "status.list_invalid"}, status_code=404
+            )
+        lists = w3c_statuses[key]
+        headers = {"Cache-Control": f"max-age={int(lists.lifetime.total_seconds())}"}
+        return Response(
+            lists.credential(StatusPurpose(purpose), now=clock()),
+            media_type="application/vc+jwt",
+            headers=headers,
+        )
+
     def admin(authorization: str | None) -> None:
         # RFC 7235 §2.1: the scheme is case-insensitive ("bearer" is "Bearer").
         scheme, _, value = (authorization or "").partition(" ")
@@ -846,6 +884,11 @@ def create_issuer_app(
         entry = _stored(store.get("issuances", credential_id, now=clock()))
         if dcp is not None and isinstance(entry, dict) and dcp.owns(entry):
             dcp.change_status(entry, action, now=clock())
+            store.put("issuances", credential_id, {**entry, "status": action})
+            return JSONResponse({"credential_id": credential_id, "status": action})
+        if isinstance(entry, dict) and isinstance(entry.get("w3c_status"), dict):
+            key = profile.configurations[str(entry["configuration"])].signing_key
+            change_bitstring_status(w3c_statuses[key], entry["w3c_status"], action, now=clock())
             store.put("issuances", credential_id, {**entry, "status": action})
             return JSONResponse({"credential_id": credential_id, "status": action})
         if not isinstance(entry, dict) or entry.get("status_index") is None:

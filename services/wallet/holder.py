@@ -154,6 +154,7 @@ class Holder:
             now=now,
             issuer_metadata=inputs.issuer_metadata,
             status_lists=inputs.status_lists,
+            w3c_status_lists=inputs.w3c_status_lists,
             schemas=self._schemas,
             type_metadata={t.vct: t.type_metadata for t in self.catalog.types.values()},
             expected_holder=key.public_key(),
