@@ -235,9 +235,17 @@ def health_body(
 
 
 def install_edge(
-    app: FastAPI, *, service: str, other_errors: Mapping[str, JsonObject] | None = None
+    app: FastAPI,
+    *,
+    service: str,
+    other_errors: Mapping[str, JsonObject] | None = None,
+    wire_errors: Mapping[str, str] | None = None,
 ) -> None:
     """Error handlers, the size bounds and a correlation-id, JSON-logging middleware.
+
+    ``wire_errors`` maps a path to the protocol's own code for a request the edge
+    refuses there (OpenID4VCI's ``invalid_credential_request`` at the credential
+    endpoint, say); elsewhere it is OAuth's ``invalid_request``.
 
     ``other_errors`` maps a path prefix to the JSON Schema of the error body a protocol
     of its own answers there with (the Dataspace Protocol's ``*Error`` messages): the
@@ -247,21 +255,25 @@ def install_edge(
     async def _passerelle_error(_: Request, exc: PasserelleError) -> JSONResponse:
         return oauth_error(exc)
 
+    wires = dict(wire_errors or {})
+
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(bounded(str(p), 40) for p in first.get("loc", ()))
         return error_envelope(
             400,
-            error="invalid_request",
+            error=wires.get(request.url.path, "invalid_request"),
             reason="input.malformed",
             description=f"{where}: {first.get('msg', 'invalid request')}",
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # FastAPI's own refusals (no such route, wrong method, a body it cannot parse).
         error, reason = _HTTP_ERRORS.get(exc.status_code, ("invalid_request", "input.malformed"))
+        if exc.status_code in (400, 413):
+            error = wires.get(request.url.path, error)
         return error_envelope(
             exc.status_code,
             error=error,
@@ -270,7 +282,7 @@ def install_edge(
             headers=exc.headers,
         )
 
-    app.add_middleware(BoundedRequests)
+    app.add_middleware(BoundedRequests, wire_errors=wires)
     _document_errors(app, other_errors or {})
 
     @app.middleware("http")
@@ -360,8 +372,9 @@ class BoundedRequests:
     nested too deep, before any route or parser sees them. The body is read here (at
     most ``MAX_BODY_BYTES`` + 1 bytes) and handed on unchanged."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, wire_errors: Mapping[str, str] | None = None) -> None:
         self.app = app
+        self.wire_errors = dict(wire_errors or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -411,8 +424,8 @@ class BoundedRequests:
             return
         await self.app(scope, _replay([body], None, receive), send)
 
-    @staticmethod
     async def _refuse(
+        self,
         scope: Scope,
         receive: Receive,
         send: Send,
@@ -421,9 +434,8 @@ class BoundedRequests:
         *,
         reason: str = "input.too_large",
     ) -> None:
-        response = error_envelope(
-            status, error="invalid_request", reason=reason, description=description
-        )
+        error = self.wire_errors.get(scope.get("path", ""), "invalid_request")
+        response = error_envelope(status, error=error, reason=reason, description=description)
         await response(scope, receive, send)
 
 

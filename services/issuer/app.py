@@ -269,7 +269,15 @@ def create_issuer_app(
     )
 
     app = FastAPI(title=f"Passerelle issuer ({profile.id})", version=__version__)
-    install_edge(app, service=f"issuer:{profile.id}")
+    install_edge(
+        app,
+        service=f"issuer:{profile.id}",
+        # OpenID4VCI 1.0 §8.3.1.2: a malformed Credential Request is this code.
+        wire_errors={
+            "/credential": "invalid_credential_request",
+            "/deferred_credential": "invalid_credential_request",
+        },
+    )
     # Whoever can make an offer gets its tx_code: outside loopback development, making
     # offers takes the admin token.
     protect_backchannel(

@@ -89,16 +89,23 @@ def test_an_unknown_name_is_quoted_as_an_excerpt(apps: dict[str, FastAPI]) -> No
 
 
 @pytest.mark.parametrize(
-    ("role", "path"), [("ca-verifier", "/transactions"), ("ca-issuer", "/credential")]
+    ("role", "path", "error"),
+    [
+        ("ca-verifier", "/transactions", "invalid_request"),
+        # OpenID4VCI 1.0 §8.3.1.2: "invalid_credential_request: The Credential Request is
+        # missing a required parameter, ... or is otherwise malformed."
+        ("ca-issuer", "/credential", "invalid_credential_request"),
+    ],
 )
 def test_deep_json_is_refused_in_the_envelope(
-    apps: dict[str, FastAPI], role: str, path: str
+    apps: dict[str, FastAPI], role: str, path: str, error: str
 ) -> None:
     deep = "[" * 10_000 + "]" * 10_000
-    response = _client(apps, role).post(
-        path, content=deep, headers={"Content-Type": "application/json"}
-    )
-    _envelope(response, 400, "input.too_deep")
+    client = _client(apps, role)
+    response = client.post(path, content=deep, headers={"Content-Type": "application/json"})
+    assert _envelope(response, 400, "input.too_deep")["error"] == error
+    shallow = client.post(path, content="[1]", headers={"Content-Type": "application/json"})
+    assert _envelope(shallow, 400, "input.malformed")["error"] == error
 
 
 def test_fastapi_refusals_speak_the_envelope(apps: dict[str, FastAPI]) -> None:
