@@ -60,6 +60,14 @@ from passerelle.oid4vci import (
 from passerelle.sd_jwt_vc import SPEC_VERSION as SD_JWT_VC_VERSION
 from passerelle.status_list import StatusPurpose, StatusValue
 from services.catalog import Catalog, load_catalog
+from services.openapi import (
+    CREDENTIAL_REQUEST,
+    CREDENTIAL_RESPONSES,
+    NONCE_RESPONSES,
+    PAR_FORM,
+    TOKEN_FORM,
+    TOKEN_RESPONSES,
+)
 from services.pki import load_pki
 from services.runtime import SecretsRandom, utc_now
 from services.status import StatusListService
@@ -467,7 +475,7 @@ def create_issuer_app(
 
     # --- authorization code flow: PAR, mock login ----------------------------------------
 
-    @app.post("/par", status_code=201)
+    @app.post("/par", status_code=201, openapi_extra=PAR_FORM)
     async def par(request: Request) -> JSONResponse:
         form = {k: str(v) for k, v in (await request.form()).items()}
         auth = parse_authorization_request(form)
@@ -602,7 +610,7 @@ def create_issuer_app(
             store.delete("pre_codes", code)
         return cast("dict[str, Any]", verdict["entry"])
 
-    @app.post("/token")
+    @app.post("/token", openapi_extra=TOKEN_FORM, responses=TOKEN_RESPONSES)
     async def token(request: Request) -> JSONResponse:
         form = {k: str(v) for k, v in (await request.form()).items()}
         req = parse_token_request(form)
@@ -648,7 +656,7 @@ def create_issuer_app(
         )
         return no_store(token_response(access, expires_in=int(TOKEN_LIFETIME.total_seconds())))
 
-    @app.post("/nonce")
+    @app.post("/nonce", responses=NONCE_RESPONSES)
     def nonce() -> JSONResponse:
         value = make_c_nonce(rng)
         store.put("nonces", value, {}, expires_at=clock() + NONCE_LIFETIME)
@@ -730,7 +738,7 @@ def create_issuer_app(
             issued.append(result.credential)
         return issued
 
-    @app.post("/credential")
+    @app.post("/credential", openapi_extra=CREDENTIAL_REQUEST, responses=CREDENTIAL_RESPONSES)
     def credential(
         request: Request,
         body: dict[str, Any],
@@ -774,7 +782,7 @@ def create_issuer_app(
         )
         return no_store(credential_response(credentials, notification_id=notification_id))
 
-    @app.post("/deferred_credential")
+    @app.post("/deferred_credential", responses=CREDENTIAL_RESPONSES)
     def deferred(
         request: Request,
         body: dict[str, Any],

@@ -52,6 +52,7 @@ from passerelle.x509 import x509_hash
 from services.catalog import data_root, load_catalog
 from services.decision_inputs import gather_inputs
 from services.fetch import Fetcher, stack_fetch_policy
+from services.openapi import AUTHORIZATION_RESPONSE_FORM, TRANSACTION_RESPONSES, WALLET_NONCE_FORM
 from services.pages import page
 from services.pki import load_pki
 from services.runtime import SecretsRandom, utc_now
@@ -246,7 +247,7 @@ def create_verifier_app(
             "page": f"{base}/transactions/{tid}/page",
         }
 
-    @app.post("/transactions", status_code=201)
+    @app.post("/transactions", status_code=201, responses=TRANSACTION_RESPONSES)
     def create_transaction(body: TransactionBody) -> JSONResponse:
         return JSONResponse(open_transaction(body), status_code=201)
 
@@ -316,7 +317,7 @@ def create_verifier_app(
     def get_request(rid: str) -> Response:
         return _request_object(rid, None)
 
-    @app.post("/request/{rid}")
+    @app.post("/request/{rid}", openapi_extra=WALLET_NONCE_FORM)
     async def post_request(rid: str, request: Request) -> Response:
         form = await request.form()
         nonce = form.get("wallet_nonce")
@@ -369,7 +370,7 @@ def create_verifier_app(
         again = behaviour.widened_policy(decision, presented, policy=policy, now=now)
         return decision if again is None else decide_under(again)
 
-    @app.post("/response/{rid}")
+    @app.post("/response/{rid}", openapi_extra=AUTHORIZATION_RESPONSE_FORM)
     async def response(rid: str, request: Request) -> JSONResponse:
         form = {k: str(v) for k, v in (await request.form()).items()}
         tid = transaction_of(rid)
