@@ -20,7 +20,11 @@ __all__ = [
     "TOKEN_FORM",
     "TOKEN_RESPONSES",
     "TRANSACTION_RESPONSES",
+    "WALLET_CREDENTIALS_RESPONSES",
+    "WALLET_DECISIONS_RESPONSES",
     "WALLET_NONCE_FORM",
+    "WALLET_OFFER_RESPONSES",
+    "WALLET_OUTCOME_RESPONSES",
 ]
 
 
@@ -175,3 +179,46 @@ TRANSACTION_RESPONSES = _ok(
     },
     201,
 )
+
+_OUTCOME = {
+    "type": "object",
+    "description": "A decision of the wallet: accepted, or refused with a reason code",
+    "properties": {
+        "accepted": {"type": "boolean"},
+        "reason": {"type": ["string", "null"]},
+        "detail": {"type": ["string", "null"]},
+        "stage": _STRING,
+        "decision_id": _STRING,
+    },
+}
+
+WALLET_OFFER_RESPONSES = _ok(
+    "One outcome per credential the offer gave (or one refusal)",
+    {
+        "type": "object",
+        "required": ["outcomes"],
+        "properties": {"outcomes": {"type": "array", "items": _OUTCOME}},
+    },
+)
+
+WALLET_OUTCOME_RESPONSES = _ok("The outcome, or the pending request to consent to", _OUTCOME)
+
+WALLET_CREDENTIALS_RESPONSES = _ok(
+    "What the wallet holds (no claim values)",
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["credential_id", "format", "credential_type", "issuer", "claims"],
+            "properties": {
+                "credential_id": _STRING,
+                "format": _STRING,
+                "credential_type": _STRING,
+                "issuer": _STRING,
+                "claims": {"type": "array", "items": _STRING},
+            },
+        },
+    },
+)
+
+WALLET_DECISIONS_RESPONSES = _ok("Every accept and refuse", {"type": "array", "items": _OUTCOME})

@@ -26,6 +26,12 @@ from passerelle import RandomSource
 from passerelle.decision import DecisionPolicy
 from passerelle.oid4vci import SPEC_VERSION as OID4VCI_VERSION
 from services.catalog import load_catalog
+from services.openapi import (
+    WALLET_CREDENTIALS_RESPONSES,
+    WALLET_DECISIONS_RESPONSES,
+    WALLET_OFFER_RESPONSES,
+    WALLET_OUTCOME_RESPONSES,
+)
 from services.pages import page
 from services.pki import load_pki
 from services.runtime import SecretsRandom, utc_now
@@ -123,7 +129,7 @@ def create_wallet_app(
             )
         )
 
-    @app.post("/api/offers")
+    @app.post("/api/offers", responses=WALLET_OFFER_RESPONSES)
     def accept_offer(body: OfferAcceptance) -> JSONResponse:
         outcomes = holder.accept_offer(body.offer, tx_code=body.tx_code, persona=body.persona)
         return JSONResponse({"outcomes": outcomes})
@@ -136,15 +142,15 @@ def create_wallet_app(
         behaviour=behaviour_for(quirks),
     )
 
-    @app.post("/api/presentations")
+    @app.post("/api/presentations", responses=WALLET_OUTCOME_RESPONSES)
     def present(body: PresentationAnswer) -> JSONResponse:
         return JSONResponse(presenter.present(body.request, consent=body.consent))
 
-    @app.post("/api/presentations/prepare")
+    @app.post("/api/presentations/prepare", responses=WALLET_OUTCOME_RESPONSES)
     def prepare(body: PresentationRequest) -> JSONResponse:
         return JSONResponse(presenter.prepare(body.request))
 
-    @app.post("/api/presentations/{pending_id}")
+    @app.post("/api/presentations/{pending_id}", responses=WALLET_OUTCOME_RESPONSES)
     def complete(pending_id: str, body: ConsentChoice) -> JSONResponse:
         return JSONResponse(presenter.complete(pending_id, consent=body.consent))
 
@@ -200,7 +206,7 @@ def create_wallet_app(
             page("Answer sent", f"<p id='outcome'>{escape(verdict)}</p><p><a href='/'>back</a></p>")
         )
 
-    @app.get("/api/credentials")
+    @app.get("/api/credentials", responses=WALLET_CREDENTIALS_RESPONSES)
     def credentials() -> JSONResponse:
         return JSONResponse(
             [
@@ -215,7 +221,7 @@ def create_wallet_app(
             ]
         )
 
-    @app.get("/api/decisions")
+    @app.get("/api/decisions", responses=WALLET_DECISIONS_RESPONSES)
     def decisions() -> JSONResponse:
         return JSONResponse(holder.decisions())
 
