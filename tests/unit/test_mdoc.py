@@ -15,6 +15,7 @@ from passerelle._errors import Fault, PasserelleError, Reason
 from tests.unit.mdoc_world import (
     MDL_ELEMENTS,
     NOW,
+    SystemRandom,
     World,
     make_ds,
     make_iaca,
@@ -399,7 +400,7 @@ def test_expired_document_signer() -> None:
         ),
         signer_key=world.ds_key,
         certificate_chain=[world.ds],
-        random=__import__("tests.unit.mdoc_world", fromlist=["SystemRandom"]).SystemRandom(),
+        random=SystemRandom(),
     )
     assert (
         _reason(lambda: mdoc.verify_issuer_signed(issued, anchors=[world.iaca], now=NOW))
