@@ -49,8 +49,9 @@ class ValidityInfo:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StatusReference:
-    """The Token Status List reference in an MSO: ``status: {status_list: {idx, uri}}``
-    (draft-ietf-oauth-status-list, "ISO mdoc" binding; the Status CBOR structure)."""
+    """The Token Status List reference in an MSO ``status`` member: the ``Status`` CBOR
+    structure of draft-ietf-oauth-status-list, "Referenced Token in COSE" (which names
+    ISO mdoc as a Referenced Token): ``{"status_list": {"idx": uint, "uri": tstr}}``."""
 
     idx: int
     uri: str

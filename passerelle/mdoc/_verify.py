@@ -15,7 +15,12 @@ Rules quoted where they decide a refusal:
   equals the document's docType; digest algorithms are SHA-256, SHA-384, SHA-512.
 - ISO/IEC 18013-5 §9.3.1 (mdoc reader): the MSO is valid at the time of verification,
   and its ``signed`` instant lies within the document signer certificate's validity.
-- RFC 9052 §9: the protected header (part of the Sig_structure) uses definite lengths.
+- Definite lengths in everything that is signed or digested (the protected header, the
+  MobileSecurityObject, each IssuerSignedItem, DeviceNameSpaces): ISO/IEC 18013-5:2021
+  §8.1 ("Encoding of data structures and data elements") asks for the preferred
+  serialization of RFC 8949 §4.2.1, where "Indefinite-length items MUST NOT appear",
+  and RFC 9052 §9 asks the same of the Sig_structure. The unsigned outer containers
+  (DeviceResponse, IssuerSigned) are decoded liberally: nothing is hashed over them.
 """
 
 from __future__ import annotations
@@ -81,10 +86,11 @@ def _issuer_signed_map(value: object, *, what: str) -> dict[object, object]:
 def _unwrap_mso(sign1: CoseSign1) -> dict[object, object]:
     if sign1.payload is None:
         raise PasserelleError(Reason.MDOC_MALFORMED, "issuerAuth has no payload")
-    outer = decode(sign1.payload, what="MobileSecurityObjectBytes")
+    outer = decode(sign1.payload, what="MobileSecurityObjectBytes", definite=True)
     # 18013-5 wraps the MSO in tag 24; some early issuers did not. Accept both.
     if isinstance(outer, cbor2.CBORTag):
-        outer = decode(unwrap_tag24(outer, what="MobileSecurityObjectBytes"), what="MSO")
+        raw = unwrap_tag24(outer, what="MobileSecurityObjectBytes")
+        outer = decode(raw, what="MobileSecurityObject", definite=True)
     return expect(outer, dict, what="MobileSecurityObject")
 
 
@@ -100,7 +106,8 @@ def _items(
         decoded = []
         for item in items:
             raw = unwrap_tag24(item, what="IssuerSignedItemBytes")
-            value = expect(decode(raw, what="IssuerSignedItem"), dict, what="IssuerSignedItem")
+            item = decode(raw, what="IssuerSignedItem", definite=True)
+            value = expect(item, dict, what="IssuerSignedItem")
             expect(member(value, "digestID", what="IssuerSignedItem"), int, what="digestID")
             expect(member(value, "random", what="IssuerSignedItem"), bytes, what="random")
             expect(
@@ -181,8 +188,10 @@ def _status(mso: Mapping[object, object]) -> StatusReference | None:
     status = mso.get("status")
     if status is None:
         return None
-    if not isinstance(status, dict):
-        raise PasserelleError(Reason.MDOC_STATUS_INVALID, "MSO status is not a map")
+    # Token Status List, "Referenced Token in COSE": "The Status CBOR structure is a Map
+    # that MUST include at least one data item that refers to a status mechanism."
+    if not isinstance(status, dict) or not status:
+        raise PasserelleError(Reason.MDOC_STATUS_INVALID, "MSO status is not a non-empty map")
     status_list = status.get("status_list")
     if status_list is None:
         return None  # another status mechanism (identifier lists): not ours to judge
@@ -424,7 +433,9 @@ def verify_device_response(
     ns_raw = unwrap_tag24(
         member(device_signed, "nameSpaces", what="deviceSigned"), what="DeviceNameSpacesBytes"
     )
-    device_ns = expect(decode(ns_raw, what="DeviceNameSpaces"), dict, what="DeviceNameSpaces")
+    device_ns = expect(
+        decode(ns_raw, what="DeviceNameSpaces", definite=True), dict, what="DeviceNameSpaces"
+    )
     device_namespaces: dict[str, Mapping[str, object]] = {}
     for namespace, elements in device_ns.items():
         namespace = expect(namespace, str, what="a device namespace")

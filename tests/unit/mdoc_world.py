@@ -138,6 +138,7 @@ class World:
         mutate: Callable[[dict[str, object]], None],
         *,
         protected: bytes | None = None,
+        encode_mso: Callable[[dict[str, object]], bytes] = cbor2.dumps,
     ) -> bytes:
         """The same IssuerSigned with its MSO changed by ``mutate`` and signed again
         by the genuine document signer (so only the mutation is at fault)."""
@@ -147,7 +148,7 @@ class World:
         mutate(mso)
         resigned = sign_cose_sign1(
             key=self.ds_key,
-            payload=cbor2.dumps(cbor2.CBORTag(24, cbor2.dumps(mso))),
+            payload=cbor2.dumps(cbor2.CBORTag(24, encode_mso(mso))),
             unprotected=issuer_auth[1],
         )
         if protected is not None:
@@ -178,3 +179,8 @@ def retag_items(issuer_signed: bytes, mutate: Callable[[list[dict[str, object]]]
         cbor2.CBORTag(24, cbor2.dumps(item)) for item in items
     ]
     return bytes(cbor2.dumps(decoded))
+
+
+def indefinite_map(value: dict[str, object]) -> bytes:
+    """``value`` as an indefinite-length CBOR map (0xbf ... 0xff), members definite."""
+    return b"\xbf" + b"".join(cbor2.dumps(k) + cbor2.dumps(v) for k, v in value.items()) + b"\xff"

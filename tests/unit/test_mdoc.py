@@ -3,6 +3,7 @@ by its reason code. Keys, IACA and document signer certificates are made here.""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import cbor2
@@ -17,6 +18,7 @@ from tests.unit.mdoc_world import (
     NOW,
     SystemRandom,
     World,
+    indefinite_map,
     make_ds,
     make_iaca,
     retag_items,
@@ -321,9 +323,20 @@ def test_signed_outside_the_document_signer_validity(world: World, issued: bytes
     )
 
 
-def test_malformed_status(world: World, issued: bytes) -> None:
+@pytest.mark.parametrize(
+    "status",
+    [
+        {"status_list": {"idx": -1, "uri": "https://s"}},
+        {"status_list": {"idx": 3}},
+        {"status_list": {"idx": 3, "uri": 7}},
+        {},
+        [],
+    ],
+    ids=["negative-idx", "no-uri", "uri-not-text", "empty-map", "not-a-map"],
+)
+def test_malformed_status(world: World, issued: bytes, status: object) -> None:
     def bad(mso: dict[str, object]) -> None:
-        mso["status"] = {"status_list": {"idx": -1, "uri": "https://s"}}
+        mso["status"] = status
 
     tampered = world.resign_mso(issued, bad)
     assert (
@@ -332,11 +345,59 @@ def test_malformed_status(world: World, issued: bytes) -> None:
     )
 
 
+def test_another_status_mechanism_is_not_ours_to_judge(world: World, issued: bytes) -> None:
+    def other(mso: dict[str, object]) -> None:
+        mso["status"] = {"identifier_list": {"id": b"\x01", "uri": "https://ids"}}
+
+    verified = mdoc.verify_issuer_signed(
+        world.resign_mso(issued, other), anchors=[world.iaca], now=NOW
+    )
+    assert verified.status is None
+
+
 def test_indefinite_length_protected_header(world: World, issued: bytes) -> None:
     tampered = world.resign_mso(issued, lambda mso: None, protected=bytes.fromhex("bf0126ff"))
     assert (
         _reason(lambda: mdoc.verify_issuer_signed(tampered, anchors=[world.iaca], now=NOW))
         == Reason.MDOC_INDEFINITE_LENGTH
+    )
+
+
+def test_indefinite_length_mso(world: World, issued: bytes) -> None:
+    tampered = world.resign_mso(issued, lambda mso: None, encode_mso=indefinite_map)
+    assert (
+        _reason(lambda: mdoc.verify_issuer_signed(tampered, anchors=[world.iaca], now=NOW))
+        == Reason.MDOC_INDEFINITE_LENGTH
+    )
+
+
+def test_indefinite_length_issuer_signed_item(world: World, issued: bytes) -> None:
+    # The item re-encoded with an indefinite-length map, and the MSO re-signed with its
+    # digest, so that only the encoding is at fault.
+    decoded = cbor2.loads(issued)
+    items = decoded["nameSpaces"][mdoc.NAMESPACE_MDL]
+    item = cbor2.loads(items[0].value)
+    items[0] = cbor2.CBORTag(24, indefinite_map(item))
+    digest = hashlib.sha256(cbor2.dumps(items[0])).digest()
+
+    def redigest(mso: dict[str, object]) -> None:
+        digests = mso["valueDigests"]
+        assert isinstance(digests, dict)
+        digests[mdoc.NAMESPACE_MDL][item["digestID"]] = digest
+
+    tampered = world.resign_mso(cbor2.dumps(decoded), redigest)
+    assert (
+        _reason(lambda: mdoc.verify_issuer_signed(tampered, anchors=[world.iaca], now=NOW))
+        == Reason.MDOC_INDEFINITE_LENGTH
+    )
+
+
+def test_indefinite_length_outer_container_is_accepted(world: World, issued: bytes) -> None:
+    # Nothing is hashed over the IssuerSigned map itself; it is decoded liberally.
+    decoded = cbor2.loads(issued)
+    liberal = indefinite_map(decoded)
+    assert mdoc.verify_issuer_signed(liberal, anchors=[world.iaca], now=NOW).doc_type == (
+        mdoc.DOCTYPE_MDL
     )
 
 
