@@ -45,6 +45,7 @@ from ._transcript import (
 from ._verify import (
     DIGEST_ALGORITHMS,
     UnverifiedIssuerSigned,
+    decode_unverified_device_response,
     decode_unverified_issuer_signed,
     verify_device_response,
     verify_issuer_signed,
@@ -80,6 +81,7 @@ __all__ = [
     "create_issuer_signed",
     "create_openid4vp_dc_api_session_transcript",
     "create_openid4vp_session_transcript",
+    "decode_unverified_device_response",
     "decode_unverified_issuer_signed",
     "device_authentication_bytes",
     "public_key_from_cose_key",

@@ -54,6 +54,7 @@ from ._x509 import verify_document_signer_chain
 __all__ = [
     "DIGEST_ALGORITHMS",
     "UnverifiedIssuerSigned",
+    "decode_unverified_device_response",
     "decode_unverified_issuer_signed",
     "verify_device_response",
     "verify_issuer_signed",
@@ -77,6 +78,13 @@ class UnverifiedIssuerSigned:
     #: namespace -> elementIdentifier -> elementValue.
     elements: Mapping[str, Mapping[str, object]]
     issuer_auth: list[object]
+    validity: ValidityInfo
+    status: StatusReference | None
+    digest_algorithm: str
+    #: The x5chain as sent (document signer first), not validated.
+    x5chain: tuple[x509.Certificate, ...]
+    #: The IssuerSigned itself, CBOR-encoded (for :func:`verify_issuer_signed`).
+    encoded: bytes
 
 
 def _issuer_signed_map(value: object, *, what: str) -> dict[object, object]:
@@ -139,9 +147,32 @@ def _unverified(issuer_signed: Mapping[object, object]) -> UnverifiedIssuerSigne
             identifier = str(value["elementIdentifier"])
             items.setdefault(namespace, {})[identifier] = raw
             elements.setdefault(namespace, {})[identifier] = value["elementValue"]
+    algorithm = expect(member(mso, "digestAlgorithm", what="MSO"), str, what="digestAlgorithm")
     return UnverifiedIssuerSigned(
-        doc_type=doc_type, items=items, elements=elements, issuer_auth=sign1.to_cbor()
+        doc_type=doc_type,
+        items=items,
+        elements=elements,
+        issuer_auth=sign1.to_cbor(),
+        validity=_validity(mso),
+        status=_status(mso),
+        digest_algorithm=algorithm,
+        x5chain=tuple(_x5chain(sign1)),
+        encoded=encode(dict(issuer_signed)),
     )
+
+
+def decode_unverified_device_response(data: bytes) -> tuple[UnverifiedIssuerSigned, ...]:
+    """The documents of a DeviceResponse, taken apart without verifying anything."""
+    response = expect(decode(data, what="DeviceResponse"), dict, what="DeviceResponse")
+    listed = expect(response.get("documents", []), list, what="documents")
+    documents = []
+    for document in listed:
+        document = expect(document, dict, what="Document")
+        issuer_signed = expect(
+            member(document, "issuerSigned", what="Document"), dict, what="issuerSigned"
+        )
+        documents.append(_unverified(issuer_signed))
+    return tuple(documents)
 
 
 def _x5chain(sign1: CoseSign1) -> list[x509.Certificate]:
