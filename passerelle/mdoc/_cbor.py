@@ -19,7 +19,6 @@ from .._errors import PasserelleError, Reason
 
 __all__ = [
     "MAX_INPUT",
-    "Tag24",
     "decode",
     "encode",
     "expect",
@@ -86,20 +85,6 @@ def _classify(data: bytes, *, what: str, definite: bool, exc: Exception) -> Pass
     if "duplicate" in text:
         return PasserelleError(Reason.MDOC_DUPLICATE_KEY, f"{what} has a duplicate map key")
     return PasserelleError(Reason.MDOC_MALFORMED, f"{what} is not well-formed CBOR: {exc}")
-
-
-class Tag24:
-    """Tag 24, "encoded CBOR data item" (RFC 8949 §3.4.5.1), with the bytes kept as
-    received: digests and signatures are over them, never over a re-encoding."""
-
-    __slots__ = ("raw",)
-
-    def __init__(self, raw: bytes) -> None:
-        self.raw = raw
-
-    def tagged(self) -> bytes:
-        """The whole ``#6.24(bstr)`` item, as digested for IssuerSignedItemBytes."""
-        return cbor2.dumps(cbor2.CBORTag(24, self.raw))
 
 
 def tag24(value: object) -> cbor2.CBORTag:

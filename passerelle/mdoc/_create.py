@@ -169,9 +169,10 @@ def create_device_response(
         device_namespaces_raw=device_namespaces_raw,
     )
     device_signature = sign_cose_sign1(key=device_key, payload=payload, detached=True)
+    # 18013-5 makes IssuerSigned nameSpaces optional: an empty disclosure omits it.
     issuer_part: dict[str, object] = {"issuerAuth": stored.issuer_auth}
     if chosen:
-        issuer_part = {"nameSpaces": chosen, "issuerAuth": stored.issuer_auth}
+        issuer_part = {"nameSpaces": chosen, **issuer_part}
     document = {
         "docType": stored.doc_type,
         "issuerSigned": issuer_part,

@@ -41,8 +41,8 @@ import hashlib
 
 import cbor2
 
-from .._errors import Reason, local_error
-from ._cbor import encode
+from .._errors import PasserelleError, Reason, local_error
+from ._cbor import decode, encode
 
 __all__ = [
     "create_openid4vp_dc_api_session_transcript",
@@ -106,8 +106,10 @@ def device_authentication_bytes(
 ) -> bytes:
     """DeviceAuthenticationBytes: the detached payload of the device signature.
 
-    ``session_transcript`` is embedded as the CBOR item it encodes, byte for byte.
+    ``session_transcript`` is embedded as the CBOR item it encodes, byte for byte; it
+    must be one definite-length array of three items (18013-5 §9.1.5.1).
     """
+    check_session_transcript(session_transcript)
     inner = (
         b"\x84"
         + encode("DeviceAuthentication")
@@ -116,3 +118,15 @@ def device_authentication_bytes(
         + encode(cbor2.CBORTag(24, device_namespaces_raw))
     )
     return encode(cbor2.CBORTag(24, inner))
+
+
+def check_session_transcript(session_transcript: bytes) -> None:
+    """Refuse (as our caller's mistake) bytes that are not a SessionTranscript."""
+    try:
+        value = decode(session_transcript, what="SessionTranscript", definite=True)
+    except PasserelleError as exc:
+        raise local_error(exc.reason, f"session_transcript: {exc.detail}") from exc
+    if not isinstance(value, list) or len(value) != 3:
+        raise local_error(
+            Reason.INPUT_MALFORMED, "session_transcript must encode a 3-element array"
+        )

@@ -87,10 +87,6 @@ class UnverifiedIssuerSigned:
     encoded: bytes
 
 
-def _issuer_signed_map(value: object, *, what: str) -> dict[object, object]:
-    return expect(value, dict, what=what)
-
-
 def _unwrap_mso(sign1: CoseSign1) -> dict[object, object]:
     if sign1.payload is None:
         raise PasserelleError(Reason.MDOC_MALFORMED, "issuerAuth has no payload")
@@ -131,7 +127,7 @@ def _items(
 
 def decode_unverified_issuer_signed(data: bytes) -> UnverifiedIssuerSigned:
     """Take an IssuerSigned apart without verifying anything."""
-    issuer_signed = _issuer_signed_map(decode(data, what="IssuerSigned"), what="IssuerSigned")
+    issuer_signed = expect(decode(data, what="IssuerSigned"), dict, what="IssuerSigned")
     return _unverified(issuer_signed)
 
 
@@ -367,7 +363,7 @@ def verify_issuer_signed(
 ) -> VerifiedMdoc:
     """Verify an IssuerSigned as an issuer hands it over (no device authentication)."""
     _check_options(anchors, now, clock_skew)
-    issuer_signed = _issuer_signed_map(decode(data, what="IssuerSigned"), what="IssuerSigned")
+    issuer_signed = expect(decode(data, what="IssuerSigned"), dict, what="IssuerSigned")
     part = _verify_issuer_part(
         issuer_signed, doc_type=expected_doc_type, anchors=anchors, now=now, clock_skew=clock_skew
     )

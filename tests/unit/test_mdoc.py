@@ -635,3 +635,38 @@ def test_validity_info_is_checked_when_built() -> None:
             valid_from=datetime(2026, 1, 1, tzinfo=UTC),
             valid_until=datetime(2026, 2, 1, tzinfo=UTC),
         )
+
+
+def test_a_session_transcript_that_is_not_one_is_our_mistake(world: World, issued: bytes) -> None:
+    response = world.present(issued)
+    for transcript in (b"", b"\x01", cbor2.dumps([None, None]), world.transcript() + b"\x00"):
+        with pytest.raises(PasserelleError) as info:
+            _verify(world, response, session_transcript=transcript)
+        assert info.value.fault == Fault.LOCAL
+        with pytest.raises(PasserelleError) as info:
+            mdoc.create_device_response(
+                issued,
+                disclose={mdoc.NAMESPACE_MDL: ["age_over_18"]},
+                session_transcript=transcript,
+                device_key=world.device_key,
+            )
+        assert info.value.fault == Fault.LOCAL
+
+
+def test_p521_iaca_and_document_signer() -> None:
+    world = World(
+        iaca_key=ec.generate_private_key(ec.SECP521R1()),
+        ds_key=ec.generate_private_key(ec.SECP521R1()),
+    )
+    verified = _verify(world, world.present(world.issue()))
+    assert verified.document_signer == world.ds
+
+
+def test_an_empty_disclosure_still_authenticates_the_document(world: World, issued: bytes) -> None:
+    response = mdoc.create_device_response(
+        issued, disclose={}, session_transcript=world.transcript(), device_key=world.device_key
+    )
+    assert "nameSpaces" not in cbor2.loads(response)["documents"][0]["issuerSigned"]
+    verified = _verify(world, response)
+    assert dict(verified.namespaces) == {}
+    assert verified.device_auth == "signature"
