@@ -8,7 +8,9 @@ reason, because the library reports every failure as one ``VerificationError``.
 
 What is enforced (Annex B, Tables B.1 IACA and B.3 document signer):
 
-- DS ``extKeyUsage``: present, critical, contains ``1.0.18013.5.1.2`` (id-mdl-kp-mdlDS).
+- DS ``extKeyUsage``: present, contains ``1.0.18013.5.1.2`` (id-mdl-kp-mdlDS). Its
+  criticality is not judged: the Annex D example marks it critical, but the readings of
+  Table B.3 in public implementations disagree, so either is accepted.
 - DS ``keyUsage``: present, digitalSignature set, keyCertSign not set; not a CA.
 - DS validity: at most 457 days from notBefore to notAfter.
 - DS and IACA ``issuerAltName``: present (the issuing authority's contact).
@@ -83,8 +85,8 @@ def _check_ds_profile(ds: x509.Certificate) -> None:
     eku = _ext(ds, x509.ExtendedKeyUsage)
     if eku is None or not isinstance(eku.value, x509.ExtendedKeyUsage):
         raise _profile("the document signer certificate has no extKeyUsage")
-    if not eku.critical or MDL_DS_EKU not in list(eku.value):
-        raise _profile("the document signer extKeyUsage is not a critical 1.0.18013.5.1.2")
+    if MDL_DS_EKU not in list(eku.value):
+        raise _profile("the document signer extKeyUsage lacks 1.0.18013.5.1.2")
     ku = _ext(ds, x509.KeyUsage)
     if ku is None or not isinstance(ku.value, x509.KeyUsage):
         raise _profile("the document signer certificate has no keyUsage")
@@ -146,7 +148,7 @@ _CA_POLICY = (
 )
 _EE_POLICY = (
     ExtensionPolicy.permit_all()
-    .require_present(x509.ExtendedKeyUsage, Criticality.CRITICAL, _ds_eku)
+    .require_present(x509.ExtendedKeyUsage, Criticality.AGNOSTIC, _ds_eku)
     .require_present(x509.KeyUsage, Criticality.AGNOSTIC, None)
 )
 

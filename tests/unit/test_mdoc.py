@@ -501,10 +501,6 @@ def _leaf(world: World, **changes: object) -> x509.Certificate:
         {"drop": (x509.ExtendedKeyUsage,)},
         {
             "drop": (x509.ExtendedKeyUsage,),
-            "add": [(x509.ExtendedKeyUsage([mdoc.MDL_DS_EKU]), False)],
-        },
-        {
-            "drop": (x509.ExtendedKeyUsage,),
             "add": [(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), True)],
         },
         {"drop": (x509.KeyUsage,)},
@@ -521,7 +517,6 @@ def _leaf(world: World, **changes: object) -> x509.Certificate:
     ],
     ids=[
         "no-eku",
-        "eku-not-critical",
         "eku-not-mdl-ds",
         "no-key-usage",
         "no-issuer-alt-name",
@@ -670,3 +665,13 @@ def test_an_empty_disclosure_still_authenticates_the_document(world: World, issu
     verified = _verify(world, response)
     assert dict(verified.namespaces) == {}
     assert verified.device_auth == "signature"
+
+
+def test_a_non_critical_mdl_ds_eku_is_accepted(world: World) -> None:
+    ds = _leaf(
+        world,
+        drop=(x509.ExtendedKeyUsage,),
+        add=[(x509.ExtendedKeyUsage([mdoc.MDL_DS_EKU]), False)],
+    )
+    chain, _ = mdoc.verify_document_signer_chain([ds], anchors=[world.iaca], now=NOW)
+    assert chain == (ds, world.iaca)
