@@ -506,14 +506,6 @@ def _leaf(world: World, **changes: object) -> x509.Certificate:
         {"drop": (x509.KeyUsage,)},
         {"drop": (x509.IssuerAlternativeName,)},
         {"not_after": NOW + timedelta(days=500)},
-        {
-            "subject": x509.Name(
-                [
-                    x509.NameAttribute(x509.oid.NameOID.COUNTRY_NAME, "FR"),
-                    x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "DS"),
-                ]
-            )
-        },
     ],
     ids=[
         "no-eku",
@@ -521,7 +513,6 @@ def _leaf(world: World, **changes: object) -> x509.Certificate:
         "no-key-usage",
         "no-issuer-alt-name",
         "over-457-days",
-        "country-differs",
     ],
 )
 def test_document_signer_profile(world: World, changes: dict[str, object]) -> None:
