@@ -666,3 +666,11 @@ def test_a_non_critical_mdl_ds_eku_is_accepted(world: World) -> None:
     )
     chain, _ = mdoc.verify_document_signer_chain([ds], anchors=[world.iaca], now=NOW)
     assert chain == (ds, world.iaca)
+
+
+def test_ed25519_document_signer_key_under_an_ecdsa_iaca() -> None:
+    world = World(ds_key=ed25519.Ed25519PrivateKey.generate())  # type: ignore[arg-type]
+    issued = world.issue()
+    assert cbor2.loads(cbor2.loads(issued)["issuerAuth"][0]) == {1: mdoc.ALG_EDDSA}
+    verified = _verify(world, world.present(issued))
+    assert verified.document_signer == world.ds

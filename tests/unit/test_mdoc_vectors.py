@@ -140,3 +140,15 @@ def test_annex_d_refusals(
     tampered = response.replace(b"elementValuecDoe", b"elementValuecDof", 1)
     assert tampered != response
     assert reason(tampered) == Reason.MDOC_DIGEST_MISMATCH
+
+
+def test_annex_d_issuer_signed_taken_out_of_its_response_still_verifies(
+    annex_d: tuple[bytes, bytes, x509.Certificate, ec.EllipticCurvePrivateKey],
+) -> None:
+    response, _, iaca, _ = annex_d
+    (document,) = mdoc.decode_unverified_device_response(response)
+    assert document.doc_type == mdoc.DOCTYPE_MDL
+    assert document.digest_algorithm == "SHA-256"
+    assert document.x5chain[0].subject.rfc4514_string() == "C=US,CN=utopia ds"
+    verified = mdoc.verify_issuer_signed(document.encoded, anchors=[iaca], now=ANNEX_D_NOW)
+    assert verified.namespaces[mdoc.NAMESPACE_MDL]["family_name"] == "Doe"
