@@ -77,7 +77,8 @@ class UnverifiedIssuerSigned:
     items: Mapping[str, Mapping[str, bytes]]
     #: namespace -> elementIdentifier -> elementValue.
     elements: Mapping[str, Mapping[str, object]]
-    issuer_auth: list[object]
+    #: The COSE_Sign1 issuerAuth as an array (protected bytes, unprotected, payload, signature).
+    issuer_auth: tuple[object, ...]
     validity: ValidityInfo
     status: StatusReference | None
     digest_algorithm: str
@@ -148,7 +149,7 @@ def _unverified(issuer_signed: Mapping[object, object]) -> UnverifiedIssuerSigne
         doc_type=doc_type,
         items=items,
         elements=elements,
-        issuer_auth=sign1.to_cbor(),
+        issuer_auth=tuple(sign1.to_cbor()),
         validity=_validity(mso),
         status=_status(mso),
         digest_algorithm=algorithm,
@@ -323,7 +324,7 @@ def _check_items(
         seen_ids: set[int] = set()
         elements: dict[str, object] = {}
         for raw, item in decoded:
-            digest_id = int(str(item["digestID"]))
+            digest_id = expect(item["digestID"], int, what="digestID")
             identifier = str(item["elementIdentifier"])
             salt = item["random"]
             if digest_id in seen_ids:
