@@ -674,3 +674,59 @@ def test_ed25519_document_signer_key_under_an_ecdsa_iaca() -> None:
     assert cbor2.loads(cbor2.loads(issued)["issuerAuth"][0]) == {1: mdoc.ALG_EDDSA}
     verified = _verify(world, world.present(issued))
     assert verified.document_signer == world.ds
+
+
+def test_duplicate_element_identifier(world: World, issued: bytes) -> None:
+    # Two items for one element, each under its own genuine digest ID: which value
+    # would a verifier believe? Neither.
+    decoded = cbor2.loads(issued)
+    items = decoded["nameSpaces"][mdoc.NAMESPACE_MDL]
+    first, second = cbor2.loads(items[0].value), cbor2.loads(items[1].value)
+    second["elementIdentifier"] = first["elementIdentifier"]
+    items[1] = cbor2.CBORTag(24, cbor2.dumps(second))
+    digest = hashlib.sha256(cbor2.dumps(items[1])).digest()
+
+    def redigest(mso: dict[str, object]) -> None:
+        digests = mso["valueDigests"]
+        assert isinstance(digests, dict)
+        digests[mdoc.NAMESPACE_MDL][second["digestID"]] = digest
+
+    tampered = world.resign_mso(cbor2.dumps(decoded), redigest)
+    assert (
+        _reason(lambda: mdoc.verify_issuer_signed(tampered, anchors=[world.iaca], now=NOW))
+        == Reason.MDOC_DUPLICATE_ELEMENT
+    )
+
+
+@pytest.mark.parametrize(
+    "device_key",
+    [
+        {1: 2, -1: 1, -2: bytes(32), -3: bytes(32)},  # not a point on P-256
+        {1: 2, -1: 1, -2: bytes(31), -3: bytes(32)},  # a coordinate one octet short
+        {1: 3, -1: b"n", -2: b"e"},  # RSA: not an mdoc device key here
+        "not a map",
+    ],
+    ids=["off-curve", "short-coordinate", "rsa", "not-a-map"],
+)
+def test_invalid_device_key(world: World, issued: bytes, device_key: object) -> None:
+    def replace(mso: dict[str, object]) -> None:
+        mso["deviceKeyInfo"] = {"deviceKey": device_key}
+
+    tampered = world.resign_mso(issued, replace)
+    assert (
+        _reason(lambda: mdoc.verify_issuer_signed(tampered, anchors=[world.iaca], now=NOW))
+        == Reason.MDOC_DEVICE_KEY_INVALID
+    )
+
+
+def test_device_key_with_private_material_is_refused(world: World, issued: bytes) -> None:
+    def leak(mso: dict[str, object]) -> None:
+        info = mso["deviceKeyInfo"]
+        assert isinstance(info, dict)
+        info["deviceKey"][-4] = world.device_key.private_numbers().private_value.to_bytes(32, "big")
+
+    tampered = world.resign_mso(issued, leak)
+    assert (
+        _reason(lambda: mdoc.verify_issuer_signed(tampered, anchors=[world.iaca], now=NOW))
+        == Reason.MDOC_DEVICE_KEY_INVALID
+    )
