@@ -110,6 +110,7 @@ class Reason(enum.StrEnum):
     MDOC_DEVICE_AUTH_MISSING = "mdoc.device_auth_missing"
     MDOC_DEVICE_MAC_KEY_MISSING = "mdoc.device_mac_key_missing"
     MDOC_DEVICE_SIGNATURE_INVALID = "mdoc.device_signature_invalid"
+    MDOC_DEVICE_ELEMENT_UNAUTHORIZED = "mdoc.device_element_unauthorized"
     MDOC_STATUS_INVALID = "mdoc.status_invalid"
     MDOC_ELEMENT_NOT_FOUND = "mdoc.element_not_found"
 

@@ -75,12 +75,15 @@ def create_issuer_signed(
     digest_algorithm: str = "SHA-256",
     status: StatusReference | None = None,
     salt_length: int = 32,
+    device_signed_namespaces: Collection[str] = (),
 ) -> bytes:
     """The CBOR IssuerSigned of a new mdoc, signed by the document signer.
 
     ``certificate_chain`` is the DS certificate first (any intermediates after it);
     it travels as ``x5chain`` (label 33) in the unprotected header. Every element
     gets its own random salt of ``salt_length`` bytes (at least 16).
+    ``device_signed_namespaces`` go into ``keyAuthorizations``: the holder's device key
+    may then sign elements of those namespaces itself.
     """
     if not doc_type:
         raise local_error(Reason.INPUT_MALFORMED, "doc_type must not be empty")
@@ -119,11 +122,14 @@ def create_issuer_signed(
     }
     if validity.expected_update is not None:
         validity_info["expectedUpdate"] = _tdate(validity.expected_update)
+    device_key_info: dict[str, object] = {"deviceKey": cose_key_from_public(device_key)}
+    if device_signed_namespaces:
+        device_key_info["keyAuthorizations"] = {"nameSpaces": list(device_signed_namespaces)}
     mso: dict[str, object] = {
         "version": "1.0",
         "digestAlgorithm": digest_algorithm,
         "valueDigests": value_digests,
-        "deviceKeyInfo": {"deviceKey": cose_key_from_public(device_key)},
+        "deviceKeyInfo": device_key_info,
         "docType": doc_type,
         "validityInfo": validity_info,
     }
@@ -144,10 +150,12 @@ def create_device_response(
     disclose: Mapping[str, Collection[str]],
     session_transcript: bytes,
     device_key: DevicePrivateKey,
+    device_elements: Mapping[str, Mapping[str, object]] | None = None,
 ) -> bytes:
     """A DeviceResponse with one document: the elements named in ``disclose``
     (namespace -> element identifiers), signed by the device key over the
     SessionTranscript. The issuer-signed items travel exactly as the issuer made them.
+    ``device_elements`` are the holder's own (device-signed) elements, if any.
     """
     stored = decode_unverified_issuer_signed(issuer_signed)
     chosen: dict[str, list[cbor2.CBORTag]] = {}
@@ -162,7 +170,9 @@ def create_device_response(
             picked.append(cbor2.CBORTag(24, available[identifier]))
         if picked:
             chosen[namespace] = picked
-    device_namespaces_raw = encode({})
+    device_namespaces_raw = encode(
+        {ns: dict(elements) for ns, elements in (device_elements or {}).items()}
+    )
     payload = device_authentication_bytes(
         session_transcript=session_transcript,
         doc_type=stored.doc_type,

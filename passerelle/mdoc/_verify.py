@@ -242,6 +242,47 @@ class _IssuerPart:
     status: StatusReference | None
     device_key: DevicePublicKey
     digest_algorithm: str
+    #: keyAuthorizations: namespaces the device key may sign whole, and single elements.
+    authorized_namespaces: frozenset[str]
+    authorized_elements: frozenset[tuple[str, str]]
+
+
+def _key_authorizations(
+    key_info: Mapping[object, object],
+) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+    # 18013-5 §9.1.2.4: KeyAuthorizations = {? "nameSpaces": [+ NameSpace],
+    # ? "dataElements": {+ NameSpace => [+ DataElementIdentifier]}}.
+    value = key_info.get("keyAuthorizations")
+    if value is None:
+        return frozenset(), frozenset()
+    authorizations = expect(value, dict, what="keyAuthorizations")
+    listed = expect(authorizations.get("nameSpaces", []), list, what="keyAuthorizations nameSpaces")
+    namespaces = frozenset(expect(n, str, what="an authorized namespace") for n in listed)
+    mapped = expect(
+        authorizations.get("dataElements", {}), dict, what="keyAuthorizations dataElements"
+    )
+    elements: set[tuple[str, str]] = set()
+    for namespace, identifiers in mapped.items():
+        namespace = expect(namespace, str, what="an authorized namespace")
+        for identifier in expect(identifiers, list, what="authorized data elements"):
+            elements.add((namespace, expect(identifier, str, what="an authorized element")))
+    return namespaces, frozenset(elements)
+
+
+def _check_device_elements(
+    part: _IssuerPart, device_namespaces: Mapping[str, Mapping[str, object]]
+) -> None:
+    # A device-signed element is the holder's own statement; the issuer vouches for the
+    # device key making it only where keyAuthorizations says so (18013-5 §9.1.2.4).
+    for namespace, elements in device_namespaces.items():
+        if namespace in part.authorized_namespaces:
+            continue
+        for identifier in elements:
+            if (namespace, identifier) not in part.authorized_elements:
+                raise PasserelleError(
+                    Reason.MDOC_DEVICE_ELEMENT_UNAUTHORIZED,
+                    f"the device key may not sign {namespace}/{identifier}",
+                )
 
 
 def _check_options(anchors: Sequence[x509.Certificate], now: datetime, skew: timedelta) -> None:
@@ -295,6 +336,7 @@ def _verify_issuer_part(
         raise PasserelleError(Reason.MDOC_EXPIRED, "the MSO has expired")
     key_info = expect(member(mso, "deviceKeyInfo", what="MSO"), dict, what="deviceKeyInfo")
     device_key = public_key_from_cose_key(member(key_info, "deviceKey", what="deviceKeyInfo"))
+    authorized_namespaces, authorized_elements = _key_authorizations(key_info)
     status = _status(mso)
     value_digests = expect(member(mso, "valueDigests", what="MSO"), dict, what="valueDigests")
     namespaces = _check_items(issuer_signed, value_digests, DIGEST_ALGORITHMS[algorithm])
@@ -306,6 +348,8 @@ def _verify_issuer_part(
         status=status,
         device_key=device_key,
         digest_algorithm=algorithm,
+        authorized_namespaces=authorized_namespaces,
+        authorized_elements=authorized_elements,
     )
 
 
@@ -492,4 +536,5 @@ def verify_device_response(
         method = "mac"
     else:
         raise PasserelleError(Reason.MDOC_DEVICE_AUTH_MISSING, "deviceAuth has no known method")
+    _check_device_elements(part, device_namespaces)
     return _verified(part, device_namespaces=device_namespaces, device_auth=method)

@@ -730,3 +730,80 @@ def test_device_key_with_private_material_is_refused(world: World, issued: bytes
         _reason(lambda: mdoc.verify_issuer_signed(tampered, anchors=[world.iaca], now=NOW))
         == Reason.MDOC_DEVICE_KEY_INVALID
     )
+
+
+SELF = "org.example.self_asserted"
+
+
+def test_device_signed_elements_need_key_authorizations(world: World, issued: bytes) -> None:
+    response = mdoc.create_device_response(
+        issued,
+        disclose={mdoc.NAMESPACE_MDL: ["age_over_18"]},
+        session_transcript=world.transcript(),
+        device_key=world.device_key,
+        device_elements={mdoc.NAMESPACE_MDL: {"age_over_65": True}},
+    )
+    assert _reason(lambda: _verify(world, response)) == Reason.MDOC_DEVICE_ELEMENT_UNAUTHORIZED
+
+
+def test_device_signed_elements_of_an_authorized_namespace(world: World) -> None:
+    issued = mdoc.create_issuer_signed(
+        doc_type=mdoc.DOCTYPE_MDL,
+        namespaces={mdoc.NAMESPACE_MDL: {"age_over_18": True}},
+        device_key=world.device_key.public_key(),
+        validity=world.validity(),
+        signer_key=world.ds_key,
+        certificate_chain=[world.ds],
+        random=SystemRandom(),
+        device_signed_namespaces=[SELF],
+    )
+    response = mdoc.create_device_response(
+        issued,
+        disclose={mdoc.NAMESPACE_MDL: ["age_over_18"]},
+        session_transcript=world.transcript(),
+        device_key=world.device_key,
+        device_elements={SELF: {"nickname": "Lodie"}},
+    )
+    verified = _verify(world, response)
+    assert dict(verified.device_namespaces[SELF]) == {"nickname": "Lodie"}
+    assert dict(verified.namespaces[mdoc.NAMESPACE_MDL]) == {"age_over_18": True}
+
+
+def test_device_signed_elements_authorized_one_by_one(world: World, issued: bytes) -> None:
+    def authorize(mso: dict[str, object]) -> None:
+        info = mso["deviceKeyInfo"]
+        assert isinstance(info, dict)
+        info["keyAuthorizations"] = {"dataElements": {SELF: ["nickname"]}}
+
+    authorized = world.resign_mso(issued, authorize)
+
+    def present(elements: dict[str, object]) -> bytes:
+        return mdoc.create_device_response(
+            authorized,
+            disclose={},
+            session_transcript=world.transcript(),
+            device_key=world.device_key,
+            device_elements={SELF: elements},
+        )
+
+    assert dict(_verify(world, present({"nickname": "Lodie"})).device_namespaces[SELF]) == {
+        "nickname": "Lodie"
+    }
+    assert (
+        _reason(lambda: _verify(world, present({"nickname": "Lodie", "height": 170})))
+        == Reason.MDOC_DEVICE_ELEMENT_UNAUTHORIZED
+    )
+
+    def garble(mso: dict[str, object]) -> None:
+        info = mso["deviceKeyInfo"]
+        assert isinstance(info, dict)
+        info["keyAuthorizations"] = {"nameSpaces": SELF}
+
+    assert (
+        _reason(
+            lambda: mdoc.verify_issuer_signed(
+                world.resign_mso(issued, garble), anchors=[world.iaca], now=NOW
+            )
+        )
+        == Reason.MDOC_MALFORMED
+    )
