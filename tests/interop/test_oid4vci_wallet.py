@@ -48,6 +48,7 @@ from passerelle.sd_jwt_vc import (
 )
 from services.pki import Pki, init_pki, load_pki
 from services.runtime import utc_now
+from services.scenarios import backchannel_headers
 
 pytestmark = pytest.mark.interop
 
@@ -167,6 +168,7 @@ class World:
     pki: Pki
     bases: dict[str, str]
     http: httpx.Client
+    data_dir: Path
 
     @property
     def ca_file(self) -> Path:
@@ -181,6 +183,8 @@ class World:
                 "tx_code": tx_code,
                 "grant": grant,
             },
+            # Over TLS the offer backchannel takes the issuer's admin token.
+            headers=backchannel_headers(self.data_dir, case.profile, name="admin-token"),
         )
         assert response.status_code == 201, response.text
         made = response.json()
@@ -218,7 +222,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         for server in served:
             server.start()
             started.append(server)
-        yield World(pki=pki, bases=bases, http=http)
+        yield World(pki=pki, bases=bases, http=http, data_dir=data_dir)
     finally:
         http.close()
         for server in started:
