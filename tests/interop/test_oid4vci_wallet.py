@@ -43,7 +43,7 @@ import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
-from peers import NODE_MODULES, node_ok, peer_unavailable, require_node_peer
+from peers import NODE_MODULES, node_ok, peer_unavailable, require_node_peer, require_pypi_peer
 
 from passerelle import PasserelleError, Reason
 from passerelle._json import JsonObject, b64url_decode, parse_json_object
@@ -685,3 +685,113 @@ def test_our_verifier_refuses_the_credential_under_the_other_profile(
             now=utc_now(),
         )
     assert caught.value.reason is Reason.SD_JWT_VC_ISSUER_KEY_UNRESOLVED
+
+
+# --- a second independent verifier: openvc-core (PyPI) -------------------------------------
+
+OPENVC_CASES = [
+    pytest.param(case, id=case.id)
+    for case in _every_configuration()
+    if case.format == "dc+sd-jwt" and case.configuration != CA_DEFERRED.configuration
+]
+
+
+def _openvc_verify(world: World, case: Case, token: str, *, anchors: list[Any]) -> Any:
+    """``openvc.verify.verify_credential`` as its documentation asks to be called: the
+    issuer key from ``x5c`` (EU, chained to the anchors and bound to ``iss`` by the
+    leaf's SAN) or from JWT VC Issuer Metadata (Canada); status required (its default).
+
+    Two things are injected, both for the same reason: openvc's own fetch refuses
+    loopback addresses (an SSRF guard), and the stack runs on loopback. The status list
+    resolver verifies the token with openvc's own ``verify_status_list_token`` under
+    the issuer's key; openvc's default resolver finds that key through the status list
+    token's ``iss``, which the Token Status List draft does not require ("sub:
+    REQUIRED", "iat: REQUIRED", "status_list: REQUIRED"; ``iss`` is not listed), and
+    which our issuers do not send.
+    """
+    require_pypi_peer("openvc")
+    from openvc.status import verify_status_list_token
+    from openvc.verify import VerificationPolicy, verify_credential
+
+    issuer_jwk = _issuer_jwk(world, case, _jwt_part(token, 0))
+
+    def fetch_json(url: str) -> dict[str, Any]:
+        answer = world.http.get(url)
+        answer.raise_for_status()
+        body = answer.json()
+        assert isinstance(body, dict)
+        return body
+
+    def resolve_status_list_token(uri: str) -> Any:
+        answer = world.http.get(uri)
+        answer.raise_for_status()
+        return verify_status_list_token(answer.text, public_key_jwk=issuer_jwk, expected_uri=uri)
+
+    return verify_credential(
+        token,
+        policy=VerificationPolicy(expected_vct=str(_sample(case)["vct"])),
+        x5c_trust_anchors=anchors,
+        jwt_vc_issuer_fetch=fetch_json,
+        resolve_status_list_token=resolve_status_list_token,
+    )
+
+
+def _eu_anchors(world: World) -> list[Any]:
+    return [world.pki.anchor("eu-pid-provider"), world.pki.anchor("eu-pubeaa-provider")]
+
+
+@pytest.mark.parametrize("case", OPENVC_CASES)
+def test_openvc_core_verifies_what_our_issuers_issue(
+    world: World, case: Case, holder: ec.EllipticCurvePrivateKey
+) -> None:
+    made = world.post_offer(case, grant="pre-authorized_code", tx_code=False)
+    code, answer = run_wallet(
+        {
+            "op": "pre-authorized",
+            "offer": made["links"][case.scheme],  # type: ignore[index,call-overload]
+            "txCode": None,
+            "holderJwk": private_jwk(holder),
+        },
+        ca_file=world.ca_file,
+    )
+    assert code == 0, answer
+    token = _only_credential(answer, case)
+    from openvc.verify import FORMAT_SD_JWT_VC
+
+    result = _openvc_verify(world, case, token, anchors=_eu_anchors(world))
+    assert result.format == FORMAT_SD_JWT_VC
+    assert result.issuer == world.bases[case.profile]
+    assert result.status is not None
+    assert result.status.status == 0
+    assert result.status.revoked is False
+    sample = _sample(case)
+    assert result.credential["vct"] == sample["vct"]
+    expected = {k: v for k, v in sample.items() if k not in NEVER_DISCLOSABLE | {"iat", "sub"}}
+    for name, value in expected.items():
+        assert result.credential[name] == value, name
+    cnf = result.credential["cnf"]
+    assert jwk_thumbprint(cnf["jwk"]) == jwk_thumbprint(public_jwk(holder))
+
+
+def test_openvc_core_refuses_an_eu_credential_under_a_foreign_anchor(
+    world: World, holder: ec.EllipticCurvePrivateKey
+) -> None:
+    """The acceptance above is not vacuous: anchored at the WRPAC root, the EU PID's
+    ``x5c`` chain leads nowhere and openvc refuses to resolve its key."""
+    require_pypi_peer("openvc")
+    from openvc.verify import KeyResolutionFailed
+
+    made = world.post_offer(EU_PID, grant="pre-authorized_code", tx_code=False)
+    code, answer = run_wallet(
+        {
+            "op": "pre-authorized",
+            "offer": made["links"][EU_PID.scheme],  # type: ignore[index,call-overload]
+            "txCode": None,
+            "holderJwk": private_jwk(holder),
+        },
+        ca_file=world.ca_file,
+    )
+    assert code == 0, answer
+    token = _only_credential(answer, EU_PID)
+    with pytest.raises(KeyResolutionFailed):
+        _openvc_verify(world, EU_PID, token, anchors=[world.pki.anchor("eu-wrpac-provider-ca")])
