@@ -5,9 +5,9 @@ request_uri (with ``wallet_nonce`` and a ``wallet_metadata`` full of unknown met
 at the response_uri beside ``vp_token`` / ``response``, and inside the encrypted
 response payload. OpenID4VP 1.0:
 
-- Request URI endpoint (§5.10.1) and wallet metadata (§10.1): "The Verifier MUST ignore
+- Request URI endpoint (§5.10) and wallet metadata (§10.1): "The Verifier MUST ignore
   any unrecognized parameters."
-- Authorization Response (§8): "The Client MUST ignore any unrecognized parameters."
+- Authorization Response (§8.1): "The Client MUST ignore any unrecognized parameters."
 
 Each presentation here is honest, so each must be verified; the noise must change
 nothing.

@@ -3,8 +3,8 @@
 The OpenID Foundation issuer happy flow adds random unknown members to every request;
 OpenID4VCI 1.0 says, at each endpoint, that they are ignored:
 
-- §5.1.3 / §5.1.4 (authorization and PAR): "The Authorization Server MUST ignore any
-  unrecognized parameters."
+- §5.1.3 (authorization requests, pushed or not): "The Authorization Server MUST
+  ignore any unrecognized parameters."
 - §6.1 (token): "The Authorization Server MUST ignore any unrecognized parameters."
 - §8.2 (credential): "The Credential Issuer MUST ignore any unrecognized parameters."
 - §9.1 (deferred) and §11.1 (notification): "The Credential Issuer MUST ignore any

@@ -10,10 +10,10 @@ keeps the unknown ones aside (``extra``) instead of acting on them. The sentence
 - §6.1 (token): "The Authorization Server MUST ignore any unrecognized parameters."
 - §8.2 (credential), §9.1, §11.1: "The Credential Issuer MUST ignore any unrecognized
   parameters."
-- OpenID4VP 1.0 §5.1 (request): "The Wallet MUST ignore any unrecognized parameters,
+- OpenID4VP 1.0 §5 (request): "The Wallet MUST ignore any unrecognized parameters,
   other than the `transaction_data` parameter."
 - §6 (DCQL): "Implementations MUST ignore any unknown properties."
-- §8 (response): "The Client MUST ignore any unrecognized parameters."
+- §8.1 (response): "The Client MUST ignore any unrecognized parameters."
 """
 
 from __future__ import annotations
