@@ -273,13 +273,16 @@ class Presenter:
         if ref.request is not None:
             return {"token": ref.request, "client_id": ref.client_id, "wallet_nonce": None}
         assert ref.request_uri is not None
+        # OpenID4VP 1.0 §5.10: the POST has "the Accept header set to
+        # application/oauth-authz-req+jwt"; the GET asks for the same thing.
+        accept = {"Accept": "application/oauth-authz-req+jwt"}
         if ref.request_uri_method is RequestUriMethod.POST:
             wallet_nonce = b64url_encode(self.holder.random.token_bytes(16))
             answer = self.holder.fetcher.request(
-                "POST", ref.request_uri, data={"wallet_nonce": wallet_nonce}
+                "POST", ref.request_uri, data={"wallet_nonce": wallet_nonce}, headers=accept
             )
             return {"token": answer.text, "client_id": ref.client_id, "wallet_nonce": wallet_nonce}
-        answer = self.holder.fetcher.request("GET", ref.request_uri)
+        answer = self.holder.fetcher.request("GET", ref.request_uri, headers=accept)
         return {"token": answer.text, "client_id": ref.client_id, "wallet_nonce": None}
 
     def present(self, link: str, *, consent: str = "minimal") -> JsonObject:
