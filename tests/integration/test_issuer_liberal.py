@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 from pathlib import Path
 from typing import Any
@@ -209,3 +210,117 @@ def test_authorization_code_flow_ignores_unknown_parameters(issuer: TestClient) 
         {"credential_configuration_id": config, "proofs": {"jwt": [proof(issuer, holder)]}},
     )
     assert response.status_code == 200, response.text
+
+
+# --- authorization_details in the Token Request (§6.1 example) -------------------------
+
+
+def _details(config: str) -> str:
+    return json.dumps([{"type": "openid_credential", "credential_configuration_id": config}])
+
+
+def test_token_request_with_authorization_details_gets_credential_identifiers(
+    issuer: TestClient,
+) -> None:
+    """§6.2: ``authorization_details`` is "REQUIRED when the ``authorization_details``
+    parameter ... is used in either the Authorization Request or Token Request", with
+    ``credential_identifiers``, which "The Wallet MUST use ... in subsequent Credential
+    Requests" (the §6.1 example Token Request of the pre-authorized flow carries one)."""
+    config = _config(issuer)
+    made = offer(issuer, config, persona_of(issuer, config))
+    code = made["credential_offer"]["grants"][PRE]["pre-authorized_code"]
+    response = issuer.post(
+        "/token",
+        data={
+            "grant_type": PRE,
+            "pre-authorized_code": code,
+            "tx_code": made["tx_code"],
+            "authorization_details": _details(config),
+        },
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    (detail,) = body["authorization_details"]
+    assert detail["type"] == "openid_credential"
+    assert detail["credential_configuration_id"] == config
+    (identifier,) = detail["credential_identifiers"]
+    holder = ec.generate_private_key(ec.SECP256R1())
+    bearer = body["access_token"]
+    by_config = credential(
+        issuer,
+        bearer,
+        {"credential_configuration_id": config, "proofs": {"jwt": [proof(issuer, holder)]}},
+    )
+    # §8.2: credential_configuration_id "MUST NOT be used" once identifiers were returned.
+    assert by_config.status_code in (400, 403), by_config.text
+    issued = credential(
+        issuer,
+        bearer,
+        {"credential_identifier": identifier, "proofs": {"jwt": [proof(issuer, holder)]}},
+    )
+    assert issued.status_code == 200, issued.text
+    assert len(issued.json()["credentials"]) == 1
+
+
+def test_token_request_asking_for_a_configuration_not_offered_is_refused(
+    issuer: TestClient,
+) -> None:
+    config = _config(issuer)
+    made = offer(issuer, config, persona_of(issuer, config))
+    code = made["credential_offer"]["grants"][PRE]["pre-authorized_code"]
+    metadata = issuer.get("/.well-known/openid-credential-issuer").json()
+    other = next(c for c in metadata["credential_configurations_supported"] if c != config)
+    response = issuer.post(
+        "/token",
+        data={
+            "grant_type": PRE,
+            "pre-authorized_code": code,
+            "tx_code": made["tx_code"],
+            "authorization_details": _details(other),
+        },
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_authorization_details"
+
+
+def test_authorization_details_at_par_are_answered_in_the_token_response(
+    issuer: TestClient,
+) -> None:
+    config = _config(issuer)
+    verifier = secrets.token_urlsafe(48)
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
+    par = issuer.post(
+        "/par",
+        data={
+            "response_type": "code",
+            "client_id": CLIENT_ID,
+            "redirect_uri": "http://127.0.0.1/cb",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "authorization_details": _details(config),
+        },
+    )
+    assert par.status_code == 201, par.text
+    request_uri = par.json()["request_uri"]
+    login = issuer.post(
+        "/authorize",
+        data={"request_uri": request_uri, "persona": persona_of(issuer, config)},
+        follow_redirects=False,
+    )
+    assert login.status_code == 303, login.text
+    code = parse_qs(urlsplit(login.headers["location"]).query)["code"][0]
+    token = issuer.post(
+        "/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "http://127.0.0.1/cb",
+            "code_verifier": verifier,
+        },
+    )
+    assert token.status_code == 200, token.text
+    (detail,) = token.json()["authorization_details"]
+    assert detail["credential_configuration_id"] == config
+    assert detail["credential_identifiers"]

@@ -1031,3 +1031,57 @@ def test_reused_pre_authorized_code_is_invalid_grant() -> None:
     with pytest.raises(PasserelleError) as exc:
         advance(state, IssuanceEvent.REDEEM_PRE_AUTHORIZED_CODE)
     _check(exc, Reason.OID4VCI_SESSION_TRANSITION_INVALID, "invalid_grant")
+
+
+# --- §6.2 authorization_details in the Token Response ---------------------------------
+
+
+def test_granted_details_carry_one_fresh_identifier_each() -> None:
+    from passerelle.oid4vci import AuthorizationDetail, grant_credential_identifiers
+
+    details = (
+        AuthorizationDetail(credential_configuration_id="pid"),
+        AuthorizationDetail(credential_configuration_id="mdl", claims=({"path": ["given_name"]},)),
+    )
+    granted = grant_credential_identifiers(
+        details, granted=["pid", "mdl", "other"], random=SeededRandom(4)
+    )
+    answered = granted.authorization_details
+    assert [d["credential_configuration_id"] for d in answered] == ["pid", "mdl"]
+    assert all(d["type"] == "openid_credential" for d in answered)
+    assert answered[1]["claims"] == [{"path": ["given_name"]}]
+    ids = [d["credential_identifiers"][0] for d in answered]  # type: ignore[index]
+    assert len(set(ids)) == 2
+    assert granted.identifiers == {ids[0]: "pid", ids[1]: "mdl"}
+    with pytest.raises(PasserelleError) as exc:
+        grant_credential_identifiers(details, granted=["pid"], random=SeededRandom(4))
+    _check(exc, Reason.OID4VCI_AUTHORIZATION_DETAILS_INVALID, "invalid_authorization_details")
+
+
+def test_wallet_reads_granted_identifiers_and_ignores_the_rest() -> None:
+    from passerelle.oid4vci import granted_credential_identifiers
+
+    token: dict[str, object] = {
+        "access_token": "a",
+        "token_type": "Bearer",
+        "authorization_details": [
+            {"type": "urn:example:other", "credential_identifiers": ["nope"]},
+            {
+                "type": "openid_credential",
+                "credential_configuration_id": "pid",
+                "credential_identifiers": ["pid-1", "pid-2"],
+                "x_unknown": {"ignored": True},
+            },
+            {
+                "type": "openid_credential",
+                "credential_configuration_id": "mdl",
+                "credential_identifiers": ["mdl-1"],
+            },
+        ],
+    }
+    assert granted_credential_identifiers(token, configuration_id="pid") == ("pid-1", "pid-2")
+    assert granted_credential_identifiers({"access_token": "a"}, configuration_id="pid") == ()
+    token["authorization_details"][1]["credential_identifiers"] = []  # type: ignore[index]
+    with pytest.raises(PasserelleError) as exc:
+        granted_credential_identifiers(token, configuration_id="pid")
+    assert exc.value.reason is Reason.OID4VCI_AUTHORIZATION_DETAILS_INVALID
