@@ -328,12 +328,12 @@ class Polaris:
     verdicts: list[tuple[int, dict[str, Any], Any]]
     done: threading.Event
 
-    def launch_url(self) -> tuple[Any, str]:
-        """A new request and the link a wallet is launched with (``openid4vp://``)."""
+    def launch_url(self, scheme: str = "openid4vp") -> tuple[Any, str]:
+        """A new request and the link a wallet is launched with, as ``polaris-oid4vp
+        serve`` prints it (the same query behind each scheme)."""
         session, _jar = self.verifier.new_request()
-        return session, "openid4vp://?" + urlencode(
-            self.verifier.authorization_request_params(session)
-        )
+        params = self.verifier.authorization_request_params(session)
+        return session, f"{scheme}://?" + urlencode(params)
 
 
 @pytest.fixture(scope="module")
@@ -375,12 +375,13 @@ def wallet_holds_a_pid(stack: TlsStack) -> None:
     stack.receive("eu-issuer", "eu-pid-sd-jwt", "jan-thart")
 
 
+@pytest.mark.parametrize("scheme", ["openid4vp", "haip-vp"])
 def test_our_wallet_answers_a_polaris_haip_request_and_is_accepted(
-    stack: TlsStack, polaris: Polaris, wallet_holds_a_pid: None
+    stack: TlsStack, polaris: Polaris, wallet_holds_a_pid: None, scheme: str
 ) -> None:
     polaris.done.clear()
     polaris.verdicts.clear()
-    _session, url = polaris.launch_url()
+    _session, url = polaris.launch_url(scheme)
     assert polaris.verifier.client_id.startswith("x509_hash:")
 
     outcome = stack.present(url)
@@ -431,3 +432,52 @@ def test_our_wallet_refuses_a_polaris_verifier_whose_ca_nobody_listed(
     assert outcome["accepted"] is False, outcome
     assert outcome["stage"] == "request"
     assert outcome["reason"] == "x509.chain_invalid", outcome
+
+
+def test_polaris_accepts_a_canadian_credential_from_our_wallet(stack: TlsStack) -> None:
+    """Across the border: polaris asks for the Canadian person credential and trusts
+    the Canadian issuer's key the way its API takes one (``issuer_jwks``, here read from
+    the issuer's JWT VC Issuer Metadata)."""
+    from polaris_oid4vp.cli import verifier_from
+    from polaris_oid4vp.serve import serve
+
+    stack.receive("ca-issuer", "ca-person-sd-jwt", "eloise-tremblay-gagnon")
+    metadata = stack.http.get(f"{stack.urls['ca-issuer']}/.well-known/jwt-vc-issuer").json()
+    (port,) = free_ports(1)
+    verifier = verifier_from(
+        stack.polaris_pki,
+        POLARIS_HOST,
+        port,
+        issuer_jwks=metadata["jwks"]["keys"],
+        vct_values=[CA_PERSON_VCT],
+    )
+    verdicts: list[tuple[int, Any]] = []
+    done = threading.Event()
+
+    def on_verdict(status: int, _body: dict[str, Any], verdict: Any) -> None:
+        verdicts.append((status, verdict))
+        done.set()
+
+    httpd = serve(
+        verifier,
+        host="127.0.0.1",
+        port=port,
+        certfile=str(stack.pki.tls_certfile),
+        keyfile=str(stack.pki.tls_keyfile),
+        on_verdict=on_verdict,
+    )
+    try:
+        session, _jar = verifier.new_request()
+        url = "openid4vp://?" + urlencode(verifier.authorization_request_params(session))
+        outcome = stack.present(url)
+        assert outcome["accepted"] is True, outcome
+        assert done.wait(30)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    status, verdict = verdicts[-1]
+    assert status == 200, verdict
+    assert verdict.authentic is True
+    assert verdict.claims["vct"] == CA_PERSON_VCT
+    assert verdict.claims["iss"] == stack.urls["ca-issuer"]
+    assert verdict.claims["given_name"]
