@@ -471,8 +471,20 @@ class Presenter:
         if answer.status_code != 200:
             outcome["verifier_answer"] = answer.text[:2000]
         else:
-            redirect = answer.json().get("redirect_uri") if answer.content else None
+            redirect = _redirect_uri(answer)
             if redirect:
                 outcome["redirect_uri"] = redirect
         outcome["decision_id"] = self.holder.record("present", outcome)
         return outcome
+
+
+def _redirect_uri(answer: Any) -> str | None:
+    """The ``redirect_uri`` of a verifier's 200 (OpenID4VP 1.0 §8.2). A body that is not
+    a JSON object is read as no redirect: the presentation was accepted all the same,
+    and a verifier's sloppy answer must not turn into an error of ours."""
+    try:
+        body = answer.json() if answer.content else None
+    except ValueError:
+        return None
+    value = body.get("redirect_uri") if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
