@@ -275,6 +275,9 @@ DEFAULT_CASES = [
     pytest.param("ca-verifier", "direct_post", "eu_pid", id="ca-verifier:direct_post"),
     pytest.param("ca-verifier", "direct_post.jwt", "ca_person", id="ca-verifier:direct_post.jwt"),
     pytest.param("eu-verifier", "direct_post.jwt", "eu_pid", id="eu-verifier:direct_post.jwt"),
+    pytest.param(
+        "eu-verifier", "direct_post.jwt", "ca_person", id="eu-verifier:direct_post.jwt:ca-person"
+    ),
 ]
 
 
