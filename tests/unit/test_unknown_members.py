@@ -190,3 +190,32 @@ def test_authorization_response_with_unknown_parameters() -> None:
     )
     assert parsed.vp_token == {"pid": ("eyJhbGciOiJFUzI1NiJ9.e30.c2ln~",)}
     assert parsed.extra == noise
+
+
+def test_key_proof_with_unknown_header_members_and_claims() -> None:
+    """A key proof is a JWT: unknown claims and non-critical header parameters are
+    ignored (RFC 7519 §4: "all claims that are not understood by implementations MUST be
+    ignored"; RFC 7515 §4: a recipient ignores header parameters it does not understand
+    unless listed in ``crit``)."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from passerelle.jose import KeySigner, epoch, public_jwk, sign_jws
+    from passerelle.oid4vci import verify_jwt_proof
+
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    holder = ec.generate_private_key(ec.SECP256R1())
+    header = {"typ": "openid4vci-proof+jwt", "jwk": public_jwk(holder), "x_header": "h"}
+    claims = {"aud": ISSUER, "iat": epoch(now), "nonce": "n", "jti": "j-1", **_noise()}
+    proof = verify_jwt_proof(
+        sign_jws(header, claims, KeySigner(holder)),
+        audience=ISSUER,
+        expected_nonce="n",
+        algorithms=["ES256"],
+        now=now,
+        max_age=timedelta(minutes=5),
+        skew=timedelta(seconds=30),
+        client_id=None,
+    )
+    assert proof.jwk == public_jwk(holder)
