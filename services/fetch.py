@@ -255,8 +255,13 @@ class _CheckedTransport(httpx.HTTPTransport):
         super().__init__(verify=ssl_context, trust_env=False)
         # httpx takes no network backend; its pool does. A proxy from the environment
         # would connect for us, unchecked, so none is used (trust_env=False above).
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl_context, network_backend=_CheckedBackend(policy)
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=5.0,  # httpx's default; the pool's own keeps them forever
+            network_backend=_CheckedBackend(policy),
         )
 
 
