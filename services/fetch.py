@@ -46,7 +46,14 @@ from passerelle._json import parse_json_object
 from passerelle._net import is_loopback_host
 from passerelle.sd_jwt_vc import is_insecure_loopback
 
-__all__ = ["FetchPolicy", "Fetcher", "is_loopback_url", "numeric_ipv4_host", "stack_fetch_policy"]
+__all__ = [
+    "FetchPolicy",
+    "Fetcher",
+    "is_loopback_url",
+    "numeric_ipv4_host",
+    "stack_fetch_policy",
+    "tls_context",
+]
 
 log = logging.getLogger("passerelle.fetch")
 
@@ -169,6 +176,16 @@ def stack_fetch_policy(
     )
 
 
+def tls_context(policy: FetchPolicy) -> ssl.SSLContext:
+    """The system's CAs, and the policy's CA file besides them: a partner deployment
+    must reach public HTTPS peers and the development stack alike
+    (``create_default_context(cafile=...)`` would load only the file)."""
+    context = ssl.create_default_context()
+    if policy.ca_file is not None:
+        context.load_verify_locations(cafile=policy.ca_file)
+    return context
+
+
 class _CheckedBackend(httpcore.SyncBackend):
     """Resolves once, checks every address, and connects only to checked addresses.
 
@@ -273,7 +290,7 @@ class Fetcher:
         self, policy: FetchPolicy, *, transport: httpx.BaseTransport | None = None
     ) -> None:
         self.policy = policy
-        verify = ssl.create_default_context(cafile=policy.ca_file)
+        verify = tls_context(policy)
         self._client = httpx.Client(
             timeout=policy.timeout_seconds,
             follow_redirects=False,

@@ -4,14 +4,16 @@ no internal IP literals, bounded size, no redirects followed."""
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from passerelle import PasserelleError, Reason
-from services.fetch import Fetcher, FetchPolicy, numeric_ipv4_host
+from services.fetch import Fetcher, FetchPolicy, numeric_ipv4_host, tls_context
 
 
 def _fetcher(handler, **policy: object) -> Fetcher:  # type: ignore[no-untyped-def]
@@ -222,3 +224,17 @@ def test_a_connect_error_is_a_reason_not_a_port_scan() -> None:
     assert err.value.wire_error == "temporarily_unavailable"
     assert "refused" not in err.value.detail.lower()
     assert "errno" not in err.value.detail.lower()
+
+
+def test_the_development_ca_adds_to_the_system_cas(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from services.runtime import utc_now
+    from tests.pki import make_chain
+
+    root = make_chain(utc_now(), name="Development TLS").root
+    path = tmp_path / "ca.pem"
+    path.write_bytes(root.public_bytes(serialization.Encoding.PEM))
+    system = len(ssl.create_default_context().get_ca_certs())
+    both = tls_context(FetchPolicy(ca_file=str(path))).get_ca_certs()
+    assert len(both) == system + 1
