@@ -13,7 +13,13 @@ import httpx
 import pytest
 
 from passerelle import PasserelleError, Reason
-from services.fetch import Fetcher, FetchPolicy, numeric_ipv4_host, tls_context
+from services.fetch import (
+    Fetcher,
+    FetchPolicy,
+    numeric_ipv4_host,
+    stack_fetch_policy,
+    tls_context,
+)
 
 
 def _fetcher(handler, **policy: object) -> Fetcher:  # type: ignore[no-untyped-def]
@@ -238,3 +244,21 @@ def test_the_development_ca_adds_to_the_system_cas(tmp_path: Path) -> None:
     system = len(ssl.create_default_context().get_ca_certs())
     both = tls_context(FetchPolicy(ca_file=str(path))).get_ca_certs()
     assert len(both) == system + 1
+
+
+def test_the_stack_policy_development_and_partner() -> None:
+    laptop = {"trust": "http://127.0.0.1:8100", "ca-verifier": "http://localhost:8104"}
+    dev = stack_fetch_policy(laptop, ca_file="ca.pem", allowed_hosts=["issuer.partner.example"])
+    assert dev.allow_insecure_loopback
+    assert dev.allow_loopback
+    assert dev.allowed_hosts is None  # the laptop stack fetches whatever its tests serve
+    deployed = {"trust": "https://trust.example.ca", "ca-verifier": "https://rp.example.ca"}
+    partner = stack_fetch_policy(
+        deployed, ca_file="ca.pem", allowed_hosts=["issuer.partner.example"]
+    )
+    assert not partner.allow_loopback
+    assert not partner.allow_insecure_loopback
+    assert partner.allowed_hosts == frozenset(
+        {"issuer.partner.example", "trust.example.ca", "rp.example.ca"}
+    )
+    assert stack_fetch_policy(deployed, ca_file="ca.pem").allowed_hosts is None
