@@ -10,10 +10,14 @@ import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from .._errors import PasserelleError
 from .._json import JsonObject, JsonValue
 from ..jose import PublicKey
+
+if TYPE_CHECKING:
+    from ._key_attestation import VerifiedKeyAttestation
 
 __all__ = [
     "AUTHORIZATION_CODE_GRANT",
@@ -169,6 +173,8 @@ class VerifiedProof:
     nonce: str | None = None
     iss: str | None = None
     kid: str | None = None
+    #: The ``key_attestation`` of the proof header, verified (Appendix D), when present.
+    key_attestation: VerifiedKeyAttestation | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
