@@ -439,6 +439,36 @@ def test_peer_accepts_a_stale_dpop_proof_we_refuse(provider: Provider) -> None:
     assert info.value.reason is Reason.DPOP_IAT_OUT_OF_WINDOW
 
 
+@pytest.mark.parametrize(
+    "htu", [TOKEN_ENDPOINT + "?grant=1", "https://ISSUER.example.eu/token", ISSUER + ":443/token"]
+)
+def test_peer_compares_htu_without_normalising_the_claim(provider: Provider, htu: str) -> None:
+    # RFC 9449 §4.3 check 9 ignores "any query and fragment parts" and asks servers to
+    # normalise (RFC 3986 §6.2.2, §6.2.3) before comparing; the library compares the
+    # claim byte for byte with its own parse of the request URL.
+    dpop_key = p256()
+    headers = our_token_request_headers(provider, dpop_key=dpop_key, instance=p256())
+    t = int(now().timestamp())
+    headers["DPoP"] = sign_jws(
+        {"typ": "dpop+jwt", "jwk": public_jwk(dpop_key)},
+        {"jti": f"j-{htu}", "htm": "POST", "htu": htu, "iat": t},
+        KeySigner(dpop_key),
+    )
+    code, answer = verify_token_request(provider, headers)
+    assert code == 1, answer
+    verified = verify_dpop_proof(
+        headers["DPoP"],
+        method="POST",
+        url=TOKEN_ENDPOINT,
+        algorithms=ALGS,
+        now=now(),
+        skew=SKEW,
+        max_age=MAX_AGE,
+        replay=Replay(),
+    )
+    assert verified.htu == htu
+
+
 def test_our_resource_request_passes_the_peer_resource_server() -> None:
     as_key, dpop_key = p256(), p256()
     t = now()
