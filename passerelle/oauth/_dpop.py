@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from .._errors import Fault, PasserelleError, Reason, local_error
-from .._json import JsonObject, b64url_encode
+from .._json import JsonObject, JsonValue, b64url_encode
 from .._random import RandomSource
 from ..jose import (
     PublicKey,
@@ -52,11 +52,14 @@ __all__ = [
     "TokenScheme",
     "VerifiedDpopProof",
     "access_token_hash",
+    "check_dpop_jkt",
+    "confirmation_claim",
     "create_dpop_proof",
     "dpop_error_response",
     "make_dpop_nonce",
     "normalize_htu",
     "parse_authorization_header",
+    "read_bound_jkt",
     "read_dpop_header",
     "verify_dpop_proof",
     "verify_protected_request",
@@ -371,6 +374,37 @@ def verify_dpop_proof(
         nonce=nonce,
         ath=ath if isinstance(ath, str) else None,
     )
+
+
+def confirmation_claim(proof: VerifiedDpopProof) -> JsonObject:
+    """The ``cnf`` of an access token bound to this proof's key (§6.1: "jkt: JWK
+    SHA-256 Thumbprint confirmation method")."""
+    return {"jkt": proof.jkt}
+
+
+_JKT = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def read_bound_jkt(cnf: JsonValue) -> str | None:
+    """The ``cnf.jkt`` of a token's claims or introspection record, or None when the
+    token is not DPoP-bound. A ``cnf`` whose ``jkt`` is not a SHA-256 thumbprint is a
+    local error: tokens are ours, so a bad one is our bug, never a bearer fallback."""
+    if cnf is None:
+        return None
+    jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+    if jkt is None and isinstance(cnf, dict):
+        return None
+    if not isinstance(jkt, str) or not _JKT.fullmatch(jkt):
+        raise local_error(Reason.DPOP_KEY_MISMATCH, "cnf.jkt is not a SHA-256 JWK thumbprint")
+    return jkt
+
+
+def check_dpop_jkt(dpop_jkt: str | None, proof: VerifiedDpopProof) -> None:
+    """RFC 9449 §10: with a ``dpop_jkt`` in the authorization (or pushed) request, the
+    token request's proof must be made with that key: "If they do not match, it MUST
+    reject the request"."""
+    if dpop_jkt is not None and not hmac.compare_digest(dpop_jkt.encode(), proof.jkt.encode()):
+        raise _error(Reason.DPOP_KEY_MISMATCH, "the DPoP key is not the dpop_jkt of the request")
 
 
 def parse_authorization_header(values: Sequence[str]) -> AccessTokenCredentials:

@@ -18,10 +18,13 @@ from passerelle.oauth import (
     DPOP_NONCE_HEADER,
     TokenScheme,
     access_token_hash,
+    check_dpop_jkt,
+    confirmation_claim,
     create_dpop_proof,
     dpop_error_response,
     normalize_htu,
     parse_authorization_header,
+    read_bound_jkt,
     read_dpop_header,
     verify_dpop_proof,
     verify_protected_request,
@@ -257,6 +260,23 @@ def test_ath_and_key_binding() -> None:
     exc = refused(bound, method="GET", url=CREDENTIAL_ENDPOINT, access_token=TOKEN, bound_jkt=other)
     assert exc.reason is Reason.DPOP_KEY_MISMATCH
     assert exc.wire_error == "invalid_token"
+
+
+def test_cnf_jkt_helpers() -> None:
+    verified = verify(proof())
+    cnf = confirmation_claim(verified)  # type: ignore[arg-type]
+    assert cnf == {"jkt": JKT}
+    assert read_bound_jkt(cnf) == JKT
+    assert read_bound_jkt(None) is None
+    assert read_bound_jkt({"x5t#S256": "abc"}) is None
+    with pytest.raises(PasserelleError):
+        read_bound_jkt({"jkt": "short"})
+    check_dpop_jkt(None, verified)  # type: ignore[arg-type]
+    check_dpop_jkt(JKT, verified)  # type: ignore[arg-type]
+    with pytest.raises(PasserelleError) as info:
+        check_dpop_jkt(jwk_thumbprint(p256().public_key()), verified)  # type: ignore[arg-type]
+    assert info.value.reason is Reason.DPOP_KEY_MISMATCH
+    assert info.value.wire_error == "invalid_dpop_proof"
 
 
 def test_read_dpop_header() -> None:
