@@ -473,3 +473,67 @@ def test_fuzz_key_attestation_claims(claims: JsonObject) -> None:
 def test_fuzz_encryption_parameters(member: object) -> None:
     with contextlib.suppress(PasserelleError):
         parse({"credential_response_encryption": member})  # type: ignore[dict-item]
+
+
+# --- the credential request parser's hooks -------------------------------------------------
+
+CONFIGS: dict[str, JsonObject] = {
+    "pid": {
+        "format": "dc+sd-jwt",
+        "vct": "urn:eudi:pid:1",
+        "cryptographic_binding_methods_supported": ["jwk"],
+        "proof_types_supported": {
+            "jwt": {"proof_signing_alg_values_supported": ["ES256"]},
+            "attestation": {"proof_signing_alg_values_supported": ["ES256"]},
+        },
+    }
+}
+
+
+def test_credential_request_hooks() -> None:
+    from passerelle.oid4vci import parse_credential_request, parse_deferred_request
+
+    body: JsonObject = {
+        "credential_configuration_id": "pid",
+        "proofs": {"attestation": [key_attestation()]},
+        "credential_response_encryption": request_member(),
+    }
+    with pytest.raises(PasserelleError) as info:
+        parse_credential_request(body, metadata_configurations=CONFIGS, authorized=["pid"])
+    assert info.value.reason is Reason.OID4VCI_ENCRYPTION_PARAMETERS_INVALID
+    without_encryption = {k: v for k, v in body.items() if k != "credential_response_encryption"}
+    with pytest.raises(PasserelleError) as info:
+        parse_credential_request(
+            without_encryption, metadata_configurations=CONFIGS, authorized=["pid"]
+        )
+    assert info.value.reason is Reason.OID4VCI_PROOF_TYPE_UNSUPPORTED
+    parsed = parse_credential_request(
+        body,
+        metadata_configurations=CONFIGS,
+        authorized=["pid"],
+        proof_types={"jwt", "attestation"},
+        accept_response_encryption=True,
+    )
+    assert parsed.proof_type == "attestation"
+    assert parse(dict(parsed.extra)) is not None
+    two: JsonObject = {**body, "proofs": {"attestation": [key_attestation(), key_attestation()]}}
+    with pytest.raises(PasserelleError) as info:
+        parse_credential_request(
+            two,
+            metadata_configurations=CONFIGS,
+            authorized=["pid"],
+            batch_size=5,
+            proof_types={"jwt", "attestation"},
+            accept_response_encryption=True,
+        )
+    assert info.value.reason is Reason.OID4VCI_PROOFS_MALFORMED
+    deferred: JsonObject = {
+        "transaction_id": "t",
+        "credential_response_encryption": request_member(),
+    }
+    with pytest.raises(PasserelleError):
+        parse_deferred_request(deferred)
+    assert (
+        "credential_response_encryption"
+        in parse_deferred_request(deferred, accept_response_encryption=True).extra
+    )
