@@ -59,6 +59,7 @@ __all__ = [
     "CHALLENGE_HEADER",
     "VerifiedClientAttestation",
     "attestation_challenge_response",
+    "client_attestation_metadata",
     "create_client_attestation",
     "create_client_attestation_pop",
     "make_attestation_challenge",
@@ -107,6 +108,26 @@ def make_attestation_challenge(random: RandomSource) -> str:
 def attestation_challenge_response(challenge: str) -> JsonObject:
     """-07 §7 challenge endpoint body; the service adds ``Cache-Control: no-store``."""
     return {"attestation_challenge": challenge}
+
+
+def client_attestation_metadata(
+    *, algorithms: Sequence[str], challenge_endpoint: str | None = None
+) -> JsonObject:
+    """RFC 8414 metadata members of -07 §10.1 and §7, to merge into the authorization
+    server's metadata with ``attest_jwt_client_auth`` in
+    ``token_endpoint_auth_methods_supported``: "The Authorization Server MUST include
+    client_attestation_signing_alg_values_supported and
+    client_attestation_pop_signing_alg_values_supported in its published metadata if
+    the token_endpoint_auth_methods_supported includes attest_jwt_client_auth"."""
+    if not algorithms or "none" in algorithms:
+        raise local_error(Reason.JWS_ALG_NOT_ALLOWED, "attestation algorithms are an allow-list")
+    doc: JsonObject = {
+        "client_attestation_signing_alg_values_supported": list(algorithms),
+        "client_attestation_pop_signing_alg_values_supported": list(algorithms),
+    }
+    if challenge_endpoint is not None:
+        doc["challenge_endpoint"] = challenge_endpoint
+    return doc
 
 
 def create_client_attestation(

@@ -15,6 +15,7 @@ from passerelle._json import JsonObject
 from passerelle.jose import KeySigner, jwk_thumbprint, private_jwk, sign_jws
 from passerelle.oauth import (
     attestation_challenge_response,
+    client_attestation_metadata,
     create_client_attestation,
     create_client_attestation_pop,
     read_client_attestation_headers,
@@ -276,6 +277,15 @@ def test_challenge() -> None:
     legacy = raw_pop(pop_claims(nonce="c-1"))
     verify(attestation(), legacy, accepted_challenges=["c-1"])
     assert attestation_challenge_response("c-1") == {"attestation_challenge": "c-1"}
+
+
+def test_metadata() -> None:
+    doc = client_attestation_metadata(algorithms=ALGS, challenge_endpoint=AS_ISSUER + "/challenge")
+    assert doc["client_attestation_signing_alg_values_supported"] == ["ES256"]
+    assert doc["client_attestation_pop_signing_alg_values_supported"] == ["ES256"]
+    assert doc["challenge_endpoint"] == AS_ISSUER + "/challenge"
+    with pytest.raises(PasserelleError):
+        client_attestation_metadata(algorithms=["none"])
 
 
 def test_read_headers() -> None:
