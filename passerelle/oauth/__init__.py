@@ -42,6 +42,7 @@ from ._dpop import (
     parse_authorization_header,
     read_bound_jkt,
     read_dpop_header,
+    read_dpop_nonce,
     verify_dpop_proof,
     verify_protected_request,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "read_bound_jkt",
     "read_client_attestation_headers",
     "read_dpop_header",
+    "read_dpop_nonce",
     "verify_client_attestation",
     "verify_dpop_proof",
     "verify_protected_request",

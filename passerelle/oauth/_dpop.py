@@ -61,6 +61,7 @@ __all__ = [
     "parse_authorization_header",
     "read_bound_jkt",
     "read_dpop_header",
+    "read_dpop_nonce",
     "verify_dpop_proof",
     "verify_protected_request",
 ]
@@ -210,6 +211,23 @@ def read_dpop_header(values: Sequence[str]) -> str | None:
     if not _TOKEN68.fullmatch(value) or value.count(".") != 2:
         raise _error(Reason.DPOP_PROOF_INVALID, "the DPoP header is not a single compact JWT")
     return value
+
+
+def read_dpop_nonce(values: Sequence[str]) -> str | None:
+    """The client's reading of a response's ``DPoP-Nonce`` header, or None without one.
+
+    §8: "there MUST NOT be more than one DPoP-Nonce header"; §8.1: the value is
+    ``1*NQCHAR``. A server breaking either is answered with an error, not guessed at.
+    """
+    if isinstance(values, str):
+        raise local_error(Reason.INPUT_MALFORMED, "pass the list of DPoP-Nonce header values")
+    if not values:
+        return None
+    if len(values) > 1 or not _NONCE.fullmatch(values[0]):
+        raise PasserelleError(
+            Reason.DPOP_NONCE_MISMATCH, "the server sent more than one or a malformed DPoP-Nonce"
+        )
+    return values[0]
 
 
 def create_dpop_proof(

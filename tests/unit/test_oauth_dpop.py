@@ -26,6 +26,7 @@ from passerelle.oauth import (
     parse_authorization_header,
     read_bound_jkt,
     read_dpop_header,
+    read_dpop_nonce,
     verify_dpop_proof,
     verify_protected_request,
 )
@@ -277,6 +278,15 @@ def test_cnf_jkt_helpers() -> None:
         check_dpop_jkt(jwk_thumbprint(p256().public_key()), verified)  # type: ignore[arg-type]
     assert info.value.reason is Reason.DPOP_KEY_MISMATCH
     assert info.value.wire_error == "invalid_dpop_proof"
+
+
+def test_read_dpop_nonce() -> None:
+    assert read_dpop_nonce([]) is None
+    assert read_dpop_nonce(["eyJ7S_zG.eyJH0-Z.HX4w-7v"]) == "eyJ7S_zG.eyJH0-Z.HX4w-7v"
+    for bad in (["a", "b"], [""], ["has space"], ['quo"te']):
+        with pytest.raises(PasserelleError) as info:
+            read_dpop_nonce(bad)
+        assert info.value.reason is Reason.DPOP_NONCE_MISMATCH
 
 
 def test_read_dpop_header() -> None:
