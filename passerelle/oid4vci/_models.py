@@ -10,14 +10,11 @@ import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from .._errors import PasserelleError
 from .._json import JsonObject, JsonValue
 from ..jose import PublicKey
-
-if TYPE_CHECKING:
-    from ._key_attestation import VerifiedKeyAttestation
+from ._key_attestation import VerifiedKeyAttestation
 
 __all__ = [
     "AUTHORIZATION_CODE_GRANT",
