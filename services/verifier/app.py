@@ -18,7 +18,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI, Form, Request, Response
@@ -48,12 +47,11 @@ from passerelle.oid4vp import (
 )
 from passerelle.sd_jwt import KeyBindingCheck
 from passerelle.status_list import StatusListCache
-from passerelle.x509 import x509_hash
 from services.catalog import data_root, load_catalog
 from services.decision_inputs import gather_inputs
 from services.fetch import Fetcher, FetchPolicy, is_loopback_url
 from services.pages import page
-from services.pki import load_pki
+from services.pki import load_pki, verifier_client_id
 from services.runtime import SecretsRandom, utc_now
 from services.storage import open_store
 from services.trust.build import load_recognitions
@@ -98,10 +96,10 @@ def create_verifier_app(
     base = pki.hosts[profile.host_role]
     store = open_store(store_url or f"sqlite://{data_dir / profile.id / 'store.db'}")
     access = profile.access_certificate
-    if profile.client_id_prefix == "x509_hash":
-        client_id = "x509_hash:" + x509_hash(pki.certificate(access))
-    else:
-        client_id = "x509_san_dns:" + (urlsplit(base).hostname or "localhost")
+    # On an IP literal an x509_san_dns profile falls back to x509_hash (see the helper).
+    client_id = verifier_client_id(
+        pki, prefix=profile.client_id_prefix, role=profile.host_role, access_certificate=access
+    )
     loopback = any(url.startswith("http://") for url in pki.hosts.values())
     local = all(is_loopback_url(url) for url in pki.hosts.values())
     fetcher = Fetcher(
