@@ -241,6 +241,28 @@ def _resolve_key(
             iss=issuer.iss, x5c=issuer.x5c, kid=issuer.kid, policy=policy, now=now
         )
     except PasserelleError as exc:
+        registry = snapshot.ca_registry
+        if (
+            issuer.x5c is None
+            and registry is not None
+            and isinstance(issuer.iss, str)
+            and issuer.iss not in metadata
+            and not registry.registry.knows_entity(issuer.iss)
+        ):
+            # Metadata is fetched only for issuers the registry lists: say which entry
+            # is missing rather than only that no key was found.
+            raise trace.fail(
+                "issuer_key",
+                exc.reason,
+                f"{exc.detail}: {issuer.iss} is not in the Canadian registry "
+                f"{registry.registry.authority_id} (#{registry.sequence_number}), and only "
+                "a listed issuer's JWT VC Issuer Metadata is fetched",
+                registry={
+                    "authority": registry.registry.authority_id,
+                    "sequence": registry.sequence_number,
+                    "entity_id": issuer.iss,
+                },
+            ) from exc
         if issuer.x5c is None or exc.reason is not Reason.X509_CHAIN_INVALID:
             raise trace.fail("issuer_key", exc.reason, exc.detail) from exc
         # Say where the chain was looked for: the partner whose CA is on none of these
