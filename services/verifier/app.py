@@ -47,7 +47,7 @@ from passerelle.oid4vp import (
 )
 from passerelle.sd_jwt import KeyBindingCheck
 from passerelle.status_list import StatusListCache
-from services.catalog import data_root, load_catalog
+from services.catalog import load_catalog
 from services.decision_inputs import gather_inputs
 from services.fetch import Fetcher, FetchPolicy, is_loopback_url
 from services.pages import page
@@ -56,6 +56,7 @@ from services.runtime import SecretsRandom, utc_now
 from services.storage import open_store
 from services.trust.build import load_recognitions
 from services.trust.client import TrustClient
+from services.trust.sources import trust_sources
 from services.web import health_body, install_edge, oauth_error
 
 from .pages import index_page, transaction_page
@@ -112,7 +113,7 @@ def create_verifier_app(
         home=profile.home,
         eu_operator_anchors=[pki.anchor("eu-lote-operator")],
         ca_operator_anchors=[pki.anchor("ca-registry-operator")],
-        recognitions=load_recognitions(data_root() / "trust_lists"),
+        recognitions=load_recognitions(trust_sources()),
         clock=clock,
     )
     policy = DecisionPolicy(
