@@ -97,13 +97,21 @@ def up(
                 f"{role}=http://localhost:{urlsplit(url).port or 80}`"
             )
         raise typer.Exit(2)
-    stack = start_stack(
-        data_dir=data_dir,
-        hosts=hosts,
-        roles=ROLES,
-        store=postgres,
-        tls=(str(pki.tls_certfile), str(pki.tls_keyfile)) if tls else None,
-    )
+    try:
+        stack = start_stack(
+            data_dir=data_dir,
+            hosts=hosts,
+            roles=ROLES,
+            store=postgres,
+            tls=(str(pki.tls_certfile), str(pki.tls_keyfile)) if tls else None,
+        )
+    except RuntimeError as exc:
+        console.print(
+            f"[red]{exc}[/red]: each service listens on its URL's host and port "
+            f"({', '.join(urlsplit(u).netloc for u in hosts.values())}); is one in use, or "
+            "below 1024? Choose others with `passerelle init --host ROLE=URL`."
+        )
+        raise typer.Exit(2) from exc
     transport = (
         f"HTTPS (trust {pki.tls_ca})"
         if tls

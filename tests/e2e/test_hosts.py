@@ -114,3 +114,34 @@ def test_init_says_why_a_verifier_on_an_ip_uses_x509_hash(tmp_path: Path, role: 
     )
     assert init.returncode == 0, init.stdout + init.stderr
     assert "x509_hash" in init.stdout
+
+
+def test_up_names_the_fix_when_a_port_is_taken(tmp_path: Path) -> None:
+    import socket
+
+    hosts = {
+        role: f"http://127.0.0.1:{port}"
+        for role, port in zip(ROLES, free_ports(len(ROLES)), strict=True)
+    }
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", int(hosts["wallet"].rsplit(":", 1)[1])))
+        taken.listen()
+        init = subprocess.run(
+            [*PASSERELLE, "init", "--data-dir", str(tmp_path)]
+            + [f"--host={role}={url}" for role, url in hosts.items()],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert init.returncode == 0, init.stdout + init.stderr
+        up = subprocess.run(
+            [*PASSERELLE, "up", "--data-dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+    assert up.returncode == 2, up.stdout + up.stderr
+    assert "passerelle init --host" in up.stdout
+    assert not (tmp_path / "stack.json").exists()
