@@ -15,6 +15,7 @@ replayed response is refused (``oid4vp.response_replayed``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -101,6 +102,7 @@ def create_verifier_app(
     client_id = verifier_client_id(
         pki, prefix=profile.client_id_prefix, role=profile.host_role, access_certificate=access
     )
+    profile = replace(profile, client_id_prefix=client_id.split(":", 1)[0])  # as in use
     loopback = any(url.startswith("http://") for url in pki.hosts.values())
     local = all(is_loopback_url(url) for url in pki.hosts.values())
     fetcher = Fetcher(

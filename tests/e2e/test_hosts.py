@@ -64,6 +64,8 @@ def test_every_role_on_127_0_0_1_passes_the_conformance_suite(tmp_path: Path) ->
         health = httpx.get(f"{urls['ca-verifier']}/health", timeout=10).json()
         access = load_pki(data_dir).certificate("ca-verifier-access")
         assert health["client_id"] == f"x509_hash:{x509_hash(access)}"
+        page = httpx.get(f"{urls['ca-verifier']}/", timeout=10).text
+        assert "<code>x509_hash</code>" in page  # the page says which prefix is in use
         report = tmp_path / "report"
         run = subprocess.run(
             [*PASSERELLE, "conformance", "run", "--report", str(report)],
