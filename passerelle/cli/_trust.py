@@ -66,8 +66,8 @@ def _build(data_dir: Path, sources: Path | None = None) -> None:
     )
     for name, path in {**result.lists, "ca-registry": result.registry}.items():
         console.print(f"signed {name:<18} sequence {result.sequences[name]:>4}  {path}")
-    if result.partners:
-        console.print(f"partners merged: {', '.join(result.partners)}")
+    for partner, where in result.placed.items():
+        console.print(f"partner {partner} is on {where}")
 
 
 def _hosts(given: list[str] | None) -> dict[str, str] | None:

@@ -16,7 +16,7 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -72,6 +72,8 @@ class BuildResult:
     registry: Path
     sequences: Mapping[str, int]
     partners: tuple[str, ...]
+    #: Where each partner's entry went: an EU list's name, or ``ca-registry``.
+    placed: Mapping[str, str] = field(default_factory=dict)
 
 
 def trust_dir(data_dir: Path) -> Path:
@@ -256,6 +258,10 @@ def build_trust_lists(
         registry=registry_path,
         sequences=dict(state),
         partners=tuple(p for p, _ in partners),
+        placed={
+            p: "ca-registry" if doc.get("framework") == "ca" else str(doc.get("list"))
+            for p, doc in partners
+        },
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -105,10 +106,9 @@ def test_an_eu_pid_issuer_joins_its_list_from_the_sample(tmp_path: Path) -> None
 def test_yaml_scalars_stay_what_the_partner_wrote(tmp_path: Path) -> None:
     path = tmp_path / "nordlys.yaml"
     path.write_text(_fill("eu-pid-issuer.yaml.sample", _root(NOW, "x")[0]))
-    entity = load_source(path, scalars="text")["entity"]
-    assert isinstance(entity, dict)
+    entity: Any = load_source(path, scalars="text")["entity"]
     assert entity["member_state"] == "NO"
-    postal = entity["address"]["postal"]  # type: ignore[index,call-overload]
+    postal = entity["address"]["postal"]
     assert postal["postal_code"] == "0154"
     assert postal["country"] == "NO"
 
@@ -139,7 +139,7 @@ def test_a_verifier_access_ca_joins_the_wrpac_list(tmp_path: Path) -> None:
     world = TrustWorld(now=NOW, tmp=tmp_path)
     access_ca = _root(NOW, "Nordlys Access CA", country="NO")
     _write(world, "nordlys-verifier.yaml", _fill("eu-verifier.yaml.sample", access_ca[0]))
-    world.build()
+    assert world.build().placed == {"nordlys-verifier": "wrpac-providers"}
     snapshot = world.snapshot(Framework.EU)
     wrpac = next(lote for lote in snapshot.eu_lists if lote.list_type == LOTE_TYPE_WRPAC_PROVIDERS)
     anchors = [c for s in wrpac.services for c in s.listed_certificates]
@@ -161,7 +161,7 @@ def test_a_canadian_issuer_joins_the_registry_from_the_sample(tmp_path: Path) ->
         issuer_metadata=world.ca_metadata(iss),
     ).trusted
     _write(world, "nordlys-ca.yaml", _fill("ca-issuer.yaml.sample"))
-    world.build()
+    assert world.build().placed == {"nordlys-ca": "ca-registry"}
     decision = evaluate_trust(
         issuer=world.ca_identity(iss),
         credential_type=CA_PERSON,
