@@ -192,7 +192,7 @@ def test_an_eu_pid_issuer_joins_while_the_stack_runs(world: World, tmp_path: Pat
     home = next(s for s in after["steps"] if s["step"] == "home_framework")
     assert home["evidence"]["entity"] == "Nordlys ID AS"
 
-    # The EU verifier takes the partner's PID too (the wallet holds no other PID).
+    # The EU verifier takes it too, through the same lists.
     tx = world.client.transaction("eu-verifier", policy="pid-equivalent")
     answered = world.client.present(tx["request_url"])
     assert answered["accepted"] is True, answered
