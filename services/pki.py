@@ -97,6 +97,11 @@ __all__ = [
     "verifier_client_id",
 ]
 
+# The verifiers default to ``localhost``: the Canadian one identifies itself by
+# ``x509_san_dns``, whose client identifier must be a DNS name that is also the
+# response_uri host (OpenID4VP 1.0 §5.9.3), and ``localhost`` is the one name every
+# machine resolves. On an IP address a verifier uses ``x509_hash`` instead (see
+# :func:`client_id_prefix_for`).
 DEFAULT_HOSTS: Mapping[str, str] = MappingProxyType(
     {
         "trust": "http://127.0.0.1:8100",
