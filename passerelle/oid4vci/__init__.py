@@ -76,7 +76,10 @@ from ._session import (
 )
 from ._token import (
     PAR_REQUEST_URI_PREFIX,
+    CredentialIdentifiers,
     check_pre_authorized_code,
+    grant_credential_identifiers,
+    granted_credential_identifiers,
     make_authorization_code,
     make_pre_authorized_code,
     make_tx_code,
@@ -106,6 +109,7 @@ __all__ = [
     "AuthorizationCodeGrant",
     "AuthorizationDetail",
     "AuthorizationRequest",
+    "CredentialIdentifiers",
     "CredentialIssuerMetadata",
     "CredentialOffer",
     "CredentialRequest",
@@ -135,6 +139,8 @@ __all__ = [
     "deferred_response",
     "error_body",
     "error_headers",
+    "grant_credential_identifiers",
+    "granted_credential_identifiers",
     "http_status_for",
     "make_authorization_code",
     "make_c_nonce",

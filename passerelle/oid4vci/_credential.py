@@ -93,16 +93,16 @@ def parse_credential_request(
     ``batch_size`` is the issuer's ``batch_credential_issuance.batch_size``; without
     it one proof is the most a request may carry.
 
-    The singular ``proof`` parameter of drafts before 1.0 is refused, as is
-    ``credential_response_encryption`` (this issuer does not encrypt responses).
+    Unknown parameters are kept and otherwise ignored (§8.2: "The Credential Issuer
+    MUST ignore any unrecognized parameters"), the singular ``proof`` of drafts before
+    1.0 included: beside ``proofs`` it changes nothing; alone, ``proofs`` is missing, and
+    the refusal names the draft parameter so its sender knows why.
+    ``credential_response_encryption`` is refused: §8.3 "If the Client requested an
+    encrypted response ..., the Credential Issuer MUST encode the information in the
+    Credential Response as specified by (#encrypted-messages)", which this issuer cannot.
     """
     if not isinstance(body, dict):
         raise _request_error("the credential request is not a JSON object")
-    if "proof" in body:
-        raise oid4vci_error(
-            Reason.OID4VCI_PROOF_PARAMETER_OBSOLETE,
-            "the singular proof parameter is not part of OpenID4VCI 1.0; use proofs",
-        )
     if "credential_response_encryption" in body:
         raise oid4vci_error(
             Reason.OID4VCI_ENCRYPTION_PARAMETERS_INVALID,
@@ -153,6 +153,12 @@ def parse_credential_request(
     elif config is None or config.get("proof_types_supported") is not None:
         # §8.2: proofs MUST be present when the configuration lists proof types; when
         # the configuration is not known here, binding is assumed (fail closed).
+        if "proof" in body:
+            raise oid4vci_error(
+                Reason.OID4VCI_PROOF_PARAMETER_OBSOLETE,
+                "the proofs parameter is missing; the singular proof of drafts before "
+                "OpenID4VCI 1.0 is not read",
+            )
         raise oid4vci_error(Reason.OID4VCI_PROOF_MISSING, "the proofs parameter is missing")
     return CredentialRequest(
         credential_configuration_id=config_id,

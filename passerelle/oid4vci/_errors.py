@@ -43,7 +43,6 @@ WIRE_ERROR_FOR_REASON: Mapping[Reason, str] = {
     Reason.OID4VCI_CREDENTIAL_NOT_AUTHORIZED: "insufficient_scope",
     Reason.OID4VCI_CREDENTIAL_REQUEST_INVALID: "invalid_credential_request",
     Reason.OID4VCI_CREDENTIAL_REQUEST_DENIED: "credential_request_denied",
-    Reason.OID4VCI_PROOF_PARAMETER_OBSOLETE: "invalid_credential_request",
     Reason.OID4VCI_UNKNOWN_CREDENTIAL_CONFIGURATION: "unknown_credential_configuration",
     Reason.OID4VCI_UNKNOWN_CREDENTIAL_IDENTIFIER: "unknown_credential_identifier",
     Reason.OID4VCI_ENCRYPTION_PARAMETERS_INVALID: "invalid_encryption_parameters",
@@ -51,6 +50,7 @@ WIRE_ERROR_FOR_REASON: Mapping[Reason, str] = {
     # §8.3.1.2: invalid_proof covers a missing proofs parameter, an invalid proof and
     # a proof without c_nonce; only a wrong c_nonce is invalid_nonce.
     Reason.OID4VCI_PROOF_MISSING: "invalid_proof",
+    Reason.OID4VCI_PROOF_PARAMETER_OBSOLETE: "invalid_proof",
     Reason.OID4VCI_PROOFS_MALFORMED: "invalid_proof",
     Reason.OID4VCI_PROOF_TYPE_UNSUPPORTED: "invalid_proof",
     Reason.OID4VCI_PROOF_KEY_INVALID: "invalid_proof",

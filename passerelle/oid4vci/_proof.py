@@ -109,7 +109,8 @@ def verify_jwt_proof(
     ``audience`` is the Credential Issuer Identifier. ``expected_nonce`` is the
     ``c_nonce`` the service issued and still accepts, or None when the issuer has
     no Nonce Endpoint. ``client_id`` is the client of the access token, or None for
-    anonymous pre-authorized access, in which case ``iss`` must be absent (F.1).
+    anonymous pre-authorized access; ``iss`` is optional, and when present must be that
+    client, and absent after anonymous access (F.1, see :func:`_check_proof_iss`).
     ``max_age`` bounds how old ``iat`` may be; ``skew`` tolerates clocks ahead of ours.
     """
     try:
@@ -163,16 +164,7 @@ def _verify(
     if epoch(now) - int(iat) > (max_age + skew).total_seconds():
         raise oid4vci_error(Reason.OID4VCI_PROOF_TOO_OLD, f"key proof iat {iat} is too old")
     iss = claims.get("iss")
-    if client_id is None:
-        if iss is not None:
-            raise oid4vci_error(
-                Reason.OID4VCI_PROOF_ISS_MISMATCH,
-                "iss must be omitted after anonymous pre-authorized access",
-            )
-    elif iss != client_id:
-        raise oid4vci_error(
-            Reason.OID4VCI_PROOF_ISS_MISMATCH, f"key proof iss {iss!r} is not the client_id"
-        )
+    _check_proof_iss(iss, client_id=client_id)
     nonce = claims.get("nonce")
     if nonce is not None and not isinstance(nonce, str):
         raise oid4vci_error(Reason.OID4VCI_NONCE_MISMATCH, "key proof nonce is not a string")
@@ -189,6 +181,29 @@ def _verify(
         iss=iss if isinstance(iss, str) else None,
         kid=kid,
     )
+
+
+def _check_proof_iss(iss: object, *, client_id: str | None) -> None:
+    """Appendix F.1: "``iss``: OPTIONAL (string). The value of this claim MUST be the
+    ``client_id`` of the Client making the Credential request. This claim MUST be omitted
+    if the access token authorizing the issuance call was obtained from a Pre-Authorized
+    Code Flow through anonymous access to the token endpoint."
+
+    So a missing ``iss`` is always fine (a client that identified itself at the token
+    endpoint may still leave it out); a present one must name that client, and cannot
+    be present at all after anonymous access.
+    """
+    if iss is None:
+        return
+    if client_id is None:
+        raise oid4vci_error(
+            Reason.OID4VCI_PROOF_ISS_MISMATCH,
+            "iss must be omitted after anonymous pre-authorized access",
+        )
+    if iss != client_id:
+        raise oid4vci_error(
+            Reason.OID4VCI_PROOF_ISS_MISMATCH, f"key proof iss {iss!r} is not the client_id"
+        )
 
 
 def create_jwt_proof(
