@@ -143,6 +143,8 @@ class Reason(enum.StrEnum):
 
     # Trust evaluation (DESIGN §6): lists, registries, recognition.
     TRUST_LIST_MALFORMED = "trust.list_malformed"
+    #: A trust-list source (a partner's entry) still holds a sample's placeholder.
+    TRUST_SOURCE_PLACEHOLDER = "trust.source_placeholder"
     TRUST_LIST_SIGNATURE = "trust.list_signature_invalid"
     TRUST_LIST_UNTRUSTED_OPERATOR = "trust.list_operator_untrusted"
     TRUST_LIST_STALE = "trust.list_stale"
