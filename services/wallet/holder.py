@@ -301,15 +301,33 @@ class Presenter:
             assert isinstance(params, dict)
             request = parse_authorization_request(params, from_request_object=False)
             return request, request.client_id
-        verified = self.behaviour.verify_request(
-            str(loaded["token"]),
-            client_id_from_url=loaded["client_id"],  # type: ignore[arg-type]
-            anchors=self._verifier_anchors(),
-            did_resolver=self.did_resolver,
-            now=self.holder.clock(),
-            skew=self.skew,
-            wallet_nonce=loaded["wallet_nonce"],  # type: ignore[arg-type]
-        )
+        try:
+            verified = self.behaviour.verify_request(
+                str(loaded["token"]),
+                client_id_from_url=loaded["client_id"],  # type: ignore[arg-type]
+                anchors=self._verifier_anchors(),
+                did_resolver=self.did_resolver,
+                now=self.holder.clock(),
+                skew=self.skew,
+                wallet_nonce=loaded["wallet_nonce"],  # type: ignore[arg-type]
+            )
+        except PasserelleError as exc:
+            if exc.reason is not Reason.X509_CHAIN_INVALID:
+                raise
+            # Name the list, so that a partner verifier knows what it must join.
+            wrpac = [
+                lote.sequence_number
+                for lote in self.holder.trust.snapshot().eu_lists
+                if lote.list_type == LOTE_TYPE_WRPAC_PROVIDERS
+            ]
+            held = f"wrpac-providers #{wrpac[0]}" if wrpac else "no WRPAC providers list"
+            raise PasserelleError(
+                exc.reason,
+                f"{exc.detail}; the access certificate must chain to a CA on the EU list of "
+                f"WRPAC providers (held: {held})",
+                fault=exc.fault,
+                wire_error=exc.wire_error,
+            ) from exc
         return verified.request, verified.client_id.value
 
     def prepare(self, link: str) -> JsonObject:
