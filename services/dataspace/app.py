@@ -160,6 +160,8 @@ def _api_error(exc: PasserelleError) -> JSONResponse:
     status = http_status(exc) if str(exc.reason).startswith("dsp.") else 400
     if exc.fault is Fault.LOCAL:
         status = 500
+    elif exc.fault is Fault.DEPENDENCY:
+        status = 503
     return JSONResponse(
         {"error": "request_failed", "reason": str(exc.reason), "detail": exc.detail},
         status_code=status,

@@ -243,10 +243,16 @@ class Provider:
             url = entry.get("statusListCredential")
             if not isinstance(url, str):
                 raise PasserelleError(Reason.STATUS_LIST_INVALID, "a status entry names no list")
-            response = self._fetcher.request("GET", url)
+            try:
+                response = self._fetcher.request("GET", url)
+            except PasserelleError as exc:  # our outage, not the consumer's fault
+                raise PasserelleError(
+                    Reason.STATUS_UNAVAILABLE, f"the status list {url} could not be fetched"
+                ) from exc
             if response.status_code != 200:
                 raise PasserelleError(
-                    Reason.STATUS_LIST_INVALID, f"{url} answered {response.status_code}"
+                    Reason.STATUS_UNAVAILABLE,
+                    f"the status list {url} answered {response.status_code}",
                 )
             token = response.text.strip()
             kid = decode_unverified_jws(token).header.get("kid")
