@@ -116,9 +116,7 @@ def gather_inputs(
         )
     except PasserelleError as exc:
         problems.append(f"status list: {exc.reason}: {exc.detail}")
-        return FetchedInputs(issuer_metadata=metadata, status_failures={uri: exc}), tuple(
-            problems
-        )
+        return FetchedInputs(issuer_metadata=metadata, status_failures={uri: exc}), tuple(problems)
     if cache is not None:
         cache.store(verified, fetched_at=now)
     return FetchedInputs(issuer_metadata=metadata, status_lists={uri: verified}), tuple(problems)
