@@ -264,6 +264,8 @@ def create_dataspace_app(
                 _safely(provider.decide_negotiation, str(row["providerPid"]))
             elif row.get("state") == NegotiationState.VERIFIED.value:
                 _safely(provider.finalize, str(row["providerPid"]))
+            elif row.get("outbox"):
+                _safely(provider.redeliver, str(row["providerPid"]))
         for row in provider.processes.list(provider.processes.transfers):
             if row.get("state") == TransferState.REQUESTED.value:
                 _safely(provider.start_transfer, str(row["providerPid"]))
