@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 
-from passerelle import PasserelleError, Reason
+from passerelle import Fault, PasserelleError, Reason
 from passerelle.trust import (
     EU_LIST_TYPES,
     REGISTRY_KEY,
@@ -104,16 +104,25 @@ class TrustClient:
 
     def _refresh(self, now: datetime) -> TrustSnapshot:
         lists = {name: self._text(f"/eu/{name}.jwt") for name in EU_LIST_TYPES}
-        snapshot = load_trust_snapshot(
-            home=self._home,
-            eu_lists=lists,
-            registry=self._text("/ca/registry.jwt"),
-            recognitions=self._recognitions,
-            eu_operator_anchors=self._eu_anchors,
-            ca_operator_anchors=self._ca_anchors,
-            now=now,
-            last_seen=self._last_seen,
-        )
+        try:
+            snapshot = load_trust_snapshot(
+                home=self._home,
+                eu_lists=lists,
+                registry=self._text("/ca/registry.jwt"),
+                recognitions=self._recognitions,
+                eu_operator_anchors=self._eu_anchors,
+                ca_operator_anchors=self._ca_anchors,
+                now=now,
+                last_seen=self._last_seen,
+            )
+        except PasserelleError as exc:
+            if exc.reason is Reason.TRUST_UNAVAILABLE:
+                raise
+            # A forged, stale or rolled-back list fails closed under its own reason; whose
+            # fault it is does not change: our trust service's, not our caller's.
+            raise PasserelleError(
+                exc.reason, exc.detail, fault=Fault.DEPENDENCY, wire_error="temporarily_unavailable"
+            ) from exc
         for lote, name in zip(snapshot.eu_lists, lists, strict=True):
             self._last_seen[name] = lote.sequence_number
         if snapshot.ca_registry is not None:

@@ -28,6 +28,7 @@ import httpx
 import pytest
 
 from passerelle import Fault, PasserelleError, Reason
+from passerelle.jose import decode_unverified_jws
 from passerelle.trust import Framework, IssuerIdentity, StepOutcome, evaluate_trust
 from services.catalog import data_root
 from services.fetch import Fetcher, FetchPolicy
@@ -174,6 +175,35 @@ def test_cached_lists_serve_until_next_update_then_fail_closed(stack: Stack) -> 
     assert info.value.fault is Fault.DEPENDENCY
     assert info.value.wire_error == "temporarily_unavailable"
     assert LIST_VALIDITY > REFRESH
+
+
+def test_a_forged_list_fails_closed_and_is_blamed_on_the_trust_service(stack: Stack) -> None:
+    stack.running["trust"] = start_stack(
+        data_dir=stack.data_dir,
+        hosts=stack.hosts,
+        roles=["trust"],
+        quirks={"trust": ["wrong_signer"]},
+        timeout=STARTUP,
+    )
+    stack.start("ca-verifier")
+    client = stack.client()
+    # No wallet can use these lists either, so the test posts as one would.
+    made = client.transaction("ca-verifier", policy="age-and-name", response_mode="direct_post")
+    request = decode_unverified_jws(httpx.get(made["request_uri"], timeout=120).text)
+    claims = request.payload_json()
+    answer = httpx.post(
+        str(claims["response_uri"]),
+        data={
+            "vp_token": json.dumps({"pid": ["eyJhbGciOiJFUzI1NiJ9.e30.AA~"]}),
+            "state": claims["state"],
+        },
+        timeout=120,
+    )
+    assert answer.status_code == 503
+    body = answer.json()
+    assert body["error"] == "temporarily_unavailable"
+    assert body["reason"] in ("trust.list_signature_invalid", "trust.list_operator_untrusted")
+    assert client.result("ca-verifier", made["transaction_id"])["state"] == "request_fetched"
 
 
 def test_status_host_down_fails_closed_unless_the_policy_relaxes_it(stack: Stack) -> None:
