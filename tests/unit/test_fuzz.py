@@ -8,11 +8,7 @@ forgotten ``isinstance`` turns into a ``TypeError``. Signed formats are re-signe
 after mutation with a key the verifier trusts, so the fuzzing goes past the signature
 into the claims.
 
-The search is bounded by the ``passerelle-fuzz`` profile: a fixed number of examples
-per parser (``PASSERELLE_FUZZ_EXAMPLES`` raises it for a deeper local run), no
-per-example deadline (the machine is shared), and, in CI (``CI=true``), a derandomized
-search: the same examples every run, so CI is never flaky, while a local run explores
-afresh each time.
+The search is bounded by the ``passerelle-fuzz`` profile of :mod:`tests.fuzzing`.
 """
 
 from __future__ import annotations
@@ -20,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -29,7 +24,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from passerelle import JsonValue, PasserelleError, Reason, dcp, dsp, oid4vci, oid4vp
@@ -68,20 +63,9 @@ from passerelle.trust import (
 )
 from passerelle.vc import resolve_did_jwk, verify_jwt_vc_json, verify_vp_jwt
 from passerelle.x509 import decode_unverified_x5c, encode_x5c
+from tests.fuzzing import FUZZ
 from tests.trust_world import TrustWorld
 from tests.unit.test_dsp import SPEC_EXAMPLES
-
-# --- the profile -----------------------------------------------------------------------
-
-settings.register_profile(
-    "passerelle-fuzz",
-    max_examples=int(os.environ.get("PASSERELLE_FUZZ_EXAMPLES", "60")),
-    deadline=None,
-    derandomize=os.environ.get("CI", "").lower() == "true",
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    print_blob=True,
-)
-FUZZ = settings.get_profile("passerelle-fuzz")
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SKEW = timedelta(seconds=60)
