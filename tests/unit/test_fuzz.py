@@ -218,9 +218,15 @@ HOLDER_KEY = ec.generate_private_key(ec.SECP256R1())
 
 @cache
 def world() -> TrustWorld:
+    """The trust lists to mutate, built once (hypothesis runs many examples per test,
+    where a function-scoped fixture would be rebuilt for each)."""
+    import atexit
+    import shutil
     import tempfile
 
-    made = TrustWorld(now=NOW, tmp=Path(tempfile.mkdtemp(prefix="passerelle-fuzz-")))
+    where = Path(tempfile.mkdtemp(prefix="passerelle-fuzz-"))
+    atexit.register(shutil.rmtree, where, ignore_errors=True)
+    made = TrustWorld(now=NOW, tmp=where)
     made.build()
     return made
 
