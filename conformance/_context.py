@@ -16,12 +16,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
 from ._model import CheckError, CheckFailed, CheckSkipped, ErrorClass
+
+if TYPE_CHECKING:
+    from ._adapters import Adapter
 
 __all__ = ["CheckContext", "RecordingHttp", "Suite", "Target", "redact"]
 
@@ -168,6 +171,9 @@ class Target:
     profile: str
     url: str
     settings: Mapping[str, Any] = field(default_factory=dict)
+    adapter: Adapter | None = None
+    """How the target's own API makes offers, requests and verdicts (``adapter`` in the
+    targets file, or the Passerelle test API its shorthand endpoints name)."""
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.settings.get(key, default)

@@ -49,6 +49,7 @@ from passerelle.sd_jwt import (
 from passerelle.x509 import san_dns_names, x509_hash
 from services.pki import Pki, load_pki
 
+from .._adapters import make_offer
 from .._context import CheckContext
 from .._model import CheckError, CheckFailed, CheckSkipped, ErrorClass, Requirement, Severity
 from .._registry import check, expect
@@ -211,33 +212,9 @@ def _receive(ctx: CheckContext) -> _Held:
     issuer = ctx.targets.get(issuer_name)
     if issuer is None or issuer.role != "issuer":
         raise CheckSkipped(f"the targets file has no issuer target {issuer_name!r}")
-    offer_endpoint = str(issuer.require("offer_endpoint"))
-    made_response = ctx.http.post(
-        offer_endpoint,
-        json={
-            "credential_configuration_ids": [configuration],
-            "persona": persona,
-            "tx_code": True,
-        },
-    )
-    if made_response.status_code not in (200, 201):
-        raise CheckError(
-            ErrorClass.UNPARSEABLE,
-            f"issuer {issuer_name} made no offer of {configuration} for {persona}: "
-            f"HTTP {made_response.status_code}",
-        )
-    made = ctx.json_object(made_response, f"{issuer_name} offer endpoint")
-    links = made.get("links")
-    offer = (
-        next(iter(links.values()))
-        if isinstance(links, dict) and links
-        else made.get("credential_offer_uri")
-    )
-    if not isinstance(offer, str):
-        raise CheckError(ErrorClass.UNPARSEABLE, f"{issuer_name}'s offer answer holds no link")
-    answer = ctx.http.post(
-        f"{backchannel}/offers", json={"offer": offer, "tx_code": made.get("tx_code")}
-    )
+    made = make_offer(ctx, issuer, [configuration], persona, tx_code=True)
+    offer = made.link
+    answer = ctx.http.post(f"{backchannel}/offers", json={"offer": offer, "tx_code": made.tx_code})
     if answer.status_code >= 500:
         raise CheckError(
             ErrorClass.UNPARSEABLE, f"the wallet's backchannel failed: HTTP {answer.status_code}"
