@@ -468,7 +468,7 @@ def resolve_offer(ctx: CheckContext, value: Any) -> tuple[dict[str, Any], str]:
 
 
 def _static(ctx: CheckContext, target: Target, key: str) -> str | None:
-    """A one-shot input of the targets file or the command line, used at most once."""
+    """A one-shot input of the targets file or the command line: given once, then spent."""
     value = target.get(key)
     if value is None:
         return None
@@ -476,12 +476,18 @@ def _static(ctx: CheckContext, target: Target, key: str) -> str | None:
         raise CheckError(ErrorClass.SUITE, f"targets.{target.name}.{key}: a URL is required")
     used = f"adapters:static:{target.name}:{key}"
     if ctx.shared_state.get(used):
-        raise CheckSkipped(
-            f"{target.name} was given one static {key} and it is spent; give an adapter "
-            "for checks that need more than one"
-        )
+        return None
     ctx.shared_state[used] = True
     return value
+
+
+def _no_call(target: Target, key: str, what: str) -> CheckSkipped:
+    if target.get(key) is not None:
+        return CheckSkipped(
+            f"{target.name} was given one static {key} and it is spent; describe its API "
+            f"under `adapter.{what}` for checks that need another"
+        )
+    return CheckSkipped(f"the targets file gives no `adapter.{what}` (or {key}) for {target.name}")
 
 
 def make_offer(
@@ -493,14 +499,14 @@ def make_offer(
     tx_code: bool = True,
 ) -> MadeOffer:
     """A fresh pre-authorized offer from the issuer, the way its targets entry says."""
-    static = _static(ctx, issuer, "offer") if issuer.adapter is None else None
+    static = _static(ctx, issuer, "offer")
     if static is not None:
         raw, link = resolve_offer(ctx, static)
         pin = issuer.get("tx_code")
         return MadeOffer(raw=raw, link=link, tx_code=str(pin) if pin is not None else None)
     call = issuer.adapter.offer if issuer.adapter is not None else None
     if call is None:
-        raise CheckSkipped(f"the targets file gives no offer adapter (or offer) for {issuer.name}")
+        raise _no_call(issuer, "offer", "offer")
     values = {
         "configuration_ids": list(configuration_ids),
         "configuration": configuration_ids[0] if configuration_ids else None,
@@ -535,14 +541,12 @@ def make_request(
     request_uri_method: str | None = None,
 ) -> MadeRequest:
     """A fresh presentation request from the verifier, the way its targets entry says."""
-    static = _static(ctx, verifier, "request_url") if verifier.adapter is None else None
+    static = _static(ctx, verifier, "request_url")
     if static is not None:
         return MadeRequest(transaction_id="static", request_url=static, body={})
     call = verifier.adapter.request if verifier.adapter is not None else None
     if call is None:
-        raise CheckSkipped(
-            f"the targets file gives no request adapter (or request_url) for {verifier.name}"
-        )
+        raise _no_call(verifier, "request_url", "request")
     values = {
         "dcql_query": dict(dcql_query),
         "response_mode": response_mode,
