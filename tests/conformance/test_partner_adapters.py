@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -133,24 +134,29 @@ def acme_factory(tmp_path: Path) -> Iterator[Any]:
         process.wait(timeout=30)
 
 
-def _run(acme: Acme, *extra: str) -> tuple[int, dict[str, Any]]:
-    """The documented command, from the partner's directory."""
+def _documented_command() -> list[str]:
+    """The command of the worked example in docs/conformance.md, word for word."""
+    doc = (ROOT / "docs" / "conformance.md").read_text()
+    lines = [line.strip() for line in doc.splitlines()]
+    found = [
+        line
+        for line in lines
+        if line.startswith("passerelle conformance run --targets targets.yaml")
+    ]
+    assert len(found) == 1, "docs/conformance.md: the worked example's command moved"
+    return shlex.split(found[0])
+
+
+def _run(acme: Acme, *extra: str, documented: bool = False) -> tuple[int, dict[str, Any]]:
+    """Run the suite from the partner's directory (the documented command, or ours)."""
     report = acme.workdir / "report"
+    if documented:
+        argv = [a.replace("$ACME_URL", acme.base) for a in _documented_command()][1:]
+    else:
+        argv = ["conformance", "run", "--targets", "targets.yaml", "--set", f"acme={acme.base}"]
+        argv += ["--report", "report", *extra]
     completed = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from passerelle.cli import main; main()",
-            "conformance",
-            "run",
-            "--targets",
-            "targets.yaml",
-            "--set",
-            f"acme={acme.base}",
-            "--report",
-            str(report),
-            *extra,
-        ],
+        [sys.executable, "-c", "from passerelle.cli import main; main()", *argv],
         cwd=acme.workdir,
         env={**os.environ, "ACME_API_KEY": API_KEY},
         capture_output=True,
@@ -169,7 +175,8 @@ def test_issuer_and_verifier_plans_run_from_a_targets_file_with_adapters_only(
     acme_factory: Any,
 ) -> None:
     acme = acme_factory()
-    _, report = _run(acme, "--plan", "issuer", "--plan", "verifier")
+    _, report = _run(acme, documented=True)
+    assert report["plans"] == ["issuer", "verifier"]
     results = _by_id(report)
     for plan, subject in (("issuer", "acme-issuer"), ("verifier", "acme-verifier")):
         mine = [r for r in report["results"] if r["plan"] == plan and r["subject"] == subject]
