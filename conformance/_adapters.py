@@ -57,6 +57,7 @@ from passerelle import PasserelleError
 from passerelle.oid4vci import parse_offer_link
 
 from ._context import CheckContext, Target
+from ._interactive import interactive_offer
 from ._model import CheckError, CheckFailed, CheckSkipped, ErrorClass
 
 __all__ = [
@@ -506,7 +507,12 @@ def make_offer(
         return MadeOffer(raw=raw, link=link, tx_code=str(pin) if pin is not None else None)
     call = issuer.adapter.offer if issuer.adapter is not None else None
     if call is None:
-        raise _no_call(issuer, "offer", "offer")
+        given = interactive_offer(ctx, issuer, configuration_ids)
+        if given is None:
+            raise _no_call(issuer, "offer", "offer")
+        raw, link = resolve_offer(ctx, given.offer)
+        ctx.record(reviewed_by_person=True, person_said="pasted an offer")
+        return MadeOffer(raw=raw, link=link, tx_code=given.tx_code)
     values = {
         "configuration_ids": list(configuration_ids),
         "configuration": configuration_ids[0] if configuration_ids else None,

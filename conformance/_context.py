@@ -25,6 +25,7 @@ from ._model import CheckError, CheckFailed, CheckSkipped, ErrorClass
 
 if TYPE_CHECKING:
     from ._adapters import Adapter
+    from ._interactive import Console
 
 __all__ = ["CheckContext", "RecordingHttp", "Suite", "Target", "redact"]
 
@@ -196,6 +197,8 @@ class Suite:
     timeout: float = 10.0
     tls_ca: str | None = None
     allow_insecure_loopback: bool = True
+    console: Console | None = None
+    """The interactive page (``--interactive``): device-facing steps go through a person."""
 
 
 class _Failure:
@@ -214,6 +217,7 @@ class CheckContext:
     shared_state: dict[str, Any]
     cell: Mapping[str, Any] | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
+    check_id: str = ""
 
     def now(self) -> datetime:
         return datetime.now(UTC)

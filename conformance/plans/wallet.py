@@ -51,6 +51,7 @@ from services.pki import Pki, load_pki
 
 from .._adapters import make_offer
 from .._context import CheckContext
+from .._interactive import ask_wallet, is_interactive, receive_interactively, wallet_backchannel
 from .._model import CheckError, CheckFailed, CheckSkipped, ErrorClass, Requirement, Severity
 from .._registry import check, expect
 from .._verifier_role import (
@@ -157,7 +158,7 @@ def _load_pki(directory: Path, ctx: CheckContext) -> Pki:
 
 
 def _setup(ctx: CheckContext) -> _Setup:
-    backchannel = str(ctx.target.require("backchannel")).rstrip("/")
+    backchannel = wallet_backchannel(ctx)
     name = str(ctx.target.require("verifier_identity"))
     directory = ctx.suite.pki_dir
     if directory is None:
@@ -205,7 +206,7 @@ def _said(decision: JsonObject) -> str:
 
 
 def _receive(ctx: CheckContext) -> _Held:
-    backchannel = str(ctx.target.require("backchannel")).rstrip("/")
+    backchannel = wallet_backchannel(ctx)
     issuer_name = str(ctx.target.require("issuer"))
     configuration = str(ctx.target.require("configuration"))
     persona = str(ctx.target.require("persona"))
@@ -214,6 +215,8 @@ def _receive(ctx: CheckContext) -> _Held:
         raise CheckSkipped(f"the targets file has no issuer target {issuer_name!r}")
     made = make_offer(ctx, issuer, [configuration], persona, tx_code=True)
     offer = made.link
+    if is_interactive(ctx):
+        return _Held(**receive_interactively(ctx, issuer, configuration, offer, made.tx_code))
     answer = ctx.http.post(f"{backchannel}/offers", json={"offer": offer, "tx_code": made.tx_code})
     if answer.status_code >= 500:
         raise CheckError(
@@ -289,16 +292,9 @@ def _query(held: _Held, paths: Sequence[Sequence[str]], *, vct: str | None = Non
 
 
 def _ask(ctx: CheckContext, setup: _Setup, pending: PendingRequest) -> JsonObject:
-    """Hand the wallet the request link through its backchannel; its decision."""
-    response = ctx.http.post(
-        f"{setup.backchannel}/presentations", json={"request": pending.link, "consent": "minimal"}
-    )
-    if response.status_code >= 500:
-        raise CheckError(
-            ErrorClass.UNPARSEABLE,
-            f"the wallet's backchannel failed on the request: HTTP {response.status_code}",
-        )
-    return ctx.json_object(response, "the wallet's backchannel (presentations)")
+    """Hand the wallet the request link (its backchannel, or a person's device); its
+    decision."""
+    return ask_wallet(ctx, setup.backchannel, pending)
 
 
 def _claim_at(claims: JsonObject, path: Sequence[str]) -> bool:

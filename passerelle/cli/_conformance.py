@@ -145,6 +145,20 @@ def run(
         list[str] | None,
         typer.Option(help="A one-shot presentation request URL ([TARGET=]URL) for a verifier."),
     ] = None,
+    interactive: Annotated[
+        bool,
+        typer.Option(
+            "--interactive",
+            help="Serve a local page: wallet checks show QR codes for a device, a person "
+            "answers what only a screen shows, issuers without an adapter take pasted offers.",
+        ),
+    ] = False,
+    interactive_port: Annotated[
+        int, typer.Option(help="Port of the interactive page (0: a free one).")
+    ] = 0,
+    interactive_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for a device or a person, per step.")
+    ] = 600.0,
 ) -> None:
     """Run the plans and write JSON, JUnit and HTML reports."""
     from dataclasses import replace
@@ -175,6 +189,16 @@ def run(
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
         loaded = replace(loaded, expected_failures=loaded.expected_failures | extra)
+        console_page = None
+        if interactive:
+            from conformance._interactive import Console
+
+            console_page = scope.enter_context(
+                Console(port=interactive_port, timeout=interactive_timeout)
+            )
+            loaded = replace(loaded, suite=replace(loaded.suite, console=console_page))
+            # Plain output: a test or a person reads this line to open the page.
+            typer.echo(f"interactive page: {console_page.url}", err=False)
 
         def progress(result: object) -> None:
             from conformance import Result
@@ -187,8 +211,19 @@ def run(
             console.print(
                 f"{mark} {result.check.id} [dim]{result.subject}[/dim]{note}", highlight=False
             )
+            if console_page is not None:
+                console_page.show_result(
+                    {
+                        "check": result.check.id,
+                        "subject": result.subject,
+                        "status": result.status.value,
+                        "reviewed_by_person": result.evidence.get("reviewed_by_person") is True,
+                    }
+                )
 
         outcome = run_checks(loaded, checks, progress=progress)
+        if console_page is not None:
+            console_page.finish(outcome.counts(), linger=10.0)
     report.mkdir(parents=True, exist_ok=True)
     write_json(outcome, report / "report.json")
     write_html(outcome, report / "report.html")
