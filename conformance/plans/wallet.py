@@ -51,6 +51,7 @@ from services.pki import Pki, load_pki
 
 from .._adapters import make_offer
 from .._context import CheckContext
+from .._identities import file_identity
 from .._interactive import ask_wallet, is_interactive, receive_interactively, wallet_backchannel
 from .._model import CheckError, CheckFailed, CheckSkipped, ErrorClass, Requirement, Severity
 from .._registry import check, expect
@@ -106,7 +107,8 @@ _VALIDATE_SIGNATURE_AND_CHAIN = _vp(
 @dataclass(frozen=True, slots=True)
 class _Setup:
     backchannel: str
-    pki: Pki
+    pki: Pki | None
+    """None when the verifier identity is a partner's certificate and key (no suite PKI)."""
     identity_name: str
     identity: VerifierIdentity
     host: str
@@ -159,18 +161,26 @@ def _load_pki(directory: Path, ctx: CheckContext) -> Pki:
 
 def _setup(ctx: CheckContext) -> _Setup:
     backchannel = wallet_backchannel(ctx)
-    name = str(ctx.target.require("verifier_identity"))
+    named = ctx.target.require("verifier_identity")
+    own = file_identity(named, what=f"{ctx.target.name}.verifier_identity")
     directory = ctx.suite.pki_dir
-    if directory is None:
+    pki: Pki | None = None
+    if directory is not None:
+        pki = ctx.shared(f"wallet:pki:{directory}", lambda: _load_pki(directory, ctx))
+    name = str(named) if own is None else "verifier_identity"
+    if own is not None:
+        # A partner-provided access certificate and key: nobody needs the operator's CA.
+        identity = VerifierIdentity(signer=own.signer, x5c=own.x5c, leaf=own.leaf)
+    elif pki is None:
         raise CheckSkipped(
             "the targets file gives no suite `pki`: the suite has no verifier identity to "
             "sign requests with"
         )
-    pki = ctx.shared(f"wallet:pki:{directory}", lambda: _load_pki(directory, ctx))
-    try:
-        identity = pki_identity(pki, name)
-    except PasserelleError as exc:
-        raise CheckSkipped(f"the suite's PKI has no verifier identity {name!r}") from exc
+    else:
+        try:
+            identity = pki_identity(pki, name)
+        except PasserelleError as exc:
+            raise CheckSkipped(f"the suite's PKI has no verifier identity {name!r}") from exc
     host = str(ctx.target.get("suite_verifier_host", "localhost"))
     names = san_dns_names(identity.leaf)
     if host.lower() not in (n.lower() for n in names):
@@ -180,7 +190,7 @@ def _setup(ctx: CheckContext) -> _Setup:
         )
     default_alt = "127.0.0.1" if host.lower() != "127.0.0.1" else "localhost"
     tls = None
-    if ctx.target.url.startswith("https://") and pki.tls_certfile.is_file():
+    if ctx.target.url.startswith("https://") and pki is not None and pki.tls_certfile.is_file():
         tls = (pki.tls_certfile, pki.tls_keyfile)
     return _Setup(
         backchannel=backchannel,
@@ -760,6 +770,8 @@ def _signature_mismatch(ctx: CheckContext) -> None:
 )
 def _san_mismatch(ctx: CheckContext) -> None:
     setup = _setup(ctx)
+    if setup.pki is None:
+        raise CheckSkipped("re-issuing the access certificate needs the suite's PKI (suite.pki)")
     # Issued by the same listed CA, so only the binding of the name is wrong.
     identity = reissued_identity(
         setup.pki,
@@ -792,6 +804,8 @@ def _hash_mismatch(ctx: CheckContext) -> None:
     setup = _setup(ctx)
     # Only meaningful if the wallet answers an honest x509_hash request (WAL-07).
     _presented(ctx, by_hash=True)
+    if setup.pki is None:
+        raise CheckSkipped("the issuing CA's certificate comes from the suite's PKI (suite.pki)")
     other = setup.pki.anchor(setup.identity_name)
     _refused(
         ctx,
