@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -207,3 +208,45 @@ def test_a_quirk_of_the_third_party_issuer_fails_a_named_check(acme_factory: Any
     assert credential_calls
     assert credential_calls[-1]["status"] == 200
     assert code == 1
+
+
+def test_a_one_shot_offer_on_the_command_line_runs_one_issuance(acme_factory: Any) -> None:
+    """No adapter at all: one offer, made by hand in Acme's admin API, given to the run."""
+    acme = acme_factory()
+    made = httpx.post(
+        f"{acme.base}/admin/v1/issuance",
+        headers={"X-Acme-Key": API_KEY},
+        json={"template": "AcmeMembership", "holder": {"name": "alan-turing"}, "requirePin": False},
+    )
+    assert made.status_code == 201
+    link = made.json()["data"]["offerLink"]
+    (acme.workdir / "one-shot.yaml").write_text(
+        "targets:\n"
+        "  acme-issuer:\n"
+        "    role: issuer\n"
+        "    profile: eu-haip\n"
+        f"    url: {acme.base}\n"
+        "    key_discovery: x5c\n"
+        "    trust_anchors: [{file: acme-ca.pem}]\n"
+        "    configurations: {AcmeMembership: {persona: alan-turing}}\n"
+    )
+    report = acme.workdir / "one-shot-report"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from passerelle.cli import main; main()",
+            *("conformance", "run", "--targets", "one-shot.yaml", "--plan", "issuer"),
+            *("--check", "ISS-CRED-01", "--check", "ISS-SDJWT-05", "--check", "ISS-CRED-03"),
+            *("--offer", link, "--report", str(report)),
+        ],
+        cwd=acme.workdir,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    results = _by_id(json.loads((report / "report.json").read_text()))
+    assert results[("ISS-CRED-01", "acme-issuer")]["status"] == "passed", completed.stdout
+    assert results[("ISS-SDJWT-05", "acme-issuer")]["status"] == "passed"
+    # The one offer is spent: a check that needs another is skipped, never passed.
+    assert results[("ISS-CRED-03", "acme-issuer")]["status"] == "skipped"
