@@ -216,6 +216,8 @@ def _call(name: str, value: Any, where: str) -> Call:
     stray = set(value) - known
     if stray:
         raise AdapterError(f"{where}: unknown keys {sorted(stray)}")
+    if value.get("form") and not isinstance(body, dict):
+        raise AdapterError(f"{where}.body: a form-encoded body is a mapping")
     ok = value.get("ok", [200, 201])
     if not isinstance(ok, list) or not all(isinstance(s, int) for s in ok):
         raise AdapterError(f"{where}.ok: a list of HTTP status codes is required")
@@ -390,7 +392,9 @@ def _send(
     base = target.get("base_dir")
     base_dir = Path(base) if isinstance(base, str) else None
     url = render(call.url, {k: quote(str(v), safe="") for k, v in values.items() if v is not None})
-    headers = {k: str(render(v, values, base=base_dir)) for k, v in call.headers.items()}
+    rendered = {k: render(v, values, base=base_dir) for k, v in call.headers.items()}
+    # A header whose only placeholder has no value is left out, like a body member.
+    headers = {k: str(v) for k, v in rendered.items() if v is not _ABSENT and v is not None}
     kwargs: dict[str, Any] = {"headers": headers}
     if call.body is not None:
         body = render(call.body, values, base=base_dir)

@@ -219,6 +219,7 @@ def test_no_result_call_means_no_verdict_to_read() -> None:
         ({"offer": {"url": "https://x.example", "offer": "data"}}, "Pointer"),
         ({"result": {"url": "https://x.example", "accepted": "/a", "extra": 1}}, "extra"),
         ({"verdict": {}}, "verdict"),
+        ({"offer": {"url": "https://x.example", "form": True, "body": "x", "offer": ""}}, "form"),
     ],
 )
 def test_unusable_adapters_are_refused_before_anything_runs(adapter: Any, fault: str) -> None:
