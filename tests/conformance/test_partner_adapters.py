@@ -195,6 +195,9 @@ def test_issuer_and_verifier_plans_run_from_a_targets_file_with_adapters_only(
     # and Acme's verdicts, read through its admin API, went both ways.
     assert results[("VER-PRES-02", "acme-verifier")]["status"] == "passed"
     assert results[("VER-CRED-01", "acme-verifier")]["status"] == "passed"
+    # The findings the guide quotes from this run.
+    assert results[("ISS-CRED-11", "acme-issuer")]["status"] == "failed"
+    assert results[("VER-REQ-05", "acme-verifier")]["status"] == "failed"
 
 
 def test_a_quirk_of_the_third_party_issuer_fails_a_named_check(acme_factory: Any) -> None:
