@@ -99,7 +99,7 @@ def test_deferred_issuance_is_polled_to_the_end(targets: Targets) -> None:
 
 def test_a_failing_step_is_named(targets: Targets) -> None:
     ctx = _ctx(targets, "ca-issuer")
-    with pytest.raises(CheckFailed, match="offer backchannel"):
+    with pytest.raises(CheckFailed, match=r"adapter \(offer\)"):
         request_offer(ctx, ctx.target, "no-such-configuration", "nobody")
 
 
