@@ -541,7 +541,7 @@ def read_unverified_jwt(credential: str) -> UnverifiedCredential:
 
 def _anchors(ctx: CheckContext, issuer: Target) -> list[x509.Certificate]:
     # Imported here: the service layer's PKI reader is needed only for x5c targets.
-    from services.pki import load_pki
+    from passerelle.services.pki import load_pki
 
     names = issuer.require("trust_anchors")
     what = f"trust_anchors of {issuer.name}"

@@ -58,6 +58,8 @@ from passerelle.sd_jwt import (
     process_disclosures,
 )
 from passerelle.sd_jwt_vc import NEVER_DISCLOSABLE, issue_sd_jwt_vc
+from passerelle.services.pki import Pki, load_pki
+from passerelle.services.runtime import SecretsRandom
 from passerelle.x509 import (
     LeafUsage,
     build_ca_certificate,
@@ -66,8 +68,6 @@ from passerelle.x509 import (
     draw_serial_number,
     encode_x5c,
 )
-from services.pki import Pki, load_pki
-from services.runtime import SecretsRandom
 
 from ._adapters import MadeRequest, make_request, read_verdict
 from ._context import CheckContext, Target

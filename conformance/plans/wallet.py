@@ -46,8 +46,8 @@ from passerelle.sd_jwt import (
     parse_sd_jwt,
     process_disclosures,
 )
+from passerelle.services.pki import Pki, load_pki
 from passerelle.x509 import san_dns_names, x509_hash
-from services.pki import Pki, load_pki
 
 from .._adapters import make_offer
 from .._context import CheckContext

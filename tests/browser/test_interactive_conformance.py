@@ -23,8 +23,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conformance._local import start_local_stack
-from conformance.targets import local_targets_text
+from passerelle.conformance._local import start_local_stack
+from passerelle.conformance.targets import local_targets_text
 
 TIMEOUT_MS = 180_000
 

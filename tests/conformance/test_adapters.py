@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from conformance import (
+from passerelle.conformance import (
     CheckContext,
     CheckError,
     CheckFailed,
@@ -22,7 +22,7 @@ from conformance import (
     TargetsError,
     load_targets,
 )
-from conformance._adapters import (
+from passerelle.conformance._adapters import (
     AdapterError,
     MadeRequest,
     make_offer,
@@ -32,8 +32,8 @@ from conformance._adapters import (
     render,
     resolve_pointer,
 )
-from conformance._context import RecordingHttp
-from conformance._identities import file_identity, resolve_anchors
+from passerelle.conformance._context import RecordingHttp
+from passerelle.conformance._identities import file_identity, resolve_anchors
 from passerelle.x509 import build_ca_certificate, build_name
 
 ISSUER = "https://issuer.example"

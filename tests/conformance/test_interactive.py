@@ -11,10 +11,10 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from conformance import CheckContext, CheckError, ErrorClass, Suite, load_targets
-from conformance._adapters import make_offer
-from conformance._context import RecordingHttp
-from conformance._interactive import Answer, Console
+from passerelle.conformance import CheckContext, CheckError, ErrorClass, Suite, load_targets
+from passerelle.conformance._adapters import make_offer
+from passerelle.conformance._context import RecordingHttp
+from passerelle.conformance._interactive import Answer, Console
 
 OFFER = {
     "credential_issuer": "https://issuer.example",

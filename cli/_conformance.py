@@ -18,7 +18,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from ._trust import default_data_dir
+from ._options import default_data_dir
 
 __all__ = ["conformance_app"]
 
@@ -54,7 +54,7 @@ def _expected_failures(path: Path) -> frozenset[str]:
 
 
 def _assignments(items: list[str], option: str) -> dict[str, str]:
-    from conformance import TargetsError
+    from passerelle.conformance import TargetsError
 
     out = {}
     for item in items:
@@ -70,7 +70,7 @@ def _with_static(loaded: Any, role: str, key: str, items: list[str]) -> Any:
     has one target of the role."""
     from dataclasses import replace
 
-    from conformance import TargetsError
+    from passerelle.conformance import TargetsError
 
     if not items:
         return loaded
@@ -95,7 +95,7 @@ def _with_static(loaded: Any, role: str, key: str, items: list[str]) -> Any:
 @contextlib.contextmanager
 def _local_targets() -> Iterator[object]:
     """The running ``passerelle up`` stack if there is one, else a fresh one for this run."""
-    from conformance._local import local_targets, start_local_stack
+    from passerelle.conformance._local import local_targets, start_local_stack
 
     from ._stack import running_stack
 
@@ -163,8 +163,8 @@ def run(
     """Run the plans and write JSON, JUnit and HTML reports."""
     from dataclasses import replace
 
-    from conformance import TargetsError, load_targets, run_checks, select_checks
-    from conformance.reports import write_html, write_json, write_junit
+    from passerelle.conformance import TargetsError, load_targets, run_checks, select_checks
+    from passerelle.conformance.reports import write_html, write_json, write_junit
 
     try:
         checks = select_checks(plan, check)
@@ -191,7 +191,7 @@ def run(
         loaded = replace(loaded, expected_failures=loaded.expected_failures | extra)
         console_page = None
         if interactive:
-            from conformance._interactive import Console
+            from passerelle.conformance._interactive import Console
 
             console_page = scope.enter_context(
                 Console(port=interactive_port, timeout=interactive_timeout)
@@ -201,7 +201,7 @@ def run(
             typer.echo(f"interactive page: {console_page.url}", err=False)
 
         def progress(result: object) -> None:
-            from conformance import Result
+            from passerelle.conformance import Result
 
             assert isinstance(result, Result)
             mark = _MARKS[result.status.value]
@@ -242,7 +242,7 @@ def list_checks(
     plan: Annotated[list[str] | None, typer.Option(help="Only this plan; repeatable.")] = None,
 ) -> None:
     """Every plan and check: id, severity, title, the requirement it enforces."""
-    from conformance import PLANS, select_checks
+    from passerelle.conformance import PLANS, select_checks
 
     checks = select_checks(plan)
     for name, meta in PLANS.items():
@@ -266,8 +266,8 @@ def requirements(
 ) -> None:
     """The requirement matrix: each requirement and the checks that enforce it, and the
     requirements not yet covered (this is docs/requirements.md)."""
-    from conformance import select_checks
-    from conformance.requirements import requirements_markdown
+    from passerelle.conformance import select_checks
+    from passerelle.conformance.requirements import requirements_markdown
 
     text = requirements_markdown(select_checks())
     if output is None:
