@@ -236,14 +236,19 @@ def decide_credential(
     schemas: Mapping[str, JsonObject] | None = None,
     type_metadata: Mapping[str, bytes] | None = None,
     expected_holder: PublicKey | None = None,
+    status_failures: Mapping[str, PasserelleError] | None = None,
 ) -> CredentialDecision:
     """Decide whether to accept ``token``; the decision holds every step's outcome.
 
     With ``key_binding``, ``token`` is a presentation (an SD-JWT+KB, or a VP JWT around
     one ``jwt_vc_json`` credential). ``expected_holder`` is the wallet's check on receipt:
-    the credential must be bound to that key. ``w3c_status_lists`` holds the verified
-    payloads of the BitstringStatusListCredentials a W3C credential's
-    ``credentialStatus`` names, by URL, each signed by the credential's issuer key."""
+    the credential must be bound to that key. ``status_failures`` says why a status list
+    the caller tried to fetch is missing: a list that arrived and did not verify fails
+    as what it is, even where ``policy.require_status`` is off; a list that could not be
+    had is ``status.unavailable``, which only ``require_status`` makes fatal.
+    ``w3c_status_lists`` holds the verified payloads of the BitstringStatusListCredentials
+    a W3C credential's ``credentialStatus`` names, by URL, each signed by the credential's
+    issuer key (their failures are in ``status_failures`` too)."""
     try:
         refs = credential_references(token, format=format)
     except PasserelleError as exc:
@@ -391,14 +396,22 @@ def decide_credential(
         return refuse("status", malformed, decision, claims)
     if refs.status_uri is not None and isinstance(reference, dict):
         status_list = (status_lists or {}).get(refs.status_uri)
+        failure = (status_failures or {}).get(refs.status_uri)
         if status_list is None:
+            if failure is not None and failure.reason is not Reason.STATUS_UNAVAILABLE:
+                return refuse("status", failure, decision, claims)
             if policy.require_status:
-                missing = PasserelleError(
-                    Reason.STATUS_LIST_INVALID, f"status list {refs.status_uri} was not available"
+                missing = failure or PasserelleError(
+                    Reason.STATUS_UNAVAILABLE, f"status list {refs.status_uri} was not available"
                 )
                 return refuse("status", missing, decision, claims)
             steps.append(
-                _step("status", StepOutcome.SKIPPED, "status list not fetched; policy allows it")
+                _step(
+                    "status",
+                    StepOutcome.SKIPPED,
+                    "status list not available; the policy allows it",
+                    uri=refs.status_uri,
+                )
             )
         else:
             try:
@@ -417,18 +430,19 @@ def decide_credential(
         # W3C Bitstring Status List §3.2: every entry's bit, in its purpose's list.
         for entry in w3c_status:
             url = entry.get("statusListCredential")
-            listed = (w3c_status_lists or {}).get(url) if isinstance(url, str) else None
+            key = url if isinstance(url, str) else ""
+            listed = (w3c_status_lists or {}).get(key)
+            failure = (status_failures or {}).get(key)
             if listed is None:
+                if failure is not None and failure.reason is not Reason.STATUS_UNAVAILABLE:
+                    return refuse("status", failure, decision, claims)
                 if policy.require_status:
-                    missing = PasserelleError(
-                        Reason.STATUS_LIST_INVALID, f"status list {url!r} was not available"
+                    missing = failure or PasserelleError(
+                        Reason.STATUS_UNAVAILABLE, f"status list {url!r} was not available"
                     )
                     return refuse("status", missing, decision, claims)
-                steps.append(
-                    _step(
-                        "status", StepOutcome.SKIPPED, "status list not fetched; policy allows it"
-                    )
-                )
+                skipped = "status list not available; the policy allows it"
+                steps.append(_step("status", StepOutcome.SKIPPED, skipped, uri=key))
                 continue
             try:
                 check_bitstring_status(entry, listed, now=now)

@@ -66,14 +66,14 @@ from passerelle.dsp import (
     dsp_error,
     http_status,
 )
-from services.fetch import Fetcher, is_loopback_url, stack_fetch_policy
-from services.pki import load_pki
-from services.runtime import SecretsRandom, utc_now
-from services.storage import open_store
-from services.trust.build import load_recognitions
-from services.trust.client import TrustClient
-from services.trust.sources import trust_sources
-from services.web import (
+from passerelle.services.fetch import Fetcher, is_loopback_url, stack_fetch_policy
+from passerelle.services.pki import load_pki
+from passerelle.services.runtime import SecretsRandom, utc_now
+from passerelle.services.storage import open_store
+from passerelle.services.trust.build import load_recognitions
+from passerelle.services.trust.client import TrustClient
+from passerelle.services.trust.sources import trust_sources
+from passerelle.services.web import (
     NO_STORE,
     backchannel_guard,
     bounded,
@@ -171,6 +171,8 @@ def _api_error(exc: PasserelleError) -> JSONResponse:
     status = http_status(exc) if str(exc.reason).startswith("dsp.") else 400
     if exc.fault is Fault.LOCAL:
         status = 500
+    elif exc.fault is Fault.DEPENDENCY:
+        status = 503
     return JSONResponse(
         {
             "error": "request_failed",
@@ -299,6 +301,8 @@ def create_dataspace_app(
                 _safely(provider.decide_negotiation, str(row["providerPid"]))
             elif row.get("state") == NegotiationState.VERIFIED.value:
                 _safely(provider.finalize, str(row["providerPid"]))
+            elif row.get("outbox"):
+                _safely(provider.redeliver, str(row["providerPid"]))
         for row in provider.processes.list(provider.processes.transfers):
             if row.get("state") == TransferState.REQUESTED.value:
                 _safely(provider.start_transfer, str(row["providerPid"]))

@@ -60,9 +60,8 @@ from passerelle.oid4vci import (
     verify_pkce,
 )
 from passerelle.sd_jwt_vc import SPEC_VERSION as SD_JWT_VC_VERSION
-from passerelle.status_list import StatusPurpose, StatusValue
-from services.catalog import Catalog, load_catalog
-from services.openapi import (
+from passerelle.services.catalog import Catalog, load_catalog
+from passerelle.services.openapi import (
     CREDENTIAL_REQUEST,
     CREDENTIAL_RESPONSES,
     NONCE_RESPONSES,
@@ -70,17 +69,18 @@ from services.openapi import (
     TOKEN_FORM,
     TOKEN_RESPONSES,
 )
-from services.pki import load_pki
-from services.runtime import SecretsRandom, utc_now
-from services.status import StatusListService
-from services.storage import Store, open_store
-from services.web import (
+from passerelle.services.pki import load_pki
+from passerelle.services.runtime import SecretsRandom, utc_now
+from passerelle.services.status import StatusListService
+from passerelle.services.storage import Store, open_store
+from passerelle.services.web import (
     NO_STORE,
     backchannel_guard,
     health_body,
     install_edge,
     protect_backchannel,
 )
+from passerelle.status_list import StatusPurpose, StatusValue
 
 from .credentials import CredentialFactory
 from .dcp import (

@@ -25,19 +25,24 @@ from pydantic import BaseModel, ConfigDict
 from passerelle import RandomSource
 from passerelle.decision import DecisionPolicy
 from passerelle.oid4vci import SPEC_VERSION as OID4VCI_VERSION
-from services.catalog import load_catalog
-from services.openapi import (
+from passerelle.services.catalog import load_catalog
+from passerelle.services.openapi import (
     WALLET_CREDENTIALS_RESPONSES,
     WALLET_DECISIONS_RESPONSES,
     WALLET_OFFER_RESPONSES,
     WALLET_OUTCOME_RESPONSES,
 )
-from services.pages import page
-from services.pki import load_pki
-from services.runtime import SecretsRandom, utc_now
-from services.storage import open_store
-from services.trust.client import TrustClient
-from services.web import backchannel_guard, health_body, install_edge, protect_backchannel
+from passerelle.services.pages import page
+from passerelle.services.pki import load_pki
+from passerelle.services.runtime import SecretsRandom, utc_now
+from passerelle.services.storage import open_store
+from passerelle.services.trust.client import TrustClient
+from passerelle.services.web import (
+    backchannel_guard,
+    health_body,
+    install_edge,
+    protect_backchannel,
+)
 
 from ..did import WebDidResolver
 from ..fetch import Fetcher, is_loopback_url, stack_fetch_policy

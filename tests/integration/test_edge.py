@@ -13,10 +13,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.launcher import ROLES, build_app
-from services.pki import init_pki
-from services.runtime import utc_now
-from services.web import MAX_DESCRIPTION
+from passerelle.services.launcher import ROLES, build_app
+from passerelle.services.pki import init_pki
+from passerelle.services.runtime import utc_now
+from passerelle.services.web import MAX_DESCRIPTION
 
 FIVE_MB = 5 * 1024 * 1024
 

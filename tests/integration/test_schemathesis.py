@@ -22,9 +22,9 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 from schemathesis.core.result import Err
 
-from services.launcher import ROLES, build_app
-from services.pki import init_pki
-from services.runtime import utc_now
+from passerelle.services.launcher import ROLES, build_app
+from passerelle.services.pki import init_pki
+from passerelle.services.runtime import utc_now
 
 EXAMPLES = 30
 

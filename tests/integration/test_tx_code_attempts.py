@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from services.issuer.app import TX_CODE_ATTEMPTS, create_issuer_app
-from services.pki import init_pki
-from services.runtime import utc_now
+from passerelle.services.issuer.app import TX_CODE_ATTEMPTS, create_issuer_app
+from passerelle.services.pki import init_pki
+from passerelle.services.runtime import utc_now
 from tests.issuer_client import offer, persona_of, token
 from tests.storage_backends import Backend
 

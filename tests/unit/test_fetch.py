@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from passerelle import PasserelleError, Reason
-from services.fetch import (
+from passerelle.services.fetch import (
     Fetcher,
     FetchPolicy,
     numeric_ipv4_host,
@@ -235,7 +235,7 @@ def test_a_connect_error_is_a_reason_not_a_port_scan() -> None:
 def test_the_development_ca_adds_to_the_system_cas(tmp_path: Path) -> None:
     from cryptography.hazmat.primitives import serialization
 
-    from services.runtime import utc_now
+    from passerelle.services.runtime import utc_now
     from tests.pki import make_chain
 
     root = make_chain(utc_now(), name="Development TLS").root
