@@ -138,6 +138,9 @@ class Check:
     """Quirks (``role:quirk``) of the mock services this check must catch."""
     profiles: frozenset[str] | None = None
     """Target profiles it applies to; None for all."""
+    oidf: tuple[str, ...] = ()
+    """The OpenID Foundation conformance-suite test modules this check corresponds to
+    (empty: the check has no OIDF counterpart)."""
 
 
 @dataclass(slots=True)

@@ -32,6 +32,7 @@ from passerelle.oid4vp import (
     ResponseMode,
     parse_client_id,
 )
+from passerelle.status_list import StatusValue
 from passerelle.x509 import check_x509_san_dns, verify_x5c_chain, x509_hash
 
 from .. import (
@@ -50,8 +51,8 @@ from .._presenting import (
     FetchedRequest,
     Holding,
     access_anchors,
-    cached_list_may_explain,
     dcql_query_for,
+    decision_trace,
     default_claims,
     expect_accepted,
     expect_refused,
@@ -64,9 +65,11 @@ from .._presenting import (
     read_outcome,
     response_modes,
     start_transaction,
-    status_negative,
+    status_host,
+    status_listed,
     suite_signed,
     verify_request,
+    with_broken_signature,
 )
 
 PLAN = "verifier"
@@ -697,6 +700,36 @@ def _not_yet_valid(ctx: CheckContext) -> None:
     )
 
 
+@check(
+    "VER-CRED-05",
+    "A trusted issuer's credential whose signature does not verify is refused",
+    plan=PLAN,
+    catches=("verifier:skip_issuer_signature",),
+    oidf="oid4vp-1final-verifier-invalid-credential-signature",
+    requirement=_sd_jwt(
+        "7.1",
+        "The Holder or the Verifier MUST perform the following (or equivalent) steps when "
+        "receiving an SD-JWT to validate the SD-JWT and extract the payload: … Validate the "
+        "signature over the Issuer-signed JWT per Section 5.2 of [RFC7515].",
+    ),
+)
+def _broken_signature(ctx: CheckContext) -> None:
+    _control(ctx)
+    now = ctx.now()
+    holding = suite_signed(
+        ctx,
+        ctx.target,
+        presented_credential(ctx, ctx.target),
+        issued_at=now - timedelta(minutes=5),
+        valid_for=timedelta(days=1),
+    )
+    _, query = _inputs(ctx)
+    shown = present(
+        ctx, ctx.target, with_broken_signature(holding), query, response_mode=_mode(ctx)
+    )
+    expect_refused(shown.outcome, "credential with a broken issuer signature")
+
+
 _STATUS_RULE = Requirement(
     spec="draft-ietf-oauth-status-list",
     section="8.3",
@@ -706,16 +739,33 @@ _STATUS_RULE = Requirement(
 )
 
 
-def _status_refused(ctx: CheckContext, action: str, what: str) -> None:
-    negative = status_negative(ctx, ctx.target, action)
+def _status_refused(ctx: CheckContext, status: StatusValue, what: str) -> None:
+    """Present a credential whose status list, hosted by the suite at a URI no verifier
+    has seen, says ``status`` from the start: any acceptance is a failure.
+
+    A control credential, identical but for a ``VALID`` entry in a list of its own,
+    must be accepted first: without it, a refusal could be about the suite's host being
+    out of the verifier's reach rather than about the status. The verifier's own trace
+    is shown as evidence, never weighed.
+    """
+    verifier = ctx.target
     _, query = _inputs(ctx)
-    shown = present(ctx, ctx.target, negative.holding, query, response_mode=_mode(ctx))
-    if shown.outcome.accepted and cached_list_may_explain(ctx, negative, shown.outcome):
-        raise CheckWarning(
-            f"{what}: accepted after checking a status list that still said valid; the "
-            "verifier may cache a list for its ttl (Token Status List §8.3) and had this one "
-            "before the run began — run again against a verifier that has not seen it",
-            **shown.outcome.evidence(),
+    with status_host(ctx, verifier) as host:
+        control = status_listed(ctx, verifier, host, StatusValue.VALID)
+        shown = present(ctx, verifier, control.holding, query, response_mode=_mode(ctx))
+        if not shown.outcome.accepted:
+            raise CheckSkipped(
+                f"{verifier.name} refuses even a valid credential whose status list the "
+                f"suite hosts (reason {shown.outcome.reason!r}, status list fetched "
+                f"{host.fetches(control.uri)} times); the suite cannot isolate this fault"
+            )
+        listed = status_listed(ctx, verifier, host, status)
+        shown = present(ctx, verifier, listed.holding, query, response_mode=_mode(ctx))
+        ctx.record(
+            status_uri=listed.uri,
+            status_index=listed.index,
+            status_list_fetches=host.fetches(listed.uri),
+            verifier_trace=decision_trace(shown.outcome),
         )
     expect_refused(shown.outcome, what)
 
@@ -724,22 +774,22 @@ def _status_refused(ctx: CheckContext, action: str, what: str) -> None:
     "VER-CRED-03",
     "A revoked credential is refused",
     plan=PLAN,
-    catches=("verifier:skip_status",),
+    catches=("verifier:skip_status", "verifier:forge_status_trace"),
     requirement=_STATUS_RULE,
 )
 def _revoked(ctx: CheckContext) -> None:
-    _status_refused(ctx, "revoke", "revoked credential")
+    _status_refused(ctx, StatusValue.INVALID, "revoked credential")
 
 
 @check(
     "VER-CRED-04",
     "A suspended credential is refused",
     plan=PLAN,
-    catches=("verifier:skip_status",),
+    catches=("verifier:skip_status", "verifier:forge_status_trace"),
     requirement=_STATUS_RULE,
 )
 def _suspended(ctx: CheckContext) -> None:
-    _status_refused(ctx, "suspend", "suspended credential")
+    _status_refused(ctx, StatusValue.SUSPENDED, "suspended credential")
 
 
 # --- trust -------------------------------------------------------------------------------

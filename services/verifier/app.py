@@ -366,7 +366,7 @@ def create_verifier_app(
 
         decision = decide_under(policy)
         again = behaviour.widened_policy(decision, presented, policy=policy, now=now)
-        return decision if again is None else decide_under(again)
+        return behaviour.overruled(decision if again is None else decide_under(again))
 
     @app.post("/response/{rid}")
     async def response(rid: str, request: Request) -> JSONResponse:
@@ -437,7 +437,7 @@ def create_verifier_app(
                 False,
             )
             raise
-        result = decision.as_dict()
+        result = behaviour.reported(decision.as_dict())
         finish(result, decision.accepted)
         for query_id, decisions in decision.credentials.items():
             for d in decisions:
