@@ -795,6 +795,81 @@ def _nonce_no_store(ctx: CheckContext) -> None:
     )
 
 
+@check(
+    "ISS-NONCE-03",
+    "A spent c_nonce is not handed out again: new challenge values are unpredictable",
+    plan=PLAN,
+    requirement=_vci(
+        "§7.2",
+        "nonce-response",
+        "It is at the discretion of the Credential Issuer when to return a new challenge "
+        "value as opposed to the one returned in the previous request. New challenge values "
+        "MUST be unpredictable.",
+    ),
+    catches=("issuer:constant_c_nonce",),
+)
+def _nonce_fresh(ctx: CheckContext) -> None:
+    """An issuer may hand one value out more than once; but once the suite has spent it
+    in a credential request the issuer accepted, the issuer must have moved on: a value
+    that comes back after it was spent was known before it was asked for."""
+    _needs_nonce(ctx)
+    attempt = _prepare(ctx)
+    assert attempt.nonce is not None  # _needs_nonce: the issuer has a nonce endpoint
+    proof = key_proof(
+        new_holder_key(),
+        audience=attempt.endpoints.credential_issuer,
+        nonce=attempt.nonce,
+        now=ctx.now(),
+    )
+    spent = _send_proofs(ctx, attempt, [proof])
+    if spent.status_code not in (200, 202):
+        raise CheckSkipped(f"the honest credential request failed (HTTP {spent.status_code})")
+    later = [fresh_nonce(ctx, attempt.endpoints) for _ in range(2)]
+    ctx.record(
+        spent_nonce_length=len(attempt.nonce),
+        handed_out_again=[n == attempt.nonce for n in later],
+    )
+    expect(
+        attempt.nonce not in later,
+        "the nonce endpoint handed out again a c_nonce already spent in an accepted "
+        "credential request: its next challenge is known in advance",
+    )
+
+
+@check(
+    "ISS-NONCE-04",
+    "An issuer that requires a c_nonce in key proofs offers a nonce endpoint",
+    plan=PLAN,
+    requirement=_vci(
+        "§7",
+        "nonce-endpoint",
+        "A Credential Issuer that requires `c_nonce` values to be incorporated into proofs "
+        "in the Credential Request (see Section 8) MUST offer a Nonce Endpoint.",
+    ),
+    catches=("issuer:hidden_nonce_endpoint",),
+)
+def _nonce_endpoint_when_required(ctx: CheckContext) -> None:
+    endpoints = _endpoints(ctx)
+    if endpoints.nonce_endpoint is not None:
+        ctx.record(nonce_endpoint=endpoints.nonce_endpoint)
+        return
+    attempt = _prepare(ctx)
+    proof = key_proof(
+        new_holder_key(), audience=endpoints.credential_issuer, nonce=None, now=ctx.now()
+    )
+    response = _send_proofs(ctx, attempt, [proof])
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        error = None
+    ctx.record(http_status=response.status_code, error=error)
+    expect(
+        not (400 <= response.status_code < 500 and error in ("invalid_nonce", "invalid_proof")),
+        f"no nonce_endpoint in the metadata, yet a key proof without a c_nonce was refused "
+        f"with {error!r}: a wallet has no way to get the nonce this issuer requires",
+    )
+
+
 # --- credential endpoint --------------------------------------------------------------------
 
 
@@ -802,6 +877,7 @@ def _nonce_no_store(ctx: CheckContext) -> None:
     "ISS-CRED-01",
     "Each listed configuration is issued to an honest wallet",
     plan=PLAN,
+    catches=("issuer:hidden_nonce_endpoint",),
     requirement=_vci(
         "§8.3",
         "credential-response",
@@ -1125,7 +1201,7 @@ def _cnf_thumbprint(credential: str) -> str | None:
         "Credential Request, unless the Issuer decides to issue fewer Credentials. Each key "
         "provided by the Wallet is used to bind to, at most, one Credential.",
     ),
-    catches=("issuer:omit_cnf",),
+    catches=("issuer:omit_cnf", "issuer:hidden_nonce_endpoint"),
 )
 def _cred_batch(ctx: CheckContext) -> None:
     endpoints = _endpoints(ctx)
@@ -1588,6 +1664,7 @@ def _deferred(ctx: CheckContext, *, prerequisite: bool = True) -> _Deferred:
     "ISS-DEFER-01",
     "Deferred issuance: 202 with a transaction_id, then the credential",
     plan=PLAN,
+    catches=("issuer:hidden_nonce_endpoint",),
     requirement=_vci(
         "§8.3",
         "credential-response",

@@ -34,6 +34,12 @@ class IssuerQuirk(enum.StrEnum):
     """SD-JWT VCs carry a ``vct`` other than the configuration's."""
     NO_STORE_MISSING = "no_store_missing"
     """Token and credential responses lack ``Cache-Control: no-store`` (RFC 6749 §5.1)."""
+    CONSTANT_C_NONCE = "constant_c_nonce"
+    """The nonce endpoint hands out one value forever, and a proof carrying it is
+    accepted every time (OpenID4VCI §7.2: new challenge values MUST be unpredictable)."""
+    HIDDEN_NONCE_ENDPOINT = "hidden_nonce_endpoint"
+    """The metadata names no ``nonce_endpoint``, yet proofs without a ``c_nonce`` are
+    refused (OpenID4VCI §7: an issuer that requires ``c_nonce`` MUST offer one)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,6 +53,9 @@ class IssuerBehaviour:
     bind_holder: bool = True
     vct_suffix: str = ""
     no_store: bool = True
+    fixed_c_nonce: str | None = None
+    """The one ``c_nonce`` handed out and accepted, instead of fresh single-use ones."""
+    announce_nonce_endpoint: bool = True
 
 
 def behaviour_for(quirks: Collection[IssuerQuirk]) -> IssuerBehaviour:
@@ -61,4 +70,6 @@ def behaviour_for(quirks: Collection[IssuerQuirk]) -> IssuerBehaviour:
         bind_holder=IssuerQuirk.OMIT_CNF not in q,
         vct_suffix=":wrong" if IssuerQuirk.WRONG_VCT in q else "",
         no_store=IssuerQuirk.NO_STORE_MISSING not in q,
+        fixed_c_nonce="c-nonce-that-never-changes" if IssuerQuirk.CONSTANT_C_NONCE in q else None,
+        announce_nonce_endpoint=IssuerQuirk.HIDDEN_NONCE_ENDPOINT not in q,
     )
