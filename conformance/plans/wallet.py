@@ -449,6 +449,7 @@ def _refused(
     client_id: str | None = None,
     deviation: Deviation | None = None,
     vct: str | None = None,
+    dcql_query: JsonObject | None = None,
 ) -> None:
     """Send a request wrong in one way; the wallet must not present anything."""
     held = _credential(ctx)
@@ -461,7 +462,7 @@ def _refused(
         pending = verifier.create_request(
             identity=signer,
             client_id=client_id or signer.x509_san_dns(setup.host),
-            dcql_query=_query(held, paths, vct=vct),
+            dcql_query=dcql_query or _query(held, paths, vct=vct),
             now=ctx.now(),
             deviation=deviation,
             scheme=setup.scheme,
@@ -968,4 +969,38 @@ def _no_matching_credential(ctx: CheckContext) -> None:
         _setup(ctx),
         why=f"the wallet holds no credential of type {_NO_SUCH_TYPE}",
         vct=_NO_SUCH_TYPE,
+    )
+
+
+@check(
+    "WAL-20",
+    "A required credential set the wallet can only half answer gets no partial vp_token",
+    plan=PLAN,
+    oidf="oid4vp-1final-wallet-negative-test-required-non-matching-credential",
+    catches=("wallet:partial_credential_sets",),
+    requirement=_vp(
+        "6.4.2",
+        "If the Wallet cannot deliver all non-optional Credentials requested by the "
+        "Verifier according to these rules, it MUST NOT return any Credential(s).",
+    ),
+)
+def _partial_credential_set(ctx: CheckContext) -> None:
+    """One required set, one option: the held credential and one of a type nobody
+    holds. Answering only the held one would satisfy no option of the set."""
+    held = _credential(ctx)
+    query = _query(held, _requested_paths(ctx, held))
+    held_query = query["credentials"][0]  # type: ignore[index]
+    missing: JsonObject = {
+        "id": "not_held",
+        "format": held.format,
+        "meta": {"vct_values": [_NO_SUCH_TYPE]},
+    }
+    _refused(
+        ctx,
+        _setup(ctx),
+        why=f"the one option of the required credential set includes {_NO_SUCH_TYPE}",
+        dcql_query={
+            "credentials": [held_query, missing],
+            "credential_sets": [{"options": [[_QUERY_ID, "not_held"]], "required": True}],
+        },
     )

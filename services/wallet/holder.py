@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle import JsonObject, JsonValue, PasserelleError, RandomSource, Reason
 from passerelle._json import b64url_encode
-from passerelle.dcql import CandidateCredential, match_dcql, parse_dcql_query
+from passerelle.dcql import CandidateCredential, parse_dcql_query
 from passerelle.decision import (
     DecisionPolicy,
     authority_keys_of,
@@ -322,7 +322,7 @@ class Presenter:
         problem: JsonObject | None = None
         held = {c.credential_id: c for c in self.holder.credentials()}
         try:
-            match = match_dcql(
+            match = self.behaviour.match(
                 parse_dcql_query(request.dcql_query), self._candidates(list(held.values()))
             )
             plan = {

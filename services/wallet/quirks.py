@@ -12,13 +12,20 @@ from __future__ import annotations
 import enum
 import hmac
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from passerelle import PasserelleError, Reason
+from passerelle.dcql import (
+    CandidateCredential,
+    DcqlMatch,
+    DcqlQuery,
+    MatchedCredential,
+    match_dcql,
+)
 from passerelle.jose import (
     PublicKey,
     check_jwt_times,
@@ -64,6 +71,9 @@ class WalletQuirk(enum.StrEnum):
     certificate will do (OpenID4VP §5.9.3, "the trust chain")."""
     WRONG_KB_AUD = "wrong_kb_aud"
     """The KB-JWT ``aud`` is the response_uri, not the Client Identifier (Annex B.3.6)."""
+    PARTIAL_CREDENTIAL_SETS = "partial_credential_sets"
+    """When no option of a required credential set can be met, the Credential Queries
+    that do match are answered anyway: a partial ``vp_token`` (OpenID4VP §6.4.2)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +83,27 @@ class WalletBehaviour:
     check_client_id_binding: bool = True
     check_verifier_trust: bool = True
     kb_audience_is_client_id: bool = True
+    all_or_nothing: bool = True
+
+    def match(self, query: DcqlQuery, candidates: Sequence[CandidateCredential]) -> DcqlMatch:
+        """The credentials that answer ``query``: all that a required set asks for, or
+        none; (quirk) whatever matches, set by set or not."""
+        try:
+            return match_dcql(query, candidates)
+        except PasserelleError as exc:
+            if self.all_or_nothing or query.credential_sets is None:
+                raise
+            unmet = exc
+        partial: dict[str, tuple[MatchedCredential, ...]] = {}
+        for credential_query in query.credentials:
+            alone = replace(query, credentials=(credential_query,), credential_sets=None)
+            try:
+                partial.update(match_dcql(alone, candidates).credentials)
+            except PasserelleError:
+                continue
+        if not partial:
+            raise unmet
+        return DcqlMatch(credentials=partial)
 
     @property
     def verifies_requests_fully(self) -> bool:
@@ -213,4 +244,5 @@ def behaviour_for(quirks: Collection[WalletQuirk]) -> WalletBehaviour:
         check_client_id_binding=WalletQuirk.IGNORE_CLIENT_ID_BINDING not in q,
         check_verifier_trust=WalletQuirk.ACCEPT_UNTRUSTED_VERIFIER not in q,
         kb_audience_is_client_id=WalletQuirk.WRONG_KB_AUD not in q,
+        all_or_nothing=WalletQuirk.PARTIAL_CREDENTIAL_SETS not in q,
     )
