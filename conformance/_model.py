@@ -21,6 +21,7 @@ __all__ = [
     "CheckFailed",
     "CheckSkipped",
     "CheckWarning",
+    "CounterpartAtFault",
     "ErrorClass",
     "Requirement",
     "Result",
@@ -112,6 +113,16 @@ class CheckSkipped(Exception):
     def __init__(self, why: str) -> None:
         super().__init__(why)
         self.message = why
+
+
+class CounterpartAtFault(CheckSkipped):
+    """The target cannot be judged because another target the check relies on is at
+    fault (an issuer's credential that no verifier should accept): the result is
+    skipped and names that other target, so blame never lands on the wrong party."""
+
+    def __init__(self, party: str, why: str) -> None:
+        super().__init__(f"not judged: {party} is at fault: {why}")
+        self.party = party
 
 
 class CheckError(Exception):

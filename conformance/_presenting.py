@@ -33,7 +33,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle import JsonObject, PasserelleError
 from passerelle.dcql import CandidateCredential, match_dcql, parse_dcql_query
-from passerelle.jose import KeySigner, Signer, decode_unverified_jws, epoch, sign_jws
+from passerelle.jose import (
+    KeySigner,
+    Signer,
+    decode_unverified_jws,
+    epoch,
+    sign_jws,
+    verify_jws,
+)
 from passerelle.oid4vp import (
     AuthorizationRequest,
     RequestReference,
@@ -57,7 +64,7 @@ from passerelle.sd_jwt import (
     present_sd_jwt,
     process_disclosures,
 )
-from passerelle.sd_jwt_vc import NEVER_DISCLOSABLE, issue_sd_jwt_vc
+from passerelle.sd_jwt_vc import NEVER_DISCLOSABLE, SD_JWT_VC_TYP, issue_sd_jwt_vc
 from passerelle.status_list import (
     StatusValue,
     create_status_list,
@@ -78,9 +85,16 @@ from services.pki import Pki, load_pki
 from services.runtime import SecretsRandom
 
 from ._context import CheckContext, Target
-from ._holder import Issued, discover, obtain_shared
+from ._holder import (
+    SIGNING_ALGORITHMS,
+    Issued,
+    discover,
+    discover_issuer_key,
+    obtain_shared,
+    read_unverified_sd_jwt_vc,
+)
 from ._hosting import DocumentHost
-from ._model import CheckError, CheckFailed, CheckSkipped, ErrorClass
+from ._model import CheckError, CheckFailed, CheckSkipped, CounterpartAtFault, ErrorClass
 
 __all__ = [
     "RESPONSE_MODES",
@@ -116,6 +130,7 @@ __all__ = [
     "suite_pki",
     "suite_signed",
     "verify_request",
+    "vet_credential",
     "with_broken_signature",
 ]
 
@@ -400,9 +415,60 @@ def present_setting(verifier: Target) -> Mapping[str, Any]:
 
 
 def presented_credential(ctx: CheckContext, verifier: Target) -> Issued:
-    """The credential of the verifier's ``present`` setting, issued once per run."""
+    """The credential of the verifier's ``present`` setting, issued once per run, and
+    vetted before any verifier sees it: when it is at fault, every check presenting it
+    is skipped naming the issuer target (:class:`CounterpartAtFault`), never failed
+    against the verifier."""
     setting = present_setting(verifier)
-    return obtain_shared(ctx, setting["issuer"], setting["configuration"], setting["persona"])
+    issued = obtain_shared(ctx, setting["issuer"], setting["configuration"], setting["persona"])
+    key = f"presenting:vetted:{setting['issuer']}:{setting['configuration']}:{setting['persona']}"
+    problems: list[str] = ctx.shared(key, lambda: vet_credential(ctx, issued))
+    if problems:
+        ctx.record(at_fault=issued.issuer, credential_problems=problems)
+        raise CounterpartAtFault(
+            issued.issuer, f"its {issued.configuration} credential: " + "; ".join(problems)
+        )
+    return issued
+
+
+def vet_credential(ctx: CheckContext, issued: Issued) -> list[str]:
+    """What is wrong with an issued SD-JWT VC, judged as a strict verifier would before
+    trust lists and status come in: ``typ``, the signature under the key the issuer
+    publishes, the configuration's ``vct``, a ``cnf`` to bind a presentation to, and
+    its validity period. Empty when nothing is."""
+    if issued.format != "dc+sd-jwt":
+        return []  # holding_of says the suite presents SD-JWT VCs only
+    issuer = ctx.targets.get(issued.issuer)
+    if issuer is None:
+        raise CheckError(ErrorClass.SUITE, f"no target {issued.issuer!r}")
+    problems: list[str] = []
+    try:
+        read = read_unverified_sd_jwt_vc(issued.credential)
+    except CheckFailed as exc:
+        return [exc.message]
+    typ = read.header.get("typ")
+    if typ != SD_JWT_VC_TYP:
+        problems.append(f"typ {typ!r} is not {SD_JWT_VC_TYP} (SD-JWT VC §2.2.1)")
+    try:
+        resolved = discover_issuer_key(ctx, issuer, read.header, read.payload)
+        assert read.sd_jwt is not None
+        verify_jws(read.sd_jwt.issuer_jwt, key=resolved.key, algorithms=SIGNING_ALGORITHMS)
+    except CheckFailed as exc:
+        problems.append(f"issuer key: {exc.message}")
+    except CheckSkipped:
+        pass  # key discovery not described in the targets file: nothing to judge with
+    except PasserelleError as exc:
+        problems.append(f"the signature does not verify with the published key: {exc.detail}")
+    configured = discover(ctx, issuer).configuration(issued.configuration).get("vct")
+    if isinstance(configured, str) and read.payload.get("vct") != configured:
+        shown = read.payload.get("vct")
+        problems.append(f"vct {shown!r} is not the configuration's {configured!r}")
+    if not isinstance(read.payload.get("cnf"), dict):
+        problems.append("no cnf: a presentation cannot be bound to its holder")
+    exp = read.payload.get("exp")
+    if isinstance(exp, int) and not isinstance(exp, bool) and exp <= epoch(ctx.now()):
+        problems.append("expired when issued")
+    return problems
 
 
 def dcql_query_for(

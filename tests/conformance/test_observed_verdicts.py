@@ -95,3 +95,31 @@ def test_two_runs_against_one_stack_give_the_same_verdicts(
         for verifier in ("ca-verifier", "eu-verifier"):
             assert first[(check_id, verifier)] is Status.PASSED
     assert Status.WARNING not in first.values()
+
+
+def test_a_credential_at_fault_is_blamed_on_its_issuer_not_the_verifier(tmp_path: Path) -> None:
+    data_dir = tmp_path / "stack"
+    hosts = prepare_data_dir(data_dir)
+    # The issuer signs with a key it does not publish: a verifier must refuse that
+    # credential, and the suite must not call that refusal the verifier's fault.
+    stack = start_stack(
+        data_dir=data_dir,
+        hosts=hosts,
+        roles=ROLES,
+        quirks={"eu-issuer": ["sign_with_unlisted_key"]},
+    )
+    try:
+        checks = select_checks(ids=["VER-PRES-01", "VER-PRES-02", "VER-KB-01", "VER-CRED-03"])
+        run = run_checks(local_targets(stack.urls, data_dir), checks)
+    finally:
+        stack.stop()
+    judged = [r for r in run.results if "is at fault" in r.message]
+    assert {r.check.id for r in judged} == {
+        "VER-PRES-01",
+        "VER-PRES-02",
+        "VER-KB-01",
+        "VER-CRED-03",
+    }
+    assert all(r.status is Status.SKIPPED for r in judged)
+    assert all(r.evidence["at_fault"] == "eu-issuer" for r in judged)
+    assert not [r for r in run.results if r.status in (Status.FAILED, Status.ERROR)]
