@@ -46,11 +46,14 @@ from .. import (
     expect,
 )
 from .._holder import obtain_shared
+from .._model import CheckError, ErrorClass
 from .._presenting import (
     Fault,
     FetchedRequest,
     Holding,
+    Session,
     access_anchors,
+    answer,
     dcql_query_for,
     decision_trace,
     default_claims,
@@ -63,7 +66,9 @@ from .._presenting import (
     present_setting,
     presented_credential,
     read_outcome,
+    response_form,
     response_modes,
+    send_response,
     start_transaction,
     status_host,
     status_listed,
@@ -446,6 +451,7 @@ def _nonce(ctx: CheckContext) -> None:
     "VER-REQ-09",
     "request_uri_method=post: the Request Object echoes the wallet_nonce",
     plan=PLAN,
+    oidf="oid4vp-1final-verifier-request-uri-method-post",
     requirement=_vp(
         "5.10",
         "When received, the Verifier MUST use it as the wallet_nonce value in the signed "
@@ -489,6 +495,42 @@ def _by_reference(ctx: CheckContext) -> None:
     )
 
 
+@check(
+    "VER-REQ-11",
+    "The request_uri serves the Request Object again when a wallet fetches it twice",
+    plan=PLAN,
+    severity=Severity.RECOMMENDED,
+    oidf="oid4vp-1final-verifier-request-uri-fetched-twice",
+    requirement=_vp(
+        "5.1",
+        "If request_uri_method value is get, the Wallet MUST send the request to retrieve "
+        "the Request Object using the HTTP GET method, i.e., as defined in [RFC9101].",
+    ),
+)
+def _fetched_twice(ctx: CheckContext) -> None:
+    """OpenID4VP does not make a request_uri single-use: a wallet may fetch it again
+    (a retry, a reload), and then answer the request it fetched last."""
+    holding, query = _inputs(ctx)
+    transaction = start_transaction(ctx, ctx.target, query, response_mode=_mode(ctx))
+    try:
+        fetch_request(ctx, transaction)
+        fetched = fetch_request(ctx, transaction)
+    except CheckFailed as exc:
+        raise CheckWarning(f"the second fetch of the request_uri failed: {exc.message}") from exc
+    session = Session(
+        transaction=transaction, fetched=fetched, verified=verify_request(ctx, fetched)
+    )
+    vp_token = answer(holding, session.request, now=ctx.now())
+    outcome = send_response(ctx, session, response_form(session.request, vp_token))
+    ctx.record(**outcome.evidence())
+    if not outcome.accepted:
+        raise CheckWarning(
+            f"the answer to the Request Object fetched a second time was not accepted "
+            f"(reason {outcome.reason!r})",
+            **outcome.evidence(),
+        )
+
+
 # --- honest presentations ----------------------------------------------------------------
 
 
@@ -508,6 +550,7 @@ def _honest(ctx: CheckContext, mode: str) -> None:
     "VER-PRES-01",
     "An honest presentation by direct_post is accepted",
     plan=PLAN,
+    oidf="oid4vp-1final-verifier-happy-flow",
     requirement=_vp(
         "8.2",
         "The Authorization Response MUST be encoded in the request body using the format "
@@ -522,6 +565,7 @@ def _honest_direct_post(ctx: CheckContext) -> None:
     "VER-PRES-02",
     "An honest presentation by direct_post.jwt (encrypted) is accepted",
     plan=PLAN,
+    oidf="oid4vp-1final-verifier-happy-flow",
     requirement=_vp(
         "8.3",
         "To encrypt the Authorization Response, implementations MUST use an unsigned, "
@@ -553,6 +597,7 @@ def _tampered(ctx: CheckContext) -> None:
     "VER-KB-01",
     "A KB-JWT signed with a key other than the cnf key is refused",
     plan=PLAN,
+    oidf="oid4vp-1final-verifier-invalid-kb-jwt-signature",
     requirement=_sd_jwt(
         "4.3.2",
         "If the Verifier requires Key Binding, the Verifier MUST ensure that the key with "
@@ -568,6 +613,7 @@ def _kb_other_key(ctx: CheckContext) -> None:
     "VER-KB-02",
     "A KB-JWT with another nonce is refused",
     plan=PLAN,
+    oidf="oid4vp-1final-verifier-invalid-kb-jwt-nonce",
     catches=("verifier:skip_nonce_check",),
     requirement=_vp(
         "14.1.2",
@@ -583,6 +629,7 @@ def _kb_nonce(ctx: CheckContext) -> None:
     "VER-KB-03",
     "A KB-JWT for another audience is refused",
     plan=PLAN,
+    oidf="oid4vp-1final-verifier-invalid-kb-jwt-aud",
     catches=("verifier:ignore_aud",),
     requirement=_vp(
         "14.1.2",
@@ -602,12 +649,24 @@ _IAT = _sd_jwt(
 )
 
 
-@check("VER-KB-04", "A KB-JWT issued a day in the future is refused", plan=PLAN, requirement=_IAT)
+@check(
+    "VER-KB-04",
+    "A KB-JWT issued a day in the future is refused",
+    plan=PLAN,
+    oidf="oid4vp-1final-verifier-kb-jwt-iat-in-future",
+    requirement=_IAT,
+)
 def _kb_iat_future(ctx: CheckContext) -> None:
     _refused(ctx, Fault.IAT_FUTURE, "KB-JWT iat a day ahead")
 
 
-@check("VER-KB-05", "A KB-JWT issued a day ago is refused", plan=PLAN, requirement=_IAT)
+@check(
+    "VER-KB-05",
+    "A KB-JWT issued a day ago is refused",
+    plan=PLAN,
+    oidf="oid4vp-1final-verifier-kb-jwt-iat-in-past",
+    requirement=_IAT,
+)
 def _kb_iat_past(ctx: CheckContext) -> None:
     _refused(ctx, Fault.IAT_PAST, "KB-JWT iat a day old")
 
@@ -616,6 +675,7 @@ def _kb_iat_past(ctx: CheckContext) -> None:
     "VER-KB-06",
     "A KB-JWT whose sd_hash does not match the presentation is refused",
     plan=PLAN,
+    oidf="oid4vp-1final-verifier-invalid-sd-hash",
     requirement=_sd_jwt(
         "7.3",
         _KB_STEPS + "Calculate the digest over the Issuer-signed JWT and Disclosures as "
@@ -728,6 +788,40 @@ def _broken_signature(ctx: CheckContext) -> None:
         ctx, ctx.target, with_broken_signature(holding), query, response_mode=_mode(ctx)
     )
     expect_refused(shown.outcome, "credential with a broken issuer signature")
+
+
+@check(
+    "VER-PRES-03",
+    "A credential whose cnf.jwk holds only the members its key type requires is accepted",
+    plan=PLAN,
+    oidf="oid4vp-1final-verifier-minimal-cnf-jwk",
+    requirement=_sd_jwt(
+        "4.3.2",
+        "If the Verifier requires Key Binding, the Verifier MUST ensure that the key with "
+        "which it validates the signature on the Key Binding JWT is the key specified in the "
+        "SD-JWT as the Holder's public key.",
+    ),
+)
+def _minimal_cnf(ctx: CheckContext) -> None:
+    """kid, alg, use and the like are optional JWK members (RFC 7517 §4): a verifier
+    that needs them refuses wallets that follow RFC 7638's minimal form."""
+    now = ctx.now()
+    holding = suite_signed(
+        ctx,
+        ctx.target,
+        presented_credential(ctx, ctx.target),
+        issued_at=now - timedelta(minutes=5),
+        valid_for=timedelta(days=1),
+    )
+    cnf = holding.payload().get("cnf")
+    jwk = cnf.get("jwk") if isinstance(cnf, dict) else None
+    members = sorted(jwk) if isinstance(jwk, dict) else []
+    ctx.record(cnf_jwk_members=members)
+    if members != ["crv", "kty", "x", "y"]:
+        raise CheckError(ErrorClass.SUITE, f"cnf.jwk is not minimal: {members}")
+    _, query = _inputs(ctx)
+    shown = present(ctx, ctx.target, holding, query, response_mode=_mode(ctx))
+    expect_accepted(shown.outcome, "credential with a minimal cnf.jwk")
 
 
 _STATUS_RULE = Requirement(

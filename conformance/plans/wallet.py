@@ -30,10 +30,13 @@ to arrive after the backchannel answered; default 0.1).
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from passerelle import JsonObject, JsonValue, PasserelleError
 from passerelle.jose import ALGORITHMS, UnverifiedJws, decode_unverified_jws, verify_jws
@@ -75,6 +78,10 @@ _NOT_SUBJECT_CLAIMS = frozenset(
 )
 _ARRIVAL_WAIT_S = 5.0
 _NO_SUCH_TYPE = "urn:passerelle:conformance:no-such-credential-type"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _vp(section: str, text: str) -> Requirement:
@@ -547,6 +554,7 @@ def _receives_credential(ctx: CheckContext) -> None:
     "An honest DCQL request (x509_san_dns, direct_post) gets a vp_token with the requested "
     "claims at the response_uri",
     plan=PLAN,
+    oidf="oid4vp-1final-wallet-happy-flow",
     requirement=_vp(
         "8.1",
         "vp_token: REQUIRED. This is a JSON-encoded object containing entries where the key "
@@ -565,6 +573,7 @@ def _direct_post(ctx: CheckContext) -> None:
     "WAL-03",
     "Under direct_post.jwt the response is a JWE encrypted to the suite's key, with its kid",
     plan=PLAN,
+    oidf=("oid4vp-1final-wallet-happy-flow", "oid4vp-1final-wallet-request-uri-method-post"),
     requirement=_vp(
         "8.3",
         "To encrypt the Authorization Response, implementations MUST use an unsigned, "
@@ -701,6 +710,7 @@ def _x509_hash(ctx: CheckContext) -> None:
     "WAL-08",
     "Only the requested claims are disclosed (data minimisation)",
     plan=PLAN,
+    oidf="oid4vp-1final-wallet-fewer-claims-than-available",
     requirement=_vp(
         "6.4",
         "Wallets MUST NOT send selectively disclosable claims that have not been selected "
@@ -760,6 +770,7 @@ def _untrusted_verifier(ctx: CheckContext) -> None:
     "WAL-10",
     "A request whose signature is not by the x5c leaf's key is refused",
     plan=PLAN,
+    oidf="oid4vp-1final-wallet-negative-test-invalid-request-object-signature",
     requirement=_VALIDATE_SIGNATURE_AND_CHAIN,
     catches=("wallet:skip_request_signature",),
 )
@@ -833,6 +844,7 @@ def _hash_mismatch(ctx: CheckContext) -> None:
     "WAL-13",
     "Under x509_san_dns, a response_uri on another host than the Client Identifier is refused",
     plan=PLAN,
+    oidf="oid4vp-1final-wallet-negative-test-response-uri-not-client-id",
     requirement=_vp(
         "5.9.3",
         "If the Wallet can establish trust in the Client Identifier authenticated through "
@@ -873,6 +885,7 @@ def _wrong_typ(ctx: CheckContext) -> None:
     "WAL-15",
     "A request without a nonce is refused",
     plan=PLAN,
+    oidf="oid4vp-1final-wallet-negative-test-missing-nonce",
     requirement=_vp(
         "5.2",
         "nonce: REQUIRED. A case-sensitive String representing a value to securely bind "
@@ -957,6 +970,7 @@ def _expired(ctx: CheckContext) -> None:
     "WAL-19",
     "A DCQL query no held credential satisfies is declined, with no presentation",
     plan=PLAN,
+    oidf="oid4vp-1final-wallet-negative-test-required-non-matching-credential",
     requirement=_vp(
         "6.4.2",
         "If the Wallet cannot deliver all non-optional Credentials requested by the "
@@ -1004,3 +1018,257 @@ def _partial_credential_set(ctx: CheckContext) -> None:
             "credential_sets": [{"options": [[_QUERY_ID, "not_held"]], "required": True}],
         },
     )
+
+
+# --- requests the wallet must refuse, from the OIDF wallet plan ------------------------------
+
+
+@check(
+    "WAL-21",
+    "A direct_post request that also carries a redirect_uri is refused",
+    plan=PLAN,
+    oidf="oid4vp-1final-wallet-negative-test-redirect-uri-with-direct-post",
+    requirement=_vp(
+        "8.2",
+        "If the redirect_uri Authorization Request parameter is present when the Response "
+        "Mode is direct_post, the Wallet MUST return an invalid_request Authorization "
+        "Response error.",
+    ),
+)
+def _redirect_uri_with_direct_post(ctx: CheckContext) -> None:
+    setup = _setup(ctx)
+    _refused(
+        ctx,
+        setup,
+        why="the request carries a redirect_uri next to response_uri under direct_post",
+        deviation=Deviation(extra_claims={"redirect_uri": f"https://{setup.host}/elsewhere"}),
+    )
+
+
+@check(
+    "WAL-22",
+    "A request with a transaction_data entry of an unknown type is refused",
+    plan=PLAN,
+    oidf="oid4vp-1final-wallet-negative-test-unknown-transaction-data-type",
+    requirement=_vp(
+        "5.1",
+        "The Wallet MUST return an error if a request contains even one unrecognized "
+        "transaction data type or transaction data not conforming to the respective type "
+        "definition.",
+    ),
+)
+def _unknown_transaction_data(ctx: CheckContext) -> None:
+    entry = {
+        "type": "urn:passerelle:conformance:no-such-transaction",
+        "credential_ids": [_QUERY_ID],
+    }
+    encoded = _b64url(json.dumps(entry).encode())
+    _refused(
+        ctx,
+        _setup(ctx),
+        why="its transaction_data names a type no wallet knows",
+        deviation=Deviation(extra_claims={"transaction_data": [encoded]}),
+    )
+
+
+@check(
+    "WAL-23",
+    "A request URL whose client_id differs from the Request Object's is refused",
+    plan=PLAN,
+    oidf="oid4vp-1final-wallet-negative-test-mismatched-client-id",
+    requirement=_vp(
+        "5.10.1",
+        "The Client Identifier value in the client_id Authorization Request parameter and "
+        "the Request Object client_id claim value MUST be identical, including the Client "
+        "Identifier Prefix. If any of these conditions are not met, the Wallet MUST terminate "
+        "request processing.",
+    ),
+)
+def _mismatched_client_id(ctx: CheckContext) -> None:
+    setup = _setup(ctx)
+    _refused(
+        ctx,
+        setup,
+        why="the request URL names another client_id than the Request Object",
+        deviation=Deviation(url_client_id=setup.identity.x509_hash),
+    )
+
+
+@check(
+    "WAL-24",
+    "A request under an unknown Client Identifier Prefix is refused",
+    plan=PLAN,
+    oidf="oid4vp-1final-wallet-negative-test-invalid-client-id-prefix",
+    requirement=_vp(
+        "5.9.2",
+        "If a : character is present in the Client Identifier but the value preceding it is "
+        "not a recognized and supported Client Identifier Prefix value, the Wallet can treat "
+        "the Client Identifier as referring to a pre-registered client or it may refuse the "
+        "request.",
+    ),
+    severity=Severity.RECOMMENDED,
+)
+def _invalid_client_id_prefix(ctx: CheckContext) -> None:
+    # A client no wallet has pre-registered: whichever branch the wallet takes, it has
+    # nothing to trust the request with, so nothing may be presented.
+    setup = _setup(ctx)
+    unknown = f"invalid_prefix:{setup.host}"
+    _refused(
+        ctx,
+        setup,
+        why="its client_id prefix is invalid_prefix:, for a client nobody pre-registered",
+        deviation=Deviation(extra_claims={"client_id": unknown}, url_client_id=unknown),
+    )
+
+
+# --- requests the wallet must answer, from the OIDF wallet plan ------------------------------
+
+
+def _answered(
+    ctx: CheckContext,
+    *,
+    dcql_query: JsonObject,
+    mode: ResponseMode = ResponseMode.DIRECT_POST,
+    deviation: Deviation | None = None,
+) -> tuple[PendingRequest, Arrival, dict[str, Any]]:
+    """An honest request but for ``dcql_query`` (or ``deviation``): what arrived, read."""
+    setup = _setup(ctx)
+    _presented(ctx)  # the wallet reaches the suite and answers a plain request
+    with setup.verifier() as verifier:
+        pending = verifier.create_request(
+            identity=setup.identity,
+            client_id=setup.client_id,
+            dcql_query=dcql_query,
+            now=ctx.now(),
+            response_mode=mode,
+            deviation=deviation,
+            scheme=setup.scheme,
+        )
+        decision = _ask(ctx, setup, pending)
+        arrivals = verifier.wait_for_arrival(pending, timeout=_ARRIVAL_WAIT_S)
+    ctx.record(request=pending.evidence(), decision=decision)
+    sent = [a for a in arrivals if a.carries_presentation]
+    expect(sent, f"no presentation reached the suite's response_uri: {_said(decision)}")
+    arrival = sent[0]
+    expect(
+        arrival.params is not None,
+        f"the response at the response_uri cannot be read: {arrival.problem}",
+    )
+    assert arrival.params is not None
+    try:
+        vp_token = parse_vp_token(arrival.params.get("vp_token"))
+    except PasserelleError as exc:
+        raise CheckFailed(f"vp_token is not a DCQL vp_token: {exc.detail}") from exc
+    return pending, arrival, dict(vp_token)
+
+
+@check(
+    "WAL-25",
+    "An optional credential set the wallet cannot meet does not stop the required one",
+    plan=PLAN,
+    oidf="oid4vp-1final-wallet-optional-credential-set",
+    requirement=_vp(
+        "6.4.2",
+        "Otherwise, the Verifier requests presentations of Credentials to be returned "
+        "satisfying all of the Credential Set Queries in the credential_sets array where the "
+        "required attribute is true or omitted, and optionally, any of the other Credential "
+        "Set Queries. To satisfy a Credential Set Query, the Wallet MUST return presentations "
+        "of a set of Credentials that match to one of the options inside the Credential Set "
+        "Query.",
+    ),
+)
+def _optional_credential_set(ctx: CheckContext) -> None:
+    held = _credential(ctx)
+    held_query = _query(held, _requested_paths(ctx, held))["credentials"][0]  # type: ignore[index]
+    missing: JsonObject = {
+        "id": "not_held",
+        "format": held.format,
+        "meta": {"vct_values": [_NO_SUCH_TYPE]},
+    }
+    _, _, vp_token = _answered(
+        ctx,
+        dcql_query={
+            "credentials": [held_query, missing],
+            "credential_sets": [
+                {"options": [[_QUERY_ID]]},
+                {"options": [["not_held"]], "required": False},
+            ],
+        },
+    )
+    ctx.record(vp_token_queries=sorted(vp_token))
+    expect(
+        _QUERY_ID in vp_token,
+        f"the required credential is not in the vp_token: {sorted(vp_token)}",
+    )
+    expect("not_held" not in vp_token, "the vp_token answers a query the wallet cannot meet")
+
+
+@check(
+    "WAL-26",
+    "A Credential Query without claims gets the credential with no selectively disclosable claim",
+    plan=PLAN,
+    oidf="oid4vp-1final-wallet-no-claims-in-dcql-query",
+    catches=("wallet:disclose_all",),
+    requirement=_vp(
+        "6.4.1",
+        "If claims is absent, the Verifier is requesting no claims that are selectively "
+        "disclosable; the Wallet MUST return only the claims that are mandatory to present "
+        "(e.g., SD-JWT and Key Binding JWT for a Credential of format IETF SD-JWT VC).",
+    ),
+)
+def _no_claims_in_query(ctx: CheckContext) -> None:
+    held = _credential(ctx)
+    if held.format != "dc+sd-jwt":
+        raise CheckSkipped(f"the wallet's credential is {held.format}, not an SD-JWT VC")
+    query: JsonObject = {
+        "credentials": [
+            {"id": _QUERY_ID, "format": held.format, "meta": {"vct_values": [held.vct]}}
+        ]
+    }
+    _, _, vp_token = _answered(ctx, dcql_query=query)
+    items = vp_token.get(_QUERY_ID)
+    expect(items, f"the vp_token has no presentation for {_QUERY_ID!r}: {sorted(vp_token)}")
+    assert isinstance(items, list | tuple)
+    presentation = items[0]
+    expect(isinstance(presentation, str), "an SD-JWT VC presentation is a string")
+    try:
+        disclosed = len(parse_sd_jwt(str(presentation)).disclosures)
+    except PasserelleError as exc:
+        raise CheckFailed(f"the presentation is not a valid SD-JWT: {exc.detail}") from exc
+    ctx.record(disclosures=disclosed)
+    expect(disclosed == 0, f"{disclosed} disclosures were sent; no claim was asked for")
+
+
+@check(
+    "WAL-27",
+    "Unusable keys in client_metadata.jwks are ignored: the response is encrypted to the "
+    "usable one",
+    plan=PLAN,
+    oidf="oid4vp-1final-wallet-ignores-unusable-encryption-key",
+    requirement=_vp(
+        "8.3",
+        "Using what it supports and its preferences, the Wallet selects the public key to "
+        "encrypt the Authorization Response based on information about each key, such as the "
+        "kty (Key Type), use (Public Key Use), alg (Algorithm), and other JWK parameters. … "
+        "If the selected public key contains a kid parameter, the JWE MUST include the same "
+        "value in the kid JWE Header Parameter (as defined in [RFC7516, Section 4.1.6]) of "
+        "the encrypted response.",
+    ),
+)
+def _unusable_encryption_keys(ctx: CheckContext) -> None:
+    unusable: tuple[JsonObject, ...] = (
+        {"kty": "AKP", "alg": "ML-KEM-NONE", "kid": "suite-unusable-akp", "pub": "AAAA"},
+        {"kty": "NO-SUCH-KTY", "kid": "suite-unusable-made-up", "use": "enc"},
+    )
+    held = _credential(ctx)
+    pending, arrival, vp_token = _answered(
+        ctx,
+        dcql_query=_query(held, _requested_paths(ctx, held)),
+        mode=ResponseMode.DIRECT_POST_JWT,
+        deviation=Deviation(extra_jwks=unusable),
+    )
+    kid = (arrival.jwe_header or {}).get("kid")
+    ctx.record(jwe_kid=kid, usable_kid=pending.encryption_kid)
+    expect(arrival.encrypted, "under direct_post.jwt the response came unencrypted")
+    expect(kid == pending.encryption_kid, f"the JWE names kid {kid!r}, not the usable key")
+    expect(_QUERY_ID in vp_token, "the decrypted response holds no presentation")
