@@ -299,7 +299,11 @@ _SPECS: tuple[_Spec, ...] = (
         document=_Document.DID_WEB,
         role="ca-dataspace",
         did_path="sme",
-        did_services=(("CredentialService", "/sme/cs"),),
+        did_services=(
+            ("CredentialService", "/sme/cs"),
+            # Where the connector publishes its conformance attestation, if it has one.
+            ("ConformanceAttestation", "/sme/conformance-attestation"),
+        ),
     ),
     _Spec(
         name="eu-dataspace-sme",
@@ -307,7 +311,11 @@ _SPECS: tuple[_Spec, ...] = (
         document=_Document.DID_WEB,
         role="eu-dataspace",
         did_path="sme",
-        did_services=(("CredentialService", "/sme/cs"),),
+        did_services=(
+            ("CredentialService", "/sme/cs"),
+            # Where the connector publishes its conformance attestation, if it has one.
+            ("ConformanceAttestation", "/sme/conformance-attestation"),
+        ),
     ),
     _Spec(
         name="ca-dataspace-provider",
