@@ -1220,6 +1220,7 @@ def _cred_token_in_query(ctx: CheckContext) -> None:
     "ISS-CRED-15",
     "An unknown credential_identifier is refused with unknown_credential_identifier",
     plan=PLAN,
+    catches=("issuer:ignore_credential_identifier",),
     oidf="oid4vci-1_0-issuer-fail-unknown-credential-identifier",
     requirement=_vci(
         "§8.3.1.2",
@@ -1264,6 +1265,7 @@ def _cred_unknown_identifier(ctx: CheckContext) -> None:
     "ISS-CRED-16",
     "A second credential request on the same token, with unknown parameters, is answered",
     plan=PLAN,
+    catches=("issuer:refuse_unknown_parameters",),
     oidf="oid4vci-1_0-issuer-happy-flow-additional-requests",
     requirement=_vci(
         "§8.2",

@@ -1027,6 +1027,7 @@ def _partial_credential_set(ctx: CheckContext) -> None:
     "WAL-21",
     "A direct_post request that also carries a redirect_uri is refused",
     plan=PLAN,
+    catches=("wallet:ignore_redirect_uri",),
     oidf="oid4vp-1final-wallet-negative-test-redirect-uri-with-direct-post",
     requirement=_vp(
         "8.2",
@@ -1049,6 +1050,7 @@ def _redirect_uri_with_direct_post(ctx: CheckContext) -> None:
     "WAL-22",
     "A request with a transaction_data entry of an unknown type is refused",
     plan=PLAN,
+    catches=("wallet:ignore_transaction_data",),
     oidf="oid4vp-1final-wallet-negative-test-unknown-transaction-data-type",
     requirement=_vp(
         "5.1",
@@ -1075,6 +1077,7 @@ def _unknown_transaction_data(ctx: CheckContext) -> None:
     "WAL-23",
     "A request URL whose client_id differs from the Request Object's is refused",
     plan=PLAN,
+    catches=("wallet:ignore_url_client_id",),
     oidf="oid4vp-1final-wallet-negative-test-mismatched-client-id",
     requirement=_vp(
         "5.10.1",
@@ -1166,6 +1169,7 @@ def _answered(
     "WAL-25",
     "An optional credential set the wallet cannot meet does not stop the required one",
     plan=PLAN,
+    catches=("wallet:optional_sets_required",),
     oidf="oid4vp-1final-wallet-optional-credential-set",
     requirement=_vp(
         "6.4.2",
@@ -1244,6 +1248,7 @@ def _no_claims_in_query(ctx: CheckContext) -> None:
     "Unusable keys in client_metadata.jwks are ignored: the response is encrypted to the "
     "usable one",
     plan=PLAN,
+    catches=("wallet:first_jwk_only",),
     oidf="oid4vp-1final-wallet-ignores-unusable-encryption-key",
     requirement=_vp(
         "8.3",

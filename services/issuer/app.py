@@ -647,7 +647,7 @@ def create_issuer_app(
         grant = bearer(request, authorization)
         now = clock()
         req = parse_credential_request(
-            body,
+            behaviour.screened(body, authorized=list(grant["configs"])),
             metadata_configurations=configurations,
             authorized=grant["configs"],
             batch_size=profile.batch_size,

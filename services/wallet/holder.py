@@ -450,7 +450,7 @@ class Presenter:
                 payload["state"] = request.state
             jwe = encrypt_response(
                 payload,
-                verifier_jwks=request.client_metadata.jwks,
+                verifier_jwks=self.behaviour.encryption_keys(request.client_metadata.jwks),
                 enc_values_supported=request.client_metadata.encrypted_response_enc_values_supported,
             )
             form = direct_post_jwt_form(jwe)
