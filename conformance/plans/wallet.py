@@ -39,7 +39,15 @@ from pathlib import Path
 from typing import Any
 
 from passerelle import JsonObject, JsonValue, PasserelleError
-from passerelle.jose import ALGORITHMS, UnverifiedJws, decode_unverified_jws, verify_jws
+from passerelle.jose import (
+    ALGORITHMS,
+    PublicKey,
+    UnverifiedJws,
+    decode_unverified_jws,
+    epoch,
+    verify_jws,
+)
+from passerelle.oid4vci import PROOF_JWT_TYP
 from passerelle.oid4vp import RequestUriMethod, ResponseMode, parse_vp_token
 from passerelle.sd_jwt import (
     KB_JWT_TYP,
@@ -49,10 +57,14 @@ from passerelle.sd_jwt import (
     parse_sd_jwt,
     process_disclosures,
 )
+from passerelle.sd_jwt_vc import issue_sd_jwt_vc
 from passerelle.x509 import san_dns_names, x509_hash
 from services.pki import Pki, load_pki
+from services.runtime import SecretsRandom
 
 from .._context import CheckContext
+from .._holder import obtain_shared
+from .._issuer_role import ProofSeen, SuiteIssuer
 from .._model import CheckError, CheckFailed, CheckSkipped, ErrorClass, Requirement, Severity
 from .._registry import check, expect
 from .._verifier_role import (
@@ -534,6 +546,8 @@ def _binding_problems(presented: _Presented) -> list[str]:
     "The wallet obtains a credential from the configured issuer (pre-authorized code, "
     "Transaction Code)",
     plan=PLAN,
+    # Real issuers have a nonce endpoint: a proof without the nonce buys nothing.
+    catches=("wallet:proof_without_nonce",),
     requirement=Requirement(
         spec="OpenID4VCI 1.0",
         section="6.1",
@@ -1277,3 +1291,215 @@ def _unusable_encryption_keys(ctx: CheckContext) -> None:
     expect(arrival.encrypted, "under direct_post.jwt the response came unencrypted")
     expect(kid == pending.encryption_kid, f"the JWE names kid {kid!r}, not the usable key")
     expect(_QUERY_ID in vp_token, "the decrypted response holds no presentation")
+
+
+# --- the suite as issuer and authorization server (OIDF vci10wallet) -------------------------
+
+_VCI = "OpenID4VCI 1.0"
+_NOTIFICATION_EVENTS = ("credential_accepted", "credential_failure", "credential_deleted")
+_VCI_URL = "https://openid.net/specs/openid-4-verifiable-credential-issuance-1_0.html"
+
+
+def _vci(section: str, anchor: str, text: str) -> Requirement:
+    return Requirement(spec=_VCI, section=section, text=text, link=f"{_VCI_URL}#{anchor}")
+
+
+@dataclass(frozen=True, slots=True)
+class _SuiteIssuance:
+    issuer: str
+    outcomes: list[JsonObject]
+    proofs: list[ProofSeen]
+    nonces: list[str]
+    issued: int
+    notification_id: str
+    notifications: list[JsonObject]
+
+
+def _issue_from_suite(ctx: CheckContext) -> _SuiteIssuance:
+    """Offer the wallet a credential from the suite's own issuer: the claims and type of
+    the credential the targets file names for it, signed as ``issuer_identity`` (a PKI
+    entity the wallet trusts through the lists; default ``eu-pid-provider``)."""
+    setup = _setup(ctx)
+    issued = obtain_shared(
+        ctx,
+        str(ctx.target.require("issuer")),
+        str(ctx.target.require("configuration")),
+        str(ctx.target.require("persona")),
+    )
+    if issued.format != "dc+sd-jwt":
+        raise CheckSkipped(f"the suite issues SD-JWT VCs only, not {issued.format}")
+    parsed = parse_sd_jwt(issued.credential)
+    payload = parsed.unverified_payload()
+    claims = {
+        k: v
+        for k, v in process_disclosures(parsed, payload).claims.items()
+        if k not in _NOT_SUBJECT_CLAIMS
+    }
+    identity = str(ctx.target.get("issuer_identity") or "eu-pid-provider")
+    try:
+        signer, x5c = setup.pki.signer(identity), setup.pki.x5c(identity)
+    except PasserelleError as exc:
+        raise CheckError(ErrorClass.SUITE, f"issuer_identity: {exc.detail}") from exc
+    integrity = payload.get("vct#integrity")
+    vct = str(payload.get("vct"))
+
+    def issue(key: PublicKey) -> str:
+        return issue_sd_jwt_vc(
+            claims,
+            vct=vct,
+            signer=signer,
+            random=SecretsRandom(),
+            now=ctx.now() - timedelta(seconds=5),
+            disclosable=[(name,) for name in claims],
+            holder_key=key,
+            valid_for=timedelta(days=1),
+            vct_integrity=integrity if isinstance(integrity, str) else None,
+            x5c=x5c,
+        )
+
+    host = str(ctx.target.get("suite_issuer_host", setup.host))
+    bind = str(ctx.target.get("suite_issuer_bind", setup.bind))
+    with SuiteIssuer(vct=vct, issue=issue, host=host, bind=bind, tls=setup.tls) as issuer:
+        answer = ctx.http.post(f"{setup.backchannel}/offers", json={"offer": issuer.offer_link()})
+        if answer.status_code >= 500:
+            raise CheckError(
+                ErrorClass.UNPARSEABLE,
+                f"the wallet's backchannel failed: HTTP {answer.status_code}",
+            )
+        outcomes = ctx.json_object(answer, "the wallet's backchannel (offers)").get("outcomes")
+        issuer.wait_for(lambda s: bool(s.notifications), timeout=setup.grace)
+        state = issuer.state
+        return _SuiteIssuance(
+            issuer=issuer.url,
+            outcomes=[o for o in outcomes if isinstance(o, dict)]
+            if isinstance(outcomes, list)
+            else [],
+            proofs=list(state.proofs),
+            nonces=list(state.nonces),
+            issued=len(state.issued),
+            notification_id=state.notification_id,
+            notifications=list(state.notifications),
+        )
+
+
+def _suite_issuance(ctx: CheckContext, *, prerequisite: bool = True) -> _SuiteIssuance:
+    return ctx.shared(
+        f"wallet:{ctx.target.name}:suite-issuance",
+        lambda: _issue_from_suite(ctx),
+        prerequisite=prerequisite,
+    )
+
+
+@check(
+    "WAL-28",
+    "From the suite's own issuer, the wallet's key proofs are typed, addressed, fresh and "
+    "signed, and it accepts the credential",
+    plan=PLAN,
+    oidf="oid4vci-1_0-wallet-test-credential-issuance",
+    catches=("wallet:proof_without_nonce",),
+    requirement=_vci(
+        "Appendix F.1",
+        "jwt-proof-type",
+        "typ: REQUIRED (JOSE Header). MUST be openid4vci-proof+jwt, which explicitly types "
+        "the key proof JWT as recommended in Section 3.11 of [RFC8725]. … aud: REQUIRED "
+        "(string). The value of this claim MUST be the Credential Issuer Identifier. … iat: "
+        "REQUIRED (number). … nonce: … It MUST be present when the issuer has a Nonce "
+        "Endpoint as defined in Section 7.",
+    ),
+)
+def _wallet_proofs(ctx: CheckContext) -> None:
+    seen = _suite_issuance(ctx, prerequisite=False)
+    ctx.record(
+        outcomes=seen.outcomes,
+        proofs=[
+            {
+                "header": {k: v for k, v in p.header.items() if k != "jwk"},
+                "claims": p.claims,
+                "problem": p.problem,
+            }
+            for p in seen.proofs
+        ],
+    )
+    expect(seen.proofs, "no key proof reached the suite's credential endpoint")
+    now = epoch(ctx.now())
+    for index, proof in enumerate(seen.proofs):
+        where = f"key proof {index}"
+        expect(
+            proof.header.get("typ") == PROOF_JWT_TYP,
+            f"{where}: typ {proof.header.get('typ')!r} is not {PROOF_JWT_TYP}",
+        )
+        expect(proof.claims.get("aud") == seen.issuer, f"{where}: aud is not {seen.issuer}")
+        expect(
+            proof.claims.get("nonce") in seen.nonces,
+            f"{where}: nonce {proof.claims.get('nonce')!r} is not a c_nonce the suite gave",
+        )
+        iat = proof.claims.get("iat")
+        expect(
+            isinstance(iat, int) and abs(now - iat) <= 300,
+            f"{where}: iat {iat!r} is not within five minutes of now",
+        )
+        expect(proof.problem is None, f"{where}: {proof.problem}")
+    expect(
+        any(o.get("accepted") is True for o in seen.outcomes),
+        "the wallet did not accept the credential: " + "; ".join(_said(o) for o in seen.outcomes),
+    )
+
+
+@check(
+    "WAL-29",
+    "A batch answered in another order than its proofs is paired with its keys by cnf",
+    plan=PLAN,
+    oidf="oid4vci-1_0-wallet-test-batch-credential-issuance",
+    requirement=_vci(
+        "§8.3",
+        "credential-response",
+        "credentials: OPTIONAL. Contains an array of one or more issued Credentials. It MUST "
+        "NOT be used if the transaction_id parameter is present.",
+    ),
+)
+def _wallet_batch(ctx: CheckContext) -> None:
+    seen = _suite_issuance(ctx)
+    ctx.record(proofs=len(seen.proofs), issued=seen.issued)
+    if len(seen.proofs) < 2:
+        raise CheckSkipped(
+            f"the wallet sent {len(seen.proofs)} key proof: there is no batch to answer "
+            "in another order"
+        )
+    accepted = [o for o in seen.outcomes if o.get("accepted") is True]
+    expect(
+        len(accepted) == seen.issued,
+        f"of {seen.issued} credentials issued in reverse order, the wallet accepted "
+        f"{len(accepted)}: " + "; ".join(_said(o) for o in seen.outcomes),
+    )
+
+
+@check(
+    "WAL-30",
+    "A notification names the notification_id the issuer gave, with a defined event",
+    plan=PLAN,
+    oidf="oid4vci-1_0-wallet-test-credential-issuance-notification",
+    requirement=_vci(
+        "§8.3",
+        "credential-response",
+        "notification_id: OPTIONAL. String identifying one or more Credentials issued in one "
+        "Credential Response. It MUST be included in the Notification Request as defined in "
+        "Section 11.1.",
+    ),
+)
+def _wallet_notification(ctx: CheckContext) -> None:
+    seen = _suite_issuance(ctx)
+    ctx.record(notifications=seen.notifications)
+    if not seen.notifications:
+        raise CheckSkipped(
+            "the wallet sent no notification (the Notification Endpoint is optional)"
+        )
+    for note in seen.notifications:
+        expect(
+            note.get("notification_id") == seen.notification_id,
+            f"notification_id {note.get('notification_id')!r} is not the one issued",
+        )
+        expect(
+            note.get("event")
+            in ("credential_accepted", "credential_failure", "credential_deleted"),
+            f"event {note.get('event')!r} is not one OpenID4VCI §11.1 defines",
+        )

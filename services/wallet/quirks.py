@@ -86,6 +86,9 @@ class WalletQuirk(enum.StrEnum):
     FIRST_JWK_ONLY = "first_jwk_only"
     """The response is encrypted to the first key of ``client_metadata.jwks``, usable
     or not (OpenID4VP §8.3: the Wallet selects a key it supports)."""
+    PROOF_WITHOUT_NONCE = "proof_without_nonce"
+    """Key proofs carry no ``nonce`` although the issuer has a Nonce Endpoint
+    (OpenID4VCI Appendix F.1: it MUST be present then)."""
     PARTIAL_CREDENTIAL_SETS = "partial_credential_sets"
     """When no option of a required credential set can be met, the Credential Queries
     that do match are answered anyway: a partial ``vp_token`` (OpenID4VP §6.4.2)."""
@@ -104,6 +107,11 @@ class WalletBehaviour:
     check_url_client_id: bool = True
     honour_optional_sets: bool = True
     select_usable_key: bool = True
+    proof_with_nonce: bool = True
+
+    def proof_nonce(self, c_nonce: str | None) -> str | None:
+        """The ``nonce`` a key proof carries: the issuer's ``c_nonce``, or (quirk) none."""
+        return c_nonce if self.proof_with_nonce else None
 
     def encryption_keys(self, jwks: JsonObject) -> JsonObject:
         """The keys the wallet chooses among to encrypt its response."""
@@ -295,4 +303,5 @@ def behaviour_for(quirks: Collection[WalletQuirk]) -> WalletBehaviour:
         check_url_client_id=WalletQuirk.IGNORE_URL_CLIENT_ID not in q,
         honour_optional_sets=WalletQuirk.OPTIONAL_SETS_REQUIRED not in q,
         select_usable_key=WalletQuirk.FIRST_JWK_ONLY not in q,
+        proof_with_nonce=WalletQuirk.PROOF_WITHOUT_NONCE not in q,
     )

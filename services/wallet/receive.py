@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -31,6 +31,7 @@ from passerelle.oid4vci import (
 )
 
 from ..fetch import Fetcher
+from .quirks import WalletBehaviour
 
 __all__ = ["IssuanceClient", "Received"]
 
@@ -74,6 +75,7 @@ class IssuanceClient:
     client_id: str = "passerelle-wallet"
     redirect_uri: str = "http://127.0.0.1/wallet/callback"
     allow_insecure_loopback: bool = False
+    behaviour: WalletBehaviour = field(default_factory=WalletBehaviour)
 
     def resolve_offer(self, offer: str) -> CredentialOffer:
         """An offer from a link (``openid-credential-offer://``, ``haip-vci://``), a URL of
@@ -144,7 +146,7 @@ class IssuanceClient:
                 signer=KeySigner(key),
                 holder_jwk=public_jwk(key),
                 audience=issuer,
-                nonce=nonce,
+                nonce=self.behaviour.proof_nonce(nonce),
                 now=self.clock(),
                 client_id=client_id,
             )
