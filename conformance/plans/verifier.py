@@ -21,6 +21,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from passerelle import PasserelleError
 from passerelle.jose import decode_unverified_jws, verify_jws
 from passerelle.oid4vp import (
@@ -61,6 +63,7 @@ from .._presenting import (
     expect_refused,
     fetch_request,
     holding_of,
+    open_session,
     parse_request_url,
     present,
     present_setting,
@@ -992,3 +995,109 @@ def _replay(ctx: CheckContext) -> None:
 )
 def _wrong_state(ctx: CheckContext) -> None:
     _refused(ctx, Fault.WRONG_STATE, "response with a wrong state")
+
+
+_RESPONSE_URI_ANSWER = _vp(
+    "8.2",
+    "If the Response URI has successfully processed the Authorization Response or "
+    "Authorization Error Response, it MUST respond with an HTTP status code of 200 with "
+    "Content-Type of application/json and a JSON object in the response body.",
+)
+
+
+def _json_object_answer(response: httpx.Response, what: str) -> None:
+    content_type = response.headers.get("content-type", "").split(";")[0].strip()
+    expect(
+        response.status_code == 200,
+        f"{what}: the response_uri answered HTTP {response.status_code}, not 200",
+        status=response.status_code,
+    )
+    expect(
+        content_type == "application/json",
+        f"{what}: the response_uri answered with Content-Type {content_type!r}",
+    )
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    expect(isinstance(body, dict), f"{what}: the response_uri's answer is not a JSON object")
+
+
+@check(
+    "VER-RESP-03",
+    "An honest response is answered 200 with a JSON object",
+    plan=PLAN,
+    catches=("verifier:plain_text_answer",),
+    requirement=_RESPONSE_URI_ANSWER,
+)
+def _answer_to_honest(ctx: CheckContext) -> None:
+    holding, query = _inputs(ctx)
+    session = open_session(ctx, ctx.target, query, response_mode=_mode(ctx))
+    vp_token = answer(holding, session.request, now=ctx.now())
+    response = ctx.http.post(
+        session.request.response_uri, data=response_form(session.request, vp_token)
+    )
+    outcome = read_outcome(ctx, session.transaction, response)
+    ctx.record(**outcome.evidence())
+    if not outcome.accepted:
+        raise CheckSkipped(f"the honest presentation was not accepted ({outcome.reason!r})")
+    _json_object_answer(response, "honest presentation")
+
+
+@check(
+    "VER-RESP-04",
+    "A wallet's Authorization Error Response is acknowledged, and the transaction fails",
+    plan=PLAN,
+    catches=("verifier:plain_text_answer",),
+    requirement=_RESPONSE_URI_ANSWER,
+)
+def _answer_to_wallet_error(ctx: CheckContext) -> None:
+    _, query = _inputs(ctx)
+    session = open_session(ctx, ctx.target, query, response_mode=_mode(ctx))
+    form = {"error": "access_denied", "error_description": "the user declined"}
+    if session.request.state is not None:
+        form["state"] = session.request.state
+    response = ctx.http.post(session.request.response_uri, data=form)
+    outcome = read_outcome(ctx, session.transaction, response)
+    ctx.record(**outcome.evidence())
+    _json_object_answer(response, "authorization error response")
+    expect(not outcome.accepted, "the transaction reports accepted after the wallet declined")
+
+
+@check(
+    "VER-RESP-05",
+    "The Request Object and the response_uri's answers are not cacheable",
+    plan=PLAN,
+    severity=Severity.RECOMMENDED,
+    requirement=Requirement(
+        spec="RFC 6749",
+        section="5.1",
+        text='The authorization server MUST include the HTTP "Cache-Control" response '
+        'header field [RFC2616] with a value of "no-store" in any response containing '
+        "tokens, credentials, or other sensitive information,",
+        link="https://www.rfc-editor.org/rfc/rfc6749#section-5.1",
+    ),
+)
+def _not_cacheable(ctx: CheckContext) -> None:
+    """The sentence is the token endpoint's; a Request Object (its nonce and state) and
+    the verdict on a presentation are as sensitive, hence a recommendation here."""
+    holding, query = _inputs(ctx)
+    transaction = start_transaction(ctx, ctx.target, query, response_mode=_mode(ctx))
+    _, reference = parse_request_url(transaction.request_url)
+    cacheable: list[str] = []
+    if reference.request_uri is not None:
+        fetched = ctx.http.get(
+            reference.request_uri, headers={"Accept": "application/oauth-authz-req+jwt"}
+        )
+        if "no-store" not in fetched.headers.get("cache-control", ""):
+            cacheable.append("request_uri")
+    session = open_session(ctx, ctx.target, query, response_mode=_mode(ctx))
+    vp_token = answer(holding, session.request, now=ctx.now())
+    response = ctx.http.post(
+        session.request.response_uri, data=response_form(session.request, vp_token)
+    )
+    if "no-store" not in response.headers.get("cache-control", ""):
+        cacheable.append("response_uri")
+    ctx.record(without_no_store=cacheable)
+    if cacheable:
+        raise CheckWarning(f"answered without Cache-Control: no-store: {cacheable}")

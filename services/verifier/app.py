@@ -369,7 +369,7 @@ def create_verifier_app(
         return behaviour.overruled(decision if again is None else decide_under(again))
 
     @app.post("/response/{rid}")
-    async def response(rid: str, request: Request) -> JSONResponse:
+    async def response(rid: str, request: Request) -> Response:
         form = {k: str(v) for k, v in (await request.form()).items()}
         tid = transaction_of(rid)
         stored = store.get("transactions", tid, now=clock())
@@ -424,7 +424,7 @@ def create_verifier_app(
                 {"accepted": False, "reason": "oid4vp.wallet_error", "detail": parsed.error}, False
             )
             event(tid, "wallet_error", error=parsed.error)
-            return JSONResponse({}, status_code=200)
+            return behaviour.acknowledgement()
         try:
             decision = decide(tid, row, parsed)
         except PasserelleError as exc:
@@ -455,7 +455,7 @@ def create_verifier_app(
             return oauth_error(
                 PasserelleError(decision.reason, decision.detail, wire_error="invalid_request")
             )
-        return JSONResponse({}, status_code=200)
+        return behaviour.acknowledgement()
 
     @app.get("/transactions/{tid}")
     def transaction(tid: str) -> JSONResponse:

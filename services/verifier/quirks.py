@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from cryptography import x509
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from passerelle import JsonObject, PasserelleError, Reason
 from passerelle.decision import CredentialDecision, DecisionPolicy, PresentationDecision
@@ -28,6 +29,7 @@ from passerelle.trust import (
     VerifiedLote,
 )
 from passerelle.x509 import certificate_to_der, decode_unverified_x5c, verify_x5c_chain
+from services.web import NO_STORE
 
 __all__ = ["VerifierBehaviour", "VerifierQuirk", "behaviour_for"]
 
@@ -49,6 +51,9 @@ class VerifierQuirk(enum.StrEnum):
     SKIP_ISSUER_SIGNATURE = "skip_issuer_signature"
     """The issuer's signature is not verified: once trust (the ``x5c`` chain, the lists)
     is established, a credential whose signature does not verify is accepted."""
+    PLAIN_TEXT_ANSWER = "plain_text_answer"
+    """The response_uri acknowledges a response with ``text/plain``, not a JSON object
+    (OpenID4VP §8.2)."""
     FORGE_STATUS_TRACE = "forge_status_trace"
     """Status lists are never consulted (as ``skip_status``), and the result the test
     API reports says the status step passed: a self-report that must sway no verdict."""
@@ -132,6 +137,14 @@ class VerifierBehaviour:
     check_issuer_trust: bool = True
     check_issuer_signature: bool = True
     forge_status_trace: bool = False
+    json_acknowledgement: bool = True
+
+    def acknowledgement(self) -> Response:
+        """What the response_uri answers once it processed a response (OpenID4VP §8.2:
+        200, a JSON object), never cached."""
+        if self.json_acknowledgement:
+            return JSONResponse({}, status_code=200, headers=dict(NO_STORE))
+        return PlainTextResponse("OK", status_code=200)
 
     def expected_binding(self, presentation: str, *, nonce: str, audience: str) -> tuple[str, str]:
         """The nonce and audience a presentation must carry."""
@@ -242,4 +255,5 @@ def behaviour_for(quirks: Collection[VerifierQuirk]) -> VerifierBehaviour:
         check_issuer_trust=VerifierQuirk.TRUST_ANY_ISSUER not in q,
         check_issuer_signature=VerifierQuirk.SKIP_ISSUER_SIGNATURE not in q,
         forge_status_trace=VerifierQuirk.FORGE_STATUS_TRACE in q,
+        json_acknowledgement=VerifierQuirk.PLAIN_TEXT_ANSWER not in q,
     )
