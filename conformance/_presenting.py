@@ -8,11 +8,17 @@ A presentation is built in small steps (open the request, answer the query, bind
 answer, send it) so that the verifier plan can get exactly one thing wrong at a time:
 a :class:`Fault` names it. Credentials come from an issuer target through
 :mod:`._holder`, or are signed by the suite itself (expired, not yet valid, from an
-issuer no list knows) when the verifier plan needs one no honest issuer would make.
+issuer no list knows, with a broken signature, revoked or suspended in a status list
+the suite hosts) when the verifier plan needs one no honest issuer would make. An
+issuer target's credential is vetted before it is presented: when it is at fault the
+check is skipped naming that issuer (:class:`CounterpartAtFault`), never failed against
+the verifier.
 
 A verifier's verdict is read twice: the HTTP status at its ``response_uri`` and the
 result its test API reports for the transaction. :func:`expect_accepted` and
-:func:`expect_refused` turn the two into a judgement.
+:func:`expect_refused` turn the two into a judgement. The decision trace the test API
+may add is evidence for the report and nothing more: no verdict is softened by what a
+target says about itself.
 """
 
 from __future__ import annotations

@@ -11,7 +11,9 @@ fails on a 5xx or an acceptance.
 Credentials come from the ``present`` issuer through the suite's holder, or are signed
 by the suite (``issuer_identity``, or a CA of its own) when no honest issuer would make
 them; a control presentation of a valid suite-signed credential shows the verifier
-accepts those, so that a refusal of the expired one is about its expiry.
+accepts those, so that a refusal of the expired one is about its expiry. Revocation and
+suspension are judged on credentials whose status list the suite itself hosts, at a URI
+never served before, so no cache and no history can explain an acceptance.
 """
 
 from __future__ import annotations
