@@ -17,8 +17,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import uvicorn
 from fastapi import FastAPI
 
-from services.catalog import data_root
-
 __all__ = [
     "DATASPACE_ROLES",
     "ROLES",
@@ -54,10 +52,11 @@ def build_app(
     if role == "trust":
         from services.trust.app import create_trust_app
         from services.trust.quirks import TrustQuirk
+        from services.trust.sources import trust_sources
 
         return create_trust_app(
             data_dir=data_dir,
-            sources=data_root() / "trust_lists",
+            sources=trust_sources(),
             quirks=frozenset(TrustQuirk(q) for q in quirks),
         )
     if role in ("ca-issuer", "eu-issuer"):

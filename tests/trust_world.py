@@ -26,7 +26,13 @@ from passerelle.x509 import (
     build_name,
     encode_x5c,
 )
-from services.trust.build import EU_LISTS, OperatorKey, build_trust_lists, load_recognitions
+from services.trust.build import (
+    EU_LISTS,
+    BuildResult,
+    OperatorKey,
+    build_trust_lists,
+    load_recognitions,
+)
 
 SOURCES = Path(__file__).parents[1] / "trust_lists"
 CA_ISSUER = "https://ca-issuer.test"
@@ -120,8 +126,8 @@ class TrustWorld:
             "conformance-lab-ca": self.conformance_lab_ca[0],
         }
 
-    def build(self, *, now: datetime | None = None) -> None:
-        build_trust_lists(
+    def build(self, *, now: datetime | None = None) -> BuildResult:
+        return build_trust_lists(
             sources=self.sources,
             data_dir=self.data_dir,
             certificates=self.certificates,

@@ -33,6 +33,22 @@ DataDir = Annotated[
     ),
 ]
 
+def default_sources() -> Path:
+    from services.trust.sources import trust_sources
+
+    return trust_sources()
+
+
+Sources = Annotated[
+    Path,
+    typer.Option(
+        "--sources",
+        help="The trust-list sources, partners/ included (default: $PASSERELLE_TRUST_SOURCES "
+        "or the checkout's trust_lists/).",
+        default_factory=default_sources,
+    ),
+]
+
 trust_app = typer.Typer(help="Build, verify and show the trust lists.", no_args_is_help=True)
 console = Console()
 
@@ -42,16 +58,16 @@ def _fail(exc: PasserelleError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _build(data_dir: Path) -> None:
+def _build(data_dir: Path, sources: Path | None = None) -> None:
     from services.trust.build import build_with_pki
 
     result = build_with_pki(
-        data_dir=data_dir, sources=data_root() / "trust_lists", now=datetime.now(UTC)
+        data_dir=data_dir, sources=sources or default_sources(), now=datetime.now(UTC)
     )
     for name, path in {**result.lists, "ca-registry": result.registry}.items():
         console.print(f"signed {name:<18} sequence {result.sequences[name]:>4}  {path}")
-    if result.partners:
-        console.print(f"partners merged: {', '.join(result.partners)}")
+    for partner, where in result.placed.items():
+        console.print(f"partner {partner} is on {where}")
 
 
 def _hosts(given: list[str] | None) -> dict[str, str] | None:
@@ -103,10 +119,11 @@ def init(
 
 
 @trust_app.command("build")
-def trust_build(data_dir: DataDir) -> None:
-    """Sign every list from trust_lists/ (and trust_lists/partners/) with the dev PKI."""
+def trust_build(data_dir: DataDir, sources: Sources) -> None:
+    """Sign every list from trust_lists/ (and trust_lists/partners/) with the dev PKI.
+    A running stack notices the new lists within seconds: no restart."""
     try:
-        _build(data_dir)
+        _build(data_dir, sources)
     except PasserelleError as exc:
         raise _fail(exc) from exc
 

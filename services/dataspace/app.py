@@ -65,13 +65,13 @@ from passerelle.dsp import (
     dsp_error,
     http_status,
 )
-from services.catalog import data_root
 from services.fetch import Fetcher, FetchPolicy, is_loopback_url
 from services.pki import load_pki
 from services.runtime import SecretsRandom, utc_now
 from services.storage import open_store
 from services.trust.build import load_recognitions
 from services.trust.client import TrustClient
+from services.trust.sources import trust_sources
 from services.web import NO_STORE, health_body, install_edge
 
 from .consumer import Consumer, public_row
@@ -203,7 +203,7 @@ def create_dataspace_app(
         home=profile.home,
         eu_operator_anchors=[pki.anchor("eu-lote-operator")],
         ca_operator_anchors=[pki.anchor("ca-registry-operator")],
-        recognitions=load_recognitions(data_root() / "trust_lists"),
+        recognitions=load_recognitions(trust_sources()),
         clock=clock,
     )
 

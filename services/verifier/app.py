@@ -15,10 +15,10 @@ replayed response is refused (``oid4vp.response_replayed``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI, Form, Request, Response
@@ -48,16 +48,16 @@ from passerelle.oid4vp import (
 )
 from passerelle.sd_jwt import KeyBindingCheck
 from passerelle.status_list import StatusListCache
-from passerelle.x509 import x509_hash
-from services.catalog import data_root, load_catalog
+from services.catalog import load_catalog
 from services.decision_inputs import gather_inputs
 from services.fetch import Fetcher, FetchPolicy, is_loopback_url
 from services.pages import page
-from services.pki import load_pki
+from services.pki import load_pki, verifier_client_id
 from services.runtime import SecretsRandom, utc_now
 from services.storage import open_store
 from services.trust.build import load_recognitions
 from services.trust.client import TrustClient
+from services.trust.sources import trust_sources
 from services.web import health_body, install_edge, oauth_error
 
 from .pages import index_page, transaction_page
@@ -98,10 +98,11 @@ def create_verifier_app(
     base = pki.hosts[profile.host_role]
     store = open_store(store_url or f"sqlite://{data_dir / profile.id / 'store.db'}")
     access = profile.access_certificate
-    if profile.client_id_prefix == "x509_hash":
-        client_id = "x509_hash:" + x509_hash(pki.certificate(access))
-    else:
-        client_id = "x509_san_dns:" + (urlsplit(base).hostname or "localhost")
+    # On an IP literal an x509_san_dns profile falls back to x509_hash (see the helper).
+    client_id = verifier_client_id(
+        pki, prefix=profile.client_id_prefix, role=profile.host_role, access_certificate=access
+    )
+    profile = replace(profile, client_id_prefix=client_id.split(":", 1)[0])  # as in use
     loopback = any(url.startswith("http://") for url in pki.hosts.values())
     local = all(is_loopback_url(url) for url in pki.hosts.values())
     fetcher = Fetcher(
@@ -114,7 +115,7 @@ def create_verifier_app(
         home=profile.home,
         eu_operator_anchors=[pki.anchor("eu-lote-operator")],
         ca_operator_anchors=[pki.anchor("ca-registry-operator")],
-        recognitions=load_recognitions(data_root() / "trust_lists"),
+        recognitions=load_recognitions(trust_sources()),
         clock=clock,
     )
     policy = DecisionPolicy(

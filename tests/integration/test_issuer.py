@@ -223,7 +223,14 @@ def test_singular_proof_is_not_1_0(ca: TestClient) -> None:
         "credential_configuration_id": "ca-person-sd-jwt",
         "proof": {"proof_type": "jwt", "jwt": proof(ca, holder)},
     }
-    assert _error(credential(ca, bearer, body)) == "invalid_credential_request"
+    # §8.3.1.2: "invalid_proof: The proofs parameter in the Credential Request is
+    # invalid: (1) if the field is missing"
+    assert _error(credential(ca, bearer, body)) == "invalid_proof"
+    # §8.2 "The Credential Issuer MUST ignore any unrecognized parameters": beside
+    # `proofs`, the draft parameter changes nothing.
+    body["proofs"] = {"jwt": [proof(ca, holder)]}
+    response = credential(ca, bearer, body)
+    assert response.status_code == 200, response.text
 
 
 def test_access_token_in_the_query_string(ca: TestClient) -> None:
