@@ -5,7 +5,8 @@ Every rejection anywhere in the project is a :class:`PasserelleError`::
     PasserelleError
       .reason      Reason     stable code, e.g. ``kb_jwt.nonce_mismatch``; tests assert on it
       .detail      str        a human sentence; free to change, never parsed
-      .fault       Fault      PEER: the other side broke a rule; LOCAL: we were misused
+      .fault       Fault      PEER: the other side broke a rule; LOCAL: we were misused;
+                              DEPENDENCY: a service we rely on failed us (try again later)
       .wire_error  str | None the protocol's own error code (``invalid_proof``, ...)
 
 Reason codes are ``family.name``. The family tells the layer (``jws``, ``sd_jwt``,
@@ -28,6 +29,10 @@ class Fault(enum.Enum):
 
     PEER = "peer"
     LOCAL = "local"
+    DEPENDENCY = "dependency"
+    """Neither side broke a rule: a service we depend on (the trust service, a status
+    list's host) could not be reached or did not answer. Honest blame: a 503, never
+    the caller's ``invalid_request``."""
 
 
 class Reason(enum.StrEnum):
@@ -156,6 +161,7 @@ class Reason(enum.StrEnum):
     TRUST_RECOGNITION_OUT_OF_SCOPE = "trust.recognition_out_of_scope"
     TRUST_RECOGNITION_EXPIRED = "trust.recognition_expired"
     TRUST_REGISTRY_ANSWER_INVALID = "trust.registry_answer_invalid"
+    TRUST_UNAVAILABLE = "trust.unavailable"
 
     # ToIP Trust Registry Query Protocol v2.
     TRQP_MALFORMED_QUERY = "trqp.malformed_query"
@@ -173,6 +179,7 @@ class Reason(enum.StrEnum):
     STATUS_LIST_EXPIRED = "status.list_expired"
     STATUS_INDEX_OUT_OF_RANGE = "status.index_out_of_range"
     STATUS_LIST_EXHAUSTED = "status.list_exhausted"
+    STATUS_UNAVAILABLE = "status.unavailable"
 
     # OpenID4VCI 1.0.
     OID4VCI_OFFER_INVALID = "oid4vci.offer_invalid"
@@ -393,6 +400,14 @@ _DEFAULT_WIRE: dict[str, str] = {
 }
 
 
+# Reasons that blame a dependency of ours, whoever raises them: a decision refused for
+# a stale list or an unreachable status list is the relying party's outage, not the
+# presenter's error (RFC 6749 §4.1.2.1: ``temporarily_unavailable``).
+_DEPENDENCY_REASONS: frozenset[str] = frozenset(
+    {"trust.unavailable", "trust.list_stale", "status.unavailable"}
+)
+
+
 class PasserelleError(Exception):
     """A rule was broken. See the module docstring for the fields."""
 
@@ -406,16 +421,19 @@ class PasserelleError(Exception):
         reason: Reason,
         detail: str,
         *,
-        fault: Fault = Fault.PEER,
+        fault: Fault | None = None,
         wire_error: str | None = None,
     ) -> None:
         super().__init__(f"{reason}: {detail}")
+        upstream = reason in _DEPENDENCY_REASONS
         self.reason = reason
         self.detail = detail
-        self.fault = fault
-        self.wire_error = (
-            wire_error if wire_error is not None else _DEFAULT_WIRE.get(reason.split(".")[0])
-        )
+        self.fault = fault if fault is not None else (Fault.DEPENDENCY if upstream else Fault.PEER)
+        if wire_error is None:
+            wire_error = (
+                "temporarily_unavailable" if upstream else _DEFAULT_WIRE.get(reason.split(".")[0])
+            )
+        self.wire_error = wire_error
 
     def for_wire(self, wire_error: str) -> PasserelleError:
         """The same failure, as a protocol layer reports it on the wire."""

@@ -140,7 +140,7 @@ def start_stack(
     store: str | None = None,
     tls: tuple[str, str] | None = None,
     quirks: Mapping[str, Iterable[str]] | None = None,
-    timeout: float = 20.0,
+    timeout: float = 300.0,
 ) -> RunningStack:
     """Start each role on the port its URL names, in this process; return when all
     are accepting connections."""

@@ -160,6 +160,8 @@ def _api_error(exc: PasserelleError) -> JSONResponse:
     status = http_status(exc) if str(exc.reason).startswith("dsp.") else 400
     if exc.fault is Fault.LOCAL:
         status = 500
+    elif exc.fault is Fault.DEPENDENCY:
+        status = 503
     return JSONResponse(
         {"error": "request_failed", "reason": str(exc.reason), "detail": exc.detail},
         status_code=status,
@@ -262,6 +264,8 @@ def create_dataspace_app(
                 _safely(provider.decide_negotiation, str(row["providerPid"]))
             elif row.get("state") == NegotiationState.VERIFIED.value:
                 _safely(provider.finalize, str(row["providerPid"]))
+            elif row.get("outbox"):
+                _safely(provider.redeliver, str(row["providerPid"]))
         for row in provider.processes.list(provider.processes.transfers):
             if row.get("state") == TransferState.REQUESTED.value:
                 _safely(provider.start_transfer, str(row["providerPid"]))

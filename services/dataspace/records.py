@@ -72,6 +72,8 @@ class DspRefusal(Exception):
 
 
 def _status_for(error: PasserelleError) -> int:
+    if error.fault is Fault.DEPENDENCY:
+        return 503  # the trust service or a status list is down: ours, not the peer's
     family = str(error.reason).split(".", 1)[0]
     if family in ("dsp", "input"):
         return http_status(error)

@@ -5,6 +5,14 @@ when they change.
 Used by the wallet and the verifiers alike. The highest sequence number seen per list
 is kept, so a trust service that starts serving an older list is refused
 (``trust.list_rollback``) rather than believed.
+
+An outage of the trust service is ours, not the caller's: with lists already verified,
+the last snapshot goes on serving (each decision still checks every list's
+``NextUpdate``, so it fails closed with ``trust.list_stale`` once that passes); with
+none, the answer is ``trust.unavailable``. While a cached snapshot serves, a failed
+refresh is retried at most every :data:`RETRY`, so a dead trust service does not cost
+every request a timeout. A list that arrives but does not verify is not an outage: it
+fails as what it is, still blamed on the trust service (``Fault.DEPENDENCY``).
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 
-from passerelle import PasserelleError, Reason
+from passerelle import Fault, PasserelleError, Reason
 from passerelle.trust import (
     EU_LIST_TYPES,
     REGISTRY_KEY,
@@ -28,7 +36,7 @@ from passerelle.trust import (
 
 from ..fetch import Fetcher
 
-__all__ = ["REFRESH", "REVALIDATE", "TrustClient"]
+__all__ = ["REFRESH", "RETRY", "REVALIDATE", "TrustClient"]
 
 #: How often the published lists are asked whether they changed. A partner added with
 #: ``passerelle trust build`` reaches every running service within this interval.
@@ -36,6 +44,9 @@ REVALIDATE = timedelta(seconds=2)
 #: How long a snapshot is used without its lists being verified again, however the
 #: publisher answers (its freshness is still checked at every decision).
 REFRESH = timedelta(minutes=5)
+#: How long a snapshot in hand serves, unasked, after the trust service could not be
+#: reached.
+RETRY = timedelta(seconds=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +93,7 @@ class TrustClient:
         self._snapshot: TrustSnapshot | None = None
         self._verified_at: datetime | None = None
         self._checked_at: datetime | None = None
+        self._failed_at: datetime | None = None
         self._published: dict[str, _Published] = {}
         self._last_seen: dict[str, int] = {}
 
@@ -89,13 +101,19 @@ class TrustClient:
         """The document at ``path``: the one held if the publisher says it is unchanged."""
         held = self._published.get(path)
         headers = {"If-None-Match": held.etag} if held is not None and held.etag else None
-        response = self._fetcher.request("GET", f"{self._url}{path}", headers=headers)
+        try:
+            response = self._fetcher.request("GET", f"{self._url}{path}", headers=headers)
+        except PasserelleError as exc:
+            # Our own dependency is down or refused: say so, without its transport text.
+            raise PasserelleError(
+                Reason.TRUST_UNAVAILABLE, f"the trust service could not be reached for {path}"
+            ) from exc
         if response.status_code == 304 and held is not None:
             return held
         if response.status_code != 200:
             raise PasserelleError(
-                Reason.TRUST_LIST_MALFORMED,
-                f"trust service answered {response.status_code} for {path}",
+                Reason.TRUST_UNAVAILABLE,
+                f"the trust service answered {response.status_code} for {path}",
             )
         return _Published(text=response.text, etag=response.headers.get("etag"))
 
@@ -118,28 +136,44 @@ class TrustClient:
 
     def snapshot(self) -> TrustSnapshot:
         """The current snapshot: asked again whether it changed when older than
-        :data:`REVALIDATE`, verified again when a list changed or every :data:`REFRESH`."""
+        :data:`REVALIDATE`, verified again when a list changed or every :data:`REFRESH`;
+        the one in hand while the trust service cannot be reached (module docstring)."""
         now = self._clock()
         with self._lock:
             held, checked, verified = self._snapshot, self._checked_at, self._verified_at
             if held is not None and checked is not None and now - checked < self._revalidate:
                 return held
+            failed = self._failed_at
+            if held is not None and failed is not None and now - failed < RETRY:
+                return held
             young = held is not None and verified is not None and now - verified < REFRESH
             try:
                 published = {path: self._get(path) for path in _PATHS}
             except PasserelleError:
-                if held is not None and young:
-                    # The publisher is unreachable for a moment: the snapshot in hand
-                    # stays until it is due for verification (staleness is still
-                    # checked against NextUpdate at every decision).
-                    self._checked_at = now
-                    return held
-                raise
+                if held is None:
+                    raise
+                # The publisher is unreachable: the verified snapshot in hand goes on
+                # serving, whatever its age, for every decision checks each list's
+                # NextUpdate (trust.list_stale once it has passed). Asked again after
+                # RETRY, so that a dead trust service does not cost every request a wait.
+                self._failed_at = now
+                return held
+            self._failed_at = None
             unchanged = all(self._published.get(path) == doc for path, doc in published.items())
             if held is not None and young and unchanged:
                 self._checked_at = now
                 return held
-            snapshot = self._verify(published, now)
+            try:
+                snapshot = self._verify(published, now)
+            except PasserelleError as exc:
+                # A forged, stale or rolled-back list fails closed under its own reason;
+                # whose fault it is does not change: our trust service's, not our caller's.
+                raise PasserelleError(
+                    exc.reason,
+                    exc.detail,
+                    fault=Fault.DEPENDENCY,
+                    wire_error="temporarily_unavailable",
+                ) from exc
             self._snapshot, self._published = snapshot, published
             self._verified_at = self._checked_at = now
             return snapshot

@@ -25,7 +25,7 @@ from fastapi import FastAPI, Form, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict
 
-from passerelle import JsonObject, PasserelleError, RandomSource, Reason
+from passerelle import Fault, JsonObject, PasserelleError, RandomSource, Reason
 from passerelle._json import b64url_encode
 from passerelle.dcql import parse_dcql_query
 from passerelle.decision import DecisionPolicy, FetchedInputs, decide_presentation
@@ -322,8 +322,15 @@ def create_verifier_app(
         nonce = form.get("wallet_nonce")
         return _request_object(rid, str(nonce) if nonce is not None else None)
 
+    def rules_for(row: dict[str, Any]) -> DecisionPolicy:
+        chosen = profile.policies.get(str(row.get("policy")))
+        if chosen is None or chosen.require_status is None:
+            return policy
+        return replace(policy, require_status=chosen.require_status and behaviour.check_status)
+
     def decide(tid: str, row: dict[str, Any], parsed: Any) -> Any:
         now = clock()
+        policy = rules_for(row)
         presented = [i for items in parsed.vp_token.values() for i in items if isinstance(i, str)]
         snapshot = behaviour.trust_for(trust.snapshot(), presented, now=now)
         inputs: dict[str, FetchedInputs] = {}
@@ -401,6 +408,13 @@ def create_verifier_app(
         except PasserelleError as exc:
             event(tid, "response_refused", reason=str(exc.reason))
             return oauth_error(exc)
+        # An outage of our trust service is answered before the transaction moves, so
+        # the wallet may post again once it is back (temporarily_unavailable, 503).
+        try:
+            trust.snapshot()
+        except PasserelleError as exc:
+            event(tid, "response_deferred", reason=str(exc.reason))
+            return oauth_error(exc)
         # Processed once: a second response (a replay, or a race) fails this move.
         try:
             move(tid, PresentationEvent.RECEIVE_RESPONSE)
@@ -453,9 +467,10 @@ def create_verifier_app(
                     )
         if not decision.accepted:
             assert decision.reason is not None
-            return oauth_error(
-                PasserelleError(decision.reason, decision.detail, wire_error="invalid_request")
-            )
+            refusal = PasserelleError(decision.reason, decision.detail)
+            if refusal.fault is not Fault.DEPENDENCY:  # our own outage stays a 503
+                refusal = refusal.for_wire("invalid_request")
+            return oauth_error(refusal)
         return behaviour.acknowledgement()
 
     @app.get("/transactions/{tid}")

@@ -154,6 +154,7 @@ class Holder:
             now=now,
             issuer_metadata=inputs.issuer_metadata,
             status_lists=inputs.status_lists,
+            status_failures=inputs.status_failures,
             schemas=self._schemas,
             type_metadata={t.vct: t.type_metadata for t in self.catalog.types.values()},
             expected_holder=key.public_key(),

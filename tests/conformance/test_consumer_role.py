@@ -127,7 +127,7 @@ def _query(consumer: SuiteConsumer, access: str | None) -> httpx.Response:
         f"{consumer.url}/cs/presentations/query",
         json=presentation_query([scope_for_type("DataSpaceMembershipCredential")]),
         headers=headers,
-        timeout=10,
+        timeout=60,
     )
 
 
@@ -171,7 +171,7 @@ def test_a_gated_answer_waits_for_its_gate(consumer: SuiteConsumer) -> None:
     assert answered == []
     opened = time.monotonic()
     gate.set()
-    worker.join(timeout=5)
+    worker.join(timeout=120)
     assert answered
     assert answered[0] >= opened
 
@@ -183,7 +183,7 @@ def test_callbacks_are_recorded_and_acknowledged(consumer: SuiteConsumer) -> Non
         headers={"Authorization": "Bearer a.b.c"},
     )
     assert response.status_code == 200
-    callback = consumer.wait_for("urn:uuid:c1", ["agreement"], timeout=1)
+    callback = consumer.wait_for("urn:uuid:c1", ["agreement"], timeout=60)
     assert callback is not None
     assert callback.authorized
     assert callback.type == "ContractAgreementMessage"
@@ -201,7 +201,7 @@ def test_the_provider_facet_acknowledges_and_records(consumer: SuiteConsumer) ->
     ack = parse_contract_negotiation(created.json())
     assert ack.consumer_pid == "urn:uuid:c2"
     inbound = consumer.wait_inbound(
-        "negotiations", "request", consumer_pid="urn:uuid:c2", timeout=1
+        "negotiations", "request", consumer_pid="urn:uuid:c2", timeout=60
     )
     assert inbound is not None
     assert inbound.provider_pid == ack.provider_pid

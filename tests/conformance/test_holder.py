@@ -39,7 +39,7 @@ def _ctx(targets: Targets, name: str, shared: dict[str, object] | None = None) -
         target=targets.targets[name],
         targets=targets.targets,
         suite=targets.suite,
-        http=RecordingHttp(timeout=10),
+        http=RecordingHttp(timeout=60),
         shared_state=shared if shared is not None else {},
     )
 

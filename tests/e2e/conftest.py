@@ -38,6 +38,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     build_with_pki(data_dir=data_dir, sources=data_root() / "trust_lists", now=utc_now())
     running = start_stack(data_dir=data_dir, hosts=hosts, roles=ROLES)
     try:
-        yield Stack(urls=running.urls, data_dir=data_dir)
+        yield Stack(urls=running.urls, data_dir=data_dir, timeout=300.0)
     finally:
         running.stop()

@@ -58,7 +58,7 @@ class World(DataspaceClient):
     def sts(self, connector: str, audience: str) -> str:
         """A Self-Issued ID Token of the SME of ``connector`` for ``audience``."""
         response = httpx.post(
-            f"{self.urls[connector]}/api/consumer/sts", json={"audience": audience}, timeout=10
+            f"{self.urls[connector]}/api/consumer/sts", json={"audience": audience}, timeout=120
         )
         response.raise_for_status()
         return str(response.json()["token"])
@@ -259,7 +259,7 @@ def _catalog_request(world: World, token: str | None) -> httpx.Response:
         f"{world.dsp('eu-dataspace')}/catalog/request",
         json=catalog_request_message(),
         headers=headers,
-        timeout=10,
+        timeout=120,
     )
 
 
@@ -330,7 +330,7 @@ def _dsp(
         f"{world.dsp('eu-dataspace')}{path}",
         json=body,
         headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
+        timeout=120,
     )
 
 
@@ -565,13 +565,13 @@ def test_quirk_skip_presentation_status(world: World) -> None:
 
 def test_bad_development_api_input_is_a_400_with_a_reason_never_a_500(world: World) -> None:
     base = world.urls["ca-dataspace"]
-    sts = httpx.post(f"{base}/api/consumer/sts", json={"audience": ""}, timeout=10)
+    sts = httpx.post(f"{base}/api/consumer/sts", json={"audience": ""}, timeout=120)
     assert sts.status_code == 400
     assert sts.json()["reason"] == "input.malformed"
     offer = httpx.post(
         f"{base}/api/consumer/negotiate",
         json={"provider": world.urls["eu-dataspace"], "dataset": "x", "offer": {}},
-        timeout=10,
+        timeout=120,
     )
     assert offer.status_code == 400, offer.text
     assert offer.json()["reason"] == "input.malformed"

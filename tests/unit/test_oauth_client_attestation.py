@@ -7,7 +7,7 @@ import contextlib
 from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from passerelle._errors import PasserelleError, Reason
@@ -22,6 +22,7 @@ from passerelle.oauth import (
     verify_client_attestation,
 )
 from passerelle.x509 import encode_x5c
+from tests.fuzzing import FUZZ as SHARED_FUZZ
 from tests.unit.haip_world import (
     ALGS,
     AS_ISSUER,
@@ -302,7 +303,8 @@ def test_read_headers() -> None:
     assert info.value.reason is Reason.CLIENT_ATTESTATION_MALFORMED
 
 
-FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The shared profile (derandomized under CI), with this module's own floor of examples.
+FUZZ = settings(SHARED_FUZZ, max_examples=max(120, SHARED_FUZZ.max_examples))
 TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=200)
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(), TEXT, st.lists(TEXT, max_size=2))
 GOOD_ATT = attestation()

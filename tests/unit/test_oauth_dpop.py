@@ -8,7 +8,7 @@ import hashlib
 from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from passerelle._errors import PasserelleError, Reason
@@ -30,6 +30,7 @@ from passerelle.oauth import (
     verify_dpop_proof,
     verify_protected_request,
 )
+from tests.fuzzing import FUZZ as SHARED_FUZZ
 from tests.unit.haip_world import (
     ALGS,
     CREDENTIAL_ENDPOINT,
@@ -392,7 +393,8 @@ def test_error_responses() -> None:
     )
 
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The shared profile (derandomized under CI), with this module's own floor of examples.
+FUZZ = settings(SHARED_FUZZ, max_examples=max(150, SHARED_FUZZ.max_examples))
 TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=200)
 
 

@@ -8,7 +8,7 @@ import contextlib
 from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from passerelle._errors import PasserelleError, Reason
@@ -31,6 +31,7 @@ from passerelle.oid4vci import (
     verify_key_attestation,
 )
 from passerelle.x509 import encode_x5c
+from tests.fuzzing import FUZZ as SHARED_FUZZ
 from tests.unit.haip_world import (
     ALGS,
     AS_ISSUER,
@@ -420,7 +421,8 @@ def test_encrypted_request_round_trip() -> None:
     assert info.value.reason is Reason.OID4VCI_ENCRYPTION_PARAMETERS_INVALID
 
 
-FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The shared profile (derandomized under CI), with this module's own floor of examples.
+FUZZ = settings(SHARED_FUZZ, max_examples=max(120, SHARED_FUZZ.max_examples))
 TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=200)
 VALUES = st.one_of(
     st.none(),
