@@ -1477,6 +1477,7 @@ def _wallet_batch(ctx: CheckContext) -> None:
     "WAL-30",
     "A notification names the notification_id the issuer gave, with a defined event",
     plan=PLAN,
+    catches=("wallet:wrong_notification_id",),
     oidf="oid4vci-1_0-wallet-test-credential-issuance-notification",
     requirement=_vci(
         "§8.3",

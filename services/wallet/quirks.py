@@ -89,6 +89,9 @@ class WalletQuirk(enum.StrEnum):
     PROOF_WITHOUT_NONCE = "proof_without_nonce"
     """Key proofs carry no ``nonce`` although the issuer has a Nonce Endpoint
     (OpenID4VCI Appendix F.1: it MUST be present then)."""
+    WRONG_NOTIFICATION_ID = "wrong_notification_id"
+    """Notifications name another ``notification_id`` than the issuer gave (OpenID4VCI
+    §8.3: it MUST be included in the Notification Request)."""
     PARTIAL_CREDENTIAL_SETS = "partial_credential_sets"
     """When no option of a required credential set can be met, the Credential Queries
     that do match are answered anyway: a partial ``vp_token`` (OpenID4VP §6.4.2)."""
@@ -108,6 +111,11 @@ class WalletBehaviour:
     honour_optional_sets: bool = True
     select_usable_key: bool = True
     proof_with_nonce: bool = True
+    echo_notification_id: bool = True
+
+    def notification_id(self, issued: str) -> str:
+        """The ``notification_id`` a notification names: the issuer's, or (quirk) not."""
+        return issued if self.echo_notification_id else f"{issued}-other"
 
     def proof_nonce(self, c_nonce: str | None) -> str | None:
         """The ``nonce`` a key proof carries: the issuer's ``c_nonce``, or (quirk) none."""
@@ -304,4 +312,5 @@ def behaviour_for(quirks: Collection[WalletQuirk]) -> WalletBehaviour:
         honour_optional_sets=WalletQuirk.OPTIONAL_SETS_REQUIRED not in q,
         select_usable_key=WalletQuirk.FIRST_JWK_ONLY not in q,
         proof_with_nonce=WalletQuirk.PROOF_WITHOUT_NONCE not in q,
+        echo_notification_id=WalletQuirk.WRONG_NOTIFICATION_ID not in q,
     )

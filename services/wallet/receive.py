@@ -189,7 +189,10 @@ class IssuanceClient:
             self.fetcher.request(
                 "POST",
                 metadata.notification_endpoint,
-                json={"notification_id": notification, "event": "credential_accepted"},
+                json={
+                    "notification_id": self.behaviour.notification_id(str(notification)),
+                    "event": "credential_accepted",
+                },
                 headers=headers,
             )
         return Received(
