@@ -24,8 +24,8 @@ from passerelle.conformity import (
     report_digest,
     sign_conformance_attestation,
 )
+from passerelle.services.pki import Pki
 from passerelle.trust import EU_LIST_TYPES, TrustSnapshot, load_trust_snapshot
-from services.pki import Pki
 
 from ._context import Target
 from ._registry import PLANS
@@ -122,9 +122,9 @@ def trust_snapshot_from_files(data_dir: Path, *, now: datetime) -> TrustSnapshot
     """The trust lists a relying party of the development PKI holds, read from
     ``data_dir`` (signed by ``passerelle init`` / ``passerelle trust build``) and
     verified: what ``passerelle conformance verify`` checks an attestation against."""
-    from services.catalog import data_root
-    from services.pki import load_pki
-    from services.trust.build import load_recognitions, trust_dir
+    from passerelle.services.catalog import data_root
+    from passerelle.services.pki import load_pki
+    from passerelle.services.trust.build import load_recognitions, trust_dir
 
     pki = load_pki(data_dir, now=now)
     out = trust_dir(data_dir)

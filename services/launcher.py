@@ -50,9 +50,9 @@ def build_app(
     """The app of one role. ``store`` is a storage URL (default: SQLite in data_dir)."""
     store = store_for(role, store)
     if role == "trust":
-        from services.trust.app import create_trust_app
-        from services.trust.quirks import TrustQuirk
-        from services.trust.sources import trust_sources
+        from passerelle.services.trust.app import create_trust_app
+        from passerelle.services.trust.quirks import TrustQuirk
+        from passerelle.services.trust.sources import trust_sources
 
         return create_trust_app(
             data_dir=data_dir,
@@ -60,16 +60,16 @@ def build_app(
             quirks=frozenset(TrustQuirk(q) for q in quirks),
         )
     if role in ("ca-issuer", "eu-issuer"):
-        from services.issuer.app import create_issuer_app
-        from services.issuer.quirks import IssuerQuirk
+        from passerelle.services.issuer.app import create_issuer_app
+        from passerelle.services.issuer.quirks import IssuerQuirk
 
         chosen = frozenset(IssuerQuirk(q) for q in quirks) if quirks else None
         return create_issuer_app(
             profile_name=role, data_dir=data_dir, store_url=store, quirks=chosen
         )
     if role == "wallet":
-        from services.wallet.app import create_wallet_app
-        from services.wallet.quirks import WalletQuirk
+        from passerelle.services.wallet.app import create_wallet_app
+        from passerelle.services.wallet.quirks import WalletQuirk
 
         return create_wallet_app(
             data_dir=data_dir,
@@ -77,8 +77,8 @@ def build_app(
             quirks=frozenset(WalletQuirk(q) for q in quirks),
         )
     if role in ("ca-verifier", "eu-verifier"):
-        from services.verifier.app import create_verifier_app
-        from services.verifier.quirks import VerifierQuirk
+        from passerelle.services.verifier.app import create_verifier_app
+        from passerelle.services.verifier.quirks import VerifierQuirk
 
         return create_verifier_app(
             profile_name=role,
@@ -87,9 +87,9 @@ def build_app(
             quirks=frozenset(VerifierQuirk(q) for q in quirks),
         )
     if role in DATASPACE_ROLES:
-        from services.dataspace.app import create_dataspace_app
-        from services.dataspace.profile import ROLE_PROFILES
-        from services.dataspace.quirks import ConnectorQuirk
+        from passerelle.services.dataspace.app import create_dataspace_app
+        from passerelle.services.dataspace.profile import ROLE_PROFILES
+        from passerelle.services.dataspace.quirks import ConnectorQuirk
 
         return create_dataspace_app(
             profile_name=ROLE_PROFILES[role],

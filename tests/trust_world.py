@@ -13,6 +13,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle.jose import KeySigner, public_jwk
+from passerelle.services.trust.build import (
+    EU_LISTS,
+    BuildResult,
+    OperatorKey,
+    build_trust_lists,
+    load_recognitions,
+)
 from passerelle.trust import (
     Framework,
     IssuerIdentity,
@@ -25,13 +32,6 @@ from passerelle.x509 import (
     build_leaf_certificate,
     build_name,
     encode_x5c,
-)
-from services.trust.build import (
-    EU_LISTS,
-    BuildResult,
-    OperatorKey,
-    build_trust_lists,
-    load_recognitions,
 )
 
 SOURCES = Path(__file__).parents[1] / "trust_lists"

@@ -65,14 +65,14 @@ from passerelle.dsp import (
     dsp_error,
     http_status,
 )
-from services.fetch import Fetcher, FetchPolicy, is_loopback_url
-from services.pki import load_pki
-from services.runtime import SecretsRandom, utc_now
-from services.storage import open_store
-from services.trust.build import load_recognitions
-from services.trust.client import TrustClient
-from services.trust.sources import trust_sources
-from services.web import NO_STORE, health_body, install_edge
+from passerelle.services.fetch import Fetcher, FetchPolicy, is_loopback_url
+from passerelle.services.pki import load_pki
+from passerelle.services.runtime import SecretsRandom, utc_now
+from passerelle.services.storage import open_store
+from passerelle.services.trust.build import load_recognitions
+from passerelle.services.trust.client import TrustClient
+from passerelle.services.trust.sources import trust_sources
+from passerelle.services.web import NO_STORE, health_body, install_edge
 
 from .consumer import Consumer, public_row
 from .credential_service import CredentialService

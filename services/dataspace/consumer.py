@@ -53,7 +53,7 @@ from passerelle.dsp import (
     transfer_termination_message,
 )
 from passerelle.sd_jwt_vc import is_insecure_loopback
-from services.fetch import Fetcher
+from passerelle.services.fetch import Fetcher
 
 from .credential_service import CredentialService
 from .identity import DidDocuments, Participant, Tokens

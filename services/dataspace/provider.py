@@ -80,12 +80,12 @@ from passerelle.dsp import (
 )
 from passerelle.jose import decode_unverified_jws
 from passerelle.odrl import OdrlDecision, OdrlFacts, Policy, evaluate_policy, parse_policy
+from passerelle.services.fetch import Fetcher
+from passerelle.services.storage import Store
+from passerelle.services.trust.client import TrustClient
 from passerelle.status_list import check_bitstring_status
 from passerelle.trust import Framework, IssuerIdentity, evaluate_trust
 from passerelle.vc import verify_vc_jose
-from services.fetch import Fetcher
-from services.storage import Store
-from services.trust.client import TrustClient
 
 from .identity import SKEW, DidDocuments, Participant, Tokens, random_token, token_key
 from .profile import Dataset, DataspaceProfile

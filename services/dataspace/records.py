@@ -28,9 +28,9 @@ from passerelle.dsp import (
     next_transfer_state,
     transfer_error,
 )
-from services.fetch import Fetcher
-from services.storage import Store
-from services.web import NO_STORE
+from passerelle.services.fetch import Fetcher
+from passerelle.services.storage import Store
+from passerelle.services.web import NO_STORE
 
 from .identity import Participant, Tokens
 from .quirks import ConnectorBehaviour, forced_negotiation_state, forced_transfer_state

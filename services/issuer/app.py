@@ -60,13 +60,13 @@ from passerelle.oid4vci import (
     verify_pkce,
 )
 from passerelle.sd_jwt_vc import SPEC_VERSION as SD_JWT_VC_VERSION
+from passerelle.services.catalog import Catalog, load_catalog
+from passerelle.services.pki import load_pki
+from passerelle.services.runtime import SecretsRandom, utc_now
+from passerelle.services.status import StatusListService
+from passerelle.services.storage import Store, open_store
+from passerelle.services.web import NO_STORE, health_body, install_edge
 from passerelle.status_list import StatusValue
-from services.catalog import Catalog, load_catalog
-from services.pki import load_pki
-from services.runtime import SecretsRandom, utc_now
-from services.status import StatusListService
-from services.storage import Store, open_store
-from services.web import NO_STORE, health_body, install_edge
 
 from .credentials import CredentialFactory
 from .dcp import create_dcp_issuer, install_dcp_routes

@@ -34,6 +34,9 @@ from fastapi.responses import JSONResponse
 
 from passerelle import JsonObject, PasserelleError, Reason, __version__
 from passerelle.jose import KeySigner, decode_unverified_jws
+from passerelle.services.pki import load_pki
+from passerelle.services.runtime import SecretsRandom, utc_now
+from passerelle.services.trust.quirks import TrustBehaviour, TrustQuirk, behaviour_for
 from passerelle.trust import (
     TRQP_VERSION,
     RecognitionAgreement,
@@ -50,9 +53,6 @@ from passerelle.x509 import (
     draw_serial_number,
     encode_x5c,
 )
-from services.pki import load_pki
-from services.runtime import SecretsRandom, utc_now
-from services.trust.quirks import TrustBehaviour, TrustQuirk, behaviour_for
 
 from .build import EU_LISTS, OperatorKey, load_recognitions, trust_dir
 from .sources import load_source

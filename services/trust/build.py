@@ -284,7 +284,7 @@ def substitutions_for(hosts: Mapping[str, str]) -> dict[str, str]:
 
 def build_with_pki(*, data_dir: Path, sources: Path, now: datetime) -> BuildResult:
     """`passerelle trust build`: sign every list with the development PKI of ``data_dir``."""
-    from services.pki import load_pki
+    from passerelle.services.pki import load_pki
 
     pki = load_pki(data_dir, now=now)
     return build_trust_lists(

@@ -31,10 +31,11 @@ def trust_sources() -> Path:
     """Where ``trust_lists/`` is read from: ``$PASSERELLE_TRUST_SOURCES`` if set (a copy
     of its own, for a deployment from an installed package, whose data is read-only),
     else the checkout's (or the installed package's) ``trust_lists/``."""
-    from services.catalog import data_root
+    from passerelle.services.catalog import data_root
 
     given = os.environ.get(SOURCES_ENV)
     return Path(given) if given else data_root() / "trust_lists"
+
 
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")

@@ -47,18 +47,18 @@ from passerelle.oid4vp import (
     parse_authorization_response,
 )
 from passerelle.sd_jwt import KeyBindingCheck
+from passerelle.services.catalog import load_catalog
+from passerelle.services.decision_inputs import gather_inputs
+from passerelle.services.fetch import Fetcher, FetchPolicy, is_loopback_url
+from passerelle.services.pages import page
+from passerelle.services.pki import load_pki, verifier_client_id
+from passerelle.services.runtime import SecretsRandom, utc_now
+from passerelle.services.storage import open_store
+from passerelle.services.trust.build import load_recognitions
+from passerelle.services.trust.client import TrustClient
+from passerelle.services.trust.sources import trust_sources
+from passerelle.services.web import health_body, install_edge, oauth_error
 from passerelle.status_list import StatusListCache
-from services.catalog import load_catalog
-from services.decision_inputs import gather_inputs
-from services.fetch import Fetcher, FetchPolicy, is_loopback_url
-from services.pages import page
-from services.pki import load_pki, verifier_client_id
-from services.runtime import SecretsRandom, utc_now
-from services.storage import open_store
-from services.trust.build import load_recognitions
-from services.trust.client import TrustClient
-from services.trust.sources import trust_sources
-from services.web import health_body, install_edge, oauth_error
 
 from .pages import index_page, transaction_page
 from .profile import load_verifier_profile

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from passerelle import JsonObject, PasserelleError, Reason
 from passerelle.dcql import parse_dcql_query
+from passerelle.services.trust.sources import load_source
 from passerelle.trust import Framework
-from services.trust.sources import load_source
 
 __all__ = ["PROFILES_DIR", "VerifierPolicy", "VerifierProfile", "load_verifier_profile"]
 

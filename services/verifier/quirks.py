@@ -20,6 +20,7 @@ from passerelle import JsonObject, PasserelleError, Reason
 from passerelle.decision import CredentialDecision, DecisionPolicy, PresentationDecision
 from passerelle.jose import decode_unverified_jws
 from passerelle.sd_jwt import parse_sd_jwt
+from passerelle.services.web import NO_STORE
 from passerelle.trust import (
     PUB_EAA_STATUS_NOTIFIED,
     SVC_TYPE_PUB_EAA_ISSUANCE,
@@ -29,7 +30,6 @@ from passerelle.trust import (
     VerifiedLote,
 )
 from passerelle.x509 import certificate_to_der, decode_unverified_x5c, verify_x5c_chain
-from services.web import NO_STORE
 
 __all__ = ["VerifierBehaviour", "VerifierQuirk", "behaviour_for"]
 

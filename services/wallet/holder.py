@@ -41,11 +41,11 @@ from passerelle.oid4vp import (
     parse_request_reference,
 )
 from passerelle.sd_jwt import KeyBindingInput, present_sd_jwt
+from passerelle.services.catalog import Catalog
+from passerelle.services.storage import Store
+from passerelle.services.trust.client import TrustClient
 from passerelle.trust import LOTE_TYPE_WRPAC_PROVIDERS
 from passerelle.vc import create_vp_jwt, did_jwk_from_key, did_jwk_key_id
-from services.catalog import Catalog
-from services.storage import Store
-from services.trust.client import TrustClient
 
 from ..decision_inputs import gather_inputs
 from ..fetch import Fetcher

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance._local import local_targets_text, prepare_data_dir
-from conformance.attestations import trust_snapshot_from_files
 from passerelle import PasserelleError, Reason
+from passerelle.conformance._local import local_targets_text, prepare_data_dir
+from passerelle.conformance.attestations import trust_snapshot_from_files
 from passerelle.conformity import verify_conformance_attestation
-from services.launcher import ROLES, start_stack
+from passerelle.services.launcher import ROLES, start_stack
 
 PASSERELLE = [sys.executable, "-c", "from passerelle.cli import main; main()"]
 
@@ -167,7 +167,7 @@ def test_an_attestation_signed_by_anyone_else_is_untrusted(attested) -> None:  #
         sign_conformance_attestation,
     )
     from passerelle.jose import decode_unverified_jws
-    from services.pki import load_pki
+    from passerelle.services.pki import load_pki
 
     base, data_dir, _ = attested
     now = datetime.now(UTC)

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from conformance import CHECKS, CheckSkipped, select_checks
-from conformance._consumer_role import SAMPLE_DATA, Answer, SuiteConsumer, TokenDeviation
 from passerelle import PasserelleError, Reason
+from passerelle.conformance import CHECKS, CheckSkipped, select_checks
+from passerelle.conformance._consumer_role import SAMPLE_DATA, Answer, SuiteConsumer, TokenDeviation
 from passerelle.dcp import (
     AUTHENTICATION,
     CAPABILITY_INVOCATION,
@@ -251,7 +251,7 @@ def test_a_case_off_the_short_path_is_skipped_with_its_reason_never_passed() -> 
 
 
 def test_every_connector_quirk_is_claimed_by_a_dataspace_check() -> None:
-    from services.dataspace.quirks import ConnectorQuirk
+    from passerelle.services.dataspace.quirks import ConnectorQuirk
 
     claimed = {q for c in select_checks(["dataspace"]) for q in c.catches}
     assert claimed == {f"dataspace:{q.value}" for q in ConnectorQuirk}

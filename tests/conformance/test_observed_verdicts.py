@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import Status, run_checks, select_checks
-from conformance._local import local_targets, local_targets_text, prepare_data_dir
-from services.launcher import ROLES, start_stack
+from passerelle.conformance import Status, run_checks, select_checks
+from passerelle.conformance._local import local_targets, local_targets_text, prepare_data_dir
+from passerelle.services.launcher import ROLES, start_stack
 
 PASSERELLE = [sys.executable, "-c", "from passerelle.cli import main; main()"]
 STATUS_CHECKS = ("VER-CRED-03", "VER-CRED-04")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import select_checks
-from conformance.oidf import BEGIN, END, MODULES, coverage_markdown, update_document
+from passerelle.conformance import select_checks
+from passerelle.conformance.oidf import BEGIN, END, MODULES, coverage_markdown, update_document
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "conformance.md"
 

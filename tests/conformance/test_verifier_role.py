@@ -10,14 +10,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from conformance import Status, load_targets, run_checks, select_checks
-from conformance._verifier_role import (
+from passerelle import JsonObject, PasserelleError
+from passerelle.conformance import Status, load_targets, run_checks, select_checks
+from passerelle.conformance._verifier_role import (
     Deviation,
     SuiteVerifier,
     foreign_key_identity,
     untrusted_identity,
 )
-from passerelle import JsonObject, PasserelleError
 from passerelle.jose import decode_unverified_jws, verify_jws
 from passerelle.oid4vp import (
     REQUEST_OBJECT_TYP,

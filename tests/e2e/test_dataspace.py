@@ -26,13 +26,13 @@ from passerelle.dsp import (
     negotiation_termination_message,
 )
 from passerelle.jose import decode_unverified_jws
-from services.catalog import data_root
-from services.dataspace.app import create_dataspace_app
-from services.dataspace.quirks import ConnectorQuirk, behaviour_for
-from services.launcher import start_stack
-from services.pki import init_pki, load_pki
-from services.runtime import utc_now
-from services.scenarios import (
+from passerelle.services.catalog import data_root
+from passerelle.services.dataspace.app import create_dataspace_app
+from passerelle.services.dataspace.quirks import ConnectorQuirk, behaviour_for
+from passerelle.services.launcher import start_stack
+from passerelle.services.pki import init_pki, load_pki
+from passerelle.services.runtime import utc_now
+from passerelle.services.scenarios import (
     DATA_RECEIVED,
     DATASPACE_SCENARIOS,
     DATASPACE_STACK,
@@ -41,7 +41,7 @@ from services.scenarios import (
     play_dataspace,
     stack_hosts,
 )
-from services.trust.build import build_with_pki
+from passerelle.services.trust.build import build_with_pki
 
 EU_REGISTRY = "urn:passerelle:dataset:eu-supplier-registry"
 EU_ONLY = "urn:passerelle:dataset:eu-procurement-suppliers"
@@ -194,7 +194,7 @@ def _install_attestation(world: World, *, unexpected: tuple[str, ...]) -> None:
     Canadian connector: put it where the connector publishes it."""
     from datetime import UTC, datetime
 
-    from conformance.attestations import LABORATORY, LABORATORY_ID, VALIDITY
+    from passerelle.conformance.attestations import LABORATORY, LABORATORY_ID, VALIDITY
     from passerelle.conformity import (
         ConformanceSummary,
         build_conformance_attestation,
@@ -550,7 +550,7 @@ def test_a_revoked_membership_credential_is_refused(world: World) -> None:
 
 def _offer_from_profile(key: str) -> dict[str, Any]:
     """An EU offer as the provider's profile states it, by offer or dataset id."""
-    from services.dataspace.profile import load_dataspace_profile
+    from passerelle.services.dataspace.profile import load_dataspace_profile
 
     datasets = load_dataspace_profile("eu-provider").provider.datasets.values()
     return next(dict(d.offer) for d in datasets if key in (d.offer_id, d.id))

@@ -19,10 +19,10 @@ import httpx
 import pytest
 
 from passerelle.cli._stack import _unresolved, running_stack
+from passerelle.services.launcher import ROLES
+from passerelle.services.pki import load_pki
+from passerelle.services.scenarios import free_ports
 from passerelle.x509 import x509_hash
-from services.launcher import ROLES
-from services.pki import load_pki
-from services.scenarios import free_ports
 
 PASSERELLE = [sys.executable, "-c", "from passerelle.cli import main; main()"]
 

@@ -29,9 +29,15 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from conformance._verifier_role import SuiteVerifier, VerifierIdentity
 from passerelle import JsonObject
+from passerelle.conformance._verifier_role import SuiteVerifier, VerifierIdentity
 from passerelle.jose import KeySigner
+from passerelle.services.catalog import data_root
+from passerelle.services.launcher import RunningStack, start_stack
+from passerelle.services.pki import init_pki, load_pki
+from passerelle.services.runtime import SecretsRandom, utc_now
+from passerelle.services.scenarios import StackClient, free_ports, stack_hosts
+from passerelle.services.trust.build import build_with_pki
 from passerelle.x509 import (
     LeafUsage,
     build_ca_certificate,
@@ -41,12 +47,6 @@ from passerelle.x509 import (
     draw_serial_number,
     encode_x5c,
 )
-from services.catalog import data_root
-from services.launcher import RunningStack, start_stack
-from services.pki import init_pki, load_pki
-from services.runtime import SecretsRandom, utc_now
-from services.scenarios import StackClient, free_ports, stack_hosts
-from services.trust.build import build_with_pki
 
 PASSERELLE = [sys.executable, "-c", "from passerelle.cli import main; main()"]
 ROLES = ("trust", "eu-issuer", "wallet", "ca-verifier", "eu-verifier")
@@ -104,7 +104,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     sources = root / "trust_lists"
     shutil.copytree(data_root() / "trust_lists", sources)
     data_dir = root / "stack"
-    from services.launcher import ROLES as ALL_ROLES
+    from passerelle.services.launcher import ROLES as ALL_ROLES
 
     hosts = stack_hosts(free_ports(len(ALL_ROLES)), ALL_ROLES)
     init_pki(data_dir, now=utc_now(), hosts=hosts)

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from services.launcher import ROLES
-from services.scenarios import free_ports, stack_hosts
+from passerelle.services.launcher import ROLES
+from passerelle.services.scenarios import free_ports, stack_hosts
 
 REPO = Path(__file__).parents[2]
 GUIDE = REPO / "docs" / "partners.md"

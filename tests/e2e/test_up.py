@@ -20,8 +20,8 @@ import pytest
 
 from passerelle.cli._stack import running_stack
 from passerelle.dcp import did_web_to_url
-from services.launcher import DATASPACE_ROLES, ROLES
-from services.scenarios import (
+from passerelle.services.launcher import DATASPACE_ROLES, ROLES
+from passerelle.services.scenarios import (
     DATA_RECEIVED,
     DATASPACE_SCENARIOS,
     DataspaceClient,

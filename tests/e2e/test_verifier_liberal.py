@@ -34,8 +34,8 @@ from passerelle.oid4vp import (
 )
 from passerelle.sd_jwt import KeyBindingInput, present_sd_jwt
 from passerelle.sd_jwt_vc import issue_sd_jwt_vc
-from services.pki import load_pki
-from services.runtime import SecretsRandom, utc_now
+from passerelle.services.pki import load_pki
+from passerelle.services.runtime import SecretsRandom, utc_now
 from tests.e2e.conftest import Stack
 
 PID = "urn:eudi:pid:1"

@@ -93,9 +93,9 @@ def _minimal_verifier(stack: Stack, answer: bytes, content_type: str) -> Iterato
 
     from passerelle.jose import KeySigner
     from passerelle.oid4vp import AuthorizationRequest, ResponseMode, create_request_object
+    from passerelle.services.pki import load_pki
+    from passerelle.services.runtime import utc_now
     from passerelle.x509 import LeafUsage, build_leaf_certificate, build_name
-    from services.pki import load_pki
-    from services.runtime import utc_now
 
     pki = load_pki(stack.data_dir)
     key = ec.generate_private_key(ec.SECP256R1())

@@ -24,8 +24,8 @@ import psycopg
 import pytest
 import yaml
 
-from services.launcher import ROLES
-from services.scenarios import free_ports
+from passerelle.services.launcher import ROLES
+from passerelle.services.scenarios import free_ports
 from tests.storage_backends import PG_URL, _drop_postgres_table, _require_postgres
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -28,11 +28,11 @@ from typing import Any
 import httpx
 import pytest
 
-from services.catalog import data_root
-from services.launcher import ROLES, start_stack, store_for
-from services.pki import init_pki
-from services.runtime import utc_now
-from services.scenarios import (
+from passerelle.services.catalog import data_root
+from passerelle.services.launcher import ROLES, start_stack, store_for
+from passerelle.services.pki import init_pki
+from passerelle.services.runtime import utc_now
+from passerelle.services.scenarios import (
     DATASPACE_SCENARIOS,
     DATASPACE_STACK,
     DataspaceClient,
@@ -40,7 +40,7 @@ from services.scenarios import (
     free_ports,
     stack_hosts,
 )
-from services.trust.build import build_with_pki
+from passerelle.services.trust.build import build_with_pki
 from tests.storage_backends import Backend, _drop_postgres_table
 
 PASSERELLE = [sys.executable, "-c", "from passerelle.cli import main; main()"]

@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 
 from passerelle.jose import KeySigner, public_jwk, sign_jws
 from passerelle.sd_jwt_vc import IssuerKeyPolicy, verify_sd_jwt_vc
+from passerelle.services.issuer.app import create_issuer_app
+from passerelle.services.pki import init_pki, load_pki
+from passerelle.services.runtime import utc_now
 from passerelle.status_list import verify_status_list_token
-from services.issuer.app import create_issuer_app
-from services.pki import init_pki, load_pki
-from services.runtime import utc_now
 from tests.issuer_client import PRE, access, credential, offer, persona_of, proof, token
 
 

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle.jose import KeySigner, public_jwk, sign_jws
 from passerelle.sd_jwt import parse_sd_jwt
-from services.pki import init_pki
-from services.runtime import utc_now
+from passerelle.services.pki import init_pki
+from passerelle.services.runtime import utc_now
 from tests.storage_backends import Backend
 
 PRE = "urn:ietf:params:oauth:grant-type:pre-authorized_code"

@@ -34,9 +34,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 
 from passerelle.jose import KeySigner, public_jwk, sign_jws
-from services.issuer.app import create_issuer_app
-from services.pki import init_pki
-from services.runtime import utc_now
+from passerelle.services.issuer.app import create_issuer_app
+from passerelle.services.pki import init_pki
+from passerelle.services.runtime import utc_now
 from tests.issuer_client import PRE, credential, offer, persona_of, proof
 
 CLIENT_ID = "stock-wallet"

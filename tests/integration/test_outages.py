@@ -29,15 +29,15 @@ import pytest
 
 from passerelle import Fault, PasserelleError, Reason
 from passerelle.jose import decode_unverified_jws
+from passerelle.services.catalog import data_root
+from passerelle.services.fetch import Fetcher, FetchPolicy
+from passerelle.services.launcher import ROLES, RunningStack, start_stack
+from passerelle.services.pki import init_pki, load_pki
+from passerelle.services.runtime import utc_now
+from passerelle.services.scenarios import StackClient, free_ports, stack_hosts
+from passerelle.services.trust.build import LIST_VALIDITY, build_with_pki, load_recognitions
+from passerelle.services.trust.client import REFRESH, RETRY, TrustClient
 from passerelle.trust import Framework, IssuerIdentity, StepOutcome, evaluate_trust
-from services.catalog import data_root
-from services.fetch import Fetcher, FetchPolicy
-from services.launcher import ROLES, RunningStack, start_stack
-from services.pki import init_pki, load_pki
-from services.runtime import utc_now
-from services.scenarios import StackClient, free_ports, stack_hosts
-from services.trust.build import LIST_VALIDITY, build_with_pki, load_recognitions
-from services.trust.client import REFRESH, RETRY, TrustClient
 
 PID = "urn:eudi:pid:1"
 STARTUP = 120.0  # generous: a loaded two-core machine; the wait ends on the event

@@ -13,13 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from passerelle import PasserelleError, Reason
+from passerelle.services.fetch import Fetcher, FetchPolicy
+from passerelle.services.pki import init_pki, load_pki
+from passerelle.services.runtime import utc_now
+from passerelle.services.trust.app import create_trust_app
+from passerelle.services.trust.build import build_with_pki, load_recognitions
+from passerelle.services.trust.client import REFRESH, REVALIDATE, TrustClient
 from passerelle.trust import Framework
-from services.fetch import Fetcher, FetchPolicy
-from services.pki import init_pki, load_pki
-from services.runtime import utc_now
-from services.trust.app import create_trust_app
-from services.trust.build import build_with_pki, load_recognitions
-from services.trust.client import REFRESH, REVALIDATE, TrustClient
 
 SOURCES = Path(__file__).parents[2] / "trust_lists"
 TRUST = "http://127.0.0.1:8100"

@@ -55,9 +55,9 @@ from passerelle.sd_jwt_vc import (
     IssuerKeyPolicy,
     verify_sd_jwt_vc,
 )
+from passerelle.services.pki import Pki, init_pki, load_pki
+from passerelle.services.runtime import utc_now
 from passerelle.vc import did_jwk_from_key, verify_jwt_vc_json
-from services.pki import Pki, init_pki, load_pki
-from services.runtime import utc_now
 
 pytestmark = pytest.mark.interop
 
@@ -111,8 +111,8 @@ DEFAULT_CLIENT_ID = "passerelle-interop-wallet"  # what oid4vci_wallet.mjs calls
 
 def _every_configuration() -> list[Case]:
     """Every credential configuration both issuers publish, read from their profiles."""
-    from services.catalog import load_catalog
-    from services.issuer.profile import load_profile
+    from passerelle.services.catalog import load_catalog
+    from passerelle.services.issuer.profile import load_profile
 
     catalog = load_catalog()
     cases = []
@@ -239,8 +239,8 @@ def _bound_socket() -> socket.socket:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     require_wallet_peer()
-    from services.issuer.app import create_issuer_app
-    from services.trust.build import build_with_pki
+    from passerelle.services.issuer.app import create_issuer_app
+    from passerelle.services.trust.build import build_with_pki
 
     data_dir = tmp_path_factory.mktemp("oid4vci-wallet")
     sockets = {profile: _bound_socket() for profile in PROFILES}

@@ -49,12 +49,12 @@ from peers import NODE_MODULES, peer_unavailable, require_node_peer, require_pyp
 
 from passerelle._json import JsonObject, b64url_decode, parse_json_object
 from passerelle.jose import private_jwk
-from services.catalog import data_root
-from services.launcher import ROLES, start_stack
-from services.pki import Pki, init_pki, load_pki
-from services.runtime import utc_now
-from services.scenarios import free_ports
-from services.trust.build import build_with_pki
+from passerelle.services.catalog import data_root
+from passerelle.services.launcher import ROLES, start_stack
+from passerelle.services.pki import Pki, init_pki, load_pki
+from passerelle.services.runtime import utc_now
+from passerelle.services.scenarios import free_ports
+from passerelle.services.trust.build import build_with_pki
 
 pytestmark = pytest.mark.interop
 

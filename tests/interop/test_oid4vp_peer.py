@@ -45,12 +45,12 @@ from peers import NODE_MODULES, peer_unavailable, require_node_peer
 from passerelle import Reason
 from passerelle._json import JsonObject, b64url_decode, parse_json_object
 from passerelle.jose import private_jwk
+from passerelle.services.catalog import data_root
+from passerelle.services.launcher import start_stack
+from passerelle.services.pki import Pki, init_pki, load_pki
+from passerelle.services.runtime import utc_now
+from passerelle.services.trust.build import build_with_pki
 from passerelle.x509 import LeafUsage, build_leaf_certificate
-from services.catalog import data_root
-from services.launcher import start_stack
-from services.pki import Pki, init_pki, load_pki
-from services.runtime import utc_now
-from services.trust.build import build_with_pki
 from tests.e2e.conftest import ROLES, Stack, free_ports
 
 pytestmark = pytest.mark.interop

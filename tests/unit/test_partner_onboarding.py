@@ -14,9 +14,9 @@ import yaml
 from cryptography import x509
 
 from passerelle import PasserelleError, Reason
+from passerelle.services.trust.sources import load_source
 from passerelle.trust import LOTE_TYPE_WRPAC_PROVIDERS, Framework, evaluate_trust
 from passerelle.x509 import certificate_to_pem, verify_certificate_chain
-from services.trust.sources import load_source
 from tests.conftest import NOW
 from tests.trust_world import TrustWorld, _root, leaf
 

@@ -11,14 +11,14 @@ import pytest
 from cryptography import x509
 
 from passerelle import PasserelleError, Reason
-from passerelle.x509 import san_dns_names, x509_hash
-from services.pki import (
+from passerelle.services.pki import (
     DEFAULT_HOSTS,
     client_id_prefix_for,
     init_pki,
     load_pki,
     verifier_client_id,
 )
+from passerelle.x509 import san_dns_names, x509_hash
 from tests.conftest import NOW
 
 LOOPBACK_IP_HOSTS = {role: f"http://127.0.0.1:{9100 + i}" for i, role in enumerate(DEFAULT_HOSTS)}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from passerelle import PasserelleError, Reason
-from services.trust.sources import load_source
+from passerelle.services.trust.sources import load_source
 
 DOC = """\
 country: NO

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from ._trust import DataDir
+from ._options import DataDir
 
 __all__ = ["wallet_app"]
 
@@ -23,7 +23,7 @@ Url = Annotated[str | None, typer.Option(help="Wallet URL (default: from the dat
 def _base(url: str | None, data_dir: Any) -> str:
     if url:
         return url.rstrip("/")
-    from services.pki import load_pki
+    from passerelle.services.pki import load_pki
 
     return load_pki(data_dir).hosts["wallet"]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -12,29 +11,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.catalog import data_root
+from passerelle.services.catalog import data_root
 
 from .._errors import PasserelleError
+from ._options import DataDir
 
-__all__ = ["DataDir", "default_data_dir", "register"]
+__all__ = ["init", "serve", "trust_app"]
 
-
-def default_data_dir() -> Path:
-    return Path(os.environ.get("PASSERELLE_DATA_DIR", ".passerelle"))
-
-
-DataDir = Annotated[
-    Path,
-    typer.Option(
-        "--data-dir",
-        help="Where the development PKI, signed lists and service data live "
-        "(default: $PASSERELLE_DATA_DIR or ./.passerelle).",
-        default_factory=default_data_dir,
-    ),
-]
 
 def default_sources() -> Path:
-    from services.trust.sources import trust_sources
+    from passerelle.services.trust.sources import trust_sources
 
     return trust_sources()
 
@@ -59,7 +45,7 @@ def _fail(exc: PasserelleError) -> typer.Exit:
 
 
 def _build(data_dir: Path, sources: Path | None = None) -> None:
-    from services.trust.build import build_with_pki
+    from passerelle.services.trust.build import build_with_pki
 
     result = build_with_pki(
         data_dir=data_dir, sources=sources or default_sources(), now=datetime.now(UTC)
@@ -94,7 +80,7 @@ def init(
 ) -> None:
     """Create (or complete) the development PKI under the data directory, then build and
     sign the trust lists. Idempotent: existing keys and certificates are kept."""
-    from services.pki import init_pki
+    from passerelle.services.pki import init_pki
 
     try:
         report = init_pki(data_dir, now=datetime.now(UTC), hosts=_hosts(host))
@@ -104,7 +90,7 @@ def init(
         )
         for note in report.notes:
             console.print(f"note: {note}")
-        from services.trust.build import EU_LISTS, trust_dir
+        from passerelle.services.trust.build import EU_LISTS, trust_dir
 
         out = trust_dir(data_dir)
         built = [out / "eu" / f"{n}.jwt" for n in EU_LISTS] + [out / "ca" / "registry.jwt"]
@@ -130,8 +116,8 @@ def trust_build(data_dir: DataDir, sources: Sources) -> None:
 
 def _verify_file(path: Path, data_dir: Path) -> dict[str, object]:
     from passerelle.jose import decode_unverified_jws
+    from passerelle.services.pki import load_pki
     from passerelle.trust import REGISTRY_SNAPSHOT_TYP, verify_lote, verify_registry_snapshot
-    from services.pki import load_pki
 
     now = datetime.now(UTC)
     pki = load_pki(data_dir, now=now)
@@ -192,7 +178,7 @@ def trust_verify(
 @trust_app.command("show")
 def trust_show(data_dir: DataDir) -> None:
     """What each signed list holds now."""
-    from services.trust.build import EU_LISTS, trust_dir
+    from passerelle.services.trust.build import EU_LISTS, trust_dir
 
     table = Table(title=f"Trust lists in {data_dir}")
     for column in ("list", "sequence", "next update", "entries"):
@@ -251,8 +237,8 @@ def serve(
 
     import uvicorn
 
-    from services.launcher import ROLES, build_app
-    from services.pki import load_pki
+    from passerelle.services.launcher import ROLES, build_app
+    from passerelle.services.pki import load_pki
 
     if role not in ROLES:
         console.print(f"[red]unknown role {role!r}[/red]; one of {', '.join(ROLES)}")
@@ -264,16 +250,3 @@ def serve(
     if tls:
         options = {"ssl_certfile": str(pki.tls_certfile), "ssl_keyfile": str(pki.tls_keyfile)}
     uvicorn.run(app, host=host, port=listen, log_level="info", **options)  # type: ignore[arg-type]
-
-
-def register(app: typer.Typer) -> None:
-    from ._conformance import conformance_app
-    from ._stack import up
-    from ._wallet import wallet_app
-
-    app.command()(init)
-    app.command()(up)
-    app.command()(serve)
-    app.add_typer(conformance_app, name="conformance")
-    app.add_typer(trust_app, name="trust")
-    app.add_typer(wallet_app, name="wallet")

@@ -22,7 +22,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ._trust import DataDir
+from ._options import DataDir
 
 __all__ = ["running_stack", "up"]
 
@@ -75,8 +75,8 @@ def up(
 ) -> None:
     """Start the trust service, both issuers, the wallet, both verifiers and both
     data-space connectors on loopback ports; stop them with Ctrl-C."""
-    from services.launcher import ROLES, start_stack
-    from services.pki import DEFAULT_HOSTS, load_pki, pki_dir
+    from passerelle.services.launcher import ROLES, start_stack
+    from passerelle.services.pki import DEFAULT_HOSTS, load_pki, pki_dir
 
     from ._trust import init
 
