@@ -37,7 +37,8 @@ ONCE_MISSING = (
 def test_the_committed_table_is_the_generated_one() -> None:
     text = DOC.read_text(encoding="utf-8")
     assert update_document(text, select_checks()) == text, (
-        "docs/conformance.md is out of date: run `python -m conformance.oidf docs/conformance.md`"
+        "docs/conformance.md is out of date: run "
+        "`python -m passerelle.conformance.oidf docs/conformance.md`"
     )
 
 
