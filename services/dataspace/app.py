@@ -45,7 +45,7 @@ from urllib.parse import urlsplit
 
 from fastapi import BackgroundTasks, FastAPI, Header, Request
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -86,7 +86,7 @@ from .consumer import Consumer, public_row
 from .credential_service import CredentialService
 from .identity import DidDocuments, Participant, Tokens
 from .profile import load_dataspace_profile
-from .provider import Provider
+from .provider import CONFORMANCE_ATTESTATION_FILE, CONFORMANCE_ATTESTATION_PATH, Provider
 from .quirks import ConnectorQuirk, behaviour_for
 from .records import DspRefusal, Kind, Processes, dsp_response, read_json
 
@@ -382,6 +382,19 @@ def create_dataspace_app(
         path = _path_of(url)
 
         app.add_api_route(path, _did_document_route(document), methods=["GET"], name=f"did:{path}")
+
+    @app.get(CONFORMANCE_ATTESTATION_PATH)
+    def conformance_attestation() -> Response:
+        """The connector's conformance attestation, as its operator installed it (the
+        file ``attestations/<target>.jwt`` of a ``passerelle conformance run``)."""
+        try:
+            token = (data_dir / profile.id / CONFORMANCE_ATTESTATION_FILE).read_text().strip()
+        except OSError:
+            return JSONResponse(
+                {"error": "not_found", "reason": "conformance.attestation_missing"},
+                status_code=404,
+            )
+        return Response(token, media_type="application/vc+jwt", headers=dict(NO_STORE))
 
     # --- the provider --------------------------------------------------------------------
 

@@ -380,10 +380,10 @@ def create_verifier_app(
 
         decision = decide_under(policy)
         again = behaviour.widened_policy(decision, presented, policy=policy, now=now)
-        return decision if again is None else decide_under(again)
+        return behaviour.overruled(decision if again is None else decide_under(again))
 
     @app.post("/response/{rid}", openapi_extra=AUTHORIZATION_RESPONSE_FORM)
-    async def response(rid: str, request: Request) -> JSONResponse:
+    async def response(rid: str, request: Request) -> Response:
         form = {k: str(v) for k, v in (await request.form()).items()}
         tid = transaction_of(rid)
         stored = store.get("transactions", tid, now=clock())
@@ -445,7 +445,7 @@ def create_verifier_app(
                 {"accepted": False, "reason": "oid4vp.wallet_error", "detail": parsed.error}, False
             )
             event(tid, "wallet_error", error=parsed.error)
-            return JSONResponse({}, status_code=200)
+            return behaviour.acknowledgement()
         try:
             decision = decide(tid, row, parsed)
         except PasserelleError as exc:
@@ -458,7 +458,7 @@ def create_verifier_app(
                 False,
             )
             raise
-        result = decision.as_dict()
+        result = behaviour.reported(decision.as_dict())
         finish(result, decision.accepted)
         for query_id, decisions in decision.credentials.items():
             for d in decisions:
@@ -477,7 +477,7 @@ def create_verifier_app(
             if refusal.fault is not Fault.DEPENDENCY:  # our own outage stays a 503
                 refusal = refusal.for_wire("invalid_request")
             return oauth_error(refusal)
-        return JSONResponse({}, status_code=200)
+        return behaviour.acknowledgement()
 
     @app.get("/transactions/{tid}")
     def transaction(tid: str) -> JSONResponse:
