@@ -25,9 +25,10 @@ Choices worth knowing:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import overload
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -46,7 +47,7 @@ from ..jose import PublicKey
 from ._build import PARSE_ERRORS, decode_unverified_x5c
 from ._client_id import check_x509_san_dns
 
-__all__ = ["VerifiedChain", "verify_certificate_chain", "verify_x5c_chain"]
+__all__ = ["TrustAnchors", "VerifiedChain", "verify_certificate_chain", "verify_x5c_chain"]
 
 # Beyond the leaf and max_chain_depth intermediates, x5c may still carry the root
 # (RFC 7515 allows it; HAIP forbids it, which is a profile rule for callers).
@@ -63,6 +64,41 @@ class VerifiedChain:
     chain: tuple[x509.Certificate, ...]
     public_key: PublicKey
     anchor: x509.Certificate
+
+
+class TrustAnchors(Sequence[x509.Certificate]):
+    """Trust anchors with the path validator's store built once.
+
+    A plain sequence of anchors is turned into the library's store on every
+    validation, which costs time in proportion to the number of anchors; a verifier
+    that validates many chains against the same anchors (one trust snapshot) builds
+    this once. Immutable; it is a sequence of its certificates wherever one is expected.
+    """
+
+    __slots__ = ("_certificates", "_store")
+
+    def __init__(self, certificates: Iterable[x509.Certificate]) -> None:
+        self._certificates = tuple(certificates)
+        self._store = Store(list(self._certificates)) if self._certificates else None
+
+    @overload
+    def __getitem__(self, index: int) -> x509.Certificate: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[x509.Certificate]: ...
+    def __getitem__(self, index: int | slice) -> x509.Certificate | Sequence[x509.Certificate]:
+        return self._certificates[index]
+
+    def __len__(self) -> int:
+        return len(self._certificates)
+
+    def __repr__(self) -> str:
+        return f"TrustAnchors({len(self._certificates)} certificates)"
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise local_error(Reason.X509_CHAIN_INVALID, "no trust anchors were given")
+        return self._store
 
 
 def _ca_key_usage(_policy: Policy, _cert: x509.Certificate, ku: x509.KeyUsage) -> None:
@@ -192,7 +228,7 @@ def verify_certificate_chain(
     _check_validity(certs, now)
     verifier = (
         PolicyBuilder()
-        .store(Store(list(anchors)))
+        .store(anchors.store if isinstance(anchors, TrustAnchors) else Store(list(anchors)))
         .time(now)
         .max_chain_depth(max_chain_depth)
         .extension_policies(ca_policy=_CA_POLICY, ee_policy=_EE_POLICY)
