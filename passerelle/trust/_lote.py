@@ -67,6 +67,7 @@ __all__ = [
     "LOTE_TYPE_PID_PROVIDERS",
     "LOTE_TYPE_PUB_EAA_PROVIDERS",
     "LOTE_TYPE_WRPAC_PROVIDERS",
+    "MAX_LOTE_BYTES",
     "PROFILES",
     "PUB_EAA_STATUS_NOTIFIED",
     "PUB_EAA_STATUS_WITHDRAWN",
@@ -117,6 +118,9 @@ LOTE_ALGORITHMS = OPERATOR_ALGORITHMS
 _JOSE_TYP = "jose"
 # typ values peers put on a compact LoTE JWS; RFC 7515 makes typ optional.
 _ACCEPTED_TYP = frozenset({"jose", "application/jose", "jwt"})
+MAX_LOTE_BYTES = 256 << 20
+"""An entity listed with one certificate is about 2 KB signed: room for some 100,000
+entities, as a union-wide list of wallet-relying parties may hold."""
 _MIME_JOSE = "application/jose"
 _VERSION = 1
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
@@ -1075,7 +1079,12 @@ def _verify_signature(
     token: str, operator_anchors: Sequence[x509.Certificate], now: datetime
 ) -> tuple[JsonObject, JsonObject, x509.Certificate, datetime]:
     signed = verify_jades_b(
-        token, operator_anchors=operator_anchors, now=now, accepted_typ=_ACCEPTED_TYP, what="LoTE"
+        token,
+        operator_anchors=operator_anchors,
+        now=now,
+        accepted_typ=_ACCEPTED_TYP,
+        what="LoTE",
+        max_bytes=MAX_LOTE_BYTES,
     )
     return signed.header, signed.payload, signed.signer, signed.signed_at
 

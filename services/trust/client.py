@@ -17,6 +17,8 @@ from cryptography import x509
 from passerelle import PasserelleError, Reason
 from passerelle.trust import (
     EU_LIST_TYPES,
+    MAX_LOTE_BYTES,
+    MAX_REGISTRY_SNAPSHOT_BYTES,
     REGISTRY_KEY,
     Framework,
     RecognitionAgreement,
@@ -55,8 +57,8 @@ class TrustClient:
         self._fetched_at: datetime | None = None
         self._last_seen: dict[str, int] = {}
 
-    def _text(self, path: str) -> str:
-        response = self._fetcher.request("GET", f"{self._url}{path}")
+    def _text(self, path: str, *, max_bytes: int) -> str:
+        response = self._fetcher.request("GET", f"{self._url}{path}", max_bytes=max_bytes)
         if response.status_code != 200:
             raise PasserelleError(
                 Reason.TRUST_LIST_MALFORMED,
@@ -74,11 +76,14 @@ class TrustClient:
                 and now - self._fetched_at < REFRESH
             ):
                 return self._snapshot
-            lists = {name: self._text(f"/eu/{name}.jwt") for name in EU_LIST_TYPES}
+            lists = {
+                name: self._text(f"/eu/{name}.jwt", max_bytes=MAX_LOTE_BYTES)
+                for name in EU_LIST_TYPES
+            }
             snapshot = load_trust_snapshot(
                 home=self._home,
                 eu_lists=lists,
-                registry=self._text("/ca/registry.jwt"),
+                registry=self._text("/ca/registry.jwt", max_bytes=MAX_REGISTRY_SNAPSHOT_BYTES),
                 recognitions=self._recognitions,
                 eu_operator_anchors=self._eu_anchors,
                 ca_operator_anchors=self._ca_anchors,
