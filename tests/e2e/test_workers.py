@@ -1,0 +1,137 @@
+"""Two worker processes per service, over SQLite (WAL) and PostgreSQL: whatever must hold
+across workers lives in the store. A pre-authorized code is redeemed once, a request
+object is fetched once and a response is processed once, whichever worker each of
+several concurrent clients reaches; a full issuance and presentation works across them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.catalog import data_root
+from services.launcher import ROLES, RunningStack, start_stack
+from services.pki import init_pki
+from services.runtime import utc_now
+from services.scenarios import StackClient, free_ports, stack_hosts
+from services.trust.build import build_with_pki
+from tests.storage_backends import PG_URL, _require_postgres
+
+PRE = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+STARTED = ("trust", "ca-issuer", "wallet", "ca-verifier")
+CLIENTS = 8
+
+
+def _children(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in children.read_text().split()] if children.exists() else []
+
+
+def _drop_tables(prefix: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        for role in STARTED:
+            table = f"{prefix}_{role.replace('-', '_')}_store"
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def workers(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[StackClient, RunningStack]]:
+    store = None
+    prefix = f"w_{uuid.uuid4().hex[:12]}"
+    if request.param == "postgres":
+        _require_postgres()
+        store = f"{PG_URL}?prefix={prefix}"
+    data_dir = tmp_path_factory.mktemp(f"workers-{request.param}")
+    hosts = stack_hosts(free_ports(len(ROLES)))
+    init_pki(data_dir, now=utc_now(), hosts=hosts)
+    build_with_pki(data_dir=data_dir, sources=data_root() / "trust_lists", now=utc_now())
+    running = start_stack(
+        data_dir=data_dir, hosts=hosts, roles=STARTED, store=store, workers=2, timeout=60
+    )
+    try:
+        yield StackClient(urls=running.urls, data_dir=data_dir), running
+    finally:
+        running.stop()
+        if store is not None:
+            _drop_tables(prefix)
+
+
+def test_each_service_runs_two_worker_processes(
+    workers: tuple[StackClient, RunningStack],
+) -> None:
+    _, running = workers
+    assert len(running._processes) == len(STARTED)
+    for process in running._processes:
+        assert process.poll() is None
+        # uvicorn's supervisor and its two workers (the process may also have helper
+        # children of its own, e.g. multiprocessing's resource tracker).
+        assert len(_children(process.pid)) >= 2
+
+
+def test_a_pre_authorized_code_is_redeemed_once_across_workers(
+    workers: tuple[StackClient, RunningStack],
+) -> None:
+    client, _ = workers
+    for _ in range(3):
+        made = client.offer("ca-issuer", "ca-person-sd-jwt", "eloise-tremblay-gagnon")
+        code = made["credential_offer"]["grants"][PRE]["pre-authorized_code"]
+        form = {"grant_type": PRE, "pre-authorized_code": code, "tx_code": made["tx_code"]}
+
+        def redeem(_: int, form: dict[str, str] = form) -> httpx.Response:
+            # A client of its own per call: new connections spread over the workers.
+            return httpx.post(f"{client.urls['ca-issuer']}/token", data=form, timeout=60)
+
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            answers = list(pool.map(redeem, range(CLIENTS)))
+        statuses = sorted(a.status_code for a in answers)
+        assert statuses.count(200) == 1, [a.text for a in answers]
+        refused = [a.json() for a in answers if a.status_code != 200]
+        assert {r["error"] for r in refused} == {"invalid_grant"}
+
+
+def test_a_transaction_moves_once_across_workers(
+    workers: tuple[StackClient, RunningStack],
+) -> None:
+    client, _ = workers
+    verifier = client.urls["ca-verifier"]
+    for _ in range(3):
+        made = client.transaction("ca-verifier", policy="age-and-name")
+        request_uri = made["request_uri"]
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            answers = list(
+                pool.map(lambda _, u=request_uri: httpx.get(u, timeout=60), range(CLIENTS))
+            )
+        assert sorted(a.status_code for a in answers).count(200) == 1, [a.text for a in answers]
+        events = httpx.get(f"{verifier}/transactions/{made['transaction_id']}").json()["events"]
+        assert [e["event"] for e in events] == ["created", "request_fetched"]
+
+
+def test_issuance_and_presentation_across_workers(
+    workers: tuple[StackClient, RunningStack],
+) -> None:
+    client, _ = workers
+    outcome = client.receive("ca-issuer", "ca-person-sd-jwt", "eloise-tremblay-gagnon")
+    assert outcome["accepted"], outcome
+    made = client.transaction("ca-verifier", policy="age-and-name")
+    wallet = client.present(made["request_url"])
+    assert wallet["accepted"], wallet
+    result = client.result("ca-verifier", made["transaction_id"])
+    assert result["state"] == "verified", result
+    assert result["result"]["accepted"] is True
+    steps = [e for e in result["events"] if e["event"] == "check"]
+    assert {e["step"] for e in steps} >= {"trust_list", "signature", "holder_binding"}
+    # The response is processed once: the same post again, to any worker, is refused.
+    again = client.present(made["request_url"])
+    assert not again.get("accepted"), again
