@@ -146,8 +146,7 @@ def create_verifier_app(
 
     def move(
         tid: str,
-        step: PresentationEvent,
-        *,
+        *steps: PresentationEvent,
         events: list[dict[str, Any]] | None = None,
         result: JsonObject | None = None,
     ) -> dict[str, Any]:
@@ -163,7 +162,9 @@ def create_verifier_app(
                     "unknown transaction",
                     wire_error="invalid_request",
                 )
-            state = advance(PresentationState(row["state"]), step)
+            state = PresentationState(row["state"])
+            for step in steps:
+                state = advance(state, step)
             new = {**row, "state": state.value}
             if events:
                 new["events"] = [*row.get("events", []), *events]
@@ -246,8 +247,13 @@ def create_verifier_app(
         }
         if mode == ResponseMode.DIRECT_POST_JWT.value:
             row["encryption_key"] = private_jwk(ec.generate_private_key(ec.SECP256R1()))
-        store.put("transactions", tid, row, expires_at=clock() + TRANSACTION_LIFETIME)
-        store.put("requests", rid, {"transaction": tid}, expires_at=clock() + TRANSACTION_LIFETIME)
+        expires = clock() + TRANSACTION_LIFETIME
+        store.put_all(
+            [
+                ("transactions", tid, row, expires),
+                ("requests", rid, {"transaction": tid}, expires),
+            ]
+        )
         request_uri = f"{base}/request/{rid}"
         url = request_url(row)
         return {
@@ -421,25 +427,35 @@ def create_verifier_app(
         except PasserelleError as exc:
             event(tid, "response_refused", reason=str(exc.reason))
             return oauth_error(exc)
-        # Processed once: a second response (a replay, or a race) fails this move.
+        # Processed once. A response to a transaction already answered is refused here,
+        # before any work; the one atomic move below (received, then decided) is what
+        # settles a race: of two responses decided at once, the second fails that move.
+        gate: tuple[PresentationEvent, ...] = (PresentationEvent.RECEIVE_RESPONSE,)
+        received = [logged("response_received")]
         try:
-            move(tid, PresentationEvent.RECEIVE_RESPONSE, events=[logged("response_received")])
+            advance(PresentationState(row["state"]), PresentationEvent.RECEIVE_RESPONSE)
         except PasserelleError as exc:
             event(tid, "response_refused", reason=str(exc.reason))
             if behaviour.single_response:
                 raise
             force(tid, PresentationState.RESPONSE_RECEIVED)
             event(tid, "response_received")
+            gate, received = (), []
 
         def finish(
             result: JsonObject, accepted: bool, events: list[dict[str, Any]] | None = None
         ) -> None:
-            move(
-                tid,
-                PresentationEvent.ACCEPT if accepted else PresentationEvent.REJECT,
-                events=events,
-                result=result,
-            )
+            try:
+                move(
+                    tid,
+                    *gate,
+                    PresentationEvent.ACCEPT if accepted else PresentationEvent.REJECT,
+                    events=[*received, *(events or [])],
+                    result=result,
+                )
+            except PasserelleError as exc:
+                event(tid, "response_refused", reason=str(exc.reason))
+                raise
 
         if isinstance(parsed, AuthorizationError):
             finish(
