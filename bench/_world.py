@@ -46,14 +46,14 @@ NONCE = "bench-nonce-7c1e"
 SHOWN = [("given_name",), ("family_name",), ("age_equal_or_over", "18")]
 
 
-def _b64url(part: str) -> bytes:
+def b64url_bytes(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
 def signed_parts(jws: str) -> tuple[bytes, bytes]:
     """Signing input and DER signature of a compact ES256 JWS, for ``cryptography``."""
     header, payload, signature = jws.split(".")
-    raw = _b64url(signature)
+    raw = b64url_bytes(signature)
     r, s = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
     return f"{header}.{payload}".encode("ascii"), encode_dss_signature(r, s)
 
