@@ -140,12 +140,20 @@ def measure(*, quick: bool, label: str, with_http: bool) -> dict[str, Any]:
 
 
 def conformance_run(*, quick: bool) -> dict[str, Any]:
-    """A full conformance run on a fresh local stack (``bench_conformance``)."""
+    """A full conformance run on a fresh local stack (``bench_conformance``), then the
+    run time for 1, 2 and 4 targets: the local stack's targets file with every target
+    (and every matrix cell) listed that many times under other names."""
+    from dataclasses import replace
+
+    from conformance import run_checks, select_checks
+    from conformance._local import start_local_stack
+
+    from .bench_conformance import _quick
     from .bench_conformance import measure as measure_conformance
 
     report = measure_conformance(plans=None, quick=quick, limit=60.0)
     seconds = report["seconds"]
-    return {
+    out: dict[str, Any] = {
         "checks": report["checks"],
         "results": report["results"],
         "suite_ok": report["suite_ok"],
@@ -153,7 +161,42 @@ def conformance_run(*, quick: bool) -> dict[str, Any]:
         "run_s": seconds["run_s"],
         "stack_start_s": seconds["stack_start_s"],
         "sleep_s": seconds["sleep_s"],
+        "targets_run_s": {},
     }
+    checks = select_checks(None)
+    if quick:
+        checks = _quick(checks)
+    with tempfile.TemporaryDirectory(prefix="passerelle-bench-") as tmp:
+        stack, targets = start_local_stack(Path(tmp))
+        try:
+            for copies in (1, 2, 4):
+
+                def named(name: str, i: int) -> str:
+                    return name if i == 0 else f"{name}-copy{i}"
+
+                many = replace(
+                    targets,
+                    targets={
+                        named(n, i): replace(t, name=named(n, i))
+                        for i in range(copies)
+                        for n, t in targets.targets.items()
+                    },
+                    cells=tuple(
+                        {**c, "issuer": named(c["issuer"], i), "verifier": named(c["verifier"], i)}
+                        for i in range(copies)
+                        for c in targets.cells
+                    ),
+                )
+                started = time.perf_counter()
+                run = run_checks(many, checks)
+                out["targets_run_s"][str(copies)] = time.perf_counter() - started
+                out.setdefault("targets_results", {})[str(copies)] = len(run.results)
+        finally:
+            stack.stop()
+    one, four = out["targets_run_s"].get("1"), out["targets_run_s"].get("4")
+    if one and four:
+        out["four_over_one"] = four / one
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -148,6 +148,13 @@ TARGETS = (
         True,
     ),
     Target(
+        "conformance: 4 targets ≤ 2 × one target",
+        "run time, 4 targets / 1",
+        lambda r: _get(r, "conformance", "four_over_one"),
+        2.0,
+        True,
+    ),
+    Target(
         "soak: RSS growth after warm-up ≤ 10 MB",
         "MB over the soak",
         lambda r: _get(r, "http", "soak", "growth_mb"),
