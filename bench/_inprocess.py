@@ -209,14 +209,12 @@ def _entity_like(entity: dict[str, Any], index: int, cert_b64: str) -> dict[str,
 def _certificates(count: int, now: Any) -> list[str]:
     import base64
 
-    key = ec.generate_private_key(ec.SECP256R1())
     out = []
     for i in range(count):
-        # One key, many CA certificates (distinct subject and serial): what matters to a
-        # verifier is how many certificates the list names, not how many keys signed them.
+        # A key and a CA certificate per entity, as a real list has.
         cert = build_ca_certificate(
             subject=build_name(common_name=f"Bench PID provider CA {i}", country="BE"),
-            key=key,
+            key=ec.generate_private_key(ec.SECP256R1()),
             not_before=now - timedelta(days=1),
             not_after=now + timedelta(days=365),
             serial=10_000_000 + i,

@@ -1009,10 +1009,13 @@ def _credential_types(si: JsonObject, where: str) -> tuple[str, ...]:
 _K = TypeVar("_K", bytes, str)
 
 
-def _add(index: dict[_K, tuple[ListedService, ...]], key: _K, service: ListedService) -> None:
-    present: tuple[ListedService, ...] = index.get(key, ())
-    if service not in present:
-        index[key] = (*present, service)
+def _add(index: dict[_K, list[ListedService]], key: _K, service: ListedService) -> None:
+    # Services are indexed one after the other, so a service already under this key (a
+    # key its certificates share) can only be the last one. Comparing with every entry
+    # (and copying a tuple per entry) made a list naming one key many times quadratic.
+    present = index.setdefault(key, [])
+    if not present or present[-1] is not service:
+        present.append(service)
 
 
 def _index(
@@ -1024,9 +1027,9 @@ def _index(
     dict[str, tuple[ListedService, ...]],
 ]:
     services: list[ListedService] = []
-    by_cert: dict[bytes, tuple[ListedService, ...]] = {}
-    by_ski: dict[bytes, tuple[ListedService, ...]] = {}
-    by_tp: dict[str, tuple[ListedService, ...]] = {}
+    by_cert: dict[bytes, list[ListedService]] = {}
+    by_ski: dict[bytes, list[ListedService]] = {}
+    by_tp: dict[str, list[ListedService]] = {}
 
     for i, entity_value in enumerate(entities):
         entity = _obj(entity_value, f"TrustedEntitiesList[{i}]")
@@ -1072,7 +1075,12 @@ def _index(
                 except PasserelleError:
                     continue  # a key type we do not speak cannot match our chains anyway
                 _add(by_tp, tp, listed)
-    return tuple(services), by_cert, by_ski, by_tp
+    return (
+        tuple(services),
+        {k: tuple(v) for k, v in by_cert.items()},
+        {k: tuple(v) for k, v in by_ski.items()},
+        {k: tuple(v) for k, v in by_tp.items()},
+    )
 
 
 def _verify_signature(
