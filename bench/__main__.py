@@ -80,7 +80,7 @@ def _section(report: dict[str, Any], name: str, fn: Callable[[], Any]) -> Any:
     return value
 
 
-def measure(*, quick: bool, label: str, with_http: bool) -> dict[str, Any]:
+def measure(*, quick: bool, label: str, with_http: bool, soak: int | None = None) -> dict[str, Any]:
     from ._http import http_path
     from ._inprocess import core, disclosure_curve, eu_list_curve, registry_curve, status_curve
     from ._world import make_world
@@ -131,7 +131,7 @@ def measure(*, quick: bool, label: str, with_http: bool) -> dict[str, Any]:
                     work=work,
                     quick=quick,
                     decide_per_second=decide_rate,
-                    soak=40 if quick else 10_000,
+                    soak=soak or (40 if quick else 10_000),
                 ),
             )
         _section(report, "conformance", lambda: conformance_run(quick=quick))
@@ -207,8 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, default=MARKDOWN, help="where RESULTS.md goes")
     parser.add_argument("--before", type=Path, help="a JSON of the same bench on older code")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP sections")
+    parser.add_argument("--soak", type=int, help="presentations in the soak (default 10,000)")
     args = parser.parse_args(argv)
-    report = measure(quick=args.quick, label=args.label, with_http=not args.no_http)
+    report = measure(quick=args.quick, label=args.label, with_http=not args.no_http, soak=args.soak)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
