@@ -85,6 +85,35 @@ class Reason(enum.StrEnum):
     KB_JWT_AUD_MISMATCH = "kb_jwt.aud_mismatch"
     KB_JWT_IAT_OUT_OF_WINDOW = "kb_jwt.iat_out_of_window"
 
+    # ISO/IEC 18013-5 mdoc (OpenID4VCI/VP format ``mso_mdoc``).
+    MDOC_MALFORMED = "mdoc.malformed"
+    MDOC_INDEFINITE_LENGTH = "mdoc.indefinite_length"
+    MDOC_DUPLICATE_KEY = "mdoc.duplicate_key"
+    MDOC_NO_DOCUMENT = "mdoc.no_document"
+    MDOC_RESPONSE_STATUS = "mdoc.response_status"
+    MDOC_DOCTYPE_MISMATCH = "mdoc.doctype_mismatch"
+    MDOC_ALG_UNSUPPORTED = "mdoc.alg_unsupported"
+    MDOC_DIGEST_ALG_UNSUPPORTED = "mdoc.digest_algorithm_unsupported"
+    MDOC_DIGEST_MISMATCH = "mdoc.digest_mismatch"
+    MDOC_DIGEST_MISSING = "mdoc.digest_missing"
+    MDOC_DUPLICATE_DIGEST_ID = "mdoc.duplicate_digest_id"
+    MDOC_DUPLICATE_ELEMENT = "mdoc.duplicate_element"
+    MDOC_SALT_TOO_SHORT = "mdoc.salt_too_short"
+    MDOC_VALIDITY_INVALID = "mdoc.validity_invalid"
+    MDOC_NOT_YET_VALID = "mdoc.not_yet_valid"
+    MDOC_EXPIRED = "mdoc.expired"
+    MDOC_X5CHAIN_MISSING = "mdoc.x5chain_missing"
+    MDOC_CERTIFICATE_PROFILE = "mdoc.certificate_profile"
+    MDOC_SIGNED_OUTSIDE_CERTIFICATE = "mdoc.signed_outside_certificate_validity"
+    MDOC_ISSUER_SIGNATURE_INVALID = "mdoc.issuer_signature_invalid"
+    MDOC_DEVICE_KEY_INVALID = "mdoc.device_key_invalid"
+    MDOC_DEVICE_AUTH_MISSING = "mdoc.device_auth_missing"
+    MDOC_DEVICE_MAC_KEY_MISSING = "mdoc.device_mac_key_missing"
+    MDOC_DEVICE_SIGNATURE_INVALID = "mdoc.device_signature_invalid"
+    MDOC_DEVICE_ELEMENT_UNAUTHORIZED = "mdoc.device_element_unauthorized"
+    MDOC_STATUS_INVALID = "mdoc.status_invalid"
+    MDOC_ELEMENT_NOT_FOUND = "mdoc.element_not_found"
+
     # SD-JWT VC.
     SD_JWT_VC_VCT_MISSING = "sd_jwt_vc.vct_missing"
     SD_JWT_VC_VCT_MISMATCH = "sd_jwt_vc.vct_mismatch"
@@ -287,6 +316,7 @@ _DEFAULT_WIRE: dict[str, str] = {
     "sd_jwt": "invalid_request",
     "kb_jwt": "invalid_request",
     "sd_jwt_vc": "invalid_request",
+    "mdoc": "invalid_request",
     "credential": "invalid_request",
     "vc": "invalid_request",
     "vp": "invalid_request",

@@ -71,12 +71,17 @@ def inspect(
     ] = None,
     nonce: Annotated[str | None, typer.Option(help="Expected KB-JWT nonce.")] = None,
     aud: Annotated[str | None, typer.Option(help="Expected KB-JWT audience.")] = None,
+    response_uri: Annotated[
+        str | None,
+        typer.Option(help="mdoc DeviceResponse: the OpenID4VP response_uri (with --aud, --nonce)."),
+    ] = None,
     at: Annotated[
         int | None, typer.Option(help="Check validity at this epoch second instead of now.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Decode an SD-JWT VC, SD-JWT+KB, jwt_vc_json or vc+jwt; verify it when keys are given.
+    """Decode an SD-JWT VC, SD-JWT+KB, jwt_vc_json, vc+jwt or mdoc (IssuerSigned or
+    DeviceResponse, base64url or hex); verify it when keys are given.
 
     Exit status: 0 decoded (and verified, when asked); 1 the token failed with a reason
     code; 2 the command was misused (unreadable key file, ...).
@@ -90,6 +95,7 @@ def inspect(
             anchors=anchors,
             nonce=nonce,
             audience=aud,
+            response_uri=response_uri,
         )
     except (OSError, ValueError, PasserelleError) as exc:
         console.print(f"[red]error:[/red] {exc}")

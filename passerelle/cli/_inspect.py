@@ -31,6 +31,8 @@ class InspectOptions:
     anchors: Sequence[x509.Certificate] = field(default_factory=tuple)
     nonce: str | None = None
     audience: str | None = None
+    #: OpenID4VP ``response_uri`` (mdoc DeviceResponse: rebuilds the SessionTranscript).
+    response_uri: str | None = None
     skew: timedelta = timedelta(seconds=60)
 
     @property
@@ -152,6 +154,11 @@ def describe_token(token: str, options: InspectOptions) -> JsonObject:
     could read before the failure.
     """
     token = token.strip()
+    from ._inspect_mdoc import describe_mdoc, mdoc_bytes  # mdoc is CBOR, not a JWS
+
+    cbor = mdoc_bytes(token)
+    if cbor is not None:
+        return describe_mdoc(cbor, options)
     report: JsonObject = {}
     try:
         has_tilde = "~" in token
