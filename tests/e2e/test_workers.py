@@ -6,6 +6,9 @@ several concurrent clients reaches; a full issuance and presentation works acros
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -135,3 +138,30 @@ def test_issuance_and_presentation_across_workers(
     # The response is processed once: the same post again, to any worker, is refused.
     again = client.present(made["request_url"])
     assert not again.get("accepted"), again
+
+
+def test_serve_with_two_workers(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    hosts = stack_hosts(free_ports(len(ROLES)))
+    init_pki(data_dir, now=utc_now(), hosts=hosts)
+    build_with_pki(data_dir=data_dir, sources=data_root() / "trust_lists", now=utc_now())
+    port = free_ports(1)[0]
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from passerelle.cli import main; main()", "serve", "trust",
+         "--data-dir", str(data_dir), "--port", str(port), "--workers", "2"],
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None, "serve exited"
+            assert time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.2)
+        assert len(_children(process.pid)) >= 2
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
