@@ -254,7 +254,9 @@ def _resolve_key(
     if resolved.method is IssuerKeyMethod.DID_WEB:
         evidence["did"] = resolved.iss
     if resolved.chain is not None:
-        evidence["chain"] = [c.subject.rfc4514_string() for c in resolved.chain.chain]
+        evidence["chain"] = list(resolved.chain.subjects) or [
+            c.subject.rfc4514_string() for c in resolved.chain.chain
+        ]
     trace.passed("issuer_key", f"key resolved by {resolved.method}", **evidence)
     return resolved
 

@@ -822,6 +822,11 @@ class VerifiedLote:
     _by_certificate: Mapping[bytes, tuple[ListedService, ...]] = field(repr=False)
     _by_ski: Mapping[bytes, tuple[ListedService, ...]] = field(repr=False)
     _by_thumbprint: Mapping[str, tuple[ListedService, ...]] = field(repr=False)
+    # What find_services computes of a certificate (hash, SKI, key thumbprint), kept
+    # per list: a verifier meets the same issuer chains over and over. Bounded.
+    _keys_of: dict[x509.Certificate, tuple[bytes, bytes | None, str | None]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def certificates_for(self, *, service_type: str) -> tuple[x509.Certificate, ...]:
         """The listed certificates of services of one type: anchors for x5c validation."""
@@ -844,16 +849,12 @@ class VerifiedLote:
         found: list[ListedService] = []
         seen_services: list[ListedService] = []
         for cert in certificate_chain:
+            digest, ski, thumbprint = self._match_keys(cert)
             matches: list[tuple[str, tuple[ListedService, ...]]] = [
-                (
-                    "certificate",
-                    self._by_certificate.get(hashlib.sha256(certificate_to_der(cert)).digest(), ()),
-                )
+                ("certificate", self._by_certificate.get(digest, ()))
             ]
-            ski = _computed_ski(cert)
             if ski is not None:
                 matches.append(("ski", self._by_ski.get(ski, ())))
-            thumbprint = _cert_thumbprint(cert)
             if thumbprint is not None:
                 matches.append(("public_key", self._by_thumbprint.get(thumbprint, ())))
             for how, services in matches:
@@ -866,6 +867,19 @@ class VerifiedLote:
                         seen_services.append(service)
                         found.append(replace(service, matched_certificate=cert, matched_by=how))
         return tuple(found)
+
+    def _match_keys(self, cert: x509.Certificate) -> tuple[bytes, bytes | None, str | None]:
+        known = self._keys_of.get(cert)
+        if known is None:
+            known = (
+                hashlib.sha256(certificate_to_der(cert)).digest(),
+                _computed_ski(cert),
+                _cert_thumbprint(cert),
+            )
+            if len(self._keys_of) >= 4096:
+                self._keys_of.clear()
+            self._keys_of[cert] = known
+        return known
 
     def find_service(
         self, *, certificate_chain: Sequence[x509.Certificate], service_type: str | None = None

@@ -286,6 +286,22 @@ def test_prebuilt_anchors_validate_like_a_list() -> None:
     assert reason_of(lambda: verify(pki, anchors=TrustAnchors([]))) is Reason.X509_CHAIN_INVALID
 
 
+def test_a_remembered_chain_is_still_judged_at_each_time() -> None:
+    pki = make_pki()
+    anchors = TrustAnchors([pki.root])
+    assert verify(pki, anchors=anchors).leaf == pki.leaf  # remembered from here on
+    assert verify(pki, anchors=anchors).chain == (pki.leaf, pki.inter, pki.root)
+    after = pki.leaf.not_valid_after_utc + timedelta(seconds=1)
+    assert reason_of(lambda: verify(pki, anchors=anchors, now=after)) is Reason.X509_EXPIRED
+    before = pki.leaf.not_valid_before_utc - timedelta(seconds=1)
+    assert reason_of(lambda: verify(pki, anchors=anchors, now=before)) is Reason.X509_NOT_YET_VALID
+    # Another set of anchors remembers nothing of this one.
+    other = make_pki()
+    assert reason_of(lambda: verify(pki, anchors=TrustAnchors([other.root]))) is (
+        Reason.X509_CHAIN_INVALID
+    )
+
+
 # --- chain failures ----------------------------------------------------------------
 
 
