@@ -5,6 +5,7 @@ list entities, registry records, status list size)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -55,11 +56,13 @@ def _floor(world: World, token: str) -> Callable[[], None]:
 
 def _node_peer(request: dict[str, Any]) -> dict[str, Any] | None:
     node = shutil.which("node")
-    if node is None or not (ROOT / "tests" / "interop" / "node_modules").is_dir():
+    peers = Path(os.environ.get("BENCH_NODE_PEERS", ROOT / "tests" / "interop"))
+    if node is None or not (peers / "node_modules").is_dir():
         return None
     completed = subprocess.run(
         [node, str(ROOT / "bench" / "sd_jwt_vc_peer.mjs")],
         input=json.dumps(request),
+        env={**os.environ, "BENCH_NODE_PEERS": str(peers)},
         capture_output=True,
         text=True,
         timeout=300,

@@ -12,8 +12,10 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { webcrypto } from "node:crypto";
 
 const here = dirname(fileURLToPath(import.meta.url));
-// The npm peers are installed once, for the interop tests (./scripts/setup).
-const peers = createRequire(join(here, "..", "tests", "interop", "package.json"));
+// The npm peers are installed once, for the interop tests (./scripts/setup);
+// BENCH_NODE_PEERS names another such directory (bench/run's "before" tree has none).
+const peerDir = process.env.BENCH_NODE_PEERS ?? join(here, "..", "tests", "interop");
+const peers = createRequire(join(peerDir, "package.json"));
 const load = async (name) => import(pathToFileURL(peers.resolve(name)).href);
 const { SDJwtVcInstance } = await load("@sd-jwt/sd-jwt-vc");
 const { digest } = await load("@sd-jwt/crypto-nodejs");
