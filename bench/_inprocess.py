@@ -209,11 +209,11 @@ def _entity_like(entity: dict[str, Any], index: int, cert_b64: str) -> dict[str,
     return copy
 
 
-def _certificates(count: int, now: Any) -> list[str]:
+def _certificates(count: int, now: Any, *, first: int = 0) -> list[str]:
     import base64
 
     out = []
-    for i in range(count):
+    for i in range(first, first + max(0, count)):
         # A key and a CA certificate per entity, as a real list has.
         cert = build_ca_certificate(
             subject=build_name(common_name=f"Bench PID provider CA {i}", country="BE"),
@@ -237,13 +237,18 @@ def eu_list_curve(
     assert isinstance(lote, dict)
     base = lote["TrustedEntitiesList"]
     assert isinstance(base, list)
-    pool = _certificates(max(sizes), world.now)
+    pool: list[str] = []
     shown = world.pid_presentation()
     policy, check = world.policy(), world.check(shown.audience)
     schemas, type_metadata = world.decision_catalog()
     out: dict[str, Any] = {"sizes": list(sizes), "load_s": {}, "token_bytes": {}, "refused": {}}
     candidates: dict[str, Callable[[], object]] = {}
     for size in sizes:
+        if out["refused"]:
+            # A smaller list was refused already: a larger one cannot load either.
+            out["refused"][str(size)] = "not tried: a smaller list was refused"
+            continue
+        pool += _certificates(size - len(pool), world.now, first=len(pool))
         extra = [_entity_like(base[0], i, pool[i]) for i in range(size - len(base))]  # type: ignore[arg-type]
         grown = {"LoTE": {**lote, "TrustedEntitiesList": [*base, *extra]}}
         token = sign_lote(
@@ -290,6 +295,9 @@ def registry_curve(world: World, sizes: tuple[int, ...]) -> dict[str, Any]:
     """Loading (verifying and indexing) a registry snapshot of ``sizes`` records."""
     out: dict[str, Any] = {"sizes": list(sizes), "load_s": {}, "token_bytes": {}, "refused": {}}
     for size in sizes:
+        if out["refused"]:
+            out["refused"][str(size)] = "not tried: a smaller registry was refused"
+            continue
         records = [
             {
                 "name": f"bench issuer {i}",
