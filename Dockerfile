@@ -11,6 +11,7 @@ COPY pyproject.toml README.md ./
 COPY passerelle ./passerelle
 COPY services ./services
 COPY conformance ./conformance
+COPY cli ./cli
 COPY schemas ./schemas
 COPY trust_lists ./trust_lists
 RUN pip install . && useradd --create-home --uid 10001 passerelle \

@@ -145,8 +145,8 @@ def conformance_run(*, quick: bool) -> dict[str, Any]:
     (and every matrix cell) listed that many times under other names."""
     from dataclasses import replace
 
-    from conformance import run_checks, select_checks
-    from conformance._local import start_local_stack
+    from passerelle.conformance import run_checks, select_checks
+    from passerelle.conformance._local import start_local_stack
 
     from .bench_conformance import _quick
     from .bench_conformance import measure as measure_conformance

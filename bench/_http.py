@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from services.launcher import start_stack
+from passerelle.services.launcher import start_stack
 
 from ._world import World
 

@@ -340,9 +340,9 @@ def status_curve(world: World, sizes: tuple[int, ...], *, quick: bool) -> dict[s
     through the issuer's StatusListService: from its cache, and rebuilt."""
     import random
 
-    from services.runtime import SecretsRandom
-    from services.status import StatusListService
-    from services.storage import open_store
+    from passerelle.services.runtime import SecretsRandom
+    from passerelle.services.status import StatusListService
+    from passerelle.services.storage import open_store
 
     out: dict[str, Any] = {"sizes": list(sizes), "encode_ms": {}, "served_ms": {}}
     rng = random.Random(7)

@@ -16,7 +16,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from services.launcher import build_app
+from passerelle.services.launcher import build_app
 
 
 def app() -> FastAPI:

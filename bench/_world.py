@@ -23,6 +23,12 @@ from passerelle.decision import DecisionPolicy
 from passerelle.jose import KeySigner, public_jwk
 from passerelle.sd_jwt import KeyBindingCheck, KeyBindingInput, present_sd_jwt
 from passerelle.sd_jwt_vc import issue_sd_jwt_vc
+from passerelle.services.catalog import data_root, load_catalog
+from passerelle.services.launcher import ROLES
+from passerelle.services.pki import Pki, init_pki, load_pki
+from passerelle.services.runtime import SecretsRandom
+from passerelle.services.scenarios import free_ports, stack_hosts
+from passerelle.services.trust.build import EU_LISTS, build_with_pki, load_recognitions
 from passerelle.status_list import (
     VerifiedStatusList,
     create_status_list,
@@ -31,12 +37,6 @@ from passerelle.status_list import (
     verify_status_list_token,
 )
 from passerelle.trust import Framework, TrustSnapshot, load_trust_snapshot
-from services.catalog import data_root, load_catalog
-from services.launcher import ROLES
-from services.pki import Pki, init_pki, load_pki
-from services.runtime import SecretsRandom
-from services.scenarios import free_ports, stack_hosts
-from services.trust.build import EU_LISTS, build_with_pki, load_recognitions
 
 __all__ = ["PID", "Presentation", "World", "make_world"]
 

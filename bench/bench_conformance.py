@@ -39,9 +39,9 @@ from unittest import mock
 
 import httpx
 
-from conformance import Check, Result, run_checks, select_checks
-from conformance._context import RecordingHttp
-from conformance._local import start_local_stack
+from passerelle.conformance import Check, Result, run_checks, select_checks
+from passerelle.conformance._context import RecordingHttp
+from passerelle.conformance._local import start_local_stack
 
 __all__ = ["LIMIT_SECONDS", "main", "measure"]
 

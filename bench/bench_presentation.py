@@ -52,7 +52,7 @@ from passerelle._json import JsonObject
 from passerelle.jose import KeySigner, public_jwk
 from passerelle.sd_jwt import KeyBindingCheck, KeyBindingInput, present_sd_jwt, verify_sd_jwt
 from passerelle.sd_jwt_vc import SD_JWT_VC_TYP, IssuerKeyPolicy, issue_sd_jwt_vc, verify_sd_jwt_vc
-from services.runtime import SecretsRandom
+from passerelle.services.runtime import SecretsRandom
 
 __all__ = ["TARGETS", "main", "measure"]
 

@@ -16,12 +16,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
 from ._model import CheckError, CheckFailed, CheckSkipped, ErrorClass
+
+if TYPE_CHECKING:
+    from ._adapters import Adapter
+    from ._interactive import Console
 
 __all__ = ["CheckContext", "RecordingHttp", "Suite", "Target", "redact"]
 
@@ -168,6 +172,9 @@ class Target:
     profile: str
     url: str
     settings: Mapping[str, Any] = field(default_factory=dict)
+    adapter: Adapter | None = None
+    """How the target's own API makes offers, requests and verdicts (``adapter`` in the
+    targets file, or the Passerelle test API its shorthand endpoints name)."""
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.settings.get(key, default)
@@ -190,6 +197,8 @@ class Suite:
     timeout: float = 10.0
     tls_ca: str | None = None
     allow_insecure_loopback: bool = True
+    console: Console | None = None
+    """The interactive page (``--interactive``): device-facing steps go through a person."""
 
 
 class _Failure:
@@ -208,6 +217,7 @@ class CheckContext:
     shared_state: dict[str, Any]
     cell: Mapping[str, Any] | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
+    check_id: str = ""
 
     def now(self) -> datetime:
         return datetime.now(UTC)

@@ -41,7 +41,9 @@ from passerelle.sd_jwt_vc import (
     resolve_issuer_key_from,
 )
 
+from ._adapters import make_offer
 from ._context import CheckContext, Target
+from ._identities import has_file_anchor, resolve_anchors
 from ._model import CheckError, CheckFailed, CheckSkipped, ErrorClass
 
 __all__ = [
@@ -232,22 +234,11 @@ def request_offer(
     *,
     tx_code: bool = True,
 ) -> Offer:
-    """A fresh pre-authorized offer from the target's backchannel (the suite cannot scan
-    a QR code)."""
-    url = issuer.require("offer_endpoint")
+    """A fresh pre-authorized offer, made the way the target's adapter says (the suite
+    cannot scan a QR code)."""
     ids = [configuration] if isinstance(configuration, str) else list(configuration)
-    response = ctx.http.post(
-        url, json={"credential_configuration_ids": ids, "persona": persona, "tx_code": tx_code}
-    )
-    if response.status_code not in (200, 201):
-        raise CheckFailed(
-            f"offer backchannel: POST {url} answered HTTP {response.status_code}",
-            body=response.text[:500],
-        )
-    body = ctx.json_object(response, "offer backchannel")
-    raw = body.get("credential_offer")
-    if not isinstance(raw, dict):
-        raise CheckFailed("offer backchannel: the answer has no `credential_offer` object")
+    made = make_offer(ctx, issuer, ids, persona, tx_code=tx_code)
+    raw, pin = made.raw, made.tx_code
     try:
         parsed = parse_credential_offer(raw, allow_loopback_http=ctx.suite.allow_insecure_loopback)
     except PasserelleError as exc:
@@ -255,9 +246,8 @@ def request_offer(
     pre = parsed.grants.pre_authorized_code if parsed.grants else None
     if pre is None:
         raise CheckFailed("credential offer: no pre-authorized_code grant")
-    pin = body.get("tx_code")
     if tx_code and pre.tx_code is not None and not isinstance(pin, str):
-        raise CheckFailed("offer backchannel: the offer asks for a tx_code but none was given")
+        raise CheckFailed("offer adapter: the offer asks for a tx_code but none was given")
     return Offer(
         raw=raw,
         parsed=parsed,
@@ -551,9 +541,12 @@ def read_unverified_jwt(credential: str) -> UnverifiedCredential:
 
 def _anchors(ctx: CheckContext, issuer: Target) -> list[x509.Certificate]:
     # Imported here: the service layer's PKI reader is needed only for x5c targets.
-    from services.pki import load_pki
+    from passerelle.services.pki import load_pki
 
     names = issuer.require("trust_anchors")
+    what = f"trust_anchors of {issuer.name}"
+    if has_file_anchor(names):
+        return resolve_anchors(names, by_name=None, what=what)
     if ctx.suite.pki_dir is None:
         raise CheckError(ErrorClass.SUITE, "x5c discovery needs `suite.pki` in the targets file")
     key = "holder:pki"
@@ -565,9 +558,9 @@ def _anchors(ctx: CheckContext, issuer: Target) -> list[x509.Certificate]:
             raise CheckError(ErrorClass.SUITE, f"cannot read the suite's PKI: {exc}") from exc
         ctx.shared_state[key] = pki
     try:
-        return [pki.anchor(str(name)) for name in names]
+        return resolve_anchors(names, by_name=pki.anchor, what=what)
     except (PasserelleError, KeyError) as exc:
-        raise CheckError(ErrorClass.SUITE, f"trust_anchors of {issuer.name}: {exc}") from exc
+        raise CheckError(ErrorClass.SUITE, f"{what}: {exc}") from exc
 
 
 def _jwt_vc_issuer_metadata(ctx: CheckContext, iss: str) -> dict[str, Any]:

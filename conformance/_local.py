@@ -8,11 +8,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.catalog import data_root
-from services.launcher import ROLES, RunningStack, start_stack
-from services.pki import init_pki, load_pki
-from services.scenarios import free_ports, stack_hosts
-from services.trust.build import build_with_pki
+from passerelle.services.catalog import data_root
+from passerelle.services.launcher import ROLES, RunningStack, start_stack
+from passerelle.services.pki import init_pki, load_pki
+from passerelle.services.scenarios import free_ports, stack_hosts
+from passerelle.services.trust.build import build_with_pki
 
 from .targets import Targets, load_targets, local_targets_text
 

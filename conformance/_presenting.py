@@ -58,6 +58,8 @@ from passerelle.sd_jwt import (
     process_disclosures,
 )
 from passerelle.sd_jwt_vc import NEVER_DISCLOSABLE, issue_sd_jwt_vc
+from passerelle.services.pki import Pki, load_pki
+from passerelle.services.runtime import SecretsRandom
 from passerelle.x509 import (
     LeafUsage,
     build_ca_certificate,
@@ -66,11 +68,11 @@ from passerelle.x509 import (
     draw_serial_number,
     encode_x5c,
 )
-from services.pki import Pki, load_pki
-from services.runtime import SecretsRandom
 
+from ._adapters import MadeRequest, make_request, read_verdict
 from ._context import CheckContext, Target
 from ._holder import Issued, discover, obtain_credential, obtain_shared
+from ._identities import file_identity, has_file_anchor, resolve_anchors
 from ._model import CheckError, CheckFailed, CheckSkipped, ErrorClass
 
 __all__ = [
@@ -163,9 +165,11 @@ def suite_pki(ctx: CheckContext) -> Pki:
 
 def access_anchors(ctx: CheckContext, verifier: Target) -> list[x509.Certificate]:
     names = verifier.get("access_anchors") or list(DEFAULT_ACCESS_ANCHORS)
+    if has_file_anchor(names):
+        return resolve_anchors(names, by_name=None, what="access_anchors")
     pki = suite_pki(ctx)
     try:
-        return [pki.anchor(str(name)) for name in names]
+        return resolve_anchors(names, by_name=pki.anchor, what="access_anchors")
     except PasserelleError as exc:
         raise CheckError(ErrorClass.SUITE, f"access_anchors: {exc.detail}") from exc
 
@@ -191,24 +195,17 @@ def start_transaction(
     response_mode: str | None = None,
     request_uri_method: str | None = None,
 ) -> Transaction:
-    """Ask the verifier's backchannel for a new presentation request (the suite cannot
-    scan the QR code a person would)."""
-    url = verifier.require("transactions_endpoint")
-    body: dict[str, Any] = {"dcql_query": dict(dcql_query)}
-    if response_mode is not None:
-        body["response_mode"] = response_mode
-    if request_uri_method is not None:
-        body["request_uri_method"] = request_uri_method
-    response = ctx.http.post(url, json=body)
-    if response.status_code not in (200, 201):
-        raise CheckFailed(
-            f"transactions backchannel: POST {url} answered HTTP {response.status_code}",
-            body=response.text[:500],
-        )
-    answer = ctx.json_object(response, "transactions backchannel")
-    tid, request_url = answer.get("transaction_id"), answer.get("request_url")
-    if not isinstance(tid, str) or not tid or not isinstance(request_url, str):
-        raise CheckFailed("transactions backchannel: no transaction_id and request_url")
+    """Ask the verifier for a new presentation request, the way its adapter says (the
+    suite cannot scan the QR code a person would)."""
+    made = make_request(
+        ctx,
+        verifier,
+        dcql_query,
+        response_mode=response_mode,
+        request_uri_method=request_uri_method,
+    )
+    tid, request_url = made.transaction_id, made.request_url
+    answer = made.body if isinstance(made.body, Mapping) else {}
     return Transaction(verifier=verifier, transaction_id=tid, request_url=request_url, body=answer)
 
 
@@ -640,8 +637,11 @@ class Outcome:
 
 def read_outcome(ctx: CheckContext, transaction: Transaction, response: httpx.Response) -> Outcome:
     """Read the verifier's result for ``transaction`` after ``response``."""
-    template = transaction.verifier.require("result_endpoint")
-    url = str(template).replace("{transaction_id}", transaction.transaction_id)
+    made = MadeRequest(
+        transaction_id=transaction.transaction_id,
+        request_url=transaction.request_url,
+        body=transaction.body,
+    )
     try:
         body: Any = response.json()
     except ValueError:
@@ -649,14 +649,10 @@ def read_outcome(ctx: CheckContext, transaction: Transaction, response: httpx.Re
     state: str | None = None
     result: Mapping[str, Any] | None = None
     for _ in range(_RESULT_POLLS):
-        answer = ctx.http.get(url)
-        if answer.status_code != 200:
-            raise CheckFailed(f"result API: GET {url} answered HTTP {answer.status_code}")
-        document = ctx.json_object(answer, "result API")
-        state = document.get("state") if isinstance(document.get("state"), str) else None
-        found = document.get("result")
-        result = found if isinstance(found, dict) else None
-        if result is not None or response.status_code >= 400:
+        verdict = read_verdict(ctx, transaction.verifier, made)
+        state, result = verdict.state, verdict.result
+        adapter = transaction.verifier.adapter
+        if result is not None or response.status_code >= 400 or not (adapter and adapter.result):
             break
         time.sleep(0.05)  # the decision may land just after the HTTP answer
     return Outcome(http_status=response.status_code, body=body, state=state, result=result)
@@ -834,12 +830,17 @@ def suite_signed(
         authority = _untrusted_authority(ctx)
         signer, x5c = KeySigner(authority.signer_key), authority.x5c
     else:
-        identity = str(verifier.require("issuer_identity"))
-        pki = suite_pki(ctx)
-        try:
-            signer, x5c = pki.signer(identity), pki.x5c(identity)
-        except PasserelleError as exc:
-            raise CheckError(ErrorClass.SUITE, f"issuer_identity: {exc.detail}") from exc
+        named = verifier.require("issuer_identity")
+        own = file_identity(named, what=f"{verifier.name}.issuer_identity")
+        if own is not None:
+            signer, x5c = own.signer, list(own.x5c)
+        else:
+            identity = str(named)
+            pki = suite_pki(ctx)
+            try:
+                signer, x5c = pki.signer(identity), pki.x5c(identity)
+            except PasserelleError as exc:
+                raise CheckError(ErrorClass.SUITE, f"issuer_identity: {exc.detail}") from exc
     integrity = payload.get("vct#integrity")
     iss = payload.get("iss")
     try:

@@ -122,6 +122,7 @@ def run_check(
         http=http,
         shared_state=shared,
         cell=cell,
+        check_id=check.id,
     )
     started = time.monotonic()
     result = Result(check=check, subject=subject, status=Status.PASSED)

@@ -63,6 +63,7 @@ from passerelle.oid4vp import (
     encryption_jwk,
     request_to_claims,
 )
+from passerelle.services.pki import Pki
 from passerelle.x509 import (
     LeafUsage,
     build_ca_certificate,
@@ -72,7 +73,6 @@ from passerelle.x509 import (
     encode_x5c,
     x509_hash,
 )
-from services.pki import Pki
 
 __all__ = [
     "RESPONSE_ENC",

@@ -160,6 +160,8 @@ def _result_json(result: Result) -> dict[str, Any]:
         "expected_failure": result.expected_failure,
         "unexpected": result.unexpected,
         "retried": result.retried,
+        # Interactive mode: part of the verdict is a person's answer, not an observation.
+        "reviewed_by_person": result.evidence.get("reviewed_by_person") is True,
         "duration_ms": result.duration_ms,
         "requirement": {
             "spec": requirement.spec,
@@ -838,6 +840,9 @@ def _result_html(result: Result, anchor: str) -> str:
         meta.append(("expected failure", "listed in the targets file"))
     if result.retried:
         meta.append(("retried", "a request did not reach the target and was sent again"))
+    if result.evidence.get("reviewed_by_person") is True:
+        said = result.evidence.get("person_said")
+        meta.append(("reviewed by a person", f"interactive mode; the person answered {said!r}"))
     meta.append(("duration", f"{result.duration_ms} ms"))
     dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(val)}</dd>" for k, val in meta)
     parts = [

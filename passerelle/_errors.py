@@ -5,7 +5,8 @@ Every rejection anywhere in the project is a :class:`PasserelleError`::
     PasserelleError
       .reason      Reason     stable code, e.g. ``kb_jwt.nonce_mismatch``; tests assert on it
       .detail      str        a human sentence; free to change, never parsed
-      .fault       Fault      PEER: the other side broke a rule; LOCAL: we were misused
+      .fault       Fault      PEER: the other side broke a rule; LOCAL: we were misused;
+                              DEPENDENCY: a service we rely on failed us (try again later)
       .wire_error  str | None the protocol's own error code (``invalid_proof``, ...)
 
 Reason codes are ``family.name``. The family tells the layer (``jws``, ``sd_jwt``,
@@ -28,6 +29,10 @@ class Fault(enum.Enum):
 
     PEER = "peer"
     LOCAL = "local"
+    DEPENDENCY = "dependency"
+    """Neither side broke a rule: a service we depend on (the trust service, a status
+    list's host) could not be reached or did not answer. Honest blame: a 503, never
+    the caller's ``invalid_request``."""
 
 
 class Reason(enum.StrEnum):
@@ -143,6 +148,8 @@ class Reason(enum.StrEnum):
 
     # Trust evaluation (DESIGN §6): lists, registries, recognition.
     TRUST_LIST_MALFORMED = "trust.list_malformed"
+    #: A trust-list source (a partner's entry) still holds a sample's placeholder.
+    TRUST_SOURCE_PLACEHOLDER = "trust.source_placeholder"
     TRUST_LIST_SIGNATURE = "trust.list_signature_invalid"
     TRUST_LIST_UNTRUSTED_OPERATOR = "trust.list_operator_untrusted"
     TRUST_LIST_STALE = "trust.list_stale"
@@ -154,6 +161,7 @@ class Reason(enum.StrEnum):
     TRUST_RECOGNITION_OUT_OF_SCOPE = "trust.recognition_out_of_scope"
     TRUST_RECOGNITION_EXPIRED = "trust.recognition_expired"
     TRUST_REGISTRY_ANSWER_INVALID = "trust.registry_answer_invalid"
+    TRUST_UNAVAILABLE = "trust.unavailable"
 
     # ToIP Trust Registry Query Protocol v2.
     TRQP_MALFORMED_QUERY = "trqp.malformed_query"
@@ -171,6 +179,7 @@ class Reason(enum.StrEnum):
     STATUS_LIST_EXPIRED = "status.list_expired"
     STATUS_INDEX_OUT_OF_RANGE = "status.index_out_of_range"
     STATUS_LIST_EXHAUSTED = "status.list_exhausted"
+    STATUS_UNAVAILABLE = "status.unavailable"
 
     # OpenID4VCI 1.0.
     OID4VCI_OFFER_INVALID = "oid4vci.offer_invalid"
@@ -210,6 +219,52 @@ class Reason(enum.StrEnum):
     OID4VCI_NOTIFICATION_REQUEST_INVALID = "oid4vci.notification_request_invalid"
     OID4VCI_NOTIFICATION_ID_INVALID = "oid4vci.notification_id_invalid"
     OID4VCI_SESSION_TRANSITION_INVALID = "oid4vci.session_transition_invalid"
+
+    # OpenID4VCI 1.0 key attestations (Appendix D) and encrypted messages (§10).
+    OID4VCI_ENCRYPTION_REQUIRED = "oid4vci.encryption_required"
+    OID4VCI_RESPONSE_DECRYPTION_FAILED = "oid4vci.response_decryption_failed"
+    KEY_ATTESTATION_MISSING = "key_attestation.missing"
+    KEY_ATTESTATION_MALFORMED = "key_attestation.malformed"
+    KEY_ATTESTATION_UNTRUSTED = "key_attestation.untrusted"
+    KEY_ATTESTATION_SIGNATURE_INVALID = "key_attestation.signature_invalid"
+    KEY_ATTESTATION_EXPIRED = "key_attestation.expired"
+    KEY_ATTESTATION_NONCE_MISMATCH = "key_attestation.nonce_mismatch"
+    KEY_ATTESTATION_KEY_NOT_ATTESTED = "key_attestation.key_not_attested"
+    KEY_ATTESTATION_REQUIREMENT_UNMET = "key_attestation.requirement_unmet"
+
+    # OAuth 2.0 DPoP, RFC 9449.
+    DPOP_PROOF_MISSING = "dpop.proof_missing"
+    DPOP_PROOF_INVALID = "dpop.proof_invalid"
+    DPOP_HTM_MISMATCH = "dpop.htm_mismatch"
+    DPOP_HTU_MISMATCH = "dpop.htu_mismatch"
+    DPOP_ATH_MISMATCH = "dpop.ath_mismatch"
+    DPOP_IAT_OUT_OF_WINDOW = "dpop.iat_out_of_window"
+    DPOP_JTI_REPLAYED = "dpop.jti_replayed"
+    DPOP_NONCE_MISSING = "dpop.nonce_missing"
+    DPOP_NONCE_MISMATCH = "dpop.nonce_mismatch"
+    DPOP_KEY_MISMATCH = "dpop.key_mismatch"
+    DPOP_BOUND_TOKEN_AS_BEARER = "dpop.bound_token_as_bearer"
+    DPOP_AUTHORIZATION_INVALID = "dpop.authorization_invalid"
+
+    # OAuth 2.0 Attestation-Based Client Authentication (draft -07, as OpenID4VCI 1.0 pins it).
+    CLIENT_ATTESTATION_MISSING = "client_attestation.missing"
+    CLIENT_ATTESTATION_MALFORMED = "client_attestation.malformed"
+    CLIENT_ATTESTATION_UNTRUSTED = "client_attestation.untrusted"
+    CLIENT_ATTESTATION_SIGNATURE_INVALID = "client_attestation.signature_invalid"
+    CLIENT_ATTESTATION_EXPIRED = "client_attestation.expired"
+    CLIENT_ATTESTATION_NOT_YET_VALID = "client_attestation.not_yet_valid"
+    CLIENT_ATTESTATION_SUB_MISSING = "client_attestation.sub_missing"
+    CLIENT_ATTESTATION_CNF_INVALID = "client_attestation.cnf_invalid"
+    CLIENT_ATTESTATION_POP_MALFORMED = "client_attestation.pop_malformed"
+    CLIENT_ATTESTATION_POP_KEY_MISMATCH = "client_attestation.pop_key_mismatch"
+    CLIENT_ATTESTATION_POP_SIGNATURE_INVALID = "client_attestation.pop_signature_invalid"
+    CLIENT_ATTESTATION_POP_ISS_MISMATCH = "client_attestation.pop_iss_mismatch"
+    CLIENT_ATTESTATION_POP_AUD_MISMATCH = "client_attestation.pop_aud_mismatch"
+    CLIENT_ATTESTATION_POP_EXPIRED = "client_attestation.pop_expired"
+    CLIENT_ATTESTATION_POP_IAT_OUT_OF_WINDOW = "client_attestation.pop_iat_out_of_window"
+    CLIENT_ATTESTATION_POP_REPLAYED = "client_attestation.pop_replayed"
+    CLIENT_ATTESTATION_CHALLENGE_MISMATCH = "client_attestation.challenge_mismatch"
+    CLIENT_ATTESTATION_CLIENT_ID_MISMATCH = "client_attestation.client_id_mismatch"
 
     # OpenID4VP 1.0.
     OID4VP_REQUEST_INVALID = "oid4vp.request_invalid"
@@ -327,7 +382,21 @@ _DEFAULT_WIRE: dict[str, str] = {
     "odrl": "access_denied",
     "dsp": "invalid_request",
     "dcp": "invalid_token",
+    # RFC 9449 §5 and §7.1: a bad proof is invalid_dpop_proof at either server.
+    "dpop": "invalid_dpop_proof",
+    # Attestation-Based Client Authentication §5.2 (draft -07): invalid_client.
+    "client_attestation": "invalid_client",
+    # OpenID4VCI 1.0 §8.3.1.2: a key proof that does not pass is invalid_proof.
+    "key_attestation": "invalid_proof",
 }
+
+
+# Reasons that blame a dependency of ours, whoever raises them: a decision refused for
+# a stale list or an unreachable status list is the relying party's outage, not the
+# presenter's error (RFC 6749 §4.1.2.1: ``temporarily_unavailable``).
+_DEPENDENCY_REASONS: frozenset[str] = frozenset(
+    {"trust.unavailable", "trust.list_stale", "status.unavailable"}
+)
 
 
 class PasserelleError(Exception):
@@ -343,16 +412,19 @@ class PasserelleError(Exception):
         reason: Reason,
         detail: str,
         *,
-        fault: Fault = Fault.PEER,
+        fault: Fault | None = None,
         wire_error: str | None = None,
     ) -> None:
         super().__init__(f"{reason}: {detail}")
+        upstream = reason in _DEPENDENCY_REASONS
         self.reason = reason
         self.detail = detail
-        self.fault = fault
-        self.wire_error = (
-            wire_error if wire_error is not None else _DEFAULT_WIRE.get(reason.split(".")[0])
-        )
+        self.fault = fault if fault is not None else (Fault.DEPENDENCY if upstream else Fault.PEER)
+        if wire_error is None:
+            wire_error = (
+                "temporarily_unavailable" if upstream else _DEFAULT_WIRE.get(reason.split(".")[0])
+            )
+        self.wire_error = wire_error
 
     def for_wire(self, wire_error: str) -> PasserelleError:
         """The same failure, as a protocol layer reports it on the wire."""

@@ -116,6 +116,9 @@ def parse_json(
     """Parse untrusted JSON strictly, or raise ``input.*``."""
     # surrogatepass: a str holding a lone surrogate then fails the strict decode below
     # with input.malformed instead of raising UnicodeEncodeError here.
+    if not isinstance(data, (bytes, str)):
+        # A caller handing on an already-decoded peer value of the wrong kind.
+        raise PasserelleError(Reason.INPUT_MALFORMED, f"{what} is not JSON text")
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     if len(raw) > max_bytes:
         raise PasserelleError(Reason.INPUT_TOO_LARGE, f"{what} is larger than {max_bytes}")

@@ -3,8 +3,24 @@
 from __future__ import annotations
 
 import ipaddress
+from urllib.parse import SplitResult, urlsplit
 
-__all__ = ["is_loopback_host"]
+__all__ = ["is_loopback_host", "split_url"]
+
+_UNSPLITTABLE = SplitResult("", "", "", "", "")
+
+
+def split_url(url: str) -> SplitResult:
+    """``urlsplit`` for a peer's URL. What urllib cannot split (an unclosed ``[``, a
+    bracketed host that is no IP address, a port that is no number) raises ValueError
+    there; here it splits into nothing (no scheme, no host), which every caller already
+    refuses with its own reason code."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return _UNSPLITTABLE
+    return parts
 
 
 def is_loopback_host(host: str) -> bool:

@@ -1,7 +1,7 @@
 """Reading the repository's data folders (``schemas/``, ``trust_lists/``).
 
-In a source checkout they sit beside the package; in an installed wheel they are
-packaged under ``passerelle/_data/``.
+In a source checkout they sit at the top of the repository; in an installed wheel they
+are packaged under ``passerelle/_data/``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,11 @@ __all__ = ["Catalog", "CredentialType", "data_root", "load_catalog"]
 
 
 def data_root() -> Path:
-    checkout = Path(__file__).resolve().parents[1]
-    for candidate in (checkout, checkout / "passerelle" / "_data"):
+    # In a checkout this file is services/catalog.py (the link passerelle/services resolves
+    # to it), so parents[1] is the checkout; installed, it is passerelle/services/catalog.py
+    # and the data sits in passerelle/_data.
+    above = Path(__file__).resolve().parents[1]
+    for candidate in (above, above / "_data"):
         if (candidate / "schemas" / "index.json").is_file():
             return candidate
     raise FileNotFoundError("schemas/index.json is neither in the checkout nor in the package")

@@ -5,8 +5,10 @@ What a credential points at is fetched only once it has earned it: JWT VC Issuer
 Metadata only for an issuer the Canadian registry lists (the ``iss`` is then ours, not
 the token's choice); the status list only after a first pass of the decision has
 verified the signature and trust, and it must be signed by the very key that signed
-the credential. A status list that cannot be had is simply absent; the decision policy
-says whether that is fatal.
+the credential. Why a status list is missing goes to the decision with it: one that
+could not be had (host unreachable, an error answer) is ``status.unavailable``, our
+outage, which the decision policy may tolerate; one that arrived and did not verify
+fails as what it is.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from passerelle import JsonObject, PasserelleError
+from passerelle import JsonObject, PasserelleError, Reason
 from passerelle.decision import (
     DecisionPolicy,
     FetchedInputs,
@@ -34,6 +36,27 @@ __all__ = ["gather_inputs"]
 def _registered(trust: TrustSnapshot, iss: object) -> bool:
     registry = trust.ca_registry
     return isinstance(iss, str) and registry is not None and registry.registry.knows_entity(iss)
+
+
+def _fetch_status_list(fetcher: Fetcher, uri: str) -> str:
+    """The status list token at ``uri``, or ``status.unavailable``: a host that cannot
+    be reached or answers an error is an outage on our side of the decision, not a
+    fault of the credential or of whoever presents it."""
+    try:
+        response = fetcher.request("GET", uri)
+    except PasserelleError as exc:
+        if exc.reason is Reason.INPUT_TOO_LARGE:
+            raise PasserelleError(
+                Reason.STATUS_LIST_INVALID, f"the status list {uri} is too large"
+            ) from exc
+        raise PasserelleError(
+            Reason.STATUS_UNAVAILABLE, f"the status list {uri} could not be fetched"
+        ) from exc
+    if response.status_code != 200:
+        raise PasserelleError(
+            Reason.STATUS_UNAVAILABLE, f"the status list {uri} answered {response.status_code}"
+        )
+    return response.text
 
 
 def gather_inputs(
@@ -82,8 +105,9 @@ def gather_inputs(
     if not first.accepted or first.trust is None or first.trust.issuer is None:
         return FetchedInputs(issuer_metadata=metadata), tuple(problems)
     try:
+        text = _fetch_status_list(fetcher, uri)
         verified: VerifiedStatusList = verify_status_list_token(
-            fetcher.request("GET", uri).text,
+            text,
             expected_uri=uri,
             key=first.trust.issuer.key,
             algorithms=policy.algorithms,
@@ -92,7 +116,7 @@ def gather_inputs(
         )
     except PasserelleError as exc:
         problems.append(f"status list: {exc.reason}: {exc.detail}")
-        return FetchedInputs(issuer_metadata=metadata), tuple(problems)
+        return FetchedInputs(issuer_metadata=metadata, status_failures={uri: exc}), tuple(problems)
     if cache is not None:
         cache.store(verified, fetched_at=now)
     return FetchedInputs(issuer_metadata=metadata, status_lists={uri: verified}), tuple(problems)

@@ -28,8 +28,6 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from services.catalog import data_root
-
 __all__ = [
     "APP_FACTORY",
     "DATASPACE_ROLES",
@@ -42,7 +40,7 @@ __all__ = [
     "worker_environment",
 ]
 
-APP_FACTORY = "services.launcher:app_from_environment"
+APP_FACTORY = "passerelle.services.launcher:app_from_environment"
 _ROLE_ENV = "PASSERELLE_ROLE"
 _DATA_DIR_ENV = "PASSERELLE_DATA_DIR"
 _STORE_ENV = "PASSERELLE_STORE"
@@ -72,25 +70,26 @@ def build_app(
     """The app of one role. ``store`` is a storage URL (default: SQLite in data_dir)."""
     store = store_for(role, store)
     if role == "trust":
-        from services.trust.app import create_trust_app
-        from services.trust.quirks import TrustQuirk
+        from passerelle.services.trust.app import create_trust_app
+        from passerelle.services.trust.quirks import TrustQuirk
+        from passerelle.services.trust.sources import trust_sources
 
         return create_trust_app(
             data_dir=data_dir,
-            sources=data_root() / "trust_lists",
+            sources=trust_sources(),
             quirks=frozenset(TrustQuirk(q) for q in quirks),
         )
     if role in ("ca-issuer", "eu-issuer"):
-        from services.issuer.app import create_issuer_app
-        from services.issuer.quirks import IssuerQuirk
+        from passerelle.services.issuer.app import create_issuer_app
+        from passerelle.services.issuer.quirks import IssuerQuirk
 
         chosen = frozenset(IssuerQuirk(q) for q in quirks) if quirks else None
         return create_issuer_app(
             profile_name=role, data_dir=data_dir, store_url=store, quirks=chosen
         )
     if role == "wallet":
-        from services.wallet.app import create_wallet_app
-        from services.wallet.quirks import WalletQuirk
+        from passerelle.services.wallet.app import create_wallet_app
+        from passerelle.services.wallet.quirks import WalletQuirk
 
         return create_wallet_app(
             data_dir=data_dir,
@@ -98,8 +97,8 @@ def build_app(
             quirks=frozenset(WalletQuirk(q) for q in quirks),
         )
     if role in ("ca-verifier", "eu-verifier"):
-        from services.verifier.app import create_verifier_app
-        from services.verifier.quirks import VerifierQuirk
+        from passerelle.services.verifier.app import create_verifier_app
+        from passerelle.services.verifier.quirks import VerifierQuirk
 
         return create_verifier_app(
             profile_name=role,
@@ -108,9 +107,9 @@ def build_app(
             quirks=frozenset(VerifierQuirk(q) for q in quirks),
         )
     if role in DATASPACE_ROLES:
-        from services.dataspace.app import create_dataspace_app
-        from services.dataspace.profile import ROLE_PROFILES
-        from services.dataspace.quirks import ConnectorQuirk
+        from passerelle.services.dataspace.app import create_dataspace_app
+        from passerelle.services.dataspace.profile import ROLE_PROFILES
+        from passerelle.services.dataspace.quirks import ConnectorQuirk
 
         return create_dataspace_app(
             profile_name=ROLE_PROFILES[role],
@@ -249,7 +248,7 @@ def start_stack(
     store: str | None = None,
     tls: tuple[str, str] | None = None,
     quirks: Mapping[str, Iterable[str]] | None = None,
-    timeout: float = 20.0,
+    timeout: float = 300.0,
     workers: int = 1,
 ) -> RunningStack:
     """Start each role on the port its URL names, in this process; return when all

@@ -55,6 +55,7 @@ from cryptography.hazmat.primitives.serialization import (
 from passerelle import JsonObject, JsonValue, PasserelleError, RandomSource, Reason
 from passerelle._errors import local_error
 from passerelle._json import parse_json_object
+from passerelle._net import is_loopback_host
 from passerelle.dcp import url_to_did_web
 from passerelle.jose import (
     KeySigner,
@@ -75,6 +76,7 @@ from passerelle.x509 import (
     load_certificate_pem,
     san_dns_names,
     verify_certificate_chain,
+    x509_hash,
 )
 
 from .runtime import SecretsRandom, utc_now
@@ -86,13 +88,20 @@ __all__ = [
     "Pki",
     "PkiEntity",
     "PkiReport",
+    "client_id_prefix_for",
     "did_web_identifier",
     "init_pki",
     "issuer_did_document",
     "load_pki",
     "pki_dir",
+    "verifier_client_id",
 ]
 
+# The verifiers default to ``localhost``: the Canadian one identifies itself by
+# ``x509_san_dns``, whose client identifier must be a DNS name that is also the
+# response_uri host (OpenID4VP 1.0 §5.9.3), and ``localhost`` is the one name every
+# machine resolves. On an IP address a verifier uses ``x509_hash`` instead (see
+# :func:`client_id_prefix_for`).
 DEFAULT_HOSTS: Mapping[str, str] = MappingProxyType(
     {
         "trust": "http://127.0.0.1:8100",
@@ -125,6 +134,10 @@ DID_CONTEXT: tuple[str, ...] = (
 # Issuer DID documents (the data-space path) use the verification method type
 # ``JsonWebKey`` of W3C Controlled Identifiers 1.0, which the DID 1.1 context defines.
 ISSUER_DID_CONTEXT: tuple[str, ...] = ("https://www.w3.org/ns/did/v1.1",)
+
+# Roles known by a did:web identifier too (the data-space path): the issuers' own DID
+# and the connectors' participants. did:web names a domain (loopback IPv4 allowed here).
+_DID_WEB_ROLES = ("ca-issuer", "eu-issuer", "ca-dataspace", "eu-dataspace")
 
 # A role becomes the DNS label of ``<role>.localhost``.
 _ROLE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
@@ -361,8 +374,61 @@ def _check_base_url(role: str, url: str) -> str:
         raise local_error(
             Reason.INPUT_MALFORMED, f"hosts[{role!r}] must have no user, query or fragment"
         )
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if parts.path not in ("", "/"):
+        raise local_error(
+            Reason.INPUT_MALFORMED,
+            f"hosts[{role!r}] = {url!r} has a path, but every service answers at the root "
+            f"of its own origin (its well-known documents are there): give {origin}",
+        )
+    host = parts.hostname or ""
+    if _is_ip_literal(host) and not is_loopback_host(host):
+        address = ipaddress.ip_address(host)
+        if address.is_unspecified:
+            raise local_error(
+                Reason.INPUT_MALFORMED,
+                f"hosts[{role!r}] = {url!r}: {host} is where a server listens, not an "
+                "address peers reach it at: give the host name (or address) peers use",
+            )
+        if address.is_private or address.is_link_local or address.is_reserved:
+            raise local_error(
+                Reason.INPUT_MALFORMED,
+                f"hosts[{role!r}] = {url!r}: the services refuse to fetch from an internal "
+                "address other than loopback (a guard against request forgery), so peers "
+                f"in this stack could not reach {host}: name the host by a DNS name",
+            )
+    if parts.scheme == "http" and not is_loopback_host(host):
+        raise local_error(
+            Reason.INPUT_MALFORMED,
+            f"hosts[{role!r}] = {url!r}: plain http is a development relaxation for this "
+            "machine only (localhost, *.localhost, 127.0.0.1, ::1); every peer, ours "
+            "included, refuses http elsewhere (OpenID4VCI requires an https issuer "
+            f"identifier): give https://{parts.netloc} and serve it with TLS "
+            "(`passerelle up --tls`)",
+        )
     # The issuer identifier is compared byte for byte with ``iss``: one spelling only.
     return url.rstrip("/")
+
+
+def _socket_of(url: str) -> tuple[str, int]:
+    """Where a service listens: loopback names are one interface."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return ("loopback" if is_loopback_host(host) else host, port)
+
+
+def _check_distinct(hosts: Mapping[str, str]) -> None:
+    # Each role is a server of its own, on its own port; two on one would never start.
+    seen: dict[tuple[str, int], str] = {}
+    for role, url in hosts.items():
+        other = seen.setdefault(_socket_of(url), role)
+        if other != role:
+            raise local_error(
+                Reason.INPUT_MALFORMED,
+                f"hosts[{role!r}] = {url!r} is where {other} already answers "
+                f"({hosts[other]}): give each role a port (or host) of its own",
+            )
 
 
 def _resolve_hosts(
@@ -370,7 +436,20 @@ def _resolve_hosts(
 ) -> dict[str, str]:
     chosen = given if given is not None else (recorded or {})
     merged = {**DEFAULT_HOSTS, **chosen}
-    return {role: _check_base_url(role, url) for role, url in merged.items()}
+    checked = {role: _check_base_url(role, url) for role, url in merged.items()}
+    _check_distinct(checked)
+    for role in _DID_WEB_ROLES:
+        if role in checked:
+            try:
+                did_web_identifier(checked[role])
+            except PasserelleError as exc:
+                raise local_error(
+                    Reason.INPUT_MALFORMED,
+                    f"hosts[{role!r}] = {checked[role]!r}: {role} is also known by a did:web "
+                    f"identifier, which cannot name this host ({exc.detail}): give a domain "
+                    "name, localhost or 127.0.0.1",
+                ) from exc
+    return checked
 
 
 def _is_ip_literal(host: str) -> bool:
@@ -383,10 +462,39 @@ def _is_ip_literal(host: str) -> bool:
 
 def _hostnames(role: str, url: str) -> list[str]:
     """The DNS names a role answers to: its URL host unless that is an IP literal
-    (a dNSName must not hold one, RFC 5280 §4.2.1.6), and ``<role>.localhost``."""
+    (a dNSName must not hold one, RFC 5280 §4.2.1.6), ``localhost`` for a loopback
+    address (the name of that very interface, RFC 6761 §6.3), and ``<role>.localhost``."""
     host = (urlsplit(url).hostname or "").lower()
-    names = [host] if host and host.isascii() and not _is_ip_literal(host) else []
+    if _is_ip_literal(host):
+        names = ["localhost"] if is_loopback_host(host) else []
+    else:
+        names = [host] if host and host.isascii() else []
     return _unique([*names, f"{role}.localhost"])
+
+
+def client_id_prefix_for(prefix: str, url: str) -> str:
+    """The client identifier prefix a verifier at ``url`` can use, given the one its
+    profile prefers. ``x509_san_dns`` needs a DNS name: OpenID4VP 1.0 §5.9.3, "When the
+    Client Identifier Prefix is x509_san_dns, the original Client Identifier (the part
+    after the x509_san_dns: prefix) MUST be a DNS name and match a dNSName Subject
+    Alternative Name (SAN) [RFC5280] entry in the leaf certificate passed with the
+    request", and the same section has the response_uri host equal that name. A verifier
+    on an IP literal therefore identifies itself by ``x509_hash`` (the hash of its access
+    certificate), which binds the request to the same certificate and needs no name
+    (a ``<role>.localhost`` name would need every peer to resolve it, which many
+    systems do not)."""
+    host = urlsplit(url).hostname or ""
+    if prefix == "x509_san_dns" and _is_ip_literal(host):
+        return "x509_hash"
+    return prefix
+
+
+def verifier_client_id(pki: Pki, *, prefix: str, role: str, access_certificate: str) -> str:
+    """The full client identifier of the verifier ``role`` (see :func:`client_id_prefix_for`)."""
+    base = pki.hosts[role]
+    if client_id_prefix_for(prefix, base) == "x509_hash":
+        return "x509_hash:" + x509_hash(pki.certificate(access_certificate))
+    return "x509_san_dns:" + (urlsplit(base).hostname or "localhost")
 
 
 def _unique(names: Sequence[str]) -> list[str]:
@@ -415,9 +523,15 @@ def _expected_dns(spec: _Spec, hosts: Mapping[str, str]) -> list[str]:
     return _unique(names)
 
 
-def _expected_ips(spec: _Spec) -> list[str]:
-    # Loopback is the laptop default, so the TLS certificate must name it as an IP.
-    return ["127.0.0.1", "::1"] if spec.all_hosts else []
+def _expected_ips(spec: _Spec, hosts: Mapping[str, str]) -> list[str]:
+    # Loopback is the laptop default, so the TLS certificate must name it as an IP, and
+    # every other address a role is reached at (an IP is an iPAddress SAN, never a name).
+    if not spec.all_hosts:
+        return []
+    given = [urlsplit(url).hostname or "" for url in hosts.values()]
+    return _unique(
+        ["127.0.0.1", "::1", *(str(ipaddress.ip_address(h)) for h in given if _is_ip_literal(h))]
+    )
 
 
 def _ips(cert: x509.Certificate) -> list[str]:
@@ -733,7 +847,7 @@ def _ensure_leaf(
     subject = _subject(spec)
     dns_names = _expected_dns(spec, hosts)
     uris = _expected_uris(spec, hosts)
-    ips = _expected_ips(spec)
+    ips = _expected_ips(spec, hosts)
     if path.exists() and not key_new and not issuer.cert_new:
         cert = _read_cert(path)
         if _is_current(
@@ -838,7 +952,18 @@ def init_pki(
         created=tuple(ledger.created),
         replaced=tuple(ledger.replaced),
         kept=tuple(ledger.kept),
-        notes=(),
+        notes=_host_notes(effective),
+    )
+
+
+def _host_notes(hosts: Mapping[str, str]) -> tuple[str, ...]:
+    verifiers = [r for s in _SPECS if s.usage is LeafUsage.ACCESS for r in s.dns_roles]
+    return tuple(
+        f"{role} is on an IP address ({hosts[role]}): an x509_san_dns client identifier "
+        "must be a DNS name (OpenID4VP 1.0 §5.9.3), so this verifier identifies itself by "
+        "x509_hash, the hash of its access certificate"
+        for role in verifiers
+        if client_id_prefix_for("x509_san_dns", hosts[role]) == "x509_hash"
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from passerelle import JsonObject
-from services.launcher import ROLES
+from passerelle.services.launcher import ROLES
 
 __all__ = [
     "DATASPACE_SCENARIOS",
@@ -507,7 +507,7 @@ DATASPACE_SCENARIOS: tuple[DataspaceScenario, ...] = (
 
 
 def _profile_offer(provider: str, dataset: str) -> JsonObject:
-    from services.dataspace.profile import ROLE_PROFILES, load_dataspace_profile
+    from passerelle.services.dataspace.profile import ROLE_PROFILES, load_dataspace_profile
 
     profile = load_dataspace_profile(ROLE_PROFILES[provider])
     return dict(profile.provider.datasets[dataset].offer)

@@ -23,6 +23,7 @@ from typing import cast
 
 from passerelle import JsonObject, PasserelleError, RandomSource, Reason
 from passerelle.jose import Signer
+from passerelle.services.storage import Store
 from passerelle.status_list import (
     StatusValue,
     allocate_index,
@@ -31,7 +32,6 @@ from passerelle.status_list import (
     create_status_reference,
     with_statuses,
 )
-from services.storage import Store
 
 __all__ = ["StatusListService"]
 

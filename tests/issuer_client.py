@@ -64,8 +64,8 @@ def credential(client: TestClient, bearer: str, body: dict[str, Any]) -> Any:
 
 
 def persona_of(client: TestClient, config: str) -> str:
-    from services.catalog import load_catalog
-    from services.issuer.profile import load_profile
+    from passerelle.services.catalog import load_catalog
+    from passerelle.services.issuer.profile import load_profile
 
     profile_id = "ca-issuer" if config.startswith(("ca-", "conformity")) else "eu-issuer"
     profile = load_profile(profile_id, catalog=load_catalog())

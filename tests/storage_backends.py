@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from services.storage import Store, open_store
+from passerelle.services.storage import Store, open_store
 
 PG_URL = os.environ.get("PASSERELLE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -13,6 +13,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle.jose import KeySigner, public_jwk
+from passerelle.services.trust.build import (
+    EU_LISTS,
+    BuildResult,
+    OperatorKey,
+    build_trust_lists,
+    load_recognitions,
+)
 from passerelle.trust import (
     Framework,
     IssuerIdentity,
@@ -26,7 +33,6 @@ from passerelle.x509 import (
     build_name,
     encode_x5c,
 )
-from services.trust.build import EU_LISTS, OperatorKey, build_trust_lists, load_recognitions
 
 SOURCES = Path(__file__).parents[1] / "trust_lists"
 CA_ISSUER = "https://ca-issuer.test"
@@ -116,8 +122,8 @@ class TrustWorld:
             "eu-wrpac-provider-ca": self.wrpac_ca[0],
         }
 
-    def build(self, *, now: datetime | None = None) -> None:
-        build_trust_lists(
+    def build(self, *, now: datetime | None = None) -> BuildResult:
+        return build_trust_lists(
             sources=self.sources,
             data_dir=self.data_dir,
             certificates=self.certificates,

@@ -90,8 +90,8 @@ from passerelle.dsp import (
     transfer_termination_message,
 )
 from passerelle.jose import decode_unverified_jws, jwk_thumbprint, public_jwk
+from passerelle.services.pki import Pki, load_pki
 from passerelle.vc import issue_vc_jose
-from services.pki import Pki, load_pki
 
 from .._consumer_role import Answer, Callback, SuiteConsumer, TokenDeviation
 from .._context import CheckContext

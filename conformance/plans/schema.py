@@ -25,7 +25,7 @@ from passerelle.catalog import (
     resolve_type_metadata,
     validate_claims,
 )
-from services.catalog import Catalog, CredentialType, load_catalog
+from passerelle.services.catalog import Catalog, CredentialType, load_catalog
 
 from .._context import CheckContext
 from .._holder import (

@@ -43,6 +43,7 @@ from jsonschema.exceptions import best_match
 from passerelle import JsonObject, PasserelleError
 from passerelle._json import parse_json_object
 from passerelle.jose import UnverifiedJws, decode_unverified_jws, verify_jws
+from passerelle.services.catalog import data_root
 from passerelle.trust import (
     OPERATOR_ALGORITHMS,
     PROFILES,
@@ -60,7 +61,6 @@ from passerelle.x509 import (
     load_certificate_pem,
     verify_x5c_chain,
 )
-from services.catalog import data_root
 
 from .._context import CheckContext
 from .._model import CheckError, CheckFailed, CheckSkipped, ErrorClass, Requirement, Severity
@@ -164,7 +164,7 @@ def _anchor(ctx: CheckContext, name: str) -> x509.Certificate:
     pki_dir = ctx.suite.pki_dir
 
     def load() -> Any:
-        from services.pki import load_pki
+        from passerelle.services.pki import load_pki
 
         try:
             return load_pki(pki_dir)

@@ -284,6 +284,10 @@ def _san_dns(ctx: CheckContext) -> None:
     except PasserelleError as exc:
         raise CheckFailed(f"client_id {client!r}: {exc.detail}") from exc
     ctx.record(client_id=client)
+    if parsed.prefix.value == "x509_hash":
+        # §5.9.3's rule holds "when the Client Identifier Prefix is x509_san_dns"; a
+        # verifier on an IP address has no DNS name to use and takes x509_hash instead.
+        raise CheckSkipped("the verifier identifies itself by x509_hash, not x509_san_dns")
     expect(
         parsed.prefix.value == "x509_san_dns",
         f"client_id prefix is {parsed.prefix.value}, not x509_san_dns",

@@ -46,10 +46,13 @@ from passerelle.sd_jwt import (
     parse_sd_jwt,
     process_disclosures,
 )
+from passerelle.services.pki import Pki, load_pki
 from passerelle.x509 import san_dns_names, x509_hash
-from services.pki import Pki, load_pki
 
+from .._adapters import make_offer
 from .._context import CheckContext
+from .._identities import file_identity
+from .._interactive import ask_wallet, is_interactive, receive_interactively, wallet_backchannel
 from .._model import CheckError, CheckFailed, CheckSkipped, ErrorClass, Requirement, Severity
 from .._registry import check, expect
 from .._verifier_role import (
@@ -104,7 +107,8 @@ _VALIDATE_SIGNATURE_AND_CHAIN = _vp(
 @dataclass(frozen=True, slots=True)
 class _Setup:
     backchannel: str
-    pki: Pki
+    pki: Pki | None
+    """None when the verifier identity is a partner's certificate and key (no suite PKI)."""
     identity_name: str
     identity: VerifierIdentity
     host: str
@@ -156,19 +160,27 @@ def _load_pki(directory: Path, ctx: CheckContext) -> Pki:
 
 
 def _setup(ctx: CheckContext) -> _Setup:
-    backchannel = str(ctx.target.require("backchannel")).rstrip("/")
-    name = str(ctx.target.require("verifier_identity"))
+    backchannel = wallet_backchannel(ctx)
+    named = ctx.target.require("verifier_identity")
+    own = file_identity(named, what=f"{ctx.target.name}.verifier_identity")
     directory = ctx.suite.pki_dir
-    if directory is None:
+    pki: Pki | None = None
+    if directory is not None:
+        pki = ctx.shared(f"wallet:pki:{directory}", lambda: _load_pki(directory, ctx))
+    name = str(named) if own is None else "verifier_identity"
+    if own is not None:
+        # A partner-provided access certificate and key: nobody needs the operator's CA.
+        identity = VerifierIdentity(signer=own.signer, x5c=own.x5c, leaf=own.leaf)
+    elif pki is None:
         raise CheckSkipped(
             "the targets file gives no suite `pki`: the suite has no verifier identity to "
             "sign requests with"
         )
-    pki = ctx.shared(f"wallet:pki:{directory}", lambda: _load_pki(directory, ctx))
-    try:
-        identity = pki_identity(pki, name)
-    except PasserelleError as exc:
-        raise CheckSkipped(f"the suite's PKI has no verifier identity {name!r}") from exc
+    else:
+        try:
+            identity = pki_identity(pki, name)
+        except PasserelleError as exc:
+            raise CheckSkipped(f"the suite's PKI has no verifier identity {name!r}") from exc
     host = str(ctx.target.get("suite_verifier_host", "localhost"))
     names = san_dns_names(identity.leaf)
     if host.lower() not in (n.lower() for n in names):
@@ -178,7 +190,7 @@ def _setup(ctx: CheckContext) -> _Setup:
         )
     default_alt = "127.0.0.1" if host.lower() != "127.0.0.1" else "localhost"
     tls = None
-    if ctx.target.url.startswith("https://") and pki.tls_certfile.is_file():
+    if ctx.target.url.startswith("https://") and pki is not None and pki.tls_certfile.is_file():
         tls = (pki.tls_certfile, pki.tls_keyfile)
     return _Setup(
         backchannel=backchannel,
@@ -204,40 +216,18 @@ def _said(decision: JsonObject) -> str:
 
 
 def _receive(ctx: CheckContext) -> _Held:
-    backchannel = str(ctx.target.require("backchannel")).rstrip("/")
+    backchannel = wallet_backchannel(ctx)
     issuer_name = str(ctx.target.require("issuer"))
     configuration = str(ctx.target.require("configuration"))
     persona = str(ctx.target.require("persona"))
     issuer = ctx.targets.get(issuer_name)
     if issuer is None or issuer.role != "issuer":
         raise CheckSkipped(f"the targets file has no issuer target {issuer_name!r}")
-    offer_endpoint = str(issuer.require("offer_endpoint"))
-    made_response = ctx.http.post(
-        offer_endpoint,
-        json={
-            "credential_configuration_ids": [configuration],
-            "persona": persona,
-            "tx_code": True,
-        },
-    )
-    if made_response.status_code not in (200, 201):
-        raise CheckError(
-            ErrorClass.UNPARSEABLE,
-            f"issuer {issuer_name} made no offer of {configuration} for {persona}: "
-            f"HTTP {made_response.status_code}",
-        )
-    made = ctx.json_object(made_response, f"{issuer_name} offer endpoint")
-    links = made.get("links")
-    offer = (
-        next(iter(links.values()))
-        if isinstance(links, dict) and links
-        else made.get("credential_offer_uri")
-    )
-    if not isinstance(offer, str):
-        raise CheckError(ErrorClass.UNPARSEABLE, f"{issuer_name}'s offer answer holds no link")
-    answer = ctx.http.post(
-        f"{backchannel}/offers", json={"offer": offer, "tx_code": made.get("tx_code")}
-    )
+    made = make_offer(ctx, issuer, [configuration], persona, tx_code=True)
+    offer = made.link
+    if is_interactive(ctx):
+        return _Held(**receive_interactively(ctx, issuer, configuration, offer, made.tx_code))
+    answer = ctx.http.post(f"{backchannel}/offers", json={"offer": offer, "tx_code": made.tx_code})
     if answer.status_code >= 500:
         raise CheckError(
             ErrorClass.UNPARSEABLE, f"the wallet's backchannel failed: HTTP {answer.status_code}"
@@ -312,16 +302,9 @@ def _query(held: _Held, paths: Sequence[Sequence[str]], *, vct: str | None = Non
 
 
 def _ask(ctx: CheckContext, setup: _Setup, pending: PendingRequest) -> JsonObject:
-    """Hand the wallet the request link through its backchannel; its decision."""
-    response = ctx.http.post(
-        f"{setup.backchannel}/presentations", json={"request": pending.link, "consent": "minimal"}
-    )
-    if response.status_code >= 500:
-        raise CheckError(
-            ErrorClass.UNPARSEABLE,
-            f"the wallet's backchannel failed on the request: HTTP {response.status_code}",
-        )
-    return ctx.json_object(response, "the wallet's backchannel (presentations)")
+    """Hand the wallet the request link (its backchannel, or a person's device); its
+    decision."""
+    return ask_wallet(ctx, setup.backchannel, pending)
 
 
 def _claim_at(claims: JsonObject, path: Sequence[str]) -> bool:
@@ -787,6 +770,8 @@ def _signature_mismatch(ctx: CheckContext) -> None:
 )
 def _san_mismatch(ctx: CheckContext) -> None:
     setup = _setup(ctx)
+    if setup.pki is None:
+        raise CheckSkipped("re-issuing the access certificate needs the suite's PKI (suite.pki)")
     # Issued by the same listed CA, so only the binding of the name is wrong.
     identity = reissued_identity(
         setup.pki,
@@ -819,6 +804,8 @@ def _hash_mismatch(ctx: CheckContext) -> None:
     setup = _setup(ctx)
     # Only meaningful if the wallet answers an honest x509_hash request (WAL-07).
     _presented(ctx, by_hash=True)
+    if setup.pki is None:
+        raise CheckSkipped("the issuing CA's certificate comes from the suite's PKI (suite.pki)")
     other = setup.pki.anchor(setup.identity_name)
     _refused(
         ctx,

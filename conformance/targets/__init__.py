@@ -17,6 +17,12 @@ from typing import Any
 
 import yaml
 
+from .._adapters import (
+    AdapterError,
+    default_issuer_adapter,
+    default_verifier_adapter,
+    parse_adapter,
+)
 from .._context import Suite, Target
 
 __all__ = ["ROLES", "Targets", "TargetsError", "load_targets", "local_targets_text"]
@@ -68,9 +74,56 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
+_FILE_SETTINGS = ("trust_anchors", "access_anchors", "issuer_identity", "verifier_identity")
+
+
+def _absolute(value: Any, base: Path | None) -> Any:
+    """File names in anchor and identity settings, made absolute against the targets
+    file's directory (a PKI entity name stays as it is)."""
+    if isinstance(value, list):
+        return [_absolute(v, base) for v in value]
+    if isinstance(value, dict):
+        out = dict(value)
+        for key in ("file", "certificate", "key"):
+            if isinstance(out.get(key), str) and base is not None:
+                out[key] = str(base / Path(out[key]))
+        return out
+    return value
+
+
+def _adapter(name: str, role: str, entry: Mapping[str, Any]) -> Any:
+    """The target's adapter: its own ``adapter`` entry, or the Passerelle test API its
+    shorthand endpoints name. Never both: one description per target."""
+    shorthands = [
+        k
+        for k in ("offer_endpoint", "transactions_endpoint", "result_endpoint")
+        if entry.get(k) is not None
+    ]
+    try:
+        if entry.get("adapter") is not None:
+            if shorthands:
+                raise TargetsError(f"targets.{name}: give `adapter` or {shorthands}, not both")
+            return parse_adapter(entry["adapter"], f"targets.{name}.adapter")
+    except AdapterError as exc:
+        raise TargetsError(str(exc)) from exc
+    if role == "issuer" and isinstance(entry.get("offer_endpoint"), str):
+        return default_issuer_adapter(entry["offer_endpoint"])
+    if role == "verifier" and shorthands:
+        return default_verifier_adapter(
+            entry.get("transactions_endpoint"), entry.get("result_endpoint")
+        )
+    return None
+
+
 def load_targets(
-    text: str, *, substitutions: Mapping[str, str] | None = None, source: str = "<targets>"
+    text: str,
+    *,
+    substitutions: Mapping[str, str] | None = None,
+    source: str = "<targets>",
+    base_dir: Path | None = None,
 ) -> Targets:
+    """``base_dir``: where relative file names in the file are read from (the targets
+    file's directory)."""
     try:
         document = yaml.safe_load(_substitute(text, substitutions or {}))
     except yaml.YAMLError as exc:
@@ -96,9 +149,20 @@ def load_targets(
         url = entry.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise TargetsError(f"targets.{name}.url: an http(s) URL is required")
-        settings = {k: v for k, v in entry.items() if k not in ("role", "profile", "url")}
+        settings = {
+            k: _absolute(v, base_dir) if k in _FILE_SETTINGS else v
+            for k, v in entry.items()
+            if k not in ("role", "profile", "url", "adapter")
+        }
+        if base_dir is not None:
+            settings["base_dir"] = str(base_dir)
         targets[str(name)] = Target(
-            name=str(name), role=role, profile=profile, url=url.rstrip("/"), settings=settings
+            name=str(name),
+            role=role,
+            profile=profile,
+            url=url.rstrip("/"),
+            settings=settings,
+            adapter=_adapter(str(name), role, entry),
         )
     cells = []
     for i, cell in enumerate(root.get("cross_border") or []):

@@ -39,11 +39,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from .._errors import PasserelleError, Reason, local_error
 from .._json import JsonObject, JsonValue
-from .._net import is_loopback_host
+from .._net import is_loopback_host, split_url
 from ..jose import PublicKey, load_public_jwk
 
 __all__ = [
@@ -169,7 +169,7 @@ def url_to_did_web(
     loopback_hosts = allow_loopback or allow_insecure_loopback
     if not isinstance(url, str) or len(url) > _MAX_DID:
         raise _invalid("the URL is not a string of a sensible length")
-    parts = urlsplit(url)
+    parts = split_url(url)
     host = (parts.hostname or "").lower()
     try:
         port = parts.port
@@ -363,7 +363,7 @@ def credential_service_endpoint(
             Reason.DCP_CREDENTIAL_SERVICE_UNRESOLVED,
             f"{doc_id}: the {CREDENTIAL_SERVICE_TYPE} serviceEndpoint is not a URL string",
         )
-    parts = urlsplit(endpoint)
+    parts = split_url(endpoint)
     secure = parts.scheme == "https" or (
         allow_insecure_loopback
         and parts.scheme == "http"

@@ -228,12 +228,16 @@ def decide_credential(
     schemas: Mapping[str, JsonObject | CompiledSchema] | None = None,
     type_metadata: Mapping[str, bytes] | None = None,
     expected_holder: PublicKey | None = None,
+    status_failures: Mapping[str, PasserelleError] | None = None,
 ) -> CredentialDecision:
     """Decide whether to accept ``token``; the decision holds every step's outcome.
 
     With ``key_binding``, ``token`` is a presentation (an SD-JWT+KB, or a VP JWT around
     one ``jwt_vc_json`` credential). ``expected_holder`` is the wallet's check on receipt:
-    the credential must be bound to that key."""
+    the credential must be bound to that key. ``status_failures`` says why a status list
+    the caller tried to fetch is missing: a list that arrived and did not verify fails
+    as what it is, even where ``policy.require_status`` is off; a list that could not be
+    had is ``status.unavailable``, which only ``require_status`` makes fatal."""
     # One split of an SD-JWT serves the references, the claims read before trust and
     # the verification itself.
     parsed: SdJwt | None = None
@@ -384,14 +388,22 @@ def decide_credential(
         return refuse("status", malformed, decision, claims)
     if refs.status_uri is not None and isinstance(reference, dict):
         status_list = (status_lists or {}).get(refs.status_uri)
+        failure = (status_failures or {}).get(refs.status_uri)
         if status_list is None:
+            if failure is not None and failure.reason is not Reason.STATUS_UNAVAILABLE:
+                return refuse("status", failure, decision, claims)
             if policy.require_status:
-                missing = PasserelleError(
-                    Reason.STATUS_LIST_INVALID, f"status list {refs.status_uri} was not available"
+                missing = failure or PasserelleError(
+                    Reason.STATUS_UNAVAILABLE, f"status list {refs.status_uri} was not available"
                 )
                 return refuse("status", missing, decision, claims)
             steps.append(
-                _step("status", StepOutcome.SKIPPED, "status list not fetched; policy allows it")
+                _step(
+                    "status",
+                    StepOutcome.SKIPPED,
+                    "status list not available; the policy allows it",
+                    uri=refs.status_uri,
+                )
             )
         else:
             try:

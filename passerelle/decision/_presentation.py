@@ -32,6 +32,8 @@ class FetchedInputs:
 
     issuer_metadata: Mapping[str, JsonObject] = field(default_factory=dict)
     status_lists: Mapping[str, VerifiedStatusList] = field(default_factory=dict)
+    status_failures: Mapping[str, PasserelleError] = field(default_factory=dict)
+    """Why a status list is not in ``status_lists`` (see ``decide_credential``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,6 +128,7 @@ def decide_presentation(
                 now=now,
                 issuer_metadata=fetched.issuer_metadata,
                 status_lists=fetched.status_lists,
+                status_failures=fetched.status_failures,
                 key_binding=KeyBindingCheck(nonce=nonce, audience=audience),
                 schemas=schemas,
                 type_metadata=type_metadata,

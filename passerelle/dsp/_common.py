@@ -12,10 +12,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
-from urllib.parse import urlsplit
 
 from .._errors import Fault, PasserelleError, Reason, local_error
 from .._json import JsonObject, JsonValue
+from .._net import split_url
 
 __all__ = [
     "DCP_AUTH",
@@ -240,7 +240,7 @@ def require_url(obj: Mapping[str, JsonValue], key: str, *, where: str) -> str:
     is not understood" the receiver "MUST return an unrecoverable error". Whether plain
     http is allowed for a given host is the caller's fetch policy, not a wire rule."""
     value = require_str(obj, key, where=where)
-    parts = urlsplit(value)
+    parts = split_url(value)
     if parts.scheme not in ("https", "http") or not parts.netloc:
         raise invalid(f"{where}.{key} {value!r} is not an absolute http(s) URL")
     return value

@@ -29,7 +29,8 @@ HTTP_STATUS_DEFERRED = 202
 """§8.3 and §9.2: a response with ``transaction_id`` is sent with 202 Accepted."""
 
 SUPPORTED_PROOF_TYPES = frozenset({"jwt"})
-"""Proof types this core verifies (Appendix F.1); ``di_vp`` and ``attestation`` are not."""
+"""Proof types accepted by default (Appendix F.1). ``attestation`` (F.3) is verified by
+:func:`verify_attestation_proof` and accepted when a caller passes it in ``proof_types``."""
 
 
 def _request_error(detail: str) -> PasserelleError:
@@ -41,7 +42,11 @@ def _local(detail: str) -> PasserelleError:
 
 
 def _proofs(
-    raw: JsonValue, *, config: Mapping[str, JsonValue] | None, batch_size: int | None
+    raw: JsonValue,
+    *,
+    config: Mapping[str, JsonValue] | None,
+    batch_size: int | None,
+    proof_types: Collection[str] = SUPPORTED_PROOF_TYPES,
 ) -> tuple[str, tuple[str, ...]]:
     if not isinstance(raw, dict) or len(raw) != 1:
         raise oid4vci_error(
@@ -54,7 +59,7 @@ def _proofs(
             Reason.OID4VCI_PROOF_TYPE_UNSUPPORTED,
             f"proof type {proof_type!r} is not supported for this configuration",
         )
-    if proof_type not in SUPPORTED_PROOF_TYPES:
+    if proof_type not in proof_types:
         raise oid4vci_error(
             Reason.OID4VCI_PROOF_TYPE_UNSUPPORTED, f"proof type {proof_type!r} is not supported"
         )
@@ -65,6 +70,11 @@ def _proofs(
     if not all(isinstance(v, str) and v for v in values):
         raise oid4vci_error(
             Reason.OID4VCI_PROOFS_MALFORMED, f"proofs.{proof_type} holds something but JWTs"
+        )
+    if proof_type == "attestation" and len(values) != 1:
+        # Appendix F: the attestation parameter is "an array that contains exactly one JWT".
+        raise oid4vci_error(
+            Reason.OID4VCI_PROOFS_MALFORMED, "proofs.attestation holds exactly one key attestation"
         )
     limit = batch_size if batch_size is not None else 1
     if len(values) > limit:
@@ -84,6 +94,8 @@ def parse_credential_request(
     metadata_configurations: Mapping[str, JsonObject],
     authorized: Collection[str],
     batch_size: int | None = None,
+    proof_types: Collection[str] = SUPPORTED_PROOF_TYPES,
+    accept_response_encryption: bool = False,
 ) -> CredentialRequest:
     """A §8.2 Credential Request checked against metadata and the access token, or raise.
 
@@ -93,17 +105,21 @@ def parse_credential_request(
     ``batch_size`` is the issuer's ``batch_credential_issuance.batch_size``; without
     it one proof is the most a request may carry.
 
-    The singular ``proof`` parameter of drafts before 1.0 is refused, as is
-    ``credential_response_encryption`` (this issuer does not encrypt responses).
+    Unknown parameters are kept and otherwise ignored (§8.2: "The Credential Issuer
+    MUST ignore any unrecognized parameters"), the singular ``proof`` of drafts before
+    1.0 included: beside ``proofs`` it changes nothing; alone, ``proofs`` is missing, and
+    the refusal names the draft parameter so its sender knows why.
+    ``credential_response_encryption`` is refused unless ``accept_response_encryption``
+    is set: §8.3 "If the Client requested an encrypted response ..., the Credential
+    Issuer MUST encode the information in the Credential Response as specified by
+    (#encrypted-messages)", which an issuer without encryption cannot. When set, the
+    member stays in ``extra`` for :func:`parse_credential_response_encryption`.
+    ``proof_types`` are the proof types the caller can verify (``attestation`` too once
+    it has a :class:`KeyAttestationPolicy`).
     """
     if not isinstance(body, dict):
         raise _request_error("the credential request is not a JSON object")
-    if "proof" in body:
-        raise oid4vci_error(
-            Reason.OID4VCI_PROOF_PARAMETER_OBSOLETE,
-            "the singular proof parameter is not part of OpenID4VCI 1.0; use proofs",
-        )
-    if "credential_response_encryption" in body:
+    if "credential_response_encryption" in body and not accept_response_encryption:
         raise oid4vci_error(
             Reason.OID4VCI_ENCRYPTION_PARAMETERS_INVALID,
             "this issuer does not support credential response encryption",
@@ -149,10 +165,18 @@ def parse_credential_request(
     proof_type: str | None = None
     proofs: tuple[str, ...] = ()
     if body.get("proofs") is not None:
-        proof_type, proofs = _proofs(body["proofs"], config=config, batch_size=batch_size)
+        proof_type, proofs = _proofs(
+            body["proofs"], config=config, batch_size=batch_size, proof_types=proof_types
+        )
     elif config is None or config.get("proof_types_supported") is not None:
         # §8.2: proofs MUST be present when the configuration lists proof types; when
         # the configuration is not known here, binding is assumed (fail closed).
+        if "proof" in body:
+            raise oid4vci_error(
+                Reason.OID4VCI_PROOF_PARAMETER_OBSOLETE,
+                "the proofs parameter is missing; the singular proof of drafts before "
+                "OpenID4VCI 1.0 is not read",
+            )
         raise oid4vci_error(Reason.OID4VCI_PROOF_MISSING, "the proofs parameter is missing")
     return CredentialRequest(
         credential_configuration_id=config_id,
@@ -182,15 +206,21 @@ def deferred_response(transaction_id: str, *, interval: int) -> JsonObject:
     return {"transaction_id": transaction_id, "interval": interval}
 
 
-def parse_deferred_request(body: JsonObject) -> DeferredCredentialRequest:
-    """§9.1 Deferred Credential Request. Whether the id is live is the service's check."""
+def parse_deferred_request(
+    body: JsonObject, *, accept_response_encryption: bool = False
+) -> DeferredCredentialRequest:
+    """§9.1 Deferred Credential Request. Whether the id is live is the service's check.
+
+    ``credential_response_encryption`` is refused unless ``accept_response_encryption``
+    is set; then it stays in ``extra`` for :func:`parse_credential_response_encryption`.
+    """
 
     def error(detail: str) -> PasserelleError:
         return oid4vci_error(Reason.OID4VCI_DEFERRED_REQUEST_INVALID, detail)
 
     if not isinstance(body, dict):
         raise error("the deferred credential request is not a JSON object")
-    if "credential_response_encryption" in body:
+    if "credential_response_encryption" in body and not accept_response_encryption:
         raise oid4vci_error(
             Reason.OID4VCI_ENCRYPTION_PARAMETERS_INVALID,
             "this issuer does not support credential response encryption",

@@ -43,14 +43,16 @@ WIRE_ERROR_FOR_REASON: Mapping[Reason, str] = {
     Reason.OID4VCI_CREDENTIAL_NOT_AUTHORIZED: "insufficient_scope",
     Reason.OID4VCI_CREDENTIAL_REQUEST_INVALID: "invalid_credential_request",
     Reason.OID4VCI_CREDENTIAL_REQUEST_DENIED: "credential_request_denied",
-    Reason.OID4VCI_PROOF_PARAMETER_OBSOLETE: "invalid_credential_request",
     Reason.OID4VCI_UNKNOWN_CREDENTIAL_CONFIGURATION: "unknown_credential_configuration",
     Reason.OID4VCI_UNKNOWN_CREDENTIAL_IDENTIFIER: "unknown_credential_identifier",
     Reason.OID4VCI_ENCRYPTION_PARAMETERS_INVALID: "invalid_encryption_parameters",
+    Reason.OID4VCI_ENCRYPTION_REQUIRED: "invalid_encryption_parameters",
+    Reason.OID4VCI_RESPONSE_DECRYPTION_FAILED: "invalid_request",
     Reason.OID4VCI_BATCH_TOO_LARGE: "invalid_credential_request",
     # §8.3.1.2: invalid_proof covers a missing proofs parameter, an invalid proof and
     # a proof without c_nonce; only a wrong c_nonce is invalid_nonce.
     Reason.OID4VCI_PROOF_MISSING: "invalid_proof",
+    Reason.OID4VCI_PROOF_PARAMETER_OBSOLETE: "invalid_proof",
     Reason.OID4VCI_PROOFS_MALFORMED: "invalid_proof",
     Reason.OID4VCI_PROOF_TYPE_UNSUPPORTED: "invalid_proof",
     Reason.OID4VCI_PROOF_KEY_INVALID: "invalid_proof",

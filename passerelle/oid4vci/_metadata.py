@@ -8,10 +8,11 @@ In 1.0 final, ``display`` and ``claims`` of a credential configuration live unde
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlunsplit
 
 from .._errors import Fault, PasserelleError, Reason
 from .._json import JsonObject, JsonValue, parse_json_object
+from .._net import split_url
 from ._errors import oid4vci_error
 from ._models import (
     AUTHORIZATION_CODE_GRANT,
@@ -45,7 +46,7 @@ def _peer(detail: str) -> PasserelleError:
 
 def _well_known(identifier: str, name: str) -> str:
     # §12.2.2 and RFC 8414 §3.1: the well-known segment goes between host and path.
-    parts = urlsplit(identifier)
+    parts = split_url(identifier)
     path = parts.path.rstrip("/")
     return urlunsplit((parts.scheme, parts.netloc, f"/.well-known/{name}{path}", "", ""))
 

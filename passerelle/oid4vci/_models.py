@@ -14,6 +14,7 @@ from datetime import datetime
 from .._errors import PasserelleError
 from .._json import JsonObject, JsonValue
 from ..jose import PublicKey
+from ._key_attestation import VerifiedKeyAttestation
 
 __all__ = [
     "AUTHORIZATION_CODE_GRANT",
@@ -169,6 +170,8 @@ class VerifiedProof:
     nonce: str | None = None
     iss: str | None = None
     kid: str | None = None
+    #: The ``key_attestation`` of the proof header, verified (Appendix D), when present.
+    key_attestation: VerifiedKeyAttestation | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote
 
 from .._errors import Fault, PasserelleError, Reason
 from .._json import JsonObject, JsonValue, parse_json_object
+from .._net import split_url
 from ._errors import oid4vci_error
 from ._models import (
     AUTHORIZATION_CODE_GRANT,
@@ -51,7 +52,7 @@ def _error(detail: str) -> PasserelleError:
 def _check_https_url(
     value: str, *, what: str, allow_loopback_http: bool, identifier: bool = False
 ) -> None:
-    parts = urlsplit(value)
+    parts = split_url(value)
     loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
     if parts.scheme != "https" and not (allow_loopback_http and loopback):
         raise _error(f"{what} must be an https URL")
@@ -220,7 +221,7 @@ def parse_offer_link(url: str, *, allow_loopback_http: bool = False) -> OfferLin
     """What a wallet reads from a QR code or deep link: the offer, or where to fetch it."""
     if not isinstance(url, str):
         raise _error("offer link is not a string")
-    parts = urlsplit(url.strip())
+    parts = split_url(url.strip())
     if parts.scheme not in _LINK_SCHEMES:
         raise _error(f"offer link scheme {parts.scheme!r} is not an offer scheme")
     try:

@@ -29,6 +29,7 @@ from ..jose import (
 )
 from ..vc import resolve_did_jwk
 from ._errors import oid4vci_error
+from ._key_attestation import KeyAttestationPolicy, VerifiedKeyAttestation, verify_key_attestation
 from ._models import PROOF_JWT_TYP, VerifiedProof
 
 __all__ = [
@@ -103,14 +104,20 @@ def verify_jwt_proof(
     max_age: timedelta,
     skew: timedelta,
     client_id: str | None,
+    key_attestation: KeyAttestationPolicy | None = None,
 ) -> VerifiedProof:
     """Check one ``jwt`` key proof and return the holder key it proves, or raise.
 
     ``audience`` is the Credential Issuer Identifier. ``expected_nonce`` is the
     ``c_nonce`` the service issued and still accepts, or None when the issuer has
     no Nonce Endpoint. ``client_id`` is the client of the access token, or None for
-    anonymous pre-authorized access, in which case ``iss`` must be absent (F.1).
+    anonymous pre-authorized access; ``iss`` is optional, and when present must be that
+    client, and absent after anonymous access (F.1, see :func:`_check_proof_iss`).
     ``max_age`` bounds how old ``iat`` may be; ``skew`` tolerates clocks ahead of ours.
+    ``key_attestation`` is the issuer's policy for Appendix D key attestations: with
+    it, a ``key_attestation`` header is verified (and demanded when the policy says
+    required), and the proof key must be one of its ``attested_keys``; without it,
+    such a header is left aside, unjudged.
     """
     try:
         return _verify(
@@ -122,9 +129,10 @@ def verify_jwt_proof(
             max_age=max_age,
             skew=skew,
             client_id=client_id,
+            key_attestation=key_attestation,
         )
     except PasserelleError as exc:
-        if exc.reason.startswith("oid4vci."):
+        if exc.reason.startswith(("oid4vci.", "key_attestation.")):
             raise
         raise exc.for_wire(_INVALID_PROOF) from exc
 
@@ -139,6 +147,7 @@ def _verify(
     max_age: timedelta,
     skew: timedelta,
     client_id: str | None,
+    key_attestation: KeyAttestationPolicy | None = None,
 ) -> VerifiedProof:
     jws = decode_unverified_jws(proof_jwt, what=_WHAT)
     header = jws.header
@@ -163,16 +172,7 @@ def _verify(
     if epoch(now) - int(iat) > (max_age + skew).total_seconds():
         raise oid4vci_error(Reason.OID4VCI_PROOF_TOO_OLD, f"key proof iat {iat} is too old")
     iss = claims.get("iss")
-    if client_id is None:
-        if iss is not None:
-            raise oid4vci_error(
-                Reason.OID4VCI_PROOF_ISS_MISMATCH,
-                "iss must be omitted after anonymous pre-authorized access",
-            )
-    elif iss != client_id:
-        raise oid4vci_error(
-            Reason.OID4VCI_PROOF_ISS_MISMATCH, f"key proof iss {iss!r} is not the client_id"
-        )
+    _check_proof_iss(iss, client_id=client_id)
     nonce = claims.get("nonce")
     if nonce is not None and not isinstance(nonce, str):
         raise oid4vci_error(Reason.OID4VCI_NONCE_MISMATCH, "key proof nonce is not a string")
@@ -181,6 +181,15 @@ def _verify(
             raise oid4vci_error(Reason.OID4VCI_NONCE_MISSING, "key proof has no nonce")
         if not hmac.compare_digest(nonce.encode(), expected_nonce.encode()):
             raise oid4vci_error(Reason.OID4VCI_NONCE_MISMATCH, "key proof nonce is not the c_nonce")
+    attestation = _check_key_attestation(
+        header,
+        key,
+        policy=key_attestation,
+        algorithms=algorithms,
+        now=now,
+        skew=skew,
+        expected_nonce=expected_nonce,
+    )
     return VerifiedProof(
         holder_key=key,
         jwk=public_jwk(key),
@@ -188,7 +197,80 @@ def _verify(
         nonce=nonce,
         iss=iss if isinstance(iss, str) else None,
         kid=kid,
+        key_attestation=attestation,
     )
+
+
+def _check_key_attestation(
+    header: JsonObject,
+    key: PublicKey,
+    *,
+    policy: KeyAttestationPolicy | None,
+    algorithms: Collection[str],
+    now: datetime,
+    skew: timedelta,
+    expected_nonce: str | None,
+) -> VerifiedKeyAttestation | None:
+    token = header.get("key_attestation")
+    if token is None:
+        if policy is not None and policy.required:
+            raise PasserelleError(
+                Reason.KEY_ATTESTATION_MISSING,
+                "this credential configuration requires a key_attestation",
+                wire_error=_INVALID_PROOF,
+            )
+        return None
+    if policy is None:
+        # Appendix D: issuers "SHOULD evaluate" key attestations; one that asked for
+        # none and has no anchors to judge one by leaves it aside rather than refuse.
+        return None
+    if not isinstance(token, str):
+        raise PasserelleError(
+            Reason.KEY_ATTESTATION_MALFORMED,
+            "key_attestation is not a JWT",
+            wire_error=_INVALID_PROOF,
+        )
+    attestation = verify_key_attestation(
+        token,
+        policy=policy,
+        algorithms=algorithms,
+        now=now,
+        skew=skew,
+        expected_nonce=expected_nonce,
+        require_exp=True,
+    )
+    # Appendix D.1: "If used with the jwt proof type, the Credential Issuer MUST validate
+    # that the JWT used as a proof is signed by a key contained in the attestation".
+    if not attestation.attests(key):
+        raise PasserelleError(
+            Reason.KEY_ATTESTATION_KEY_NOT_ATTESTED,
+            "the proof key is not one of the attested_keys",
+            wire_error=_INVALID_PROOF,
+        )
+    return attestation
+
+
+def _check_proof_iss(iss: object, *, client_id: str | None) -> None:
+    """Appendix F.1: "``iss``: OPTIONAL (string). The value of this claim MUST be the
+    ``client_id`` of the Client making the Credential request. This claim MUST be omitted
+    if the access token authorizing the issuance call was obtained from a Pre-Authorized
+    Code Flow through anonymous access to the token endpoint."
+
+    So a missing ``iss`` is always fine (a client that identified itself at the token
+    endpoint may still leave it out); a present one must name that client, and cannot
+    be present at all after anonymous access.
+    """
+    if iss is None:
+        return
+    if client_id is None:
+        raise oid4vci_error(
+            Reason.OID4VCI_PROOF_ISS_MISMATCH,
+            "iss must be omitted after anonymous pre-authorized access",
+        )
+    if iss != client_id:
+        raise oid4vci_error(
+            Reason.OID4VCI_PROOF_ISS_MISMATCH, f"key proof iss {iss!r} is not the client_id"
+        )
 
 
 def create_jwt_proof(

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 
 from .._errors import Fault, PasserelleError, Reason
 from .._json import JsonObject, JsonValue, b64url_encode, parse_json
@@ -29,7 +30,10 @@ from ._models import (
 
 __all__ = [
     "PAR_REQUEST_URI_PREFIX",
+    "CredentialIdentifiers",
     "check_pre_authorized_code",
+    "grant_credential_identifiers",
+    "granted_credential_identifiers",
     "make_authorization_code",
     "make_pre_authorized_code",
     "make_tx_code",
@@ -380,3 +384,87 @@ def make_tx_code(random: RandomSource, *, length: int = 6) -> str:
         if byte < 250:
             digits.append(str(byte % 10))
     return "".join(digits)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CredentialIdentifiers:
+    """What a Token Response says about ``authorization_details`` (§6.2), and the
+    credential identifiers the access token then covers, each mapped to its
+    configuration id (what :func:`parse_credential_request` takes as ``authorized``)."""
+
+    authorization_details: tuple[JsonObject, ...]
+    identifiers: Mapping[str, str]
+
+
+def grant_credential_identifiers(
+    details: Sequence[AuthorizationDetail],
+    *,
+    granted: Collection[str],
+    random: RandomSource,
+) -> CredentialIdentifiers:
+    """§6.2: ``authorization_details`` is "REQUIRED when the ``authorization_details``
+    parameter ... is used in either the Authorization Request or Token Request", each
+    entry with "``credential_identifiers``: REQUIRED. A non-empty array of strings, each
+    uniquely identifying a Credential Dataset". One fresh identifier per entry.
+
+    ``granted`` holds the configuration ids the grant covers (the offer's, or those
+    authorized at the authorization endpoint); asking for another is
+    ``invalid_authorization_details``: §6.1 recommends accepting "a subset", not more.
+    """
+    if not details:
+        raise PasserelleError(
+            Reason.OID4VCI_AUTHORIZATION_DETAILS_INVALID,
+            "no openid_credential authorization_details to answer",
+            fault=Fault.LOCAL,
+        )
+    out: list[JsonObject] = []
+    identifiers: dict[str, str] = {}
+    for detail in details:
+        config_id = detail.credential_configuration_id
+        if config_id not in granted:
+            raise _details_error(f"the grant does not cover {config_id!r}")
+        identifier = f"{config_id}#{b64url_encode(random.token_bytes(12))}"
+        identifiers[identifier] = config_id
+        entry: JsonObject = {
+            "type": OPENID_CREDENTIAL,
+            "credential_configuration_id": config_id,
+            "credential_identifiers": [identifier],
+        }
+        if detail.claims is not None:
+            entry["claims"] = list(detail.claims)
+        out.append(entry)
+    return CredentialIdentifiers(authorization_details=tuple(out), identifiers=identifiers)
+
+
+def granted_credential_identifiers(
+    token: Mapping[str, JsonValue], *, configuration_id: str
+) -> tuple[str, ...]:
+    """The wallet's reading of §6.2: the ``credential_identifiers`` a Token Response
+    grants for ``configuration_id``, which "The Wallet MUST use ... in subsequent
+    Credential Requests"; empty when it names none (then the configuration id is used).
+
+    Entries of other types and unknown members are ignored ("The Wallet MUST ignore any
+    unrecognized data fields in the ``authorization_details``").
+    """
+    details = token.get("authorization_details")
+    if details is None:
+        return ()
+    if not isinstance(details, list):
+        raise PasserelleError(
+            Reason.OID4VCI_AUTHORIZATION_DETAILS_INVALID,
+            "the Token Response's authorization_details is not an array",
+        )
+    found: list[str] = []
+    for entry in details:
+        if not isinstance(entry, dict) or entry.get("type") != OPENID_CREDENTIAL:
+            continue
+        if entry.get("credential_configuration_id") != configuration_id:
+            continue
+        ids = entry.get("credential_identifiers")
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
+            raise PasserelleError(
+                Reason.OID4VCI_AUTHORIZATION_DETAILS_INVALID,
+                "credential_identifiers is not a non-empty array of strings",
+            )
+        found.extend(str(i) for i in ids)
+    return tuple(found)

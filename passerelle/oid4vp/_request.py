@@ -14,13 +14,13 @@ import json
 import re
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode
 
 from cryptography import x509
 
 from .._errors import Fault, PasserelleError, Reason
 from .._json import JsonObject, JsonValue, parse_json
-from .._net import is_loopback_host
+from .._net import is_loopback_host, split_url
 from ..jose import (
     PublicKey,
     Signer,
@@ -136,7 +136,7 @@ def _json_member(params: Mapping[str, JsonValue], name: str, *, from_object: boo
 
 
 def _is_allowed_http_url(value: str) -> bool:
-    parts = urlsplit(value)
+    parts = split_url(value)
     if parts.fragment or not parts.hostname:
         return False
     if parts.scheme == "https":
@@ -240,7 +240,7 @@ def _check_prefix_rules(client: ClientId, *, response_uri: str, from_request_obj
     if client.prefix is ClientIdPrefix.X509_SAN_DNS:
         # §5.9.3: without a list of trusted Client Identifiers, "the FQDN of the
         # redirect_uri value MUST match the Client Identifier"; we keep no such list.
-        host = urlsplit(response_uri).hostname or ""
+        host = split_url(response_uri).hostname or ""
         if host.lower() != client.identifier.lower():
             raise oid4vp_error(
                 Reason.OID4VP_CLIENT_ID_INVALID,
@@ -433,7 +433,7 @@ def parse_authorization_request_url(url: str) -> RequestLink:
     """Split a wallet invocation URL; each parameter must appear at most once."""
     if not isinstance(url, str) or len(url) > _MAX_URL:
         raise _invalid("the request URL is not a string of bounded size")
-    parts = urlsplit(url)
+    parts = split_url(url)
     if parts.scheme not in _SCHEMES:
         raise _invalid(f"scheme {parts.scheme!r} is not a wallet invocation scheme")
     try:

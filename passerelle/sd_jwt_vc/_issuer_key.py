@@ -14,13 +14,13 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlunsplit
 
 from cryptography import x509
 
 from .._errors import PasserelleError, Reason, local_error
 from .._json import JsonObject, JsonValue
-from .._net import is_loopback_host
+from .._net import is_loopback_host, split_url
 from ..dcp import did_web_base_url, verification_method
 from ..jose import PublicKey, jwk_thumbprint, load_public_jwk
 from ..sd_jwt import SdJwt
@@ -94,7 +94,7 @@ class ResolvedIssuerKey:
 
 def is_insecure_loopback(url: str) -> bool:
     """An ``http://`` URL whose host is this machine: the one place plain HTTP is let in."""
-    parts = urlsplit(url)
+    parts = split_url(url)
     return parts.scheme == "http" and is_loopback_host(parts.hostname or "")
 
 
@@ -105,7 +105,7 @@ def _metadata_scheme_ok(iss: str, allow_insecure_loopback: bool) -> bool:
 def jwt_vc_issuer_metadata_url(iss: str, *, allow_insecure_loopback: bool = False) -> str:
     """Where JWT VC Issuer Metadata lives for ``iss``: the well-known string goes between
     host and path, a trailing '/' of the path removed."""
-    parts = urlsplit(iss)
+    parts = split_url(iss)
     if (
         not _metadata_scheme_ok(iss, allow_insecure_loopback)
         or not parts.hostname

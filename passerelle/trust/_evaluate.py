@@ -43,6 +43,9 @@ from ..sd_jwt_vc import (
 )
 from ..x509 import TrustAnchors, certificate_to_der
 from ._lote import (
+    LOTE_TYPE_PID_PROVIDERS,
+    LOTE_TYPE_PUB_EAA_PROVIDERS,
+    LOTE_TYPE_WRPAC_PROVIDERS,
     SVC_TYPE_PID_ISSUANCE,
     SVC_TYPE_PUB_EAA_ISSUANCE,
     ListedService,
@@ -192,6 +195,22 @@ class _Trace:
         return _Failed(failed)
 
 
+_LIST_NAMES: Mapping[str, str] = {
+    LOTE_TYPE_PID_PROVIDERS: "pid-providers",
+    LOTE_TYPE_PUB_EAA_PROVIDERS: "pubeaa-providers",
+    LOTE_TYPE_WRPAC_PROVIDERS: "wrpac-providers",
+}
+
+
+def _list_names(lists: Sequence[VerifiedLote]) -> list[JsonObject]:
+    """The EU lists in ``lists`` by short name and sequence number, for refusals that
+    must say which list an entity was looked for in."""
+    return [
+        {"list": _LIST_NAMES.get(lote.list_type, lote.list_type), "sequence": lote.sequence_number}
+        for lote in lists
+    ]
+
+
 def _check_lists(snapshot: TrustSnapshot, now: datetime, trace: _Trace) -> None:
     lists: list[JsonValue] = []
     for lote in snapshot.eu_lists:
@@ -249,7 +268,40 @@ def _resolve_key(
                 raise
             resolved = resolve(snapshot.x5c_anchors)
     except PasserelleError as exc:
-        raise trace.fail("issuer_key", exc.reason, exc.detail) from exc
+        registry = snapshot.ca_registry
+        if (
+            issuer.x5c is None
+            and registry is not None
+            and isinstance(issuer.iss, str)
+            and issuer.iss not in metadata
+            and not registry.registry.knows_entity(issuer.iss)
+        ):
+            # Metadata is fetched only for issuers the registry lists: say which entry
+            # is missing rather than only that no key was found.
+            raise trace.fail(
+                "issuer_key",
+                exc.reason,
+                f"{exc.detail}: {issuer.iss} is not in the Canadian registry "
+                f"{registry.registry.authority_id} (#{registry.sequence_number}), and only "
+                "a listed issuer's JWT VC Issuer Metadata is fetched",
+                registry={
+                    "authority": registry.registry.authority_id,
+                    "sequence": registry.sequence_number,
+                    "entity_id": issuer.iss,
+                },
+            ) from exc
+        if issuer.x5c is None or exc.reason is not Reason.X509_CHAIN_INVALID:
+            raise trace.fail("issuer_key", exc.reason, exc.detail) from exc
+        # Say where the chain was looked for: the partner whose CA is on none of these
+        # lists knows which one it must join (and whether the list in force is current).
+        held = _list_names(snapshot.eu_lists)
+        named = ", ".join(f"{n['list']} #{n['sequence']}" for n in held)
+        raise trace.fail(
+            "issuer_key",
+            exc.reason,
+            f"{exc.detail}; the x5c chain reaches no certificate on the EU lists held ({named})",
+            lists=list[JsonValue](held),
+        ) from exc
     evidence: JsonObject = {"method": str(resolved.method), "issuer": resolved.issuer}
     if resolved.method is IssuerKeyMethod.DID_WEB:
         evidence["did"] = resolved.iss

@@ -735,6 +735,12 @@ def build_lote(
 # --- signing -----------------------------------------------------------------------------
 
 
+def _str_or_none(value: JsonValue) -> str | None:
+    """A member compared with a set of strings: a list (not even hashable) or any other
+    type is simply no match."""
+    return value if isinstance(value, str) else None
+
+
 def _check_signer_subject(leaf: x509.Certificate, info: Mapping[str, JsonValue]) -> str | None:
     """Clause 6.8.0: the signer's C is the SchemeTerritory and its O one of the
     SchemeOperatorName values. Returns what is wrong, or None."""
@@ -745,7 +751,9 @@ def _check_signer_subject(leaf: x509.Certificate, info: Mapping[str, JsonValue])
         return f"signer country {countries} is not the SchemeTerritory"
     names = info.get("SchemeOperatorName")
     values = (
-        {n.get("value") for n in names if isinstance(n, dict)} if isinstance(names, list) else set()
+        {_str_or_none(n.get("value")) for n in names if isinstance(n, dict)}
+        if isinstance(names, list)
+        else set()
     )
     if not set(_organization_names(leaf)) & values:
         return "signer organizationName is not a SchemeOperatorName value"
@@ -972,7 +980,8 @@ def _check_profile(info: JsonObject, entities: list[JsonValue], profile: LotePro
         raise _malformed("StatusDeterminationApproach does not match the LoTE type")
     rules = info.get("SchemeTypeCommunityRules")
     uris = (
-        {r.get("uriValue") for r in rules if isinstance(r, dict)}
+        # A uriValue of another type (a list is not even hashable) counts as a mismatch.
+        {_str_or_none(r.get("uriValue")) for r in rules if isinstance(r, dict)}
         if isinstance(rules, list)
         else set()
     )
@@ -990,7 +999,7 @@ def _check_profile(info: JsonObject, entities: list[JsonValue], profile: LotePro
         ):
             where = f"TrustedEntitiesList[{i}].TrustedEntityServices[{j}]"
             si = _obj(_obj(svc, where).get("ServiceInformation"), where)
-            if si.get("ServiceTypeIdentifier") not in profile.service_types:
+            if _str_or_none(si.get("ServiceTypeIdentifier")) not in profile.service_types:
                 raise _malformed(f"{where}: service type not allowed in this list")
             identity = _obj(si.get("ServiceDigitalIdentity"), where)
             if profile.certificates_required and not identity.get("X509Certificates"):
@@ -998,7 +1007,10 @@ def _check_profile(info: JsonObject, entities: list[JsonValue], profile: LotePro
             if not profile.statuses:
                 if "ServiceStatus" in si or "StatusStartingTime" in si:
                     raise _malformed(f"{where}: ServiceStatus is not used in this list")
-            elif si.get("ServiceStatus") not in profile.statuses or "StatusStartingTime" not in si:
+            elif (
+                _str_or_none(si.get("ServiceStatus")) not in profile.statuses
+                or "StatusStartingTime" not in si
+            ):
                 raise _malformed(f"{where}: ServiceStatus/StatusStartingTime missing or unknown")
 
 

@@ -65,14 +65,14 @@ from passerelle.dsp import (
     dsp_error,
     http_status,
 )
-from services.catalog import data_root
-from services.fetch import Fetcher, FetchPolicy, is_loopback_url
-from services.pki import load_pki
-from services.runtime import SecretsRandom, utc_now
-from services.storage import open_store
-from services.trust.build import load_recognitions
-from services.trust.client import TrustClient
-from services.web import NO_STORE, health_body, install_edge
+from passerelle.services.fetch import Fetcher, FetchPolicy, is_loopback_url
+from passerelle.services.pki import load_pki
+from passerelle.services.runtime import SecretsRandom, utc_now
+from passerelle.services.storage import open_store
+from passerelle.services.trust.build import load_recognitions
+from passerelle.services.trust.client import TrustClient
+from passerelle.services.trust.sources import trust_sources
+from passerelle.services.web import NO_STORE, health_body, install_edge
 
 from .consumer import Consumer, public_row
 from .credential_service import CredentialService
@@ -160,6 +160,8 @@ def _api_error(exc: PasserelleError) -> JSONResponse:
     status = http_status(exc) if str(exc.reason).startswith("dsp.") else 400
     if exc.fault is Fault.LOCAL:
         status = 500
+    elif exc.fault is Fault.DEPENDENCY:
+        status = 503
     return JSONResponse(
         {"error": "request_failed", "reason": str(exc.reason), "detail": exc.detail},
         status_code=status,
@@ -203,7 +205,7 @@ def create_dataspace_app(
         home=profile.home,
         eu_operator_anchors=[pki.anchor("eu-lote-operator")],
         ca_operator_anchors=[pki.anchor("ca-registry-operator")],
-        recognitions=load_recognitions(data_root() / "trust_lists"),
+        recognitions=load_recognitions(trust_sources()),
         clock=clock,
     )
 
@@ -262,6 +264,8 @@ def create_dataspace_app(
                 _safely(provider.decide_negotiation, str(row["providerPid"]))
             elif row.get("state") == NegotiationState.VERIFIED.value:
                 _safely(provider.finalize, str(row["providerPid"]))
+            elif row.get("outbox"):
+                _safely(provider.redeliver, str(row["providerPid"]))
         for row in provider.processes.list(provider.processes.transfers):
             if row.get("state") == TransferState.REQUESTED.value:
                 _safely(provider.start_transfer, str(row["providerPid"]))

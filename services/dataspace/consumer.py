@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -52,7 +53,7 @@ from passerelle.dsp import (
     transfer_termination_message,
 )
 from passerelle.sd_jwt_vc import is_insecure_loopback
-from services.fetch import Fetcher
+from passerelle.services.fetch import Fetcher
 
 from .credential_service import CredentialService
 from .identity import DidDocuments, Participant, Tokens
@@ -65,6 +66,10 @@ DATA_SERVICE_TYPE = "DataService"
 # verifies the agreement before it sends ContractAgreementVerificationMessage).
 _TERMS = ("profile", "permission", "prohibition", "obligation")
 _SECRETS = ("data_token",)
+
+REDELIVERY_DELAYS: tuple[float, ...] = (0.5, 1, 2, 4, 8, 15, 30, 30, 30, 30, 30)
+"""Waits between attempts to deliver a message to a peer that cannot be reached: about
+three minutes in all, enough for a provider's restart, bounded all the same."""
 
 
 def public_row(row: Row) -> JsonObject:
@@ -415,19 +420,33 @@ class Consumer:
             sender="consumer",
         )
         message = agreement_verification_message(provider_pid=provider_pid, consumer_pid=pid)
-        try:
-            status, body = self._call(
-                provider, f"/negotiations/{provider_pid}/agreement/verification", message
-            )
+        path = f"/negotiations/{provider_pid}/agreement/verification"
+        # A provider that cannot be reached may be restarting: what it acknowledged it
+        # still has, so the verification is sent again, a bounded number of times. A
+        # provider that answers and refuses is not asked twice.
+        for delay in (*REDELIVERY_DELAYS, None):
+            try:
+                status, body = self._call(provider, path, message)
+            except PasserelleError as exc:
+                if delay is None:
+                    self.processes.note(
+                        self.processes.negotiations,
+                        pid,
+                        "verification not delivered",
+                        reason=str(exc.reason),
+                    )
+                    return
+                time.sleep(delay)
+                continue
             if status != 200:
-                raise peer_failure("agreement verification", status, body)
-        except PasserelleError as exc:
-            self.processes.note(
-                self.processes.negotiations,
-                pid,
-                "verification not accepted",
-                reason=str(exc.reason),
-            )
+                refusal = peer_failure("agreement verification", status, body)
+                self.processes.note(
+                    self.processes.negotiations,
+                    pid,
+                    "verification not accepted",
+                    reason=str(refusal.reason),
+                )
+            return
 
     def terminate(self, collection: str, pid: str, *, code: str, reason: str) -> Row:
         """The SME ends a negotiation or transfer of its own will, telling the provider."""

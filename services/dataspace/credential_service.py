@@ -28,7 +28,7 @@ from passerelle.dcp import (
     type_of_scope,
 )
 from passerelle.jose import decode_unverified_jws
-from services.storage import Store
+from passerelle.services.storage import Store
 
 from .identity import Participant, Tokens, random_token, token_key
 

@@ -29,8 +29,8 @@ from passerelle.dcp import (
     verify_self_issued_token,
 )
 from passerelle.jose import PublicKey, Signer
-from services.fetch import Fetcher
-from services.storage import Store
+from passerelle.services.fetch import Fetcher
+from passerelle.services.storage import Store
 
 from .quirks import ConnectorBehaviour
 

@@ -12,8 +12,8 @@ from types import MappingProxyType
 
 from passerelle import JsonObject, PasserelleError, Reason
 from passerelle.odrl import parse_policy
+from passerelle.services.trust.sources import load_source
 from passerelle.trust import Framework
-from services.trust.sources import load_source
 
 __all__ = [
     "DATA_DIR",

@@ -78,12 +78,12 @@ from passerelle.dsp import (
 )
 from passerelle.jose import decode_unverified_jws
 from passerelle.odrl import OdrlDecision, OdrlFacts, Policy, evaluate_policy, parse_policy
+from passerelle.services.fetch import Fetcher
+from passerelle.services.storage import Store
+from passerelle.services.trust.client import TrustClient
 from passerelle.status_list import check_bitstring_status
 from passerelle.trust import IssuerIdentity, evaluate_trust
 from passerelle.vc import verify_vc_jose
-from services.fetch import Fetcher
-from services.storage import Store
-from services.trust.client import TrustClient
 
 from .identity import SKEW, DidDocuments, Participant, Tokens, random_token, token_key
 from .profile import Dataset, DataspaceProfile
@@ -243,10 +243,16 @@ class Provider:
             url = entry.get("statusListCredential")
             if not isinstance(url, str):
                 raise PasserelleError(Reason.STATUS_LIST_INVALID, "a status entry names no list")
-            response = self._fetcher.request("GET", url)
+            try:
+                response = self._fetcher.request("GET", url)
+            except PasserelleError as exc:  # our outage, not the consumer's fault
+                raise PasserelleError(
+                    Reason.STATUS_UNAVAILABLE, f"the status list {url} could not be fetched"
+                ) from exc
             if response.status_code != 200:
                 raise PasserelleError(
-                    Reason.STATUS_LIST_INVALID, f"{url} answered {response.status_code}"
+                    Reason.STATUS_UNAVAILABLE,
+                    f"the status list {url} answered {response.status_code}",
                 )
             token = response.text.strip()
             kid = decode_unverified_jws(token).header.get("kid")
@@ -565,6 +571,7 @@ class Provider:
         agreement = cast("JsonObject", message["agreement"])
         # Persisted before it is sent: the consumer's verification may come back before
         # our request returns.
+        path = f"negotiations/{row['consumerPid']}/agreement"
         row = self.processes.move(
             self.processes.negotiations,
             pid,
@@ -573,6 +580,7 @@ class Provider:
             agreement=agreement,
             decision=trace,
             access_token=None,
+            outbox={"path": path, "message": message},
         )
         self._store.put(
             "provider_agreements",
@@ -580,9 +588,11 @@ class Provider:
             {"providerPid": pid, "consumer": row["consumer"], "dataset": dataset_id},
         )
         try:
-            self._send(row, f"negotiations/{row['consumerPid']}/agreement", message)
+            self._send(row, path, message)
         except PasserelleError as exc:
             self._terminate_negotiation(pid, exc)
+            return
+        self.processes.update(self.processes.negotiations, pid, outbox=None)
 
     def get_negotiation(self, authorization: str | None, pid: str) -> JsonObject:
         caller = self.authenticate(authorization, "negotiation", provider_pid=pid)
@@ -661,18 +671,45 @@ class Provider:
             consumer_pid=str(row["consumerPid"]),
             event_type=NegotiationEventType.FINALIZED,
         )
+        path = f"negotiations/{row['consumerPid']}/events"
         row = self.processes.move(
             self.processes.negotiations,
             pid,
             message_kind(message),
             sender="provider",
+            outbox={"path": path, "message": message},
         )
         try:
-            self._send(row, f"negotiations/{row['consumerPid']}/events", message)
+            self._send(row, path, message)
         except PasserelleError as exc:
             self.processes.note(
                 self.processes.negotiations, pid, "FINALIZED not delivered", reason=str(exc.reason)
             )
+            return
+        self.processes.update(self.processes.negotiations, pid, outbox=None)
+
+    def redeliver(self, pid: str) -> None:
+        """Send again the message a restart interrupted: it was recorded with the state
+        it announces (an outbox), before it was sent. A consumer that already had it
+        refuses the copy, which is as good as an acknowledgement; one that cannot be
+        reached keeps it for the next restart."""
+        row = self.processes.get(self.processes.negotiations, pid)
+        outbox = row.get("outbox") if row is not None else None
+        if row is None or not isinstance(outbox, dict):
+            return
+        message = outbox.get("message")
+        if not isinstance(message, dict):
+            return
+        try:
+            self._send(row, str(outbox.get("path")), message)
+        except PasserelleError as exc:
+            self.processes.note(
+                self.processes.negotiations, pid, "redelivery refused", reason=str(exc.reason)
+            )
+            if str(exc.reason).startswith("dsp."):
+                self.processes.update(self.processes.negotiations, pid, outbox=None)
+            return
+        self.processes.update(self.processes.negotiations, pid, outbox=None)
 
     def consumer_terminates_negotiation(
         self, authorization: str | None, pid: str, body: JsonObject

@@ -28,9 +28,9 @@ from passerelle.dsp import (
     next_transfer_state,
     transfer_error,
 )
-from services.fetch import Fetcher
-from services.storage import Store
-from services.web import NO_STORE
+from passerelle.services.fetch import Fetcher
+from passerelle.services.storage import Store
+from passerelle.services.web import NO_STORE
 
 from .identity import Participant, Tokens
 from .quirks import ConnectorBehaviour, forced_negotiation_state, forced_transfer_state
@@ -72,6 +72,8 @@ class DspRefusal(Exception):
 
 
 def _status_for(error: PasserelleError) -> int:
+    if error.fault is Fault.DEPENDENCY:
+        return 503  # the trust service or a status list is down: ours, not the peer's
     family = str(error.reason).split(".", 1)[0]
     if family in ("dsp", "input"):
         return http_status(error)

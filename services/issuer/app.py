@@ -39,12 +39,14 @@ from passerelle.oid4vci import (
     credential_offer_value_link,
     credential_response,
     deferred_response,
+    grant_credential_identifiers,
     make_authorization_code,
     make_c_nonce,
     make_pre_authorized_code,
     make_tx_code,
     nonce_response,
     offer_to_json,
+    parse_authorization_details,
     parse_authorization_request,
     parse_credential_offer,
     parse_credential_request,
@@ -58,13 +60,13 @@ from passerelle.oid4vci import (
     verify_pkce,
 )
 from passerelle.sd_jwt_vc import SPEC_VERSION as SD_JWT_VC_VERSION
+from passerelle.services.catalog import Catalog, load_catalog
+from passerelle.services.pki import load_pki
+from passerelle.services.runtime import SecretsRandom, utc_now
+from passerelle.services.status import StatusListService
+from passerelle.services.storage import Store, open_store
+from passerelle.services.web import NO_STORE, health_body, install_edge
 from passerelle.status_list import StatusValue
-from services.catalog import Catalog, load_catalog
-from services.pki import load_pki
-from services.runtime import SecretsRandom, utc_now
-from services.status import StatusListService
-from services.storage import Store, open_store
-from services.web import NO_STORE, health_body, install_edge
 
 from .credentials import CredentialFactory
 from .dcp import create_dcp_issuer, install_dcp_routes
@@ -489,6 +491,8 @@ def create_issuer_app(
                 "client_id": req.get("client_id"),
                 "redirect_uri": req.get("redirect_uri"),
                 "code_challenge": req.get("code_challenge"),
+                # §6.2: details asked for here are answered in the Token Response.
+                "authorization_details": req.get("authorization_details"),
                 "state": IssuanceState.CODE_ISSUED.value,
             },
             expires_at=clock() + CODE_LIFETIME,
@@ -539,12 +543,21 @@ def create_issuer_app(
                     Reason.OID4VCI_GRANT_INVALID, "redirect_uri differs", wire_error="invalid_grant"
                 )
             verify_pkce(req.code_verifier or "", str(entry["code_challenge"]))
+        details = req.authorization_details
+        if not details and entry.get("authorization_details"):
+            details = parse_authorization_details(str(entry["authorization_details"]))
+        granted = (
+            grant_credential_identifiers(details, granted=entry["configs"], random=rng)
+            if details
+            else None
+        )
         access = _token(rng, 32)
         store.put(
             "tokens",
             access,
             {
                 "configs": entry["configs"],
+                "identifiers": dict(granted.identifiers) if granted else None,
                 "persona": entry["persona"],
                 "state": IssuanceState.TOKEN_ISSUED.value,
                 # Key proofs must then name this client in iss, or omit iss when the
@@ -553,7 +566,13 @@ def create_issuer_app(
             },
             expires_at=now + TOKEN_LIFETIME,
         )
-        return no_store(token_response(access, expires_in=int(TOKEN_LIFETIME.total_seconds())))
+        return no_store(
+            token_response(
+                access,
+                expires_in=int(TOKEN_LIFETIME.total_seconds()),
+                authorization_details=granted.authorization_details if granted else None,
+            )
+        )
 
     @app.post("/nonce")
     def nonce() -> JSONResponse:
@@ -644,16 +663,22 @@ def create_issuer_app(
     ) -> JSONResponse:
         grant = bearer(request, authorization)
         now = clock()
+        # §8.2: with credential_identifiers in the Token Response, the wallet names
+        # those; otherwise configuration ids.
+        identifiers = grant.get("identifiers")
         req = parse_credential_request(
             body,
             metadata_configurations=configurations,
-            authorized=grant["configs"],
+            authorized=identifiers or grant["configs"],
             batch_size=profile.batch_size,
         )
-        # The token names configuration ids, never credential identifiers, so the
-        # request was checked to carry one.
-        assert req.credential_configuration_id is not None
-        config = profile.configurations[req.credential_configuration_id]
+        config_id = req.credential_configuration_id
+        if config_id is None:
+            # parse_credential_request found the identifier among those granted.
+            assert isinstance(identifiers, dict)
+            assert req.credential_identifier is not None
+            config_id = str(identifiers[req.credential_identifier])
+        config = profile.configurations[config_id]
         keys = holder_keys(req.proofs, grant.get("client_id"), now)
         notification_id = _token(rng, 12)
         if config.deferred_seconds:

@@ -19,11 +19,11 @@ from passerelle import JsonObject, RandomSource
 from passerelle.catalog import compute_integrity, resolve_type_metadata
 from passerelle.jose import KeySigner, PublicKey, Signer
 from passerelle.sd_jwt_vc import NEVER_DISCLOSABLE, disclosable_paths, issue_sd_jwt_vc
+from passerelle.services.catalog import Catalog
+from passerelle.services.pki import Pki
+from passerelle.services.status import StatusListService
 from passerelle.status_list import create_status_reference
 from passerelle.vc import did_jwk_from_key, issue_jwt_vc_json
-from services.catalog import Catalog
-from services.pki import Pki
-from services.status import StatusListService
 
 from .profile import CredentialConfiguration, IssuerProfile
 from .quirks import IssuerBehaviour

@@ -42,6 +42,12 @@ from passerelle.catalog import check_mandatory_claims, resolve_type_metadata, va
 from passerelle.dcp import did_web_to_url
 from passerelle.jose import Signer
 from passerelle.sd_jwt_vc import NEVER_DISCLOSABLE
+from passerelle.services.catalog import Catalog, data_root
+from passerelle.services.fetch import is_loopback_url
+from passerelle.services.pki import Pki, did_web_identifier, issuer_did_document
+from passerelle.services.storage import Store
+from passerelle.services.trust.sources import load_source
+from passerelle.services.web import NO_STORE
 from passerelle.status_list import (
     MIN_BITSTRING_ENTRIES,
     StatusPurpose,
@@ -52,12 +58,6 @@ from passerelle.status_list import (
     with_bits,
 )
 from passerelle.vc import VC_JWT_TYP, VC_V2_CONTEXT, issue_vc_jose
-from services.catalog import Catalog, data_root
-from services.fetch import is_loopback_url
-from services.pki import Pki, did_web_identifier, issuer_did_document
-from services.storage import Store
-from services.trust.sources import load_source
-from services.web import NO_STORE
 
 from .credentials import day_of
 from .profile import PROFILES_DIR, IssuerProfile

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from services.pages import page as _page
-from services.pages import qr_svg
+from passerelle.services.pages import page as _page
+from passerelle.services.pages import qr_svg
 
 __all__ = ["index_page", "login_page", "offer_page"]
 

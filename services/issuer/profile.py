@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from passerelle import JsonObject, PasserelleError, Reason
-from services.catalog import Catalog
-from services.trust.sources import load_source
+from passerelle.services.catalog import Catalog
+from passerelle.services.trust.sources import load_source
 
 from .quirks import IssuerQuirk
 

@@ -10,9 +10,11 @@ answers TRQP v2 queries for the Canadian registry, and serves the recognition ag
     GET  /recognition/{id}.json      a recognition agreement
 
 Lists are read from the data directory and re-read when ``passerelle trust build``
-rewrites them, so a rebuild needs no restart. Under quirks (the conformance suite's
-self-test, :mod:`services.trust.quirks`) the EU lists are re-signed on the way out and
-the TRQP router answers as the behaviour says; without quirks, files go out as built.
+rewrites them, so a rebuild needs no restart; relying services ask every few seconds
+whether a list changed (a conditional GET, answered 304 while it has not). Under quirks
+(the conformance suite's self-test, :mod:`services.trust.quirks`) the EU lists are
+re-signed on the way out and the TRQP router answers as the behaviour says; without
+quirks, files go out as built.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from fastapi.responses import JSONResponse
 
 from passerelle import JsonObject, PasserelleError, Reason, __version__
 from passerelle.jose import KeySigner, decode_unverified_jws
+from passerelle.services.pki import load_pki
+from passerelle.services.runtime import SecretsRandom, utc_now
+from passerelle.services.trust.quirks import TrustBehaviour, TrustQuirk, behaviour_for
 from passerelle.trust import (
     TRQP_VERSION,
     RecognitionAgreement,
@@ -48,9 +53,6 @@ from passerelle.x509 import (
     draw_serial_number,
     encode_x5c,
 )
-from services.pki import load_pki
-from services.runtime import SecretsRandom, utc_now
-from services.trust.quirks import TrustBehaviour, TrustQuirk, behaviour_for
 
 from .build import EU_LISTS, OperatorKey, load_recognitions, trust_dir
 from .sources import load_source
@@ -59,7 +61,9 @@ from .trqp import build_trqp_router
 __all__ = ["create_trust_app"]
 
 LIST_MEDIA_TYPE = "application/jose"
-MAX_AGE_SECONDS = 300
+# A list may be rebuilt at any moment (a partner joins): caches keep it but ask again
+# every time, which an unchanged list answers with a 304 (RFC 9111 §5.2.2.4).
+CACHE_CONTROL = "public, no-cache"
 LOTE_VERSION = "ETSI TS 119 602 V1.1.1 (JSON binding, JAdES baseline-B compact)"
 
 
@@ -110,7 +114,7 @@ def _publish(
     text = item.text if rewrite is None else rewrite(item)
     etag = item.etag if rewrite is None else _etag(text)
     headers = {
-        "Cache-Control": f"public, max-age={MAX_AGE_SECONDS}",
+        "Cache-Control": CACHE_CONTROL,
         "ETag": etag,
         "Last-Modified": item.last_modified,
     }

@@ -16,7 +16,7 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -72,6 +72,8 @@ class BuildResult:
     registry: Path
     sequences: Mapping[str, int]
     partners: tuple[str, ...]
+    #: Where each partner's entry went: an EU list's name, or ``ca-registry``.
+    placed: Mapping[str, str] = field(default_factory=dict)
 
 
 def trust_dir(data_dir: Path) -> Path:
@@ -86,9 +88,37 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+# What the samples under partners/ hold where a partner's own value must go.
+_PLACEHOLDER = re.compile(r"<[^<>\n]+>")
+
+
+def _refuse_placeholders(partner: str, value: object, where: str) -> None:
+    if isinstance(value, str):
+        found = _PLACEHOLDER.search(value)
+        if found is not None:
+            raise PasserelleError(
+                Reason.TRUST_SOURCE_PLACEHOLDER,
+                f"partners/{partner}.yaml: {where} still holds the sample's placeholder "
+                f"{found[0]!r}: put your own value there",
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_placeholders(partner, item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _refuse_placeholders(partner, item, f"{where}[{i}]")
+
+
 def _partners(sources: Path) -> list[tuple[str, JsonObject]]:
-    # Only *.yaml files join; the documented example is example.yaml.sample.
-    return [(p.stem, load_source(p)) for p in sorted((sources / "partners").glob("*.yaml"))]
+    # Only *.yaml files join; the documented samples end in .yaml.sample. Every plain
+    # scalar is read as written (`member_state: NO` is Norway, not false).
+    partners = [
+        (p.stem, load_source(p, scalars="text"))
+        for p in sorted((sources / "partners").glob("*.yaml"))
+    ]
+    for partner, doc in partners:
+        _refuse_placeholders(partner, doc, "")
+    return partners
 
 
 def _merge_eu_partners(
@@ -194,7 +224,9 @@ def build_trust_lists(
     state = _read_state(state_path)
     written: dict[str, Path] = {}
     for name, relative in EU_LISTS.items():
-        source = parse_lote_source(load_source(sources / relative), certificates=certificates)
+        source = parse_lote_source(
+            load_source(sources / relative, scalars="text"), certificates=certificates
+        )
         source = _merge_eu_partners(name, source, partners, certificates)
         state[name] = state.get(name, 0) + 1
         lote = build_lote(
@@ -203,7 +235,9 @@ def build_trust_lists(
         token = sign_lote(lote, signer=eu_operator.signer, x5c=eu_operator.x5c, now=now)
         written[name] = out / "eu" / f"{name}.jwt"
         _write(written[name], token)
-    registry = _merge_ca_partners(load_source(sources / REGISTRY_SOURCE), partners, substitutions)
+    registry = _merge_ca_partners(
+        load_source(sources / REGISTRY_SOURCE, scalars="text"), partners, substitutions
+    )
     state["ca-registry"] = state.get("ca-registry", 0) + 1
     snapshot = sign_registry_snapshot(
         registry,
@@ -224,12 +258,16 @@ def build_trust_lists(
         registry=registry_path,
         sequences=dict(state),
         partners=tuple(p for p, _ in partners),
+        placed={
+            p: "ca-registry" if doc.get("framework") == "ca" else str(doc.get("list"))
+            for p, doc in partners
+        },
     )
 
 
 def load_recognitions(sources: Path) -> tuple[RecognitionAgreement, ...]:
     return tuple(
-        parse_recognition_agreement(load_source(p))
+        parse_recognition_agreement(load_source(p, scalars="text"))
         for p in sorted((sources / "recognition").glob("*.yaml"))
     )
 
@@ -246,7 +284,7 @@ def substitutions_for(hosts: Mapping[str, str]) -> dict[str, str]:
 
 def build_with_pki(*, data_dir: Path, sources: Path, now: datetime) -> BuildResult:
     """`passerelle trust build`: sign every list with the development PKI of ``data_dir``."""
-    from services.pki import load_pki
+    from passerelle.services.pki import load_pki
 
     pki = load_pki(data_dir, now=now)
     return build_trust_lists(

@@ -15,10 +15,10 @@ replayed response is refused (``oid4vp.response_replayed``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI, Form, Request, Response
@@ -26,7 +26,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict
 
-from passerelle import JsonObject, PasserelleError, RandomSource, Reason
+from passerelle import Fault, JsonObject, PasserelleError, RandomSource, Reason
 from passerelle._json import b64url_encode
 from passerelle.dcql import parse_dcql_query
 from passerelle.decision import DecisionPolicy, FetchedInputs, decide_presentation
@@ -48,18 +48,18 @@ from passerelle.oid4vp import (
     parse_authorization_response,
 )
 from passerelle.sd_jwt import KeyBindingCheck
+from passerelle.services.catalog import load_catalog
+from passerelle.services.decision_inputs import gather_inputs
+from passerelle.services.fetch import Fetcher, FetchPolicy, is_loopback_url
+from passerelle.services.pages import page
+from passerelle.services.pki import load_pki, verifier_client_id
+from passerelle.services.runtime import SecretsRandom, utc_now
+from passerelle.services.storage import open_store
+from passerelle.services.trust.build import load_recognitions
+from passerelle.services.trust.client import TrustClient
+from passerelle.services.trust.sources import trust_sources
+from passerelle.services.web import health_body, install_edge, oauth_error
 from passerelle.status_list import StatusListCache
-from passerelle.x509 import x509_hash
-from services.catalog import data_root, load_catalog
-from services.decision_inputs import gather_inputs
-from services.fetch import Fetcher, FetchPolicy, is_loopback_url
-from services.pages import page
-from services.pki import load_pki
-from services.runtime import SecretsRandom, utc_now
-from services.storage import open_store
-from services.trust.build import load_recognitions
-from services.trust.client import TrustClient
-from services.web import health_body, install_edge, oauth_error
 
 from .pages import index_page, transaction_page
 from .profile import load_verifier_profile
@@ -99,10 +99,11 @@ def create_verifier_app(
     base = pki.hosts[profile.host_role]
     store = open_store(store_url or f"sqlite://{data_dir / profile.id / 'store.db'}")
     access = profile.access_certificate
-    if profile.client_id_prefix == "x509_hash":
-        client_id = "x509_hash:" + x509_hash(pki.certificate(access))
-    else:
-        client_id = "x509_san_dns:" + (urlsplit(base).hostname or "localhost")
+    # On an IP literal an x509_san_dns profile falls back to x509_hash (see the helper).
+    client_id = verifier_client_id(
+        pki, prefix=profile.client_id_prefix, role=profile.host_role, access_certificate=access
+    )
+    profile = replace(profile, client_id_prefix=client_id.split(":", 1)[0])  # as in use
     loopback = any(url.startswith("http://") for url in pki.hosts.values())
     local = all(is_loopback_url(url) for url in pki.hosts.values())
     fetcher = Fetcher(
@@ -115,7 +116,7 @@ def create_verifier_app(
         home=profile.home,
         eu_operator_anchors=[pki.anchor("eu-lote-operator")],
         ca_operator_anchors=[pki.anchor("ca-registry-operator")],
-        recognitions=load_recognitions(data_root() / "trust_lists"),
+        recognitions=load_recognitions(trust_sources()),
         clock=clock,
     )
     policy = DecisionPolicy(
@@ -343,8 +344,15 @@ def create_verifier_app(
         nonce = form.get("wallet_nonce")
         return _request_object(rid, str(nonce) if nonce is not None else None)
 
+    def rules_for(row: dict[str, Any]) -> DecisionPolicy:
+        chosen = profile.policies.get(str(row.get("policy")))
+        if chosen is None or chosen.require_status is None:
+            return policy
+        return replace(policy, require_status=chosen.require_status and behaviour.check_status)
+
     def decide(tid: str, row: dict[str, Any], parsed: Any) -> Any:
         now = clock()
+        policy = rules_for(row)
         presented = [i for items in parsed.vp_token.values() for i in items if isinstance(i, str)]
         snapshot = behaviour.trust_for(trust.snapshot(), presented, now=now)
         inputs: dict[str, FetchedInputs] = {}
@@ -427,6 +435,13 @@ def create_verifier_app(
         except PasserelleError as exc:
             event(tid, "response_refused", reason=str(exc.reason))
             return oauth_error(exc)
+        # An outage of our trust service is answered before the transaction moves, so
+        # the wallet may post again once it is back (temporarily_unavailable, 503).
+        try:
+            trust.snapshot()
+        except PasserelleError as exc:
+            event(tid, "response_deferred", reason=str(exc.reason))
+            return oauth_error(exc)
         # Processed once. A response to a transaction already answered is refused here,
         # before any work; the one atomic move below (received, then decided) is what
         # settles a race: of two responses decided at once, the second fails that move.
@@ -492,9 +507,10 @@ def create_verifier_app(
         finish(result, decision.accepted, checks)
         if not decision.accepted:
             assert decision.reason is not None
-            return oauth_error(
-                PasserelleError(decision.reason, decision.detail, wire_error="invalid_request")
-            )
+            refusal = PasserelleError(decision.reason, decision.detail)
+            if refusal.fault is not Fault.DEPENDENCY:  # our own outage stays a 503
+                refusal = refusal.for_wire("invalid_request")
+            return oauth_error(refusal)
         return JSONResponse({}, status_code=200)
 
     @app.get("/transactions/{tid}")

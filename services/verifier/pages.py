@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from services.pages import page, qr_svg, trace_html
+from passerelle.services.pages import page, qr_svg, trace_html
 
 from .profile import VerifierProfile
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from passerelle import JsonObject, PasserelleError, Reason
 from passerelle.dcql import parse_dcql_query
+from passerelle.services.trust.sources import load_source
 from passerelle.trust import Framework
-from services.trust.sources import load_source
 
 __all__ = ["PROFILES_DIR", "VerifierPolicy", "VerifierProfile", "load_verifier_profile"]
 
@@ -23,6 +23,9 @@ class VerifierPolicy:
     name: str
     description: str
     dcql_query: JsonObject
+    require_status: bool | None = None
+    """Overrides the profile's ``require_status`` for this policy: ``false`` accepts a
+    credential whose status list cannot be fetched (recorded as a skipped step)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,8 +61,14 @@ def load_verifier_profile(name: str) -> VerifierProfile:
         query = entry["dcql_query"]
         assert isinstance(query, dict)
         parse_dcql_query(query)  # a profile with a broken query does not load
+        relax = entry.get("require_status")
+        if relax is not None and not isinstance(relax, bool):
+            raise bad(f"policy {policy_name}: require_status must be true or false")
         policies[policy_name] = VerifierPolicy(
-            name=policy_name, description=str(entry.get("description", "")), dcql_query=query
+            name=policy_name,
+            description=str(entry.get("description", "")),
+            dcql_query=query,
+            require_status=relax,
         )
     modes = doc.get("response_modes")
     home_types = doc.get("home_types")

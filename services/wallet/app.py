@@ -25,13 +25,13 @@ from pydantic import BaseModel, ConfigDict
 from passerelle import RandomSource
 from passerelle.decision import DecisionPolicy
 from passerelle.oid4vci import SPEC_VERSION as OID4VCI_VERSION
-from services.catalog import load_catalog
-from services.pages import page
-from services.pki import load_pki
-from services.runtime import SecretsRandom, utc_now
-from services.storage import open_store
-from services.trust.client import TrustClient
-from services.web import health_body, install_edge
+from passerelle.services.catalog import load_catalog
+from passerelle.services.pages import page
+from passerelle.services.pki import load_pki
+from passerelle.services.runtime import SecretsRandom, utc_now
+from passerelle.services.storage import open_store
+from passerelle.services.trust.client import TrustClient
+from passerelle.services.web import health_body, install_edge
 
 from ..did import WebDidResolver
 from ..fetch import Fetcher, FetchPolicy, is_loopback_url

@@ -42,11 +42,11 @@ from passerelle.oid4vp import (
     parse_request_reference,
 )
 from passerelle.sd_jwt import KeyBindingInput, present_sd_jwt
+from passerelle.services.catalog import Catalog
+from passerelle.services.storage import Store
+from passerelle.services.trust.client import TrustClient
 from passerelle.trust import LOTE_TYPE_WRPAC_PROVIDERS
 from passerelle.vc import create_vp_jwt, did_jwk_from_key, did_jwk_key_id
-from services.catalog import Catalog
-from services.storage import Store
-from services.trust.client import TrustClient
 
 from ..decision_inputs import gather_inputs
 from ..fetch import Fetcher
@@ -155,6 +155,7 @@ class Holder:
             now=now,
             issuer_metadata=inputs.issuer_metadata,
             status_lists=inputs.status_lists,
+            status_failures=inputs.status_failures,
             schemas=self._schemas,
             type_metadata={t.vct: t.type_metadata for t in self.catalog.types.values()},
             expected_holder=key.public_key(),
@@ -274,13 +275,16 @@ class Presenter:
         if ref.request is not None:
             return {"token": ref.request, "client_id": ref.client_id, "wallet_nonce": None}
         assert ref.request_uri is not None
+        # OpenID4VP 1.0 §5.10: the POST has "the Accept header set to
+        # application/oauth-authz-req+jwt"; the GET asks for the same thing.
+        accept = {"Accept": "application/oauth-authz-req+jwt"}
         if ref.request_uri_method is RequestUriMethod.POST:
             wallet_nonce = b64url_encode(self.holder.random.token_bytes(16))
             answer = self.holder.fetcher.request(
-                "POST", ref.request_uri, data={"wallet_nonce": wallet_nonce}
+                "POST", ref.request_uri, data={"wallet_nonce": wallet_nonce}, headers=accept
             )
             return {"token": answer.text, "client_id": ref.client_id, "wallet_nonce": wallet_nonce}
-        answer = self.holder.fetcher.request("GET", ref.request_uri)
+        answer = self.holder.fetcher.request("GET", ref.request_uri, headers=accept)
         return {"token": answer.text, "client_id": ref.client_id, "wallet_nonce": None}
 
     def present(self, link: str, *, consent: str = "minimal") -> JsonObject:
@@ -298,15 +302,33 @@ class Presenter:
             assert isinstance(params, dict)
             request = parse_authorization_request(params, from_request_object=False)
             return request, request.client_id
-        verified = self.behaviour.verify_request(
-            str(loaded["token"]),
-            client_id_from_url=loaded["client_id"],  # type: ignore[arg-type]
-            anchors=self._verifier_anchors(),
-            did_resolver=self.did_resolver,
-            now=self.holder.clock(),
-            skew=self.skew,
-            wallet_nonce=loaded["wallet_nonce"],  # type: ignore[arg-type]
-        )
+        try:
+            verified = self.behaviour.verify_request(
+                str(loaded["token"]),
+                client_id_from_url=loaded["client_id"],  # type: ignore[arg-type]
+                anchors=self._verifier_anchors(),
+                did_resolver=self.did_resolver,
+                now=self.holder.clock(),
+                skew=self.skew,
+                wallet_nonce=loaded["wallet_nonce"],  # type: ignore[arg-type]
+            )
+        except PasserelleError as exc:
+            if exc.reason is not Reason.X509_CHAIN_INVALID:
+                raise
+            # Name the list, so that a partner verifier knows what it must join.
+            wrpac = [
+                lote.sequence_number
+                for lote in self.holder.trust.snapshot().eu_lists
+                if lote.list_type == LOTE_TYPE_WRPAC_PROVIDERS
+            ]
+            held = f"wrpac-providers #{wrpac[0]}" if wrpac else "no WRPAC providers list"
+            raise PasserelleError(
+                exc.reason,
+                f"{exc.detail}; the access certificate must chain to a CA on the EU list of "
+                f"WRPAC providers (held: {held})",
+                fault=exc.fault,
+                wire_error=exc.wire_error,
+            ) from exc
         return verified.request, verified.client_id.value
 
     def prepare(self, link: str) -> JsonObject:
@@ -469,8 +491,20 @@ class Presenter:
         if answer.status_code != 200:
             outcome["verifier_answer"] = answer.text[:2000]
         else:
-            redirect = answer.json().get("redirect_uri") if answer.content else None
+            redirect = _redirect_uri(answer)
             if redirect:
                 outcome["redirect_uri"] = redirect
         outcome["decision_id"] = self.holder.record("present", outcome)
         return outcome
+
+
+def _redirect_uri(answer: Any) -> str | None:
+    """The ``redirect_uri`` of a verifier's 200 (OpenID4VP 1.0 §8.2). A body that is not
+    a JSON object is read as no redirect: the presentation was accepted all the same,
+    and a verifier's sloppy answer must not turn into an error of ours."""
+    try:
+        body = answer.json() if answer.content else None
+    except ValueError:
+        return None
+    value = body.get("redirect_uri") if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None

@@ -25,6 +25,7 @@ from passerelle.oid4vci import (
     authorization_server_metadata_url,
     create_jwt_proof,
     credential_issuer_metadata_url,
+    granted_credential_identifiers,
     parse_credential_issuer_metadata,
     parse_credential_offer,
     parse_offer_link,
@@ -151,10 +152,14 @@ class IssuanceClient:
             for key in keys
         ]
         headers = {"Authorization": f"Bearer {access}"}
-        body: JsonObject = {
-            "credential_configuration_id": configuration_id,
-            "proofs": {"jwt": proofs},
-        }
+        # §6.2/§8.2: identifiers granted in the Token Response replace the configuration id.
+        identifiers = granted_credential_identifiers(token, configuration_id=configuration_id)
+        body: JsonObject = (
+            {"credential_identifier": identifiers[0]}
+            if identifiers
+            else {"credential_configuration_id": configuration_id}
+        )
+        body["proofs"] = {"jwt": proofs}
         answer = self.fetcher.request(
             "POST", metadata.credential_endpoint, json=body, headers=headers
         )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance._local import start_local_stack
+from passerelle.conformance._local import start_local_stack
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "reports" / "artifacts" / "browser"
 

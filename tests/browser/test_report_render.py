@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.reports import write_html
+from passerelle.conformance.reports import write_html
 from tests.conformance.sample_run import SCRIPT, sample_run
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "reports" / "artifacts"

@@ -11,10 +11,19 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from conformance import Check, ErrorClass, Requirement, Result, Severity, Status, Suite, Target
-from conformance._context import CheckContext, RecordingHttp
-from conformance._runner import Run
-from conformance.targets import Targets
+from passerelle.conformance import (
+    Check,
+    ErrorClass,
+    Requirement,
+    Result,
+    Severity,
+    Status,
+    Suite,
+    Target,
+)
+from passerelle.conformance._context import CheckContext, RecordingHttp
+from passerelle.conformance._runner import Run
+from passerelle.conformance.targets import Targets
 
 STARTED = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SECRET_TOKEN = "s3cr3t-access-token-5f1c"

@@ -12,8 +12,8 @@ from pathlib import Path
 import junitparser
 import pytest
 
-from conformance._local import local_targets_text, prepare_data_dir
-from services.launcher import ROLES, start_stack
+from passerelle.conformance._local import local_targets_text, prepare_data_dir
+from passerelle.services.launcher import ROLES, start_stack
 
 PASSERELLE = [sys.executable, "-c", "from passerelle.cli import main; main()"]
 

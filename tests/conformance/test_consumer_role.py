@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from conformance import CHECKS, CheckSkipped, select_checks
-from conformance._consumer_role import SAMPLE_DATA, Answer, SuiteConsumer, TokenDeviation
 from passerelle import PasserelleError, Reason
+from passerelle.conformance import CHECKS, CheckSkipped, select_checks
+from passerelle.conformance._consumer_role import SAMPLE_DATA, Answer, SuiteConsumer, TokenDeviation
 from passerelle.dcp import (
     AUTHENTICATION,
     CAPABILITY_INVOCATION,
@@ -127,7 +127,7 @@ def _query(consumer: SuiteConsumer, access: str | None) -> httpx.Response:
         f"{consumer.url}/cs/presentations/query",
         json=presentation_query([scope_for_type("DataSpaceMembershipCredential")]),
         headers=headers,
-        timeout=10,
+        timeout=60,
     )
 
 
@@ -171,7 +171,7 @@ def test_a_gated_answer_waits_for_its_gate(consumer: SuiteConsumer) -> None:
     assert answered == []
     opened = time.monotonic()
     gate.set()
-    worker.join(timeout=5)
+    worker.join(timeout=120)
     assert answered
     assert answered[0] >= opened
 
@@ -183,7 +183,7 @@ def test_callbacks_are_recorded_and_acknowledged(consumer: SuiteConsumer) -> Non
         headers={"Authorization": "Bearer a.b.c"},
     )
     assert response.status_code == 200
-    callback = consumer.wait_for("urn:uuid:c1", ["agreement"], timeout=1)
+    callback = consumer.wait_for("urn:uuid:c1", ["agreement"], timeout=60)
     assert callback is not None
     assert callback.authorized
     assert callback.type == "ContractAgreementMessage"
@@ -201,7 +201,7 @@ def test_the_provider_facet_acknowledges_and_records(consumer: SuiteConsumer) ->
     ack = parse_contract_negotiation(created.json())
     assert ack.consumer_pid == "urn:uuid:c2"
     inbound = consumer.wait_inbound(
-        "negotiations", "request", consumer_pid="urn:uuid:c2", timeout=1
+        "negotiations", "request", consumer_pid="urn:uuid:c2", timeout=60
     )
     assert inbound is not None
     assert inbound.provider_pid == ack.provider_pid
@@ -251,7 +251,7 @@ def test_a_case_off_the_short_path_is_skipped_with_its_reason_never_passed() -> 
 
 
 def test_every_connector_quirk_is_claimed_by_a_dataspace_check() -> None:
-    from services.dataspace.quirks import ConnectorQuirk
+    from passerelle.services.dataspace.quirks import ConnectorQuirk
 
     claimed = {q for c in select_checks(["dataspace"]) for q in c.catches}
     assert claimed == {f"dataspace:{q.value}" for q in ConnectorQuirk}

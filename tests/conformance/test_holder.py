@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from conformance import CheckFailed, Targets
-from conformance._context import CheckContext, RecordingHttp
-from conformance._holder import (
+from passerelle.conformance import CheckFailed, Targets
+from passerelle.conformance._context import CheckContext, RecordingHttp
+from passerelle.conformance._holder import (
     discover_issuer_key,
     key_proof,
     new_holder_key,
@@ -20,8 +20,8 @@ from conformance._holder import (
     read_unverified_sd_jwt_vc,
     request_offer,
 )
-from conformance._local import start_local_stack
-from conformance.plans.schema import _concrete_paths, _schema_defines
+from passerelle.conformance._local import start_local_stack
+from passerelle.conformance.plans.schema import _concrete_paths, _schema_defines
 from passerelle.jose import jwk_thumbprint
 
 
@@ -39,7 +39,7 @@ def _ctx(targets: Targets, name: str, shared: dict[str, object] | None = None) -
         target=targets.targets[name],
         targets=targets.targets,
         suite=targets.suite,
-        http=RecordingHttp(timeout=10),
+        http=RecordingHttp(timeout=60),
         shared_state=shared if shared is not None else {},
     )
 
@@ -99,7 +99,7 @@ def test_deferred_issuance_is_polled_to_the_end(targets: Targets) -> None:
 
 def test_a_failing_step_is_named(targets: Targets) -> None:
     ctx = _ctx(targets, "ca-issuer")
-    with pytest.raises(CheckFailed, match="offer backchannel"):
+    with pytest.raises(CheckFailed, match=r"adapter \(offer\)"):
         request_offer(ctx, ctx.target, "no-such-configuration", "nobody")
 
 

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from conformance import CheckFailed
-from conformance._presenting import (
+from passerelle import JsonObject, PasserelleError, Reason
+from passerelle.conformance import CheckFailed
+from passerelle.conformance._presenting import (
     Fault,
     Holding,
     Outcome,
@@ -21,7 +22,6 @@ from conformance._presenting import (
     parse_request_url,
     response_form,
 )
-from passerelle import JsonObject, PasserelleError, Reason
 from passerelle.jose import KeySigner
 from passerelle.oid4vp import (
     AuthorizationRequest,

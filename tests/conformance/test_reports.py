@@ -11,9 +11,10 @@ import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 import passerelle
-from conformance import Requirement, Severity
-from conformance._context import REDACTED
-from conformance.reports import (
+from passerelle import oid4vci, oid4vp, sd_jwt_vc, trust
+from passerelle.conformance import Requirement, Severity
+from passerelle.conformance._context import REDACTED
+from passerelle.conformance.reports import (
     FORMAT,
     render_html,
     spec_versions,
@@ -22,8 +23,7 @@ from conformance.reports import (
     write_json,
     write_junit,
 )
-from conformance.requirements import UNCOVERED, requirements_markdown
-from passerelle import oid4vci, oid4vp, sd_jwt_vc, trust
+from passerelle.conformance.requirements import UNCOVERED, requirements_markdown
 from tests.conformance.sample_run import (
     EVIDENCE_SECRET,
     MATRIX,

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from conformance import CHECKS, PLANS, Status, run_checks, select_checks
-from conformance._local import local_targets, prepare_data_dir
-from services.dataspace.quirks import ConnectorQuirk
-from services.issuer.quirks import IssuerQuirk
-from services.launcher import ROLES, start_stack
-from services.trust.quirks import TrustQuirk
-from services.verifier.quirks import VerifierQuirk
-from services.wallet.quirks import WalletQuirk
+from passerelle.conformance import CHECKS, PLANS, Status, run_checks, select_checks
+from passerelle.conformance._local import local_targets, prepare_data_dir
+from passerelle.services.dataspace.quirks import ConnectorQuirk
+from passerelle.services.issuer.quirks import IssuerQuirk
+from passerelle.services.launcher import ROLES, start_stack
+from passerelle.services.trust.quirks import TrustQuirk
+from passerelle.services.verifier.quirks import VerifierQuirk
+from passerelle.services.wallet.quirks import WalletQuirk
 
 # A quirk is switched on in every service of its kind; the plans run are those testing
 # that kind's role. The names are the prefixes of `Check.catches`.
@@ -93,7 +93,7 @@ def test_quirk_is_caught_by_its_checks_and_nothing_else(
 
 
 def test_the_committed_requirement_matrix_is_the_generated_one() -> None:
-    from conformance.requirements import render_registry
+    from passerelle.conformance.requirements import render_registry
 
     committed = Path(__file__).resolve().parents[2] / "docs" / "requirements.md"
     assert committed.read_text(encoding="utf-8") == render_registry(), (

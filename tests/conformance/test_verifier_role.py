@@ -10,14 +10,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from conformance import Status, load_targets, run_checks, select_checks
-from conformance._verifier_role import (
+from passerelle import JsonObject, PasserelleError
+from passerelle.conformance import Status, load_targets, run_checks, select_checks
+from passerelle.conformance._verifier_role import (
     Deviation,
     SuiteVerifier,
     foreign_key_identity,
     untrusted_identity,
 )
-from passerelle import JsonObject, PasserelleError
 from passerelle.jose import decode_unverified_jws, verify_jws
 from passerelle.oid4vp import (
     REQUEST_OBJECT_TYP,
@@ -65,7 +65,7 @@ def test_serves_a_signed_request_and_records_a_direct_post_response() -> None:
             data={"vp_token": json.dumps({"q": ["x~"]}), "state": pending.state},
         )
         assert answer.status_code == 200
-        arrivals = verifier.wait_for_arrival(pending, timeout=1)
+        arrivals = verifier.wait_for_arrival(pending, timeout=60)
     assert len(pending.fetches) == 1
     assert [a.carries_presentation for a in arrivals] == [True]
     assert arrivals[0].params is not None
@@ -94,7 +94,7 @@ def test_direct_post_jwt_is_decrypted_with_the_request_key() -> None:
         )
         httpx.post(pending.response_uri, data={"response": jwe})
         httpx.post(pending.response_uri, data={"error": "access_denied"})
-        arrivals = verifier.wait_for_arrival(pending, timeout=1)
+        arrivals = verifier.wait_for_arrival(pending, timeout=60)
     encrypted, error = arrivals
     assert encrypted.encrypted
     assert encrypted.params == {

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from services.catalog import data_root
-from services.launcher import ROLES, start_stack
-from services.pki import init_pki
-from services.runtime import utc_now
-from services.scenarios import StackClient, free_ports, stack_hosts
-from services.trust.build import build_with_pki
+from passerelle.services.catalog import data_root
+from passerelle.services.launcher import ROLES, start_stack
+from passerelle.services.pki import init_pki
+from passerelle.services.runtime import utc_now
+from passerelle.services.scenarios import StackClient, free_ports, stack_hosts
+from passerelle.services.trust.build import build_with_pki
 
 
 class Stack(StackClient):
@@ -38,6 +38,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     build_with_pki(data_dir=data_dir, sources=data_root() / "trust_lists", now=utc_now())
     running = start_stack(data_dir=data_dir, hosts=hosts, roles=ROLES)
     try:
-        yield Stack(urls=running.urls, data_dir=data_dir)
+        yield Stack(urls=running.urls, data_dir=data_dir, timeout=300.0)
     finally:
         running.stop()

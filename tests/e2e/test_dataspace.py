@@ -25,13 +25,13 @@ from passerelle.dsp import (
     negotiation_termination_message,
 )
 from passerelle.jose import decode_unverified_jws
-from services.catalog import data_root
-from services.dataspace.app import create_dataspace_app
-from services.dataspace.quirks import ConnectorQuirk, behaviour_for
-from services.launcher import start_stack
-from services.pki import init_pki, load_pki
-from services.runtime import utc_now
-from services.scenarios import (
+from passerelle.services.catalog import data_root
+from passerelle.services.dataspace.app import create_dataspace_app
+from passerelle.services.dataspace.quirks import ConnectorQuirk, behaviour_for
+from passerelle.services.launcher import start_stack
+from passerelle.services.pki import init_pki, load_pki
+from passerelle.services.runtime import utc_now
+from passerelle.services.scenarios import (
     DATA_RECEIVED,
     DATASPACE_SCENARIOS,
     DATASPACE_STACK,
@@ -40,7 +40,7 @@ from services.scenarios import (
     play_dataspace,
     stack_hosts,
 )
-from services.trust.build import build_with_pki
+from passerelle.services.trust.build import build_with_pki
 
 EU_REGISTRY = "urn:passerelle:dataset:eu-supplier-registry"
 EU_ONLY = "urn:passerelle:dataset:eu-procurement-suppliers"
@@ -57,7 +57,7 @@ class World(DataspaceClient):
     def sts(self, connector: str, audience: str) -> str:
         """A Self-Issued ID Token of the SME of ``connector`` for ``audience``."""
         response = httpx.post(
-            f"{self.urls[connector]}/api/consumer/sts", json={"audience": audience}, timeout=10
+            f"{self.urls[connector]}/api/consumer/sts", json={"audience": audience}, timeout=120
         )
         response.raise_for_status()
         return str(response.json()["token"])
@@ -189,7 +189,7 @@ def _catalog_request(world: World, token: str | None) -> httpx.Response:
         f"{world.dsp('eu-dataspace')}/catalog/request",
         json=catalog_request_message(),
         headers=headers,
-        timeout=10,
+        timeout=120,
     )
 
 
@@ -260,7 +260,7 @@ def _dsp(
         f"{world.dsp('eu-dataspace')}{path}",
         json=body,
         headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
+        timeout=120,
     )
 
 
@@ -480,7 +480,7 @@ def test_a_revoked_membership_credential_is_refused(world: World) -> None:
 
 def _offer_from_profile(key: str) -> dict[str, Any]:
     """An EU offer as the provider's profile states it, by offer or dataset id."""
-    from services.dataspace.profile import load_dataspace_profile
+    from passerelle.services.dataspace.profile import load_dataspace_profile
 
     datasets = load_dataspace_profile("eu-provider").provider.datasets.values()
     return next(dict(d.offer) for d in datasets if key in (d.offer_id, d.id))
@@ -495,13 +495,13 @@ def test_quirk_skip_presentation_status(world: World) -> None:
 
 def test_bad_development_api_input_is_a_400_with_a_reason_never_a_500(world: World) -> None:
     base = world.urls["ca-dataspace"]
-    sts = httpx.post(f"{base}/api/consumer/sts", json={"audience": ""}, timeout=10)
+    sts = httpx.post(f"{base}/api/consumer/sts", json={"audience": ""}, timeout=120)
     assert sts.status_code == 400
     assert sts.json()["reason"] == "input.malformed"
     offer = httpx.post(
         f"{base}/api/consumer/negotiate",
         json={"provider": world.urls["eu-dataspace"], "dataset": "x", "offer": {}},
-        timeout=10,
+        timeout=120,
     )
     assert offer.status_code == 400, offer.text
     assert offer.json()["reason"] == "input.malformed"

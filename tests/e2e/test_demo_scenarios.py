@@ -3,7 +3,7 @@ the table says, accepted or refused with its reason code."""
 
 from __future__ import annotations
 
-from services.scenarios import SCENARIOS, play
+from passerelle.services.scenarios import SCENARIOS, play
 from tests.e2e.conftest import Stack
 
 

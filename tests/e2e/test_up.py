@@ -20,8 +20,8 @@ import pytest
 
 from passerelle.cli._stack import running_stack
 from passerelle.dcp import did_web_to_url
-from services.launcher import DATASPACE_ROLES, ROLES
-from services.scenarios import (
+from passerelle.services.launcher import DATASPACE_ROLES, ROLES
+from passerelle.services.scenarios import (
     DATA_RECEIVED,
     DATASPACE_SCENARIOS,
     DataspaceClient,
@@ -41,7 +41,7 @@ def _connectors_work(
     client = DataspaceClient(urls=urls, data_dir=data_dir, verify=verify)
     for connector in DATASPACE_ROLES:
         base = urls[connector]
-        versions = httpx.get(f"{base}/.well-known/dspace-version", verify=verify, timeout=10)
+        versions = httpx.get(f"{base}/.well-known/dspace-version", verify=verify, timeout=60)
         assert versions.status_code == 200, versions.text
         [version] = versions.json()["protocolVersions"]
         assert version["version"] == "2025-1"
@@ -57,11 +57,11 @@ def _connectors_work(
             url = did_web_to_url(did, allow_loopback=True, allow_insecure_loopback=not tls)
             assert url == f"{base}/{path}/did.json"
             assert url.startswith(f"{scheme}://127.0.0.1:")
-            document = httpx.get(url, verify=verify, timeout=10)
+            document = httpx.get(url, verify=verify, timeout=60)
             assert document.status_code == 200, document.text
             assert document.headers["content-type"].startswith("application/did+json")
             assert document.json()["id"] == did
-        sme = httpx.get(f"{base}/sme/did.json", verify=verify, timeout=10).json()
+        sme = httpx.get(f"{base}/sme/did.json", verify=verify, timeout=60).json()
         assert sme["service"][0]["serviceEndpoint"] == f"{base}/sme/cs"
     if tls:
         # No plain-http door left open beside the TLS one.
@@ -103,7 +103,7 @@ def test_up_serves_every_role_and_stops_cleanly_on_ctrl_c(tmp_path: Path, tls: b
     command = [*PASSERELLE, "up", "--data-dir", str(data_dir), *(["--tls"] if tls else [])]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # ends when the stack answers
         while running_stack(data_dir) is None:
             assert process.poll() is None, process.stdout.read() if process.stdout else ""
             assert time.monotonic() < deadline, "the stack never came up"
@@ -115,13 +115,13 @@ def test_up_serves_every_role_and_stops_cleanly_on_ctrl_c(tmp_path: Path, tls: b
         for role, url in state["urls"].items():
             assert url.startswith(f"{scheme}://")
             assert url.split("://", 1)[1] == hosts[role].split("://", 1)[1]
-            health = httpx.get(f"{url}/health", verify=verify, timeout=5).json()
+            health = httpx.get(f"{url}/health", verify=verify, timeout=60).json()
             assert health["transport"] == scheme, role
         _connectors_work(state["urls"], data_dir, verify, tls=tls)
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            code = process.wait(timeout=20)
+            code = process.wait(timeout=120)
         except subprocess.TimeoutExpired:
             process.kill()
             raise

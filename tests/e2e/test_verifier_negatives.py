@@ -26,8 +26,8 @@ from passerelle.oid4vp import (
 )
 from passerelle.sd_jwt import KeyBindingInput, create_kb_jwt, parse_sd_jwt, present_sd_jwt
 from passerelle.sd_jwt_vc import issue_sd_jwt_vc
-from services.pki import load_pki
-from services.runtime import SecretsRandom, utc_now
+from passerelle.services.pki import load_pki
+from passerelle.services.runtime import SecretsRandom, utc_now
 from tests.e2e.conftest import Stack
 from tests.pki import make_chain
 

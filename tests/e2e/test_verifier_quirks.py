@@ -9,13 +9,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle.sd_jwt import present_sd_jwt
-from services.catalog import data_root
-from services.launcher import ROLES, start_stack
-from services.pki import init_pki
-from services.runtime import utc_now
-from services.scenarios import free_ports, stack_hosts
-from services.trust.build import build_with_pki
-from services.verifier.quirks import VerifierQuirk
+from passerelle.services.catalog import data_root
+from passerelle.services.launcher import ROLES, start_stack
+from passerelle.services.pki import init_pki
+from passerelle.services.runtime import utc_now
+from passerelle.services.scenarios import free_ports, stack_hosts
+from passerelle.services.trust.build import build_with_pki
+from passerelle.services.verifier.quirks import VerifierQuirk
 from tests.e2e.conftest import Stack
 from tests.e2e.test_verifier_negatives import PID_PATHS, _bind, _honest, _open, _pid, _send
 

@@ -14,7 +14,9 @@ PID = "urn:eudi:pid:1"
 
 
 def _review(stack: Stack, request_url: str) -> tuple[str, str]:
-    page = httpx.get(f"{stack.urls['wallet']}/present", params={"request": request_url}, timeout=30)
+    page = httpx.get(
+        f"{stack.urls['wallet']}/present", params={"request": request_url}, timeout=120
+    )
     assert page.status_code == 200, page.text
     pending = re.search(r"action='/present/([^']+)'", page.text)
     assert pending is not None
@@ -28,7 +30,7 @@ def test_approve_on_the_page_sends_exactly_the_plan(stack: Stack) -> None:
     assert "x509_san_dns:localhost" in text
     assert "<code>family_name</code>" in text
     answer = httpx.post(
-        f"{stack.urls['wallet']}/present/{pending}", data={"consent": "approve"}, timeout=30
+        f"{stack.urls['wallet']}/present/{pending}", data={"consent": "approve"}, timeout=120
     )
     assert "accepted by the verifier" in answer.text
     claims = stack.result("ca-verifier", made["transaction_id"])["result"]["claims"]["pid"][0]
@@ -41,7 +43,7 @@ def test_decline_on_the_page_refuses_the_whole_request(stack: Stack) -> None:
     made = stack.transaction("ca-verifier", dcql_query=_only("pid", PID, [["given_name"]]))
     _, pending = _review(stack, made["request_url"])
     answer = httpx.post(
-        f"{stack.urls['wallet']}/present/{pending}", data={"consent": "deny"}, timeout=30
+        f"{stack.urls['wallet']}/present/{pending}", data={"consent": "deny"}, timeout=120
     )
     assert "wallet.holder_declined" in answer.text
     result = stack.result("ca-verifier", made["transaction_id"])
@@ -49,6 +51,6 @@ def test_decline_on_the_page_refuses_the_whole_request(stack: Stack) -> None:
     assert result["result"]["reason"] == "oid4vp.wallet_error"
     # A pending request is answered once.
     again = httpx.post(
-        f"{stack.urls['wallet']}/present/{pending}", data={"consent": "approve"}, timeout=30
+        f"{stack.urls['wallet']}/present/{pending}", data={"consent": "approve"}, timeout=120
     )
     assert "not accepted" in again.text

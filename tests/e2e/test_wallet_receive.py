@@ -31,7 +31,7 @@ def test_wallet_accepts_trusted_credentials(
     answer = httpx.post(
         f"{stack.urls['wallet']}/api/offers",
         json={"offer": link, "tx_code": made["tx_code"]},
-        timeout=30,
+        timeout=120,
     )
     outcome = answer.json()["outcomes"][0]
     assert outcome["accepted"], outcome
@@ -49,7 +49,7 @@ def test_wallet_runs_the_authorization_code_flow(stack: Stack) -> None:
     answer = httpx.post(
         f"{stack.urls['wallet']}/api/offers",
         json={"offer": made["credential_offer_uri"], "persona": "rajinder-dhillon"},
-        timeout=30,
+        timeout=120,
     )
     outcome = answer.json()["outcomes"][0]
     assert outcome["accepted"], outcome
@@ -63,7 +63,7 @@ def test_wallet_refuses_with_a_reason_and_keeps_the_refusal(stack: Stack) -> Non
             "offer": made["credential_offer_uri"],
             "tx_code": "000000" if made["tx_code"] != "000000" else "1",
         },
-        timeout=30,
+        timeout=120,
     )
     outcome = answer.json()["outcomes"][0]
     assert outcome["accepted"] is False

@@ -6,7 +6,7 @@ from __future__ import annotations
 from cryptography import x509
 
 from passerelle._json import b64url_encode
-from services.pki import load_pki
+from passerelle.services.pki import load_pki
 from tests.e2e.conftest import Stack
 
 PID = "urn:eudi:pid:1"

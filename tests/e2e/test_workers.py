@@ -17,12 +17,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.catalog import data_root
-from services.launcher import ROLES, RunningStack, start_stack
-from services.pki import init_pki
-from services.runtime import utc_now
-from services.scenarios import StackClient, free_ports, stack_hosts
-from services.trust.build import build_with_pki
+from passerelle.services.catalog import data_root
+from passerelle.services.launcher import ROLES, RunningStack, start_stack
+from passerelle.services.pki import init_pki
+from passerelle.services.runtime import utc_now
+from passerelle.services.scenarios import StackClient, free_ports, stack_hosts
+from passerelle.services.trust.build import build_with_pki
 from tests.storage_backends import PG_URL, _require_postgres
 
 PRE = "urn:ietf:params:oauth:grant-type:pre-authorized_code"

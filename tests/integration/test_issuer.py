@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 
 from passerelle.jose import KeySigner, public_jwk, sign_jws
 from passerelle.sd_jwt_vc import IssuerKeyPolicy, verify_sd_jwt_vc
+from passerelle.services.issuer.app import create_issuer_app
+from passerelle.services.pki import init_pki, load_pki
+from passerelle.services.runtime import utc_now
 from passerelle.status_list import verify_status_list_token
-from services.issuer.app import create_issuer_app
-from services.pki import init_pki, load_pki
-from services.runtime import utc_now
 from tests.issuer_client import PRE, access, credential, offer, persona_of, proof, token
 
 
@@ -223,7 +223,14 @@ def test_singular_proof_is_not_1_0(ca: TestClient) -> None:
         "credential_configuration_id": "ca-person-sd-jwt",
         "proof": {"proof_type": "jwt", "jwt": proof(ca, holder)},
     }
-    assert _error(credential(ca, bearer, body)) == "invalid_credential_request"
+    # §8.3.1.2: "invalid_proof: The proofs parameter in the Credential Request is
+    # invalid: (1) if the field is missing"
+    assert _error(credential(ca, bearer, body)) == "invalid_proof"
+    # §8.2 "The Credential Issuer MUST ignore any unrecognized parameters": beside
+    # `proofs`, the draft parameter changes nothing.
+    body["proofs"] = {"jwt": [proof(ca, holder)]}
+    response = credential(ca, bearer, body)
+    assert response.status_code == 200, response.text
 
 
 def test_access_token_in_the_query_string(ca: TestClient) -> None:

@@ -13,6 +13,11 @@ from fastapi.testclient import TestClient
 
 from passerelle import JsonObject, PasserelleError, Reason
 from passerelle.jose import decode_unverified_jws, load_public_jwk, public_jwk
+from passerelle.services.issuer.app import create_issuer_app
+from passerelle.services.pki import did_web_identifier, init_pki, load_pki
+from passerelle.services.runtime import utc_now
+from passerelle.services.trust.build import EU_LISTS, build_with_pki, load_recognitions
+from passerelle.services.trust.sources import load_source
 from passerelle.status_list import check_bitstring_status
 from passerelle.trust import (
     Framework,
@@ -24,11 +29,6 @@ from passerelle.trust import (
 )
 from passerelle.vc import VerifiedW3cCredential, verify_vc_jose
 from passerelle.x509 import verify_x5c_chain
-from services.issuer.app import create_issuer_app
-from services.pki import did_web_identifier, init_pki, load_pki
-from services.runtime import utc_now
-from services.trust.build import EU_LISTS, build_with_pki, load_recognitions
-from services.trust.sources import load_source
 from tests.conftest import SeededRandom
 
 ROOT = Path(__file__).parents[2]

@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle.jose import KeySigner, public_jwk, sign_jws
 from passerelle.sd_jwt import parse_sd_jwt
-from services.pki import init_pki
-from services.runtime import utc_now
+from passerelle.services.pki import init_pki
+from passerelle.services.runtime import utc_now
 from tests.storage_backends import Backend
 
 PRE = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
@@ -40,10 +40,10 @@ def _issuer(data_dir: Path, port: int, store: str) -> Iterator[subprocess.Popen[
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 300  # ends at the first healthy answer
         while True:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -54,7 +54,7 @@ def _issuer(data_dir: Path, port: int, store: str) -> Iterator[subprocess.Popen[
     finally:
         if process.poll() is None:
             process.kill()
-        process.wait(timeout=10)
+        process.wait(timeout=60)
 
 
 def _proof(base: str, key: ec.EllipticCurvePrivateKey, nonce: str) -> str:
@@ -71,7 +71,7 @@ def _credential(base: str, access: str, nonce: str) -> httpx.Response:
             "proofs": {"jwt": [_proof(base, holder, nonce)]},
         },
         headers={"Authorization": f"Bearer {access}"},
-        timeout=10,
+        timeout=120,
     )
 
 
@@ -106,7 +106,7 @@ def test_kill_after_token_then_restart(tmp_path: Path, backend: Backend) -> None
         assert first.status_code == 200, first.text
         nonce = httpx.post(f"{base}/nonce").json()["c_nonce"]
         process.kill()  # SIGKILL: no shutdown hook runs, nothing is flushed on the way out
-        process.wait(timeout=10)
+        process.wait(timeout=60)
     with _issuer(data_dir, port, backend.url):
         second = _credential(base, access, nonce)
         assert second.status_code == 200, second.text

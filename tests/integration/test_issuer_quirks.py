@@ -10,10 +10,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 
 from passerelle.sd_jwt import parse_sd_jwt
-from services.issuer.app import create_issuer_app
-from services.issuer.quirks import IssuerQuirk
-from services.pki import init_pki, load_pki
-from services.runtime import utc_now
+from passerelle.services.issuer.app import create_issuer_app
+from passerelle.services.issuer.quirks import IssuerQuirk
+from passerelle.services.pki import init_pki, load_pki
+from passerelle.services.runtime import utc_now
 from tests.issuer_client import access, credential, offer, persona_of, proof, token
 
 CONFIG = "ca-person-sd-jwt"

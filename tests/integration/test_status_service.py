@@ -11,15 +11,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle import PasserelleError, Reason
 from passerelle.jose import KeySigner
+from passerelle.services.runtime import SecretsRandom
+from passerelle.services.status import StatusListService
+from passerelle.services.storage import Store
 from passerelle.status_list import (
     StatusListCache,
     StatusValue,
     check_status,
     verify_status_list_token,
 )
-from services.runtime import SecretsRandom
-from services.status import StatusListService
-from services.storage import Store
 from tests.conftest import NOW
 from tests.storage_backends import Backend
 

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from passerelle._errors import PasserelleError, Reason
 from passerelle._json import JsonObject, JsonValue
 from passerelle.jose import KeySigner
+from passerelle.services.trust.trqp import MAX_QUERY_BYTES, build_trqp_router, load_registry_file
 from passerelle.trust._trqp import (
     SIGNED_ANSWER_TYP,
     AuthorizationAnswer,
@@ -27,7 +28,6 @@ from passerelle.trust._trqp import (
     verify_signed_answer,
     verify_signed_recognition_answer,
 )
-from services.trust.trqp import MAX_QUERY_BYTES, build_trqp_router, load_registry_file
 
 ROOT = Path(__file__).parents[2]
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

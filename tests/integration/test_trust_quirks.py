@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from conformance._local import prepare_data_dir
 from passerelle import PasserelleError, Reason
+from passerelle.conformance._local import prepare_data_dir
 from passerelle.jose import decode_unverified_jws
+from passerelle.services.pki import load_pki
+from passerelle.services.runtime import utc_now
+from passerelle.services.trust.app import create_trust_app
+from passerelle.services.trust.quirks import TrustBehaviour, TrustQuirk, behaviour_for
 from passerelle.trust import verify_lote
-from services.pki import load_pki
-from services.runtime import utc_now
-from services.trust.app import create_trust_app
-from services.trust.quirks import TrustBehaviour, TrustQuirk, behaviour_for
 
 SOURCES = Path(__file__).parents[2] / "trust_lists"
 CA_PERSON = "https://credentials.passerelle.example/ca/person/v1"

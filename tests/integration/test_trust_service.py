@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from passerelle.cli import app as cli
+from passerelle.services.pki import load_pki
+from passerelle.services.trust.app import create_trust_app
 from passerelle.trust import verify_lote
-from services.pki import load_pki
-from services.trust.app import create_trust_app
 
 SOURCES = Path(__file__).parents[2] / "trust_lists"
 CA_PERSON = "https://credentials.passerelle.example/ca/person/v1"
@@ -52,7 +52,8 @@ def test_lists_are_published_with_caching_headers(client: TestClient, data_dir: 
     response = client.get("/eu/pid-providers.jwt")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/jose")
-    assert "max-age=" in response.headers["cache-control"]
+    # Rebuilt lists must reach relying services at once: caches revalidate every time.
+    assert "no-cache" in response.headers["cache-control"]
     etag = response.headers["etag"]
     assert client.get("/eu/pid-providers.jwt", headers={"If-None-Match": etag}).status_code == 304
     pki = load_pki(data_dir)
@@ -63,7 +64,7 @@ def test_lists_are_published_with_caching_headers(client: TestClient, data_dir: 
 
 
 def _now():  # type: ignore[no-untyped-def]
-    from services.runtime import utc_now
+    from passerelle.services.runtime import utc_now
 
     return utc_now()
 

@@ -11,15 +11,24 @@
 // persona form, read the redirect). Every protocol message is built and checked by the
 // library.
 //
+// By default the library runs as its documentation shows a wallet using it: a public
+// client, `clientAuthenticationNone` (so `client_id` goes to the token endpoint, in the
+// pre-authorized flow too), and `createCredentialRequestJwtProof` without `clientId`
+// (so the key proof has no `iss`). Nothing is configured to fit our issuers; the two
+// switches below exist only for separately named extra cases.
+//
 // Ops:
 //   {"op": "pre-authorized", "offer": "<openid-credential-offer://... | https://.../offers/x>",
 //    "txCode": "123456" | null, "holderJwk": {private P-256 JWK}}
-//   {"op": "authorization-code", "offer": ..., "holderJwk": ..., "clientId": "...",
+//   {"op": "authorization-code", "offer": ..., "holderJwk": ...,
 //    "redirectUri": "http://127.0.0.1/cb", "persona": "<sample id>"}
-// Common options: "configurationId" (default: the offer's first), "notify" (default
-// true: send credential_accepted to the notification endpoint), "allowInsecureUrls"
-// (default false: plain-HTTP issuers are refused, as the library does by default),
-// "deferredTimeoutSeconds" (default 30).
+// Common options: "clientId" (default "passerelle-interop-wallet"), "configurationId"
+// (default: the offer's first), "notify" (default true: send credential_accepted to the
+// notification endpoint), "deferredTimeoutSeconds" (default 30).
+// Extra, non-default cases: "anonymous" (pre-authorized only; default false:
+// `clientAuthenticationAnonymous`, no client_id at the token endpoint), "proofIss"
+// (default false: the key proof carries `iss` = client_id), "allowInsecureUrls" (default
+// false: plain-HTTP issuers are refused, as the library does by default).
 // Answer: {"credentials": [...], "configurationId", "notificationId", "notified",
 //          "deferred", "transactionId", "credentialIssuer", "draftVersion",
 //          "offer", "tokenResponse": {token_type, expires_in}, "proofHeader", "proofPayload",
@@ -109,15 +118,22 @@ function signJwtWith(holderJwk) {
   };
 }
 
-function callbacks({ holderJwk, clientId }) {
+const DEFAULT_CLIENT_ID = "passerelle-interop-wallet";
+
+function clientIdOf(request) {
+  return request.clientId === undefined ? DEFAULT_CLIENT_ID : requireString(request.clientId, "clientId");
+}
+
+function callbacks({ holderJwk, clientId, anonymous }) {
   return {
     fetch: (input, init) => globalThis.fetch(input, init),
     hash,
     generateRandom,
     signJwt: signJwtWith(holderJwk),
-    // A public client (RFC 6749 §2.1): client_id in the body, no secret. The
-    // pre-authorized flow is anonymous (OpenID4VCI 1.0 §6.1: client_id optional).
-    clientAuthentication: clientId ? clientAuthenticationNone({ clientId }) : clientAuthenticationAnonymous(),
+    // The default: a public client (RFC 6749 §2.1), client_id in the body, no secret.
+    // `anonymous` is the extra case of OpenID4VCI 1.0 §6.1 ("authentication of the
+    // Client is OPTIONAL" for the pre-authorized grant): nothing identifies the client.
+    clientAuthentication: anonymous ? clientAuthenticationAnonymous() : clientAuthenticationNone({ clientId }),
   };
 }
 
@@ -180,13 +196,15 @@ async function retrieveDeferred(client, options, workarounds) {
 
 async function obtainCredential(client, { request, issuerMetadata, configurationId, accessToken, clientId }) {
   const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
+  // The library's default proof has no `iss`; `proofIss` is the extra case that names
+  // the client (OpenID4VCI 1.0 Appendix F.1 allows both for an identified client).
   const { jwt } = await client.createCredentialRequestJwtProof({
     issuerMetadata,
     credentialConfigurationId: configurationId,
     signer: { method: "jwk", alg: ES256, publicJwk: publicPart(request.holderJwk) },
     nonce,
     issuedAt: new Date(),
-    clientId,
+    ...(request.proofIss === true ? { clientId } : {}),
   });
   const { credentialResponse } = await client.retrieveCredentials({
     issuerMetadata,
@@ -252,7 +270,12 @@ function tokenSummary(accessTokenResponse) {
 
 async function opPreAuthorized(request) {
   holderKey(request);
-  const client = new Openid4vciClient({ callbacks: callbacks({ holderJwk: request.holderJwk }) });
+  const anonymous = request.anonymous === true;
+  if (anonymous && request.proofIss === true) {
+    throw new Error("harness: an anonymous client has no client_id to put in the proof's iss");
+  }
+  const clientId = clientIdOf(request);
+  const client = new Openid4vciClient({ callbacks: callbacks({ holderJwk: request.holderJwk, clientId, anonymous }) });
   const { offer, issuerMetadata, configurationId } = await resolve(client, request);
   const txCode = request.txCode === null || request.txCode === undefined ? undefined : requireString(request.txCode, "txCode");
   const { accessTokenResponse } = await client.retrievePreAuthorizedCodeAccessTokenFromOffer({
@@ -265,9 +288,9 @@ async function opPreAuthorized(request) {
     issuerMetadata,
     configurationId,
     accessToken: accessTokenResponse.access_token,
-    clientId: undefined, // anonymous: OpenID4VCI 1.0 Appendix F.1 says omit `iss` then
+    clientId,
   });
-  return { ...result, offer, tokenResponse: tokenSummary(accessTokenResponse) };
+  return { ...result, offer, tokenResponse: tokenSummary(accessTokenResponse), clientId: anonymous ? null : clientId };
 }
 
 // --- authorization code flow (PAR + PKCE) ------------------------------------------------
@@ -300,7 +323,7 @@ async function mockLogin({ authorizationRequestUrl, persona }) {
 
 async function opAuthorizationCode(request) {
   holderKey(request);
-  const clientId = requireString(request.clientId, "clientId");
+  const clientId = clientIdOf(request);
   const redirectUri = requireString(request.redirectUri, "redirectUri");
   const persona = requireString(request.persona, "persona");
   const cbs = callbacks({ holderJwk: request.holderJwk, clientId });

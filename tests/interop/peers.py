@@ -78,3 +78,11 @@ def load_pypi_peer() -> ModuleType:
         peer_unavailable(f"the PyPI sd-jwt peer cannot be imported: {exc}")
         raise  # unreachable: peer_unavailable always raises
     return pypi_peer
+
+
+def require_pypi_peer(module: str) -> None:
+    """A peer from PyPI (the ``dev`` extra) must be importable; skip or fail as above."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        peer_unavailable(f"{module} is not installed: run `.venv/bin/pip install -e '.[dev]'`")

@@ -1,8 +1,16 @@
 """Our issuers against a wallet nobody here wrote: the OpenWallet Foundation
-``@openid4vc/openid4vci`` client (0.4.x) obtains SD-JWT VCs from the Canadian and the
-EU issuer over real HTTPS, with the pre-authorized code flow (with ``tx_code``) and
-the authorization code flow (PAR + PKCE S256), each ending in a nonce-bound key
-proof and, for the conformity attestation, a deferred issuance polled to the end.
+``@openid4vc/openid4vci`` client (0.4.x) obtains credentials from the Canadian and the
+EU issuer over real HTTPS, with the pre-authorized code flow (with and without
+``tx_code``) and the authorization code flow (PAR + PKCE S256), each ending in a
+nonce-bound key proof and, for the conformity attestation, a deferred issuance polled
+to the end.
+
+The client runs **with its defaults**, as a wallet built on it would: a public client
+(``clientAuthenticationNone``, so ``client_id`` reaches the token endpoint in the
+pre-authorized flow too) and key proofs without ``iss`` (``createCredentialRequestJwtProof``
+without ``clientId``). Every configuration of both issuers must issue to it, with and
+without ``tx_code``. What goes beyond the defaults (anonymous token requests, ``iss`` in
+the proof) runs as separately named extra cases.
 
 Each credential the wallet receives is then verified twice: by ``@sd-jwt/sd-jwt-vc``
 0.19 (issuer key from ``/.well-known/jwt-vc-issuer`` for Canada, from the ``x5c``
@@ -27,6 +35,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +43,11 @@ import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
-from peers import NODE_MODULES, node_ok, peer_unavailable, require_node_peer
+from peers import NODE_MODULES, node_ok, peer_unavailable, require_node_peer, require_pypi_peer
 
 from passerelle import PasserelleError, Reason
 from passerelle._json import JsonObject, b64url_decode, parse_json_object
-from passerelle.jose import jwk_thumbprint, private_jwk, public_jwk
+from passerelle.jose import jwk_thumbprint, load_public_jwk, private_jwk, public_jwk
 from passerelle.sd_jwt import KeyBindingCheck
 from passerelle.sd_jwt_vc import (
     NEVER_DISCLOSABLE,
@@ -46,15 +55,15 @@ from passerelle.sd_jwt_vc import (
     IssuerKeyPolicy,
     verify_sd_jwt_vc,
 )
-from services.pki import Pki, init_pki, load_pki
-from services.runtime import utc_now
+from passerelle.services.pki import Pki, init_pki, load_pki
+from passerelle.services.runtime import utc_now
+from passerelle.vc import did_jwk_from_key, verify_jwt_vc_json
 
 pytestmark = pytest.mark.interop
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 WALLET = HERE / "oid4vci_wallet.mjs"
-CLIENT_ID = "passerelle-test-wallet"
 REDIRECT_URI = "http://127.0.0.1/cb"
 PRE = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 PROFILES = ("ca-issuer", "eu-issuer")
@@ -67,6 +76,7 @@ class Case:
     type_id: str
     persona: str
     scheme: str
+    format: str = "dc+sd-jwt"
 
     @property
     def id(self) -> str:
@@ -96,6 +106,37 @@ CA_DEFERRED = Case(
     scheme="openid-credential-offer",
 )
 CASES = [pytest.param(CA_PERSON, id=CA_PERSON.id), pytest.param(EU_PID, id=EU_PID.id)]
+DEFAULT_CLIENT_ID = "passerelle-interop-wallet"  # what oid4vci_wallet.mjs calls itself
+
+
+def _every_configuration() -> list[Case]:
+    """Every credential configuration both issuers publish, read from their profiles."""
+    from passerelle.services.catalog import load_catalog
+    from passerelle.services.issuer.profile import load_profile
+
+    catalog = load_catalog()
+    cases = []
+    for name in PROFILES:
+        profile = load_profile(name, catalog=catalog)
+        for config_id, config in profile.configurations.items():
+            cases.append(
+                Case(
+                    profile=name,
+                    configuration=config_id,
+                    type_id=config.type_id,
+                    persona=sorted(catalog.types[config.type_id].samples)[0],
+                    scheme=profile.offer_schemes[-1],
+                    format=config.format,
+                )
+            )
+    return cases
+
+
+EVERY = [
+    pytest.param(case, tx_code, id=f"{case.id}:{'tx_code' if tx_code else 'no-tx_code'}")
+    for case in _every_configuration()
+    for tx_code in (True, False)
+]
 
 
 # --- the wallet process ---------------------------------------------------------------------
@@ -150,7 +191,7 @@ class _Served:
 
     def start(self) -> None:
         self.thread.start()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 300  # ends when the server is up
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the issuer did not start")
@@ -198,8 +239,8 @@ def _bound_socket() -> socket.socket:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     require_wallet_peer()
-    from services.issuer.app import create_issuer_app
-    from services.trust.build import build_with_pki
+    from passerelle.services.issuer.app import create_issuer_app
+    from passerelle.services.trust.build import build_with_pki
 
     data_dir = tmp_path_factory.mktemp("oid4vci-wallet")
     sockets = {profile: _bound_socket() for profile in PROFILES}
@@ -264,7 +305,9 @@ def _policy(world: World, case: Case) -> IssuerKeyPolicy:
         base = world.bases[case.profile]
         metadata = world.http.get(f"{base}/.well-known/jwt-vc-issuer").json()
         return IssuerKeyPolicy(issuer_metadata={base: metadata})
-    return IssuerKeyPolicy(x5c_anchors=[world.pki.anchor("eu-pid-provider")])
+    # Each EU configuration is signed under the provider of its own list.
+    provider = "eu-pubeaa-provider" if case.type_id == "eu-legal-person" else "eu-pid-provider"
+    return IssuerKeyPolicy(x5c_anchors=[world.pki.anchor(provider)])
 
 
 def _status_lists(world: World, payload: JsonObject) -> JsonObject:
@@ -392,12 +435,38 @@ def _only_credential(answer: JsonObject, case: Case) -> str:
 # --- the flows ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_pre_authorized_code_with_tx_code(
-    world: World, case: Case, holder: ec.EllipticCurvePrivateKey
+def verify_jwt_vc(world: World, case: Case, token: str, holder: ec.EllipticCurvePrivateKey) -> None:
+    """A ``jwt_vc_json`` credential: signed by the key the issuer publishes, bound to the
+    holder by the ``did:jwk`` of the key its proof named."""
+    header = _jwt_part(token, 0)
+    issuer_jwk = _issuer_jwk(world, case, header)
+    verified = verify_jwt_vc_json(
+        token,
+        issuer_key=load_public_jwk(issuer_jwk),
+        algorithms=["ES256"],
+        now=utc_now(),
+        skew=timedelta(seconds=60),
+    )
+    assert verified.issuer == world.bases[case.profile]
+    assert verified.subject_id == did_jwk_from_key(holder.public_key())
+
+
+def verify_received(
+    world: World, case: Case, token: str, holder: ec.EllipticCurvePrivateKey
 ) -> None:
-    made = world.post_offer(case, grant="pre-authorized_code", tx_code=True)
-    assert isinstance(made["tx_code"], str)
+    if case.format == "jwt_vc_json":
+        verify_jwt_vc(world, case, token, holder)
+    else:
+        verify_with_both(world, case, token, holder)
+
+
+@pytest.mark.parametrize(("case", "tx_code"), EVERY)
+def test_stock_wallet_with_its_defaults_receives_every_configuration(
+    world: World, case: Case, tx_code: bool, holder: ec.EllipticCurvePrivateKey
+) -> None:
+    """Issue 13's acceptance: the library as a wallet uses it, nothing set to fit us."""
+    made = world.post_offer(case, grant="pre-authorized_code", tx_code=tx_code)
+    assert (made["tx_code"] is not None) is tx_code
     link = made["links"][case.scheme]  # type: ignore[index,call-overload]
     assert str(link).startswith(f"{case.scheme}://")
 
@@ -411,6 +480,45 @@ def test_pre_authorized_code_with_tx_code(
         ca_file=world.ca_file,
     )
     assert code == 0, answer
+    assert answer["clientId"] == DEFAULT_CLIENT_ID
+    grant = answer["offer"]["grants"][PRE]  # type: ignore[index,call-overload]
+    assert isinstance(grant, dict)
+    assert ("tx_code" in grant) is tx_code
+    _check_proof(answer, world, case, holder)
+    # The library's default proof: no `iss` although the client named itself at the
+    # token endpoint; Appendix F.1 makes `iss` OPTIONAL.
+    assert "iss" not in answer["proofPayload"]  # type: ignore[operator]
+    deferred = world_config_is_deferred(case)
+    assert answer["deferred"] is deferred
+    # The deferred path steps around one pinned library bug (see the deferred test).
+    assert answer["workarounds"] == (["deferred-response-notification-id"] if deferred else [])
+    verify_received(world, case, _only_credential(answer, case), holder)
+
+
+def world_config_is_deferred(case: Case) -> bool:
+    return case.configuration == CA_DEFERRED.configuration
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_extra_anonymous_pre_authorized_client(
+    world: World, case: Case, holder: ec.EllipticCurvePrivateKey
+) -> None:
+    """Beyond the defaults: ``clientAuthenticationAnonymous`` sends no client_id (§6.1:
+    "authentication of the Client is OPTIONAL"), and the proof then has no ``iss``."""
+    made = world.post_offer(case, grant="pre-authorized_code", tx_code=True)
+    assert isinstance(made["tx_code"], str)
+    code, answer = run_wallet(
+        {
+            "op": "pre-authorized",
+            "offer": made["links"][case.scheme],  # type: ignore[index,call-overload]
+            "txCode": made["tx_code"],
+            "holderJwk": private_jwk(holder),
+            "anonymous": True,
+        },
+        ca_file=world.ca_file,
+    )
+    assert code == 0, answer
+    assert answer["clientId"] is None
     assert answer["offer"]["grants"][PRE]["tx_code"]["input_mode"] == "numeric"  # type: ignore[index,call-overload]
     assert answer["deferred"] is False
     assert answer["workarounds"] == []
@@ -421,23 +529,44 @@ def test_pre_authorized_code_with_tx_code(
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_authorization_code_with_par_and_pkce(
+def test_extra_pre_authorized_proof_names_the_client(
     world: World, case: Case, holder: ec.EllipticCurvePrivateKey
+) -> None:
+    """Beyond the defaults: ``iss`` = client_id in the proof, which F.1 also allows."""
+    made = world.post_offer(case, grant="pre-authorized_code", tx_code=False)
+    code, answer = run_wallet(
+        {
+            "op": "pre-authorized",
+            "offer": made["links"][case.scheme],  # type: ignore[index,call-overload]
+            "txCode": None,
+            "holderJwk": private_jwk(holder),
+            "proofIss": True,
+        },
+        ca_file=world.ca_file,
+    )
+    assert code == 0, answer
+    assert answer["proofPayload"]["iss"] == DEFAULT_CLIENT_ID  # type: ignore[index,call-overload]
+    verify_with_both(world, case, _only_credential(answer, case), holder)
+
+
+@pytest.mark.parametrize("proof_iss", [False, True], ids=["defaults", "extra-proof-iss"])
+@pytest.mark.parametrize("case", CASES)
+def test_authorization_code_with_par_and_pkce(
+    world: World, case: Case, proof_iss: bool, holder: ec.EllipticCurvePrivateKey
 ) -> None:
     made = world.post_offer(case, grant="authorization_code", tx_code=False)
     link = made["links"]["openid-credential-offer"]  # type: ignore[index,call-overload]
 
-    code, answer = run_wallet(
-        {
-            "op": "authorization-code",
-            "offer": link,
-            "holderJwk": private_jwk(holder),
-            "clientId": CLIENT_ID,
-            "redirectUri": REDIRECT_URI,
-            "persona": case.persona,
-        },
-        ca_file=world.ca_file,
-    )
+    request: JsonObject = {
+        "op": "authorization-code",
+        "offer": link,
+        "holderJwk": private_jwk(holder),
+        "redirectUri": REDIRECT_URI,
+        "persona": case.persona,
+    }
+    if proof_iss:
+        request["proofIss"] = True
+    code, answer = run_wallet(request, ca_file=world.ca_file)
     assert code == 0, answer
     authorization = answer["authorization"]
     assert isinstance(authorization, dict)
@@ -446,7 +575,9 @@ def test_authorization_code_with_par_and_pkce(
     # RFC 9207: the response names the authorization server, which the library checked.
     assert authorization["iss"] == world.bases[case.profile]
     _check_proof(answer, world, case, holder)
-    assert answer["proofPayload"]["iss"] == CLIENT_ID  # type: ignore[index,call-overload]
+    payload = answer["proofPayload"]
+    assert isinstance(payload, dict)
+    assert payload.get("iss") == (DEFAULT_CLIENT_ID if proof_iss else None)
     verify_with_both(world, case, _only_credential(answer, case), holder)
 
 
@@ -554,3 +685,113 @@ def test_our_verifier_refuses_the_credential_under_the_other_profile(
             now=utc_now(),
         )
     assert caught.value.reason is Reason.SD_JWT_VC_ISSUER_KEY_UNRESOLVED
+
+
+# --- a second independent verifier: openvc-core (PyPI) -------------------------------------
+
+OPENVC_CASES = [
+    pytest.param(case, id=case.id)
+    for case in _every_configuration()
+    if case.format == "dc+sd-jwt" and case.configuration != CA_DEFERRED.configuration
+]
+
+
+def _openvc_verify(world: World, case: Case, token: str, *, anchors: list[Any]) -> Any:
+    """``openvc.verify.verify_credential`` as its documentation asks to be called: the
+    issuer key from ``x5c`` (EU, chained to the anchors and bound to ``iss`` by the
+    leaf's SAN) or from JWT VC Issuer Metadata (Canada); status required (its default).
+
+    Two things are injected, both for the same reason: openvc's own fetch refuses
+    loopback addresses (an SSRF guard), and the stack runs on loopback. The status list
+    resolver verifies the token with openvc's own ``verify_status_list_token`` under
+    the issuer's key; openvc's default resolver finds that key through the status list
+    token's ``iss``, which the Token Status List draft does not require ("sub:
+    REQUIRED", "iat: REQUIRED", "status_list: REQUIRED"; ``iss`` is not listed), and
+    which our issuers do not send.
+    """
+    require_pypi_peer("openvc")
+    from openvc.status import verify_status_list_token
+    from openvc.verify import VerificationPolicy, verify_credential
+
+    issuer_jwk = _issuer_jwk(world, case, _jwt_part(token, 0))
+
+    def fetch_json(url: str) -> dict[str, Any]:
+        answer = world.http.get(url)
+        answer.raise_for_status()
+        body = answer.json()
+        assert isinstance(body, dict)
+        return body
+
+    def resolve_status_list_token(uri: str) -> Any:
+        answer = world.http.get(uri)
+        answer.raise_for_status()
+        return verify_status_list_token(answer.text, public_key_jwk=issuer_jwk, expected_uri=uri)
+
+    return verify_credential(
+        token,
+        policy=VerificationPolicy(expected_vct=str(_sample(case)["vct"])),
+        x5c_trust_anchors=anchors,
+        jwt_vc_issuer_fetch=fetch_json,
+        resolve_status_list_token=resolve_status_list_token,
+    )
+
+
+def _eu_anchors(world: World) -> list[Any]:
+    return [world.pki.anchor("eu-pid-provider"), world.pki.anchor("eu-pubeaa-provider")]
+
+
+@pytest.mark.parametrize("case", OPENVC_CASES)
+def test_openvc_core_verifies_what_our_issuers_issue(
+    world: World, case: Case, holder: ec.EllipticCurvePrivateKey
+) -> None:
+    made = world.post_offer(case, grant="pre-authorized_code", tx_code=False)
+    code, answer = run_wallet(
+        {
+            "op": "pre-authorized",
+            "offer": made["links"][case.scheme],  # type: ignore[index,call-overload]
+            "txCode": None,
+            "holderJwk": private_jwk(holder),
+        },
+        ca_file=world.ca_file,
+    )
+    assert code == 0, answer
+    token = _only_credential(answer, case)
+    from openvc.verify import FORMAT_SD_JWT_VC
+
+    result = _openvc_verify(world, case, token, anchors=_eu_anchors(world))
+    assert result.format == FORMAT_SD_JWT_VC
+    assert result.issuer == world.bases[case.profile]
+    assert result.status is not None
+    assert result.status.status == 0
+    assert result.status.revoked is False
+    sample = _sample(case)
+    assert result.credential["vct"] == sample["vct"]
+    expected = {k: v for k, v in sample.items() if k not in NEVER_DISCLOSABLE | {"iat", "sub"}}
+    for name, value in expected.items():
+        assert result.credential[name] == value, name
+    cnf = result.credential["cnf"]
+    assert jwk_thumbprint(cnf["jwk"]) == jwk_thumbprint(public_jwk(holder))
+
+
+def test_openvc_core_refuses_an_eu_credential_under_a_foreign_anchor(
+    world: World, holder: ec.EllipticCurvePrivateKey
+) -> None:
+    """The acceptance above is not vacuous: anchored at the WRPAC root, the EU PID's
+    ``x5c`` chain leads nowhere and openvc refuses to resolve its key."""
+    require_pypi_peer("openvc")
+    from openvc.verify import KeyResolutionFailed
+
+    made = world.post_offer(EU_PID, grant="pre-authorized_code", tx_code=False)
+    code, answer = run_wallet(
+        {
+            "op": "pre-authorized",
+            "offer": made["links"][EU_PID.scheme],  # type: ignore[index,call-overload]
+            "txCode": None,
+            "holderJwk": private_jwk(holder),
+        },
+        ca_file=world.ca_file,
+    )
+    assert code == 0, answer
+    token = _only_credential(answer, EU_PID)
+    with pytest.raises(KeyResolutionFailed):
+        _openvc_verify(world, EU_PID, token, anchors=[world.pki.anchor("eu-wrpac-provider-ca")])

@@ -17,7 +17,9 @@
    ``dcql``. Our wallet answers through ``POST /api/presentations``.
 
 The whole stack runs on plain HTTP over loopback (the development default), so both
-node programs run with the library's documented ``allowInsecureUrls`` switch.
+node programs run with the library's documented ``allowInsecureUrls`` switch: these are
+the extra, non-default cases. The library with its defaults (HTTPS, no switch) runs
+against both verifiers in ``test_oid4vp_defaults.py``.
 """
 
 from __future__ import annotations
@@ -43,12 +45,12 @@ from peers import NODE_MODULES, peer_unavailable, require_node_peer
 from passerelle import Reason
 from passerelle._json import JsonObject, b64url_decode, parse_json_object
 from passerelle.jose import private_jwk
+from passerelle.services.catalog import data_root
+from passerelle.services.launcher import start_stack
+from passerelle.services.pki import Pki, init_pki, load_pki
+from passerelle.services.runtime import utc_now
+from passerelle.services.trust.build import build_with_pki
 from passerelle.x509 import LeafUsage, build_leaf_certificate
-from services.catalog import data_root
-from services.launcher import start_stack
-from services.pki import Pki, init_pki, load_pki
-from services.runtime import utc_now
-from services.trust.build import build_with_pki
 from tests.e2e.conftest import ROLES, Stack, free_ports
 
 pytestmark = pytest.mark.interop
@@ -461,8 +463,10 @@ def test_library_default_request_object_aud_is_refused_by_our_wallet(
     """``@openid4vc/openid4vp`` 0.4.6 sets a Request Object's ``aud`` to the request_uri
     unless told otherwise. OpenID4VP 1.0 §5.8: "the aud claim MUST be
     "https://self-issued.me/v2", when Static Discovery metadata is used" — our wallet
-    uses static discovery (it sends no wallet metadata), so it is right to refuse.
-    When a release changes the default, this fails: drop the override then."""
+    uses static discovery (it sends no wallet metadata), so it is right to refuse, as
+    RFC 7519 §4.1.3 requires: "If the principal processing the claim does not identify
+    itself with a value in the "aud" claim when this claim is present, then the JWT MUST
+    be rejected." When a release changes the default, this fails: drop the override then."""
     for verifier in _start_verifier(pki, requestObjectAud=None):
         made = verifier.create(_query(("eu_pid", PID_VCT)), "direct_post")
         wallet = stack.present(made["request_url"])

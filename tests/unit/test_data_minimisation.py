@@ -13,7 +13,7 @@ from passerelle.dcql import CandidateCredential, match_dcql, parse_dcql_query
 from passerelle.jose import KeySigner
 from passerelle.sd_jwt import KeyBindingCheck, KeyBindingInput, present_sd_jwt, verify_sd_jwt
 from passerelle.sd_jwt_vc import NEVER_DISCLOSABLE, disclosable_paths, issue_sd_jwt_vc
-from services.catalog import load_catalog
+from passerelle.services.catalog import load_catalog
 from tests.conftest import NOW, SeededRandom
 
 CATALOG = load_catalog()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from passerelle import Reason
+from passerelle import Fault, PasserelleError, Reason
 from passerelle._json import b64url_encode
 from passerelle.decision import DecisionPolicy, decide_credential
 from passerelle.jose import KeySigner
@@ -24,7 +24,7 @@ from passerelle.status_list import (
     verify_status_list_token,
     with_status,
 )
-from passerelle.trust import Framework
+from passerelle.trust import Framework, StepOutcome
 from passerelle.x509 import encode_x5c
 from tests.conftest import NOW, SeededRandom
 from tests.trust_world import TrustWorld
@@ -130,9 +130,37 @@ def test_revoked_and_suspended(world: TrustWorld, value: StatusValue, reason: Re
 def test_missing_status_list_fails_when_status_is_required(world: TrustWorld) -> None:
     holder = ec.generate_private_key(ec.SECP256R1())
     token = _present(_pid(world, holder), holder)
-    assert _decide(world, token, status_lists={}).reason is Reason.STATUS_LIST_INVALID
+    refused = _decide(world, token, status_lists={})
+    assert refused.reason is Reason.STATUS_UNAVAILABLE
+    assert PasserelleError(Reason.STATUS_UNAVAILABLE, "").fault is Fault.DEPENDENCY
     lenient = _decide(world, token, status_lists={}, policy=DecisionPolicy(require_status=False))
     assert lenient.accepted
+    assert [s.outcome for s in lenient.steps if s.step == "status"] == [StepOutcome.SKIPPED]
+
+
+def test_a_status_list_that_did_not_verify_fails_even_when_status_is_optional(
+    world: TrustWorld,
+) -> None:
+    # Relaxing require_status forgives an outage, never a forged or expired list.
+    holder = ec.generate_private_key(ec.SECP256R1())
+    token = _present(_pid(world, holder), holder)
+    forged = PasserelleError(Reason.STATUS_LIST_INVALID, "signature does not verify")
+    for rules in (DecisionPolicy(), DecisionPolicy(require_status=False)):
+        decision = _decide(
+            world, token, status_lists={}, status_failures={STATUS_URI: forged}, policy=rules
+        )
+        assert decision.reason is Reason.STATUS_LIST_INVALID
+    down = PasserelleError(Reason.STATUS_UNAVAILABLE, "connection refused")
+    strict = _decide(world, token, status_lists={}, status_failures={STATUS_URI: down})
+    assert strict.reason is Reason.STATUS_UNAVAILABLE
+    relaxed = _decide(
+        world,
+        token,
+        status_lists={},
+        status_failures={STATUS_URI: down},
+        policy=DecisionPolicy(require_status=False),
+    )
+    assert relaxed.accepted
 
 
 def test_expired_credential(world: TrustWorld) -> None:

@@ -18,8 +18,8 @@ from passerelle.oid4vp import (
     create_request_object,
     verify_request_object,
 )
-from services.did import WebDidResolver
-from services.fetch import Fetcher, FetchPolicy
+from passerelle.services.did import WebDidResolver
+from passerelle.services.fetch import Fetcher, FetchPolicy
 from tests.conftest import NOW
 
 DID = "did:web:verifier.example%3A8443:rp"

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from passerelle import PasserelleError, Reason
-from services.fetch import Fetcher, FetchPolicy
+from passerelle.services.fetch import Fetcher, FetchPolicy
 
 
 def _fetcher(handler, **policy: object) -> Fetcher:  # type: ignore[no-untyped-def]

@@ -5,18 +5,20 @@ from __future__ import annotations
 import contextlib
 
 import cbor2
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from passerelle import mdoc
 from passerelle._errors import PasserelleError
+from tests.fuzzing import FUZZ
 from tests.unit.mdoc_world import NOW, World
 
 WORLD = World()
 ISSUED = WORLD.issue(elements={"family_name": "Roy", "age_over_18": True})
 RESPONSE = WORLD.present(ISSUED, "family_name", "age_over_18")
 TRANSCRIPT = WORLD.transcript()
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The shared profile (derandomized under CI), with this module's own floor of examples.
+SETTINGS = settings(FUZZ, max_examples=max(150, FUZZ.max_examples))
 
 
 def _verify_response(data: bytes) -> None:

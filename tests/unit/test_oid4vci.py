@@ -599,10 +599,51 @@ def test_did_jwk_kid_proof_verifies(holder_key: ec.EllipticCurvePrivateKey) -> N
     assert proof.kid == kid  # type: ignore[attr-defined]
 
 
+# OpenID4VCI 1.0 Appendix F.1, the whole rule for the proof's ``iss``:
+F1_ISS = (
+    "iss: OPTIONAL (string). The value of this claim MUST be the client_id of the Client "
+    "making the Credential request. This claim MUST be omitted if the access token "
+    "authorizing the issuance call was obtained from a Pre-Authorized Code Flow through "
+    "anonymous access to the token endpoint."
+)
+
+
 def test_client_bound_proof_checks_iss(holder_key: ec.EllipticCurvePrivateKey) -> None:
-    _verify(_proof(holder_key, claims={"iss": "s6BhdRkqt3"}), client_id="s6BhdRkqt3")
+    """F1_ISS: "MUST be the client_id" when present."""
+    proof = _verify(_proof(holder_key, claims={"iss": "s6BhdRkqt3"}), client_id="s6BhdRkqt3")
+    assert proof.iss == "s6BhdRkqt3"  # type: ignore[attr-defined]
     with pytest.raises(PasserelleError) as exc:
         _verify(_proof(holder_key, claims={"iss": "other"}), client_id="s6BhdRkqt3")
+    _check(exc, Reason.OID4VCI_PROOF_ISS_MISMATCH, "invalid_proof")
+
+
+def test_proof_without_iss_is_accepted_from_an_identified_client(
+    holder_key: ec.EllipticCurvePrivateKey,
+) -> None:
+    """F1_ISS: ``iss`` is OPTIONAL. A client that sent its client_id at the token endpoint
+    (``clientAuthenticationNone`` of @openid4vc/oauth2 does) and leaves ``iss`` out of the
+    proof breaks no rule; refusing it made a stock wallet get nothing from our issuers."""
+    proof = _verify(_proof(holder_key, drop=("iss",)), client_id="s6BhdRkqt3")
+    assert proof.iss is None  # type: ignore[attr-defined]
+    assert proof.jwk == public_jwk(holder_key)  # type: ignore[attr-defined]
+
+
+def test_proof_without_iss_is_accepted_after_anonymous_access(
+    holder_key: ec.EllipticCurvePrivateKey,
+) -> None:
+    """F1_ISS: "MUST be omitted ... through anonymous access": the one required shape."""
+    proof = _verify(_proof(holder_key), client_id=None)
+    assert proof.iss is None  # type: ignore[attr-defined]
+
+
+def test_proof_iss_after_anonymous_access_is_refused(
+    holder_key: ec.EllipticCurvePrivateKey,
+) -> None:
+    """F1_ISS: "This claim MUST be omitted if the access token ... was obtained from a
+    Pre-Authorized Code Flow through anonymous access": no client_id is known that a
+    present ``iss`` could be checked against."""
+    with pytest.raises(PasserelleError) as exc:
+        _verify(_proof(holder_key, claims={"iss": "wallet"}), client_id=None)
     _check(exc, Reason.OID4VCI_PROOF_ISS_MISMATCH, "invalid_proof")
 
 
@@ -783,10 +824,12 @@ CREDENTIAL_NEGATIVES = {
         Reason.OID4VCI_UNKNOWN_CREDENTIAL_IDENTIFIER,
         "unknown_credential_identifier",
     ),
+    # §8.3.1.2 "invalid_proof: The proofs parameter in the Credential Request is
+    # invalid: (1) if the field is missing"; the draft-13 `proof` beside it is ignored.
     "singular proof (draft 13)": (
         {"credential_configuration_id": "pid", "proof": {"proof_type": "jwt", "jwt": "a.b.c"}},
         Reason.OID4VCI_PROOF_PARAMETER_OBSOLETE,
-        "invalid_credential_request",
+        "invalid_proof",
     ),
     "both identifiers": (
         {
@@ -988,3 +1031,57 @@ def test_reused_pre_authorized_code_is_invalid_grant() -> None:
     with pytest.raises(PasserelleError) as exc:
         advance(state, IssuanceEvent.REDEEM_PRE_AUTHORIZED_CODE)
     _check(exc, Reason.OID4VCI_SESSION_TRANSITION_INVALID, "invalid_grant")
+
+
+# --- §6.2 authorization_details in the Token Response ---------------------------------
+
+
+def test_granted_details_carry_one_fresh_identifier_each() -> None:
+    from passerelle.oid4vci import AuthorizationDetail, grant_credential_identifiers
+
+    details = (
+        AuthorizationDetail(credential_configuration_id="pid"),
+        AuthorizationDetail(credential_configuration_id="mdl", claims=({"path": ["given_name"]},)),
+    )
+    granted = grant_credential_identifiers(
+        details, granted=["pid", "mdl", "other"], random=SeededRandom(4)
+    )
+    answered = granted.authorization_details
+    assert [d["credential_configuration_id"] for d in answered] == ["pid", "mdl"]
+    assert all(d["type"] == "openid_credential" for d in answered)
+    assert answered[1]["claims"] == [{"path": ["given_name"]}]
+    ids = [d["credential_identifiers"][0] for d in answered]  # type: ignore[index]
+    assert len(set(ids)) == 2
+    assert granted.identifiers == {ids[0]: "pid", ids[1]: "mdl"}
+    with pytest.raises(PasserelleError) as exc:
+        grant_credential_identifiers(details, granted=["pid"], random=SeededRandom(4))
+    _check(exc, Reason.OID4VCI_AUTHORIZATION_DETAILS_INVALID, "invalid_authorization_details")
+
+
+def test_wallet_reads_granted_identifiers_and_ignores_the_rest() -> None:
+    from passerelle.oid4vci import granted_credential_identifiers
+
+    token: dict[str, object] = {
+        "access_token": "a",
+        "token_type": "Bearer",
+        "authorization_details": [
+            {"type": "urn:example:other", "credential_identifiers": ["nope"]},
+            {
+                "type": "openid_credential",
+                "credential_configuration_id": "pid",
+                "credential_identifiers": ["pid-1", "pid-2"],
+                "x_unknown": {"ignored": True},
+            },
+            {
+                "type": "openid_credential",
+                "credential_configuration_id": "mdl",
+                "credential_identifiers": ["mdl-1"],
+            },
+        ],
+    }
+    assert granted_credential_identifiers(token, configuration_id="pid") == ("pid-1", "pid-2")
+    assert granted_credential_identifiers({"access_token": "a"}, configuration_id="pid") == ()
+    token["authorization_details"][1]["credential_identifiers"] = []  # type: ignore[index]
+    with pytest.raises(PasserelleError) as exc:
+        granted_credential_identifiers(token, configuration_id="pid")
+    assert exc.value.reason is Reason.OID4VCI_AUTHORIZATION_DETAILS_INVALID

@@ -20,15 +20,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from passerelle import JsonObject, JsonValue, PasserelleError, Reason
 from passerelle.jose import jwk_thumbprint, load_public_jwk, public_jwk, sign_jws, verify_jws
 from passerelle.sd_jwt_vc import IssuerKeyMethod, IssuerKeyPolicy, resolve_issuer_key_from
-from passerelle.x509 import (
-    check_x509_san_dns,
-    load_certificate_pem,
-    san_dns_names,
-    verify_certificate_chain,
-    verify_x5c_chain,
-    x509_hash,
-)
-from services.pki import (
+from passerelle.services.pki import (
     DEFAULT_HOSTS,
     ENTITY_NAMES,
     EntityKind,
@@ -36,6 +28,14 @@ from services.pki import (
     did_web_identifier,
     init_pki,
     load_pki,
+)
+from passerelle.x509 import (
+    check_x509_san_dns,
+    load_certificate_pem,
+    san_dns_names,
+    verify_certificate_chain,
+    verify_x5c_chain,
+    x509_hash,
 )
 from tests.conftest import NOW, SeededRandom
 
@@ -639,7 +639,7 @@ def test_init_refuses_an_unreadable_certificate(data_dir: Path) -> None:
 
 
 def test_the_operators_can_sign_the_trust_lists(pki: Pki, tmp_path: Path) -> None:
-    from services.trust.build import OperatorKey, build_trust_lists
+    from passerelle.services.trust.build import OperatorKey, build_trust_lists
 
     sources = Path(__file__).parents[2] / "trust_lists"
     result = build_trust_lists(

@@ -15,7 +15,7 @@ from typing import TypeVar, cast
 
 import pytest
 
-from services.storage import JSON, MAX_KEY_LENGTH, StorageError, Store, open_store
+from passerelle.services.storage import JSON, MAX_KEY_LENGTH, StorageError, Store, open_store
 from tests.storage_backends import PG_URL, Backend
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

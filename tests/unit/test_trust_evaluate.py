@@ -302,8 +302,8 @@ def test_the_issuance_service_wins_over_an_earlier_revocation_service(tmp_path: 
 
 
 def test_a_list_loaded_under_another_name_is_refused(world: TrustWorld) -> None:
+    from passerelle.services.trust.build import load_recognitions
     from passerelle.trust import load_trust_snapshot
-    from services.trust.build import load_recognitions
 
     lists, registry = world.tokens()
     swapped = {**lists, "pid-providers": lists["wrpac-providers"]}

@@ -4,12 +4,14 @@ answer a request, list what it holds and every decision it made)."""
 from __future__ import annotations
 
 import json
+import ssl
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
 
-from ._trust import DataDir
+from ._options import DataDir
 
 __all__ = ["wallet_app"]
 
@@ -21,9 +23,16 @@ Url = Annotated[str | None, typer.Option(help="Wallet URL (default: from the dat
 def _base(url: str | None, data_dir: Any) -> str:
     if url:
         return url.rstrip("/")
-    from services.pki import load_pki
+    from passerelle.services.pki import load_pki
 
     return load_pki(data_dir).hosts["wallet"]
+
+
+def _verify(data_dir: Any) -> ssl.SSLContext:
+    """The system's CAs and, when the data directory has one, its development TLS CA: a
+    stack started with ``passerelle up --tls`` presents certificates only it vouches for."""
+    ca = Path(data_dir) / "tls" / "ca.pem"
+    return ssl.create_default_context(cafile=str(ca) if ca.is_file() else None)
 
 
 def _show(answer: Any, *, refused: bool) -> None:
@@ -43,9 +52,9 @@ def receive(
 ) -> None:
     """Accept a credential offer; exit 1 if the wallet refused what it received."""
     body = {"offer": offer, "tx_code": tx_code, "persona": persona}
-    outcomes = httpx.post(f"{_base(url, data_dir)}/api/offers", json=body, timeout=60).json()[
-        "outcomes"
-    ]
+    outcomes = httpx.post(
+        f"{_base(url, data_dir)}/api/offers", json=body, timeout=60, verify=_verify(data_dir)
+    ).json()["outcomes"]
     _show(outcomes, refused=not all(o.get("accepted") for o in outcomes))
 
 
@@ -58,17 +67,28 @@ def present(
 ) -> None:
     """Answer a presentation request with the least disclosure; exit 1 if not accepted."""
     body = {"request": request, "consent": "deny" if decline else "minimal"}
-    answer = httpx.post(f"{_base(url, data_dir)}/api/presentations", json=body, timeout=60).json()
+    answer = httpx.post(
+        f"{_base(url, data_dir)}/api/presentations",
+        json=body,
+        timeout=60,
+        verify=_verify(data_dir),
+    ).json()
     _show(answer, refused=not answer.get("accepted"))
 
 
 @wallet_app.command("list")
 def list_credentials(data_dir: DataDir, url: Url = None) -> None:
     """The credentials the wallet holds (types, issuers, claim names)."""
-    _show(httpx.get(f"{_base(url, data_dir)}/api/credentials", timeout=30).json(), refused=False)
+    answer = httpx.get(
+        f"{_base(url, data_dir)}/api/credentials", timeout=30, verify=_verify(data_dir)
+    )
+    _show(answer.json(), refused=False)
 
 
 @wallet_app.command("decisions")
 def decisions(data_dir: DataDir, url: Url = None) -> None:
     """Every accept and refuse, with its reason code."""
-    _show(httpx.get(f"{_base(url, data_dir)}/api/decisions", timeout=30).json(), refused=False)
+    answer = httpx.get(
+        f"{_base(url, data_dir)}/api/decisions", timeout=30, verify=_verify(data_dir)
+    )
+    _show(answer.json(), refused=False)

@@ -19,9 +19,12 @@ from .. import __version__
 from .._errors import PasserelleError, Reason
 from .._json import parse_json_object
 from ..jose import PublicKey, load_public_jwk
-from . import _trust
+from ._conformance import conformance_app
 from ._inspect import InspectOptions, describe_token
 from ._render import render_report
+from ._stack import up
+from ._trust import init, serve, trust_app
+from ._wallet import wallet_app
 
 __all__ = ["app", "main"]
 
@@ -120,8 +123,8 @@ def demo(
     fresh one on free loopback ports), and exit non-zero if any deviates from its
     expected outcome."""
     from ._demo import run_demo
+    from ._options import default_data_dir
     from ._stack import running_stack
-    from ._trust import default_data_dir
 
     data_dir = default_data_dir()
     urls = running_stack(data_dir)
@@ -149,7 +152,14 @@ def version() -> None:
     typer.echo("Status: IETF Token Status List (statuslist+jwt); W3C Bitstring Status List")
 
 
-_trust.register(app)
+# The subcommands are composed here, at the top: the modules below know nothing of each
+# other's apps.
+app.command()(init)
+app.command()(up)
+app.command()(serve)
+app.add_typer(conformance_app, name="conformance")
+app.add_typer(trust_app, name="trust")
+app.add_typer(wallet_app, name="wallet")
 
 
 def main() -> None:

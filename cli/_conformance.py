@@ -11,14 +11,14 @@ import contextlib
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import yaml
 from rich.console import Console
 from rich.table import Table
 
-from ._trust import default_data_dir
+from ._options import default_data_dir
 
 __all__ = ["conformance_app"]
 
@@ -53,10 +53,49 @@ def _expected_failures(path: Path) -> frozenset[str]:
     return frozenset(line for line in lines if line)
 
 
+def _assignments(items: list[str], option: str) -> dict[str, str]:
+    from passerelle.conformance import TargetsError
+
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise TargetsError(f"{option} {item!r}: NAME=VALUE expected")
+        out[name] = value
+    return out
+
+
+def _with_static(loaded: Any, role: str, key: str, items: list[str]) -> Any:
+    """One-shot inputs from the command line: ``TARGET=URL``, or ``URL`` when the file
+    has one target of the role."""
+    from dataclasses import replace
+
+    from passerelle.conformance import TargetsError
+
+    if not items:
+        return loaded
+    targets = dict(loaded.targets)
+    candidates = [t.name for t in targets.values() if t.role == role]
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or name not in targets or "://" in name:
+            if len(candidates) != 1:
+                raise TargetsError(
+                    f"--{key.replace('_', '-')} {item[:40]!r}: name the {role} target "
+                    f"(TARGET=URL); the file has {candidates or 'none'}"
+                )
+            name, value = candidates[0], item
+        target = targets[name]
+        if target.role != role:
+            raise TargetsError(f"--{key.replace('_', '-')}: {name} is not a {role} target")
+        targets[name] = replace(target, settings={**target.settings, key: value})
+    return replace(loaded, targets=targets)
+
+
 @contextlib.contextmanager
 def _local_targets() -> Iterator[object]:
     """The running ``passerelle up`` stack if there is one, else a fresh one for this run."""
-    from conformance._local import local_targets, start_local_stack
+    from passerelle.conformance._local import local_targets, start_local_stack
 
     from ._stack import running_stack
 
@@ -91,12 +130,41 @@ def run(
     expected_failures: Annotated[
         Path | None, typer.Option(help="Check ids expected to fail (YAML list or lines).")
     ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="NAME=VALUE for ${NAME} in the targets file; repeatable."),
+    ] = None,
+    offer: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A one-shot credential offer ([TARGET=]URL: an offer link, a "
+            "credential_offer_uri or the JSON) for an issuer target; repeatable."
+        ),
+    ] = None,
+    request_url: Annotated[
+        list[str] | None,
+        typer.Option(help="A one-shot presentation request URL ([TARGET=]URL) for a verifier."),
+    ] = None,
+    interactive: Annotated[
+        bool,
+        typer.Option(
+            "--interactive",
+            help="Serve a local page: wallet checks show QR codes for a device, a person "
+            "answers what only a screen shows, issuers without an adapter take pasted offers.",
+        ),
+    ] = False,
+    interactive_port: Annotated[
+        int, typer.Option(help="Port of the interactive page (0: a free one).")
+    ] = 0,
+    interactive_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for a device or a person, per step.")
+    ] = 600.0,
 ) -> None:
     """Run the plans and write JSON, JUnit and HTML reports."""
     from dataclasses import replace
 
-    from conformance import TargetsError, load_targets, run_checks, select_checks
-    from conformance.reports import write_html, write_json, write_junit
+    from passerelle.conformance import TargetsError, load_targets, run_checks, select_checks
+    from passerelle.conformance.reports import write_html, write_json, write_junit
 
     try:
         checks = select_checks(plan, check)
@@ -107,16 +175,33 @@ def run(
     with contextlib.ExitStack() as scope:
         try:
             if targets is not None:
-                loaded = load_targets(targets.read_text(), source=str(targets))
+                loaded = load_targets(
+                    targets.read_text(),
+                    source=str(targets),
+                    substitutions=_assignments(set_ or [], "--set"),
+                    base_dir=targets.resolve().parent,
+                )
             else:
                 loaded = scope.enter_context(_local_targets())  # type: ignore[assignment]
+            loaded = _with_static(loaded, "issuer", "offer", offer or [])
+            loaded = _with_static(loaded, "verifier", "request_url", request_url or [])
         except (TargetsError, OSError) as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
         loaded = replace(loaded, expected_failures=loaded.expected_failures | extra)
+        console_page = None
+        if interactive:
+            from passerelle.conformance._interactive import Console
+
+            console_page = scope.enter_context(
+                Console(port=interactive_port, timeout=interactive_timeout)
+            )
+            loaded = replace(loaded, suite=replace(loaded.suite, console=console_page))
+            # Plain output: a test or a person reads this line to open the page.
+            typer.echo(f"interactive page: {console_page.url}", err=False)
 
         def progress(result: object) -> None:
-            from conformance import Result
+            from passerelle.conformance import Result
 
             assert isinstance(result, Result)
             mark = _MARKS[result.status.value]
@@ -126,8 +211,19 @@ def run(
             console.print(
                 f"{mark} {result.check.id} [dim]{result.subject}[/dim]{note}", highlight=False
             )
+            if console_page is not None:
+                console_page.show_result(
+                    {
+                        "check": result.check.id,
+                        "subject": result.subject,
+                        "status": result.status.value,
+                        "reviewed_by_person": result.evidence.get("reviewed_by_person") is True,
+                    }
+                )
 
         outcome = run_checks(loaded, checks, progress=progress)
+        if console_page is not None:
+            console_page.finish(outcome.counts(), linger=10.0)
     report.mkdir(parents=True, exist_ok=True)
     write_json(outcome, report / "report.json")
     write_html(outcome, report / "report.html")
@@ -146,7 +242,7 @@ def list_checks(
     plan: Annotated[list[str] | None, typer.Option(help="Only this plan; repeatable.")] = None,
 ) -> None:
     """Every plan and check: id, severity, title, the requirement it enforces."""
-    from conformance import PLANS, select_checks
+    from passerelle.conformance import PLANS, select_checks
 
     checks = select_checks(plan)
     for name, meta in PLANS.items():
@@ -170,8 +266,8 @@ def requirements(
 ) -> None:
     """The requirement matrix: each requirement and the checks that enforce it, and the
     requirements not yet covered (this is docs/requirements.md)."""
-    from conformance import select_checks
-    from conformance.requirements import requirements_markdown
+    from passerelle.conformance import select_checks
+    from passerelle.conformance.requirements import requirements_markdown
 
     text = requirements_markdown(select_checks())
     if output is None:

@@ -9,18 +9,20 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import ssl
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ._trust import DataDir
+from ._options import DataDir
 
 __all__ = ["running_stack", "up"]
 
@@ -46,6 +48,21 @@ def running_stack(data_dir: Path) -> dict[str, str] | None:
     return urls
 
 
+def _unresolved(hosts: dict[str, str]) -> list[tuple[str, str, str]]:
+    """Roles whose host name this machine cannot resolve: each service listens on its
+    URL's host, and the others reach it there. Names under ``.localhost`` are loopback
+    by RFC 6761, but not every resolver knows it (browsers do; glibc without
+    nss-myhostname does not)."""
+    missing = []
+    for role, url in hosts.items():
+        host = urlsplit(url).hostname or ""
+        try:
+            socket.getaddrinfo(host, None)
+        except OSError:
+            missing.append((role, url, host))
+    return missing
+
+
 def up(
     data_dir: DataDir,
     postgres: Annotated[
@@ -66,8 +83,8 @@ def up(
 ) -> None:
     """Start the trust service, both issuers, the wallet, both verifiers and both
     data-space connectors on loopback ports; stop them with Ctrl-C."""
-    from services.launcher import ROLES, start_stack
-    from services.pki import DEFAULT_HOSTS, load_pki, pki_dir
+    from passerelle.services.launcher import ROLES, start_stack
+    from passerelle.services.pki import DEFAULT_HOSTS, load_pki, pki_dir
 
     from ._trust import init
 
@@ -79,14 +96,31 @@ def up(
     init(data_dir, host=[f"{role}={url}" for role, url in wanted.items()])
     pki = load_pki(data_dir)
     hosts = {role: pki.hosts[role] for role in ROLES}
-    stack = start_stack(
-        data_dir=data_dir,
-        hosts=hosts,
-        roles=ROLES,
-        store=postgres,
-        tls=(str(pki.tls_certfile), str(pki.tls_keyfile)) if tls else None,
-        workers=workers,
-    )
+    unresolved = _unresolved(hosts)
+    if unresolved:
+        for role, url, host in unresolved:
+            console.print(
+                f"[red]{role} at {url}: {host} does not resolve on this machine[/red]; add "
+                f"`127.0.0.1 {host}` to /etc/hosts, or run `passerelle init --host "
+                f"{role}=http://localhost:{urlsplit(url).port or 80}`"
+            )
+        raise typer.Exit(2)
+    try:
+        stack = start_stack(
+            data_dir=data_dir,
+            hosts=hosts,
+            roles=ROLES,
+            store=postgres,
+            tls=(str(pki.tls_certfile), str(pki.tls_keyfile)) if tls else None,
+            workers=workers,
+        )
+    except RuntimeError as exc:
+        console.print(
+            f"[red]{exc}[/red]: each service listens on its URL's host and port "
+            f"({', '.join(urlsplit(u).netloc for u in hosts.values())}); is one in use, or "
+            "below 1024? Choose others with `passerelle init --host ROLE=URL`."
+        )
+        raise typer.Exit(2) from exc
     transport = (
         f"HTTPS (trust {pki.tls_ca})"
         if tls

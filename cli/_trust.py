@@ -12,24 +12,27 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.catalog import data_root
+from passerelle.services.catalog import data_root
 
 from .._errors import PasserelleError
+from ._options import DataDir
 
-__all__ = ["DataDir", "default_data_dir", "register"]
-
-
-def default_data_dir() -> Path:
-    return Path(os.environ.get("PASSERELLE_DATA_DIR", ".passerelle"))
+__all__ = ["init", "serve", "trust_app"]
 
 
-DataDir = Annotated[
+def default_sources() -> Path:
+    from passerelle.services.trust.sources import trust_sources
+
+    return trust_sources()
+
+
+Sources = Annotated[
     Path,
     typer.Option(
-        "--data-dir",
-        help="Where the development PKI, signed lists and service data live "
-        "(default: $PASSERELLE_DATA_DIR or ./.passerelle).",
-        default_factory=default_data_dir,
+        "--sources",
+        help="The trust-list sources, partners/ included (default: $PASSERELLE_TRUST_SOURCES "
+        "or the checkout's trust_lists/).",
+        default_factory=default_sources,
     ),
 ]
 
@@ -42,16 +45,16 @@ def _fail(exc: PasserelleError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _build(data_dir: Path) -> None:
-    from services.trust.build import build_with_pki
+def _build(data_dir: Path, sources: Path | None = None) -> None:
+    from passerelle.services.trust.build import build_with_pki
 
     result = build_with_pki(
-        data_dir=data_dir, sources=data_root() / "trust_lists", now=datetime.now(UTC)
+        data_dir=data_dir, sources=sources or default_sources(), now=datetime.now(UTC)
     )
     for name, path in {**result.lists, "ca-registry": result.registry}.items():
         console.print(f"signed {name:<18} sequence {result.sequences[name]:>4}  {path}")
-    if result.partners:
-        console.print(f"partners merged: {', '.join(result.partners)}")
+    for partner, where in result.placed.items():
+        console.print(f"partner {partner} is on {where}")
 
 
 def _hosts(given: list[str] | None) -> dict[str, str] | None:
@@ -78,7 +81,7 @@ def init(
 ) -> None:
     """Create (or complete) the development PKI under the data directory, then build and
     sign the trust lists. Idempotent: existing keys and certificates are kept."""
-    from services.pki import init_pki
+    from passerelle.services.pki import init_pki
 
     try:
         report = init_pki(data_dir, now=datetime.now(UTC), hosts=_hosts(host))
@@ -88,7 +91,7 @@ def init(
         )
         for note in report.notes:
             console.print(f"note: {note}")
-        from services.trust.build import EU_LISTS, trust_dir
+        from passerelle.services.trust.build import EU_LISTS, trust_dir
 
         out = trust_dir(data_dir)
         built = [out / "eu" / f"{n}.jwt" for n in EU_LISTS] + [out / "ca" / "registry.jwt"]
@@ -103,18 +106,19 @@ def init(
 
 
 @trust_app.command("build")
-def trust_build(data_dir: DataDir) -> None:
-    """Sign every list from trust_lists/ (and trust_lists/partners/) with the dev PKI."""
+def trust_build(data_dir: DataDir, sources: Sources) -> None:
+    """Sign every list from trust_lists/ (and trust_lists/partners/) with the dev PKI.
+    A running stack notices the new lists within seconds: no restart."""
     try:
-        _build(data_dir)
+        _build(data_dir, sources)
     except PasserelleError as exc:
         raise _fail(exc) from exc
 
 
 def _verify_file(path: Path, data_dir: Path) -> dict[str, object]:
     from passerelle.jose import decode_unverified_jws
+    from passerelle.services.pki import load_pki
     from passerelle.trust import REGISTRY_SNAPSHOT_TYP, verify_lote, verify_registry_snapshot
-    from services.pki import load_pki
 
     now = datetime.now(UTC)
     pki = load_pki(data_dir, now=now)
@@ -175,7 +179,7 @@ def trust_verify(
 @trust_app.command("show")
 def trust_show(data_dir: DataDir) -> None:
     """What each signed list holds now."""
-    from services.trust.build import EU_LISTS, trust_dir
+    from passerelle.services.trust.build import EU_LISTS, trust_dir
 
     table = Table(title=f"Trust lists in {data_dir}")
     for column in ("list", "sequence", "next update", "entries"):
@@ -240,8 +244,8 @@ def serve(
 
     import uvicorn
 
-    from services.launcher import APP_FACTORY, ROLES, build_app, worker_environment
-    from services.pki import load_pki
+    from passerelle.services.launcher import APP_FACTORY, ROLES, build_app, worker_environment
+    from passerelle.services.pki import load_pki
 
     if role not in ROLES:
         console.print(f"[red]unknown role {role!r}[/red]; one of {', '.join(ROLES)}")
@@ -269,16 +273,3 @@ def serve(
         return
     app = build_app(role, data_dir=data_dir, store=store, quirks=quirk or ())
     uvicorn.run(app, host=host, port=listen, log_level="info", **options)  # type: ignore[arg-type]
-
-
-def register(app: typer.Typer) -> None:
-    from ._conformance import conformance_app
-    from ._stack import up
-    from ._wallet import wallet_app
-
-    app.command()(init)
-    app.command()(up)
-    app.command()(serve)
-    app.add_typer(conformance_app, name="conformance")
-    app.add_typer(trust_app, name="trust")
-    app.add_typer(wallet_app, name="wallet")

@@ -13,10 +13,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from services.catalog import data_root
-from services.launcher import ROLES, start_stack
-from services.pki import init_pki
-from services.scenarios import (
+from passerelle.services.catalog import data_root
+from passerelle.services.launcher import ROLES, start_stack
+from passerelle.services.pki import init_pki
+from passerelle.services.scenarios import (
     DATA_RECEIVED,
     DATASPACE_SCENARIOS,
     DATASPACE_STACK,
@@ -30,7 +30,7 @@ from services.scenarios import (
     play_dataspace,
     stack_hosts,
 )
-from services.trust.build import build_with_pki
+from passerelle.services.trust.build import build_with_pki
 
 __all__ = ["run_demo"]
 
