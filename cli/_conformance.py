@@ -1,4 +1,4 @@
-"""``passerelle conformance run|list|requirements``: the judge, from the command line.
+"""``passerelle conformance run|list|requirements|verify``: the judge, from the command line.
 
 Exit status of ``run``: 0 when no required check failed or errored unexpectedly (and
 every expected failure still failed); 1 otherwise; 2 when the targets or
@@ -222,12 +222,14 @@ def run(
                 )
 
         outcome = run_checks(loaded, checks, progress=progress)
+        laboratory = _laboratory(loaded)  # read while a scratch stack's PKI still exists
         if console_page is not None:
             console_page.finish(outcome.counts(), linger=10.0)
     report.mkdir(parents=True, exist_ok=True)
     write_json(outcome, report / "report.json")
     write_html(outcome, report / "report.html")
     write_junit(outcome, junit or report / "junit.xml")
+    _attest(outcome, report, laboratory)
     counts = outcome.counts()
     console.print(
         ", ".join(f"{counts[k]} {k}" for k in ("passed", "failed", "warning", "skipped", "error"))
@@ -275,3 +277,96 @@ def requirements(
     else:
         output.write_text(text)
         console.print(f"written {output}")
+
+
+# --- results as credentials ---------------------------------------------------------------
+
+
+def _laboratory(loaded: object) -> object | None:
+    """The suite's PKI (it signs the attestations), or None when it has none."""
+    from passerelle import PasserelleError
+    from passerelle.conformance import Targets
+    from passerelle.services.pki import load_pki
+
+    assert isinstance(loaded, Targets)
+    if loaded.suite.pki_dir is None:
+        return None
+    try:
+        return load_pki(Path(loaded.suite.pki_dir))
+    except PasserelleError as exc:
+        console.print(f"[yellow]no attestations:[/yellow] the suite PKI: {exc.detail}")
+        return None
+
+
+def _attest(outcome: object, report: Path, laboratory: object | None) -> None:
+    from datetime import UTC, datetime
+
+    from passerelle import PasserelleError
+    from passerelle.conformance._runner import Run
+    from passerelle.conformance.attestations import write_attestations
+    from passerelle.services.pki import Pki
+
+    assert isinstance(outcome, Run)
+    if not isinstance(laboratory, Pki):
+        console.print("[yellow]no attestations:[/yellow] the targets file names no suite PKI")
+        return
+    try:
+        written = write_attestations(outcome, report, pki=laboratory, now=datetime.now(UTC))
+    except PasserelleError as exc:
+        console.print(f"[yellow]no attestations:[/yellow] {exc.reason}: {exc.detail}")
+        return
+    console.print(f"{len(written)} conformance attestations in {report / 'attestations'}")
+
+
+@conformance_app.command("verify")
+def verify(
+    attestation: Annotated[Path, typer.Argument(help="An attestations/<target>.jwt file.")],
+    report: Annotated[
+        Path | None, typer.Option(help="The report.json it summarises: its digest must match.")
+    ] = None,
+    subject: Annotated[
+        str | None, typer.Option(help="The target identifier it must be about.")
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", help="The trust lists to check it against (default: the local data dir)."
+        ),
+    ] = None,
+) -> None:
+    """Check a conformance attestation against the trust lists, and its report.
+
+    Exit status: 0 when it verifies, 1 when it is refused (the reason code is printed),
+    2 when the files cannot be read."""
+    from datetime import UTC, datetime
+
+    from passerelle import PasserelleError
+    from passerelle.conformance.attestations import trust_snapshot_from_files
+    from passerelle.conformity import verify_conformance_attestation
+
+    now = datetime.now(UTC)
+    try:
+        token = attestation.read_text().strip()
+        report_bytes = report.read_bytes() if report is not None else None
+        trust = trust_snapshot_from_files((data_dir or default_data_dir()).resolve(), now=now)
+    except OSError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except PasserelleError as exc:
+        console.print(f"[red]error:[/red] the trust lists: {exc.reason}: {exc.detail}")
+        raise typer.Exit(2) from exc
+    try:
+        verified = verify_conformance_attestation(
+            token, trust=trust, now=now, report=report_bytes, subject=subject
+        )
+    except PasserelleError as exc:
+        console.print(f"[red]refused[/red] {exc.reason}: {exc.detail}", highlight=False)
+        raise typer.Exit(1) from exc
+    summary = verified.summary
+    verdict = "conformant" if summary.conformant else f"{len(summary.unexpected)} unexpected"
+    console.print(
+        f"[green]verified[/green] {summary.name} ({summary.subject}): {verdict}; "
+        f"plans {', '.join(summary.plans)}; signed by {verified.signer}"
+        + ("; report digest matches" if report is not None else ""),
+        highlight=False,
+    )

@@ -21,6 +21,7 @@ __all__ = [
     "CheckFailed",
     "CheckSkipped",
     "CheckWarning",
+    "CounterpartAtFault",
     "ErrorClass",
     "Requirement",
     "Result",
@@ -114,6 +115,16 @@ class CheckSkipped(Exception):
         self.message = why
 
 
+class CounterpartAtFault(CheckSkipped):
+    """The target cannot be judged because another target the check relies on is at
+    fault (an issuer's credential that no verifier should accept): the result is
+    skipped and names that other target, so blame never lands on the wrong party."""
+
+    def __init__(self, party: str, why: str) -> None:
+        super().__init__(f"not judged: {party} is at fault: {why}")
+        self.party = party
+
+
 class CheckError(Exception):
     """The suite could not reach or understand the target."""
 
@@ -138,6 +149,9 @@ class Check:
     """Quirks (``role:quirk``) of the mock services this check must catch."""
     profiles: frozenset[str] | None = None
     """Target profiles it applies to; None for all."""
+    oidf: tuple[str, ...] = ()
+    """The OpenID Foundation conformance-suite test modules this check corresponds to
+    (empty: the check has no OIDF counterpart)."""
 
 
 @dataclass(slots=True)

@@ -8,11 +8,17 @@ A presentation is built in small steps (open the request, answer the query, bind
 answer, send it) so that the verifier plan can get exactly one thing wrong at a time:
 a :class:`Fault` names it. Credentials come from an issuer target through
 :mod:`._holder`, or are signed by the suite itself (expired, not yet valid, from an
-issuer no list knows) when the verifier plan needs one no honest issuer would make.
+issuer no list knows, with a broken signature, revoked or suspended in a status list
+the suite hosts) when the verifier plan needs one no honest issuer would make. An
+issuer target's credential is vetted before it is presented: when it is at fault the
+check is skipped naming that issuer (:class:`CounterpartAtFault`), never failed against
+the verifier.
 
 A verifier's verdict is read twice: the HTTP status at its ``response_uri`` and the
 result its test API reports for the transaction. :func:`expect_accepted` and
-:func:`expect_refused` turn the two into a judgement.
+:func:`expect_refused` turn the two into a judgement. The decision trace the test API
+may add is evidence for the report and nothing more: no verdict is softened by what a
+target says about itself.
 """
 
 from __future__ import annotations
@@ -33,7 +39,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle import JsonObject, PasserelleError
 from passerelle.dcql import CandidateCredential, match_dcql, parse_dcql_query
-from passerelle.jose import KeySigner, decode_unverified_jws, epoch, sign_jws
+from passerelle.jose import (
+    KeySigner,
+    Signer,
+    decode_unverified_jws,
+    epoch,
+    sign_jws,
+    verify_jws,
+)
 from passerelle.oid4vp import (
     AuthorizationRequest,
     RequestReference,
@@ -57,9 +70,17 @@ from passerelle.sd_jwt import (
     present_sd_jwt,
     process_disclosures,
 )
-from passerelle.sd_jwt_vc import NEVER_DISCLOSABLE, issue_sd_jwt_vc
+from passerelle.sd_jwt_vc import NEVER_DISCLOSABLE, SD_JWT_VC_TYP, issue_sd_jwt_vc
 from passerelle.services.pki import Pki, load_pki
 from passerelle.services.runtime import SecretsRandom
+from passerelle.status_list import (
+    StatusValue,
+    create_status_list,
+    create_status_list_token,
+    create_status_reference,
+    draw_index,
+    with_statuses,
+)
 from passerelle.x509 import (
     LeafUsage,
     build_ca_certificate,
@@ -71,9 +92,17 @@ from passerelle.x509 import (
 
 from ._adapters import MadeRequest, make_request, read_verdict
 from ._context import CheckContext, Target
-from ._holder import Issued, discover, obtain_credential, obtain_shared
+from ._holder import (
+    SIGNING_ALGORITHMS,
+    Issued,
+    discover,
+    discover_issuer_key,
+    obtain_shared,
+    read_unverified_sd_jwt_vc,
+)
+from ._hosting import DocumentHost
 from ._identities import file_identity, has_file_anchor, resolve_anchors
-from ._model import CheckError, CheckFailed, CheckSkipped, ErrorClass
+from ._model import CheckError, CheckFailed, CheckSkipped, CounterpartAtFault, ErrorClass
 
 __all__ = [
     "RESPONSE_MODES",
@@ -83,11 +112,10 @@ __all__ = [
     "Outcome",
     "Presentation",
     "Session",
-    "StatusNegative",
+    "StatusListed",
     "Transaction",
     "access_anchors",
     "answer",
-    "cached_list_may_explain",
     "dcql_query_for",
     "decision_trace",
     "default_claims",
@@ -97,7 +125,6 @@ __all__ = [
     "holding_of",
     "open_session",
     "parse_request_url",
-    "prepare_status_negatives",
     "present",
     "present_setting",
     "presented_credential",
@@ -106,10 +133,13 @@ __all__ = [
     "response_modes",
     "send_response",
     "start_transaction",
-    "status_negative",
+    "status_host",
+    "status_listed",
     "suite_pki",
     "suite_signed",
     "verify_request",
+    "vet_credential",
+    "with_broken_signature",
 ]
 
 RESPONSE_MODES: Mapping[str, tuple[str, ...]] = {
@@ -388,9 +418,60 @@ def present_setting(verifier: Target) -> Mapping[str, Any]:
 
 
 def presented_credential(ctx: CheckContext, verifier: Target) -> Issued:
-    """The credential of the verifier's ``present`` setting, issued once per run."""
+    """The credential of the verifier's ``present`` setting, issued once per run, and
+    vetted before any verifier sees it: when it is at fault, every check presenting it
+    is skipped naming the issuer target (:class:`CounterpartAtFault`), never failed
+    against the verifier."""
     setting = present_setting(verifier)
-    return obtain_shared(ctx, setting["issuer"], setting["configuration"], setting["persona"])
+    issued = obtain_shared(ctx, setting["issuer"], setting["configuration"], setting["persona"])
+    key = f"presenting:vetted:{setting['issuer']}:{setting['configuration']}:{setting['persona']}"
+    problems: list[str] = ctx.shared(key, lambda: vet_credential(ctx, issued))
+    if problems:
+        ctx.record(at_fault=issued.issuer, credential_problems=problems)
+        raise CounterpartAtFault(
+            issued.issuer, f"its {issued.configuration} credential: " + "; ".join(problems)
+        )
+    return issued
+
+
+def vet_credential(ctx: CheckContext, issued: Issued) -> list[str]:
+    """What is wrong with an issued SD-JWT VC, judged as a strict verifier would before
+    trust lists and status come in: ``typ``, the signature under the key the issuer
+    publishes, the configuration's ``vct``, a ``cnf`` to bind a presentation to, and
+    its validity period. Empty when nothing is."""
+    if issued.format != "dc+sd-jwt":
+        return []  # holding_of says the suite presents SD-JWT VCs only
+    issuer = ctx.targets.get(issued.issuer)
+    if issuer is None:
+        raise CheckError(ErrorClass.SUITE, f"no target {issued.issuer!r}")
+    problems: list[str] = []
+    try:
+        read = read_unverified_sd_jwt_vc(issued.credential)
+    except CheckFailed as exc:
+        return [exc.message]
+    typ = read.header.get("typ")
+    if typ != SD_JWT_VC_TYP:
+        problems.append(f"typ {typ!r} is not {SD_JWT_VC_TYP} (SD-JWT VC §2.2.1)")
+    try:
+        resolved = discover_issuer_key(ctx, issuer, read.header, read.payload)
+        assert read.sd_jwt is not None
+        verify_jws(read.sd_jwt.issuer_jwt, key=resolved.key, algorithms=SIGNING_ALGORITHMS)
+    except CheckFailed as exc:
+        problems.append(f"issuer key: {exc.message}")
+    except CheckSkipped:
+        pass  # key discovery not described in the targets file: nothing to judge with
+    except PasserelleError as exc:
+        problems.append(f"the signature does not verify with the published key: {exc.detail}")
+    configured = discover(ctx, issuer).configuration(issued.configuration).get("vct")
+    if isinstance(configured, str) and read.payload.get("vct") != configured:
+        shown = read.payload.get("vct")
+        problems.append(f"vct {shown!r} is not the configuration's {configured!r}")
+    if not isinstance(read.payload.get("cnf"), dict):
+        problems.append("no cnf: a presentation cannot be bound to its holder")
+    exp = read.payload.get("exp")
+    if isinstance(exp, int) and not isinstance(exp, bool) and exp <= epoch(ctx.now()):
+        problems.append("expired when issued")
+    return problems
 
 
 def dcql_query_for(
@@ -684,7 +765,6 @@ def present(
 ) -> Presentation:
     """Open a request, answer it with ``holding`` (getting ``fault`` wrong), send it and
     read the verdict. Records the verdict as evidence."""
-    prepare_status_negatives(ctx)
     session = open_session(
         ctx, verifier, dcql_query, response_mode=response_mode, prerequisite=prerequisite
     )
@@ -819,28 +899,21 @@ def suite_signed(
     valid_for: timedelta,
     not_before: datetime | None = None,
     untrusted: bool = False,
+    status: JsonObject | None = None,
 ) -> Holding:
     """``base``'s claims, type and holder key, signed again by the suite: as the
     verifier's ``issuer_identity`` (a PKI entity the verifier trusts), or with
-    ``untrusted`` by a CA of the suite's own making."""
+    ``untrusted`` by a CA of the suite's own making. ``status`` is the credential's
+    ``status`` claim, if any."""
     holding = holding_of(base)
     payload = holding.payload()
     claims = {k: v for k, v in holding.claims().items() if k not in _REGISTERED}
+    signer: Signer
     if untrusted:
         authority = _untrusted_authority(ctx)
         signer, x5c = KeySigner(authority.signer_key), authority.x5c
     else:
-        named = verifier.require("issuer_identity")
-        own = file_identity(named, what=f"{verifier.name}.issuer_identity")
-        if own is not None:
-            signer, x5c = own.signer, list(own.x5c)
-        else:
-            identity = str(named)
-            pki = suite_pki(ctx)
-            try:
-                signer, x5c = pki.signer(identity), pki.x5c(identity)
-            except PasserelleError as exc:
-                raise CheckError(ErrorClass.SUITE, f"issuer_identity: {exc.detail}") from exc
+        signer, x5c = _issuer_identity(ctx, verifier)
     integrity = payload.get("vct#integrity")
     iss = payload.get("iss")
     try:
@@ -857,156 +930,110 @@ def suite_signed(
             not_before=not_before,
             vct_integrity=integrity if isinstance(integrity, str) else None,
             x5c=x5c,
+            status=status,
         )
     except PasserelleError as exc:
         raise CheckError(ErrorClass.SUITE, f"cannot sign a credential: {exc.detail}") from exc
     return Holding(credential=credential, holder_key=holding.holder_key)
 
 
-# --- revoked and suspended credentials ---------------------------------------------------
+def with_broken_signature(holding: Holding) -> Holding:
+    """``holding`` with one bit of its issuer signature flipped: the issuer, its
+    ``x5c`` chain and every claim unchanged, the signature no longer verifying."""
+    jwt, sep, rest = holding.credential.partition("~")
+    header, payload, signature = jwt.split(".")
+    raw = bytearray(_b64url_decode(signature))
+    if not raw:
+        raise CheckError(ErrorClass.SUITE, "the credential has no signature to break")
+    raw[-1] ^= 0x01
+    broken = f"{header}.{payload}.{_b64url(bytes(raw))}"
+    return Holding(credential=broken + sep + rest, holder_key=holding.holder_key)
 
-_STATUS_ACTIONS = ("revoke", "suspend")
 
-
-def _admin(issuer: Target) -> tuple[str, str]:
-    admin = issuer.get("admin")
-    if not isinstance(admin, dict) or not isinstance(admin.get("url"), str):
-        raise CheckSkipped(f"the targets file gives no admin API for {issuer.name}")
-    token_file = admin.get("token_file")
+def _issuer_identity(ctx: CheckContext, verifier: Target) -> tuple[Signer, list[str]]:
+    """The signer and ``x5c`` of the verifier's ``issuer_identity``: a partner's own
+    certificate and key from files, or a PKI entity of the suite's."""
+    named = verifier.require("issuer_identity")
+    own = file_identity(named, what=f"{verifier.name}.issuer_identity")
+    if own is not None:
+        return own.signer, list(own.x5c)
+    pki = suite_pki(ctx)
     try:
-        token = Path(str(token_file)).read_text().strip()
-    except OSError as exc:
-        raise CheckSkipped(f"{issuer.name}.admin.token_file cannot be read: {exc}") from exc
-    return str(admin["url"]).rstrip("/"), token
+        return pki.signer(str(named)), list(pki.x5c(str(named)))
+    except PasserelleError as exc:
+        raise CheckError(ErrorClass.SUITE, f"issuer_identity: {exc.detail}") from exc
 
 
-def _status_index(credential: str) -> int:
-    status = parse_sd_jwt(credential).unverified_payload().get("status")
-    entry = status.get("status_list") if isinstance(status, dict) else None
-    idx = entry.get("idx") if isinstance(entry, dict) else None
-    if not isinstance(idx, int) or isinstance(idx, bool):
-        raise CheckSkipped("the credential names no status list entry to revoke")
-    return idx
+# --- status: lists the suite hosts -------------------------------------------------------
+
+_STATUS_LIST_SIZE = 1 << 10
+_STATUS_LIST_TTL = timedelta(minutes=5)
 
 
-def _change_status(
-    ctx: CheckContext, issuer: Target, configuration: str, issued: Issued, action: str
-) -> None:
-    url, token = _admin(issuer)
-    headers = {"Authorization": f"Bearer {token}"}
-    idx = _status_index(issued.credential)
-    listed = ctx.http.get(f"{url}/issuances", headers=headers)
-    if listed.status_code != 200:
-        raise CheckSkipped(f"{issuer.name} admin API: issuances answered HTTP {listed.status_code}")
-    rows = ctx.json(listed, "admin issuances")
-    match = next(
-        (
-            row
-            for row in (rows if isinstance(rows, list) else [])
-            if isinstance(row, dict)
-            and row.get("configuration") == configuration
-            and row.get("status_index") == idx
-        ),
-        None,
+def status_host(ctx: CheckContext, verifier: Target) -> DocumentHost:
+    """Where the suite publishes the status lists of its own credentials for
+    ``verifier`` (see :mod:`._hosting` for reachability); HTTPS when the verifier is."""
+    tls = None
+    if verifier.url.startswith("https://"):
+        pki = suite_pki(ctx)
+        if pki.tls_certfile.is_file():
+            tls = (pki.tls_certfile, pki.tls_keyfile)
+    return DocumentHost(
+        host=str(verifier.get("suite_host") or "localhost"),
+        bind=str(verifier.get("suite_bind") or "127.0.0.1"),
+        tls=tls,
     )
-    if match is None:
-        raise CheckSkipped(f"{issuer.name} admin API lists no issuance with status index {idx}")
-    changed = ctx.http.post(f"{url}/credentials/{match['credential_id']}/{action}", headers=headers)
-    if changed.status_code != 200:
-        raise CheckSkipped(f"{issuer.name} admin API: {action} answered HTTP {changed.status_code}")
-
-
-def _status_key(setting: Mapping[str, Any]) -> str:
-    return f"presenting:status:{setting['issuer']}:{setting['configuration']}:{setting['persona']}"
 
 
 @dataclass(frozen=True, slots=True)
-class StatusNegative:
-    """A credential whose status the suite changed through the issuer's admin API."""
+class StatusListed:
+    """A credential the suite signed, pointing at a status list only the suite hosts."""
 
     holding: Holding
-    action: str
-    changed_at: datetime
-    status_uri: str | None
+    status: StatusValue
+    uri: str
+    index: int
 
 
-def _make_status_negatives(
-    ctx: CheckContext, setting: Mapping[str, Any]
-) -> dict[str, StatusNegative]:
-    issuer = ctx.targets.get(str(setting["issuer"]))
-    if issuer is None:
-        raise CheckError(ErrorClass.SUITE, f"no target {setting['issuer']!r}")
-    _admin(issuer)
-    made: dict[str, StatusNegative] = {}
-    for action in _STATUS_ACTIONS:
-        issued = obtain_credential(
-            ctx, issuer, str(setting["configuration"]), str(setting["persona"])
-        )
-        _change_status(ctx, issuer, str(setting["configuration"]), issued, action)
-        status = parse_sd_jwt(issued.credential).unverified_payload().get("status")
-        entry = status.get("status_list") if isinstance(status, dict) else None
-        uri = entry.get("uri") if isinstance(entry, dict) else None
-        made[action] = StatusNegative(
-            holding=holding_of(issued),
-            action=action,
-            changed_at=ctx.now(),
-            status_uri=uri if isinstance(uri, str) else None,
-        )
-    return made
+def status_listed(
+    ctx: CheckContext, verifier: Target, host: DocumentHost, status: StatusValue
+) -> StatusListed:
+    """The ``present`` credential signed again as ``issuer_identity``, with a status
+    reference into a list published on ``host`` at a URI never served before, already
+    saying ``status`` for it.
 
-
-def prepare_status_negatives(ctx: CheckContext) -> None:
-    """Revoke one and suspend one credential of every verifier's ``present`` setting,
-    before anything is presented to any verifier in this run.
-
-    A verifier may cache a status list for its ``ttl`` (Token Status List §8.3); a list
-    it fetched before the change would still say valid. Changing the status first means
-    the first list any verifier fetches in this run already carries it. Failures are
-    kept for the checks that need these credentials, which report them.
+    Deterministic by construction: no verifier can hold this list in a cache (Token
+    Status List §8.3 lets it keep one for its ``ttl``), and the list says ``status``
+    from its first byte, so an acceptance of an invalid or suspended credential is a
+    failure whatever the verifier saw before and whatever it reports about itself.
     """
-    for target in ctx.targets.values():
-        if target.role != "verifier" or not isinstance(target.get("present"), dict):
-            continue
-        setting: Mapping[str, Any] = target.get("present")
-
-        def make(chosen: Mapping[str, Any] = setting) -> dict[str, StatusNegative]:
-            return _make_status_negatives(ctx, chosen)
-
-        try:
-            ctx.shared(_status_key(setting), make)
-        except (CheckFailed, CheckSkipped, CheckError):
-            continue
-
-
-def status_negative(ctx: CheckContext, verifier: Target, action: str) -> StatusNegative:
-    """The ``present`` credential that was revoked (``revoke``) or suspended."""
-    setting = present_setting(verifier)
-    issuer = ctx.targets.get(str(setting["issuer"]))
-    if issuer is None:
-        raise CheckError(ErrorClass.SUITE, f"no target {setting['issuer']!r}")
-    _admin(issuer)
-    made = ctx.shared(_status_key(setting), lambda: _make_status_negatives(ctx, setting))
-    return made[action]
-
-
-def cached_list_may_explain(ctx: CheckContext, negative: StatusNegative, outcome: Outcome) -> bool:
-    """Whether an acceptance of ``negative`` may come from a status list the verifier
-    fetched before the change and may still use: its trace says it consulted a list,
-    and the change is younger than the list's ``ttl``.
-
-    Only a verifier that had this list before the run began can be in that position
-    (see :func:`prepare_status_negatives`), e.g. a stack that served a demo a minute ago.
-    """
-    consulted = any(
-        s["step"] == "status" and s["outcome"] == "passed" for s in decision_trace(outcome)
+    signer, x5c = _issuer_identity(ctx, verifier)
+    uri = host.fresh_url("status")
+    random = SecretsRandom()
+    index = draw_index(size=_STATUS_LIST_SIZE, random=random)
+    listed = with_statuses(
+        create_status_list(bits=2, size=_STATUS_LIST_SIZE), [(index, int(status))]
     )
-    if not consulted or negative.status_uri is None:
-        return False
-    response = ctx.http.get(negative.status_uri)
+    now = ctx.now()
     try:
-        ttl = decode_unverified_jws(response.text.strip()).payload_json().get("ttl")
-    except PasserelleError:
-        return False
-    if not isinstance(ttl, int) or isinstance(ttl, bool):
-        return False
-    return ctx.now() - negative.changed_at < timedelta(seconds=ttl)
+        token = create_status_list_token(
+            listed,
+            uri=uri,
+            signer=signer,
+            now=now - timedelta(seconds=5),
+            ttl=_STATUS_LIST_TTL,
+            valid_for=timedelta(hours=1),
+            x5c=x5c,
+        )
+    except PasserelleError as exc:
+        raise CheckError(ErrorClass.SUITE, f"cannot sign a status list: {exc.detail}") from exc
+    host.publish(uri, token.encode("ascii"), "application/statuslist+jwt")
+    holding = suite_signed(
+        ctx,
+        verifier,
+        presented_credential(ctx, verifier),
+        issued_at=now - timedelta(minutes=5),
+        valid_for=timedelta(days=1),
+        status=create_status_reference(idx=index, uri=uri),
+    )
+    return StatusListed(holding=holding, status=status, uri=uri, index=index)

@@ -89,6 +89,7 @@ def check(
     severity: Severity = Severity.REQUIRED,
     catches: Iterable[str] = (),
     profiles: Iterable[str] | None = None,
+    oidf: str | Iterable[str] = (),
 ) -> Callable[[Callable[[CheckContext], None]], Callable[[CheckContext], None]]:
     """Register the decorated function as check ``id`` of ``plan``."""
 
@@ -107,6 +108,7 @@ def check(
             run=run,
             catches=tuple(catches),
             profiles=frozenset(profiles) if profiles is not None else None,
+            oidf=(oidf,) if isinstance(oidf, str) else tuple(oidf),
         )
         return run
 

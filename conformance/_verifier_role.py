@@ -215,6 +215,12 @@ class Deviation:
     aud: str | None = None
     issued_ago: timedelta = timedelta(0)
     lifetime: timedelta = timedelta(minutes=5)
+    extra_claims: Mapping[str, Any] = field(default_factory=dict)
+    """Request Object claims added (``redirect_uri``, ``transaction_data``, ...)."""
+    url_client_id: str | None = None
+    """A ``client_id`` for the request URL other than the Request Object's."""
+    extra_jwks: tuple[JsonObject, ...] = ()
+    """Keys put before the usable encryption key in ``client_metadata.jwks``."""
 
     @property
     def is_honest(self) -> bool:
@@ -284,12 +290,9 @@ class PendingRequest:
     def request_object(self, wallet_nonce: str | None) -> str:
         metadata = ClientMetadata(vp_formats_supported=_FORMATS)
         if self.encryption_key is not None and self.encryption_kid is not None:
+            usable = encryption_jwk(self.encryption_key.public_key(), kid=self.encryption_kid)
             metadata = ClientMetadata(
-                jwks={
-                    "keys": [
-                        encryption_jwk(self.encryption_key.public_key(), kid=self.encryption_kid)
-                    ]
-                },
+                jwks={"keys": [*self.deviation.extra_jwks, usable]},
                 encrypted_response_enc_values_supported=(RESPONSE_ENC,),
                 vp_formats_supported=_FORMATS,
             )
@@ -328,6 +331,7 @@ class PendingRequest:
             claims["response_mode"] = d.response_mode
         if wallet_nonce is not None:
             claims["wallet_nonce"] = wallet_nonce
+        claims.update(d.extra_claims)
         for name in d.omit:
             claims.pop(name, None)
         header = {"typ": d.typ or REQUEST_OBJECT_TYP, "x5c": list(self.identity.x5c)}
@@ -565,7 +569,7 @@ class SuiteVerifier:
             request_uri=request_uri,
             link=authorization_request_url(
                 scheme=scheme,
-                client_id=client_id,
+                client_id=d.url_client_id or client_id,
                 request_uri=request_uri,
                 request_uri_method=request_uri_method,
             ),

@@ -358,6 +358,14 @@ class Reason(enum.StrEnum):
     DCP_CREDENTIAL_MISSING = "dcp.credential_missing"
     DCP_HOLDER_MISMATCH = "dcp.holder_mismatch"
 
+    # Conformance attestations: the suite's results, issued as credentials.
+    CONFORMANCE_ATTESTATION_INVALID = "conformance.attestation_invalid"
+    CONFORMANCE_ATTESTATION_MISSING = "conformance.attestation_missing"
+    CONFORMANCE_ATTESTATION_EXPIRED = "conformance.attestation_expired"
+    CONFORMANCE_SUBJECT_MISMATCH = "conformance.subject_mismatch"
+    CONFORMANCE_REPORT_MISMATCH = "conformance.report_digest_mismatch"
+    CONFORMANCE_NOT_CONFORMANT = "conformance.not_conformant"
+
 
 # The wire code a family maps to when the layer raising it has no better knowledge.
 # Presentation-side failures are OAuth ``invalid_request``; issuance-side protocol
@@ -382,6 +390,7 @@ _DEFAULT_WIRE: dict[str, str] = {
     "odrl": "access_denied",
     "dsp": "invalid_request",
     "dcp": "invalid_token",
+    "conformance": "access_denied",
     # RFC 9449 §5 and §7.1: a bad proof is invalid_dpop_proof at either server.
     "dpop": "invalid_dpop_proof",
     # Attestation-Based Client Authentication §5.2 (draft -07): invalid_client.

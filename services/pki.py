@@ -185,6 +185,7 @@ _EU_PID = "Passerelle EU PID Provider"
 _EU_REGISTER = "Passerelle EU Business Register"
 _EU_WRPAC = "Passerelle EU Access Certificate Authority"
 _CA_REGISTRY = "Canada (Passerelle dev) Trust Registry"
+_CONFORMANCE_LAB = "Passerelle Conformance Laboratory"
 
 _SPECS: tuple[_Spec, ...] = (
     _Spec(
@@ -237,6 +238,23 @@ _SPECS: tuple[_Spec, ...] = (
         issuer="eu-pubeaa-provider-ca",
         dns_roles=("eu-issuer",),
         uri_roles=("eu-issuer",),
+    ),
+    # The conformance suite's signing identity for its attestations, listed on the EU
+    # Pub-EAA providers list (trust_lists/eu/pubeaa-providers.yaml).
+    _Spec(
+        name="conformance-lab-ca",
+        kind=EntityKind.ROOT,
+        common_name="Conformance Laboratory CA (Passerelle dev)",
+        organization=_CONFORMANCE_LAB,
+        country="BE",
+    ),
+    _Spec(
+        name="conformance-lab",
+        kind=EntityKind.LEAF,
+        common_name="Conformance Laboratory (Passerelle dev)",
+        organization=_CONFORMANCE_LAB,
+        country="BE",
+        issuer="conformance-lab-ca",
     ),
     _Spec(
         name="eu-wrpac-provider-ca",
@@ -294,7 +312,11 @@ _SPECS: tuple[_Spec, ...] = (
         document=_Document.DID_WEB,
         role="ca-dataspace",
         did_path="sme",
-        did_services=(("CredentialService", "/sme/cs"),),
+        did_services=(
+            ("CredentialService", "/sme/cs"),
+            # Where the connector publishes its conformance attestation, if it has one.
+            ("ConformanceAttestation", "/sme/conformance-attestation"),
+        ),
     ),
     _Spec(
         name="eu-dataspace-sme",
@@ -302,7 +324,11 @@ _SPECS: tuple[_Spec, ...] = (
         document=_Document.DID_WEB,
         role="eu-dataspace",
         did_path="sme",
-        did_services=(("CredentialService", "/sme/cs"),),
+        did_services=(
+            ("CredentialService", "/sme/cs"),
+            # Where the connector publishes its conformance attestation, if it has one.
+            ("ConformanceAttestation", "/sme/conformance-attestation"),
+        ),
     ),
     _Spec(
         name="ca-dataspace-provider",

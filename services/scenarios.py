@@ -503,6 +503,14 @@ DATASPACE_SCENARIOS: tuple[DataspaceScenario, ...] = (
         hidden=True,
         expect="odrl.constraint_unsatisfied",
     ),
+    DataspaceScenario(
+        title="3f. A Canadian connector without a current conformance attestation is refused "
+        "the EU market-surveillance feed",
+        consumer="ca-dataspace",
+        provider="eu-dataspace",
+        dataset="urn:passerelle:dataset:eu-market-surveillance-feed",
+        expect="conformance.attestation_missing",
+    ),
 )
 
 

@@ -105,6 +105,9 @@ class TrustWorld:
             now, "EU Business Register CA", org="Passerelle EU Business Register"
         )
         self.wrpac_ca = _root(now, "EU WRPAC Provider CA")
+        self.conformance_lab_ca = _root(
+            now, "Conformance Laboratory CA", org="Passerelle Conformance Laboratory"
+        )
         self.ca_operator_root = _root(now, "Canada registry root", country="CA")
         self.ca_operator = leaf(now, self.ca_operator_root, "Canada registry signer", country="CA")
         self.pid_signer = leaf(now, self.pid_ca, "EU PID Provider signer")
@@ -120,6 +123,7 @@ class TrustWorld:
             "eu-pid-provider-ca": self.pid_ca[0],
             "eu-pubeaa-provider-ca": self.pubeaa_ca[0],
             "eu-wrpac-provider-ca": self.wrpac_ca[0],
+            "conformance-lab-ca": self.conformance_lab_ca[0],
         }
 
     def build(self, *, now: datetime | None = None) -> BuildResult:

@@ -1,12 +1,15 @@
 """The issuer plan: the suite plays a wallet against a credential issuer.
 
-Honest steps first (metadata, offer, token, nonce, credential), then the negatives the
-OpenID Foundation's issuer test plan is built on: wrong Transaction Code, replayed
-codes, key proofs with the wrong nonce, audience, type or signature, requests without
-a token. Every negative starts from its own offer, token and nonce, so that one
-finding never turns into a cascade. The content checks read the credentials the
-happy path obtained once per run (``obtain_shared``), without trusting their signature:
-that is one check's business, not every check's.
+Honest steps first (metadata, offer, token, nonce, credential), then negatives of our
+own: wrong Transaction Code, replayed codes, key proofs with the wrong nonce, audience,
+type or signature, requests without a token. Some of them match modules of the OpenID
+Foundation's issuer test plan, and say so in their ``oidf`` field; that plan also
+drives the authorization-code path, client and key attestations, which these checks do
+not (``docs/conformance.md`` has the module-by-module table). Every negative starts
+from its own offer, token and nonce, so that one finding never turns into a cascade.
+The content checks read the credentials the happy path obtained once per run
+(``obtain_shared``), without trusting their signature: that is one check's business,
+not every check's.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ from .._holder import (
     token_request,
 )
 from .._model import CheckFailed, CheckSkipped, CheckWarning, Requirement, Severity
-from .._registry import check, expect, expect_oauth_error
+from .._registry import check, expect, expect_oauth_error, expect_rejected
 
 PLAN = "issuer"
 SD_JWT = "dc+sd-jwt"
@@ -229,6 +232,14 @@ def _send_proofs(ctx: CheckContext, attempt: _Attempt, proofs: list[str]) -> htt
     )
 
 
+def _send_body(
+    ctx: CheckContext, attempt: _Attempt, body: Mapping[str, Any], proof: str
+) -> httpx.Response:
+    return credential_request(
+        ctx, attempt.endpoints, attempt.token, {**body, "proofs": {"jwt": [proof]}}
+    )
+
+
 # --- metadata -----------------------------------------------------------------------------
 
 
@@ -248,6 +259,7 @@ def _raw_metadata(ctx: CheckContext) -> httpx.Response:
     "ISS-META-01",
     "Credential issuer metadata is served at the well-known location",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-metadata-test",
     requirement=_vci(
         "§12.2.2",
         "credential-issuer-wellknown",
@@ -269,6 +281,7 @@ def _meta_served(ctx: CheckContext) -> None:
     "ISS-META-02",
     "credential_issuer equals the identifier the metadata was fetched from",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-metadata-test",
     requirement=_vci(
         "§12.2.4",
         "credential-issuer-parameters",
@@ -289,6 +302,7 @@ def _meta_identifier(ctx: CheckContext) -> None:
     "ISS-META-03",
     "Endpoint URLs in the metadata use https",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-metadata-test",
     requirement=_vci(
         "§12.2.4",
         "credential-issuer-parameters",
@@ -317,6 +331,7 @@ def _meta_endpoints(ctx: CheckContext) -> None:
     "ISS-META-04",
     "The issuer offers a nonce endpoint",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-metadata-test",
     severity=Severity.RECOMMENDED,
     requirement=_vci(
         "§13.8",
@@ -334,6 +349,7 @@ def _meta_nonce(ctx: CheckContext) -> None:
     "ISS-META-05",
     "Each credential configuration has a format and its type (vct / credential_definition)",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-metadata-test",
     requirement=_vci(
         "§12.2.4",
         "credential-issuer-parameters",
@@ -372,6 +388,7 @@ def _meta_configurations(ctx: CheckContext) -> None:
     "ISS-META-06",
     "Key-bound configurations describe their proof types",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-metadata-test",
     requirement=_vci(
         "§12.2.4",
         "credential-issuer-parameters",
@@ -411,6 +428,7 @@ def _meta_proof_types(ctx: CheckContext) -> None:
     "ISS-META-07",
     "The configurations the targets file names are in the metadata",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-metadata-test",
     requirement=_vci(
         "§12.2.4",
         "credential-issuer-parameters",
@@ -432,6 +450,7 @@ def _meta_listed(ctx: CheckContext) -> None:
     "ISS-META-08",
     "Authorization server metadata: issuer is identical to the identifier",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-metadata-test",
     requirement=_rfc(
         8414,
         "3.3",
@@ -452,6 +471,7 @@ def _as_issuer(ctx: CheckContext) -> None:
     "ISS-META-09",
     "Authorization server metadata names a token endpoint",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-metadata-test",
     requirement=_rfc(
         8414,
         "2",
@@ -468,6 +488,7 @@ def _as_token_endpoint(ctx: CheckContext) -> None:
     "ISS-META-10",
     "Authorization server metadata lists the pre-authorized code grant",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-metadata-test",
     severity=Severity.RECOMMENDED,
     requirement=_rfc(
         8414,
@@ -493,6 +514,7 @@ def _as_grant(ctx: CheckContext) -> None:
     "ISS-OFFER-01",
     "A credential offer parses and names this issuer",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-happy-flow",
     requirement=_vci(
         "§4.1.1",
         "credential-offer-parameters",
@@ -587,6 +609,7 @@ def _fresh_offer_form(ctx: CheckContext) -> tuple[IssuerEndpoints, dict[str, str
     "ISS-TOKEN-01",
     "A pre-authorized code with its Transaction Code buys an access token",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-happy-flow",
     requirement=_rfc(
         6749,
         "5.1",
@@ -760,6 +783,7 @@ def _nonce_response(ctx: CheckContext) -> httpx.Response:
     "ISS-NONCE-01",
     "The nonce endpoint hands out a c_nonce",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-happy-flow",
     requirement=_vci(
         "§7.2",
         "nonce-response",
@@ -795,6 +819,81 @@ def _nonce_no_store(ctx: CheckContext) -> None:
     )
 
 
+@check(
+    "ISS-NONCE-03",
+    "A spent c_nonce is not handed out again: new challenge values are unpredictable",
+    plan=PLAN,
+    requirement=_vci(
+        "§7.2",
+        "nonce-response",
+        "It is at the discretion of the Credential Issuer when to return a new challenge "
+        "value as opposed to the one returned in the previous request. New challenge values "
+        "MUST be unpredictable.",
+    ),
+    catches=("issuer:constant_c_nonce",),
+)
+def _nonce_fresh(ctx: CheckContext) -> None:
+    """An issuer may hand one value out more than once; but once the suite has spent it
+    in a credential request the issuer accepted, the issuer must have moved on: a value
+    that comes back after it was spent was known before it was asked for."""
+    _needs_nonce(ctx)
+    attempt = _prepare(ctx)
+    assert attempt.nonce is not None  # _needs_nonce: the issuer has a nonce endpoint
+    proof = key_proof(
+        new_holder_key(),
+        audience=attempt.endpoints.credential_issuer,
+        nonce=attempt.nonce,
+        now=ctx.now(),
+    )
+    spent = _send_proofs(ctx, attempt, [proof])
+    if spent.status_code not in (200, 202):
+        raise CheckSkipped(f"the honest credential request failed (HTTP {spent.status_code})")
+    later = [fresh_nonce(ctx, attempt.endpoints) for _ in range(2)]
+    ctx.record(
+        spent_nonce_length=len(attempt.nonce),
+        handed_out_again=[n == attempt.nonce for n in later],
+    )
+    expect(
+        attempt.nonce not in later,
+        "the nonce endpoint handed out again a c_nonce already spent in an accepted "
+        "credential request: its next challenge is known in advance",
+    )
+
+
+@check(
+    "ISS-NONCE-04",
+    "An issuer that requires a c_nonce in key proofs offers a nonce endpoint",
+    plan=PLAN,
+    requirement=_vci(
+        "§7",
+        "nonce-endpoint",
+        "A Credential Issuer that requires `c_nonce` values to be incorporated into proofs "
+        "in the Credential Request (see Section 8) MUST offer a Nonce Endpoint.",
+    ),
+    catches=("issuer:hidden_nonce_endpoint",),
+)
+def _nonce_endpoint_when_required(ctx: CheckContext) -> None:
+    endpoints = _endpoints(ctx)
+    if endpoints.nonce_endpoint is not None:
+        ctx.record(nonce_endpoint=endpoints.nonce_endpoint)
+        return
+    attempt = _prepare(ctx)
+    proof = key_proof(
+        new_holder_key(), audience=endpoints.credential_issuer, nonce=None, now=ctx.now()
+    )
+    response = _send_proofs(ctx, attempt, [proof])
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        error = None
+    ctx.record(http_status=response.status_code, error=error)
+    expect(
+        not (400 <= response.status_code < 500 and error in ("invalid_nonce", "invalid_proof")),
+        f"no nonce_endpoint in the metadata, yet a key proof without a c_nonce was refused "
+        f"with {error!r}: a wallet has no way to get the nonce this issuer requires",
+    )
+
+
 # --- credential endpoint --------------------------------------------------------------------
 
 
@@ -802,6 +901,8 @@ def _nonce_no_store(ctx: CheckContext) -> None:
     "ISS-CRED-01",
     "Each listed configuration is issued to an honest wallet",
     plan=PLAN,
+    oidf=("oid4vci-1_0-issuer-happy-flow", "oid4vci-1_0-issuer-happy-flow-skip-notification"),
+    catches=("issuer:hidden_nonce_endpoint",),
     requirement=_vci(
         "§8.3",
         "credential-response",
@@ -879,6 +980,7 @@ def _needs_nonce(ctx: CheckContext) -> None:
     "ISS-CRED-03",
     "A key proof with a c_nonce the issuer never gave is refused with invalid_nonce",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-fail-invalid-nonce",
     requirement=_vci(
         "Appendix F.4",
         "verifying-key-proof",
@@ -930,6 +1032,7 @@ def _cred_replayed_nonce(ctx: CheckContext) -> None:
     "ISS-CRED-05",
     "A key proof without a c_nonce is refused with invalid_proof",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-fail-invalid-nonce",
     requirement=_vci(
         "Appendix F.1",
         "jwt-proof-type",
@@ -964,6 +1067,7 @@ def _cred_wrong_aud(ctx: CheckContext) -> None:
     "ISS-CRED-07",
     "A key proof not signed by the key in its header is refused with invalid_proof",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-fail-invalid-jwt-proof-signature",
     requirement=_vci(
         "Appendix F.1",
         "jwt-proof-type",
@@ -1046,6 +1150,7 @@ def _cred_bad_token(ctx: CheckContext) -> None:
     "ISS-CRED-11",
     "An unknown credential configuration is refused with unknown_credential_configuration",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-fail-unknown-credential-configuration",
     requirement=_vci(
         "§8.3.1.2",
         "credential-request-errors",
@@ -1076,9 +1181,133 @@ def _cred_unknown_configuration(ctx: CheckContext) -> None:
 
 
 @check(
+    "ISS-CRED-14",
+    "An access token in the URL query is not accepted",
+    plan=PLAN,
+    severity=Severity.RECOMMENDED,
+    oidf="oid4vci-1_0-issuer-fail-on-access-token-in-query",
+    requirement=_rfc(
+        6750,
+        "§2.3",
+        "Because of the security weaknesses associated with the URI method (see Section 5), "
+        "including the high likelihood that the URL containing the access token will be "
+        "logged, it SHOULD NOT be used unless it is impossible to transport the access token "
+        'in the "Authorization" request header field or the HTTP request entity-body.',
+    ),
+)
+def _cred_token_in_query(ctx: CheckContext) -> None:
+    attempt = _prepare(ctx)
+    proof = key_proof(
+        new_holder_key(),
+        audience=attempt.endpoints.credential_issuer,
+        nonce=attempt.nonce,
+        now=ctx.now(),
+    )
+    response = ctx.http.post(
+        attempt.endpoints.credential_endpoint,
+        params={"access_token": attempt.token},
+        json={"credential_configuration_id": attempt.configuration, "proofs": {"jwt": [proof]}},
+    )
+    ctx.record(http_status=response.status_code)
+    if response.status_code in (200, 202):
+        # RFC 6750 words it as a SHOULD NOT for the client; FAPI 2.0 makes it a MUST
+        # for the server, which OpenID4VCI alone does not.
+        raise CheckWarning("a credential was issued on an access token sent in the URL query")
+    expect_rejected(response, "access token in the query")
+
+
+@check(
+    "ISS-CRED-15",
+    "An unknown credential_identifier is refused with unknown_credential_identifier",
+    plan=PLAN,
+    catches=("issuer:ignore_credential_identifier",),
+    oidf="oid4vci-1_0-issuer-fail-unknown-credential-identifier",
+    requirement=_vci(
+        "§8.3.1.2",
+        "credential-request-errors",
+        "If the Wallet is requesting the issuance of a Credential that is not supported by the "
+        "Credential Endpoint, the HTTP response MUST use the HTTP status code 400 (Bad "
+        "Request) and set the content type to `application/json` with the following "
+        "parameters in the JSON-encoded response body: … `unknown_credential_identifier`: "
+        "Requested Credential identifier is unknown.",
+    ),
+)
+def _cred_unknown_identifier(ctx: CheckContext) -> None:
+    attempt = _prepare(ctx)
+    proof = key_proof(
+        new_holder_key(),
+        audience=attempt.endpoints.credential_issuer,
+        nonce=attempt.nonce,
+        now=ctx.now(),
+    )
+    response = _send_body(
+        ctx,
+        attempt,
+        {"credential_identifier": f"no-such-identifier-{secrets.token_hex(4)}"},
+        proof,
+    )
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        error = None
+    ctx.record(http_status=response.status_code, error=error)
+    # §8.2 lets credential_identifier be used only after a token response named some;
+    # a request naming one nobody issued is malformed too, so both codes are right.
+    expect(
+        response.status_code == 400
+        and error in ("unknown_credential_identifier", "invalid_credential_request"),
+        f"expected HTTP 400 with unknown_credential_identifier, got HTTP "
+        f"{response.status_code} with {error!r}",
+    )
+
+
+@check(
+    "ISS-CRED-16",
+    "A second credential request on the same token, with unknown parameters, is answered",
+    plan=PLAN,
+    catches=("issuer:refuse_unknown_parameters",),
+    oidf="oid4vci-1_0-issuer-happy-flow-additional-requests",
+    requirement=_vci(
+        "§8.2",
+        "credential-request",
+        "Additional Credential Request parameters MAY be defined and used. The Credential "
+        "Issuer MUST ignore any unrecognized parameters.",
+    ),
+)
+def _cred_additional_request(ctx: CheckContext) -> None:
+    attempt = _prepare(ctx)
+    aud = attempt.endpoints.credential_issuer
+    first = _send_proofs(
+        ctx,
+        attempt,
+        [key_proof(new_holder_key(), audience=aud, nonce=attempt.nonce, now=ctx.now())],
+    )
+    if first.status_code not in (200, 202):
+        raise CheckSkipped(f"the honest credential request failed (HTTP {first.status_code})")
+    nonce = fresh_nonce(ctx, attempt.endpoints)
+    proof = key_proof(new_holder_key(), audience=aud, nonce=nonce, now=ctx.now())
+    second = _send_body(
+        ctx,
+        attempt,
+        {
+            "credential_configuration_id": attempt.configuration,
+            "passerelle_conformance_unknown": secrets.token_urlsafe(8),
+        },
+        proof,
+    )
+    ctx.record(http_status=second.status_code)
+    expect(
+        second.status_code in (200, 202),
+        f"a second request with an unrecognised parameter was answered HTTP "
+        f"{second.status_code} ({second.text[:200]!r})",
+    )
+
+
+@check(
     "ISS-CRED-12",
     "A request without proofs for a key-bound configuration is refused with invalid_proof",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-fail-missing-proof",
     requirement=_vci(
         "§8.2",
         "credential-request",
@@ -1115,6 +1344,7 @@ def _cnf_thumbprint(credential: str) -> str | None:
     "ISS-CRED-13",
     "A batch of key proofs yields one credential per key, each bound to its own key",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-batch-issuance",
     requirement=_vci(
         "§8.3",
         "credential-response",
@@ -1125,7 +1355,7 @@ def _cnf_thumbprint(credential: str) -> str | None:
         "Credential Request, unless the Issuer decides to issue fewer Credentials. Each key "
         "provided by the Wallet is used to bind to, at most, one Credential.",
     ),
-    catches=("issuer:omit_cnf",),
+    catches=("issuer:omit_cnf", "issuer:hidden_nonce_endpoint"),
 )
 def _cred_batch(ctx: CheckContext) -> None:
     endpoints = _endpoints(ctx)
@@ -1588,6 +1818,7 @@ def _deferred(ctx: CheckContext, *, prerequisite: bool = True) -> _Deferred:
     "ISS-DEFER-01",
     "Deferred issuance: 202 with a transaction_id, then the credential",
     plan=PLAN,
+    catches=("issuer:hidden_nonce_endpoint",),
     requirement=_vci(
         "§8.3",
         "credential-response",
@@ -1667,6 +1898,7 @@ def _notification_endpoint(ctx: CheckContext) -> str:
     "ISS-NOTIF-01",
     "A notification about an issued credential is acknowledged",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-happy-flow",
     requirement=_vci(
         "§11.2",
         "section-11.2",

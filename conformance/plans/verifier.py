@@ -11,7 +11,9 @@ fails on a 5xx or an acceptance.
 Credentials come from the ``present`` issuer through the suite's holder, or are signed
 by the suite (``issuer_identity``, or a CA of its own) when no honest issuer would make
 them; a control presentation of a valid suite-signed credential shows the verifier
-accepts those, so that a refusal of the expired one is about its expiry.
+accepts those, so that a refusal of the expired one is about its expiry. Revocation and
+suspension are judged on credentials whose status list the suite itself hosts, at a URI
+never served before, so no cache and no history can explain an acceptance.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import re
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
+
+import httpx
 
 from passerelle import PasserelleError
 from passerelle.jose import decode_unverified_jws, verify_jws
@@ -32,6 +36,7 @@ from passerelle.oid4vp import (
     ResponseMode,
     parse_client_id,
 )
+from passerelle.status_list import StatusValue
 from passerelle.x509 import check_x509_san_dns, verify_x5c_chain, x509_hash
 
 from .. import (
@@ -45,28 +50,36 @@ from .. import (
     expect,
 )
 from .._holder import obtain_shared
+from .._model import CheckError, ErrorClass
 from .._presenting import (
     Fault,
     FetchedRequest,
     Holding,
+    Session,
     access_anchors,
-    cached_list_may_explain,
+    answer,
     dcql_query_for,
+    decision_trace,
     default_claims,
     expect_accepted,
     expect_refused,
     fetch_request,
     holding_of,
+    open_session,
     parse_request_url,
     present,
     present_setting,
     presented_credential,
     read_outcome,
+    response_form,
     response_modes,
+    send_response,
     start_transaction,
-    status_negative,
+    status_host,
+    status_listed,
     suite_signed,
     verify_request,
+    with_broken_signature,
 )
 
 PLAN = "verifier"
@@ -447,6 +460,7 @@ def _nonce(ctx: CheckContext) -> None:
     "VER-REQ-09",
     "request_uri_method=post: the Request Object echoes the wallet_nonce",
     plan=PLAN,
+    oidf="oid4vp-1final-verifier-request-uri-method-post",
     requirement=_vp(
         "5.10",
         "When received, the Verifier MUST use it as the wallet_nonce value in the signed "
@@ -490,6 +504,42 @@ def _by_reference(ctx: CheckContext) -> None:
     )
 
 
+@check(
+    "VER-REQ-11",
+    "The request_uri serves the Request Object again when a wallet fetches it twice",
+    plan=PLAN,
+    severity=Severity.RECOMMENDED,
+    oidf="oid4vp-1final-verifier-request-uri-fetched-twice",
+    requirement=_vp(
+        "5.1",
+        "If request_uri_method value is get, the Wallet MUST send the request to retrieve "
+        "the Request Object using the HTTP GET method, i.e., as defined in [RFC9101].",
+    ),
+)
+def _fetched_twice(ctx: CheckContext) -> None:
+    """OpenID4VP does not make a request_uri single-use: a wallet may fetch it again
+    (a retry, a reload), and then answer the request it fetched last."""
+    holding, query = _inputs(ctx)
+    transaction = start_transaction(ctx, ctx.target, query, response_mode=_mode(ctx))
+    try:
+        fetch_request(ctx, transaction)
+        fetched = fetch_request(ctx, transaction)
+    except CheckFailed as exc:
+        raise CheckWarning(f"the second fetch of the request_uri failed: {exc.message}") from exc
+    session = Session(
+        transaction=transaction, fetched=fetched, verified=verify_request(ctx, fetched)
+    )
+    vp_token = answer(holding, session.request, now=ctx.now())
+    outcome = send_response(ctx, session, response_form(session.request, vp_token))
+    ctx.record(**outcome.evidence())
+    if not outcome.accepted:
+        raise CheckWarning(
+            f"the answer to the Request Object fetched a second time was not accepted "
+            f"(reason {outcome.reason!r})",
+            **outcome.evidence(),
+        )
+
+
 # --- honest presentations ----------------------------------------------------------------
 
 
@@ -509,6 +559,7 @@ def _honest(ctx: CheckContext, mode: str) -> None:
     "VER-PRES-01",
     "An honest presentation by direct_post is accepted",
     plan=PLAN,
+    oidf="oid4vp-1final-verifier-happy-flow",
     requirement=_vp(
         "8.2",
         "The Authorization Response MUST be encoded in the request body using the format "
@@ -523,6 +574,7 @@ def _honest_direct_post(ctx: CheckContext) -> None:
     "VER-PRES-02",
     "An honest presentation by direct_post.jwt (encrypted) is accepted",
     plan=PLAN,
+    oidf="oid4vp-1final-verifier-happy-flow",
     requirement=_vp(
         "8.3",
         "To encrypt the Authorization Response, implementations MUST use an unsigned, "
@@ -554,6 +606,7 @@ def _tampered(ctx: CheckContext) -> None:
     "VER-KB-01",
     "A KB-JWT signed with a key other than the cnf key is refused",
     plan=PLAN,
+    oidf="oid4vp-1final-verifier-invalid-kb-jwt-signature",
     requirement=_sd_jwt(
         "4.3.2",
         "If the Verifier requires Key Binding, the Verifier MUST ensure that the key with "
@@ -569,6 +622,7 @@ def _kb_other_key(ctx: CheckContext) -> None:
     "VER-KB-02",
     "A KB-JWT with another nonce is refused",
     plan=PLAN,
+    oidf="oid4vp-1final-verifier-invalid-kb-jwt-nonce",
     catches=("verifier:skip_nonce_check",),
     requirement=_vp(
         "14.1.2",
@@ -584,6 +638,7 @@ def _kb_nonce(ctx: CheckContext) -> None:
     "VER-KB-03",
     "A KB-JWT for another audience is refused",
     plan=PLAN,
+    oidf="oid4vp-1final-verifier-invalid-kb-jwt-aud",
     catches=("verifier:ignore_aud",),
     requirement=_vp(
         "14.1.2",
@@ -603,12 +658,24 @@ _IAT = _sd_jwt(
 )
 
 
-@check("VER-KB-04", "A KB-JWT issued a day in the future is refused", plan=PLAN, requirement=_IAT)
+@check(
+    "VER-KB-04",
+    "A KB-JWT issued a day in the future is refused",
+    plan=PLAN,
+    oidf="oid4vp-1final-verifier-kb-jwt-iat-in-future",
+    requirement=_IAT,
+)
 def _kb_iat_future(ctx: CheckContext) -> None:
     _refused(ctx, Fault.IAT_FUTURE, "KB-JWT iat a day ahead")
 
 
-@check("VER-KB-05", "A KB-JWT issued a day ago is refused", plan=PLAN, requirement=_IAT)
+@check(
+    "VER-KB-05",
+    "A KB-JWT issued a day ago is refused",
+    plan=PLAN,
+    oidf="oid4vp-1final-verifier-kb-jwt-iat-in-past",
+    requirement=_IAT,
+)
 def _kb_iat_past(ctx: CheckContext) -> None:
     _refused(ctx, Fault.IAT_PAST, "KB-JWT iat a day old")
 
@@ -617,6 +684,7 @@ def _kb_iat_past(ctx: CheckContext) -> None:
     "VER-KB-06",
     "A KB-JWT whose sd_hash does not match the presentation is refused",
     plan=PLAN,
+    oidf="oid4vp-1final-verifier-invalid-sd-hash",
     requirement=_sd_jwt(
         "7.3",
         _KB_STEPS + "Calculate the digest over the Issuer-signed JWT and Disclosures as "
@@ -701,6 +769,70 @@ def _not_yet_valid(ctx: CheckContext) -> None:
     )
 
 
+@check(
+    "VER-CRED-05",
+    "A trusted issuer's credential whose signature does not verify is refused",
+    plan=PLAN,
+    catches=("verifier:skip_issuer_signature",),
+    oidf="oid4vp-1final-verifier-invalid-credential-signature",
+    requirement=_sd_jwt(
+        "7.1",
+        "The Holder or the Verifier MUST perform the following (or equivalent) steps when "
+        "receiving an SD-JWT to validate the SD-JWT and extract the payload: … Validate the "
+        "signature over the Issuer-signed JWT per Section 5.2 of [RFC7515].",
+    ),
+)
+def _broken_signature(ctx: CheckContext) -> None:
+    _control(ctx)
+    now = ctx.now()
+    holding = suite_signed(
+        ctx,
+        ctx.target,
+        presented_credential(ctx, ctx.target),
+        issued_at=now - timedelta(minutes=5),
+        valid_for=timedelta(days=1),
+    )
+    _, query = _inputs(ctx)
+    shown = present(
+        ctx, ctx.target, with_broken_signature(holding), query, response_mode=_mode(ctx)
+    )
+    expect_refused(shown.outcome, "credential with a broken issuer signature")
+
+
+@check(
+    "VER-PRES-03",
+    "A credential whose cnf.jwk holds only the members its key type requires is accepted",
+    plan=PLAN,
+    oidf="oid4vp-1final-verifier-minimal-cnf-jwk",
+    requirement=_sd_jwt(
+        "4.3.2",
+        "If the Verifier requires Key Binding, the Verifier MUST ensure that the key with "
+        "which it validates the signature on the Key Binding JWT is the key specified in the "
+        "SD-JWT as the Holder's public key.",
+    ),
+)
+def _minimal_cnf(ctx: CheckContext) -> None:
+    """kid, alg, use and the like are optional JWK members (RFC 7517 §4): a verifier
+    that needs them refuses wallets that follow RFC 7638's minimal form."""
+    now = ctx.now()
+    holding = suite_signed(
+        ctx,
+        ctx.target,
+        presented_credential(ctx, ctx.target),
+        issued_at=now - timedelta(minutes=5),
+        valid_for=timedelta(days=1),
+    )
+    cnf = holding.payload().get("cnf")
+    jwk = cnf.get("jwk") if isinstance(cnf, dict) else None
+    members = sorted(jwk) if isinstance(jwk, dict) else []
+    ctx.record(cnf_jwk_members=members)
+    if members != ["crv", "kty", "x", "y"]:
+        raise CheckError(ErrorClass.SUITE, f"cnf.jwk is not minimal: {members}")
+    _, query = _inputs(ctx)
+    shown = present(ctx, ctx.target, holding, query, response_mode=_mode(ctx))
+    expect_accepted(shown.outcome, "credential with a minimal cnf.jwk")
+
+
 _STATUS_RULE = Requirement(
     spec="draft-ietf-oauth-status-list",
     section="8.3",
@@ -710,16 +842,33 @@ _STATUS_RULE = Requirement(
 )
 
 
-def _status_refused(ctx: CheckContext, action: str, what: str) -> None:
-    negative = status_negative(ctx, ctx.target, action)
+def _status_refused(ctx: CheckContext, status: StatusValue, what: str) -> None:
+    """Present a credential whose status list, hosted by the suite at a URI no verifier
+    has seen, says ``status`` from the start: any acceptance is a failure.
+
+    A control credential, identical but for a ``VALID`` entry in a list of its own,
+    must be accepted first: without it, a refusal could be about the suite's host being
+    out of the verifier's reach rather than about the status. The verifier's own trace
+    is shown as evidence, never weighed.
+    """
+    verifier = ctx.target
     _, query = _inputs(ctx)
-    shown = present(ctx, ctx.target, negative.holding, query, response_mode=_mode(ctx))
-    if shown.outcome.accepted and cached_list_may_explain(ctx, negative, shown.outcome):
-        raise CheckWarning(
-            f"{what}: accepted after checking a status list that still said valid; the "
-            "verifier may cache a list for its ttl (Token Status List §8.3) and had this one "
-            "before the run began — run again against a verifier that has not seen it",
-            **shown.outcome.evidence(),
+    with status_host(ctx, verifier) as host:
+        control = status_listed(ctx, verifier, host, StatusValue.VALID)
+        shown = present(ctx, verifier, control.holding, query, response_mode=_mode(ctx))
+        if not shown.outcome.accepted:
+            raise CheckSkipped(
+                f"{verifier.name} refuses even a valid credential whose status list the "
+                f"suite hosts (reason {shown.outcome.reason!r}, status list fetched "
+                f"{host.fetches(control.uri)} times); the suite cannot isolate this fault"
+            )
+        listed = status_listed(ctx, verifier, host, status)
+        shown = present(ctx, verifier, listed.holding, query, response_mode=_mode(ctx))
+        ctx.record(
+            status_uri=listed.uri,
+            status_index=listed.index,
+            status_list_fetches=host.fetches(listed.uri),
+            verifier_trace=decision_trace(shown.outcome),
         )
     expect_refused(shown.outcome, what)
 
@@ -728,22 +877,22 @@ def _status_refused(ctx: CheckContext, action: str, what: str) -> None:
     "VER-CRED-03",
     "A revoked credential is refused",
     plan=PLAN,
-    catches=("verifier:skip_status",),
+    catches=("verifier:skip_status", "verifier:forge_status_trace"),
     requirement=_STATUS_RULE,
 )
 def _revoked(ctx: CheckContext) -> None:
-    _status_refused(ctx, "revoke", "revoked credential")
+    _status_refused(ctx, StatusValue.INVALID, "revoked credential")
 
 
 @check(
     "VER-CRED-04",
     "A suspended credential is refused",
     plan=PLAN,
-    catches=("verifier:skip_status",),
+    catches=("verifier:skip_status", "verifier:forge_status_trace"),
     requirement=_STATUS_RULE,
 )
 def _suspended(ctx: CheckContext) -> None:
-    _status_refused(ctx, "suspend", "suspended credential")
+    _status_refused(ctx, StatusValue.SUSPENDED, "suspended credential")
 
 
 # --- trust -------------------------------------------------------------------------------
@@ -852,3 +1001,109 @@ def _replay(ctx: CheckContext) -> None:
 )
 def _wrong_state(ctx: CheckContext) -> None:
     _refused(ctx, Fault.WRONG_STATE, "response with a wrong state")
+
+
+_RESPONSE_URI_ANSWER = _vp(
+    "8.2",
+    "If the Response URI has successfully processed the Authorization Response or "
+    "Authorization Error Response, it MUST respond with an HTTP status code of 200 with "
+    "Content-Type of application/json and a JSON object in the response body.",
+)
+
+
+def _json_object_answer(response: httpx.Response, what: str) -> None:
+    content_type = response.headers.get("content-type", "").split(";")[0].strip()
+    expect(
+        response.status_code == 200,
+        f"{what}: the response_uri answered HTTP {response.status_code}, not 200",
+        status=response.status_code,
+    )
+    expect(
+        content_type == "application/json",
+        f"{what}: the response_uri answered with Content-Type {content_type!r}",
+    )
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    expect(isinstance(body, dict), f"{what}: the response_uri's answer is not a JSON object")
+
+
+@check(
+    "VER-RESP-03",
+    "An honest response is answered 200 with a JSON object",
+    plan=PLAN,
+    catches=("verifier:plain_text_answer",),
+    requirement=_RESPONSE_URI_ANSWER,
+)
+def _answer_to_honest(ctx: CheckContext) -> None:
+    holding, query = _inputs(ctx)
+    session = open_session(ctx, ctx.target, query, response_mode=_mode(ctx))
+    vp_token = answer(holding, session.request, now=ctx.now())
+    response = ctx.http.post(
+        session.request.response_uri, data=response_form(session.request, vp_token)
+    )
+    outcome = read_outcome(ctx, session.transaction, response)
+    ctx.record(**outcome.evidence())
+    if not outcome.accepted:
+        raise CheckSkipped(f"the honest presentation was not accepted ({outcome.reason!r})")
+    _json_object_answer(response, "honest presentation")
+
+
+@check(
+    "VER-RESP-04",
+    "A wallet's Authorization Error Response is acknowledged, and the transaction fails",
+    plan=PLAN,
+    catches=("verifier:plain_text_answer",),
+    requirement=_RESPONSE_URI_ANSWER,
+)
+def _answer_to_wallet_error(ctx: CheckContext) -> None:
+    _, query = _inputs(ctx)
+    session = open_session(ctx, ctx.target, query, response_mode=_mode(ctx))
+    form = {"error": "access_denied", "error_description": "the user declined"}
+    if session.request.state is not None:
+        form["state"] = session.request.state
+    response = ctx.http.post(session.request.response_uri, data=form)
+    outcome = read_outcome(ctx, session.transaction, response)
+    ctx.record(**outcome.evidence())
+    _json_object_answer(response, "authorization error response")
+    expect(not outcome.accepted, "the transaction reports accepted after the wallet declined")
+
+
+@check(
+    "VER-RESP-05",
+    "The Request Object and the response_uri's answers are not cacheable",
+    plan=PLAN,
+    severity=Severity.RECOMMENDED,
+    requirement=Requirement(
+        spec="RFC 6749",
+        section="5.1",
+        text='The authorization server MUST include the HTTP "Cache-Control" response '
+        'header field [RFC2616] with a value of "no-store" in any response containing '
+        "tokens, credentials, or other sensitive information,",
+        link="https://www.rfc-editor.org/rfc/rfc6749#section-5.1",
+    ),
+)
+def _not_cacheable(ctx: CheckContext) -> None:
+    """The sentence is the token endpoint's; a Request Object (its nonce and state) and
+    the verdict on a presentation are as sensitive, hence a recommendation here."""
+    holding, query = _inputs(ctx)
+    transaction = start_transaction(ctx, ctx.target, query, response_mode=_mode(ctx))
+    _, reference = parse_request_url(transaction.request_url)
+    cacheable: list[str] = []
+    if reference.request_uri is not None:
+        fetched = ctx.http.get(
+            reference.request_uri, headers={"Accept": "application/oauth-authz-req+jwt"}
+        )
+        if "no-store" not in fetched.headers.get("cache-control", ""):
+            cacheable.append("request_uri")
+    session = open_session(ctx, ctx.target, query, response_mode=_mode(ctx))
+    vp_token = answer(holding, session.request, now=ctx.now())
+    response = ctx.http.post(
+        session.request.response_uri, data=response_form(session.request, vp_token)
+    )
+    if "no-store" not in response.headers.get("cache-control", ""):
+        cacheable.append("response_uri")
+    ctx.record(without_no_store=cacheable)
+    if cacheable:
+        raise CheckWarning(f"answered without Cache-Control: no-store: {cacheable}")

@@ -30,13 +30,24 @@ to arrive after the backchannel answered; default 0.1).
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from passerelle import JsonObject, JsonValue, PasserelleError
-from passerelle.jose import ALGORITHMS, UnverifiedJws, decode_unverified_jws, verify_jws
+from passerelle.jose import (
+    ALGORITHMS,
+    PublicKey,
+    UnverifiedJws,
+    decode_unverified_jws,
+    epoch,
+    verify_jws,
+)
+from passerelle.oid4vci import PROOF_JWT_TYP
 from passerelle.oid4vp import RequestUriMethod, ResponseMode, parse_vp_token
 from passerelle.sd_jwt import (
     KB_JWT_TYP,
@@ -46,13 +57,17 @@ from passerelle.sd_jwt import (
     parse_sd_jwt,
     process_disclosures,
 )
+from passerelle.sd_jwt_vc import issue_sd_jwt_vc
 from passerelle.services.pki import Pki, load_pki
+from passerelle.services.runtime import SecretsRandom
 from passerelle.x509 import san_dns_names, x509_hash
 
 from .._adapters import make_offer
 from .._context import CheckContext
+from .._holder import obtain_shared
 from .._identities import file_identity
 from .._interactive import ask_wallet, is_interactive, receive_interactively, wallet_backchannel
+from .._issuer_role import ProofSeen, SuiteIssuer
 from .._model import CheckError, CheckFailed, CheckSkipped, ErrorClass, Requirement, Severity
 from .._registry import check, expect
 from .._verifier_role import (
@@ -78,6 +93,10 @@ _NOT_SUBJECT_CLAIMS = frozenset(
 )
 _ARRIVAL_WAIT_S = 5.0
 _NO_SUCH_TYPE = "urn:passerelle:conformance:no-such-credential-type"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _vp(section: str, text: str) -> Requirement:
@@ -432,6 +451,7 @@ def _refused(
     client_id: str | None = None,
     deviation: Deviation | None = None,
     vct: str | None = None,
+    dcql_query: JsonObject | None = None,
 ) -> None:
     """Send a request wrong in one way; the wallet must not present anything."""
     held = _credential(ctx)
@@ -444,7 +464,7 @@ def _refused(
         pending = verifier.create_request(
             identity=signer,
             client_id=client_id or signer.x509_san_dns(setup.host),
-            dcql_query=_query(held, paths, vct=vct),
+            dcql_query=dcql_query or _query(held, paths, vct=vct),
             now=ctx.now(),
             deviation=deviation,
             scheme=setup.scheme,
@@ -509,6 +529,8 @@ def _binding_problems(presented: _Presented) -> list[str]:
     "The wallet obtains a credential from the configured issuer (pre-authorized code, "
     "Transaction Code)",
     plan=PLAN,
+    # Real issuers have a nonce endpoint: a proof without the nonce buys nothing.
+    catches=("wallet:proof_without_nonce",),
     requirement=Requirement(
         spec="OpenID4VCI 1.0",
         section="6.1",
@@ -529,6 +551,7 @@ def _receives_credential(ctx: CheckContext) -> None:
     "An honest DCQL request (x509_san_dns, direct_post) gets a vp_token with the requested "
     "claims at the response_uri",
     plan=PLAN,
+    oidf="oid4vp-1final-wallet-happy-flow",
     requirement=_vp(
         "8.1",
         "vp_token: REQUIRED. This is a JSON-encoded object containing entries where the key "
@@ -547,6 +570,7 @@ def _direct_post(ctx: CheckContext) -> None:
     "WAL-03",
     "Under direct_post.jwt the response is a JWE encrypted to the suite's key, with its kid",
     plan=PLAN,
+    oidf=("oid4vp-1final-wallet-happy-flow", "oid4vp-1final-wallet-request-uri-method-post"),
     requirement=_vp(
         "8.3",
         "To encrypt the Authorization Response, implementations MUST use an unsigned, "
@@ -683,6 +707,7 @@ def _x509_hash(ctx: CheckContext) -> None:
     "WAL-08",
     "Only the requested claims are disclosed (data minimisation)",
     plan=PLAN,
+    oidf="oid4vp-1final-wallet-fewer-claims-than-available",
     requirement=_vp(
         "6.4",
         "Wallets MUST NOT send selectively disclosable claims that have not been selected "
@@ -742,6 +767,7 @@ def _untrusted_verifier(ctx: CheckContext) -> None:
     "WAL-10",
     "A request whose signature is not by the x5c leaf's key is refused",
     plan=PLAN,
+    oidf="oid4vp-1final-wallet-negative-test-invalid-request-object-signature",
     requirement=_VALIDATE_SIGNATURE_AND_CHAIN,
     catches=("wallet:skip_request_signature",),
 )
@@ -819,6 +845,7 @@ def _hash_mismatch(ctx: CheckContext) -> None:
     "WAL-13",
     "Under x509_san_dns, a response_uri on another host than the Client Identifier is refused",
     plan=PLAN,
+    oidf="oid4vp-1final-wallet-negative-test-response-uri-not-client-id",
     requirement=_vp(
         "5.9.3",
         "If the Wallet can establish trust in the Client Identifier authenticated through "
@@ -859,6 +886,7 @@ def _wrong_typ(ctx: CheckContext) -> None:
     "WAL-15",
     "A request without a nonce is refused",
     plan=PLAN,
+    oidf="oid4vp-1final-wallet-negative-test-missing-nonce",
     requirement=_vp(
         "5.2",
         "nonce: REQUIRED. A case-sensitive String representing a value to securely bind "
@@ -943,6 +971,7 @@ def _expired(ctx: CheckContext) -> None:
     "WAL-19",
     "A DCQL query no held credential satisfies is declined, with no presentation",
     plan=PLAN,
+    oidf="oid4vp-1final-wallet-negative-test-required-non-matching-credential",
     requirement=_vp(
         "6.4.2",
         "If the Wallet cannot deliver all non-optional Credentials requested by the "
@@ -956,3 +985,515 @@ def _no_matching_credential(ctx: CheckContext) -> None:
         why=f"the wallet holds no credential of type {_NO_SUCH_TYPE}",
         vct=_NO_SUCH_TYPE,
     )
+
+
+@check(
+    "WAL-20",
+    "A required credential set the wallet can only half answer gets no partial vp_token",
+    plan=PLAN,
+    oidf="oid4vp-1final-wallet-negative-test-required-non-matching-credential",
+    catches=("wallet:partial_credential_sets",),
+    requirement=_vp(
+        "6.4.2",
+        "If the Wallet cannot deliver all non-optional Credentials requested by the "
+        "Verifier according to these rules, it MUST NOT return any Credential(s).",
+    ),
+)
+def _partial_credential_set(ctx: CheckContext) -> None:
+    """One required set, one option: the held credential and one of a type nobody
+    holds. Answering only the held one would satisfy no option of the set."""
+    held = _credential(ctx)
+    query = _query(held, _requested_paths(ctx, held))
+    held_query = query["credentials"][0]  # type: ignore[index]
+    missing: JsonObject = {
+        "id": "not_held",
+        "format": held.format,
+        "meta": {"vct_values": [_NO_SUCH_TYPE]},
+    }
+    _refused(
+        ctx,
+        _setup(ctx),
+        why=f"the one option of the required credential set includes {_NO_SUCH_TYPE}",
+        dcql_query={
+            "credentials": [held_query, missing],
+            "credential_sets": [{"options": [[_QUERY_ID, "not_held"]], "required": True}],
+        },
+    )
+
+
+# --- requests the wallet must refuse, from the OIDF wallet plan ------------------------------
+
+
+@check(
+    "WAL-21",
+    "A direct_post request that also carries a redirect_uri is refused",
+    plan=PLAN,
+    catches=("wallet:ignore_redirect_uri",),
+    oidf="oid4vp-1final-wallet-negative-test-redirect-uri-with-direct-post",
+    requirement=_vp(
+        "8.2",
+        "If the redirect_uri Authorization Request parameter is present when the Response "
+        "Mode is direct_post, the Wallet MUST return an invalid_request Authorization "
+        "Response error.",
+    ),
+)
+def _redirect_uri_with_direct_post(ctx: CheckContext) -> None:
+    setup = _setup(ctx)
+    _refused(
+        ctx,
+        setup,
+        why="the request carries a redirect_uri next to response_uri under direct_post",
+        deviation=Deviation(extra_claims={"redirect_uri": f"https://{setup.host}/elsewhere"}),
+    )
+
+
+@check(
+    "WAL-22",
+    "A request with a transaction_data entry of an unknown type is refused",
+    plan=PLAN,
+    catches=("wallet:ignore_transaction_data",),
+    oidf="oid4vp-1final-wallet-negative-test-unknown-transaction-data-type",
+    requirement=_vp(
+        "5.1",
+        "The Wallet MUST return an error if a request contains even one unrecognized "
+        "transaction data type or transaction data not conforming to the respective type "
+        "definition.",
+    ),
+)
+def _unknown_transaction_data(ctx: CheckContext) -> None:
+    entry = {
+        "type": "urn:passerelle:conformance:no-such-transaction",
+        "credential_ids": [_QUERY_ID],
+    }
+    encoded = _b64url(json.dumps(entry).encode())
+    _refused(
+        ctx,
+        _setup(ctx),
+        why="its transaction_data names a type no wallet knows",
+        deviation=Deviation(extra_claims={"transaction_data": [encoded]}),
+    )
+
+
+@check(
+    "WAL-23",
+    "A request URL whose client_id differs from the Request Object's is refused",
+    plan=PLAN,
+    catches=("wallet:ignore_url_client_id",),
+    oidf="oid4vp-1final-wallet-negative-test-mismatched-client-id",
+    requirement=_vp(
+        "5.10.1",
+        "The Client Identifier value in the client_id Authorization Request parameter and "
+        "the Request Object client_id claim value MUST be identical, including the Client "
+        "Identifier Prefix. If any of these conditions are not met, the Wallet MUST terminate "
+        "request processing.",
+    ),
+)
+def _mismatched_client_id(ctx: CheckContext) -> None:
+    setup = _setup(ctx)
+    _refused(
+        ctx,
+        setup,
+        why="the request URL names another client_id than the Request Object",
+        deviation=Deviation(url_client_id=setup.identity.x509_hash),
+    )
+
+
+@check(
+    "WAL-24",
+    "A request under an unknown Client Identifier Prefix is refused",
+    plan=PLAN,
+    oidf="oid4vp-1final-wallet-negative-test-invalid-client-id-prefix",
+    requirement=_vp(
+        "5.9.2",
+        "If a : character is present in the Client Identifier but the value preceding it is "
+        "not a recognized and supported Client Identifier Prefix value, the Wallet can treat "
+        "the Client Identifier as referring to a pre-registered client or it may refuse the "
+        "request.",
+    ),
+    severity=Severity.RECOMMENDED,
+)
+def _invalid_client_id_prefix(ctx: CheckContext) -> None:
+    # A client no wallet has pre-registered: whichever branch the wallet takes, it has
+    # nothing to trust the request with, so nothing may be presented.
+    setup = _setup(ctx)
+    unknown = f"invalid_prefix:{setup.host}"
+    _refused(
+        ctx,
+        setup,
+        why="its client_id prefix is invalid_prefix:, for a client nobody pre-registered",
+        deviation=Deviation(extra_claims={"client_id": unknown}, url_client_id=unknown),
+    )
+
+
+# --- requests the wallet must answer, from the OIDF wallet plan ------------------------------
+
+
+def _answered(
+    ctx: CheckContext,
+    *,
+    dcql_query: JsonObject,
+    mode: ResponseMode = ResponseMode.DIRECT_POST,
+    deviation: Deviation | None = None,
+) -> tuple[PendingRequest, Arrival, dict[str, Any]]:
+    """An honest request but for ``dcql_query`` (or ``deviation``): what arrived, read."""
+    setup = _setup(ctx)
+    _presented(ctx)  # the wallet reaches the suite and answers a plain request
+    with setup.verifier() as verifier:
+        pending = verifier.create_request(
+            identity=setup.identity,
+            client_id=setup.client_id,
+            dcql_query=dcql_query,
+            now=ctx.now(),
+            response_mode=mode,
+            deviation=deviation,
+            scheme=setup.scheme,
+        )
+        decision = _ask(ctx, setup, pending)
+        arrivals = verifier.wait_for_arrival(pending, timeout=_ARRIVAL_WAIT_S)
+    ctx.record(request=pending.evidence(), decision=decision)
+    sent = [a for a in arrivals if a.carries_presentation]
+    expect(sent, f"no presentation reached the suite's response_uri: {_said(decision)}")
+    arrival = sent[0]
+    expect(
+        arrival.params is not None,
+        f"the response at the response_uri cannot be read: {arrival.problem}",
+    )
+    assert arrival.params is not None
+    try:
+        vp_token = parse_vp_token(arrival.params.get("vp_token"))
+    except PasserelleError as exc:
+        raise CheckFailed(f"vp_token is not a DCQL vp_token: {exc.detail}") from exc
+    return pending, arrival, dict(vp_token)
+
+
+@check(
+    "WAL-25",
+    "An optional credential set the wallet cannot meet does not stop the required one",
+    plan=PLAN,
+    catches=("wallet:optional_sets_required",),
+    oidf="oid4vp-1final-wallet-optional-credential-set",
+    requirement=_vp(
+        "6.4.2",
+        "Otherwise, the Verifier requests presentations of Credentials to be returned "
+        "satisfying all of the Credential Set Queries in the credential_sets array where the "
+        "required attribute is true or omitted, and optionally, any of the other Credential "
+        "Set Queries. To satisfy a Credential Set Query, the Wallet MUST return presentations "
+        "of a set of Credentials that match to one of the options inside the Credential Set "
+        "Query.",
+    ),
+)
+def _optional_credential_set(ctx: CheckContext) -> None:
+    held = _credential(ctx)
+    held_query = _query(held, _requested_paths(ctx, held))["credentials"][0]  # type: ignore[index]
+    missing: JsonObject = {
+        "id": "not_held",
+        "format": held.format,
+        "meta": {"vct_values": [_NO_SUCH_TYPE]},
+    }
+    _, _, vp_token = _answered(
+        ctx,
+        dcql_query={
+            "credentials": [held_query, missing],
+            "credential_sets": [
+                {"options": [[_QUERY_ID]]},
+                {"options": [["not_held"]], "required": False},
+            ],
+        },
+    )
+    ctx.record(vp_token_queries=sorted(vp_token))
+    expect(
+        _QUERY_ID in vp_token,
+        f"the required credential is not in the vp_token: {sorted(vp_token)}",
+    )
+    expect("not_held" not in vp_token, "the vp_token answers a query the wallet cannot meet")
+
+
+@check(
+    "WAL-26",
+    "A Credential Query without claims gets the credential with no selectively disclosable claim",
+    plan=PLAN,
+    oidf="oid4vp-1final-wallet-no-claims-in-dcql-query",
+    catches=("wallet:disclose_all",),
+    requirement=_vp(
+        "6.4.1",
+        "If claims is absent, the Verifier is requesting no claims that are selectively "
+        "disclosable; the Wallet MUST return only the claims that are mandatory to present "
+        "(e.g., SD-JWT and Key Binding JWT for a Credential of format IETF SD-JWT VC).",
+    ),
+)
+def _no_claims_in_query(ctx: CheckContext) -> None:
+    held = _credential(ctx)
+    if held.format != "dc+sd-jwt":
+        raise CheckSkipped(f"the wallet's credential is {held.format}, not an SD-JWT VC")
+    query: JsonObject = {
+        "credentials": [
+            {"id": _QUERY_ID, "format": held.format, "meta": {"vct_values": [held.vct]}}
+        ]
+    }
+    _, _, vp_token = _answered(ctx, dcql_query=query)
+    items = vp_token.get(_QUERY_ID)
+    expect(items, f"the vp_token has no presentation for {_QUERY_ID!r}: {sorted(vp_token)}")
+    assert isinstance(items, list | tuple)
+    presentation = items[0]
+    expect(isinstance(presentation, str), "an SD-JWT VC presentation is a string")
+    try:
+        disclosed = len(parse_sd_jwt(str(presentation)).disclosures)
+    except PasserelleError as exc:
+        raise CheckFailed(f"the presentation is not a valid SD-JWT: {exc.detail}") from exc
+    ctx.record(disclosures=disclosed)
+    expect(disclosed == 0, f"{disclosed} disclosures were sent; no claim was asked for")
+
+
+@check(
+    "WAL-27",
+    "Unusable keys in client_metadata.jwks are ignored: the response is encrypted to the "
+    "usable one",
+    plan=PLAN,
+    catches=("wallet:first_jwk_only",),
+    oidf="oid4vp-1final-wallet-ignores-unusable-encryption-key",
+    requirement=_vp(
+        "8.3",
+        "Using what it supports and its preferences, the Wallet selects the public key to "
+        "encrypt the Authorization Response based on information about each key, such as the "
+        "kty (Key Type), use (Public Key Use), alg (Algorithm), and other JWK parameters. … "
+        "If the selected public key contains a kid parameter, the JWE MUST include the same "
+        "value in the kid JWE Header Parameter (as defined in [RFC7516, Section 4.1.6]) of "
+        "the encrypted response.",
+    ),
+)
+def _unusable_encryption_keys(ctx: CheckContext) -> None:
+    unusable: tuple[JsonObject, ...] = (
+        {"kty": "AKP", "alg": "ML-KEM-NONE", "kid": "suite-unusable-akp", "pub": "AAAA"},
+        {"kty": "NO-SUCH-KTY", "kid": "suite-unusable-made-up", "use": "enc"},
+    )
+    held = _credential(ctx)
+    pending, arrival, vp_token = _answered(
+        ctx,
+        dcql_query=_query(held, _requested_paths(ctx, held)),
+        mode=ResponseMode.DIRECT_POST_JWT,
+        deviation=Deviation(extra_jwks=unusable),
+    )
+    kid = (arrival.jwe_header or {}).get("kid")
+    ctx.record(jwe_kid=kid, usable_kid=pending.encryption_kid)
+    expect(arrival.encrypted, "under direct_post.jwt the response came unencrypted")
+    expect(kid == pending.encryption_kid, f"the JWE names kid {kid!r}, not the usable key")
+    expect(_QUERY_ID in vp_token, "the decrypted response holds no presentation")
+
+
+# --- the suite as issuer and authorization server (OIDF vci10wallet) -------------------------
+
+_VCI = "OpenID4VCI 1.0"
+_NOTIFICATION_EVENTS = ("credential_accepted", "credential_failure", "credential_deleted")
+_VCI_URL = "https://openid.net/specs/openid-4-verifiable-credential-issuance-1_0.html"
+
+
+def _vci(section: str, anchor: str, text: str) -> Requirement:
+    return Requirement(spec=_VCI, section=section, text=text, link=f"{_VCI_URL}#{anchor}")
+
+
+@dataclass(frozen=True, slots=True)
+class _SuiteIssuance:
+    issuer: str
+    outcomes: list[JsonObject]
+    proofs: list[ProofSeen]
+    nonces: list[str]
+    issued: int
+    notification_id: str
+    notifications: list[JsonObject]
+
+
+def _issue_from_suite(ctx: CheckContext) -> _SuiteIssuance:
+    """Offer the wallet a credential from the suite's own issuer: the claims and type of
+    the credential the targets file names for it, signed as ``issuer_identity`` (a PKI
+    entity the wallet trusts through the lists; default ``eu-pid-provider``)."""
+    setup = _setup(ctx)
+    issued = obtain_shared(
+        ctx,
+        str(ctx.target.require("issuer")),
+        str(ctx.target.require("configuration")),
+        str(ctx.target.require("persona")),
+    )
+    if issued.format != "dc+sd-jwt":
+        raise CheckSkipped(f"the suite issues SD-JWT VCs only, not {issued.format}")
+    parsed = parse_sd_jwt(issued.credential)
+    payload = parsed.unverified_payload()
+    claims = {
+        k: v
+        for k, v in process_disclosures(parsed, payload).claims.items()
+        if k not in _NOT_SUBJECT_CLAIMS
+    }
+    named = ctx.target.get("issuer_identity") or "eu-pid-provider"
+    own = file_identity(named, what=f"{ctx.target.name}.issuer_identity")
+    if own is not None:
+        signer, x5c = own.signer, list(own.x5c)
+    elif setup.pki is None:
+        raise CheckSkipped("no suite PKI and no issuer_identity files to sign credentials with")
+    else:
+        try:
+            signer, x5c = setup.pki.signer(str(named)), setup.pki.x5c(str(named))
+        except PasserelleError as exc:
+            raise CheckError(ErrorClass.SUITE, f"issuer_identity: {exc.detail}") from exc
+    integrity = payload.get("vct#integrity")
+    vct = str(payload.get("vct"))
+
+    def issue(key: PublicKey) -> str:
+        return issue_sd_jwt_vc(
+            claims,
+            vct=vct,
+            signer=signer,
+            random=SecretsRandom(),
+            now=ctx.now() - timedelta(seconds=5),
+            disclosable=[(name,) for name in claims],
+            holder_key=key,
+            valid_for=timedelta(days=1),
+            vct_integrity=integrity if isinstance(integrity, str) else None,
+            x5c=x5c,
+        )
+
+    host = str(ctx.target.get("suite_issuer_host", setup.host))
+    bind = str(ctx.target.get("suite_issuer_bind", setup.bind))
+    with SuiteIssuer(vct=vct, issue=issue, host=host, bind=bind, tls=setup.tls) as issuer:
+        answer = ctx.http.post(f"{setup.backchannel}/offers", json={"offer": issuer.offer_link()})
+        if answer.status_code >= 500:
+            raise CheckError(
+                ErrorClass.UNPARSEABLE,
+                f"the wallet's backchannel failed: HTTP {answer.status_code}",
+            )
+        outcomes = ctx.json_object(answer, "the wallet's backchannel (offers)").get("outcomes")
+        issuer.wait_for(lambda s: bool(s.notifications), timeout=setup.grace)
+        state = issuer.state
+        return _SuiteIssuance(
+            issuer=issuer.url,
+            outcomes=[o for o in outcomes if isinstance(o, dict)]
+            if isinstance(outcomes, list)
+            else [],
+            proofs=list(state.proofs),
+            nonces=list(state.nonces),
+            issued=len(state.issued),
+            notification_id=state.notification_id,
+            notifications=list(state.notifications),
+        )
+
+
+def _suite_issuance(ctx: CheckContext, *, prerequisite: bool = True) -> _SuiteIssuance:
+    return ctx.shared(
+        f"wallet:{ctx.target.name}:suite-issuance",
+        lambda: _issue_from_suite(ctx),
+        prerequisite=prerequisite,
+    )
+
+
+@check(
+    "WAL-28",
+    "From the suite's own issuer, the wallet's key proofs are typed, addressed, fresh and "
+    "signed, and it accepts the credential",
+    plan=PLAN,
+    oidf="oid4vci-1_0-wallet-test-credential-issuance",
+    catches=("wallet:proof_without_nonce",),
+    requirement=_vci(
+        "Appendix F.1",
+        "jwt-proof-type",
+        "typ: REQUIRED (JOSE Header). MUST be openid4vci-proof+jwt, which explicitly types "
+        "the key proof JWT as recommended in Section 3.11 of [RFC8725]. … aud: REQUIRED "
+        "(string). The value of this claim MUST be the Credential Issuer Identifier. … iat: "
+        "REQUIRED (number). … nonce: … It MUST be present when the issuer has a Nonce "
+        "Endpoint as defined in Section 7.",
+    ),
+)
+def _wallet_proofs(ctx: CheckContext) -> None:
+    seen = _suite_issuance(ctx, prerequisite=False)
+    ctx.record(
+        outcomes=seen.outcomes,
+        proofs=[
+            {
+                "header": {k: v for k, v in p.header.items() if k != "jwk"},
+                "claims": p.claims,
+                "problem": p.problem,
+            }
+            for p in seen.proofs
+        ],
+    )
+    expect(seen.proofs, "no key proof reached the suite's credential endpoint")
+    now = epoch(ctx.now())
+    for index, proof in enumerate(seen.proofs):
+        where = f"key proof {index}"
+        expect(
+            proof.header.get("typ") == PROOF_JWT_TYP,
+            f"{where}: typ {proof.header.get('typ')!r} is not {PROOF_JWT_TYP}",
+        )
+        expect(proof.claims.get("aud") == seen.issuer, f"{where}: aud is not {seen.issuer}")
+        expect(
+            proof.claims.get("nonce") in seen.nonces,
+            f"{where}: nonce {proof.claims.get('nonce')!r} is not a c_nonce the suite gave",
+        )
+        iat = proof.claims.get("iat")
+        expect(
+            isinstance(iat, int) and abs(now - iat) <= 300,
+            f"{where}: iat {iat!r} is not within five minutes of now",
+        )
+        expect(proof.problem is None, f"{where}: {proof.problem}")
+    expect(
+        any(o.get("accepted") is True for o in seen.outcomes),
+        "the wallet did not accept the credential: " + "; ".join(_said(o) for o in seen.outcomes),
+    )
+
+
+@check(
+    "WAL-29",
+    "A batch answered in another order than its proofs is paired with its keys by cnf",
+    plan=PLAN,
+    oidf="oid4vci-1_0-wallet-test-batch-credential-issuance",
+    requirement=_vci(
+        "§8.3",
+        "credential-response",
+        "credentials: OPTIONAL. Contains an array of one or more issued Credentials. It MUST "
+        "NOT be used if the transaction_id parameter is present.",
+    ),
+)
+def _wallet_batch(ctx: CheckContext) -> None:
+    seen = _suite_issuance(ctx)
+    ctx.record(proofs=len(seen.proofs), issued=seen.issued)
+    if len(seen.proofs) < 2:
+        raise CheckSkipped(
+            f"the wallet sent {len(seen.proofs)} key proof: there is no batch to answer "
+            "in another order"
+        )
+    accepted = [o for o in seen.outcomes if o.get("accepted") is True]
+    expect(
+        len(accepted) == seen.issued,
+        f"of {seen.issued} credentials issued in reverse order, the wallet accepted "
+        f"{len(accepted)}: " + "; ".join(_said(o) for o in seen.outcomes),
+    )
+
+
+@check(
+    "WAL-30",
+    "A notification names the notification_id the issuer gave, with a defined event",
+    plan=PLAN,
+    catches=("wallet:wrong_notification_id",),
+    oidf="oid4vci-1_0-wallet-test-credential-issuance-notification",
+    requirement=_vci(
+        "§8.3",
+        "credential-response",
+        "notification_id: OPTIONAL. String identifying one or more Credentials issued in one "
+        "Credential Response. It MUST be included in the Notification Request as defined in "
+        "Section 11.1.",
+    ),
+)
+def _wallet_notification(ctx: CheckContext) -> None:
+    seen = _suite_issuance(ctx)
+    ctx.record(notifications=seen.notifications)
+    if not seen.notifications:
+        raise CheckSkipped(
+            "the wallet sent no notification (the Notification Endpoint is optional)"
+        )
+    for note in seen.notifications:
+        expect(
+            note.get("notification_id") == seen.notification_id,
+            f"notification_id {note.get('notification_id')!r} is not the one issued",
+        )
+        expect(
+            note.get("event")
+            in ("credential_accepted", "credential_failure", "credential_deleted"),
+            f"event {note.get('event')!r} is not one OpenID4VCI §11.1 defines",
+        )

@@ -3,13 +3,16 @@
 ::
 
     CREATED --fetch_request--> REQUEST_FETCHED          (request_uri, GET or POST)
+    REQUEST_FETCHED --fetch_request--> REQUEST_FETCHED  (fetched again: a retry, a reload)
     CREATED --receive_response--> RESPONSE_RECEIVED     (request by value)
     REQUEST_FETCHED --receive_response--> RESPONSE_RECEIVED
     RESPONSE_RECEIVED --accept--> VERIFIED
     RESPONSE_RECEIVED --reject--> FAILED
     CREATED | REQUEST_FETCHED --expire--> EXPIRED
 
-A ``request_uri`` is served once: a second fetch finds no transition. A response on
+A ``request_uri`` is served until the transaction is answered: OpenID4VP 1.0 does not
+make it single-use, and a wallet may fetch it again (the OpenID Foundation verifier plan
+tests exactly that). Once a response arrived, a fetch finds no transition. A response on
 a transaction that already has one is a replay (``oid4vp.response_replayed``); any
 event on an expired transaction is ``oid4vp.transaction_expired``. All of them are
 ``invalid_request`` on the wire.
@@ -48,6 +51,7 @@ _E = PresentationEvent
 
 TRANSITIONS: Mapping[tuple[PresentationState, PresentationEvent], PresentationState] = {
     (_S.CREATED, _E.FETCH_REQUEST): _S.REQUEST_FETCHED,
+    (_S.REQUEST_FETCHED, _E.FETCH_REQUEST): _S.REQUEST_FETCHED,
     (_S.CREATED, _E.RECEIVE_RESPONSE): _S.RESPONSE_RECEIVED,
     (_S.REQUEST_FETCHED, _E.RECEIVE_RESPONSE): _S.RESPONSE_RECEIVED,
     (_S.RESPONSE_RECEIVED, _E.ACCEPT): _S.VERIFIED,

@@ -44,7 +44,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import BackgroundTasks, FastAPI, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -78,7 +78,7 @@ from .consumer import Consumer, public_row
 from .credential_service import CredentialService
 from .identity import DidDocuments, Participant, Tokens
 from .profile import load_dataspace_profile
-from .provider import Provider
+from .provider import CONFORMANCE_ATTESTATION_FILE, CONFORMANCE_ATTESTATION_PATH, Provider
 from .quirks import ConnectorQuirk, behaviour_for
 from .records import DspRefusal, Kind, Processes, dsp_response, read_json
 
@@ -335,6 +335,19 @@ def create_dataspace_app(
             return JSONResponse(doc, media_type="application/did+json")
 
         app.add_api_route(path, serve, methods=["GET"], name=f"did:{path}")
+
+    @app.get(CONFORMANCE_ATTESTATION_PATH)
+    def conformance_attestation() -> Response:
+        """The connector's conformance attestation, as its operator installed it (the
+        file ``attestations/<target>.jwt`` of a ``passerelle conformance run``)."""
+        try:
+            token = (data_dir / profile.id / CONFORMANCE_ATTESTATION_FILE).read_text().strip()
+        except OSError:
+            return JSONResponse(
+                {"error": "not_found", "reason": "conformance.attestation_missing"},
+                status_code=404,
+            )
+        return Response(token, media_type="application/vc+jwt", headers=dict(NO_STORE))
 
     # --- the provider --------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 
@@ -36,6 +37,16 @@ ROLE_PROFILES: Mapping[str, str] = MappingProxyType(
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ConformanceRequirement:
+    """A consumer whose credentials come from issuers of ``required_from`` (trust
+    frameworks) must show a conformance attestation of its connector, assessed within
+    ``max_age``, with no unexpected result."""
+
+    required_from: frozenset[Framework]
+    max_age: timedelta
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Dataset:
     id: str
     title: str
@@ -44,6 +55,9 @@ class Dataset:
     offer: JsonObject
     """The ODRL Offer as the profile writes it, without ``target`` and ``assigner``
     (the catalog adds them: the dataset id and the provider's DID)."""
+    conformance: ConformanceRequirement | None = None
+    """Whose connectors must show a current conformance attestation before they may
+    negotiate for this dataset."""
 
     @property
     def offer_id(self) -> str:
@@ -107,7 +121,26 @@ def _dataset(entry: object, index: int) -> Dataset:
         description=str(entry.get("description", "")),
         data_file=data_file,
         offer=offer,
+        conformance=_conformance(entry.get("conformance"), index),
     )
+
+
+def _conformance(value: object, index: int) -> ConformanceRequirement | None:
+    if value is None:
+        return None
+    where = f"datasets[{index}].conformance"
+    if not isinstance(value, dict):
+        raise ValueError(f"{where} must be a mapping")
+    days = value.get("max_age_days")
+    if not isinstance(days, int) or isinstance(days, bool) or days <= 0:
+        raise ValueError(f"{where}.max_age_days must be a positive integer")
+    try:
+        frameworks = frozenset(
+            Framework(f) for f in _strings(value.get("required_from"), f"{where}.required_from")
+        )
+    except ValueError as exc:
+        raise ValueError(f"{where}.required_from: {exc}") from exc
+    return ConformanceRequirement(required_from=frameworks, max_age=timedelta(days=days))
 
 
 def load_dataspace_profile(name: str) -> DataspaceProfile:

@@ -29,9 +29,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, cast
+from urllib.parse import unquote, urlsplit
 
 from passerelle import JsonObject, JsonValue, PasserelleError, RandomSource, Reason
 from passerelle._json import parse_json_object
+from passerelle.conformity import verify_conformance_attestation
 from passerelle.dcp import (
     ASSERTION_METHOD,
     AUTHENTICATION,
@@ -82,7 +84,7 @@ from passerelle.services.fetch import Fetcher
 from passerelle.services.storage import Store
 from passerelle.services.trust.client import TrustClient
 from passerelle.status_list import check_bitstring_status
-from passerelle.trust import IssuerIdentity, evaluate_trust
+from passerelle.trust import Framework, IssuerIdentity, evaluate_trust
 from passerelle.vc import verify_vc_jose
 
 from .identity import SKEW, DidDocuments, Participant, Tokens, random_token, token_key
@@ -129,6 +131,13 @@ def _refuse(
         provider_pid=provider_pid,
         consumer_pid=consumer_pid,
     )
+
+
+CONFORMANCE_ATTESTATION_TYPE = "ConformanceAttestation"
+"""The DID document service type under which a participant publishes its connector's
+conformance attestation (our name: DCP defines none)."""
+CONFORMANCE_ATTESTATION_PATH = "/sme/conformance-attestation"
+CONFORMANCE_ATTESTATION_FILE = "conformance-attestation.jwt"
 
 
 class Provider:
@@ -345,6 +354,55 @@ class Provider:
             credentials=tuple(summaries),
         )
 
+    def check_conformance(self, proof: Proof, dataset: Dataset) -> JsonObject | None:
+        """A consumer from a framework the dataset names must show a current conformance
+        attestation of its connector: published at the ``ConformanceAttestation`` service
+        of its DID document, signed by a laboratory the lists trust, about the connector
+        that hosts the consumer's DID, assessed within ``max_age``, with no unexpected
+        result. None when the dataset asks for none of this consumer."""
+        requirement = dataset.conformance
+        jurisdictions = {Framework(j) for j in proof.facts.issuer_jurisdictions}
+        if requirement is None or not jurisdictions & requirement.required_from:
+            return None
+        consumer = proof.consumer
+        endpoint = _service_endpoint(self._documents.get(consumer), CONFORMANCE_ATTESTATION_TYPE)
+        if endpoint is None:
+            raise PasserelleError(
+                Reason.CONFORMANCE_ATTESTATION_MISSING,
+                f"{consumer} names no {CONFORMANCE_ATTESTATION_TYPE} service",
+            )
+        response = self._fetcher.request("GET", endpoint)
+        if response.status_code != 200:
+            raise PasserelleError(
+                Reason.CONFORMANCE_ATTESTATION_MISSING,
+                f"{consumer}'s conformance attestation: {endpoint} answered {response.status_code}",
+            )
+        now = self._clock()
+        verified = verify_conformance_attestation(
+            response.text.strip(),
+            trust=self._trust.snapshot(),
+            now=now,
+            skew=SKEW,
+            max_age=requirement.max_age,
+        )
+        summary = verified.summary
+        if not same_deployment(summary.subject, consumer):
+            raise PasserelleError(
+                Reason.CONFORMANCE_SUBJECT_MISMATCH,
+                f"the attestation is about {summary.subject}, not the connector of {consumer}",
+            )
+        if not summary.conformant:
+            raise PasserelleError(
+                Reason.CONFORMANCE_NOT_CONFORMANT,
+                f"the attestation lists unexpected results: {', '.join(summary.unexpected)}",
+            )
+        return {
+            "subject": summary.subject,
+            "assessed_at": summary.assessed_at.isoformat(),
+            "plans": list(summary.plans),
+            "signer": verified.signer,
+        }
+
     def decide(
         self, dataset_id: str, proof: Proof, *, policy: Policy | None = None
     ) -> OdrlDecision:
@@ -541,11 +599,14 @@ class Provider:
         dataset_id = str(row["dataset"])
         try:
             proof = self.prove(str(row["consumer"]), str(row["access_token"]))
+            conformance = self.check_conformance(proof, self.profile.provider.datasets[dataset_id])
         except PasserelleError as exc:
             self._terminate_negotiation(pid, exc)
             return
         decision = self.decide(dataset_id, proof)
         trace: JsonObject = {"proof": proof.as_dict(), "policy": decision.as_dict()}
+        if conformance is not None:
+            trace["conformance"] = conformance
         if not decision.permitted:
             assert decision.reason is not None
             self._terminate_negotiation(
@@ -1011,6 +1072,33 @@ def _operator_error(code: str, reason: str) -> PasserelleError:
     except ValueError:
         known = Reason.DSP_POLICY_DENIED
     return PasserelleError(known, reason or f"terminated by the provider ({code})")
+
+
+def _service_endpoint(document: JsonObject, service_type: str) -> str | None:
+    services = document.get("service")
+    for service in services if isinstance(services, list) else []:
+        if isinstance(service, dict) and service.get("type") == service_type:
+            endpoint = service.get("serviceEndpoint")
+            return endpoint if isinstance(endpoint, str) else None
+    return None
+
+
+def _host_of(identifier: str) -> str | None:
+    """``host[:port]`` of a URL or a ``did:web``; None for anything else."""
+    if identifier.startswith("did:web:"):
+        return unquote(identifier.removeprefix("did:web:").split(":", 1)[0]).lower()
+    parts = urlsplit(identifier)
+    return parts.netloc.lower() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def same_deployment(subject: str, did: str) -> bool:
+    """Whether an attestation about ``subject`` (a connector's URL or DID) covers the
+    participant ``did``: the same identifier, or a did:web the same host serves (a
+    connector hosts its provider and its SME side by side)."""
+    if subject == did:
+        return True
+    host = _host_of(did)
+    return host is not None and host == _host_of(subject)
 
 
 def message_kind(message: Mapping[str, JsonValue]) -> str:

@@ -219,7 +219,7 @@ def create_issuer_app(
     metadata = build_credential_issuer_metadata(
         credential_issuer=base,
         credential_endpoint=f"{base}/credential",
-        nonce_endpoint=f"{base}/nonce",
+        nonce_endpoint=f"{base}/nonce" if behaviour.announce_nonce_endpoint else None,
         deferred_credential_endpoint=f"{base}/deferred_credential",
         notification_endpoint=f"{base}/notification",
         authorization_servers=None,
@@ -576,7 +576,7 @@ def create_issuer_app(
 
     @app.post("/nonce")
     def nonce() -> JSONResponse:
-        value = make_c_nonce(rng)
+        value = behaviour.fixed_c_nonce or make_c_nonce(rng)
         store.put("nonces", value, {}, expires_at=clock() + NONCE_LIFETIME)
         return no_store(nonce_response(value))
 
@@ -610,7 +610,9 @@ def create_issuer_app(
         nonce = next(iter(claimed)) if len(claimed) == 1 else None
         expected = nonce  # the accept_any_nonce quirk: whatever the proof says
         if behaviour.check_nonce:
-            live = nonce is not None and store.take("nonces", nonce, now=now) is not None
+            live = nonce is not None and (
+                nonce == behaviour.fixed_c_nonce or store.take("nonces", nonce, now=now) is not None
+            )
             # Not issued here, expired or spent: expect a value no proof carries, so the
             # core reports invalid_nonce (and a missing nonce, invalid_proof).
             expected = nonce if live else _token(rng)
@@ -667,7 +669,7 @@ def create_issuer_app(
         # those; otherwise configuration ids.
         identifiers = grant.get("identifiers")
         req = parse_credential_request(
-            body,
+            behaviour.screened(body, authorized=list(grant["configs"])),
             metadata_configurations=configurations,
             authorized=identifiers or grant["configs"],
             batch_size=profile.batch_size,

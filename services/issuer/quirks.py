@@ -9,8 +9,15 @@ A profile with no quirks gets the behaviour the specifications require.
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from passerelle import PasserelleError, Reason
+
+_KNOWN_REQUEST_PARAMETERS = frozenset(
+    {"credential_identifier", "credential_configuration_id", "proofs", "proof"}
+)
 
 __all__ = ["IssuerBehaviour", "IssuerQuirk", "behaviour_for"]
 
@@ -34,6 +41,18 @@ class IssuerQuirk(enum.StrEnum):
     """SD-JWT VCs carry a ``vct`` other than the configuration's."""
     NO_STORE_MISSING = "no_store_missing"
     """Token and credential responses lack ``Cache-Control: no-store`` (RFC 6749 §5.1)."""
+    CONSTANT_C_NONCE = "constant_c_nonce"
+    """The nonce endpoint hands out one value forever, and a proof carrying it is
+    accepted every time (OpenID4VCI §7.2: new challenge values MUST be unpredictable)."""
+    REFUSE_UNKNOWN_PARAMETERS = "refuse_unknown_parameters"
+    """A credential request carrying a parameter the issuer does not know is refused
+    (OpenID4VCI §8.2: the Credential Issuer MUST ignore unrecognized parameters)."""
+    IGNORE_CREDENTIAL_IDENTIFIER = "ignore_credential_identifier"
+    """An unknown ``credential_identifier`` is answered with the token's first
+    configuration instead of ``unknown_credential_identifier`` (§8.3.1.2)."""
+    HIDDEN_NONCE_ENDPOINT = "hidden_nonce_endpoint"
+    """The metadata names no ``nonce_endpoint``, yet proofs without a ``c_nonce`` are
+    refused (OpenID4VCI §7: an issuer that requires ``c_nonce`` MUST offer one)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,6 +66,27 @@ class IssuerBehaviour:
     bind_holder: bool = True
     vct_suffix: str = ""
     no_store: bool = True
+    fixed_c_nonce: str | None = None
+    """The one ``c_nonce`` handed out and accepted, instead of fresh single-use ones."""
+    announce_nonce_endpoint: bool = True
+    ignore_unknown_parameters: bool = True
+    check_credential_identifier: bool = True
+
+    def screened(self, body: Mapping[str, Any], *, authorized: Sequence[str]) -> dict[str, Any]:
+        """The credential request as the issuer reads it: as sent, but for a quirk."""
+        read = dict(body)
+        if not self.ignore_unknown_parameters:
+            unknown = sorted(set(read) - _KNOWN_REQUEST_PARAMETERS)
+            if unknown:
+                raise PasserelleError(
+                    Reason.OID4VCI_CREDENTIAL_REQUEST_INVALID,
+                    f"unknown parameters {unknown}",
+                    wire_error="invalid_credential_request",
+                )
+        if not self.check_credential_identifier and "credential_identifier" in read and authorized:
+            read.pop("credential_identifier")
+            read["credential_configuration_id"] = authorized[0]
+        return read
 
 
 def behaviour_for(quirks: Collection[IssuerQuirk]) -> IssuerBehaviour:
@@ -61,4 +101,8 @@ def behaviour_for(quirks: Collection[IssuerQuirk]) -> IssuerBehaviour:
         bind_holder=IssuerQuirk.OMIT_CNF not in q,
         vct_suffix=":wrong" if IssuerQuirk.WRONG_VCT in q else "",
         no_store=IssuerQuirk.NO_STORE_MISSING not in q,
+        fixed_c_nonce="c-nonce-that-never-changes" if IssuerQuirk.CONSTANT_C_NONCE in q else None,
+        announce_nonce_endpoint=IssuerQuirk.HIDDEN_NONCE_ENDPOINT not in q,
+        ignore_unknown_parameters=IssuerQuirk.REFUSE_UNKNOWN_PARAMETERS not in q,
+        check_credential_identifier=IssuerQuirk.IGNORE_CREDENTIAL_IDENTIFIER not in q,
     )

@@ -36,6 +36,7 @@ def trust_sources() -> Path:
     given = os.environ.get(SOURCES_ENV)
     return Path(given) if given else data_root() / "trust_lists"
 
+
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 # A decimal integer (no leading zero: "01000" is a postal code, not a thousand) ...

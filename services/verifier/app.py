@@ -396,10 +396,10 @@ def create_verifier_app(
 
         decision = decide_under(policy)
         again = behaviour.widened_policy(decision, presented, policy=policy, now=now)
-        return decision if again is None else decide_under(again)
+        return behaviour.overruled(decision if again is None else decide_under(again))
 
     @app.post("/response/{rid}")
-    async def response(rid: str, request: Request) -> JSONResponse:
+    async def response(rid: str, request: Request) -> Response:
         form = {k: str(v) for k, v in (await request.form()).items()}
         # Deciding is CPU work (signatures, chains, schemas) and the store blocks: both
         # run in the thread pool, so one response never stalls the others.
@@ -478,7 +478,7 @@ def create_verifier_app(
                 False,
                 [logged("wallet_error", error=parsed.error)],
             )
-            return JSONResponse({}, status_code=200)
+            return behaviour.acknowledgement()
         try:
             decision = decide(tid, row, parsed)
         except PasserelleError as exc:
@@ -491,7 +491,7 @@ def create_verifier_app(
                 False,
             )
             raise
-        result = decision.as_dict()
+        result = behaviour.reported(decision.as_dict())
         checks = [
             logged(
                 "check",
@@ -511,7 +511,7 @@ def create_verifier_app(
             if refusal.fault is not Fault.DEPENDENCY:  # our own outage stays a 503
                 refusal = refusal.for_wire("invalid_request")
             return oauth_error(refusal)
-        return JSONResponse({}, status_code=200)
+        return behaviour.acknowledgement()
 
     @app.get("/transactions/{tid}")
     def transaction(tid: str) -> JSONResponse:

@@ -14,15 +14,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from cryptography import x509
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from passerelle import PasserelleError, Reason
-from passerelle.decision import DecisionPolicy, PresentationDecision
+from passerelle import JsonObject, PasserelleError, Reason
+from passerelle.decision import CredentialDecision, DecisionPolicy, PresentationDecision
 from passerelle.jose import decode_unverified_jws
 from passerelle.sd_jwt import parse_sd_jwt
+from passerelle.services.web import NO_STORE
 from passerelle.trust import (
     PUB_EAA_STATUS_NOTIFIED,
     SVC_TYPE_PUB_EAA_ISSUANCE,
     ListedService,
+    StepOutcome,
     TrustSnapshot,
     VerifiedLote,
 )
@@ -45,6 +48,15 @@ class VerifierQuirk(enum.StrEnum):
     TRUST_ANY_ISSUER = "trust_any_issuer"
     """The trust lists are not asked: an ``x5c`` chain is anchored in its own top
     certificate, so any issuer is trusted (SD-JWT VC, issuer key validation)."""
+    SKIP_ISSUER_SIGNATURE = "skip_issuer_signature"
+    """The issuer's signature is not verified: once trust (the ``x5c`` chain, the lists)
+    is established, a credential whose signature does not verify is accepted."""
+    PLAIN_TEXT_ANSWER = "plain_text_answer"
+    """The response_uri acknowledges a response with ``text/plain``, not a JSON object
+    (OpenID4VP §8.2)."""
+    FORGE_STATUS_TRACE = "forge_status_trace"
+    """Status lists are never consulted (as ``skip_status``), and the result the test
+    API reports says the status step passed: a self-report that must sway no verdict."""
 
 
 def _binding_claims(presentation: str) -> dict[str, object]:
@@ -123,6 +135,16 @@ class VerifierBehaviour:
     single_response: bool = True
     check_expiry: bool = True
     check_issuer_trust: bool = True
+    check_issuer_signature: bool = True
+    forge_status_trace: bool = False
+    json_acknowledgement: bool = True
+
+    def acknowledgement(self) -> Response:
+        """What the response_uri answers once it processed a response (OpenID4VP §8.2:
+        200, a JSON object), never cached."""
+        if self.json_acknowledgement:
+            return JSONResponse({}, status_code=200, headers=dict(NO_STORE))
+        return PlainTextResponse("OK", status_code=200)
 
     def expected_binding(self, presentation: str, *, nonce: str, audience: str) -> tuple[str, str]:
         """The nonce and audience a presentation must carry."""
@@ -176,14 +198,62 @@ class VerifierBehaviour:
                 late = max(late, now - datetime.fromtimestamp(exp, tz=now.tzinfo))
         return replace(policy, skew=policy.skew + late + timedelta(seconds=1))
 
+    def overruled(self, decision: PresentationDecision) -> PresentationDecision:
+        """The decision that stands: only a refusal for an issuer signature that does
+        not verify is turned into an acceptance, when that signature is not checked."""
+        if (
+            self.check_issuer_signature
+            or decision.accepted
+            or decision.reason != Reason.JWS_INVALID_SIGNATURE
+        ):
+            return decision
+        credentials = {
+            qid: tuple(_signature_ignored(d) for d in decisions)
+            for qid, decisions in decision.credentials.items()
+        }
+        return replace(decision, accepted=True, reason=None, detail="", credentials=credentials)
+
+    def reported(self, result: JsonObject) -> JsonObject:
+        """The result the test API shows for a decision: the decision's own, but for a
+        forged status step."""
+        if not self.forge_status_trace:
+            return result
+        credentials = result.get("credentials")
+        for decisions in credentials.values() if isinstance(credentials, dict) else []:
+            for decision in decisions if isinstance(decisions, list) else []:
+                steps = decision.get("steps") if isinstance(decision, dict) else None
+                for step in steps if isinstance(steps, list) else []:
+                    if isinstance(step, dict) and step.get("step") == "status":
+                        step.update(
+                            outcome=str(StepOutcome.PASSED),
+                            detail="valid in the issuer's status list",
+                            reason=None,
+                        )
+        return result
+
+
+def _signature_ignored(decision: CredentialDecision) -> CredentialDecision:
+    if decision.accepted or decision.reason != Reason.JWS_INVALID_SIGNATURE:
+        return decision
+    steps = tuple(
+        replace(s, outcome=StepOutcome.PASSED, reason=None, detail="not verified (quirk)")
+        if s.step == "signature"
+        else s
+        for s in decision.steps
+    )
+    return replace(decision, accepted=True, reason=None, steps=steps)
+
 
 def behaviour_for(quirks: Collection[VerifierQuirk]) -> VerifierBehaviour:
     q = set(quirks)
     return VerifierBehaviour(
         check_nonce=VerifierQuirk.SKIP_NONCE_CHECK not in q,
         check_aud=VerifierQuirk.IGNORE_AUD not in q,
-        check_status=VerifierQuirk.SKIP_STATUS not in q,
+        check_status=not q & {VerifierQuirk.SKIP_STATUS, VerifierQuirk.FORGE_STATUS_TRACE},
         single_response=VerifierQuirk.ACCEPT_REPLAY not in q,
         check_expiry=VerifierQuirk.ACCEPT_EXPIRED not in q,
         check_issuer_trust=VerifierQuirk.TRUST_ANY_ISSUER not in q,
+        check_issuer_signature=VerifierQuirk.SKIP_ISSUER_SIGNATURE not in q,
+        forge_status_trace=VerifierQuirk.FORGE_STATUS_TRACE in q,
+        json_acknowledgement=VerifierQuirk.PLAIN_TEXT_ANSWER not in q,
     )

@@ -102,7 +102,11 @@ def create_wallet_app(
         clock=clock,
         policy=DecisionPolicy(allow_insecure_loopback=loopback),
         issuance=IssuanceClient(
-            fetcher=fetcher, random=rng, clock=clock, allow_insecure_loopback=loopback
+            fetcher=fetcher,
+            random=rng,
+            clock=clock,
+            allow_insecure_loopback=loopback,
+            behaviour=behaviour_for(quirks),
         ),
     )
     app = FastAPI(title="Passerelle wallet")

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from passerelle import JsonObject, JsonValue, PasserelleError, RandomSource, Reason
 from passerelle._json import b64url_encode
 from passerelle.catalog import CompiledSchema
-from passerelle.dcql import CandidateCredential, match_dcql, parse_dcql_query
+from passerelle.dcql import CandidateCredential, parse_dcql_query
 from passerelle.decision import (
     DecisionPolicy,
     authority_keys_of,
@@ -345,7 +345,7 @@ class Presenter:
         problem: JsonObject | None = None
         held = {c.credential_id: c for c in self.holder.credentials()}
         try:
-            match = match_dcql(
+            match = self.behaviour.match(
                 parse_dcql_query(request.dcql_query), self._candidates(list(held.values()))
             )
             plan = {
@@ -473,7 +473,7 @@ class Presenter:
                 payload["state"] = request.state
             jwe = encrypt_response(
                 payload,
-                verifier_jwks=request.client_metadata.jwks,
+                verifier_jwks=self.behaviour.encryption_keys(request.client_metadata.jwks),
                 enc_values_supported=request.client_metadata.encrypted_response_enc_values_supported,
             )
             form = direct_post_jwt_form(jwe)

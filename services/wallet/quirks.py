@@ -12,13 +12,20 @@ from __future__ import annotations
 import enum
 import hmac
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from passerelle import PasserelleError, Reason
+from passerelle import JsonObject, PasserelleError, Reason
+from passerelle.dcql import (
+    CandidateCredential,
+    DcqlMatch,
+    DcqlQuery,
+    MatchedCredential,
+    match_dcql,
+)
 from passerelle.jose import (
     PublicKey,
     check_jwt_times,
@@ -64,6 +71,30 @@ class WalletQuirk(enum.StrEnum):
     certificate will do (OpenID4VP §5.9.3, "the trust chain")."""
     WRONG_KB_AUD = "wrong_kb_aud"
     """The KB-JWT ``aud`` is the response_uri, not the Client Identifier (Annex B.3.6)."""
+    IGNORE_REDIRECT_URI = "ignore_redirect_uri"
+    """A ``redirect_uri`` next to ``response_uri`` under ``direct_post`` is ignored,
+    not refused (OpenID4VP §8.2: the Wallet MUST return ``invalid_request``)."""
+    IGNORE_TRANSACTION_DATA = "ignore_transaction_data"
+    """``transaction_data`` the wallet does not support is ignored, not refused
+    (OpenID4VP §5.1: the Wallet MUST return an error)."""
+    IGNORE_URL_CLIENT_ID = "ignore_url_client_id"
+    """The request URL's ``client_id`` is not compared with the Request Object's
+    (OpenID4VP §5.10.1: they MUST be identical)."""
+    OPTIONAL_SETS_REQUIRED = "optional_sets_required"
+    """Every credential set is treated as required: an optional one the wallet cannot
+    meet makes it decline the whole request (OpenID4VP §6.4.2)."""
+    FIRST_JWK_ONLY = "first_jwk_only"
+    """The response is encrypted to the first key of ``client_metadata.jwks``, usable
+    or not (OpenID4VP §8.3: the Wallet selects a key it supports)."""
+    PROOF_WITHOUT_NONCE = "proof_without_nonce"
+    """Key proofs carry no ``nonce`` although the issuer has a Nonce Endpoint
+    (OpenID4VCI Appendix F.1: it MUST be present then)."""
+    WRONG_NOTIFICATION_ID = "wrong_notification_id"
+    """Notifications name another ``notification_id`` than the issuer gave (OpenID4VCI
+    §8.3: it MUST be included in the Notification Request)."""
+    PARTIAL_CREDENTIAL_SETS = "partial_credential_sets"
+    """When no option of a required credential set can be met, the Credential Queries
+    that do match are answered anyway: a partial ``vp_token`` (OpenID4VP §6.4.2)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +104,54 @@ class WalletBehaviour:
     check_client_id_binding: bool = True
     check_verifier_trust: bool = True
     kb_audience_is_client_id: bool = True
+    all_or_nothing: bool = True
+    ignored_parameters: frozenset[str] = frozenset()
+    """Request Object parameters read as if absent (quirks only)."""
+    check_url_client_id: bool = True
+    honour_optional_sets: bool = True
+    select_usable_key: bool = True
+    proof_with_nonce: bool = True
+    echo_notification_id: bool = True
+
+    def notification_id(self, issued: str) -> str:
+        """The ``notification_id`` a notification names: the issuer's, or (quirk) not."""
+        return issued if self.echo_notification_id else f"{issued}-other"
+
+    def proof_nonce(self, c_nonce: str | None) -> str | None:
+        """The ``nonce`` a key proof carries: the issuer's ``c_nonce``, or (quirk) none."""
+        return c_nonce if self.proof_with_nonce else None
+
+    def encryption_keys(self, jwks: JsonObject) -> JsonObject:
+        """The keys the wallet chooses among to encrypt its response."""
+        keys = jwks.get("keys")
+        if self.select_usable_key or not isinstance(keys, list) or not keys:
+            return jwks
+        return {**jwks, "keys": keys[:1]}
+
+    def match(self, query: DcqlQuery, candidates: Sequence[CandidateCredential]) -> DcqlMatch:
+        """The credentials that answer ``query``: all that a required set asks for, or
+        none; (quirk) whatever matches, set by set or not."""
+        if not self.honour_optional_sets and query.credential_sets is not None:
+            query = replace(
+                query,
+                credential_sets=tuple(replace(c, required=True) for c in query.credential_sets),
+            )
+        try:
+            return match_dcql(query, candidates)
+        except PasserelleError as exc:
+            if self.all_or_nothing or query.credential_sets is None:
+                raise
+            unmet = exc
+        partial: dict[str, tuple[MatchedCredential, ...]] = {}
+        for credential_query in query.credentials:
+            alone = replace(query, credentials=(credential_query,), credential_sets=None)
+            try:
+                partial.update(match_dcql(alone, candidates).credentials)
+            except PasserelleError:
+                continue
+        if not partial:
+            raise unmet
+        return DcqlMatch(credentials=partial)
 
     @property
     def verifies_requests_fully(self) -> bool:
@@ -80,6 +159,8 @@ class WalletBehaviour:
             self.check_request_signature
             and self.check_client_id_binding
             and self.check_verifier_trust
+            and self.check_url_client_id
+            and not self.ignored_parameters
         )
 
     def disclosure(self, planned: Sequence[ClaimPath]) -> tuple[ClaimPath, ...]:
@@ -139,8 +220,13 @@ class WalletBehaviour:
         """
         unverified = decode_unverified_jws(token, what="Request Object")
         claims = unverified.payload_json(what="Request Object payload")
+        claims = {k: v for k, v in claims.items() if k not in self.ignored_parameters}
         claimed = claims.get("client_id")
-        if client_id_from_url is not None and claimed != client_id_from_url:
+        if (
+            self.check_url_client_id
+            and client_id_from_url is not None
+            and claimed != client_id_from_url
+        ):
             raise oid4vp_error(
                 Reason.OID4VP_CLIENT_ID_MISMATCH,
                 "client_id in the Request Object differs from the client_id parameter",
@@ -213,4 +299,18 @@ def behaviour_for(quirks: Collection[WalletQuirk]) -> WalletBehaviour:
         check_client_id_binding=WalletQuirk.IGNORE_CLIENT_ID_BINDING not in q,
         check_verifier_trust=WalletQuirk.ACCEPT_UNTRUSTED_VERIFIER not in q,
         kb_audience_is_client_id=WalletQuirk.WRONG_KB_AUD not in q,
+        all_or_nothing=WalletQuirk.PARTIAL_CREDENTIAL_SETS not in q,
+        ignored_parameters=frozenset(
+            name
+            for quirk, name in (
+                (WalletQuirk.IGNORE_REDIRECT_URI, "redirect_uri"),
+                (WalletQuirk.IGNORE_TRANSACTION_DATA, "transaction_data"),
+            )
+            if quirk in q
+        ),
+        check_url_client_id=WalletQuirk.IGNORE_URL_CLIENT_ID not in q,
+        honour_optional_sets=WalletQuirk.OPTIONAL_SETS_REQUIRED not in q,
+        select_usable_key=WalletQuirk.FIRST_JWK_ONLY not in q,
+        proof_with_nonce=WalletQuirk.PROOF_WITHOUT_NONCE not in q,
+        echo_notification_id=WalletQuirk.WRONG_NOTIFICATION_ID not in q,
     )

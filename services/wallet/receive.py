@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -32,6 +32,7 @@ from passerelle.oid4vci import (
 )
 
 from ..fetch import Fetcher
+from .quirks import WalletBehaviour
 
 __all__ = ["IssuanceClient", "Received"]
 
@@ -75,6 +76,7 @@ class IssuanceClient:
     client_id: str = "passerelle-wallet"
     redirect_uri: str = "http://127.0.0.1/wallet/callback"
     allow_insecure_loopback: bool = False
+    behaviour: WalletBehaviour = field(default_factory=WalletBehaviour)
 
     def resolve_offer(self, offer: str) -> CredentialOffer:
         """An offer from a link (``openid-credential-offer://``, ``haip-vci://``), a URL of
@@ -145,7 +147,7 @@ class IssuanceClient:
                 signer=KeySigner(key),
                 holder_jwk=public_jwk(key),
                 audience=issuer,
-                nonce=nonce,
+                nonce=self.behaviour.proof_nonce(nonce),
                 now=self.clock(),
                 client_id=client_id,
             )
@@ -187,7 +189,10 @@ class IssuanceClient:
             self.fetcher.request(
                 "POST",
                 metadata.notification_endpoint,
-                json={"notification_id": notification, "event": "credential_accepted"},
+                json={
+                    "notification_id": self.behaviour.notification_id(str(notification)),
+                    "event": "credential_accepted",
+                },
                 headers=headers,
             )
         return Received(

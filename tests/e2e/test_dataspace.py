@@ -10,6 +10,7 @@ reason code in the error body. The revocation test runs last: revocation is fina
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -181,6 +182,75 @@ def test_the_eu_only_dataset_is_hidden_from_the_canadian_sme_and_its_negotiation
 
 
 # --- DCP: the Self-Issued ID Token ----------------------------------------------------
+
+
+# --- scenario 3f: conformity assessment before negotiation ----------------------------
+
+SURVEILLANCE = "urn:passerelle:dataset:eu-market-surveillance-feed"
+
+
+def _install_attestation(world: World, *, unexpected: tuple[str, ...]) -> None:
+    """What an operator does with `passerelle conformance run`'s attestation of the
+    Canadian connector: put it where the connector publishes it."""
+    from datetime import UTC, datetime
+
+    from passerelle.conformance.attestations import LABORATORY, LABORATORY_ID, VALIDITY
+    from passerelle.conformity import (
+        ConformanceSummary,
+        build_conformance_attestation,
+        sign_conformance_attestation,
+    )
+
+    now = datetime.now(UTC)
+    summary = ConformanceSummary(
+        subject=world.urls["ca-dataspace"],
+        name="ca-dataspace",
+        role="connector",
+        profile="dsp",
+        plans=("dataspace",),
+        versions={"dataspace": "Dataspace Protocol 2025-1; DCP 1.0"},
+        counts={"passed": 30, "failed": len(unexpected)},
+        unexpected=unexpected,
+        report_sha256="0" * 64,
+        assessed_at=now,
+    )
+    credential = build_conformance_attestation(
+        summary, issuer=LABORATORY_ID, issuer_name="lab", now=now, valid_for=VALIDITY
+    )
+    pki = load_pki(world.data_dir)
+    token = sign_conformance_attestation(
+        credential, signer=pki.signer(LABORATORY), x5c=pki.x5c(LABORATORY)
+    )
+    (world.data_dir / "ca-provider" / "conformance-attestation.jwt").write_text(token)
+
+
+def test_a_canadian_connector_needs_a_current_conformance_attestation(world: World) -> None:
+    scenario = DATASPACE_SCENARIOS[3]
+    assert scenario.dataset == SURVEILLANCE
+    attestation = world.data_dir / "ca-provider" / "conformance-attestation.jwt"
+    try:
+        refused = play_dataspace(world, scenario)
+        assert refused.outcome == "conformance.attestation_missing", refused
+        assert refused.as_expected
+
+        _install_attestation(world, unexpected=("DSP-CN-01",))
+        failing = play_dataspace(world, scenario)
+        assert failing.outcome == "conformance.not_conformant", failing
+
+        _install_attestation(world, unexpected=())
+        attested = play_dataspace(world, scenario)
+        assert attested.outcome == DATA_RECEIVED, attested
+        checked = attested.decision["decision"]["conformance"]
+        assert checked["subject"] == world.urls["ca-dataspace"]
+        assert "Conformance Laboratory" in checked["signer"]
+    finally:
+        attestation.unlink(missing_ok=True)
+    # The EU SME's credentials come from EU issuers: the requirement is not its.
+    eu = play_dataspace(
+        world,
+        replace(scenario, consumer="eu-dataspace", expect=None),
+    )
+    assert eu.outcome == DATA_RECEIVED, eu
 
 
 def _catalog_request(world: World, token: str | None) -> httpx.Response:

@@ -38,11 +38,7 @@ FORBIDDEN_CALLS = {"now", "utcnow", "today", "open", "urandom", "getenv", "gener
 
 
 def _core_files() -> list[Path]:
-    return [
-        p
-        for p in CORE.rglob("*.py")
-        if p.relative_to(CORE).parts[0] not in UPPER_FLOORS
-    ]
+    return [p for p in CORE.rglob("*.py") if p.relative_to(CORE).parts[0] not in UPPER_FLOORS]
 
 
 def _violations(path: Path) -> list[str]:

@@ -151,6 +151,7 @@ def pki() -> Pki:
     for name, org in (
         ("eu-pid-provider-ca", "Passerelle EU PID Provider"),
         ("eu-pubeaa-provider-ca", BUSINESS_REGISTER),
+        ("conformance-lab-ca", "Passerelle Conformance Laboratory"),
         ("eu-wrpac-provider-ca", "Passerelle EU Access Certificate Authority"),
     ):
         key = _key()
@@ -232,7 +233,8 @@ def test_round_trip_from_yaml_source(lote_type: str, pki: Pki, schema: JsonObjec
     assert verified.signer == pki.operator
     assert verified.payload == payload
     ca = pki.cas[CA_NAMES[lote_type]]
-    assert verified.certificates_for(service_type=ISSUANCE[lote_type]) == (ca,)
+    # The Pub-EAA list also names the conformance laboratory's CA, after the register's.
+    assert verified.certificates_for(service_type=ISSUANCE[lote_type])[0] == ca
     found = verified.find_service(certificate_chain=[ca])
     assert found is not None
     assert found.service_type == ISSUANCE[lote_type]
@@ -542,7 +544,7 @@ def test_withdrawn_pub_eaa_service_is_surfaced(pki: Pki, schema: JsonObject) -> 
             credential_type="https://credentials.passerelle.example/eu/legal-person/v1"
         )
     assert _reason(exc) is Reason.TRUST_SERVICE_WITHDRAWN
-    assert verified.certificates_for(service_type=SVC_TYPE_PUB_EAA_ISSUANCE) == ()
+    assert ca not in verified.certificates_for(service_type=SVC_TYPE_PUB_EAA_ISSUANCE)
 
 
 def test_notified_pub_eaa_service(pki: Pki) -> None:

@@ -791,6 +791,8 @@ def test_transaction_happy_path_and_replay() -> None:
             advance(finished, E.RECEIVE_RESPONSE)
     with raises(Reason.OID4VP_TRANSACTION_EXPIRED, "invalid_request"):
         advance(advance(S.CREATED, E.EXPIRE), E.RECEIVE_RESPONSE)
+    # A request_uri may be fetched again until the transaction is answered.
+    assert advance(S.REQUEST_FETCHED, E.FETCH_REQUEST) is S.REQUEST_FETCHED
     with raises(Reason.OID4VP_SESSION_TRANSITION_INVALID, "invalid_request"):
-        advance(S.REQUEST_FETCHED, E.FETCH_REQUEST)
+        advance(S.RESPONSE_RECEIVED, E.FETCH_REQUEST)
     assert advance(S.RESPONSE_RECEIVED, E.REJECT) is S.FAILED

@@ -45,6 +45,7 @@ ROOTS = (
     "eu-pubeaa-provider-ca",
     "eu-wrpac-provider-ca",
     "ca-registry-operator-ca",
+    "conformance-lab-ca",
     "tls-ca",
 )
 LEAVES = {
@@ -54,6 +55,7 @@ LEAVES = {
     "eu-verifier-access": "eu-wrpac-provider-ca",
     "ca-verifier-access": "eu-wrpac-provider-ca",
     "ca-registry-operator": "ca-registry-operator-ca",
+    "conformance-lab": "conformance-lab-ca",
     "tls-server": "tls-ca",
 }
 SIGNING_LEAVES = (
@@ -61,6 +63,7 @@ SIGNING_LEAVES = (
     "eu-pid-provider",
     "eu-pubeaa-provider",
     "ca-registry-operator",
+    "conformance-lab",
 )
 DID_KEYS = (
     "ca-dataspace-sme",

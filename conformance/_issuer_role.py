@@ -1,0 +1,333 @@
+"""The suite as an OpenID4VCI 1.0 credential issuer and authorization server, against a
+wallet target.
+
+A :class:`SuiteIssuer` is a small HTTP server the suite runs for the length of one
+check (or one shared step), in a thread, on a free port: issuer and authorization
+server metadata, a pre-authorized code token endpoint, a nonce endpoint, a credential
+endpoint and a notification endpoint. It records everything the wallet sends, so a
+check judges the wallet by what it did (its key proofs, its notification), never by
+what it says. Credentials come from a callback the check gives (signed by an issuer
+identity the wallet trusts); a batch is answered in the reverse order of its proofs,
+so a wallet that pairs credentials with keys by position is caught.
+
+Independent of ``services/issuer`` on purpose: the judge does not share the code of the
+systems it judges; it uses the pure core only. Reachability is the wallet's, as for the
+suite's verifier (:mod:`._verifier_role`): loopback and ``localhost`` by default,
+``suite_issuer_host`` / ``suite_issuer_bind`` on the wallet target otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from socket import socket
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from passerelle import JsonObject, PasserelleError
+from passerelle.jose import PublicKey, decode_unverified_jws
+from passerelle.oid4vci import (
+    PRE_AUTHORIZED_CODE_GRANT,
+    CredentialOffer,
+    OfferGrants,
+    PreAuthorizedCodeGrant,
+    build_authorization_server_metadata,
+    build_credential_issuer_metadata,
+    build_sd_jwt_vc_configuration,
+    credential_offer_value_link,
+    credential_response,
+    verify_jwt_proof,
+)
+
+__all__ = ["ProofSeen", "SuiteIssuer"]
+
+CONFIGURATION_ID = "suite-credential"
+_MAX_BODY = 1 << 20
+_ALGORITHMS = ("ES256", "ES384", "EdDSA", "Ed25519")
+_PROOF_MAX_AGE = timedelta(minutes=5)
+_SKEW = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProofSeen:
+    """One key proof as it arrived, read without trusting it, and what the core's
+    verification of it said (``problem`` None: it verified)."""
+
+    header: JsonObject
+    claims: JsonObject
+    problem: str | None
+    key: PublicKey | None
+
+
+@dataclass(slots=True)
+class _State:
+    pre_authorized_code: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    access_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    notification_id: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    nonces: list[str] = field(default_factory=list)
+    token_requests: list[dict[str, str]] = field(default_factory=list)
+    credential_requests: list[JsonObject] = field(default_factory=list)
+    proofs: list[ProofSeen] = field(default_factory=list)
+    issued: list[str] = field(default_factory=list)
+    """In the order the response listed them (the reverse of the proofs)."""
+    notifications: list[JsonObject] = field(default_factory=list)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, bind: tuple[str, int], owner: SuiteIssuer) -> None:
+        super().__init__(bind, _Handler)
+        self.owner = owner
+        self.tls: ssl.SSLContext | None = None
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.tls is not None:
+            try:
+                request = self.tls.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                return
+        super().finish_request(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    timeout = 5.0
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _send(self, status: int, body: JsonObject) -> None:
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(min(max(length, 0), _MAX_BODY))
+
+    def do_GET(self) -> None:
+        owner = self.server.owner
+        path = urlsplit(self.path).path
+        if path == "/.well-known/openid-credential-issuer":
+            self._send(200, owner.metadata())
+        elif path == "/.well-known/oauth-authorization-server":
+            self._send(200, owner.as_metadata())
+        else:
+            self._send(404, {"error": "not_found"})
+
+    def do_POST(self) -> None:
+        owner = self.server.owner
+        path = urlsplit(self.path).path
+        raw = self._body()
+        if path == "/token":
+            form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+            self._send(*owner.token(form))
+            return
+        if path == "/nonce":
+            self._send(200, {"c_nonce": owner.new_nonce()})
+            return
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            self._send(400, {"error": "invalid_request"})
+            return
+        if not isinstance(body, dict):
+            self._send(400, {"error": "invalid_request"})
+        elif self.headers.get("Authorization", "") != f"Bearer {owner.state.access_token}":
+            self._send(401, {"error": "invalid_token"})
+        elif path == "/credential":
+            self._send(*owner.credential(body))
+        elif path == "/notification":
+            owner.record_notification(body)
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        else:
+            self._send(404, {"error": "not_found"})
+
+
+class SuiteIssuer:
+    """The suite's issuer and authorization server, listening while the ``with`` block
+    runs. ``issue`` makes one credential for a holder key."""
+
+    def __init__(
+        self,
+        *,
+        vct: str,
+        issue: Callable[[PublicKey], str],
+        host: str = "localhost",
+        bind: str = "127.0.0.1",
+        tls: tuple[Path, Path] | None = None,
+        batch_size: int = 2,
+    ) -> None:
+        self.host = host
+        self.vct = vct
+        self.batch_size = batch_size
+        self._issue = issue
+        self._bind = bind
+        self._tls = tls
+        self.state = _State()
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> SuiteIssuer:
+        server = _Server((self._bind, 0), self)
+        if self._tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(self._tls[0]), str(self._tls[1]))
+            server.tls = context
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="conformance-suite-issuer",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "use SuiteIssuer in a with block"
+        sock: socket = self._server.socket
+        scheme = "https" if self._tls is not None else "http"
+        return f"{scheme}://{self.host}:{int(sock.getsockname()[1])}"
+
+    # --- what is served --------------------------------------------------------------
+
+    def offer_link(self) -> str:
+        offer = CredentialOffer(
+            credential_issuer=self.url,
+            credential_configuration_ids=(CONFIGURATION_ID,),
+            grants=OfferGrants(
+                pre_authorized_code=PreAuthorizedCodeGrant(
+                    pre_authorized_code=self.state.pre_authorized_code
+                )
+            ),
+        )
+        return credential_offer_value_link(offer)
+
+    def metadata(self) -> JsonObject:
+        configuration = build_sd_jwt_vc_configuration(vct=self.vct, scope="suite_credential")
+        return build_credential_issuer_metadata(
+            credential_issuer=self.url,
+            credential_endpoint=f"{self.url}/credential",
+            nonce_endpoint=f"{self.url}/nonce",
+            notification_endpoint=f"{self.url}/notification",
+            credential_configurations={CONFIGURATION_ID: configuration},
+            batch_size=self.batch_size,
+        )
+
+    def as_metadata(self) -> JsonObject:
+        return build_authorization_server_metadata(
+            issuer=self.url,
+            token_endpoint=f"{self.url}/token",
+            grant_types_supported=(PRE_AUTHORIZED_CODE_GRANT,),
+        )
+
+    def token(self, form: dict[str, str]) -> tuple[int, JsonObject]:
+        with self._changed:
+            self.state.token_requests.append(form)
+        if form.get("grant_type") != PRE_AUTHORIZED_CODE_GRANT:
+            return 400, {"error": "unsupported_grant_type"}
+        if form.get("pre-authorized_code") != self.state.pre_authorized_code:
+            return 400, {"error": "invalid_grant"}
+        return 200, {"access_token": self.state.access_token, "token_type": "Bearer"}
+
+    def new_nonce(self) -> str:
+        nonce = secrets.token_urlsafe(24)
+        with self._changed:
+            self.state.nonces.append(nonce)
+        return nonce
+
+    def credential(self, body: JsonObject) -> tuple[int, JsonObject]:
+        proofs = body.get("proofs")
+        jwts = proofs.get("jwt") if isinstance(proofs, dict) else None
+        if not isinstance(jwts, list) or not jwts or not all(isinstance(p, str) for p in jwts):
+            self._record_request(body, [])
+            return 400, {"error": "invalid_proof"}
+        seen = [self._read_proof(str(p)) for p in jwts]
+        self._record_request(body, seen)
+        if any(s.problem is not None for s in seen):
+            return 400, {"error": "invalid_proof"}
+        # The batch in the reverse order of its proofs: a wallet must pair each
+        # credential with its key by the credential's cnf, not by position.
+        credentials = [self._issue(s.key) for s in reversed(seen) if s.key is not None]
+        with self._changed:
+            self.state.issued.extend(credentials)
+            self._changed.notify_all()
+        return 200, credential_response(credentials, notification_id=self.state.notification_id)
+
+    def _read_proof(self, proof: str) -> ProofSeen:
+        try:
+            unverified = decode_unverified_jws(proof, what="key proof")
+            header, claims = dict(unverified.header), dict(unverified.payload_json())
+        except PasserelleError as exc:
+            return ProofSeen(header={}, claims={}, problem=f"{exc.reason}: {exc.detail}", key=None)
+        nonce = claims.get("nonce")
+        expected = nonce if isinstance(nonce, str) and nonce in self.state.nonces else "-"
+        try:
+            verified = verify_jwt_proof(
+                proof,
+                audience=self.url,
+                expected_nonce=expected,
+                algorithms=_ALGORITHMS,
+                now=_utc_now(),
+                max_age=_PROOF_MAX_AGE,
+                skew=_SKEW,
+                client_id=None,
+            )
+        except PasserelleError as exc:
+            return ProofSeen(
+                header=header, claims=claims, problem=f"{exc.reason}: {exc.detail}", key=None
+            )
+        return ProofSeen(header=header, claims=claims, problem=None, key=verified.holder_key)
+
+    def _record_request(self, body: JsonObject, seen: list[ProofSeen]) -> None:
+        with self._changed:
+            self.state.credential_requests.append(body)
+            self.state.proofs.extend(seen)
+            self._changed.notify_all()
+
+    def record_notification(self, body: JsonObject) -> None:
+        with self._changed:
+            self.state.notifications.append(body)
+            self._changed.notify_all()
+
+    def wait_for(self, what: Callable[[_State], bool], *, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not what(self.state):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(left)
+            return True
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
