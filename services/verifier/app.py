@@ -405,7 +405,7 @@ def create_verifier_app(
         # run in the thread pool, so one response never stalls the others.
         return await run_in_threadpool(respond, rid, form)
 
-    def respond(rid: str, form: dict[str, str]) -> JSONResponse:
+    def respond(rid: str, form: dict[str, str]) -> Response:
         tid = transaction_of(rid)
         stored = store.get("transactions", tid, now=clock())
         if not isinstance(stored, dict):
