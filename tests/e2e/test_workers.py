@@ -1,7 +1,8 @@
 """Two worker processes per service, over SQLite (WAL) and PostgreSQL: whatever must hold
-across workers lives in the store. A pre-authorized code is redeemed once, a request
-object is fetched once and a response is processed once, whichever worker each of
-several concurrent clients reaches; a full issuance and presentation works across them.
+across workers lives in the store. A pre-authorized code is redeemed once and a
+transaction is answered once (one of eight concurrent responses moves it, the others
+find it answered), whichever worker each client reaches; a full issuance and
+presentation works across them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from passerelle.jose import decode_unverified_jws
 from passerelle.services.catalog import data_root
 from passerelle.services.launcher import ROLES, RunningStack, start_stack
 from passerelle.services.pki import init_pki
@@ -111,14 +113,30 @@ def test_a_transaction_moves_once_across_workers(
     verifier = client.urls["ca-verifier"]
     for _ in range(3):
         made = client.transaction("ca-verifier", policy="age-and-name")
-        request_uri = made["request_uri"]
+        request = httpx.get(made["request_uri"], timeout=60)
+        assert request.status_code == 200
+        claims = decode_unverified_jws(request.text).payload_json()
+        # Eight wallets answer the same transaction at once (a wallet error is a complete
+        # answer): one of them moves it, every other finds it answered.
+        form = {"error": "access_denied", "state": str(claims["state"])}
+
+        def answer(
+            _: int, form: dict[str, str] = form, uri: str = str(claims["response_uri"])
+        ) -> httpx.Response:
+            return httpx.post(uri, data=form, timeout=60)
+
         with ThreadPoolExecutor(CLIENTS) as pool:
-            answers = list(
-                pool.map(lambda _, u=request_uri: httpx.get(u, timeout=60), range(CLIENTS))
-            )
-        assert sorted(a.status_code for a in answers).count(200) == 1, [a.text for a in answers]
-        events = httpx.get(f"{verifier}/transactions/{made['transaction_id']}").json()["events"]
-        assert [e["event"] for e in events] == ["created", "request_fetched"]
+            answers = list(pool.map(answer, range(CLIENTS)))
+        statuses = [a.status_code for a in answers]
+        assert statuses.count(200) == 1, [a.text for a in answers]
+        assert all(400 <= code < 500 for code in statuses if code != 200), statuses
+        row = httpx.get(f"{verifier}/transactions/{made['transaction_id']}").json()
+        assert row["state"] == "failed", row  # the state table names a rejection so
+        assert row["result"]["reason"] == "oid4vp.wallet_error"
+        events = [e["event"] for e in row["events"]]
+        assert events.count("response_received") == 1
+        assert events.count("wallet_error") == 1
+        assert events.count("response_refused") == CLIENTS - 1
 
 
 def test_issuance_and_presentation_across_workers(
