@@ -27,6 +27,8 @@ from cryptography import x509
 from passerelle import Fault, PasserelleError, Reason
 from passerelle.trust import (
     EU_LIST_TYPES,
+    MAX_LOTE_BYTES,
+    MAX_REGISTRY_SNAPSHOT_BYTES,
     REGISTRY_KEY,
     Framework,
     RecognitionAgreement,
@@ -95,6 +97,9 @@ class TrustClient:
         self._checked_at: datetime | None = None
         self._failed_at: datetime | None = None
         self._published: dict[str, _Published] = {}
+        self._refused: tuple[dict[str, _Published], PasserelleError, datetime] | None = None
+        """The documents last refused, why and when: the same documents are not verified
+        again before RETRY (a forged list must not cost every request a full verification)."""
         self._last_seen: dict[str, int] = {}
 
     def _get(self, path: str) -> _Published:
@@ -102,7 +107,11 @@ class TrustClient:
         held = self._published.get(path)
         headers = {"If-None-Match": held.etag} if held is not None and held.etag else None
         try:
-            response = self._fetcher.request("GET", f"{self._url}{path}", headers=headers)
+            # Lists are large by nature: each kind has its own cap (a 100,000-entity LoTE).
+            cap = MAX_REGISTRY_SNAPSHOT_BYTES if path == _REGISTRY_PATH else MAX_LOTE_BYTES
+            response = self._fetcher.request(
+                "GET", f"{self._url}{path}", headers=headers, max_bytes=cap
+            )
         except PasserelleError as exc:
             # Our own dependency is down or refused: say so, without its transport text.
             raise PasserelleError(
@@ -163,17 +172,31 @@ class TrustClient:
             if held is not None and young and unchanged:
                 self._checked_at = now
                 return held
+            if (
+                self._refused is not None
+                and self._refused[0] == published
+                and now - self._refused[2] < RETRY
+            ):
+                refused = self._refused[1]
+                raise PasserelleError(
+                    refused.reason,
+                    refused.detail,
+                    fault=Fault.DEPENDENCY,
+                    wire_error="temporarily_unavailable",
+                )
             try:
                 snapshot = self._verify(published, now)
             except PasserelleError as exc:
                 # A forged, stale or rolled-back list fails closed under its own reason;
                 # whose fault it is does not change: our trust service's, not our caller's.
+                self._refused = (published, exc, now)
                 raise PasserelleError(
                     exc.reason,
                     exc.detail,
                     fault=Fault.DEPENDENCY,
                     wire_error="temporarily_unavailable",
                 ) from exc
+            self._refused = None
             self._snapshot, self._published = snapshot, published
             self._verified_at = self._checked_at = now
             return snapshot
