@@ -47,7 +47,7 @@ from ..jose import (
     typ_matches,
     verify_jws,
 )
-from ..x509 import VerifiedChain, decode_unverified_x5c, verify_x5c_chain
+from ..x509 import VerifiedChain, verify_haip_x5c
 from ._replay import JtiReplayRegistry
 
 __all__ = [
@@ -253,24 +253,14 @@ def _verify_attestation(
             Reason.CLIENT_ATTESTATION_MALFORMED,
             f"client attestation typ {header.get('typ')!r} is not {ATTESTATION_TYP}",
         )
-    raw_x5c = header.get("x5c")
-    members = raw_x5c if isinstance(raw_x5c, list) else []
-    x5c = [m for m in members if isinstance(m, str)]
-    if not x5c or len(x5c) != len(members):
+    try:
         # HAIP 1.0 §4.4.1: the attester's certificate "MUST be included in the x5c
         # JOSE header of the Client Attestation JWT"; no other key resolution is offered.
-        raise _error(Reason.CLIENT_ATTESTATION_UNTRUSTED, "the client attestation has no x5c")
-    try:
-        chain = verify_x5c_chain(x5c, anchors=anchors, now=now)
+        chain = verify_haip_x5c(header.get("x5c"), anchors=anchors, now=now)
     except PasserelleError as exc:
         raise _error(
             Reason.CLIENT_ATTESTATION_UNTRUSTED, f"wallet provider certificate: {exc.detail}"
         ) from exc
-    if chain.anchor in decode_unverified_x5c(x5c)[1:]:
-        raise _error(
-            Reason.CLIENT_ATTESTATION_UNTRUSTED,
-            "x5c includes the trust anchor; HAIP 1.0 asks for the chain excluding it",
-        )
     try:
         claims = verify_jws(
             jws,

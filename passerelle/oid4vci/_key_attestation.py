@@ -42,7 +42,7 @@ from ..jose import (
     typ_matches,
     verify_jws,
 )
-from ..x509 import VerifiedChain, decode_unverified_x5c, verify_x5c_chain
+from ..x509 import VerifiedChain, verify_haip_x5c
 
 __all__ = [
     "ATTESTATION_PROOF_TYPE",
@@ -215,23 +215,11 @@ def verify_key_attestation(
     typ = jws.header.get("typ")
     if not (typ_matches(typ, KEY_ATTESTATION_TYP) or typ_matches(typ, _LEGACY_TYP)):
         raise _error(Reason.KEY_ATTESTATION_MALFORMED, f"typ {typ!r} is not {KEY_ATTESTATION_TYP}")
-    raw_x5c = jws.header.get("x5c")
-    members = raw_x5c if isinstance(raw_x5c, list) else []
-    x5c = [m for m in members if isinstance(m, str)]
-    if not x5c or len(x5c) != len(members):
-        raise _error(Reason.KEY_ATTESTATION_UNTRUSTED, "the key attestation has no x5c (HAIP 1.0)")
     try:
-        # verify_x5c_chain refuses a self-signed signing certificate (HAIP: "MUST NOT be
-        # self-signed") and any path that does not end at one of the anchors.
-        chain = verify_x5c_chain(x5c, anchors=policy.anchors, now=now)
-        if chain.anchor in decode_unverified_x5c(x5c)[1:]:
-            raise _error(
-                Reason.KEY_ATTESTATION_UNTRUSTED,
-                "x5c includes the trust anchor, which HAIP 1.0 forbids",
-            )
+        # HAIP 1.0 §4.5.1: the x5c chain, without the anchor, to a signing certificate
+        # that is not self-signed (verify_x5c_chain refuses a self-signed leaf).
+        chain = verify_haip_x5c(jws.header.get("x5c"), anchors=policy.anchors, now=now)
     except PasserelleError as exc:
-        if exc.reason is Reason.KEY_ATTESTATION_UNTRUSTED:
-            raise
         raise _error(
             Reason.KEY_ATTESTATION_UNTRUSTED, f"key attester certificate: {exc.detail}"
         ) from exc

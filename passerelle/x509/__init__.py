@@ -19,7 +19,13 @@ from ._build import (
     load_certificate_pem,
 )
 from ._client_id import check_x509_hash, check_x509_san_dns, san_dns_names, x509_hash
-from ._verify import TrustAnchors, VerifiedChain, verify_certificate_chain, verify_x5c_chain
+from ._verify import (
+    TrustAnchors,
+    VerifiedChain,
+    verify_certificate_chain,
+    verify_haip_x5c,
+    verify_x5c_chain,
+)
 
 __all__ = [
     "LeafUsage",
@@ -39,6 +45,7 @@ __all__ = [
     "load_certificate_pem",
     "san_dns_names",
     "verify_certificate_chain",
+    "verify_haip_x5c",
     "verify_x5c_chain",
     "x509_hash",
 ]

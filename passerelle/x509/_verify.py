@@ -43,14 +43,21 @@ from cryptography.x509.verification import (
 )
 
 from .._errors import PasserelleError, Reason, local_error
+from .._json import JsonValue
 from ..jose import PublicKey
 from ._build import PARSE_ERRORS, decode_unverified_x5c
 from ._client_id import check_x509_san_dns
 
-__all__ = ["TrustAnchors", "VerifiedChain", "verify_certificate_chain", "verify_x5c_chain"]
+__all__ = [
+    "TrustAnchors",
+    "VerifiedChain",
+    "verify_certificate_chain",
+    "verify_haip_x5c",
+    "verify_x5c_chain",
+]
 
 # Beyond the leaf and max_chain_depth intermediates, x5c may still carry the root
-# (RFC 7515 allows it; HAIP forbids it, which is a profile rule for callers).
+# (RFC 7515 allows it; HAIP forbids it, a profile rule: verify_haip_x5c).
 _EXTRA_MEMBERS = 2
 _MAX_DEPTH_LIMIT = 8
 
@@ -324,4 +331,29 @@ def verify_x5c_chain(
     )
     if isinstance(anchors, TrustAnchors) and require_dns_name is None:
         anchors._remember(key, chain, certs)
+    return chain
+
+
+def verify_haip_x5c(
+    x5c: JsonValue, *, anchors: Sequence[x509.Certificate], now: datetime
+) -> VerifiedChain:
+    """Validate the ``x5c`` header of an attestation signed under HAIP 1.0 (wallet and
+    key attestations, §4.4.1 and §4.5.1), the only key resolution HAIP offers for them.
+
+    ``x5c`` is the header value as received: it must be a non-empty array of strings.
+    Besides :func:`verify_x5c_chain`, the trust anchor must not travel in it: "The X.509
+    certificate of the trust anchor MUST NOT be included in the x5c JOSE header".
+    Raises ``x509.malformed`` for a missing or malformed ``x5c`` and
+    ``x509.chain_invalid`` for an included anchor, else the reasons of
+    :func:`verify_x5c_chain`.
+    """
+    members = x5c if isinstance(x5c, list) else []
+    strings = [m for m in members if isinstance(m, str)]
+    if not strings or len(strings) != len(members):
+        raise PasserelleError(Reason.X509_MALFORMED, "x5c is not a non-empty array of strings")
+    chain = verify_x5c_chain(strings, anchors=anchors, now=now)
+    if chain.anchor in decode_unverified_x5c(strings)[1:]:
+        raise PasserelleError(
+            Reason.X509_CHAIN_INVALID, "x5c includes the trust anchor, which HAIP 1.0 forbids"
+        )
     return chain
