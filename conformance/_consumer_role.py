@@ -71,7 +71,7 @@ from passerelle.dsp import (
 )
 from passerelle.jose import KeySigner, decode_unverified_jws, epoch, public_jwk, sign_jws
 
-from ._serving import SuiteHandler, SuiteServer
+from ._serving import ServedRole, SuiteHandler
 
 __all__ = [
     "SAMPLE_DATA",
@@ -264,8 +264,11 @@ class _Handler(SuiteHandler["SuiteConsumer"]):
         self.send_json(404, {"error": "not_found"})
 
 
-class SuiteConsumer:
+class SuiteConsumer(ServedRole):
     """The suite's consumer, listening from :meth:`start` to :meth:`close`."""
+
+    handler = _Handler
+    thread_name = "conformance-suite-consumer"
 
     def __init__(
         self,
@@ -275,9 +278,7 @@ class SuiteConsumer:
         tls: tuple[Path, Path] | None = None,
         hold_seconds: float = 3.0,
     ) -> None:
-        self.host = host
-        self._bind = bind
-        self._tls = tls
+        super().__init__(host=host, bind=bind, tls=tls)
         self._hold = hold_seconds
         self._key = ec.generate_private_key(ec.SECP256R1())
         self.signer = KeySigner(self._key)
@@ -290,14 +291,12 @@ class SuiteConsumer:
         self._inbound: list[Inbound] = []
         self._processes: set[str] = set()
         self._data_gates: dict[str, threading.Event] = {}
-        self._server: SuiteServer[SuiteConsumer] | None = None
         self.document: JsonObject = {}
         self.provider_document: JsonObject = {}
 
     # --- lifetime ------------------------------------------------------------------------
 
-    def start(self) -> SuiteConsumer:
-        self._server = SuiteServer(_Handler, self, bind=self._bind, tls=self._tls)
+    def _ready(self) -> None:
         self.document = self._make_document(
             self.did, self._key, CREDENTIAL_SERVICE_TYPE, f"{self.url}/cs"
         )
@@ -307,8 +306,6 @@ class SuiteConsumer:
             "DataService",
             f"{self.url}/.well-known/dspace-version",
         )
-        self._server.start("conformance-suite-consumer")
-        return self
 
     def close(self) -> None:
         with self._changed:
@@ -318,27 +315,13 @@ class SuiteConsumer:
                     grant.answer.gate.set()
             for gate in self._data_gates.values():
                 gate.set()
-        if self._server is not None:
-            self._server.stop()
-        self._server = None
-
-    def __enter__(self) -> SuiteConsumer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().close()
 
     # --- identity ------------------------------------------------------------------------
 
     @property
-    def port(self) -> int:
-        assert self._server is not None, "start the SuiteConsumer first"
-        return self._server.port
-
-    @property
     def url(self) -> str:
-        assert self._server is not None, "start the SuiteConsumer first"
-        return self._server.url(self.host)
+        return self.server.url(self.host)
 
     @property
     def did(self) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ._serving import SuiteHandler, SuiteServer
+from ._serving import ServedRole, SuiteHandler
 
 __all__ = ["DocumentHost", "Fetch"]
 
@@ -44,35 +44,23 @@ class _Handler(SuiteHandler["DocumentHost"]):
         self.send_bytes(200 if found is not None else 404, body, content_type, no_store=False)
 
 
-class DocumentHost:
+class DocumentHost(ServedRole):
     """Serves published documents while the ``with`` block runs."""
+
+    handler = _Handler
+    thread_name = "conformance-document-host"
 
     def __init__(
         self, *, host: str = "localhost", bind: str = "127.0.0.1", tls: tuple[Path, Path] | None
     ) -> None:
-        self.host = host
-        self._bind = bind
-        self._tls = tls
+        super().__init__(host=host, bind=bind, tls=tls)
         self._lock = threading.Lock()
         self._documents: dict[str, tuple[bytes, str]] = {}
         self._fetches: list[Fetch] = []
-        self._server: SuiteServer[DocumentHost] | None = None
-
-    def __enter__(self) -> DocumentHost:
-        self._server = SuiteServer(_Handler, self, bind=self._bind, tls=self._tls).start(
-            "conformance-document-host"
-        )
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.stop()
-        self._server = None
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "use DocumentHost in a with block"
-        return self._server.url(self.host)
+        return self.server.url(self.host)
 
     def fresh_url(self, kind: str) -> str:
         """A URL under which nothing was ever served, to publish at."""

@@ -43,7 +43,7 @@ from passerelle.oid4vci import (
     verify_jwt_proof,
 )
 
-from ._serving import SuiteHandler, SuiteServer
+from ._serving import ServedRole, SuiteHandler
 
 __all__ = ["ProofSeen", "SuiteIssuer"]
 
@@ -120,9 +120,12 @@ class _Handler(SuiteHandler["SuiteIssuer"]):
             self.send_json(404, {"error": "not_found"})
 
 
-class SuiteIssuer:
+class SuiteIssuer(ServedRole):
     """The suite's issuer and authorization server, listening while the ``with`` block
     runs. ``issue`` makes one credential for a holder key."""
+
+    handler = _Handler
+    thread_name = "conformance-suite-issuer"
 
     def __init__(
         self,
@@ -134,32 +137,17 @@ class SuiteIssuer:
         tls: tuple[Path, Path] | None = None,
         batch_size: int = 2,
     ) -> None:
-        self.host = host
+        super().__init__(host=host, bind=bind, tls=tls)
         self.vct = vct
         self.batch_size = batch_size
         self._issue = issue
-        self._bind = bind
-        self._tls = tls
         self.state = _State()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._server: SuiteServer[SuiteIssuer] | None = None
-
-    def __enter__(self) -> SuiteIssuer:
-        self._server = SuiteServer(_Handler, self, bind=self._bind, tls=self._tls).start(
-            "conformance-suite-issuer"
-        )
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.stop()
-        self._server = None
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "use SuiteIssuer in a with block"
-        return self._server.url(self.host)
+        return self.server.url(self.host)
 
     # --- what is served --------------------------------------------------------------
 

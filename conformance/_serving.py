@@ -1,10 +1,10 @@
 """The one way the suite listens: a small HTTP(S) server in a thread, on a free port.
 
 Every role the suite plays against a target (its verifier, its issuer, its consumer,
-the host of the documents it publishes) is served by a :class:`SuiteServer` for the
-length of one check or one shared step, with a :class:`SuiteHandler` subclass for the
-routes. The server belongs to an *owner* (the role object), which the handler reaches
-as ``self.server.owner``.
+the host of the documents it publishes) is a :class:`ServedRole`: a
+:class:`SuiteServer` listens for it from :meth:`~ServedRole.start` (or the start of a
+``with`` block) to :meth:`~ServedRole.close`, with a :class:`SuiteHandler` subclass
+for its routes. The handler reaches the role as ``self.server.owner``.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from socket import socket
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from passerelle import JsonValue
 
-__all__ = ["MAX_BODY", "SuiteHandler", "SuiteServer"]
+__all__ = ["MAX_BODY", "ServedRole", "SuiteHandler", "SuiteServer"]
 
 MAX_BODY = 1 << 20
 """The most of a request body a handler reads."""
@@ -115,3 +115,47 @@ class SuiteHandler(BaseHTTPRequestHandler, Generic[OwnerT]):
         self, status: int, body: JsonValue, content_type: str = "application/json"
     ) -> None:
         self.send_bytes(status, json.dumps(body).encode("utf-8"), content_type)
+
+
+class ServedRole:
+    """A role the suite plays, listening while it runs. Subclasses name their
+    ``handler`` and ``thread_name``; ``host`` is the name the target reaches it under,
+    ``bind`` the listening address."""
+
+    handler: ClassVar[type[SuiteHandler[Any]]]
+    thread_name: ClassVar[str]
+
+    def __init__(self, *, host: str, bind: str, tls: tuple[Path, Path] | None) -> None:
+        self.host = host
+        self._bind = bind
+        self._tls = tls
+        self._server: SuiteServer[Any] | None = None
+
+    def _ready(self) -> None:
+        """Runs once the port is known, before the first request can arrive."""
+
+    def start(self) -> Self:
+        self._server = SuiteServer(self.handler, self, bind=self._bind, tls=self._tls)
+        self._ready()
+        self._server.start(self.thread_name)
+        return self
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+        self._server = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def server(self) -> SuiteServer[Any]:
+        assert self._server is not None, f"start the {type(self).__name__} first"
+        return self._server
+
+    @property
+    def port(self) -> int:
+        return self.server.port

@@ -71,7 +71,7 @@ from passerelle.x509 import (
     x509_hash,
 )
 
-from ._serving import SuiteHandler, SuiteServer
+from ._serving import ServedRole, SuiteHandler
 
 __all__ = [
     "RESPONSE_ENC",
@@ -446,8 +446,11 @@ def _read_arrival(pending: PendingRequest, form: dict[str, str], content_type: s
     )
 
 
-class SuiteVerifier:
+class SuiteVerifier(ServedRole):
     """The suite's verifier, listening while the ``with`` block runs."""
+
+    handler = _Handler
+    thread_name = "conformance-suite-verifier"
 
     def __init__(
         self,
@@ -456,33 +459,13 @@ class SuiteVerifier:
         bind: str = "127.0.0.1",
         tls: tuple[Path, Path] | None = None,
     ) -> None:
-        self.host = host
-        self._bind = bind
-        self._tls = tls
+        super().__init__(host=host, bind=bind, tls=tls)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._pending: dict[str, PendingRequest] = {}
-        self._server: SuiteServer[SuiteVerifier] | None = None
-
-    def __enter__(self) -> SuiteVerifier:
-        self._server = SuiteServer(_Handler, self, bind=self._bind, tls=self._tls).start(
-            "conformance-suite-verifier"
-        )
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.stop()
-        self._server = None
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "use SuiteVerifier in a with block"
-        return self._server.port
 
     def url(self, host: str | None = None) -> str:
-        assert self._server is not None, "use SuiteVerifier in a with block"
-        return self._server.url(host or self.host)
+        return self.server.url(host or self.host)
 
     def create_request(
         self,
