@@ -15,15 +15,12 @@ README says who is right and why (tests/interop/README.md, "HAIP OAuth peers").
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from peers import NODE_MODULES, peer_unavailable
+from peers import run_node
 
 from passerelle import PasserelleError, Reason
 from passerelle._json import JsonObject, b64url_decode, parse_json_object
@@ -87,20 +84,7 @@ class Random:
 
 
 def run_peer(request: JsonObject) -> tuple[int, JsonObject]:
-    if shutil.which("node") is None:
-        peer_unavailable("node is not on PATH (needed for the @openid4vc interop peer)")
-    if not (NODE_MODULES / "@openid4vc" / "oauth2").is_dir():
-        peer_unavailable("tests/interop/node_modules is missing: run ./scripts/setup")
-    completed = subprocess.run(
-        ["node", str(PEER)],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert completed.stdout, f"peer wrote nothing; stderr: {completed.stderr}"
-    return completed.returncode, parse_json_object(completed.stdout)
+    return run_node(PEER, request, package="@openid4vc/oauth2")
 
 
 def peer_ok(request: JsonObject) -> JsonObject:

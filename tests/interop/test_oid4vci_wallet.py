@@ -26,11 +26,9 @@ default, secure mode and our verifier resolves ``iss`` as in production.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -43,7 +41,7 @@ import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
-from peers import NODE_MODULES, node_ok, peer_unavailable, require_node_peer, require_pypi_peer
+from peers import node_ok, require_node_package, require_node_peer, require_pypi_peer, run_node
 
 from passerelle import PasserelleError, Reason
 from passerelle._json import JsonObject, b64url_decode, parse_json_object
@@ -143,28 +141,20 @@ EVERY = [
 
 
 def require_wallet_peer() -> None:
-    require_node_peer()
-    if not (NODE_MODULES / "@openid4vc" / "openid4vci").is_dir():
-        peer_unavailable(
-            "@openid4vc/openid4vci is not installed: run `npm ci --prefix tests/interop`"
-        )
+    require_node_peer()  # the credentials are checked by the @sd-jwt peer too
+    require_node_package("@openid4vc/openid4vci")
 
 
-def run_wallet(request: JsonObject, *, ca_file: Path) -> tuple[int, JsonObject]:
+def run_wallet(
+    request: JsonObject, *, ca_file: Path | None, timeout: float = 120
+) -> tuple[int, JsonObject]:
     """One request to ``oid4vci_wallet.mjs``; node trusts the development TLS CA only
-    through ``NODE_EXTRA_CA_CERTS``, as a wallet given that CA would."""
-    require_wallet_peer()
-    completed = subprocess.run(
-        ["node", str(WALLET)],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "NODE_EXTRA_CA_CERTS": str(ca_file)},
-    )
-    assert completed.stdout, f"wallet wrote nothing; stderr: {completed.stderr}"
-    return completed.returncode, parse_json_object(completed.stdout)
+    through ``NODE_EXTRA_CA_CERTS`` (``ca_file``; None: no extra CA at all), as a wallet
+    given that CA would."""
+    env = {k: v for k, v in os.environ.items() if k != "NODE_EXTRA_CA_CERTS"}
+    if ca_file is not None:
+        env["NODE_EXTRA_CA_CERTS"] = str(ca_file)
+    return run_node(WALLET, request, package="@openid4vc/openid4vci", timeout=timeout, env=env)
 
 
 # --- the issuers ----------------------------------------------------------------------------
@@ -637,26 +627,17 @@ def test_untrusted_tls_is_refused_by_the_wallet(
     """Without the development CA the wallet cannot reach the issuer at all: the
     harness really does run over verified TLS, not around it."""
     made = world.post_offer(CA_PERSON, grant="pre-authorized_code", tx_code=False)
-    require_wallet_peer()
-    env = {k: v for k, v in os.environ.items() if k != "NODE_EXTRA_CA_CERTS"}
-    completed = subprocess.run(
-        ["node", str(WALLET)],
-        input=json.dumps(
-            {
-                "op": "pre-authorized",
-                "offer": made["links"][CA_PERSON.scheme],  # type: ignore[index,call-overload]
-                "txCode": None,
-                "holderJwk": private_jwk(holder),
-            }
-        ),
-        capture_output=True,
-        text=True,
+    code, answer = run_wallet(
+        {
+            "op": "pre-authorized",
+            "offer": made["links"][CA_PERSON.scheme],  # type: ignore[index,call-overload]
+            "txCode": None,
+            "holderJwk": private_jwk(holder),
+        },
+        ca_file=None,
         timeout=60,
-        check=False,
-        env=env,
     )
-    answer = parse_json_object(completed.stdout)
-    assert completed.returncode == 1, answer
+    assert code == 1, answer
     assert answer["errorType"] == "FetchError", answer
 
 
