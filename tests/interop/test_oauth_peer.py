@@ -26,6 +26,7 @@ from passerelle import PasserelleError, Reason
 from passerelle._json import JsonObject, b64url_decode, parse_json_object
 from passerelle.jose import KeySigner, jwk_thumbprint, private_jwk, public_jwk, sign_jws
 from passerelle.oauth import (
+    VerifiedClientAttestation,
     create_client_attestation,
     create_client_attestation_pop,
     create_dpop_proof,
@@ -85,6 +86,23 @@ class Random:
 
 def run_peer(request: JsonObject) -> tuple[int, JsonObject]:
     return run_node(PEER, request, package="@openid4vc/oauth2")
+
+
+def our_attestation_verdict(
+    provider: Provider, pair: tuple[str, str], *, client_id: str | None, replay: Replay
+) -> VerifiedClientAttestation:
+    """Our authorization server's check of a client attestation and its PoP."""
+    return verify_client_attestation(
+        *pair,
+        authorization_server=ISSUER,
+        client_id=client_id,
+        anchors=[provider.root],
+        algorithms=ALGS,
+        now=now(),
+        skew=SKEW,
+        max_pop_age=MAX_AGE,
+        replay=replay,
+    )
 
 
 def peer_ok(request: JsonObject) -> JsonObject:
@@ -211,34 +229,14 @@ def test_peer_token_request_passes_our_dpop_and_client_attestation(provider: Pro
         [headers["oauth-client-attestation-pop"]],  # type: ignore[list-item]
     )
     assert pair is not None
-    attested = verify_client_attestation(
-        *pair,
-        authorization_server=ISSUER,
-        client_id=None,
-        anchors=[provider.root],
-        algorithms=ALGS,
-        now=now(),
-        skew=SKEW,
-        max_pop_age=MAX_AGE,
-        replay=replay,
-    )
+    attested = our_attestation_verdict(provider, pair, client_id=None, replay=replay)
     assert attested.client_id == CLIENT_ID
     assert attested.instance_jkt == jwk_thumbprint(instance.public_key())
     # The library's PoP follows draft -05: exp, and no iat-free shape; nonce not challenge.
     assert "exp" in attested.pop_claims
     # Replaying the very same headers is caught.
     with pytest.raises(PasserelleError) as info:
-        verify_client_attestation(
-            *pair,
-            authorization_server=ISSUER,
-            client_id=None,
-            anchors=[provider.root],
-            algorithms=ALGS,
-            now=now(),
-            skew=SKEW,
-            max_pop_age=MAX_AGE,
-            replay=replay,
-        )
+        our_attestation_verdict(provider, pair, client_id=None, replay=replay)
     assert info.value.reason is Reason.CLIENT_ATTESTATION_POP_REPLAYED
 
 
@@ -379,17 +377,7 @@ def test_peer_requires_exp_in_a_draft_07_pop(provider: Provider) -> None:
         [headers["OAuth-Client-Attestation"]], [headers["OAuth-Client-Attestation-PoP"]]
     )
     assert pair is not None
-    verify_client_attestation(
-        *pair,
-        authorization_server=ISSUER,
-        client_id=CLIENT_ID,
-        anchors=[provider.root],
-        algorithms=ALGS,
-        now=now(),
-        skew=SKEW,
-        max_pop_age=MAX_AGE,
-        replay=Replay(),
-    )
+    our_attestation_verdict(provider, pair, client_id=CLIENT_ID, replay=Replay())
 
 
 def test_peer_accepts_a_stale_dpop_proof_we_refuse(provider: Provider) -> None:
