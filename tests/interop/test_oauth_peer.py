@@ -27,6 +27,7 @@ from passerelle._json import JsonObject, b64url_decode, parse_json_object
 from passerelle.jose import KeySigner, jwk_thumbprint, private_jwk, public_jwk, sign_jws
 from passerelle.oauth import (
     VerifiedClientAttestation,
+    VerifiedDpopProof,
     create_client_attestation,
     create_client_attestation_pop,
     create_dpop_proof,
@@ -86,6 +87,21 @@ class Random:
 
 def run_peer(request: JsonObject) -> tuple[int, JsonObject]:
     return run_node(PEER, request, package="@openid4vc/oauth2")
+
+
+def our_dpop_verdict(proof: str, *, replay: Replay) -> VerifiedDpopProof:
+    """Our check of the DPoP proof of a token request, under our server nonce."""
+    return verify_dpop_proof(
+        proof,
+        method="POST",
+        url=TOKEN_ENDPOINT,
+        algorithms=ALGS,
+        now=now(),
+        skew=SKEW,
+        max_age=MAX_AGE,
+        replay=replay,
+        accepted_nonces=["server-nonce-1"],
+    )
 
 
 def our_attestation_verdict(
@@ -194,34 +210,14 @@ def test_peer_token_request_passes_our_dpop_and_client_attestation(provider: Pro
     assert isinstance(second, dict)
     replay = Replay()
     with pytest.raises(PasserelleError) as info:
-        verify_dpop_proof(
-            first["headers"]["dpop"],  # type: ignore[index]
-            method="POST",
-            url=TOKEN_ENDPOINT,
-            algorithms=ALGS,
-            now=now(),
-            skew=SKEW,
-            max_age=MAX_AGE,
-            replay=replay,
-            accepted_nonces=["server-nonce-1"],
-        )
+        our_dpop_verdict(first["headers"]["dpop"], replay=replay)  # type: ignore[index]
     assert info.value.reason is Reason.DPOP_NONCE_MISSING
     assert info.value.wire_error == "use_dpop_nonce"
     headers = second["headers"]
     assert isinstance(headers, dict)
     proof = read_dpop_header([headers["dpop"]])  # type: ignore[list-item]
     assert proof is not None
-    verified = verify_dpop_proof(
-        proof,
-        method="POST",
-        url=TOKEN_ENDPOINT,
-        algorithms=ALGS,
-        now=now(),
-        skew=SKEW,
-        max_age=MAX_AGE,
-        replay=replay,
-        accepted_nonces=["server-nonce-1"],
-    )
+    verified = our_dpop_verdict(proof, replay=replay)
     assert verified.jkt == jwk_thumbprint(dpop_key.public_key())
     assert verified.nonce == "server-nonce-1"
     pair = read_client_attestation_headers(
@@ -313,17 +309,7 @@ def our_token_request_headers(
 def test_our_token_request_passes_the_peer_authorization_server(provider: Provider) -> None:
     dpop_key, instance = p256(), p256()
     headers = our_token_request_headers(provider, dpop_key=dpop_key, instance=instance)
-    answer = peer_ok(
-        {
-            "op": "verify-token-request",
-            "tokenEndpoint": TOKEN_ENDPOINT,
-            "issuer": ISSUER,
-            "headers": headers,  # type: ignore[dict-item]
-            "anchor": provider.anchor_b64,
-            "preAuthorizedCode": "pre-1",
-            "now": int(now().timestamp()),
-        }
-    )
+    answer = peer_ok(token_request_check(provider, headers))
     assert answer["dpopJwkThumbprint"] == jwk_thumbprint(dpop_key.public_key())
     assert answer["clientId"] == CLIENT_ID
 
@@ -331,32 +317,25 @@ def test_our_token_request_passes_the_peer_authorization_server(provider: Provid
 def test_the_peer_authorization_server_refuses_a_foreign_attestation(provider: Provider) -> None:
     # The harness's trust check is real: an attestation from another provider fails.
     headers = our_token_request_headers(Provider(), dpop_key=p256(), instance=p256())
-    answer = peer_refuses(
-        {
-            "op": "verify-token-request",
-            "tokenEndpoint": TOKEN_ENDPOINT,
-            "issuer": ISSUER,
-            "headers": headers,  # type: ignore[dict-item]
-            "anchor": provider.anchor_b64,
-            "preAuthorizedCode": "pre-1",
-            "now": int(now().timestamp()),
-        }
-    )
+    answer = peer_refuses(token_request_check(provider, headers))
     assert answer.get("errorResponse", {}).get("error") == "invalid_client"  # type: ignore[union-attr]
 
 
+def token_request_check(provider: Provider, headers: dict[str, str]) -> JsonObject:
+    """The peer authorization server's check of a token request with ``headers``."""
+    return {
+        "op": "verify-token-request",
+        "tokenEndpoint": TOKEN_ENDPOINT,
+        "issuer": ISSUER,
+        "headers": headers,  # type: ignore[dict-item]
+        "anchor": provider.anchor_b64,
+        "preAuthorizedCode": "pre-1",
+        "now": int(now().timestamp()),
+    }
+
+
 def verify_token_request(provider: Provider, headers: dict[str, str]) -> tuple[int, JsonObject]:
-    return run_peer(
-        {
-            "op": "verify-token-request",
-            "tokenEndpoint": TOKEN_ENDPOINT,
-            "issuer": ISSUER,
-            "headers": headers,  # type: ignore[dict-item]
-            "anchor": provider.anchor_b64,
-            "preAuthorizedCode": "pre-1",
-            "now": int(now().timestamp()),
-        }
-    )
+    return run_peer(token_request_check(provider, headers))
 
 
 def test_peer_requires_exp_in_a_draft_07_pop(provider: Provider) -> None:
