@@ -1160,15 +1160,11 @@ def _cred_bad_token(ctx: CheckContext) -> None:
 )
 def _cred_unknown_configuration(ctx: CheckContext) -> None:
     attempt = _prepare(ctx)
-    proof = attempt.honest_proof(ctx)
-    response = credential_request(
+    response = _send_body(
         ctx,
-        attempt.endpoints,
-        attempt.token,
-        {
-            "credential_configuration_id": f"no-such-configuration-{secrets.token_hex(4)}",
-            "proofs": {"jwt": [proof]},
-        },
+        attempt,
+        {"credential_configuration_id": f"no-such-configuration-{secrets.token_hex(4)}"},
+        attempt.honest_proof(ctx),
     )
     expect_oauth_error(response, 400, "unknown_credential_configuration")
 
