@@ -96,6 +96,7 @@ from ._session import (
     IssuanceEvent,
     IssuanceState,
     advance,
+    batch_proof_nonce,
 )
 from ._token import (
     PAR_REQUEST_URI_PREFIX,
@@ -158,6 +159,7 @@ __all__ = [
     "advance",
     "attested_jwks",
     "authorization_server_metadata_url",
+    "batch_proof_nonce",
     "build_authorization_server_metadata",
     "build_credential_issuer_metadata",
     "build_credential_response_encryption_metadata",

@@ -25,11 +25,11 @@ with the wire code that event's endpoint answers with.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from .._errors import PasserelleError, Reason
 
-__all__ = ["TRANSITIONS", "IssuanceEvent", "IssuanceState", "advance"]
+__all__ = ["TRANSITIONS", "IssuanceEvent", "IssuanceState", "advance", "batch_proof_nonce"]
 
 
 class IssuanceState(enum.Enum):
@@ -94,3 +94,15 @@ def advance(state: IssuanceState, event: IssuanceEvent) -> IssuanceState:
             wire_error=_WIRE_FOR_EVENT[event],
         )
     return following
+
+
+def batch_proof_nonce(nonces: Iterable[str | None]) -> str | None:
+    """The one ``c_nonce`` the key proofs of a request carry, or None.
+
+    The issuer hands out one ``c_nonce`` and spends it on the request that carries it
+    (§7), so every proof of a batch must carry that one value. Proofs that disagree, or
+    carry none, name no nonce the issuer could accept: the caller then expects a value
+    no proof carries, and the proof check reports which proof is wrong.
+    """
+    claimed = set(nonces)
+    return next(iter(claimed)) if len(claimed) == 1 else None
