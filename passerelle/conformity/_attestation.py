@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 
 from .._errors import PasserelleError, Reason, local_error
 from .._json import JsonObject, JsonValue
+from .._time import parse_date_time
 from ..jose import Signer, decode_unverified_jws, sign_jws
 from ..trust import IssuerIdentity, TrustDecision, TrustSnapshot, evaluate_trust
 from ..vc import VC_JWT_TYP, VC_V2_CONTEXT, verify_vc_jose
@@ -71,6 +72,8 @@ class ConformanceSummary:
     unexpected: tuple[str, ...]
     report_sha256: str
     assessed_at: datetime
+    reviewed_by_person: tuple[str, ...] = ()
+    """Checks whose verdict is a person's answer (interactive runs), not an observation."""
     extra: Mapping[str, JsonValue] = field(default_factory=dict)
 
     @property
@@ -88,6 +91,7 @@ class ConformanceSummary:
             "versions": dict(self.versions),
             "counts": dict(self.counts),
             "unexpected": list(self.unexpected),
+            "reviewedByPerson": list(self.reviewed_by_person),
             "conformant": self.conformant,
             "report": {"name": "report.json", "digestSHA256": self.report_sha256},
             "assessedAt": _iso(self.assessed_at),
@@ -168,12 +172,14 @@ def _read_summary(subject: JsonObject) -> ConformanceSummary:
     if not isinstance(digest, str) or len(digest) != 64:
         raise _invalid("credentialSubject.report.digestSHA256 is not a SHA-256 in hex")
     unexpected = _strings(subject.get("unexpected"), "unexpected")
+    reviewed = _strings(subject.get("reviewedByPerson", []), "reviewedByPerson")
     if subject.get("conformant") is not (not unexpected):
         raise _invalid("credentialSubject.conformant contradicts its unexpected results")
-    try:
-        assessed = datetime.fromisoformat(_string(subject, "assessedAt").replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise _invalid("credentialSubject.assessedAt is not a date-time") from exc
+    assessed = parse_date_time(
+        subject.get("assessedAt"),
+        what="credentialSubject.assessedAt",
+        reason=Reason.CONFORMANCE_ATTESTATION_INVALID,
+    )
     return ConformanceSummary(
         subject=_string(subject, "id"),
         name=_string(subject, "name"),
@@ -183,6 +189,7 @@ def _read_summary(subject: JsonObject) -> ConformanceSummary:
         versions={str(k): str(v) for k, v in versions.items()},
         counts={str(k): v for k, v in counts.items() if isinstance(v, int)},
         unexpected=unexpected,
+        reviewed_by_person=reviewed,
         report_sha256=digest.lower(),
         assessed_at=assessed,
     )
@@ -197,6 +204,7 @@ def verify_conformance_attestation(
     report: bytes | None = None,
     subject: str | None = None,
     max_age: timedelta | None = None,
+    accept_person_reviewed: bool = False,
     algorithms: Collection[str] = _ALGORITHMS,
 ) -> VerifiedConformanceAttestation:
     """Verify a conformance attestation, or raise.
@@ -243,6 +251,21 @@ def verify_conformance_attestation(
         raise PasserelleError(
             Reason.CONFORMANCE_SUBJECT_MISMATCH,
             f"the attestation is about {summary.subject!r}, not {subject!r}",
+        )
+    if summary.reviewed_by_person and not accept_person_reviewed:
+        # A person's answer is usually the target's own operator speaking about the target:
+        # evidence, never an observation a relying party should take as the suite's verdict.
+        raise PasserelleError(
+            Reason.CONFORMANCE_PERSON_REVIEWED,
+            "verdicts given by a person, not observed by the suite: "
+            + ", ".join(summary.reviewed_by_person),
+        )
+    if summary.assessed_at > now + skew:
+        # A run that has not happened yet cannot vouch for anything, and would outlive
+        # any max_age.
+        raise PasserelleError(
+            Reason.CONFORMANCE_ATTESTATION_INVALID,
+            f"assessed at {summary.assessed_at.isoformat()}, after now",
         )
     if max_age is not None and now - summary.assessed_at > max_age:
         raise PasserelleError(
