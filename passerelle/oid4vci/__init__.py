@@ -95,7 +95,9 @@ from ._session import (
     TRANSITIONS,
     IssuanceEvent,
     IssuanceState,
+    PreAuthorizedGrant,
     advance,
+    attempt_pre_authorized_code,
     batch_proof_nonce,
 )
 from ._token import (
@@ -152,11 +154,13 @@ __all__ = [
     "OfferGrants",
     "OfferLink",
     "PreAuthorizedCodeGrant",
+    "PreAuthorizedGrant",
     "TokenRequest",
     "TxCode",
     "VerifiedKeyAttestation",
     "VerifiedProof",
     "advance",
+    "attempt_pre_authorized_code",
     "attested_jwks",
     "authorization_server_metadata_url",
     "batch_proof_nonce",

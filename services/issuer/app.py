@@ -19,13 +19,14 @@ from fastapi import FastAPI
 
 from passerelle import RandomSource, __version__
 from passerelle.services.runtime import utc_now
-from passerelle.services.web import install_edge
+from passerelle.services.web import backchannel_guard, install_edge, protect_backchannel
 
+from .grants import TX_CODE_ATTEMPTS
 from .quirks import IssuerQuirk
 from .routes import ROUTERS, dcp
 from .state import build_issuer_state
 
-__all__ = ["create_issuer_app"]
+__all__ = ["TX_CODE_ATTEMPTS", "create_issuer_app"]
 
 
 def create_issuer_app(
@@ -46,7 +47,26 @@ def create_issuer_app(
         random=random,
     )
     app = FastAPI(title=f"Passerelle issuer ({state.profile.id})", version=__version__)
-    install_edge(app, service=f"issuer:{state.profile.id}")
+    install_edge(
+        app,
+        service=f"issuer:{state.profile.id}",
+        # OpenID4VCI 1.0 §8.3.1.2: a malformed Credential Request is this code.
+        wire_errors={
+            "/credential": "invalid_credential_request",
+            "/deferred_credential": "invalid_credential_request",
+        },
+    )
+    # Whoever can make an offer gets its tx_code: outside loopback development, making
+    # offers takes the admin token.
+    protect_backchannel(
+        app,
+        backchannel_guard(
+            hosts=state.pki.hosts,
+            token_file=data_dir / state.profile.id / "admin-token",
+            env="PASSERELLE_ADMIN_TOKEN",
+        ),
+        paths=("/offers", "/offers/form"),
+    )
     app.state.issuer = state
     app.state.store = state.store
     for router in ROUTERS:

@@ -7,16 +7,17 @@ steps of a flow loses nothing.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from passerelle import JsonObject, JsonValue, PasserelleError, Reason
 from passerelle.oid4vci import (
     IssuanceEvent,
     IssuanceState,
+    PreAuthorizedGrant,
     TokenRequest,
     advance,
-    check_pre_authorized_code,
+    attempt_pre_authorized_code,
     credential_offer_uri_link,
     credential_offer_value_link,
     grant_credential_identifiers,
@@ -40,6 +41,7 @@ __all__ = [
     "PAR_PREFIX",
     "PRE_AUTHORIZED_GRANT",
     "TOKEN_LIFETIME",
+    "TX_CODE_ATTEMPTS",
     "create_offer",
     "issue_access_token",
     "issue_code",
@@ -54,6 +56,8 @@ PAR_PREFIX = "urn:ietf:params:oauth:request_uri:"
 CODE_LIFETIME = timedelta(minutes=10)
 PAR_LIFETIME = timedelta(seconds=90)
 TOKEN_LIFETIME = timedelta(hours=1)
+TX_CODE_ATTEMPTS = 3
+"""Wrong tx_codes one pre-authorized code survives (counted in the store)."""
 
 
 def _invalid_grant(detail: str) -> PasserelleError:
@@ -219,20 +223,53 @@ def issue_code(state: IssuerState, request_uri: str, persona: str) -> str:
 # --- token -----------------------------------------------------------------------------------
 
 
+def _attempt(state: IssuerState, req: TokenRequest, row: dict[str, Any]) -> tuple[Any, Any]:
+    """The row to keep after this attempt, and the refusal (None if redeemed)."""
+    grant = PreAuthorizedGrant(
+        state=IssuanceState(row["state"]),
+        tx_code=row["tx_code"],
+        tx_code_failures=int(row.get("tx_code_failures", 0)),
+    )
+    after, refusal = attempt_pre_authorized_code(
+        grant, req, max_failures=TX_CODE_ATTEMPTS, check_tx_code=state.behaviour.check_tx_code
+    )
+    if refusal is None and not state.behaviour.single_use_codes:
+        return row, None  # the reusable_pre_authorized_code quirk
+    return {**row, "state": after.state.value, "tx_code_failures": after.tx_code_failures}, refusal
+
+
 def redeem_pre_authorized_code(
     state: IssuerState, req: TokenRequest, now: datetime
 ) -> dict[str, Any]:
-    assert req.pre_authorized_code is not None
-    store, behaviour = state.store, state.behaviour
-    taker = store.take if behaviour.single_use_codes else store.get
-    entry = stored(taker("pre_codes", req.pre_authorized_code, now=now))
-    if entry is None:
-        raise _invalid_grant("pre-authorized code unknown, used or expired")
-    advance(IssuanceState(entry["state"]), IssuanceEvent.REDEEM_PRE_AUTHORIZED_CODE)
-    check_pre_authorized_code(
-        req, expected_tx_code=entry["tx_code"] if behaviour.check_tx_code else req.tx_code
-    )
-    return entry
+    """Check the code and its tx_code in one atomic step of the store, so wrong
+    tx_codes are counted across replicas and restarts (the core decides)."""
+    code = req.pre_authorized_code
+    assert code is not None
+    store = state.store
+    gone = _invalid_grant("pre-authorized code unknown, used or expired")
+    if stored(store.get("pre_codes", code, now=now)) is None:
+        raise gone
+    verdict: dict[str, Any] = {}
+
+    def attempt(row: Any) -> Any:
+        verdict.clear()  # the store may call this more than once; the last call counts
+        if not isinstance(row, dict):
+            verdict["error"] = gone
+            return row
+        kept, refusal = _attempt(state, req, row)
+        verdict.update({"error": refusal} if refusal is not None else {"entry": row})
+        return kept
+
+    store.update("pre_codes", code, attempt, now=now)
+    if verdict.get("error") is gone:
+        # Expired or taken between the look-up and the update: the update wrote an
+        # empty row without expiry under this key, which must not stay.
+        store.delete("pre_codes", code)
+    if "error" in verdict:
+        raise verdict["error"]
+    if state.behaviour.single_use_codes:
+        store.delete("pre_codes", code)
+    return cast("dict[str, Any]", verdict["entry"])
 
 
 def redeem_authorization_code(

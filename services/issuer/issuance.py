@@ -113,6 +113,7 @@ def _issue_batch(
         row: JsonObject = {
             "configuration": config.id,
             "status_index": result.status_index,
+            **({"w3c_status": dict(result.w3c_status)} if result.w3c_status else {}),
             "issued_at": now.isoformat(),
             "status": "valid",
         }

@@ -39,7 +39,7 @@ from passerelle.services.storage import Store, open_store
 from passerelle.services.web import NO_STORE
 
 from .credentials import CredentialFactory
-from .dcp import DcpIssuer, create_dcp_issuer
+from .dcp import BitstringStatusLists, DcpIssuer, create_dcp_issuer
 from .profile import CredentialConfiguration, IssuerProfile, load_profile
 from .quirks import IssuerBehaviour, IssuerQuirk, behaviour_for
 
@@ -71,6 +71,7 @@ class IssuerState:
     base: str
     behaviour: IssuerBehaviour
     statuses: Mapping[str, StatusListService]
+    w3c_statuses: Mapping[str, BitstringStatusLists]
     factory: CredentialFactory
     dcp: DcpIssuer | None
     admin_token: str
@@ -97,7 +98,11 @@ class IssuerState:
         return sorted(common)
 
     def check_admin(self, authorization: str | None) -> None:
-        if not secrets.compare_digest(authorization or "", f"Bearer {self.admin_token}"):
+        # RFC 7235 §2.1: the scheme is case-insensitive ("bearer" is "Bearer").
+        scheme, _, value = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(
+            value.strip().encode(), self.admin_token.encode()
+        ):
             raise PasserelleError(
                 Reason.OID4VCI_ACCESS_TOKEN_INVALID,
                 "admin token required",
@@ -188,8 +193,29 @@ def _statuses(
             random=random,
             x5c=pki.x5c(key) if uses_x5c else None,
             kid=None if uses_x5c else str(pki.jwk(key)["kid"]),
+            issuer=base,
         )
         for key in sorted({c.signing_key for c in profile.configurations.values()})
+    }
+
+
+def _w3c_statuses(
+    profile: IssuerProfile, pki: Pki, base: str, store: Store, random: RandomSource
+) -> dict[str, BitstringStatusLists]:
+    """W3C credentials (jwt_vc_json) are revoked through W3C Bitstring Status Lists, one
+    pair (revocation, suspension) per signing key, signed like the credentials."""
+    keys = {c.signing_key for c in profile.configurations.values() if c.format == "jwt_vc_json"}
+    return {
+        key: BitstringStatusLists(
+            store=store,
+            name=f"{profile.id}_{key}_w3c",
+            base_url=f"{base}/w3c/{key}",
+            issuer=base,
+            kid=str(pki.jwk(key)["kid"]),
+            signer=pki.signer(key),
+            random=random,
+        )
+        for key in sorted(keys)
     }
 
 
@@ -243,6 +269,7 @@ def build_issuer_state(
     store: Store = open_store(store_url or f"sqlite://{data_dir / profile.id / 'store.db'}")
     behaviour = behaviour_for(profile.quirks)
     statuses = _statuses(profile, pki, base, store, rng)
+    w3c_statuses = _w3c_statuses(profile, pki, base, store, rng)
     factory = CredentialFactory(
         profile=profile,
         catalog=catalog,
@@ -252,6 +279,7 @@ def build_issuer_state(
         behaviour=behaviour,
         statuses=statuses,
         rogue_key=ec.generate_private_key(ec.SECP256R1()),
+        w3c_statuses=w3c_statuses,
     )
     # The data-space path (VCDM 2.0 vc+jwt for did:web holders), if the profile has one.
     dcp = create_dcp_issuer(
@@ -280,6 +308,7 @@ def build_issuer_state(
         base=base,
         behaviour=behaviour,
         statuses=statuses,
+        w3c_statuses=w3c_statuses,
         factory=factory,
         dcp=dcp,
         admin_token=_admin_token(data_dir, profile),

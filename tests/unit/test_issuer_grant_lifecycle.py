@@ -1,5 +1,6 @@
 """The issuer's grant lifecycle, with no HTTP: the core's session table walked the way
-the issuer service walks it, and the one-nonce-per-batch rule of holder-key proofs."""
+the issuer service walks it, the tx_code attempts of a pre-authorized code, and the
+one-nonce-per-batch rule of holder-key proofs."""
 
 from __future__ import annotations
 
@@ -9,11 +10,16 @@ import pytest
 
 from passerelle import PasserelleError, Reason
 from passerelle.oid4vci import (
+    PRE_AUTHORIZED_CODE_GRANT,
     TRANSITIONS,
     IssuanceEvent,
     IssuanceState,
+    PreAuthorizedGrant,
+    TokenRequest,
     advance,
+    attempt_pre_authorized_code,
     batch_proof_nonce,
+    parse_token_request,
 )
 
 S = IssuanceState
@@ -121,3 +127,65 @@ def test_a_batch_carrying_one_nonce_names_it() -> None:
 )
 def test_a_batch_without_one_shared_nonce_names_none(nonces: list[str | None]) -> None:
     assert batch_proof_nonce(nonces) is None
+
+
+# --- the pre-authorized code and its tx_code attempts ---------------------------------------
+
+
+def _request(tx_code: str | None) -> TokenRequest:
+    form = {"grant_type": PRE_AUTHORIZED_CODE_GRANT, "pre-authorized_code": "code-1"}
+    return parse_token_request(form | ({"tx_code": tx_code} if tx_code is not None else {}))
+
+
+def test_the_right_tx_code_redeems_the_grant() -> None:
+    grant = PreAuthorizedGrant(state=S.OFFERED, tx_code="123456")
+    after, refusal = attempt_pre_authorized_code(grant, _request("123456"), max_failures=3)
+    assert refusal is None
+    assert after.state is S.TOKEN_ISSUED
+    _, again = attempt_pre_authorized_code(after, _request("123456"), max_failures=3)
+    assert again is not None
+    assert again.reason == Reason.OID4VCI_SESSION_TRANSITION_INVALID
+    assert again.wire_error == "invalid_grant"
+
+
+def test_wrong_tx_codes_count_until_the_grant_is_dead() -> None:
+    grant = PreAuthorizedGrant(state=S.OFFERED, tx_code="123456")
+    for failures in (1, 2):
+        grant, refusal = attempt_pre_authorized_code(grant, _request("000000"), max_failures=2)
+        assert refusal is not None
+        assert refusal.reason == Reason.OID4VCI_TX_CODE_MISMATCH
+        assert refusal.wire_error == "invalid_grant"
+        assert grant.tx_code_failures == failures
+        assert grant.state is S.OFFERED
+    dead, refusal = attempt_pre_authorized_code(grant, _request("123456"), max_failures=2)
+    assert refusal is not None
+    assert refusal.reason == Reason.OID4VCI_TX_CODE_ATTEMPTS_EXHAUSTED
+    assert refusal.wire_error == "invalid_grant"
+    assert dead == grant
+
+
+@pytest.mark.parametrize(
+    ("announced", "sent", "reason"),
+    [
+        ("123456", None, Reason.OID4VCI_TX_CODE_MISSING),
+        (None, "123456", Reason.OID4VCI_TX_CODE_UNEXPECTED),
+    ],
+)
+def test_a_missing_or_unexpected_tx_code_is_no_attempt(
+    announced: str | None, sent: str | None, reason: Reason
+) -> None:
+    grant = PreAuthorizedGrant(state=S.OFFERED, tx_code=announced)
+    after, refusal = attempt_pre_authorized_code(grant, _request(sent), max_failures=1)
+    assert refusal is not None
+    assert refusal.reason == reason
+    assert refusal.wire_error == "invalid_request"
+    assert after == grant
+
+
+def test_an_issuer_that_skips_the_tx_code_check_redeems_any_code() -> None:
+    grant = PreAuthorizedGrant(state=S.OFFERED, tx_code="123456")
+    after, refusal = attempt_pre_authorized_code(
+        grant, _request("999999"), max_failures=3, check_tx_code=False
+    )
+    assert refusal is None
+    assert after.state is S.TOKEN_ISSUED

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from passerelle.status_list import StatusValue
 
+from ..dcp import change_bitstring_status
 from ..state import AdminDep, IssuerState, stored
 
 router = APIRouter(tags=["admin"])
@@ -32,6 +33,11 @@ def _change_status(state: IssuerState, credential_id: str, action: str) -> bool:
         return False
     if state.dcp is not None and state.dcp.owns(entry):
         state.dcp.change_status(entry, action, now=state.now())
+    elif isinstance(entry.get("w3c_status"), dict):
+        key = state.profile.configurations[str(entry["configuration"])].signing_key
+        change_bitstring_status(
+            state.w3c_statuses[key], entry["w3c_status"], action, now=state.now()
+        )
     elif entry.get("status_index") is not None:
         signing_key = state.profile.configurations[str(entry["configuration"])].signing_key
         status = state.statuses[signing_key]

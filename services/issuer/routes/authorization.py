@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
+from passerelle.services.openapi import PAR_FORM
+
 from ..grants import issue_code, login_personas, push_authorization
 from ..pages import login_page
 from ..state import IssuerDep
@@ -15,7 +17,7 @@ from ..state import IssuerDep
 router = APIRouter(tags=["authorization"])
 
 
-@router.post("/par", status_code=201)
+@router.post("/par", status_code=201, openapi_extra=PAR_FORM)
 async def par(state: IssuerDep, request: Request) -> JSONResponse:
     form = {k: str(v) for k, v in (await request.form()).items()}
     return state.no_store(push_authorization(state, form), 201)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 
 from passerelle.oid4vci import parse_deferred_request, parse_notification_request
+from passerelle.services.openapi import CREDENTIAL_REQUEST, CREDENTIAL_RESPONSES
 
 from ..issuance import bearer, notify, redeem_deferred, request_credential
 from ..state import IssuerDep
@@ -16,7 +17,7 @@ from ..state import IssuerDep
 router = APIRouter(tags=["credential"])
 
 
-@router.post("/credential")
+@router.post("/credential", openapi_extra=CREDENTIAL_REQUEST, responses=CREDENTIAL_RESPONSES)
 def credential(
     state: IssuerDep,
     request: Request,
@@ -28,7 +29,7 @@ def credential(
     return state.no_store(answer, status_code)
 
 
-@router.post("/deferred_credential")
+@router.post("/deferred_credential", responses=CREDENTIAL_RESPONSES)
 def deferred(
     state: IssuerDep,
     request: Request,

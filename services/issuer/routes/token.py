@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from passerelle.oid4vci import make_c_nonce, nonce_response, parse_token_request
+from passerelle.services.openapi import NONCE_RESPONSES, TOKEN_FORM, TOKEN_RESPONSES
 
 from ..grants import (
     PRE_AUTHORIZED_GRANT,
@@ -22,7 +23,7 @@ router = APIRouter(tags=["token"])
 NONCE_LIFETIME = timedelta(minutes=5)
 
 
-@router.post("/token")
+@router.post("/token", openapi_extra=TOKEN_FORM, responses=TOKEN_RESPONSES)
 async def token(state: IssuerDep, request: Request) -> JSONResponse:
     form = {k: str(v) for k, v in (await request.form()).items()}
     req = parse_token_request(form)
@@ -34,7 +35,7 @@ async def token(state: IssuerDep, request: Request) -> JSONResponse:
     return state.no_store(issue_access_token(state, req, entry, now))
 
 
-@router.post("/nonce")
+@router.post("/nonce", responses=NONCE_RESPONSES)
 def nonce(state: IssuerDep) -> JSONResponse:
     value = state.behaviour.fixed_c_nonce or make_c_nonce(state.random)
     state.store.put("nonces", value, {}, expires_at=state.now() + NONCE_LIFETIME)
