@@ -47,3 +47,26 @@ def test_a_dependency_override_replaces_the_state(tmp_path: Path) -> None:
     with TestClient(app) as client:
         twin = client.post("/transactions", json={"policy": "age-and-name"}).json()
     assert twin["transaction_id"] == tid
+
+
+def test_the_pages_router(tmp_path: Path) -> None:
+    init_pki(tmp_path, now=utc_now(), hosts=stack_hosts(free_ports(len(ROLES))))
+    app = create_verifier_app(profile_name="ca-verifier", data_dir=tmp_path)
+    with TestClient(app) as client:
+        assert "age-and-name" in client.get("/").text
+        made = client.post(
+            "/transactions/form", data={"policy": "age-and-name"}, follow_redirects=False
+        )
+        assert made.status_code == 303
+        location = made.headers["location"]
+        assert location.endswith("/page")
+        tid = location.rsplit("/", 2)[-2]
+        page = client.get(f"/transactions/{tid}/page")
+        assert page.status_code == 200
+        assert client.get(f"/transactions/{tid}").json()["request_id"] in page.text
+        assert client.get("/transactions/nothing/page").status_code == 404
+        unknown = client.get("/transactions/nothing")
+        assert (unknown.status_code, unknown.json()["reason"]) == (
+            404,
+            "oid4vp.transaction_unknown",
+        )
