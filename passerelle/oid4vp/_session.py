@@ -152,8 +152,17 @@ def with_event(row: JsonObject, what: str, *, now: datetime, **details: JsonValu
     return {**row, "events": [*logged, {"at": now.isoformat(), "event": what, **details}]}
 
 
-def concluded(row: JsonObject, *, accepted: bool, result: JsonObject) -> JsonObject:
-    """The answered transaction with its decision: verified or failed, never both."""
+def concluded(
+    row: JsonObject, *, accepted: bool, result: JsonObject, receive: bool = False
+) -> JsonObject:
+    """The answered transaction with its decision: verified or failed, never both.
+
+    With ``receive`` the response is received and decided in this one step: the
+    verifier checks the table before deciding, and settles in a single atomic write,
+    so of two responses decided at once only the first settles (the second finds the
+    transaction answered: ``oid4vp.response_replayed``)."""
+    if receive:
+        row = moved(row, PresentationEvent.RECEIVE_RESPONSE)
     ending = PresentationEvent.ACCEPT if accepted else PresentationEvent.REJECT
     return {**moved(row, ending), "result": result}
 

@@ -1,5 +1,7 @@
-"""The response endpoint's work (OpenID4VP 1.0 §8.2): read the response, move the
-transaction once, decide, record the decision with its trace, answer the wallet."""
+"""The response endpoint's work (OpenID4VP 1.0 §8.2): read the response, check the
+transaction may receive it, decide, then settle the transaction (received, decided,
+traced) in one atomic write, and answer the wallet. It runs in the thread pool: deciding
+is CPU work and the store blocks."""
 
 from __future__ import annotations
 
@@ -17,9 +19,11 @@ from passerelle.oid4vp import (
     PresentationEvent,
     PresentationState,
     ResponseMode,
+    advance,
     concluded,
     decrypt_response,
     parse_authorization_response,
+    state_of,
     with_event,
 )
 from passerelle.services.web import oauth_error
@@ -53,56 +57,64 @@ def _decrypter(row: Row, rid: str) -> Callable[[str], JsonObject] | None:
     return decrypt
 
 
-def _received(state: VerifierState, tid: str) -> None:
-    """Processed once: a second response (a replay, or a race) fails this move."""
+def _receives(state: VerifierState, tid: str, row: Row) -> bool:
+    """Whether the settling write must also receive the response. A response to a
+    transaction already answered is refused here, before any work (a replay)."""
     try:
-        transactions.step(state, tid, PresentationEvent.RECEIVE_RESPONSE, "response_received")
+        advance(state_of(row), PresentationEvent.RECEIVE_RESPONSE)
+        return True
     except PasserelleError as exc:
         transactions.log(state, tid, "response_refused", reason=str(exc.reason))
         if state.behaviour.single_response:
             raise
         transactions.forced(state, tid, PresentationState.RESPONSE_RECEIVED)
         transactions.log(state, tid, "response_received")
+        return False
 
 
 def _finish(
     state: VerifierState,
     tid: str,
+    receive: bool,
     result: JsonObject,
     accepted: bool,
     events: tuple[tuple[str, JsonObject], ...] = (),
 ) -> None:
+    """One atomic write: received (unless the quirk did it), decided, logged. It is
+    what settles a race: of two responses decided at once, the second fails it."""
     now = state.clock()
+    logged: tuple[tuple[str, JsonObject], ...] = (("response_received", {}),) if receive else ()
 
     def change(row: Row) -> JsonObject:
-        row = concluded(row, accepted=accepted, result=result)
-        for what, details in events:
+        row = concluded(row, accepted=accepted, result=result, receive=receive)
+        for what, details in (*logged, *events):
             row = with_event(row, what, now=now, **details)
         return row
 
-    transactions.apply(state, tid, change)
+    try:
+        transactions.apply(state, tid, change)
+    except PasserelleError as exc:
+        transactions.log(state, tid, "response_refused", reason=str(exc.reason))
+        raise
 
 
-def _decided(state: VerifierState, tid: str, row: Row, parsed: AuthorizationResponse) -> Response:
+def _decided(
+    state: VerifierState, tid: str, row: Row, parsed: AuthorizationResponse, receive: bool
+) -> Response:
     try:
         decision = decide(state, row, parsed)
     except PasserelleError as exc:
         # Trust lists unreachable, a fetch refused...: the transaction still ends.
-        _finish(
-            state, tid, {"accepted": False, "reason": str(exc.reason), "detail": exc.detail}, False
-        )
+        failure: JsonObject = {"accepted": False, "reason": str(exc.reason), "detail": exc.detail}
+        _finish(state, tid, receive, failure, False)
         return oauth_error(exc)
     except Exception:
-        failure: JsonObject = {
-            "accepted": False,
-            "reason": "server_error",
-            "detail": "see the service log",
-        }
-        _finish(state, tid, failure, False)
+        failure = {"accepted": False, "reason": "server_error", "detail": "see the service log"}
+        _finish(state, tid, receive, failure, False)
         raise
     result = state.behaviour.reported(decision.as_dict())
     trace = tuple(("check", entry) for entry in decision_trace(decision))
-    _finish(state, tid, result, decision.accepted, trace)
+    _finish(state, tid, receive, result, decision.accepted, trace)
     refusal = refusal_of(decision)
     return state.behaviour.acknowledgement() if refusal is None else oauth_error(refusal)
 
@@ -132,13 +144,13 @@ def answer(state: VerifierState, rid: str, form: Mapping[str, str]) -> Response:
     except PasserelleError as exc:
         transactions.log(state, tid, "response_deferred", reason=str(exc.reason))
         return oauth_error(exc)
-    _received(state, tid)
+    receive = _receives(state, tid, row)
     if isinstance(parsed, AuthorizationError):
         result: JsonObject = {
             "accepted": False,
             "reason": "oid4vp.wallet_error",
             "detail": parsed.error,
         }
-        _finish(state, tid, result, False, (("wallet_error", {"error": parsed.error}),))
+        _finish(state, tid, receive, result, False, (("wallet_error", {"error": parsed.error}),))
         return state.behaviour.acknowledgement()
-    return _decided(state, tid, row, parsed)
+    return _decided(state, tid, row, parsed, receive)

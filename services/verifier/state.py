@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 
 from passerelle import JsonObject, RandomSource
+from passerelle.catalog import CompiledSchema
 from passerelle.decision import DecisionPolicy
 from passerelle.services.catalog import Catalog, load_catalog
 from passerelle.services.fetch import Fetcher, FetchPolicy, is_loopback_url
@@ -50,7 +51,7 @@ class VerifierState:
     policy: DecisionPolicy
     status_cache: StatusListCache
     catalog: Catalog
-    schemas: Mapping[str, JsonObject]
+    schemas: Mapping[str, JsonObject | CompiledSchema]
     type_metadata: Mapping[str, bytes]
 
     @property
@@ -113,7 +114,7 @@ def build_state(
         ),
         status_cache=StatusListCache(max_ttl=timedelta(minutes=10)),
         catalog=catalog,
-        schemas={t.vct: t.schema for t in catalog.types.values()},
+        schemas={t.vct: t.validator for t in catalog.types.values()},
         type_metadata={t.vct: t.type_metadata for t in catalog.types.values()},
     )
 

@@ -121,8 +121,10 @@ def open_transaction(state: VerifierState, body: TransactionBody) -> JsonObject:
         now=now,
         encryption_key=key,
     )
-    state.store.put("transactions", tid, row, expires_at=now + TRANSACTION_LIFETIME)
-    state.store.put("requests", rid, {"transaction": tid}, expires_at=now + TRANSACTION_LIFETIME)
+    expires = now + TRANSACTION_LIFETIME
+    state.store.put_all(
+        [("transactions", tid, row, expires), ("requests", rid, {"transaction": tid}, expires)]
+    )
     return {
         "transaction_id": tid,
         "client_id": state.client_id,

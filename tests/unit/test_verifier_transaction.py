@@ -213,3 +213,16 @@ def test_a_refusal_is_invalid_request_but_our_outage_stays_temporary() -> None:
     assert outage is not None
     assert outage.fault is Fault.DEPENDENCY
     assert outage.wire_error == "temporarily_unavailable"
+
+
+def test_received_and_decided_in_one_step_settles_a_race_once() -> None:
+    fetched = moved(created(), E.FETCH_REQUEST)
+    # Two responses both checked the table on this record, then decided at once: the
+    # first write settles, the second finds the transaction answered.
+    first = concluded(fetched, accepted=True, result={"accepted": True}, receive=True)
+    assert state_of(first) is PresentationState.VERIFIED
+    with pytest.raises(PasserelleError) as caught:
+        concluded(first, accepted=False, result={"accepted": False}, receive=True)
+    assert caught.value.reason == Reason.OID4VP_RESPONSE_REPLAYED
+    refused = concluded(fetched, accepted=False, result={}, receive=True)
+    assert state_of(refused) is PresentationState.FAILED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from ..responding import answer
 from ..state import VerifierDep
@@ -13,4 +14,6 @@ router = APIRouter(tags=["response"])
 @router.post("/response/{rid}")
 async def response(rid: str, request: Request, state: VerifierDep) -> Response:
     form = {k: str(v) for k, v in (await request.form()).items()}
-    return answer(state, rid, form)
+    # Deciding is CPU work (signatures, chains, schemas) and the store blocks: both
+    # run in the thread pool, so one response never stalls the others.
+    return await run_in_threadpool(answer, state, rid, form)
