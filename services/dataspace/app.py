@@ -44,6 +44,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import BackgroundTasks, FastAPI, Header, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -65,14 +66,21 @@ from passerelle.dsp import (
     dsp_error,
     http_status,
 )
-from passerelle.services.fetch import Fetcher, FetchPolicy, is_loopback_url
+from passerelle.services.fetch import Fetcher, is_loopback_url, stack_fetch_policy
 from passerelle.services.pki import load_pki
 from passerelle.services.runtime import SecretsRandom, utc_now
 from passerelle.services.storage import open_store
 from passerelle.services.trust.build import load_recognitions
 from passerelle.services.trust.client import TrustClient
 from passerelle.services.trust.sources import trust_sources
-from passerelle.services.web import NO_STORE, health_body, install_edge
+from passerelle.services.web import (
+    NO_STORE,
+    backchannel_guard,
+    bounded,
+    health_body,
+    install_edge,
+    protect_backchannel,
+)
 
 from .consumer import Consumer, public_row
 from .credential_service import CredentialService
@@ -97,6 +105,9 @@ VERSIONS: JsonObject = {
 
 # Module level: with postponed annotations FastAPI resolves them in the module's globals.
 Auth = Annotated[str | None, Header()]
+# A process id in an /api path: what the store could hold (1 to 512 characters, no NUL).
+# Anything else is a malformed request (400), not an unknown process.
+Pid = Annotated[str, PathParam(min_length=1, max_length=512, pattern=r"^[^\x00]+$")]
 
 
 class ProviderBody(BaseModel):
@@ -163,10 +174,36 @@ def _api_error(exc: PasserelleError) -> JSONResponse:
     elif exc.fault is Fault.DEPENDENCY:
         status = 503
     return JSONResponse(
-        {"error": "request_failed", "reason": str(exc.reason), "detail": exc.detail},
+        {
+            "error": "request_failed",
+            "reason": str(exc.reason),
+            "error_description": bounded(exc.detail),
+            "detail": bounded(exc.detail),  # the name this API used first
+        },
         status_code=status,
         headers=dict(NO_STORE),
     )
+
+
+DSP_ERROR: JsonObject = {
+    "description": "A Dataspace Protocol error message (CatalogError, ...)",
+    "type": "object",
+    "required": ["@type", "code"],
+    "properties": {
+        "@type": {"type": "string"},
+        "code": {"type": "string"},
+        "reason": {"type": "array"},
+    },
+}
+
+
+def _did_document_route(document: JsonObject) -> Callable[[], JSONResponse]:
+    # A closure, not a default argument: FastAPI reads every parameter of a route as a
+    # request parameter (a JSON-object default made /openapi.json fail).
+    def serve() -> JSONResponse:
+        return JSONResponse(document, media_type="application/did+json")
+
+    return serve
 
 
 def create_dataspace_app(
@@ -191,8 +228,8 @@ def create_dataspace_app(
     loopback = all(is_loopback_url(url) for url in pki.hosts.values())
     insecure = any(url.startswith("http://") for url in pki.hosts.values())
     fetcher = Fetcher(
-        FetchPolicy(
-            allow_insecure_loopback=insecure, allow_loopback=loopback, ca_file=str(pki.tls_ca)
+        stack_fetch_policy(
+            pki.hosts, ca_file=str(pki.tls_ca), allowed_hosts=profile.fetch_allowed_hosts
         )
     )
     documents = DidDocuments(
@@ -285,7 +322,20 @@ def create_dataspace_app(
         fetcher.close()
 
     app = FastAPI(title=f"Passerelle data-space connector ({profile.id})", lifespan=lifespan)
-    install_edge(app, service=f"dataspace:{profile.id}")
+    install_edge(
+        app,
+        service=f"dataspace:{profile.id}",
+        other_errors={
+            profile.provider.dsp_path + "/": DSP_ERROR,
+            "/callback/": DSP_ERROR,
+            "/data/": DSP_ERROR,
+        },
+    )
+    protect_backchannel(
+        app,
+        backchannel_guard(hosts=pki.hosts, token_file=data_dir / profile.host_role / "api-token"),
+        prefixes=("/api/",),
+    )
     app.state.store = store
 
     @app.exception_handler(DspRefusal)
@@ -331,10 +381,7 @@ def create_dataspace_app(
         )
         path = _path_of(url)
 
-        def serve(doc: JsonObject = document) -> JSONResponse:
-            return JSONResponse(doc, media_type="application/did+json")
-
-        app.add_api_route(path, serve, methods=["GET"], name=f"did:{path}")
+        app.add_api_route(path, _did_document_route(document), methods=["GET"], name=f"did:{path}")
 
     @app.get(CONFORMANCE_ATTESTATION_PATH)
     def conformance_attestation() -> Response:
@@ -566,7 +613,7 @@ def create_dataspace_app(
         )
 
     @app.post("/api/provider/negotiations/{pid}/termination")
-    def provider_terminates_negotiation(pid: str, body: TerminationBody) -> JSONResponse:
+    def provider_terminates_negotiation(pid: Pid, body: TerminationBody) -> JSONResponse:
         return api(
             lambda: provider.operator_terminates_negotiation(
                 pid, code=body.code, reason=body.reason
@@ -574,17 +621,17 @@ def create_dataspace_app(
         )
 
     @app.post("/api/provider/transfers/{pid}/completion")
-    def provider_completes_transfer(pid: str) -> JSONResponse:
+    def provider_completes_transfer(pid: Pid) -> JSONResponse:
         return api(lambda: provider.operator_completes_transfer(pid))
 
     @app.post("/api/provider/transfers/{pid}/termination")
-    def provider_terminates_transfer(pid: str, body: TerminationBody) -> JSONResponse:
+    def provider_terminates_transfer(pid: Pid, body: TerminationBody) -> JSONResponse:
         return api(
             lambda: provider.operator_terminates_transfer(pid, code=body.code, reason=body.reason)
         )
 
     @app.post("/api/consumer/negotiations/{pid}/termination")
-    def consumer_terminates_negotiation(pid: str, body: TerminationBody) -> JSONResponse:
+    def consumer_terminates_negotiation(pid: Pid, body: TerminationBody) -> JSONResponse:
         return api(
             lambda: public_row(
                 consumer.terminate(
@@ -594,7 +641,7 @@ def create_dataspace_app(
         )
 
     @app.post("/api/consumer/transfers/{pid}/termination")
-    def consumer_terminates_transfer(pid: str, body: TerminationBody) -> JSONResponse:
+    def consumer_terminates_transfer(pid: Pid, body: TerminationBody) -> JSONResponse:
         return api(
             lambda: public_row(
                 consumer.terminate(
@@ -654,7 +701,7 @@ def create_dataspace_app(
         )
 
     @app.get("/api/consumer/negotiations/{pid}")
-    def consumer_negotiation(pid: str) -> JSONResponse:
+    def consumer_negotiation(pid: Pid) -> JSONResponse:
         return api(lambda: public_row(consumer.negotiation(pid)))
 
     @app.post("/api/consumer/transfer")
@@ -668,7 +715,7 @@ def create_dataspace_app(
         )
 
     @app.get("/api/consumer/transfers/{pid}")
-    def consumer_transfer_row(pid: str) -> JSONResponse:
+    def consumer_transfer_row(pid: Pid) -> JSONResponse:
         return api(lambda: public_row(consumer.transfer_row(pid)))
 
     return app

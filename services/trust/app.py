@@ -37,6 +37,7 @@ from passerelle.jose import KeySigner, decode_unverified_jws
 from passerelle.services.pki import load_pki
 from passerelle.services.runtime import SecretsRandom, utc_now
 from passerelle.services.trust.quirks import TrustBehaviour, TrustQuirk, behaviour_for
+from passerelle.services.web import install_edge
 from passerelle.trust import (
     TRQP_VERSION,
     RecognitionAgreement,
@@ -283,6 +284,7 @@ def create_trust_app(
         version=__version__,
         description=__doc__,
     )
+    install_edge(app, service="trust")
 
     @app.get("/health")
     def health(request: Request) -> JSONResponse:

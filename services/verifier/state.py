@@ -16,7 +16,7 @@ from passerelle import JsonObject, RandomSource
 from passerelle.catalog import CompiledSchema
 from passerelle.decision import DecisionPolicy
 from passerelle.services.catalog import Catalog, load_catalog
-from passerelle.services.fetch import Fetcher, FetchPolicy, is_loopback_url
+from passerelle.services.fetch import Fetcher, stack_fetch_policy
 from passerelle.services.pki import Pki, load_pki, verifier_client_id
 from passerelle.services.runtime import SecretsRandom
 from passerelle.services.storage import Store, open_store
@@ -81,9 +81,10 @@ def build_state(
     )
     profile = replace(profile, client_id_prefix=client_id.split(":", 1)[0])  # as in use
     loopback = any(url.startswith("http://") for url in pki.hosts.values())
-    local = all(is_loopback_url(url) for url in pki.hosts.values())
     fetcher = Fetcher(
-        FetchPolicy(allow_insecure_loopback=loopback, allow_loopback=local, ca_file=str(pki.tls_ca))
+        stack_fetch_policy(
+            pki.hosts, ca_file=str(pki.tls_ca), allowed_hosts=profile.fetch_allowed_hosts
+        )
     )
     catalog = load_catalog()
     return VerifierState(

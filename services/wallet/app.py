@@ -26,15 +26,26 @@ from passerelle import RandomSource
 from passerelle.decision import DecisionPolicy
 from passerelle.oid4vci import SPEC_VERSION as OID4VCI_VERSION
 from passerelle.services.catalog import load_catalog
+from passerelle.services.openapi import (
+    WALLET_CREDENTIALS_RESPONSES,
+    WALLET_DECISIONS_RESPONSES,
+    WALLET_OFFER_RESPONSES,
+    WALLET_OUTCOME_RESPONSES,
+)
 from passerelle.services.pages import page
 from passerelle.services.pki import load_pki
 from passerelle.services.runtime import SecretsRandom, utc_now
 from passerelle.services.storage import open_store
 from passerelle.services.trust.client import TrustClient
-from passerelle.services.web import health_body, install_edge
+from passerelle.services.web import (
+    backchannel_guard,
+    health_body,
+    install_edge,
+    protect_backchannel,
+)
 
 from ..did import WebDidResolver
-from ..fetch import Fetcher, FetchPolicy, is_loopback_url
+from ..fetch import Fetcher, is_loopback_url, stack_fetch_policy
 from .holder import Holder, Presenter
 from .quirks import WalletQuirk, behaviour_for
 from .receive import IssuanceClient
@@ -81,9 +92,7 @@ def create_wallet_app(
     # The laptop stack runs on plain HTTP over loopback unless --tls: allowed, and said.
     loopback = any(url.startswith("http://") for url in pki.hosts.values())
     local = all(is_loopback_url(url) for url in pki.hosts.values())
-    fetcher = Fetcher(
-        FetchPolicy(allow_insecure_loopback=loopback, allow_loopback=local, ca_file=str(pki.tls_ca))
-    )
+    fetcher = Fetcher(stack_fetch_policy(pki.hosts, ca_file=str(pki.tls_ca)))
     trust = TrustClient(
         fetcher,
         trust_url=pki.hosts["trust"],
@@ -111,6 +120,11 @@ def create_wallet_app(
     )
     app = FastAPI(title="Passerelle wallet")
     install_edge(app, service="wallet")
+    protect_backchannel(
+        app,
+        backchannel_guard(hosts=pki.hosts, token_file=data_dir / "wallet" / "api-token"),
+        prefixes=("/api/",),
+    )
     app.state.holder = holder
 
     @app.get("/health")
@@ -124,7 +138,7 @@ def create_wallet_app(
             )
         )
 
-    @app.post("/api/offers")
+    @app.post("/api/offers", responses=WALLET_OFFER_RESPONSES)
     def accept_offer(body: OfferAcceptance) -> JSONResponse:
         outcomes = holder.accept_offer(body.offer, tx_code=body.tx_code, persona=body.persona)
         return JSONResponse({"outcomes": outcomes})
@@ -137,15 +151,15 @@ def create_wallet_app(
         behaviour=behaviour_for(quirks),
     )
 
-    @app.post("/api/presentations")
+    @app.post("/api/presentations", responses=WALLET_OUTCOME_RESPONSES)
     def present(body: PresentationAnswer) -> JSONResponse:
         return JSONResponse(presenter.present(body.request, consent=body.consent))
 
-    @app.post("/api/presentations/prepare")
+    @app.post("/api/presentations/prepare", responses=WALLET_OUTCOME_RESPONSES)
     def prepare(body: PresentationRequest) -> JSONResponse:
         return JSONResponse(presenter.prepare(body.request))
 
-    @app.post("/api/presentations/{pending_id}")
+    @app.post("/api/presentations/{pending_id}", responses=WALLET_OUTCOME_RESPONSES)
     def complete(pending_id: str, body: ConsentChoice) -> JSONResponse:
         return JSONResponse(presenter.complete(pending_id, consent=body.consent))
 
@@ -155,8 +169,11 @@ def create_wallet_app(
         prepared = presenter.prepare(request)
         if "pending_id" not in prepared:
             detail = escape(str(prepared.get("reason")))
+            # The verifier's request_uri host being down is not the person's fault.
+            down = prepared.get("reason") == "fetch.unreachable"
             return HTMLResponse(
-                page("Request refused", f"<p id='refused'>{detail}</p>"), status_code=400
+                page("Request refused", f"<p id='refused'>{detail}</p>"),
+                status_code=503 if down else 400,
             )
 
         def line(query_id: str, item: dict[str, Any]) -> str:
@@ -198,7 +215,7 @@ def create_wallet_app(
             page("Answer sent", f"<p id='outcome'>{escape(verdict)}</p><p><a href='/'>back</a></p>")
         )
 
-    @app.get("/api/credentials")
+    @app.get("/api/credentials", responses=WALLET_CREDENTIALS_RESPONSES)
     def credentials() -> JSONResponse:
         return JSONResponse(
             [
@@ -213,7 +230,7 @@ def create_wallet_app(
             ]
         )
 
-    @app.get("/api/decisions")
+    @app.get("/api/decisions", responses=WALLET_DECISIONS_RESPONSES)
     def decisions() -> JSONResponse:
         return JSONResponse(holder.decisions())
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from passerelle.services.openapi import WALLET_NONCE_FORM
+
 from ..request_object import request_object
 from ..state import VerifierDep
 
@@ -21,7 +23,7 @@ def get_request(rid: str, state: VerifierDep) -> Response:
     return _signed(request_object(state, rid, None))
 
 
-@router.post("/request/{rid}")
+@router.post("/request/{rid}", openapi_extra=WALLET_NONCE_FORM)
 async def post_request(rid: str, request: Request, state: VerifierDep) -> Response:
     nonce = (await request.form()).get("wallet_nonce")
     return _signed(request_object(state, rid, str(nonce) if nonce is not None else None))

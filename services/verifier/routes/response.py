@@ -5,13 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from passerelle.services.openapi import AUTHORIZATION_RESPONSE_FORM
+
 from ..responding import answer
 from ..state import VerifierDep
 
 router = APIRouter(tags=["response"])
 
 
-@router.post("/response/{rid}")
+@router.post("/response/{rid}", openapi_extra=AUTHORIZATION_RESPONSE_FORM)
 async def response(rid: str, request: Request, state: VerifierDep) -> Response:
     form = {k: str(v) for k, v in (await request.form()).items()}
     # Deciding is CPU work (signatures, chains, schemas) and the store blocks: both

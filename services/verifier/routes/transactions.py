@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from passerelle.oid4vp import public_view
+from passerelle.services.openapi import TRANSACTION_RESPONSES
 
 from .. import transactions
 from ..state import VerifierDep
@@ -15,7 +16,7 @@ from ..transactions import TransactionBody
 router = APIRouter(tags=["transactions"])
 
 
-@router.post("/transactions", status_code=201)
+@router.post("/transactions", status_code=201, responses=TRANSACTION_RESPONSES)
 def create_transaction(body: TransactionBody, state: VerifierDep) -> JSONResponse:
     return JSONResponse(transactions.open_transaction(state, body), status_code=201)
 
