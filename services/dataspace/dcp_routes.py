@@ -3,6 +3,7 @@ the path its DID document names), and the two participants' did:web documents.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
@@ -73,8 +74,14 @@ def did_router(
         )
         path = urlsplit(url).path.rstrip("/")
 
-        def serve(doc: JsonObject = document) -> JSONResponse:
-            return JSONResponse(doc, media_type="application/did+json")
-
-        router.add_api_route(path, serve, methods=["GET"], name=f"did:{path}")
+        router.add_api_route(path, _serve(document), methods=["GET"], name=f"did:{path}")
     return router
+
+
+def _serve(document: JsonObject) -> Callable[[], JSONResponse]:
+    # A closure, not a default argument: FastAPI reads every parameter of a route as a
+    # request parameter, and a JSON-object default breaks /openapi.json.
+    def serve() -> JSONResponse:
+        return JSONResponse(document, media_type="application/did+json")
+
+    return serve
