@@ -72,6 +72,14 @@ def up(
         bool,
         typer.Option(help="Serve HTTPS with the TLS certificates from `passerelle init`."),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes per issuer, wallet, verifier and trust service (the "
+            "connectors stay single); state is shared through the store.",
+        ),
+    ] = 1,
 ) -> None:
     """Start the trust service, both issuers, the wallet, both verifiers and both
     data-space connectors on loopback ports; stop them with Ctrl-C."""
@@ -104,6 +112,7 @@ def up(
             roles=ROLES,
             store=postgres,
             tls=(str(pki.tls_certfile), str(pki.tls_keyfile)) if tls else None,
+            workers=workers,
         )
     except RuntimeError as exc:
         console.print(
@@ -124,6 +133,7 @@ def up(
         "transport": scheme,
         "tls_ca": str(pki.tls_ca.resolve()) if tls else None,
         "store": "postgresql" if postgres else "sqlite",
+        "workers": workers,
     }
     (data_dir / STATE_FILE).write_text(json.dumps(state, indent=2))
     table = Table(title=f"Passerelle is up — {transport}, storage {state['store']}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -231,22 +232,44 @@ def serve(
         list[str] | None, typer.Option(help="Break one requirement on purpose (self-test).")
     ] = None,
     tls: Annotated[bool, typer.Option(help="Serve HTTPS with the certificate from init.")] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Worker processes sharing the port; state is shared through the store."
+        ),
+    ] = 1,
 ) -> None:
     """Run one service on its own."""
     from urllib.parse import urlsplit
 
     import uvicorn
 
-    from passerelle.services.launcher import ROLES, build_app
+    from passerelle.services.launcher import APP_FACTORY, ROLES, build_app, worker_environment
     from passerelle.services.pki import load_pki
 
     if role not in ROLES:
         console.print(f"[red]unknown role {role!r}[/red]; one of {', '.join(ROLES)}")
         raise typer.Exit(2)
     pki = load_pki(data_dir)
-    app = build_app(role, data_dir=data_dir, store=store, quirks=quirk or ())
     listen = port or urlsplit(pki.hosts[role]).port or 8100
     options: dict[str, object] = {}
     if tls:
         options = {"ssl_certfile": str(pki.tls_certfile), "ssl_keyfile": str(pki.tls_keyfile)}
+    if workers > 1:
+        # Each worker process builds the app itself, from what this process puts in
+        # its environment; they share the port and, through the store, their state.
+        os.environ.update(
+            worker_environment(role, data_dir=data_dir, store=store, quirks=quirk or ())
+        )
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            workers=workers,
+            host=host,
+            port=listen,
+            log_level="info",
+            **options,  # type: ignore[arg-type]
+        )
+        return
+    app = build_app(role, data_dir=data_dir, store=store, quirks=quirk or ())
     uvicorn.run(app, host=host, port=listen, log_level="info", **options)  # type: ignore[arg-type]

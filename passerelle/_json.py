@@ -34,7 +34,9 @@ JsonObject: TypeAlias = "dict[str, JsonValue]"
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 MAX_INPUT_BYTES = 1 << 20
-"""Largest JSON document or compact token the core accepts (1 MiB)."""
+"""Largest JSON document or compact token the core accepts by default (1 MiB). Inputs
+that are large by nature (trust lists, registry snapshots) have their own caps, named
+where they are read, and pass them as ``max_bytes``."""
 MAX_DEPTH = 32
 """Deepest nesting of arrays and objects the core accepts."""
 
@@ -68,17 +70,20 @@ def _check_text(text: str) -> None:
         raise PasserelleError(Reason.INPUT_MALFORMED, "JSON string holds a lone surrogate") from exc
 
 
-def _depth(value: JsonValue, limit: int) -> None:
-    # Iterative, so that a hostile document cannot exhaust the Python stack.
+def _depth(value: JsonValue, limit: int, *, check_text: bool = True) -> None:
+    # Iterative, so that a hostile document cannot exhaust the Python stack. Without a
+    # \u escape in the text no string can hold a lone surrogate: only depth is walked.
     stack: list[tuple[JsonValue, int]] = [(value, 0)]
     while stack:
         item, level = stack.pop()
         if isinstance(item, str):
-            _check_text(item)
+            if check_text:
+                _check_text(item)
             continue
         if isinstance(item, dict):
-            for key in item:
-                _check_text(key)
+            if check_text:
+                for key in item:
+                    _check_text(key)
             children: list[JsonValue] = list(item.values())
         elif isinstance(item, list):
             children = item
@@ -86,7 +91,9 @@ def _depth(value: JsonValue, limit: int) -> None:
             continue
         if level + 1 > limit:
             raise PasserelleError(Reason.INPUT_TOO_DEEP, f"JSON nested deeper than {limit}")
-        stack.extend((child, level + 1) for child in children)
+        stack.extend(
+            (child, level + 1) for child in children if isinstance(child, dict | list) or check_text
+        )
 
 
 # One decoder for every call: json.loads with hooks builds a new one each time, which
@@ -103,7 +110,9 @@ def _needs_walk(text: str) -> bool:
     return "\\u" in text or text.count("[") + text.count("{") > MAX_DEPTH
 
 
-def parse_json(data: bytes | str, *, what: str = "JSON") -> JsonValue:
+def parse_json(
+    data: bytes | str, *, what: str = "JSON", max_bytes: int = MAX_INPUT_BYTES
+) -> JsonValue:
     """Parse untrusted JSON strictly, or raise ``input.*``."""
     # surrogatepass: a str holding a lone surrogate then fails the strict decode below
     # with input.malformed instead of raising UnicodeEncodeError here.
@@ -111,8 +120,8 @@ def parse_json(data: bytes | str, *, what: str = "JSON") -> JsonValue:
         # A caller handing on an already-decoded peer value of the wrong kind.
         raise PasserelleError(Reason.INPUT_MALFORMED, f"{what} is not JSON text")
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if len(raw) > MAX_INPUT_BYTES:
-        raise PasserelleError(Reason.INPUT_TOO_LARGE, f"{what} is larger than {MAX_INPUT_BYTES}")
+    if len(raw) > max_bytes:
+        raise PasserelleError(Reason.INPUT_TOO_LARGE, f"{what} is larger than {max_bytes}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -124,12 +133,14 @@ def parse_json(data: bytes | str, *, what: str = "JSON") -> JsonValue:
     except ValueError as exc:
         raise PasserelleError(Reason.INPUT_MALFORMED, f"{what} is not valid JSON: {exc}") from exc
     if _needs_walk(text):
-        _depth(value, MAX_DEPTH)
+        _depth(value, MAX_DEPTH, check_text="\\u" in text)
     return value
 
 
-def parse_json_object(data: bytes | str, *, what: str = "JSON object") -> JsonObject:
-    value = parse_json(data, what=what)
+def parse_json_object(
+    data: bytes | str, *, what: str = "JSON object", max_bytes: int = MAX_INPUT_BYTES
+) -> JsonObject:
+    value = parse_json(data, what=what, max_bytes=max_bytes)
     if not isinstance(value, dict):
         raise PasserelleError(Reason.INPUT_MALFORMED, f"{what} is not a JSON object")
     return value

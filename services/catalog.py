@@ -12,6 +12,7 @@ from pathlib import Path
 
 from passerelle import JsonObject
 from passerelle._json import parse_json_object
+from passerelle.catalog import CompiledSchema, compile_schema
 
 __all__ = ["Catalog", "CredentialType", "data_root", "load_catalog"]
 
@@ -33,6 +34,8 @@ class CredentialType:
     vct: str
     name: str
     schema: JsonObject
+    validator: CompiledSchema
+    """The schema checked once, at load, with its validator built once."""
     type_metadata: bytes
     samples: dict[str, JsonObject]
     """Sample subjects (the personas of the mock login page), by file name."""
@@ -64,12 +67,14 @@ def load_catalog(root: Path | None = None) -> Catalog:
     for entry in index.get("types", []):  # type: ignore[union-attr]
         assert isinstance(entry, dict)
         samples = entry.get("samples", [])
+        schema = read(entry["schema"])
         assert isinstance(samples, list)
         types[str(entry["id"])] = CredentialType(
             id=str(entry["id"]),
             vct=str(entry["vct"]),
             name=str(entry.get("name", entry["id"])),
-            schema=read(entry["schema"]),
+            schema=schema,
+            validator=compile_schema(schema),
             type_metadata=(base / str(entry["type_metadata"])).read_bytes(),
             samples={Path(str(s)).stem: read(s) for s in samples},
         )

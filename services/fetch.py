@@ -84,24 +84,28 @@ class Fetcher:
         data: Mapping[str, str] | None = None,
         json: JsonObject | None = None,
         headers: Mapping[str, str] | None = None,
+        max_bytes: int | None = None,
     ) -> httpx.Response:
+        """``max_bytes`` overrides the policy's cap for answers large by nature (lists)."""
         self._check(url)
+        limit = self.policy.max_bytes if max_bytes is None else max_bytes
         try:
             with self._client.stream(
                 method, url, data=data, json=json, headers=headers
             ) as response:
-                body = b""
+                chunks: list[bytes] = []
+                size = 0
                 for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > self.policy.max_bytes:
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > limit:
                         raise PasserelleError(
-                            Reason.INPUT_TOO_LARGE,
-                            f"{url} answered more than {self.policy.max_bytes} bytes",
+                            Reason.INPUT_TOO_LARGE, f"{url} answered more than {limit} bytes"
                         )
                 return httpx.Response(
                     response.status_code,
                     headers=response.headers,
-                    content=body,
+                    content=b"".join(chunks),
                     request=response.request,
                 )
         except (httpx.HTTPError, httpx.InvalidURL) as exc:

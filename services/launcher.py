@@ -3,10 +3,20 @@
 ``passerelle serve ROLE`` runs one; ``passerelle up`` and the end-to-end tests run a
 stack. Every role is built here and nowhere else, with the same arguments whichever
 way it is started (compose uses the same commands).
+
+With several workers a role runs as several processes behind one listening socket
+(uvicorn's supervisor): each worker builds the app from the environment the parent
+set (:func:`app_from_environment`). Whatever must hold across workers (nonces,
+pre-authorized codes, transaction states, status indices) lives in the store, which
+is SQLite in WAL mode or PostgreSQL; each worker keeps only caches of its own.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -14,17 +24,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
 __all__ = [
+    "APP_FACTORY",
     "DATASPACE_ROLES",
     "ROLES",
     "RunningStack",
+    "app_from_environment",
     "build_app",
     "start_stack",
     "store_for",
+    "worker_environment",
 ]
+
+APP_FACTORY = "passerelle.services.launcher:app_from_environment"
+_ROLE_ENV = "PASSERELLE_ROLE"
+_DATA_DIR_ENV = "PASSERELLE_DATA_DIR"
+_STORE_ENV = "PASSERELLE_STORE"
+_QUIRKS_ENV = "PASSERELLE_QUIRKS"
 
 DATASPACE_ROLES = ("ca-dataspace", "eu-dataspace")
 ROLES = (
@@ -100,6 +120,30 @@ def build_app(
     raise ValueError(f"unknown role {role!r}; one of {ROLES}")
 
 
+def worker_environment(
+    role: str, *, data_dir: Path, store: str | None = None, quirks: Iterable[str] = ()
+) -> dict[str, str]:
+    """What a worker process needs to build the app of ``role``, as variables."""
+    env = {_ROLE_ENV: role, _DATA_DIR_ENV: str(Path(data_dir).resolve())}
+    if store is not None:
+        env[_STORE_ENV] = store
+    chosen = ",".join(quirks)
+    if chosen:
+        env[_QUIRKS_ENV] = chosen
+    return env
+
+
+def app_from_environment() -> FastAPI:
+    """The app factory each worker process calls (``uvicorn --factory``)."""
+    quirks = [q for q in os.environ.get(_QUIRKS_ENV, "").split(",") if q]
+    return build_app(
+        os.environ[_ROLE_ENV],
+        data_dir=Path(os.environ[_DATA_DIR_ENV]),
+        store=os.environ.get(_STORE_ENV) or None,
+        quirks=quirks,
+    )
+
+
 def store_for(role: str, store: str | None) -> str | None:
     """Each role's own tables in a shared PostgreSQL database: two issuers both keep
     ``offers`` and ``nonces``, which must never meet. The role is appended to the URL's
@@ -124,12 +168,76 @@ class _Running:
 class RunningStack:
     urls: dict[str, str]
     _running: list[_Running] = field(default_factory=list)
+    _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def stop(self) -> None:
         for running in self._running:
             running.server.should_exit = True
+        for process in self._processes:
+            process.terminate()
         for running in self._running:
             running.thread.join(timeout=10)
+        for process in self._processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
+def _start_workers(
+    role: str,
+    *,
+    url: str,
+    workers: int,
+    data_dir: Path,
+    store: str | None,
+    tls: tuple[str, str] | None,
+    quirks: Iterable[str],
+) -> subprocess.Popen[bytes]:
+    parts = urlsplit(url)
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        APP_FACTORY,
+        "--factory",
+        "--host",
+        parts.hostname or "127.0.0.1",
+        "--port",
+        str(parts.port or 80),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--timeout-graceful-shutdown",
+        "2",
+    ]
+    if tls:
+        command += ["--ssl-certfile", tls[0], "--ssl-keyfile", tls[1]]
+    env = {**os.environ, **worker_environment(role, data_dir=data_dir, store=store, quirks=quirks)}
+    # Our own interpreter and module, with arguments from our own configuration.
+    return subprocess.Popen(command, env=env)  # noqa: S603
+
+
+def _accepts(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), 0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _worker_answers(url: str) -> bool:
+    """Whether a worker behind the supervisor's socket answers (the socket is bound
+    before any worker has built its app)."""
+    if not url.startswith("http://"):
+        return _accepts(url)  # no CA here to check the certificate with; the port will do
+    try:
+        return httpx.get(f"{url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def start_stack(
@@ -141,12 +249,31 @@ def start_stack(
     tls: tuple[str, str] | None = None,
     quirks: Mapping[str, Iterable[str]] | None = None,
     timeout: float = 300.0,
+    workers: int = 1,
 ) -> RunningStack:
     """Start each role on the port its URL names, in this process; return when all
-    are accepting connections."""
+    are accepting connections. With ``workers`` > 1 each role runs instead as that
+    many worker processes sharing its port (the data-space connectors, whose
+    negotiations call back into their own process, stay single)."""
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
     stack = RunningStack(urls={})
     for role in roles:
         url = hosts[role]
+        if workers > 1 and role not in DATASPACE_ROLES:
+            stack._processes.append(
+                _start_workers(
+                    role,
+                    url=url,
+                    workers=workers,
+                    data_dir=data_dir,
+                    store=store,
+                    tls=tls,
+                    quirks=(quirks or {}).get(role, ()),
+                )
+            )
+            stack.urls[role] = url
+            continue
         parts = urlsplit(url)
         app = build_app(role, data_dir=data_dir, store=store, quirks=(quirks or {}).get(role, ()))
         config = uvicorn.Config(
@@ -166,11 +293,21 @@ def start_stack(
         thread.start()
         stack._running.append(_Running(server=server, thread=thread))
         stack.urls[role] = url
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * (2 if workers > 1 else 1)
     for running in stack._running:
         while not running.server.started:
             if time.monotonic() > deadline or not running.thread.is_alive():
                 stack.stop()
                 raise RuntimeError("a service did not start")
             time.sleep(0.05)
+    for process, (role, url) in zip(
+        stack._processes,
+        [(r, u) for r, u in stack.urls.items() if workers > 1 and r not in DATASPACE_ROLES],
+        strict=True,
+    ):
+        while not _worker_answers(url):
+            if time.monotonic() > deadline or process.poll() is not None:
+                stack.stop()
+                raise RuntimeError(f"{role} did not start")
+            time.sleep(0.1)
     return stack

@@ -15,7 +15,14 @@ from ._crosswalk import (
     apply_crosswalk,
     parse_crosswalk,
 )
-from ._schema import check_mandatory_claims, check_schema, select_claims, validate_claims
+from ._schema import (
+    CompiledSchema,
+    check_mandatory_claims,
+    check_schema,
+    compile_schema,
+    select_claims,
+    validate_claims,
+)
 from ._type_metadata import (
     ClaimDisplay,
     ClaimMetadata,
@@ -38,6 +45,7 @@ __all__ = [
     "ClaimDisplay",
     "ClaimMetadata",
     "ClaimPath",
+    "CompiledSchema",
     "Crosswalk",
     "CrosswalkResult",
     "CrosswalkRule",
@@ -53,6 +61,7 @@ __all__ = [
     "check_integrity",
     "check_mandatory_claims",
     "check_schema",
+    "compile_schema",
     "compute_integrity",
     "disclosure_rules",
     "format_claim_path",

@@ -24,10 +24,11 @@ from cryptography import x509
 
 from .._errors import PasserelleError, Reason
 from .._json import JsonObject, JsonValue, b64url_encode
-from ..catalog import validate_claims
+from ..catalog import CompiledSchema, validate_claims
 from ..jose import PublicKey, decode_unverified_jws, jwk_thumbprint
 from ..sd_jwt import (
     KeyBindingCheck,
+    SdJwt,
     holder_key_of,
     parse_sd_jwt,
     process_disclosures,
@@ -111,10 +112,13 @@ class CredentialDecision:
         }
 
 
-def credential_references(token: str, *, format: str) -> CredentialReferences:
-    """Read, WITHOUT verifying, what a decision about ``token`` will need fetched."""
+def credential_references(token: str | SdJwt, *, format: str) -> CredentialReferences:
+    """Read, WITHOUT verifying, what a decision about ``token`` will need fetched.
+
+    An SD-JWT may be passed already split (:func:`passerelle.sd_jwt.parse_sd_jwt`), so
+    that a decision parses it once."""
     if format == "dc+sd-jwt":
-        parsed = parse_sd_jwt(token)
+        parsed = token if isinstance(token, SdJwt) else parse_sd_jwt(token)
         payload, header = parsed.unverified_payload(), parsed.issuer_jwt.header
         vct = payload.get("vct")
         status = payload.get("status")
@@ -128,7 +132,7 @@ def credential_references(token: str, *, format: str) -> CredentialReferences:
             ),
             status_uri=uri if isinstance(uri, str) else None,
         )
-    if format == "jwt_vc_json":
+    if format == "jwt_vc_json" and isinstance(token, str):
         jws = decode_unverified_jws(inner_w3c_credential(token), what="jwt_vc_json credential")
         payload = jws.payload_json()
         vc = payload.get("vc")
@@ -192,9 +196,8 @@ def inner_w3c_credential(token: str) -> str:
     return inner[0]
 
 
-def _unverified_claims(token: str, format: str) -> JsonObject:
-    if format == "dc+sd-jwt":
-        parsed = parse_sd_jwt(token)
+def _unverified_claims(token: str, parsed: SdJwt | None) -> JsonObject:
+    if parsed is not None:
         return process_disclosures(parsed, parsed.unverified_payload()).claims
     credential = inner_w3c_credential(token)
     vc = decode_unverified_jws(credential, what="jwt_vc_json credential").payload_json().get("vc")
@@ -222,7 +225,7 @@ def decide_credential(
     issuer_metadata: Mapping[str, JsonObject] | None = None,
     status_lists: Mapping[str, VerifiedStatusList] | None = None,
     key_binding: KeyBindingCheck | None = None,
-    schemas: Mapping[str, JsonObject] | None = None,
+    schemas: Mapping[str, JsonObject | CompiledSchema] | None = None,
     type_metadata: Mapping[str, bytes] | None = None,
     expected_holder: PublicKey | None = None,
     status_failures: Mapping[str, PasserelleError] | None = None,
@@ -235,8 +238,13 @@ def decide_credential(
     the caller tried to fetch is missing: a list that arrived and did not verify fails
     as what it is, even where ``policy.require_status`` is off; a list that could not be
     had is ``status.unavailable``, which only ``require_status`` makes fatal."""
+    # One split of an SD-JWT serves the references, the claims read before trust and
+    # the verification itself.
+    parsed: SdJwt | None = None
     try:
-        refs = credential_references(token, format=format)
+        if format == "dc+sd-jwt":
+            parsed = parse_sd_jwt(token)
+        refs = credential_references(token if parsed is None else parsed, format=format)
     except PasserelleError as exc:
         failed = _step("parse", StepOutcome.FAILED, exc.detail, exc.reason)
         return CredentialDecision(
@@ -275,7 +283,7 @@ def decide_credential(
     # the claims before the signature check; the decision is accepted only if the
     # signature then verifies those very claims.
     try:
-        claimed = _unverified_claims(token, format)
+        claimed = _unverified_claims(token, parsed)
     except PasserelleError as exc:
         return refuse("parse", exc, None, {})
     decision = evaluate_trust(
@@ -304,11 +312,11 @@ def decide_credential(
     holder_bound = False
     types: tuple[str, ...] = refs.types
     try:
-        if format == "dc+sd-jwt":
+        if parsed is not None:
             # Only the key trust resolved may verify the signature: it is handed over as
             # the one key of a pinned policy, never looked up again from the token.
             verified = verify_sd_jwt(
-                token,
+                parsed,
                 issuer_key=issuer_key,
                 algorithms=policy.algorithms,
                 now=now,

@@ -102,8 +102,10 @@ class UnverifiedJws:
     signing_input: bytes
     signature: bytes
 
-    def payload_json(self, *, what: str = "JWS payload") -> JsonObject:
-        return parse_json_object(self.payload, what=what)
+    def payload_json(
+        self, *, what: str = "JWS payload", max_bytes: int = MAX_INPUT_BYTES
+    ) -> JsonObject:
+        return parse_json_object(self.payload, what=what, max_bytes=max_bytes)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -114,11 +116,14 @@ class VerifiedJws:
     payload: JsonObject
 
 
-def decode_unverified_jws(token: str, *, what: str = "JWS") -> UnverifiedJws:
+def decode_unverified_jws(
+    token: str, *, what: str = "JWS", max_bytes: int = MAX_INPUT_BYTES
+) -> UnverifiedJws:
+    """Split a compact JWS of at most ``max_bytes``; nothing is verified."""
     if not isinstance(token, str):
         raise PasserelleError(Reason.JWS_MALFORMED, f"{what} is not a string")
-    if len(token) > MAX_INPUT_BYTES:
-        raise PasserelleError(Reason.INPUT_TOO_LARGE, f"{what} is larger than {MAX_INPUT_BYTES}")
+    if len(token) > max_bytes:
+        raise PasserelleError(Reason.INPUT_TOO_LARGE, f"{what} is larger than {max_bytes}")
     parts = token.split(".")
     if len(parts) != 3:
         raise PasserelleError(Reason.JWS_MALFORMED, f"{what} is not a compact JWS of three parts")
@@ -159,14 +164,20 @@ def verify_jws(
     understood_crit: Collection[str] = (),
     what: str = "JWS",
     invalid_signature: Reason = Reason.JWS_INVALID_SIGNATURE,
+    max_bytes: int = MAX_INPUT_BYTES,
 ) -> VerifiedJws:
     """Verify a compact JWS and return its header and JSON payload, or raise.
 
     ``algorithms`` is the caller's allow-list; the header's ``alg`` must be in it, in
     our closed table, and fit ``key`` (no algorithm confusion). ``typ``, when given,
     must match the header. ``crit`` members we do not understand fail (RFC 7515 §4.1.11).
+    ``max_bytes`` bounds the token and its payload (default: the core's input cap).
     """
-    jws = token if isinstance(token, UnverifiedJws) else decode_unverified_jws(token, what=what)
+    jws = (
+        token
+        if isinstance(token, UnverifiedJws)
+        else decode_unverified_jws(token, what=what, max_bytes=max_bytes)
+    )
     alg = jws.header.get("alg")
     if not isinstance(alg, str) or alg not in algorithms or alg not in ALGORITHMS:
         raise PasserelleError(Reason.JWS_ALG_NOT_ALLOWED, f"{what} alg {alg!r} is not allowed")
@@ -206,4 +217,6 @@ def verify_jws(
         raise PasserelleError(Reason.JWS_ALG_MISMATCH, f"{what} key does not fit {alg}") from exc
     if not ok:
         raise PasserelleError(invalid_signature, f"{what} signature does not verify")
-    return VerifiedJws(header=jws.header, payload=jws.payload_json(what=f"{what} payload"))
+    return VerifiedJws(
+        header=jws.header, payload=jws.payload_json(what=f"{what} payload", max_bytes=max_bytes)
+    )

@@ -223,7 +223,7 @@ def resolve_issuer_key_from(
         return ResolvedIssuerKey(
             key=chain.public_key,
             method=IssuerKeyMethod.X5C,
-            issuer=chain.leaf.subject.rfc4514_string(),
+            issuer=chain.subjects[0] if chain.subjects else chain.leaf.subject.rfc4514_string(),
             iss=iss,
             kid=kid if isinstance(kid, str) else None,
             chain=chain,

@@ -21,6 +21,7 @@ from ._lote import (
     LOTE_TYPE_PID_PROVIDERS,
     LOTE_TYPE_PUB_EAA_PROVIDERS,
     LOTE_TYPE_WRPAC_PROVIDERS,
+    MAX_LOTE_BYTES,
     PROFILES,
     PUB_EAA_STATUS_NOTIFIED,
     PUB_EAA_STATUS_WITHDRAWN,
@@ -51,6 +52,7 @@ from ._recognition import (
     parse_recognition_agreement,
 )
 from ._registry_snapshot import (
+    MAX_REGISTRY_SNAPSHOT_BYTES,
     REGISTRY_SNAPSHOT_TYP,
     VerifiedRegistry,
     sign_registry_snapshot,
@@ -95,6 +97,8 @@ __all__ = [
     "LOTE_TYPE_PID_PROVIDERS",
     "LOTE_TYPE_PUB_EAA_PROVIDERS",
     "LOTE_TYPE_WRPAC_PROVIDERS",
+    "MAX_LOTE_BYTES",
+    "MAX_REGISTRY_SNAPSHOT_BYTES",
     "OPERATOR_ALGORITHMS",
     "PROFILES",
     "PUB_EAA_STATUS_NOTIFIED",

@@ -41,7 +41,7 @@ from ..sd_jwt_vc import (
     ResolvedIssuerKey,
     resolve_issuer_key_from,
 )
-from ..x509 import certificate_to_der
+from ..x509 import TrustAnchors, certificate_to_der
 from ._lote import (
     LOTE_TYPE_PID_PROVIDERS,
     LOTE_TYPE_PUB_EAA_PROVIDERS,
@@ -105,21 +105,35 @@ class TrustSnapshot:
     eu_lists: tuple[VerifiedLote, ...] = ()
     ca_registry: VerifiedRegistry | None = None
     recognitions: tuple[RecognitionAgreement, ...] = ()
-    _listed_certs: tuple[x509.Certificate, ...] = field(init=False, repr=False, compare=False)
+    _listed_certs: TrustAnchors = field(init=False, repr=False, compare=False)
+    _issuer_certs: TrustAnchors = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # The snapshot is immutable, so the path validator's stores are built here once,
+        # not on every decision (their cost grows with the number of listed entities).
         seen: dict[bytes, x509.Certificate] = {}
+        issuing: dict[bytes, x509.Certificate] = {}
         for lote in self.eu_lists:
             for service in lote.services:
                 for cert in service.listed_certificates:
-                    seen.setdefault(certificate_to_der(cert), cert)
-        object.__setattr__(self, "_listed_certs", tuple(seen.values()))
+                    der = certificate_to_der(cert)
+                    seen.setdefault(der, cert)
+                    if service.service_type in ISSUANCE_SERVICE_TYPES:
+                        issuing.setdefault(der, cert)
+        object.__setattr__(self, "_listed_certs", TrustAnchors(seen.values()))
+        object.__setattr__(self, "_issuer_certs", TrustAnchors(issuing.values()))
 
     @property
-    def x5c_anchors(self) -> tuple[x509.Certificate, ...]:
+    def x5c_anchors(self) -> TrustAnchors:
         """Every certificate an EU list names, withdrawn or not: a withdrawn service must
         fail as ``trust.service_withdrawn`` at step 4, not as an unknown chain."""
         return self._listed_certs
+
+    @property
+    def issuer_anchors(self) -> TrustAnchors:
+        """The certificates of the issuance services (withdrawn or not): the anchors a
+        credential's chain is tried against first."""
+        return self._issuer_certs
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -229,17 +243,30 @@ def _resolve_key(
     did_documents: Mapping[str, JsonObject] | None = None,
     allow_loopback: bool = False,
 ) -> ResolvedIssuerKey:
-    try:
+    def resolve(anchors: TrustAnchors) -> ResolvedIssuerKey:
         policy = IssuerKeyPolicy(
-            x5c_anchors=snapshot.x5c_anchors,
+            x5c_anchors=anchors,
             issuer_metadata=metadata,
             did_documents=did_documents or {},
             allow_insecure_loopback=allow_insecure_loopback,
             allow_loopback=allow_loopback,
         )
-        resolved = resolve_issuer_key_from(
+        return resolve_issuer_key_from(
             iss=issuer.iss, x5c=issuer.x5c, kid=issuer.kid, policy=policy, now=now
         )
+
+    try:
+        try:
+            # Issuers' anchors first: the store to search is smaller. A chain to any other
+            # listed certificate (a relying-party CA, say) is then found with every
+            # anchor, so that step 4 names what it is listed for.
+            resolved = resolve(
+                snapshot.issuer_anchors if snapshot.issuer_anchors else snapshot.x5c_anchors
+            )
+        except PasserelleError as exc:
+            if exc.reason is not Reason.X509_CHAIN_INVALID or not snapshot.issuer_anchors:
+                raise
+            resolved = resolve(snapshot.x5c_anchors)
     except PasserelleError as exc:
         registry = snapshot.ca_registry
         if (
@@ -279,7 +306,9 @@ def _resolve_key(
     if resolved.method is IssuerKeyMethod.DID_WEB:
         evidence["did"] = resolved.iss
     if resolved.chain is not None:
-        evidence["chain"] = [c.subject.rfc4514_string() for c in resolved.chain.chain]
+        evidence["chain"] = list(resolved.chain.subjects) or [
+            c.subject.rfc4514_string() for c in resolved.chain.chain
+        ]
     trace.passed("issuer_key", f"key resolved by {resolved.method}", **evidence)
     return resolved
 

@@ -67,12 +67,13 @@ def verify_jades_b(
     now: datetime,
     accepted_typ: frozenset[str],
     what: str,
+    max_bytes: int,
 ) -> SignedDocument:
     """Verify an operator-signed document, or raise ``trust.list_malformed``,
     ``trust.list_operator_untrusted`` (the x509 reason kept in the detail) or
-    ``trust.list_signature_invalid``."""
+    ``trust.list_signature_invalid``. ``max_bytes`` is the cap of this kind of list."""
     try:
-        jws = decode_unverified_jws(token, what=what)
+        jws = decode_unverified_jws(token, what=what, max_bytes=max_bytes)
     except PasserelleError as exc:
         raise PasserelleError(
             Reason.TRUST_LIST_MALFORMED, f"{what} is not a compact JWS: {exc.detail}"
@@ -103,6 +104,7 @@ def verify_jades_b(
             algorithms=OPERATOR_ALGORITHMS,
             what=what,
             invalid_signature=Reason.TRUST_LIST_SIGNATURE,
+            max_bytes=max_bytes,
         )
     except PasserelleError as exc:
         if exc.reason.startswith("input."):

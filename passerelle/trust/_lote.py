@@ -67,6 +67,7 @@ __all__ = [
     "LOTE_TYPE_PID_PROVIDERS",
     "LOTE_TYPE_PUB_EAA_PROVIDERS",
     "LOTE_TYPE_WRPAC_PROVIDERS",
+    "MAX_LOTE_BYTES",
     "PROFILES",
     "PUB_EAA_STATUS_NOTIFIED",
     "PUB_EAA_STATUS_WITHDRAWN",
@@ -117,6 +118,9 @@ LOTE_ALGORITHMS = OPERATOR_ALGORITHMS
 _JOSE_TYP = "jose"
 # typ values peers put on a compact LoTE JWS; RFC 7515 makes typ optional.
 _ACCEPTED_TYP = frozenset({"jose", "application/jose", "jwt"})
+MAX_LOTE_BYTES = 256 << 20
+"""An entity listed with one certificate is about 2 KB signed: room for some 100,000
+entities, as a union-wide list of wallet-relying parties may hold."""
 _MIME_JOSE = "application/jose"
 _VERSION = 1
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
@@ -826,6 +830,11 @@ class VerifiedLote:
     _by_certificate: Mapping[bytes, tuple[ListedService, ...]] = field(repr=False)
     _by_ski: Mapping[bytes, tuple[ListedService, ...]] = field(repr=False)
     _by_thumbprint: Mapping[str, tuple[ListedService, ...]] = field(repr=False)
+    # What find_services computes of a certificate (hash, SKI, key thumbprint), kept
+    # per list: a verifier meets the same issuer chains over and over. Bounded.
+    _keys_of: dict[x509.Certificate, tuple[bytes, bytes | None, str | None]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def certificates_for(self, *, service_type: str) -> tuple[x509.Certificate, ...]:
         """The listed certificates of services of one type: anchors for x5c validation."""
@@ -848,16 +857,12 @@ class VerifiedLote:
         found: list[ListedService] = []
         seen_services: list[ListedService] = []
         for cert in certificate_chain:
+            digest, ski, thumbprint = self._match_keys(cert)
             matches: list[tuple[str, tuple[ListedService, ...]]] = [
-                (
-                    "certificate",
-                    self._by_certificate.get(hashlib.sha256(certificate_to_der(cert)).digest(), ()),
-                )
+                ("certificate", self._by_certificate.get(digest, ()))
             ]
-            ski = _computed_ski(cert)
             if ski is not None:
                 matches.append(("ski", self._by_ski.get(ski, ())))
-            thumbprint = _cert_thumbprint(cert)
             if thumbprint is not None:
                 matches.append(("public_key", self._by_thumbprint.get(thumbprint, ())))
             for how, services in matches:
@@ -870,6 +875,19 @@ class VerifiedLote:
                         seen_services.append(service)
                         found.append(replace(service, matched_certificate=cert, matched_by=how))
         return tuple(found)
+
+    def _match_keys(self, cert: x509.Certificate) -> tuple[bytes, bytes | None, str | None]:
+        known = self._keys_of.get(cert)
+        if known is None:
+            known = (
+                hashlib.sha256(certificate_to_der(cert)).digest(),
+                _computed_ski(cert),
+                _cert_thumbprint(cert),
+            )
+            if len(self._keys_of) >= 4096:
+                self._keys_of.clear()
+            self._keys_of[cert] = known
+        return known
 
     def find_service(
         self, *, certificate_chain: Sequence[x509.Certificate], service_type: str | None = None
@@ -1017,10 +1035,13 @@ def _credential_types(si: JsonObject, where: str) -> tuple[str, ...]:
 _K = TypeVar("_K", bytes, str)
 
 
-def _add(index: dict[_K, tuple[ListedService, ...]], key: _K, service: ListedService) -> None:
-    present: tuple[ListedService, ...] = index.get(key, ())
-    if service not in present:
-        index[key] = (*present, service)
+def _add(index: dict[_K, list[ListedService]], key: _K, service: ListedService) -> None:
+    # Services are indexed one after the other, so a service already under this key (a
+    # key its certificates share) can only be the last one. Comparing with every entry
+    # (and copying a tuple per entry) made a list naming one key many times quadratic.
+    present = index.setdefault(key, [])
+    if not present or present[-1] is not service:
+        present.append(service)
 
 
 def _index(
@@ -1032,9 +1053,9 @@ def _index(
     dict[str, tuple[ListedService, ...]],
 ]:
     services: list[ListedService] = []
-    by_cert: dict[bytes, tuple[ListedService, ...]] = {}
-    by_ski: dict[bytes, tuple[ListedService, ...]] = {}
-    by_tp: dict[str, tuple[ListedService, ...]] = {}
+    by_cert: dict[bytes, list[ListedService]] = {}
+    by_ski: dict[bytes, list[ListedService]] = {}
+    by_tp: dict[str, list[ListedService]] = {}
 
     for i, entity_value in enumerate(entities):
         entity = _obj(entity_value, f"TrustedEntitiesList[{i}]")
@@ -1080,14 +1101,24 @@ def _index(
                 except PasserelleError:
                     continue  # a key type we do not speak cannot match our chains anyway
                 _add(by_tp, tp, listed)
-    return tuple(services), by_cert, by_ski, by_tp
+    return (
+        tuple(services),
+        {k: tuple(v) for k, v in by_cert.items()},
+        {k: tuple(v) for k, v in by_ski.items()},
+        {k: tuple(v) for k, v in by_tp.items()},
+    )
 
 
 def _verify_signature(
     token: str, operator_anchors: Sequence[x509.Certificate], now: datetime
 ) -> tuple[JsonObject, JsonObject, x509.Certificate, datetime]:
     signed = verify_jades_b(
-        token, operator_anchors=operator_anchors, now=now, accepted_typ=_ACCEPTED_TYP, what="LoTE"
+        token,
+        operator_anchors=operator_anchors,
+        now=now,
+        accepted_typ=_ACCEPTED_TYP,
+        what="LoTE",
+        max_bytes=MAX_LOTE_BYTES,
     )
     return signed.header, signed.payload, signed.signer, signed.signed_at
 

@@ -23,6 +23,7 @@ from ._jades import sign_jades_b, verify_jades_b
 from ._trqp import Registry, parse_registry
 
 __all__ = [
+    "MAX_REGISTRY_SNAPSHOT_BYTES",
     "REGISTRY_SNAPSHOT_TYP",
     "VerifiedRegistry",
     "sign_registry_snapshot",
@@ -30,6 +31,8 @@ __all__ = [
 ]
 
 REGISTRY_SNAPSHOT_TYP = "trqp-registry+jwt"
+MAX_REGISTRY_SNAPSHOT_BYTES = 64 << 20
+"""A record is about 320 bytes signed: room for some 200,000 records."""
 
 
 def sign_registry_snapshot(
@@ -84,6 +87,7 @@ def verify_registry_snapshot(
         now=now,
         accepted_typ=frozenset({REGISTRY_SNAPSHOT_TYP}),
         what="registry snapshot",
+        max_bytes=MAX_REGISTRY_SNAPSHOT_BYTES,
     )
     payload = signed.payload
     sequence = payload.get("sequence_number")

@@ -19,10 +19,11 @@ from ._build import (
     load_certificate_pem,
 )
 from ._client_id import check_x509_hash, check_x509_san_dns, san_dns_names, x509_hash
-from ._verify import VerifiedChain, verify_certificate_chain, verify_x5c_chain
+from ._verify import TrustAnchors, VerifiedChain, verify_certificate_chain, verify_x5c_chain
 
 __all__ = [
     "LeafUsage",
+    "TrustAnchors",
     "VerifiedChain",
     "build_ca_certificate",
     "build_leaf_certificate",

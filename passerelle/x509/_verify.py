@@ -25,9 +25,10 @@ Choices worth knowing:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import overload
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -46,7 +47,7 @@ from ..jose import PublicKey
 from ._build import PARSE_ERRORS, decode_unverified_x5c
 from ._client_id import check_x509_san_dns
 
-__all__ = ["VerifiedChain", "verify_certificate_chain", "verify_x5c_chain"]
+__all__ = ["TrustAnchors", "VerifiedChain", "verify_certificate_chain", "verify_x5c_chain"]
 
 # Beyond the leaf and max_chain_depth intermediates, x5c may still carry the root
 # (RFC 7515 allows it; HAIP forbids it, which is a profile rule for callers).
@@ -63,6 +64,79 @@ class VerifiedChain:
     chain: tuple[x509.Certificate, ...]
     public_key: PublicKey
     anchor: x509.Certificate
+    #: The RFC 4514 subject of each certificate of ``chain``, for traces and evidence.
+    subjects: tuple[str, ...] = ()
+
+
+class TrustAnchors(Sequence[x509.Certificate]):
+    """Trust anchors with the path validator's store built once.
+
+    A plain sequence of anchors is turned into the library's store on every
+    validation, which costs time in proportion to the number of anchors; a verifier
+    that validates many chains against the same anchors (one trust snapshot) builds
+    this once. Immutable; it is a sequence of its certificates wherever one is expected.
+
+    It also remembers the ``x5c`` chains it validated (:func:`verify_x5c_chain`): the
+    outcome depends only on the chain, these anchors and the time, so a chain seen
+    before is answered again without path building while ``now`` stays inside the
+    validity of every certificate involved. Only successes are remembered, at most
+    :attr:`MEMO_SIZE` of them; a failure is always worked out again.
+    """
+
+    __slots__ = ("_certificates", "_memo", "_store")
+    MEMO_SIZE = 4096
+
+    def __init__(self, certificates: Iterable[x509.Certificate]) -> None:
+        self._certificates = tuple(certificates)
+        self._store = Store(list(self._certificates)) if self._certificates else None
+        self._memo: dict[tuple[tuple[str, ...], int], _Remembered] = {}
+
+    def _recall(self, key: tuple[tuple[str, ...], int], now: datetime) -> VerifiedChain | None:
+        remembered = self._memo.get(key)
+        if remembered is None or not remembered.not_before <= now <= remembered.not_after:
+            return None
+        return remembered.chain
+
+    def _remember(
+        self,
+        key: tuple[tuple[str, ...], int],
+        chain: VerifiedChain,
+        sent: Sequence[x509.Certificate],
+    ) -> None:
+        involved = [*sent, *chain.chain]
+        if len(self._memo) >= self.MEMO_SIZE:
+            self._memo.clear()  # a bound, not a policy: rebuilt as chains come back
+        self._memo[key] = _Remembered(
+            chain=chain,
+            not_before=max(c.not_valid_before_utc for c in involved),
+            not_after=min(c.not_valid_after_utc for c in involved),
+        )
+
+    @overload
+    def __getitem__(self, index: int) -> x509.Certificate: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[x509.Certificate]: ...
+    def __getitem__(self, index: int | slice) -> x509.Certificate | Sequence[x509.Certificate]:
+        return self._certificates[index]
+
+    def __len__(self) -> int:
+        return len(self._certificates)
+
+    def __repr__(self) -> str:
+        return f"TrustAnchors({len(self._certificates)} certificates)"
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise local_error(Reason.X509_CHAIN_INVALID, "no trust anchors were given")
+        return self._store
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Remembered:
+    chain: VerifiedChain
+    not_before: datetime
+    not_after: datetime
 
 
 def _ca_key_usage(_policy: Policy, _cert: x509.Certificate, ku: x509.KeyUsage) -> None:
@@ -192,7 +266,7 @@ def verify_certificate_chain(
     _check_validity(certs, now)
     verifier = (
         PolicyBuilder()
-        .store(Store(list(anchors)))
+        .store(anchors.store if isinstance(anchors, TrustAnchors) else Store(list(anchors)))
         .time(now)
         .max_chain_depth(max_chain_depth)
         .extension_policies(ca_policy=_CA_POLICY, ee_policy=_EE_POLICY)
@@ -211,7 +285,13 @@ def verify_certificate_chain(
     if require_dns_name is not None:
         check_x509_san_dns(leaf, require_dns_name)
     chain = tuple(verified.chain)
-    return VerifiedChain(leaf=chain[0], chain=chain, public_key=public_key, anchor=chain[-1])
+    return VerifiedChain(
+        leaf=chain[0],
+        chain=chain,
+        public_key=public_key,
+        anchor=chain[-1],
+        subjects=tuple(c.subject.rfc4514_string() for c in chain),
+    )
 
 
 def verify_x5c_chain(
@@ -229,11 +309,19 @@ def verify_x5c_chain(
     ``x509.chain_invalid`` or ``x509.san_mismatch``, in that order of checking.
     """
     _check_options(anchors=anchors, now=now, max_chain_depth=max_chain_depth)
+    key = (tuple(x5c), max_chain_depth)
+    if isinstance(anchors, TrustAnchors) and require_dns_name is None:
+        remembered = anchors._recall(key, now.astimezone(UTC))
+        if remembered is not None:
+            return remembered
     certs = decode_unverified_x5c(x5c, max_length=max_chain_depth + _EXTRA_MEMBERS)
-    return verify_certificate_chain(
+    chain = verify_certificate_chain(
         certs,
         anchors=anchors,
         now=now,
         require_dns_name=require_dns_name,
         max_chain_depth=max_chain_depth,
     )
+    if isinstance(anchors, TrustAnchors) and require_dns_name is None:
+        anchors._remember(key, chain, certs)
+    return chain

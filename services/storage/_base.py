@@ -20,7 +20,7 @@ import builtins
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TypeAlias, cast
@@ -106,6 +106,19 @@ class Store(ABC):
         check_key(key)
         check_time(expires_at)
         self._put(collection, key, encode_value(value), expires_at)
+
+    def put_all(self, entries: Sequence[tuple[str, str, JSON, datetime | None]]) -> None:
+        """Store several ``(collection, key, value, expires_at)`` entries in one
+        transaction: all of them or none. One commit instead of one per entry, where the
+        commit (its disk sync) is what a write costs."""
+        encoded: list[tuple[str, str, str, datetime | None]] = []
+        for collection, key, value, expires_at in entries:
+            check_collection(collection)
+            check_key(key)
+            check_time(expires_at)
+            encoded.append((collection, key, encode_value(value), expires_at))
+        if encoded:
+            self._put_all(encoded)
 
     def get(self, collection: str, key: str, *, now: datetime) -> JSON | None:
         """The live value under ``key``, or None."""
@@ -212,6 +225,8 @@ class Store(ABC):
     # Backends: validated arguments in, JSON text out.
     @abstractmethod
     def _put(self, collection: str, key: str, text: str, expires_at: datetime | None) -> None: ...
+    @abstractmethod
+    def _put_all(self, entries: Sequence[tuple[str, str, str, datetime | None]]) -> None: ...
     @abstractmethod
     def _get(self, collection: str, key: str, now: datetime) -> str | None: ...
     @abstractmethod

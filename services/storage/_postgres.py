@@ -9,7 +9,7 @@ multi-statement operations (schema creation and ``update``) open explicit transa
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -108,6 +108,19 @@ class PostgresStore(Store):
         except psycopg.Error as exc:
             # Includes PoolClosed and PoolTimeout, both OperationalError.
             raise StorageError("PostgreSQL operation failed") from exc
+
+    def _put_all(self, entries: Sequence[tuple[str, str, str, datetime | None]]) -> None:
+        with self._conn() as conn, conn.transaction():
+            for collection, key, text, expires_at in entries:
+                conn.execute(
+                    self._q(
+                        "INSERT INTO {t} (collection, key, value, expires_at)"
+                        " VALUES (%s, %s, %s::jsonb, %s)"
+                        " ON CONFLICT (collection, key) DO UPDATE"
+                        " SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at"
+                    ),
+                    (collection, key, text, expires_at),
+                )
 
     def _put(self, collection: str, key: str, text: str, expires_at: datetime | None) -> None:
         with self._conn() as conn:

@@ -4,16 +4,30 @@ Each thread gets its own connection, so concurrent threads contend in SQLite exa
 as separate processes would: atomicity comes from single statements and
 ``BEGIN IMMEDIATE``, not from a Python lock. Only ``:memory:`` shares one connection
 under a lock, because a private in-memory database exists in one connection only.
+
+Writes share commits. SQLite allows one writer at a time and every commit syncs the WAL
+to disk (several milliseconds here), so the commit, not the statement, is what a write
+costs. The writes of one process that arrive while another commits wait in a queue,
+and the next writer commits all of them in one transaction (group commit): each in a
+savepoint of its own, so one that fails (an ``update`` function that raises) is undone
+alone, and each caller returns only once the commit that holds its write is on disk.
+A write that finds the database busy because another process writes retries after a
+pause of a millisecond or so, for up to 30 seconds (SQLite's own busy handler sleeps up
+to 100 ms at a time, leaving the lock idle).
 """
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ._base import StorageError, Store
 
@@ -21,6 +35,11 @@ __all__ = ["SqliteStore"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _BUSY_TIMEOUT_S = 30.0
+# SQLite's own wait on a busy database, per attempt; longer waits are our retries.
+_STATEMENT_BUSY_S = 0.02
+_FIRST_PAUSE_S = 0.0005
+_MAX_PAUSE_S = 0.01
+_T = TypeVar("_T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS store (
@@ -46,6 +65,9 @@ class SqliteStore(Store):
         self._memory = path == ":memory:"
         self._path = path
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Pending] = []
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._closed = False
@@ -63,7 +85,7 @@ class SqliteStore(Store):
         # isolation_level=None: the module must not open transactions behind our back;
         # we open them explicitly where several statements must be atomic.
         conn = sqlite3.connect(
-            self._path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            self._path, timeout=_STATEMENT_BUSY_S, isolation_level=None, check_same_thread=False
         )
         if not self._memory:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -92,22 +114,101 @@ class SqliteStore(Store):
         except sqlite3.Error as exc:
             raise StorageError("SQLite operation failed") from exc
 
+    def _run(self, op: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``op``, waiting out another process's write for up to 30 seconds."""
+        deadline = time.monotonic() + _BUSY_TIMEOUT_S
+        pause = _FIRST_PAUSE_S
+        while True:
+            with self._conn() as conn:
+                try:
+                    return op(conn)
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc) or time.monotonic() > deadline:
+                        raise
+            time.sleep(pause * (1 + random.random()))
+            pause = min(pause * 2, _MAX_PAUSE_S)
+
+    def _write(self, op: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``op`` inside a write transaction, committed with whatever other writes
+        of this process are waiting; return once that commit is done."""
+        pending = _Pending(op)
+        with self._queue_lock:
+            self._queue.append(pending)
+        while not pending.done.is_set():
+            with self._write_lock:
+                if pending.done.is_set():
+                    break
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                if batch:
+                    self._commit(batch)
+        if pending.error is not None:
+            raise pending.error
+        return pending.result  # type: ignore[no-any-return]
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        def transaction(conn: sqlite3.Connection) -> list[tuple[Any, BaseException | None]]:
+            outcomes: list[tuple[Any, BaseException | None]] = []
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for pending in batch:
+                    conn.execute("SAVEPOINT write")
+                    try:
+                        value = pending.op(conn)
+                    except Exception as exc:
+                        conn.execute("ROLLBACK TO write")
+                        conn.execute("RELEASE write")
+                        if isinstance(exc, sqlite3.Error):
+                            failure: BaseException = StorageError("SQLite operation failed")
+                            failure.__cause__ = exc
+                            outcomes.append((None, failure))
+                        else:
+                            outcomes.append((None, exc))
+                    else:
+                        conn.execute("RELEASE write")
+                        outcomes.append((value, None))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return outcomes
+
+        try:
+            outcomes = self._run(transaction)
+        except BaseException as exc:
+            for pending in batch:
+                pending.error = exc
+                pending.done.set()
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for pending, (value, error) in zip(batch, outcomes, strict=True):
+            pending.result, pending.error = value, error
+            pending.done.set()
+
     def _put(self, collection: str, key: str, text: str, expires_at: datetime | None) -> None:
-        with self._conn() as conn:
-            conn.execute(
+        self._put_all([(collection, key, text, expires_at)])
+
+    def _put_all(self, entries: Sequence[tuple[str, str, str, datetime | None]]) -> None:
+        rows = [(c, k, t, _micros(e)) for c, k, t, e in entries]
+        self._write(
+            lambda conn: conn.executemany(
                 "INSERT INTO store (collection, key, value, expires_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (collection, key) DO UPDATE"
                 " SET value = excluded.value, expires_at = excluded.expires_at",
-                (collection, key, text, _micros(expires_at)),
+                rows,
             )
+        )
 
     def _get(self, collection: str, key: str, now: datetime) -> str | None:
-        with self._conn() as conn:
-            row = conn.execute(
+        row = self._run(
+            lambda conn: conn.execute(
                 "SELECT value FROM store WHERE collection = :c AND key = :k"
                 " AND (expires_at IS NULL OR expires_at > :now)",
                 {"c": collection, "k": key, "now": _micros(now)},
-            ).fetchone()
+            ).fetchone(),
+        )
         return None if row is None else str(row[0])
 
     def _insert(
@@ -115,7 +216,7 @@ class SqliteStore(Store):
     ) -> bool:
         # One statement: the conflict check and the write cannot be split by another
         # writer. The DO UPDATE only fires over an expired row.
-        with self._conn() as conn:
+        def insert(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
                 "INSERT INTO store (collection, key, value, expires_at) VALUES (:c, :k, :v, :e)"
                 " ON CONFLICT (collection, key) DO UPDATE"
@@ -131,76 +232,83 @@ class SqliteStore(Store):
             )
             return cur.rowcount == 1
 
+        return self._write(insert)
+
     def _take(self, collection: str, key: str, now: datetime) -> str | None:
-        with self._conn() as conn:
-            row = conn.execute(
+        row = self._write(
+            lambda conn: conn.execute(
                 "DELETE FROM store WHERE collection = ? AND key = ? RETURNING value, expires_at",
                 (collection, key),
             ).fetchone()
+        )
         if row is None or (row[1] is not None and row[1] <= _micros(now)):
             return None
         return str(row[0])
 
     def _delete(self, collection: str, key: str) -> bool:
-        with self._conn() as conn:
-            cur = conn.execute(
-                "DELETE FROM store WHERE collection = ? AND key = ?", (collection, key)
+        removed = self._write(
+            lambda conn: (
+                conn.execute(
+                    "DELETE FROM store WHERE collection = ? AND key = ?", (collection, key)
+                ).rowcount
             )
-            return cur.rowcount == 1
+        )
+        return removed == 1
 
     def _list(self, collection: str, now: datetime, limit: int) -> list[tuple[str, str]]:
-        with self._conn() as conn:
-            rows = conn.execute(
+        rows = self._run(
+            lambda conn: conn.execute(
                 "SELECT key, value FROM store WHERE collection = :c"
                 " AND (expires_at IS NULL OR expires_at > :now)"
                 " ORDER BY seq LIMIT :limit",
                 {"c": collection, "now": _micros(now), "limit": limit},
-            ).fetchall()
+            ).fetchall(),
+        )
         return [(str(k), str(v)) for k, v in rows]
 
     def _update(
         self, collection: str, key: str, apply: Callable[[str | None], str], now: datetime
     ) -> str:
-        with self._conn() as conn:
-            # IMMEDIATE takes the write lock before the read, so no other connection can
-            # write between our SELECT and our UPDATE (and WAL cannot fail the upgrade).
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute(
-                    "SELECT value, expires_at FROM store WHERE collection = ? AND key = ?",
-                    (collection, key),
-                ).fetchone()
-                live = row is not None and (row[1] is None or row[1] > _micros(now))
-                new = apply(str(row[0]) if live else None)
-                expires = row[1] if live else None
-                conn.execute(
-                    "INSERT INTO store (collection, key, value, expires_at) VALUES (?, ?, ?, ?)"
-                    " ON CONFLICT (collection, key) DO UPDATE"
-                    " SET value = excluded.value, expires_at = excluded.expires_at",
-                    (collection, key, new, expires),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        return new
+        def update(conn: sqlite3.Connection) -> str:
+            # Inside the write transaction (BEGIN IMMEDIATE took the write lock before this
+            # read), so no other connection can write between our SELECT and our UPDATE.
+            row = conn.execute(
+                "SELECT value, expires_at FROM store WHERE collection = ? AND key = ?",
+                (collection, key),
+            ).fetchone()
+            live = row is not None and (row[1] is None or row[1] > _micros(now))
+            new = apply(str(row[0]) if live else None)
+            expires = row[1] if live else None
+            conn.execute(
+                "INSERT INTO store (collection, key, value, expires_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (collection, key) DO UPDATE"
+                " SET value = excluded.value, expires_at = excluded.expires_at",
+                (collection, key, new, expires),
+            )
+            return new
+
+        return self._write(update)
 
     def _count(self, collection: str, now: datetime) -> int:
-        with self._conn() as conn:
-            row = conn.execute(
+        row = self._run(
+            lambda conn: conn.execute(
                 "SELECT count(*) FROM store WHERE collection = :c"
                 " AND (expires_at IS NULL OR expires_at > :now)",
                 {"c": collection, "now": _micros(now)},
-            ).fetchone()
+            ).fetchone(),
+        )
         return int(row[0])
 
     def _purge_expired(self, now: datetime) -> int:
-        with self._conn() as conn:
-            cur = conn.execute(
-                "DELETE FROM store WHERE expires_at IS NOT NULL AND expires_at <= ?",
-                (_micros(now),),
+        removed = self._write(
+            lambda conn: (
+                conn.execute(
+                    "DELETE FROM store WHERE expires_at IS NOT NULL AND expires_at <= ?",
+                    (_micros(now),),
+                ).rowcount
             )
-            return cur.rowcount
+        )
+        return int(removed)
 
     def close(self) -> None:
         with self._lock:
@@ -208,3 +316,21 @@ class SqliteStore(Store):
             connections, self._connections = self._connections, []
         for conn in connections:
             conn.close()
+
+
+@dataclass(slots=True, eq=False)
+class _Pending:
+    """One write waiting for the commit that will hold it."""
+
+    op: Callable[[sqlite3.Connection], Any]
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Any = None
+    error: BaseException | None = None
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    # SQLITE_BUSY ("database is locked") and SQLITE_LOCKED ("database table is locked").
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)

@@ -27,6 +27,8 @@ from cryptography import x509
 from passerelle import Fault, PasserelleError, Reason
 from passerelle.trust import (
     EU_LIST_TYPES,
+    MAX_LOTE_BYTES,
+    MAX_REGISTRY_SNAPSHOT_BYTES,
     REGISTRY_KEY,
     Framework,
     RecognitionAgreement,
@@ -102,7 +104,11 @@ class TrustClient:
         held = self._published.get(path)
         headers = {"If-None-Match": held.etag} if held is not None and held.etag else None
         try:
-            response = self._fetcher.request("GET", f"{self._url}{path}", headers=headers)
+            # Lists are large by nature: each kind has its own cap (a 100,000-entity LoTE).
+            cap = MAX_REGISTRY_SNAPSHOT_BYTES if path == _REGISTRY_PATH else MAX_LOTE_BYTES
+            response = self._fetcher.request(
+                "GET", f"{self._url}{path}", headers=headers, max_bytes=cap
+            )
         except PasserelleError as exc:
             # Our own dependency is down or refused: say so, without its transport text.
             raise PasserelleError(

@@ -22,6 +22,7 @@ from typing import Annotated, Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI, Form, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict
 
@@ -125,28 +126,34 @@ def create_verifier_app(
         allow_insecure_loopback=loopback,
     )
     status_cache = StatusListCache(max_ttl=timedelta(minutes=10))
-    schemas = {t.vct: t.schema for t in catalog.types.values()}
+    schemas = {t.vct: t.validator for t in catalog.types.values()}
     type_metadata = {t.vct: t.type_metadata for t in catalog.types.values()}
 
     app = FastAPI(title=f"Passerelle verifier ({profile.id})")
     install_edge(app, service=f"verifier:{profile.id}")
 
+    def logged(what: str, **details: Any) -> dict[str, Any]:
+        return {"at": clock().isoformat(), "event": what, **details}
+
     def event(tid: str, what: str, **details: Any) -> None:
+        entry = logged(what, **details)
+
         def append(row: Any) -> Any:
             if not isinstance(row, dict):
                 return row
-            return {
-                **row,
-                "events": [
-                    *row.get("events", []),
-                    {"at": clock().isoformat(), "event": what, **details},
-                ],
-            }
+            return {**row, "events": [*row.get("events", []), entry]}
 
         store.update("transactions", tid, append, now=clock())
 
-    def move(tid: str, step: PresentationEvent) -> dict[str, Any]:
-        """Advance the transaction atomically; a move the table forbids raises."""
+    def move(
+        tid: str,
+        *steps: PresentationEvent,
+        events: list[dict[str, Any]] | None = None,
+        result: JsonObject | None = None,
+    ) -> dict[str, Any]:
+        """Advance the transaction atomically; a move the table forbids raises. The
+        events and the result of the step are written in the same update: one store
+        transaction per step, not one per line of the log."""
         moved: dict[str, Any] = {}
 
         def change(row: Any) -> Any:
@@ -156,9 +163,17 @@ def create_verifier_app(
                     "unknown transaction",
                     wire_error="invalid_request",
                 )
-            state = advance(PresentationState(row["state"]), step)
-            moved.update(row, state=state.value)
-            return {**row, "state": state.value}
+            state = PresentationState(row["state"])
+            for step in steps:
+                state = advance(state, step)
+            new = {**row, "state": state.value}
+            if events:
+                new["events"] = [*row.get("events", []), *events]
+            if result is not None:
+                new["result"] = result
+            moved.clear()
+            moved.update(new)
+            return new
 
         store.update("transactions", tid, change, now=clock())
         return moved
@@ -229,15 +244,19 @@ def create_verifier_app(
             "response_mode": mode,
             "request_uri_method": method,
             "created_at": clock().isoformat(),
-            "events": [],
+            "events": [logged("created", policy=name, response_mode=mode)],
         }
         if mode == ResponseMode.DIRECT_POST_JWT.value:
             row["encryption_key"] = private_jwk(ec.generate_private_key(ec.SECP256R1()))
-        store.put("transactions", tid, row, expires_at=clock() + TRANSACTION_LIFETIME)
-        store.put("requests", rid, {"transaction": tid}, expires_at=clock() + TRANSACTION_LIFETIME)
+        expires = clock() + TRANSACTION_LIFETIME
+        store.put_all(
+            [
+                ("transactions", tid, row, expires),
+                ("requests", rid, {"transaction": tid}, expires),
+            ]
+        )
         request_uri = f"{base}/request/{rid}"
         url = request_url(row)
-        event(tid, "created", policy=name, response_mode=mode)
         return {
             "transaction_id": tid,
             "client_id": client_id,
@@ -271,7 +290,11 @@ def create_verifier_app(
 
     def _request_object(rid: str, wallet_nonce: str | None) -> Response:
         tid = transaction_of(rid)
-        row = move(tid, PresentationEvent.FETCH_REQUEST)
+        row = move(
+            tid,
+            PresentationEvent.FETCH_REQUEST,
+            events=[logged("request_fetched", wallet_nonce=wallet_nonce is not None)],
+        )
         # §5.1: vp_formats_supported is REQUIRED unless the wallet learns it otherwise.
         formats: JsonObject = {
             "dc+sd-jwt": {
@@ -305,7 +328,6 @@ def create_verifier_app(
             x5c=pki.x5c(access),
             wallet_nonce=wallet_nonce,
         )
-        event(tid, "request_fetched", wallet_nonce=wallet_nonce is not None)
         return Response(
             token,
             media_type="application/oauth-authz-req+jwt",
@@ -379,6 +401,11 @@ def create_verifier_app(
     @app.post("/response/{rid}")
     async def response(rid: str, request: Request) -> Response:
         form = {k: str(v) for k, v in (await request.form()).items()}
+        # Deciding is CPU work (signatures, chains, schemas) and the store blocks: both
+        # run in the thread pool, so one response never stalls the others.
+        return await run_in_threadpool(respond, rid, form)
+
+    def respond(rid: str, form: dict[str, str]) -> Response:
         tid = transaction_of(rid)
         stored = store.get("transactions", tid, now=clock())
         if not isinstance(stored, dict):
@@ -415,30 +442,42 @@ def create_verifier_app(
         except PasserelleError as exc:
             event(tid, "response_deferred", reason=str(exc.reason))
             return oauth_error(exc)
-        # Processed once: a second response (a replay, or a race) fails this move.
+        # Processed once. A response to a transaction already answered is refused here,
+        # before any work; the one atomic move below (received, then decided) is what
+        # settles a race: of two responses decided at once, the second fails that move.
+        gate: tuple[PresentationEvent, ...] = (PresentationEvent.RECEIVE_RESPONSE,)
+        received = [logged("response_received")]
         try:
-            move(tid, PresentationEvent.RECEIVE_RESPONSE)
+            advance(PresentationState(row["state"]), PresentationEvent.RECEIVE_RESPONSE)
         except PasserelleError as exc:
             event(tid, "response_refused", reason=str(exc.reason))
             if behaviour.single_response:
                 raise
             force(tid, PresentationState.RESPONSE_RECEIVED)
-        event(tid, "response_received")
+            event(tid, "response_received")
+            gate, received = (), []
 
-        def finish(result: JsonObject, accepted: bool) -> None:
-            move(tid, PresentationEvent.ACCEPT if accepted else PresentationEvent.REJECT)
-            store.update(
-                "transactions",
-                tid,
-                lambda r: {**r, "result": result} if isinstance(r, dict) else r,
-                now=clock(),
-            )
+        def finish(
+            result: JsonObject, accepted: bool, events: list[dict[str, Any]] | None = None
+        ) -> None:
+            try:
+                move(
+                    tid,
+                    *gate,
+                    PresentationEvent.ACCEPT if accepted else PresentationEvent.REJECT,
+                    events=[*received, *(events or [])],
+                    result=result,
+                )
+            except PasserelleError as exc:
+                event(tid, "response_refused", reason=str(exc.reason))
+                raise
 
         if isinstance(parsed, AuthorizationError):
             finish(
-                {"accepted": False, "reason": "oid4vp.wallet_error", "detail": parsed.error}, False
+                {"accepted": False, "reason": "oid4vp.wallet_error", "detail": parsed.error},
+                False,
+                [logged("wallet_error", error=parsed.error)],
             )
-            event(tid, "wallet_error", error=parsed.error)
             return behaviour.acknowledgement()
         try:
             decision = decide(tid, row, parsed)
@@ -453,18 +492,19 @@ def create_verifier_app(
             )
             raise
         result = behaviour.reported(decision.as_dict())
-        finish(result, decision.accepted)
-        for query_id, decisions in decision.credentials.items():
-            for d in decisions:
-                for step in d.steps:
-                    event(
-                        tid,
-                        "check",
-                        query=query_id,
-                        step=step.step,
-                        outcome=str(step.outcome),
-                        reason=None if step.reason is None else str(step.reason),
-                    )
+        checks = [
+            logged(
+                "check",
+                query=query_id,
+                step=step.step,
+                outcome=str(step.outcome),
+                reason=None if step.reason is None else str(step.reason),
+            )
+            for query_id, decisions in decision.credentials.items()
+            for d in decisions
+            for step in d.steps
+        ]
+        finish(result, decision.accepted, checks)
         if not decision.accepted:
             assert decision.reason is not None
             refusal = PasserelleError(decision.reason, decision.detail)

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle import JsonObject, JsonValue, PasserelleError, RandomSource, Reason
 from passerelle._json import b64url_encode
+from passerelle.catalog import CompiledSchema
 from passerelle.dcql import CandidateCredential, parse_dcql_query
 from passerelle.decision import (
     DecisionPolicy,
@@ -79,10 +80,10 @@ class Holder:
     clock: Callable[[], datetime]
     policy: DecisionPolicy
     issuance: IssuanceClient
-    _schemas: dict[str, JsonObject] = field(default_factory=dict)
+    _schemas: dict[str, CompiledSchema] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._schemas = {t.vct: t.schema for t in self.catalog.types.values()}
+        self._schemas = {t.vct: t.validator for t in self.catalog.types.values()}
 
     def _id(self) -> str:
         return b64url_encode(self.random.token_bytes(12))

@@ -114,3 +114,34 @@ def test_suspend_and_reinstate(backend: Backend) -> None:
                 index + 1 if index + 1 < issuer.size else index - 1, StatusValue.INVALID, now=NOW
             )
         assert err.value.reason is Reason.STATUS_INDEX_OUT_OF_RANGE
+
+
+def test_the_token_is_signed_again_only_when_a_status_changed_or_it_aged(
+    backend: Backend,
+) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    with backend.open() as store:
+        # Two workers: two service objects, each with its own cache, one database.
+        one, two = _service(store, key), _service(store, key)
+        reference = one.allocate(now=NOW)
+        index = reference["status_list"]["idx"]  # type: ignore[index]
+        first = one.token(now=NOW)
+        assert one.token(now=NOW + timedelta(seconds=1)) == first
+        assert two.token(now=NOW) == two.token(now=NOW + timedelta(seconds=1))
+        # A change made through one worker is served by the other on its next request.
+        one.set_status(index, StatusValue.INVALID, now=NOW + timedelta(seconds=2))
+        changed = two.token(now=NOW + timedelta(seconds=3))
+        verified = verify_status_list_token(
+            changed,
+            expected_uri=URI,
+            key=key.public_key(),
+            algorithms=["ES256"],
+            now=NOW + timedelta(seconds=3),
+            skew=timedelta(0),
+        )
+        with pytest.raises(PasserelleError) as refused:
+            check_status(reference, verified)
+        assert refused.value.reason is Reason.STATUS_REVOKED
+        # Unchanged but as old as its ttl: signed again, with a new iat.
+        later = NOW + timedelta(minutes=5, seconds=3)
+        assert two.token(now=later) != changed

@@ -113,3 +113,44 @@ def test_conformance_bench_writes_timings(tmp_path: Path) -> None:
     assert target["limit"] == 60
     assert isinstance(target["met"], bool)
     assert report["ok"] is target["met"]
+
+
+def test_the_one_command_bench_runs_every_section(tmp_path: Path) -> None:
+    out, markdown = tmp_path / "bench.json", tmp_path / "RESULTS.md"
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(out), "--markdown", str(markdown)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["quick"] is True
+    assert report["errors"] == {}, report["errors"]
+    assert {"cpus", "cpu_model", "load_average_at_start", "python"} <= set(report["machine"])
+    sections = report["sections"]
+    assert set(sections) == {
+        "core",
+        "disclosures",
+        "eu_list_entities",
+        "registry_records",
+        "status_list",
+        "http",
+        "conformance",
+    }
+    core = sections["core"]
+    assert {"floor", "decide", "bare", "peer_sd_jwt"} <= set(core["median_us"])
+    assert all(_is_number(v) for v in core["ratios"].values())
+    http = sections["http"]
+    assert http["issuance"]["count"] > 0
+    rows = {(r["workers"], r["concurrency"]) for r in http["presentations"]}
+    assert rows == {(1, 1), (1, 8), (2, 1), (2, 8)}
+    assert all(_is_number(r["over_inprocess_decide"]) for r in http["presentations"])
+    assert _is_number(http["soak"]["rss_after_soak_mb"])
+    assert not sections["eu_list_entities"]["refused"]
+    assert not sections["registry_records"]["refused"]
+    text = markdown.read_text(encoding="utf-8")
+    assert "| target | figure | limit | before | after | met |" in text
+    assert "Quick mode" in text

@@ -18,6 +18,7 @@ from passerelle.catalog import (
     check_integrity,
     check_mandatory_claims,
     check_schema,
+    compile_schema,
     compute_integrity,
     disclosure_rules,
     parse_crosswalk,
@@ -199,6 +200,20 @@ def test_check_schema_rejects_bad_schemas(schema: Any) -> None:
     assert reason_of(excinfo) is Reason.SCHEMA_INVALID
     with pytest.raises(PasserelleError) as excinfo:
         validate_claims({"vct": "x"}, schema=schema)
+    assert reason_of(excinfo) is Reason.SCHEMA_INVALID
+
+
+def test_a_compiled_schema_is_checked_once_and_judges_like_the_raw_one() -> None:
+    schema = load("eu-pid/schema.json")
+    compiled = compile_schema(schema)
+    claims = sample("eu-pid", "jan-thart")
+    validate_claims(claims, schema=compiled)
+    claims["birthdate"] = "1978-02-30"
+    with pytest.raises(PasserelleError) as excinfo:
+        validate_claims(claims, schema=compiled)
+    assert reason_of(excinfo) is Reason.SCHEMA_VIOLATION
+    with pytest.raises(PasserelleError) as excinfo:
+        compile_schema({"type": "objet"})
     assert reason_of(excinfo) is Reason.SCHEMA_INVALID
 
 

@@ -433,3 +433,80 @@ def test_unreachable_postgres_raises_storage_error() -> None:
     # Port 1 on loopback refuses at once; no server is needed for this test.
     with pytest.raises(StorageError):
         open_store("postgresql://postgres@127.0.0.1:1/test?connect_timeout=2")
+
+
+def test_put_all_writes_every_entry_or_none(store: Store) -> None:
+    later = NOW + timedelta(minutes=1)
+    store.put_all([("a", "1", {"n": 1}, None), ("b", "2", [2], later)])
+    assert store.get("a", "1", now=NOW) == {"n": 1}
+    assert store.get("b", "2", now=NOW) == [2]
+    assert store.get("b", "2", now=later) is None  # its own expiry
+    # A bad entry is refused before anything is written.
+    with pytest.raises(ValueError, match="keys"):
+        store.put_all([("a", "3", 3, None), ("a", "", 4, None)])
+    assert store.get("a", "3", now=NOW) is None
+
+
+def test_concurrent_writers_of_two_stores_on_one_file_all_land(tmp_path: Path) -> None:
+    # Two stores on one SQLite file stand for two worker processes: writes that find
+    # the database busy wait their turn instead of failing.
+    url = f"sqlite://{tmp_path}/shared.db"
+    first, second = open_store(url), open_store(url)
+    try:
+
+        def write(store: Store, prefix: str) -> None:
+            for i in range(40):
+                store.update("n", "count", lambda v: (v if isinstance(v, int) else 0) + 1, now=NOW)
+                store.put("k", f"{prefix}-{i}", i)
+
+        threads = [
+            threading.Thread(target=write, args=(s, f"{n}{t}"))
+            for n, s in enumerate((first, second))
+            for t in range(3)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert first.get("n", "count", now=NOW) == 240
+        assert second.count("k", now=NOW) == 240
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_failing_update_is_undone_alone_among_concurrent_writes(tmp_path: Path) -> None:
+    # Writes arriving together share one commit; each is in a savepoint of its own, so
+    # an update whose function raises leaves the others' writes in place.
+    store = open_store(f"sqlite://{tmp_path}/group.db")
+    reopened = None
+    try:
+        barrier = threading.Barrier(12)
+        errors: list[BaseException] = []
+
+        def write(i: int) -> None:
+            barrier.wait()
+
+            def change(old: JSON | None) -> JSON:
+                if i % 3 == 0:
+                    raise LookupError(f"refused {i}")
+                return i
+
+            try:
+                store.update("g", str(i), change, now=NOW)
+            except LookupError as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(errors) == 4
+        # Read through another connection: what the callers saw returned is committed.
+        reopened = open_store(f"sqlite://{tmp_path}/group.db")
+        assert {k for k, _ in reopened.list("g", now=NOW)} == {str(i) for i in range(12) if i % 3}
+    finally:
+        store.close()
+        if reopened is not None:
+            reopened.close()

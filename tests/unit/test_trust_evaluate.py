@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 
 from passerelle import PasserelleError, Reason
-from passerelle.trust import Framework, IssuerIdentity, StepOutcome, evaluate_trust
+from passerelle._json import MAX_INPUT_BYTES
+from passerelle.jose import KeySigner
+from passerelle.trust import (
+    MAX_REGISTRY_SNAPSHOT_BYTES,
+    Framework,
+    IssuerIdentity,
+    StepOutcome,
+    evaluate_trust,
+    sign_registry_snapshot,
+    verify_registry_snapshot,
+)
 from passerelle.x509 import encode_x5c
 from tests.conftest import NOW
 from tests.pki import forged_leaf, self_signed_leaf
@@ -308,3 +318,54 @@ def test_a_list_loaded_under_another_name_is_refused(world: TrustWorld) -> None:
             now=NOW,
         )
     assert err.value.reason is Reason.TRUST_LIST_MALFORMED
+
+
+def _registry_of(world: TrustWorld, records: int) -> str:
+    authorizations = [
+        {
+            "name": f"issuer {i}",
+            "entity_id": f"https://issuer-{i}.example",
+            "action": "issue",
+            "resource": "https://credentials.passerelle.example/ca/person/v1",
+            "status": "current",
+            "valid_from": "2026-01-01T00:00:00Z",
+            "valid_until": "2028-01-01T00:00:00Z",
+        }
+        for i in range(records)
+    ]
+    return sign_registry_snapshot(
+        {
+            "operator": {"authority_id": "https://trust.ca.example", "name": "Registry"},
+            "authorizations": authorizations,  # type: ignore[dict-item]
+        },
+        substitutions={},
+        sequence_number=1,
+        issued_at=world.now,
+        next_update=world.now + timedelta(days=1),
+        signer=KeySigner(world.ca_operator[1]),
+        x5c=encode_x5c([world.ca_operator[0]]),
+    )
+
+
+def test_a_registry_larger_than_the_generic_input_cap_loads(world: TrustWorld) -> None:
+    # 5,000 records are ~1.6 MB signed, over the 1 MiB cap of ordinary inputs: a trust
+    # registry has a cap of its own, sized for 100,000 records and more.
+    token = _registry_of(world, 5000)
+    assert len(token) > MAX_INPUT_BYTES
+    verified = verify_registry_snapshot(
+        token, operator_anchors=[world.ca_operator_root[0]], now=world.now
+    )
+    assert len(verified.registry.authorizations) == 5000
+
+
+def test_a_registry_over_its_cap_is_refused(
+    world: TrustWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = _registry_of(world, 50)
+    monkeypatch.setattr(
+        "passerelle.trust._registry_snapshot.MAX_REGISTRY_SNAPSHOT_BYTES", len(token) - 1
+    )
+    with pytest.raises(PasserelleError) as refused:
+        verify_registry_snapshot(token, operator_anchors=[world.ca_operator_root[0]], now=world.now)
+    assert refused.value.reason is Reason.TRUST_LIST_MALFORMED
+    assert MAX_REGISTRY_SNAPSHOT_BYTES >= 32 << 20

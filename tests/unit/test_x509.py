@@ -17,6 +17,7 @@ from passerelle import Fault, PasserelleError, Reason
 from passerelle.jose import PrivateKey
 from passerelle.x509 import (
     LeafUsage,
+    TrustAnchors,
     VerifiedChain,
     build_ca_certificate,
     build_leaf_certificate,
@@ -270,6 +271,35 @@ def test_verify_certificate_chain_takes_certificates() -> None:
     pki = make_pki()
     verified = verify_certificate_chain([pki.leaf, pki.inter], anchors=[pki.root], now=NOW)
     assert verified.chain == (pki.leaf, pki.inter, pki.root)
+
+
+def test_prebuilt_anchors_validate_like_a_list() -> None:
+    pki, other = make_pki(), make_pki()
+    anchors = TrustAnchors([other.root, pki.root])
+    assert len(anchors) == 2
+    assert list(anchors) == [other.root, pki.root]
+    # The same store serves many validations, and refuses what a list refuses.
+    for _ in range(2):
+        assert verify(pki, anchors=anchors).anchor == pki.root
+    only_other = TrustAnchors([other.root])
+    assert reason_of(lambda: verify(pki, anchors=only_other)) is Reason.X509_CHAIN_INVALID
+    assert reason_of(lambda: verify(pki, anchors=TrustAnchors([]))) is Reason.X509_CHAIN_INVALID
+
+
+def test_a_remembered_chain_is_still_judged_at_each_time() -> None:
+    pki = make_pki()
+    anchors = TrustAnchors([pki.root])
+    assert verify(pki, anchors=anchors).leaf == pki.leaf  # remembered from here on
+    assert verify(pki, anchors=anchors).chain == (pki.leaf, pki.inter, pki.root)
+    after = pki.leaf.not_valid_after_utc + timedelta(seconds=1)
+    assert reason_of(lambda: verify(pki, anchors=anchors, now=after)) is Reason.X509_EXPIRED
+    before = pki.leaf.not_valid_before_utc - timedelta(seconds=1)
+    assert reason_of(lambda: verify(pki, anchors=anchors, now=before)) is Reason.X509_NOT_YET_VALID
+    # Another set of anchors remembers nothing of this one.
+    other = make_pki()
+    assert reason_of(lambda: verify(pki, anchors=TrustAnchors([other.root]))) is (
+        Reason.X509_CHAIN_INVALID
+    )
 
 
 # --- chain failures ----------------------------------------------------------------

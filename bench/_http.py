@@ -1,0 +1,173 @@
+"""The HTTP path: issuance per second, presentations per second through a verifier with
+1 and 2 worker processes at concurrency 1 and 8, and a soak watching the verifier's
+memory. The issuer and the verifier run in processes of their own (``bench._serve``),
+the wallets in another (``bench._wallets``); the trust service runs in this one."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from passerelle.services.launcher import start_stack
+
+from ._world import World
+
+__all__ = ["http_path"]
+
+
+def _descendants(pid: int) -> list[int]:
+    out = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        for child in children.read_text().split():
+            out.extend(_descendants(int(child)))
+    return out
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants (a supervisor's workers)."""
+    total_kb = 0
+    for each in _descendants(pid):
+        try:
+            for line in Path(f"/proc/{each}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            continue
+    return total_kb / 1024
+
+
+@contextmanager
+def serving(world: World, role: str, workers: int, root: Path) -> Iterator[subprocess.Popen[bytes]]:
+    url = world.hosts[role]
+    parts = urlsplit(url)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench._serve",
+            role,
+            str(world.data_dir),
+            parts.hostname or "127.0.0.1",
+            str(parts.port),
+            str(workers),
+        ],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"{role} did not start")
+            time.sleep(0.2)
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _wallets(root: Path, *args: str) -> dict[str, Any]:
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench._wallets", *args],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"the bench wallets failed: {completed.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _summary(run: dict[str, Any]) -> dict[str, Any]:
+    latencies = sorted(run["latencies_s"])
+    p99 = latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))]
+    return {
+        "count": run["count"],
+        "per_second": run["count"] / run["wall_s"],
+        "p50_ms": statistics.median(latencies) * 1e3,
+        "p99_ms": p99 * 1e3,
+    }
+
+
+def http_path(
+    world: World,
+    *,
+    root: Path,
+    work: Path,
+    quick: bool,
+    decide_per_second: float | None,
+    soak: int,
+) -> dict[str, Any]:
+    trust = start_stack(data_dir=world.data_dir, hosts=world.hosts, roles=["trust"])
+    out: dict[str, Any] = {"issuance": {}, "presentations": [], "soak": {}}
+    try:
+        credentials = work / "credentials.json"
+        issued = 4 if quick else 120
+        with serving(world, "eu-issuer", 1, root):
+            _wallets(root, "issue", world.hosts["eu-issuer"], "2", "1", str(work / "warm.json"))
+            run = _wallets(
+                root, "issue", world.hosts["eu-issuer"], str(issued), "4", str(credentials)
+            )
+            out["issuance"] = {**_summary(run), "concurrency": 4, "workers": 1}
+            verifier = world.hosts["ca-verifier"]
+            for workers in (1, 2):
+                with serving(world, "ca-verifier", workers, root):
+                    _wallets(
+                        root, "present", verifier, str(credentials), "4" if quick else "40", "2"
+                    )
+                    for concurrency in (1, 8):
+                        count = 4 if quick else (100 if concurrency == 1 else 400)
+                        run = _wallets(
+                            root, "present", verifier, str(credentials), str(count),
+                            str(concurrency),
+                        )  # fmt: skip
+                        row = {"workers": workers, "concurrency": concurrency, **_summary(run)}
+                        if decide_per_second:
+                            row["over_inprocess_decide"] = row["per_second"] / decide_per_second
+                        out["presentations"].append(row)
+            with serving(world, "ca-verifier", 1, root) as process:
+                warm = max(10, soak // 10)
+                _wallets(root, "present", verifier, str(credentials), str(warm), "8")
+                before = rss_mb(process.pid)
+                run = _wallets(root, "present", verifier, str(credentials), str(soak), "8")
+                after = rss_mb(process.pid)
+                out["soak"] = {
+                    "warm_up": warm,
+                    "presentations": soak,
+                    "rss_after_warm_up_mb": before,
+                    "rss_after_soak_mb": after,
+                    "growth_mb": after - before,
+                    **{k: v for k, v in _summary(run).items() if k != "count"},
+                }
+    finally:
+        trust.stop()
+    by = {(r["workers"], r["concurrency"]): r for r in out["presentations"]}
+    if (1, 8) in by and (2, 8) in by:
+        out["two_workers_over_one_c8"] = by[(2, 8)]["per_second"] / by[(1, 8)]["per_second"]
+    return out

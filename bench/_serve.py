@@ -1,0 +1,42 @@
+"""One role of the stack in processes of its own, for the bench: the verifier under load
+must not share an interpreter with the wallets or with the bench itself.
+
+    python -m bench._serve ROLE DATA_DIR HOST PORT WORKERS
+
+Each worker builds the app with ``services.launcher.build_app``, the same construction
+``passerelle serve`` uses; with WORKERS > 1 uvicorn's supervisor shares the port.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from passerelle.services.launcher import build_app
+
+
+def app() -> FastAPI:
+    return build_app(os.environ["BENCH_ROLE"], data_dir=Path(os.environ["BENCH_DATA_DIR"]))
+
+
+def main(argv: list[str]) -> int:
+    role, data_dir, host, port, workers = argv
+    os.environ["BENCH_ROLE"] = role
+    os.environ["BENCH_DATA_DIR"] = data_dir
+    uvicorn.run(
+        "bench._serve:app",
+        factory=True,
+        host=host,
+        port=int(port),
+        workers=int(workers),
+        log_level="warning",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
