@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 
 from .._errors import PasserelleError, Reason, local_error
 from .._json import JsonObject, JsonValue
+from .._time import parse_date_time
 from ..jose import Signer, decode_unverified_jws, sign_jws
 from ..trust import IssuerIdentity, TrustDecision, TrustSnapshot, evaluate_trust
 from ..vc import VC_JWT_TYP, VC_V2_CONTEXT, verify_vc_jose
@@ -170,10 +171,11 @@ def _read_summary(subject: JsonObject) -> ConformanceSummary:
     unexpected = _strings(subject.get("unexpected"), "unexpected")
     if subject.get("conformant") is not (not unexpected):
         raise _invalid("credentialSubject.conformant contradicts its unexpected results")
-    try:
-        assessed = datetime.fromisoformat(_string(subject, "assessedAt").replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise _invalid("credentialSubject.assessedAt is not a date-time") from exc
+    assessed = parse_date_time(
+        subject.get("assessedAt"),
+        what="credentialSubject.assessedAt",
+        reason=Reason.CONFORMANCE_ATTESTATION_INVALID,
+    )
     return ConformanceSummary(
         subject=_string(subject, "id"),
         name=_string(subject, "name"),
@@ -243,6 +245,13 @@ def verify_conformance_attestation(
         raise PasserelleError(
             Reason.CONFORMANCE_SUBJECT_MISMATCH,
             f"the attestation is about {summary.subject!r}, not {subject!r}",
+        )
+    if summary.assessed_at > now + skew:
+        # A run that has not happened yet cannot vouch for anything, and would outlive
+        # any max_age.
+        raise PasserelleError(
+            Reason.CONFORMANCE_ATTESTATION_INVALID,
+            f"assessed at {summary.assessed_at.isoformat()}, after now",
         )
     if max_age is not None and now - summary.assessed_at > max_age:
         raise PasserelleError(

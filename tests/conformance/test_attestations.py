@@ -184,3 +184,39 @@ def test_an_attestation_signed_by_anyone_else_is_untrusted(attested) -> None:  #
         )
     assert str(refused.value.reason).startswith("trust.")
     assert build_conformance_attestation  # the builder is public API too
+
+
+@pytest.mark.parametrize(
+    "assessed_at",
+    [
+        pytest.param("2026-12-01T10:00:00", id="no-time-zone"),
+        pytest.param("next week", id="not-a-date"),
+        pytest.param(None, id="in-the-future"),
+    ],
+)
+def test_a_signed_attestation_with_a_bad_assessment_date_is_refused(  # type: ignore[no-untyped-def]
+    attested, assessed_at: str | None
+) -> None:
+    from passerelle.conformity import sign_conformance_attestation
+    from passerelle.jose import decode_unverified_jws
+    from passerelle.services.pki import load_pki
+
+    base, data_dir, _ = attested
+    now = datetime.now(UTC)
+    token = (base / "r" / "attestations" / "ca-issuer.jwt").read_text().strip()
+    credential = decode_unverified_jws(token).payload_json()
+    future = (now + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    credential["credentialSubject"]["assessedAt"] = assessed_at or future  # type: ignore[index]
+    pki = load_pki(data_dir)
+    # Signed by the laboratory itself: only the content is wrong.
+    resigned = sign_conformance_attestation(
+        credential, signer=pki.signer("conformance-lab"), x5c=pki.x5c("conformance-lab")
+    )
+    with pytest.raises(PasserelleError) as refused:
+        verify_conformance_attestation(
+            resigned,
+            trust=trust_snapshot_from_files(data_dir, now=now),
+            now=now,
+            max_age=timedelta(days=90),
+        )
+    assert refused.value.reason is Reason.CONFORMANCE_ATTESTATION_INVALID

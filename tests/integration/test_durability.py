@@ -180,15 +180,20 @@ def test_verifier_transactions_survive_kill_9_under_load(
             assert row.status_code == 200, answer
             expected = "request_fetched" if answer["fetched"] else "created"
             assert row.json()["state"] == expected, (answer, row.json())
-        # A request object served before the kill is not served again after it.
+        # A request object served before the kill is still the same transaction's after it:
+        # served again (until answered, OpenID4VP 1.0 does not make it single use) without
+        # the transaction moving back or forward.
         served = [a for a in acknowledged if a["fetched"]]
         assert served
         again = httpx.get(served[0]["request_uri"], timeout=120)
-        assert again.status_code == 400
-        assert again.json()["reason"] == "oid4vp.session_transition_invalid"
-        # And what had not been fetched still can be, once.
+        assert again.status_code == 200
+        row = httpx.get(f"{base}/transactions/{served[0]['transaction_id']}", timeout=120)
+        assert row.json()["state"] == "request_fetched"
+        # What had not been fetched before the kill is served now, and the fetch is recorded.
         fresh = next(a for a in acknowledged if not a["fetched"])
         assert httpx.get(fresh["request_uri"], timeout=120).status_code == 200
+        row = httpx.get(f"{base}/transactions/{fresh['transaction_id']}", timeout=120)
+        assert row.json()["state"] == "request_fetched"
 
 
 # --- the wallet's store -----------------------------------------------------------------
