@@ -1,4 +1,4 @@
-"""Every figure of issue 17 in one run: ``python -m bench`` (or ``bench/run``, which also
+"""Every performance figure in one run: ``python -m bench`` (or ``bench/run``, which also
 measures the code as it was before, for the "before" column).
 
     python -m bench                      # full run; writes bench/results/bench.json

@@ -1,5 +1,5 @@
 """``bench/RESULTS.md`` from one run's JSON (and, for the "before" column, the same
-bench run on the code as it was before issue 17)."""
+bench run on the code as it was before the performance work)."""
 
 from __future__ import annotations
 
@@ -179,7 +179,7 @@ def _fmt(value: Any) -> str:
 def render(after: dict[str, Any], before: dict[str, Any] | None) -> str:
     m = after["machine"]
     lines = [
-        "# Benchmark results (issue 17)",
+        "# Benchmark results",
         "",
         "Written by `bench/run` (`python -m bench`); every figure below comes from one run "
         "of the code as committed, and each ratio from candidates measured side by side in "

@@ -1,4 +1,4 @@
-"""Our own dependencies fail, and the blame stays where it belongs (issue 16).
+"""Our own dependencies fail, and the blame stays where it belongs.
 
 Real services on loopback ports, each started on its own so that one can be stopped
 while the others run: the trust service goes down, an issuer's status list host goes

@@ -123,7 +123,7 @@ def test_an_unreachable_publisher_leaves_the_snapshot_in_force(world) -> None:  
     publisher.down = True
     clock.now += REVALIDATE * 2
     assert client.snapshot() is first
-    # Past the refresh interval too (issue 16): the verified lists serve until their
+    # Past the refresh interval too: the verified lists serve until their
     # NextUpdate, which every decision checks (trust.list_stale once it has passed).
     clock.now += REFRESH
     assert client.snapshot() is first

@@ -464,7 +464,7 @@ def verify_received(
 def test_stock_wallet_with_its_defaults_receives_every_configuration(
     world: World, case: Case, tx_code: bool, holder: ec.EllipticCurvePrivateKey
 ) -> None:
-    """Issue 13's acceptance: the library as a wallet uses it, nothing set to fit us."""
+    """The library as a wallet uses it, with its defaults: nothing set to fit us."""
     made = world.post_offer(case, grant="pre-authorized_code", tx_code=tx_code)
     assert (made["tx_code"] is not None) is tx_code
     link = made["links"][case.scheme]  # type: ignore[index,call-overload]

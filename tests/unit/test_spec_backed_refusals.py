@@ -1,7 +1,7 @@
 """Every refusal of the core that a lenient peer might call "too strict", with the
 sentence of the specification that requires it.
 
-Issue 13 audited where our issuers, verifiers and wallet are stricter than the
+The strictness audit checked where our issuers, verifiers and wallet are stricter than the
 specifications. A rule stays only when a quoted sentence backs it; this table is where
 each kept rule is pinned with its sentence, next to the input that breaks it and the
 reason code it must produce. The rules that were relaxed instead (key proof ``iss``,
