@@ -333,6 +333,13 @@ def verify(
             "--data-dir", help="The trust lists to check it against (default: the local data dir)."
         ),
     ] = None,
+    accept_person_reviewed: Annotated[
+        bool,
+        typer.Option(
+            "--accept-person-reviewed",
+            help="Accept verdicts a person gave in an interactive run (refused by default).",
+        ),
+    ] = False,
 ) -> None:
     """Check a conformance attestation against the trust lists, and its report.
 
@@ -357,7 +364,12 @@ def verify(
         raise typer.Exit(2) from exc
     try:
         verified = verify_conformance_attestation(
-            token, trust=trust, now=now, report=report_bytes, subject=subject
+            token,
+            trust=trust,
+            now=now,
+            report=report_bytes,
+            subject=subject,
+            accept_person_reviewed=accept_person_reviewed,
         )
     except PasserelleError as exc:
         console.print(f"[red]refused[/red] {exc.reason}: {exc.detail}", highlight=False)

@@ -94,6 +94,9 @@ def summarise(run: Run, target: Target, *, report_sha256: str) -> ConformanceSum
         versions=versions,
         counts=counts,
         unexpected=tuple(sorted({r.check.id for r in results if r.unexpected})),
+        reviewed_by_person=tuple(
+            sorted({r.check.id for r in results if r.evidence.get("reviewed_by_person") is True})
+        ),
         report_sha256=report_sha256,
         assessed_at=run.finished_at or run.started_at,
     )

@@ -365,6 +365,7 @@ class Reason(enum.StrEnum):
     CONFORMANCE_SUBJECT_MISMATCH = "conformance.subject_mismatch"
     CONFORMANCE_REPORT_MISMATCH = "conformance.report_digest_mismatch"
     CONFORMANCE_NOT_CONFORMANT = "conformance.not_conformant"
+    CONFORMANCE_PERSON_REVIEWED = "conformance.person_reviewed"
 
 
 # The wire code a family maps to when the layer raising it has no better knowledge.

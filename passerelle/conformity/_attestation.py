@@ -72,6 +72,8 @@ class ConformanceSummary:
     unexpected: tuple[str, ...]
     report_sha256: str
     assessed_at: datetime
+    reviewed_by_person: tuple[str, ...] = ()
+    """Checks whose verdict is a person's answer (interactive runs), not an observation."""
     extra: Mapping[str, JsonValue] = field(default_factory=dict)
 
     @property
@@ -89,6 +91,7 @@ class ConformanceSummary:
             "versions": dict(self.versions),
             "counts": dict(self.counts),
             "unexpected": list(self.unexpected),
+            "reviewedByPerson": list(self.reviewed_by_person),
             "conformant": self.conformant,
             "report": {"name": "report.json", "digestSHA256": self.report_sha256},
             "assessedAt": _iso(self.assessed_at),
@@ -169,6 +172,7 @@ def _read_summary(subject: JsonObject) -> ConformanceSummary:
     if not isinstance(digest, str) or len(digest) != 64:
         raise _invalid("credentialSubject.report.digestSHA256 is not a SHA-256 in hex")
     unexpected = _strings(subject.get("unexpected"), "unexpected")
+    reviewed = _strings(subject.get("reviewedByPerson", []), "reviewedByPerson")
     if subject.get("conformant") is not (not unexpected):
         raise _invalid("credentialSubject.conformant contradicts its unexpected results")
     assessed = parse_date_time(
@@ -185,6 +189,7 @@ def _read_summary(subject: JsonObject) -> ConformanceSummary:
         versions={str(k): str(v) for k, v in versions.items()},
         counts={str(k): v for k, v in counts.items() if isinstance(v, int)},
         unexpected=unexpected,
+        reviewed_by_person=reviewed,
         report_sha256=digest.lower(),
         assessed_at=assessed,
     )
@@ -199,6 +204,7 @@ def verify_conformance_attestation(
     report: bytes | None = None,
     subject: str | None = None,
     max_age: timedelta | None = None,
+    accept_person_reviewed: bool = False,
     algorithms: Collection[str] = _ALGORITHMS,
 ) -> VerifiedConformanceAttestation:
     """Verify a conformance attestation, or raise.
@@ -245,6 +251,14 @@ def verify_conformance_attestation(
         raise PasserelleError(
             Reason.CONFORMANCE_SUBJECT_MISMATCH,
             f"the attestation is about {summary.subject!r}, not {subject!r}",
+        )
+    if summary.reviewed_by_person and not accept_person_reviewed:
+        # A person's answer is usually the target's own operator speaking about the target:
+        # evidence, never an observation a relying party should take as the suite's verdict.
+        raise PasserelleError(
+            Reason.CONFORMANCE_PERSON_REVIEWED,
+            "verdicts given by a person, not observed by the suite: "
+            + ", ".join(summary.reviewed_by_person),
         )
     if summary.assessed_at > now + skew:
         # A run that has not happened yet cannot vouch for anything, and would outlive

@@ -220,3 +220,29 @@ def test_a_signed_attestation_with_a_bad_assessment_date_is_refused(  # type: ig
             max_age=timedelta(days=90),
         )
     assert refused.value.reason is Reason.CONFORMANCE_ATTESTATION_INVALID
+
+
+def test_verdicts_a_person_gave_are_named_and_refused_unless_accepted(attested) -> None:  # type: ignore[no-untyped-def]
+    from passerelle.conformity import sign_conformance_attestation
+    from passerelle.jose import decode_unverified_jws
+    from passerelle.services.pki import load_pki
+
+    base, data_dir, _ = attested
+    now = datetime.now(UTC)
+    token = (base / "r" / "attestations" / "ca-issuer.jwt").read_text().strip()
+    credential = decode_unverified_jws(token).payload_json()
+    # The run was observed from end to end: nothing in it is a person's word.
+    assert credential["credentialSubject"]["reviewedByPerson"] == []  # type: ignore[index]
+    credential["credentialSubject"]["reviewedByPerson"] = ["WAL-01"]  # type: ignore[index]
+    pki = load_pki(data_dir)
+    resigned = sign_conformance_attestation(
+        credential, signer=pki.signer("conformance-lab"), x5c=pki.x5c("conformance-lab")
+    )
+    trust = trust_snapshot_from_files(data_dir, now=now)
+    with pytest.raises(PasserelleError) as refused:
+        verify_conformance_attestation(resigned, trust=trust, now=now)
+    assert refused.value.reason is Reason.CONFORMANCE_PERSON_REVIEWED
+    accepted = verify_conformance_attestation(
+        resigned, trust=trust, now=now, accept_person_reviewed=True
+    )
+    assert accepted.summary.reviewed_by_person == ("WAL-01",)
