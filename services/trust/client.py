@@ -97,6 +97,9 @@ class TrustClient:
         self._checked_at: datetime | None = None
         self._failed_at: datetime | None = None
         self._published: dict[str, _Published] = {}
+        self._refused: tuple[dict[str, _Published], PasserelleError, datetime] | None = None
+        """The documents last refused, why and when: the same documents are not verified
+        again before RETRY (a forged list must not cost every request a full verification)."""
         self._last_seen: dict[str, int] = {}
 
     def _get(self, path: str) -> _Published:
@@ -169,17 +172,31 @@ class TrustClient:
             if held is not None and young and unchanged:
                 self._checked_at = now
                 return held
+            if (
+                self._refused is not None
+                and self._refused[0] == published
+                and now - self._refused[2] < RETRY
+            ):
+                refused = self._refused[1]
+                raise PasserelleError(
+                    refused.reason,
+                    refused.detail,
+                    fault=Fault.DEPENDENCY,
+                    wire_error="temporarily_unavailable",
+                )
             try:
                 snapshot = self._verify(published, now)
             except PasserelleError as exc:
                 # A forged, stale or rolled-back list fails closed under its own reason;
                 # whose fault it is does not change: our trust service's, not our caller's.
+                self._refused = (published, exc, now)
                 raise PasserelleError(
                     exc.reason,
                     exc.detail,
                     fault=Fault.DEPENDENCY,
                     wire_error="temporarily_unavailable",
                 ) from exc
+            self._refused = None
             self._snapshot, self._published = snapshot, published
             self._verified_at = self._checked_at = now
             return snapshot

@@ -145,3 +145,31 @@ def test_a_list_going_back_in_sequence_is_refused_at_once(world) -> None:  # typ
     with pytest.raises(PasserelleError) as exc:
         client.snapshot()
     assert exc.value.reason is Reason.TRUST_LIST_ROLLBACK
+
+
+def test_a_refused_list_is_not_verified_again_until_it_changes(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    data_dir, sources, _, client, clock = world
+    eu = data_dir / "trust" / "eu" / "pid-providers.jwt"
+    old = eu.read_text()
+    build_with_pki(data_dir=data_dir, sources=sources, now=clock.now)
+    client.snapshot()
+    eu.write_text(old)  # a rolled-back list: refused
+    clock.now += timedelta(seconds=1) + REVALIDATE
+    verified: list[object] = []
+    real = client._verify
+
+    def counting(published, now):  # type: ignore[no-untyped-def]
+        verified.append(now)
+        return real(published, now)
+
+    monkeypatch.setattr(client, "_verify", counting)
+    for _ in range(3):
+        clock.now += timedelta(seconds=1) + REVALIDATE
+        with pytest.raises(PasserelleError) as exc:
+            client.snapshot()
+        assert exc.value.reason is Reason.TRUST_LIST_ROLLBACK
+    assert len(verified) == 1  # the same documents, refused once, are not verified again
+    build_with_pki(data_dir=data_dir, sources=sources, now=clock.now)  # a new list
+    clock.now += timedelta(seconds=1) + REVALIDATE
+    client.snapshot()
+    assert len(verified) == 2
