@@ -4,6 +4,7 @@ answer a request, list what it holds and every decision it made)."""
 from __future__ import annotations
 
 import json
+import os
 import ssl
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,7 +33,20 @@ def _verify(data_dir: Any) -> ssl.SSLContext:
     """The system's CAs and, when the data directory has one, its development TLS CA: a
     stack started with ``passerelle up --tls`` presents certificates only it vouches for."""
     ca = Path(data_dir) / "tls" / "ca.pem"
-    return ssl.create_default_context(cafile=str(ca) if ca.is_file() else None)
+    context = ssl.create_default_context()  # with cafile= it would load that file only
+    if ca.is_file():
+        context.load_verify_locations(cafile=str(ca))
+    return context
+
+
+def _auth(data_dir: Any) -> dict[str, str]:
+    """The wallet backchannel's bearer token, when the stack made one (``--tls`` or a
+    host others can reach; loopback development needs none)."""
+    token = os.environ.get("PASSERELLE_API_TOKEN")
+    path = Path(data_dir) / "wallet" / "api-token"
+    if not token and path.is_file():
+        token = path.read_text().strip()
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def _show(answer: Any, *, refused: bool) -> None:
@@ -53,7 +67,11 @@ def receive(
     """Accept a credential offer; exit 1 if the wallet refused what it received."""
     body = {"offer": offer, "tx_code": tx_code, "persona": persona}
     outcomes = httpx.post(
-        f"{_base(url, data_dir)}/api/offers", json=body, timeout=60, verify=_verify(data_dir)
+        f"{_base(url, data_dir)}/api/offers",
+        json=body,
+        headers=_auth(data_dir),
+        timeout=60,
+        verify=_verify(data_dir),
     ).json()["outcomes"]
     _show(outcomes, refused=not all(o.get("accepted") for o in outcomes))
 
@@ -70,6 +88,7 @@ def present(
     answer = httpx.post(
         f"{_base(url, data_dir)}/api/presentations",
         json=body,
+        headers=_auth(data_dir),
         timeout=60,
         verify=_verify(data_dir),
     ).json()
@@ -80,7 +99,10 @@ def present(
 def list_credentials(data_dir: DataDir, url: Url = None) -> None:
     """The credentials the wallet holds (types, issuers, claim names)."""
     answer = httpx.get(
-        f"{_base(url, data_dir)}/api/credentials", timeout=30, verify=_verify(data_dir)
+        f"{_base(url, data_dir)}/api/credentials",
+        headers=_auth(data_dir),
+        timeout=30,
+        verify=_verify(data_dir),
     )
     _show(answer.json(), refused=False)
 
@@ -89,6 +111,9 @@ def list_credentials(data_dir: DataDir, url: Url = None) -> None:
 def decisions(data_dir: DataDir, url: Url = None) -> None:
     """Every accept and refuse, with its reason code."""
     answer = httpx.get(
-        f"{_base(url, data_dir)}/api/decisions", timeout=30, verify=_verify(data_dir)
+        f"{_base(url, data_dir)}/api/decisions",
+        headers=_auth(data_dir),
+        timeout=30,
+        verify=_verify(data_dir),
     )
     _show(answer.json(), refused=False)

@@ -96,11 +96,15 @@ class RecordingHttp:
         timeout: float,
         verify: ssl.SSLContext | str | bool = True,
         transport: httpx.BaseTransport | None = None,
+        tokens: Mapping[str, str] | None = None,
     ) -> None:
         # ``transport`` lets tests record exchanges with an in-memory target.
         self._client = httpx.Client(
             timeout=timeout, verify=verify, follow_redirects=False, transport=transport
         )
+        # Backchannel bearer tokens by backchannel URL (Target.backchannel_tokens): sent
+        # with every request under that URL that carries no Authorization itself.
+        self._tokens = dict(tokens or {})
         self.exchanges: list[dict[str, Any]] = []
         self.retried = False
 
@@ -108,6 +112,12 @@ class RecordingHttp:
         self._client.close()
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        headers = dict(kwargs.get("headers") or {})
+        if not any(k.lower() == "authorization" for k in headers):
+            for base, token in self._tokens.items():
+                if url == base or url.startswith(base.rstrip("/") + "/"):
+                    kwargs["headers"] = {**headers, "Authorization": f"Bearer {token}"}
+                    break
         for attempt in (1, 2):
             started = time.monotonic()
             try:
@@ -178,6 +188,21 @@ class Target:
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.settings.get(key, default)
+
+    def backchannel_tokens(self) -> dict[str, str]:
+        """The bearer token of the target's backchannels (``token``, or ``token_file``),
+        by backchannel URL (``offer_endpoint``, ``backchannel``, ``consumer_api``): what a
+        partner-facing deployment requires there. Protocol endpoints never get it, so a
+        check that sends no token still sends none."""
+        token = self.settings.get("token")
+        path = self.settings.get("token_file")
+        if not (isinstance(token, str) and token) and isinstance(path, str) and path:
+            with contextlib.suppress(OSError):
+                token = Path(path).read_text().strip()
+        if not isinstance(token, str) or not token:
+            return {}
+        urls = (self.settings.get(k) for k in ("offer_endpoint", "backchannel", "consumer_api"))
+        return {url: token for url in urls if isinstance(url, str) and url}
 
     def require(self, key: str) -> Any:
         """A setting the check cannot do without: absent means skipped, saying why."""

@@ -114,7 +114,10 @@ def run_check(
             message=f"applies to profiles {sorted(check.profiles)}; {target.name} is "
             f"{target.profile}",
         )
-    http = RecordingHttp(timeout=targets.suite.timeout, verify=tls)
+    tokens = {
+        url: tok for t in targets.targets.values() for url, tok in t.backchannel_tokens().items()
+    }
+    http = RecordingHttp(timeout=targets.suite.timeout, verify=tls, tokens=tokens)
     ctx = CheckContext(
         target=target,
         targets=targets.targets,

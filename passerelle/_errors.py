@@ -41,6 +41,13 @@ class Reason(enum.StrEnum):
     INPUT_TOO_DEEP = "input.too_deep"
     INPUT_MALFORMED = "input.malformed"
 
+    # Outbound fetches a peer asked for (DESIGN §9): refused by policy, or the place
+    # could not be reached. Never the connect error's text (no port-scan oracle).
+    FETCH_SCHEME_REFUSED = "fetch.scheme_refused"
+    FETCH_ADDRESS_REFUSED = "fetch.address_refused"
+    FETCH_HOST_NOT_ALLOWED = "fetch.host_not_allowed"
+    FETCH_UNREACHABLE = "fetch.unreachable"
+
     # JOSE: JWK, JWS, JWT claims.
     JWK_INVALID = "jwk.invalid"
     JWK_UNSUPPORTED = "jwk.unsupported"
@@ -193,6 +200,7 @@ class Reason(enum.StrEnum):
     OID4VCI_TX_CODE_MISSING = "oid4vci.tx_code_missing"
     OID4VCI_TX_CODE_UNEXPECTED = "oid4vci.tx_code_unexpected"
     OID4VCI_TX_CODE_MISMATCH = "oid4vci.tx_code_mismatch"
+    OID4VCI_TX_CODE_ATTEMPTS_EXHAUSTED = "oid4vci.tx_code_attempts_exhausted"
     OID4VCI_PKCE_METHOD_UNSUPPORTED = "oid4vci.pkce_method_unsupported"
     OID4VCI_PKCE_MISMATCH = "oid4vci.pkce_mismatch"
     OID4VCI_ACCESS_TOKEN_INVALID = "oid4vci.access_token_invalid"
@@ -373,6 +381,7 @@ class Reason(enum.StrEnum):
 # layers override with ``invalid_proof``/``invalid_nonce`` where OpenID4VCI says so.
 _DEFAULT_WIRE: dict[str, str] = {
     "input": "invalid_request",
+    "fetch": "invalid_request",
     "jwk": "invalid_request",
     "jws": "invalid_request",
     "jwt": "invalid_request",

@@ -27,6 +27,7 @@ from passerelle.sd_jwt import KeyBindingCheck
 from passerelle.sd_jwt_vc import jwt_vc_issuer_metadata_url
 from passerelle.status_list import StatusListCache, VerifiedStatusList, verify_status_list_token
 from passerelle.trust import TrustSnapshot
+from passerelle.vc import verify_vc_jose
 
 from .fetch import Fetcher
 
@@ -87,6 +88,12 @@ def gather_inputs(
             metadata[iss] = fetcher.get_json(url)
         except PasserelleError as exc:
             problems.append(f"issuer metadata: {exc.reason}: {exc.detail}")
+    if refs.w3c_status_lists:
+        return _with_w3c_status(
+            token, refs.w3c_status_lists, refs.issuer.iss, metadata, problems,
+            format=format, fetcher=fetcher, trust=trust, policy=policy, now=now,
+            key_binding=key_binding,
+        )  # fmt: skip
     uri = refs.status_uri
     if uri is None:
         return FetchedInputs(issuer_metadata=metadata), tuple(problems)
@@ -120,3 +127,57 @@ def gather_inputs(
     if cache is not None:
         cache.store(verified, fetched_at=now)
     return FetchedInputs(issuer_metadata=metadata, status_lists={uri: verified}), tuple(problems)
+
+
+def _with_w3c_status(
+    token: str,
+    urls: tuple[str, ...],
+    issuer: object,
+    metadata: dict[str, JsonObject],
+    problems: list[str],
+    *,
+    format: str,
+    fetcher: Fetcher,
+    trust: TrustSnapshot,
+    policy: DecisionPolicy,
+    now: datetime,
+    key_binding: KeyBindingCheck | None,
+) -> tuple[FetchedInputs, tuple[str, ...]]:
+    """A W3C credential's BitstringStatusListCredentials, fetched once the credential
+    proved itself, each verified with the key that signed the credential and issued by
+    the same issuer. Fetched afresh: a revocation must be seen at once."""
+    first = decide_credential(
+        token,
+        format=format,
+        trust=trust,
+        policy=replace(policy, require_status=False),
+        now=now,
+        issuer_metadata=metadata,
+        key_binding=key_binding,
+    )
+    if not first.accepted or first.trust is None or first.trust.issuer is None:
+        return FetchedInputs(issuer_metadata=metadata), tuple(problems)
+    lists: dict[str, JsonObject] = {}
+    failures: dict[str, PasserelleError] = {}
+    for url in urls:
+        try:
+            listed = verify_vc_jose(
+                _fetch_status_list(fetcher, url).strip(),
+                issuer_key=first.trust.issuer.key,
+                algorithms=policy.algorithms,
+                now=now,
+                skew=timedelta(seconds=60),
+            )
+            if listed.issuer != issuer:
+                raise PasserelleError(
+                    Reason.STATUS_LIST_INVALID, f"the status list {url} has another issuer"
+                )
+        except PasserelleError as exc:
+            problems.append(f"status list: {exc.reason}: {exc.detail}")
+            failures[url] = exc
+            continue
+        lists[url] = listed.credential
+    inputs = FetchedInputs(
+        issuer_metadata=metadata, w3c_status_lists=lists, status_failures=failures
+    )
+    return inputs, tuple(problems)

@@ -58,6 +58,13 @@ def stack_hosts(ports: list[int], roles: Sequence[str] = ROLES) -> dict[str, str
     }
 
 
+def backchannel_headers(data_dir: Path, role: str, *, name: str = "api-token") -> dict[str, str]:
+    """The bearer token of a role's backchannel, when the stack made one (outside
+    loopback development; see :func:`services.web.backchannel_guard`)."""
+    path = data_dir / role / name
+    return {"Authorization": f"Bearer {path.read_text().strip()}"} if path.is_file() else {}
+
+
 @dataclass
 class StackClient:
     urls: dict[str, str]
@@ -71,7 +78,12 @@ class StackClient:
             "tx_code": True,
             **options,
         }
-        response = httpx.post(f"{self.urls[issuer]}/offers", json=body, timeout=self.timeout)
+        response = httpx.post(
+            f"{self.urls[issuer]}/offers",
+            json=body,
+            headers=backchannel_headers(self.data_dir, issuer, name="admin-token"),
+            timeout=self.timeout,
+        )
         response.raise_for_status()
         return response.json()  # type: ignore[no-any-return]
 
@@ -79,6 +91,7 @@ class StackClient:
         made = self.offer(issuer, config, persona)
         answer = httpx.post(
             f"{self.urls['wallet']}/api/offers",
+            headers=backchannel_headers(self.data_dir, "wallet"),
             json={"offer": next(iter(made["links"].values())), "tx_code": made["tx_code"]},
             timeout=self.timeout,
         )
@@ -94,6 +107,7 @@ class StackClient:
     def present(self, request_url: str, consent: str = "minimal") -> dict[str, Any]:
         answer = httpx.post(
             f"{self.urls['wallet']}/api/presentations",
+            headers=backchannel_headers(self.data_dir, "wallet"),
             json={"request": request_url, "consent": consent},
             timeout=self.timeout,
         )
@@ -368,6 +382,9 @@ class DataspaceClient:
         token = (self.data_dir / issuer / "admin-token").read_text().strip()
         return {"Authorization": f"Bearer {token}"}
 
+    def _api(self, connector: str) -> dict[str, str]:
+        return backchannel_headers(self.data_dir, connector)
+
     def issue(self, enrolment: Enrolment) -> dict[str, Any]:
         """Issue the credential to the SME's DID and file it in its Credential Service."""
         response = httpx.post(
@@ -385,6 +402,7 @@ class DataspaceClient:
         issued: dict[str, Any] = response.json()
         stored = httpx.post(
             f"{self.urls[enrolment.connector]}/api/consumer/credentials",
+            headers=self._api(enrolment.connector),
             json={"credential": issued["credential"]},
             timeout=self.timeout,
             verify=self.verify,
@@ -408,6 +426,7 @@ class DataspaceClient:
         """The catalog the SME of ``connector`` is shown by the provider DID ``provider``."""
         return httpx.post(
             f"{self.urls[connector]}/api/consumer/catalog",
+            headers=self._api(connector),
             json={"provider": provider},
             timeout=self.timeout,
             verify=self.verify,
@@ -418,6 +437,7 @@ class DataspaceClient:
     ) -> dict[str, Any]:
         response = httpx.post(
             f"{self.urls[connector]}/api/consumer/negotiate",
+            headers=self._api(connector),
             json={"provider": provider, "dataset": dataset, "offer": offer},
             timeout=self.timeout,
             verify=self.verify,
@@ -427,6 +447,7 @@ class DataspaceClient:
     def transfer(self, connector: str, negotiation: str) -> dict[str, Any]:
         response = httpx.post(
             f"{self.urls[connector]}/api/consumer/transfer",
+            headers=self._api(connector),
             json={"negotiation": negotiation},
             timeout=self.timeout,
             verify=self.verify,
@@ -439,6 +460,7 @@ class DataspaceClient:
         while True:
             row: dict[str, Any] = httpx.get(
                 f"{self.urls[connector]}/api/consumer/{kind}/{pid}",
+                headers=self._api(connector),
                 timeout=self.timeout,
                 verify=self.verify,
             ).json()
@@ -450,6 +472,7 @@ class DataspaceClient:
         """The provider's row of a negotiation, with its decision trace."""
         rows = httpx.get(
             f"{self.urls[connector]}/api/provider/negotiations",
+            headers=self._api(connector),
             timeout=self.timeout,
             verify=self.verify,
         ).json()

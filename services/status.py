@@ -67,6 +67,8 @@ class StatusListService:
     random: RandomSource
     x5c: Sequence[str] | None = None
     kid: str | None = None
+    issuer: str | None = None
+    """The ``iss`` of the published token: the credential issuer's identifier."""
     size: int = DEFAULT_SIZE
     ttl: timedelta = timedelta(minutes=5)
     valid_for: timedelta = timedelta(days=1)
@@ -169,5 +171,6 @@ class StatusListService:
             valid_for=self.valid_for,
             x5c=self.x5c,
             kid=self.kid,
+            iss=self.issuer,
             level=self.compression_level,
         )

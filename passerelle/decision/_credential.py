@@ -35,7 +35,7 @@ from ..sd_jwt import (
     verify_sd_jwt,
 )
 from ..sd_jwt_vc import SD_JWT_VC_TYP, check_sd_jwt_vc_claims
-from ..status_list import VerifiedStatusList, check_status
+from ..status_list import VerifiedStatusList, check_bitstring_status, check_status
 from ..trust import (
     IssuerIdentity,
     StepOutcome,
@@ -86,6 +86,8 @@ class CredentialReferences:
     issuer: IssuerIdentity
     status_uri: str | None
     types: tuple[str, ...] = ()
+    w3c_status_lists: tuple[str, ...] = ()
+    """The ``statusListCredential`` URLs of a W3C credential's ``credentialStatus``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,6 +141,13 @@ def credential_references(token: str | SdJwt, *, format: str) -> CredentialRefer
         types = vc.get("type") if isinstance(vc, dict) else None
         all_types = tuple(str(t) for t in types) if isinstance(types, list) else ()
         kind = all_types[-1] if all_types else "VerifiableCredential"
+        status = vc.get("credentialStatus") if isinstance(vc, dict) else None
+        entries = status if isinstance(status, list) else [status]
+        lists: list[str] = []
+        for e in entries:
+            url = e.get("statusListCredential") if isinstance(e, dict) else None
+            if isinstance(url, str) and url not in lists:
+                lists.append(url)
         return CredentialReferences(
             format=format,
             credential_type=kind,
@@ -147,6 +156,7 @@ def credential_references(token: str | SdJwt, *, format: str) -> CredentialRefer
                 iss=payload.get("iss"), x5c=jws.header.get("x5c"), kid=jws.header.get("kid")
             ),
             status_uri=None,
+            w3c_status_lists=tuple(lists),
         )
     raise PasserelleError(Reason.INPUT_MALFORMED, f"unsupported credential format {format!r}")
 
@@ -224,6 +234,7 @@ def decide_credential(
     now: datetime,
     issuer_metadata: Mapping[str, JsonObject] | None = None,
     status_lists: Mapping[str, VerifiedStatusList] | None = None,
+    w3c_status_lists: Mapping[str, JsonObject] | None = None,
     key_binding: KeyBindingCheck | None = None,
     schemas: Mapping[str, JsonObject | CompiledSchema] | None = None,
     type_metadata: Mapping[str, bytes] | None = None,
@@ -237,7 +248,10 @@ def decide_credential(
     the credential must be bound to that key. ``status_failures`` says why a status list
     the caller tried to fetch is missing: a list that arrived and did not verify fails
     as what it is, even where ``policy.require_status`` is off; a list that could not be
-    had is ``status.unavailable``, which only ``require_status`` makes fatal."""
+    had is ``status.unavailable``, which only ``require_status`` makes fatal.
+    ``w3c_status_lists`` holds the verified payloads of the BitstringStatusListCredentials
+    a W3C credential's ``credentialStatus`` names, by URL, each signed by the credential's
+    issuer key (their failures are in ``status_failures`` too)."""
     # One split of an SD-JWT serves the references, the claims read before trust and
     # the verification itself.
     parsed: SdJwt | None = None
@@ -311,6 +325,7 @@ def decide_credential(
     claims: JsonObject
     holder_bound = False
     types: tuple[str, ...] = refs.types
+    w3c_status: tuple[JsonObject, ...] = ()
     try:
         if parsed is not None:
             # Only the key trust resolved may verify the signature: it is handed over as
@@ -360,6 +375,7 @@ def decide_credential(
                 w3c = credential_verifier(token)
             claims = dict(w3c.credential.get("credentialSubject", {}))  # type: ignore[arg-type]
             types = w3c.types
+            w3c_status = w3c.status
             bound_key = resolve_did_jwk(w3c.subject_id) if w3c.subject_id else None
     except PasserelleError as exc:
         return refuse("signature", exc, decision, {})
@@ -416,6 +432,36 @@ def decide_credential(
                     StepOutcome.PASSED,
                     "valid in the issuer's status list",
                     uri=refs.status_uri,
+                )
+            )
+    elif w3c_status:
+        # W3C Bitstring Status List §3.2: every entry's bit, in its purpose's list.
+        for entry in w3c_status:
+            url = entry.get("statusListCredential")
+            key = url if isinstance(url, str) else ""
+            listed = (w3c_status_lists or {}).get(key)
+            failure = (status_failures or {}).get(key)
+            if listed is None:
+                if failure is not None and failure.reason is not Reason.STATUS_UNAVAILABLE:
+                    return refuse("status", failure, decision, claims)
+                if policy.require_status:
+                    missing = failure or PasserelleError(
+                        Reason.STATUS_UNAVAILABLE, f"status list {url!r} was not available"
+                    )
+                    return refuse("status", missing, decision, claims)
+                skipped = "status list not available; the policy allows it"
+                steps.append(_step("status", StepOutcome.SKIPPED, skipped, uri=key))
+                continue
+            try:
+                check_bitstring_status(entry, listed, now=now)
+            except PasserelleError as exc:
+                return refuse("status", exc, decision, claims)
+            steps.append(
+                _step(
+                    "status",
+                    StepOutcome.PASSED,
+                    f"not set in the issuer's {entry.get('statusPurpose')} list",
+                    uri=url,
                 )
             )
     else:

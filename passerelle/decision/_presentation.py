@@ -34,6 +34,8 @@ class FetchedInputs:
     status_lists: Mapping[str, VerifiedStatusList] = field(default_factory=dict)
     status_failures: Mapping[str, PasserelleError] = field(default_factory=dict)
     """Why a status list is not in ``status_lists`` (see ``decide_credential``)."""
+    w3c_status_lists: Mapping[str, JsonObject] = field(default_factory=dict)
+    """Verified BitstringStatusListCredential payloads, by URL (W3C credentials)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,6 +131,7 @@ def decide_presentation(
                 issuer_metadata=fetched.issuer_metadata,
                 status_lists=fetched.status_lists,
                 status_failures=fetched.status_failures,
+                w3c_status_lists=fetched.w3c_status_lists,
                 key_binding=KeyBindingCheck(nonce=nonce, audience=audience),
                 schemas=schemas,
                 type_metadata=type_metadata,

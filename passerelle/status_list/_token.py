@@ -251,9 +251,14 @@ def create_status_list_token(
     x5c: Sequence[str] | None = None,
     kid: str | None = None,
     aggregation_uri: str | None = None,
+    iss: str | None = None,
     level: int = 9,
 ) -> str:
     """Sign ``status_list`` as a Status List Token for ``uri`` (its ``sub``).
+
+    ``iss`` names the issuer (the credential issuer's identifier): not required by the
+    draft, whose tokens "MAY contain other claims", but resolvers that bind a list to
+    the issuer of the credentials it covers look for it.
 
     ``valid_for`` sets ``exp`` = ``now`` + ``valid_for``; ``ttl`` is the cache lifetime
     in whole seconds. The draft RECOMMENDS both; ``None`` leaves the claim out.
@@ -264,6 +269,7 @@ def create_status_list_token(
         raise local_error(Reason.STATUS_LIST_URI_MISMATCH, "uri must not be empty")
     iat = epoch(now)
     claims: JsonObject = {
+        **({"iss": iss} if iss is not None else {}),
         "sub": uri,
         "iat": iat,
         "status_list": encode_status_list(

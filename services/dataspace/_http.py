@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from passerelle import Fault, JsonObject, PasserelleError, Reason
 from passerelle.dsp import http_status
-from passerelle.services.web import NO_STORE
+from passerelle.services.web import NO_STORE, bounded
 
 from .records import DspRefusal, Kind, dsp_response, read_json
 from .state import ConnectorDep, ConnectorState
@@ -77,7 +77,12 @@ def _api_error(exc: PasserelleError) -> JSONResponse:
     elif exc.fault is Fault.DEPENDENCY:
         status = 503
     return JSONResponse(
-        {"error": "request_failed", "reason": str(exc.reason), "detail": exc.detail},
+        {
+            "error": "request_failed",
+            "reason": str(exc.reason),
+            "error_description": bounded(exc.detail),
+            "detail": bounded(exc.detail),  # the name this API used first
+        },
         status_code=status,
         headers=dict(NO_STORE),
     )

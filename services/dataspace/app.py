@@ -50,7 +50,13 @@ from passerelle.dsp import DSP_VERSION, NegotiationState, TransferState
 from passerelle.services.pki import load_pki
 from passerelle.services.runtime import SecretsRandom, utc_now
 from passerelle.services.storage import open_store
-from passerelle.services.web import NO_STORE, health_body, install_edge
+from passerelle.services.web import (
+    NO_STORE,
+    backchannel_guard,
+    health_body,
+    install_edge,
+    protect_backchannel,
+)
 
 from ._http import refused, safely
 from .dcp_routes import credential_service_router, did_router
@@ -76,6 +82,17 @@ VERSIONS: JsonObject = {
     "dcp_profile": DCP_PROFILE,
     "odrl": "2.2",
     "status": "W3C Bitstring Status List 1.0",
+}
+
+DSP_ERROR: JsonObject = {
+    "description": "A Dataspace Protocol error message (CatalogError, ...)",
+    "type": "object",
+    "required": ["@type", "code"],
+    "properties": {
+        "@type": {"type": "string"},
+        "code": {"type": "string"},
+        "reason": {"type": "array"},
+    },
 }
 
 metadata_router = APIRouter(tags=["metadata"])
@@ -172,7 +189,20 @@ def create_dataspace_app(
         random=random or SecretsRandom(),
     )
     app = FastAPI(title=f"Passerelle data-space connector ({profile.id})", lifespan=_lifespan)
-    install_edge(app, service=f"dataspace:{profile.id}")
+    install_edge(
+        app,
+        service=f"dataspace:{profile.id}",
+        other_errors={
+            profile.provider.dsp_path + "/": DSP_ERROR,
+            "/callback/": DSP_ERROR,
+            "/data/": DSP_ERROR,
+        },
+    )
+    protect_backchannel(
+        app,
+        backchannel_guard(hosts=pki.hosts, token_file=data_dir / profile.host_role / "api-token"),
+        prefixes=("/api/",),
+    )
     app.state.store = store
     app.state.connector = connector
     app.add_exception_handler(DspRefusal, refused)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,6 +63,10 @@ class StsBody(BaseModel):
     audience: Annotated[str, Field(min_length=1)]
 
 
+# A process id in an /api path: what the store could hold (1 to 512 characters, no NUL).
+# Anything else is a malformed request (400), not an unknown process.
+Pid = Annotated[str, PathParam(min_length=1, max_length=512, pattern=r"^[^\x00]+$")]
+
 provider_api_router = APIRouter(prefix="/api/provider", tags=["provider operator"])
 consumer_api_router = APIRouter(prefix="/api/consumer", tags=["consumer operator"])
 
@@ -95,7 +100,7 @@ def provider_transfers(connector: ConnectorDep) -> JSONResponse:
 
 @provider_api_router.post("/negotiations/{pid}/termination")
 def provider_terminates_negotiation(
-    pid: str, body: TerminationBody, connector: ConnectorDep
+    pid: Pid, body: TerminationBody, connector: ConnectorDep
 ) -> JSONResponse:
     provider = connector.provider
     return api(
@@ -104,13 +109,13 @@ def provider_terminates_negotiation(
 
 
 @provider_api_router.post("/transfers/{pid}/completion")
-def provider_completes_transfer(pid: str, connector: ConnectorDep) -> JSONResponse:
+def provider_completes_transfer(pid: Pid, connector: ConnectorDep) -> JSONResponse:
     return api(lambda: connector.provider.operator_completes_transfer(pid))
 
 
 @provider_api_router.post("/transfers/{pid}/termination")
 def provider_terminates_transfer(
-    pid: str, body: TerminationBody, connector: ConnectorDep
+    pid: Pid, body: TerminationBody, connector: ConnectorDep
 ) -> JSONResponse:
     provider = connector.provider
     return api(
@@ -123,7 +128,7 @@ def provider_terminates_transfer(
 
 @consumer_api_router.post("/negotiations/{pid}/termination")
 def consumer_terminates_negotiation(
-    pid: str, body: TerminationBody, connector: ConnectorDep
+    pid: Pid, body: TerminationBody, connector: ConnectorDep
 ) -> JSONResponse:
     consumer = connector.consumer
     return api(
@@ -137,7 +142,7 @@ def consumer_terminates_negotiation(
 
 @consumer_api_router.post("/transfers/{pid}/termination")
 def consumer_terminates_transfer(
-    pid: str, body: TerminationBody, connector: ConnectorDep
+    pid: Pid, body: TerminationBody, connector: ConnectorDep
 ) -> JSONResponse:
     consumer = connector.consumer
     return api(
@@ -202,7 +207,7 @@ def consumer_negotiations(connector: ConnectorDep) -> JSONResponse:
 
 
 @consumer_api_router.get("/negotiations/{pid}")
-def consumer_negotiation(pid: str, connector: ConnectorDep) -> JSONResponse:
+def consumer_negotiation(pid: Pid, connector: ConnectorDep) -> JSONResponse:
     return api(lambda: public_row(connector.consumer.negotiation(pid)))
 
 
@@ -218,5 +223,5 @@ def consumer_transfers(connector: ConnectorDep) -> JSONResponse:
 
 
 @consumer_api_router.get("/transfers/{pid}")
-def consumer_transfer_row(pid: str, connector: ConnectorDep) -> JSONResponse:
+def consumer_transfer_row(pid: Pid, connector: ConnectorDep) -> JSONResponse:
     return api(lambda: public_row(connector.consumer.transfer_row(pid)))

@@ -92,6 +92,8 @@ class DataspaceProfile:
     host_role: str
     provider: ProviderProfile
     consumer: ConsumerProfile
+    fetch_allowed_hosts: tuple[str, ...] | None = None
+    """Partner mode: the only hosts fetched besides the stack's own (None: any public)."""
 
 
 def _strings(value: object, what: str) -> tuple[str, ...]:
@@ -184,6 +186,9 @@ def load_dataspace_profile(name: str) -> DataspaceProfile:
                 title=str(consumer.get("title", "")),
                 shares=_strings(consumer.get("shares"), "consumer.shares"),
             ),
+            fetch_allowed_hosts=None
+            if doc.get("fetch_allowed_hosts") is None
+            else _strings(doc.get("fetch_allowed_hosts"), "fetch_allowed_hosts"),
         )
     except (ValueError, PasserelleError) as exc:
         detail = exc.detail if isinstance(exc, PasserelleError) else str(exc)

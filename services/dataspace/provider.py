@@ -1015,6 +1015,8 @@ class Provider:
 
     def operator_completes_transfer(self, pid: str) -> Row:
         """The provider completes a started transfer (TCK TP:01-02) and tells the consumer."""
+        if self.processes.get(self.processes.transfers, pid) is None:
+            raise dsp_error(Reason.DSP_TRANSFER_UNKNOWN, f"no transfer {pid}")
         row = self.processes.move(
             self.processes.transfers, pid, "TransferCompletionMessage", sender="provider"
         )

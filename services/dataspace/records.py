@@ -30,7 +30,7 @@ from passerelle.dsp import (
 )
 from passerelle.services.fetch import Fetcher
 from passerelle.services.storage import Store
-from passerelle.services.web import NO_STORE
+from passerelle.services.web import NO_STORE, bounded
 
 from .identity import Participant, Tokens
 from .quirks import ConnectorBehaviour, forced_negotiation_state, forced_transfer_state
@@ -89,7 +89,7 @@ def dsp_response(refusal: DspRefusal) -> JSONResponse:
     ``TransferError`` with ``code`` = our reason code and ``reason`` = the sentence."""
     error = refusal.error
     status = refusal.status or _status_for(error)
-    code, reason = str(error.reason), [error.detail]
+    code, reason = str(error.reason), [bounded(error.detail)]
     if refusal.kind == "catalog":
         body = catalog_error(code=code, reason=reason)
     elif refusal.kind == "negotiation":

@@ -18,7 +18,7 @@ from fastapi import Depends, Request
 
 from passerelle import RandomSource
 from passerelle.dcp import credential_service_endpoint
-from passerelle.services.fetch import Fetcher, FetchPolicy, is_loopback_url
+from passerelle.services.fetch import Fetcher, is_loopback_url, stack_fetch_policy
 from passerelle.services.pki import Pki
 from passerelle.services.storage import Store
 from passerelle.services.trust.build import load_recognitions
@@ -87,8 +87,8 @@ class _Reach:
         loopback = all(is_loopback_url(url) for url in pki.hosts.values())
         insecure = any(url.startswith("http://") for url in pki.hosts.values())
         fetcher = Fetcher(
-            FetchPolicy(
-                allow_insecure_loopback=insecure, allow_loopback=loopback, ca_file=str(pki.tls_ca)
+            stack_fetch_policy(
+                pki.hosts, ca_file=str(pki.tls_ca), allowed_hosts=profile.fetch_allowed_hosts
             )
         )
         documents = DidDocuments(

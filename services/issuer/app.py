@@ -61,15 +61,34 @@ from passerelle.oid4vci import (
 )
 from passerelle.sd_jwt_vc import SPEC_VERSION as SD_JWT_VC_VERSION
 from passerelle.services.catalog import Catalog, load_catalog
+from passerelle.services.openapi import (
+    CREDENTIAL_REQUEST,
+    CREDENTIAL_RESPONSES,
+    NONCE_RESPONSES,
+    PAR_FORM,
+    TOKEN_FORM,
+    TOKEN_RESPONSES,
+)
 from passerelle.services.pki import load_pki
 from passerelle.services.runtime import SecretsRandom, utc_now
 from passerelle.services.status import StatusListService
 from passerelle.services.storage import Store, open_store
-from passerelle.services.web import NO_STORE, health_body, install_edge
-from passerelle.status_list import StatusValue
+from passerelle.services.web import (
+    NO_STORE,
+    backchannel_guard,
+    health_body,
+    install_edge,
+    protect_backchannel,
+)
+from passerelle.status_list import StatusPurpose, StatusValue
 
 from .credentials import CredentialFactory
-from .dcp import create_dcp_issuer, install_dcp_routes
+from .dcp import (
+    BitstringStatusLists,
+    change_bitstring_status,
+    create_dcp_issuer,
+    install_dcp_routes,
+)
 from .pages import index_page, login_page, offer_page
 from .profile import CredentialConfiguration, IssuerProfile, load_profile
 from .quirks import IssuerQuirk, behaviour_for
@@ -84,6 +103,8 @@ TOKEN_LIFETIME = timedelta(hours=1)
 NONCE_LIFETIME = timedelta(minutes=5)
 PROOF_MAX_AGE = timedelta(minutes=5)
 SKEW = timedelta(seconds=30)
+TX_CODE_ATTEMPTS = 3
+"""Wrong tx_codes one pre-authorized code survives (counted in the store)."""
 
 
 def _token(random: RandomSource, n: int = 24) -> str:
@@ -185,8 +206,25 @@ def create_issuer_app(
             random=rng,
             x5c=pki.x5c(key) if uses_x5c else None,
             kid=None if uses_x5c else str(pki.jwk(key)["kid"]),
+            issuer=base,
         )
         for key in sorted({c.signing_key for c in profile.configurations.values()})
+    }
+    # W3C credentials (jwt_vc_json) are revoked through W3C Bitstring Status Lists, one
+    # pair (revocation, suspension) per signing key, signed like the credentials.
+    w3c_statuses = {
+        key: BitstringStatusLists(
+            store=store,
+            name=f"{profile.id}_{key}_w3c",
+            base_url=f"{base}/w3c/{key}",
+            issuer=base,
+            kid=str(pki.jwk(key)["kid"]),
+            signer=pki.signer(key),
+            random=rng,
+        )
+        for key in sorted(
+            {c.signing_key for c in profile.configurations.values() if c.format == "jwt_vc_json"}
+        )
     }
     factory = CredentialFactory(
         profile=profile,
@@ -197,6 +235,7 @@ def create_issuer_app(
         behaviour=behaviour,
         statuses=statuses,
         rogue_key=ec.generate_private_key(ec.SECP256R1()),
+        w3c_statuses=w3c_statuses,
     )
     # The data-space path (VCDM 2.0 vc+jwt for did:web holders), if the profile has one.
     dcp = create_dcp_issuer(
@@ -240,7 +279,26 @@ def create_issuer_app(
     )
 
     app = FastAPI(title=f"Passerelle issuer ({profile.id})", version=__version__)
-    install_edge(app, service=f"issuer:{profile.id}")
+    install_edge(
+        app,
+        service=f"issuer:{profile.id}",
+        # OpenID4VCI 1.0 §8.3.1.2: a malformed Credential Request is this code.
+        wire_errors={
+            "/credential": "invalid_credential_request",
+            "/deferred_credential": "invalid_credential_request",
+        },
+    )
+    # Whoever can make an offer gets its tx_code: outside loopback development, making
+    # offers takes the admin token.
+    protect_backchannel(
+        app,
+        backchannel_guard(
+            hosts=pki.hosts,
+            token_file=data_dir / profile.id / "admin-token",
+            env="PASSERELLE_ADMIN_TOKEN",
+        ),
+        paths=("/offers", "/offers/form"),
+    )
     app.state.store = store
 
     def no_store(body: JsonObject, status_code: int = 200) -> JSONResponse:
@@ -419,7 +477,7 @@ def create_issuer_app(
 
     # --- authorization code flow: PAR, mock login ----------------------------------------
 
-    @app.post("/par", status_code=201)
+    @app.post("/par", status_code=201, openapi_extra=PAR_FORM)
     async def par(request: Request) -> JSONResponse:
         form = {k: str(v) for k, v in (await request.form()).items()}
         auth = parse_authorization_request(form)
@@ -502,25 +560,68 @@ def create_issuer_app(
 
     # --- token, nonce --------------------------------------------------------------------
 
-    @app.post("/token")
+    def redeem_pre_authorized_code(req: Any, now: datetime) -> dict[str, Any]:
+        """Check the code and its tx_code in one atomic step of the store.
+
+        A wrong tx_code does not burn the offer: the person may have mistyped it. It
+        counts, in the store (so across replicas and restarts), and after
+        ``TX_CODE_ATTEMPTS`` wrong codes the pre-authorized code is dead. OpenID4VCI 1.0
+        §6.3 answers a wrong code with ``invalid_grant`` and sets no limit; a six-digit
+        code with no limit is guessed in minutes."""
+        code = req.pre_authorized_code
+        assert code is not None
+        gone = PasserelleError(
+            Reason.OID4VCI_GRANT_INVALID,
+            "pre-authorized code unknown, used or expired",
+            wire_error="invalid_grant",
+        )
+        if not isinstance(store.get("pre_codes", code, now=now), dict):
+            raise gone
+        verdict: dict[str, Any] = {}
+
+        def attempt(row: Any) -> Any:
+            verdict.clear()  # the store may call this more than once; the last call counts
+            if not isinstance(row, dict) or row.get("redeemed"):
+                verdict["error"] = gone
+                return row
+            if int(row.get("tx_code_failures", 0)) >= TX_CODE_ATTEMPTS:
+                verdict["error"] = PasserelleError(
+                    Reason.OID4VCI_TX_CODE_ATTEMPTS_EXHAUSTED,
+                    f"{TX_CODE_ATTEMPTS} wrong tx_codes: this offer is no longer redeemable",
+                    wire_error="invalid_grant",
+                )
+                return row
+            try:
+                advance(IssuanceState(row["state"]), IssuanceEvent.REDEEM_PRE_AUTHORIZED_CODE)
+                expected = row["tx_code"] if behaviour.check_tx_code else req.tx_code
+                check_pre_authorized_code(req, expected_tx_code=expected)
+            except PasserelleError as exc:
+                verdict["error"] = exc
+                if exc.reason is Reason.OID4VCI_TX_CODE_MISMATCH:
+                    return {**row, "tx_code_failures": int(row.get("tx_code_failures", 0)) + 1}
+                return row
+            verdict["entry"] = row
+            return {**row, "redeemed": True} if behaviour.single_use_codes else row
+
+        store.update("pre_codes", code, attempt, now=now)
+        if verdict.get("error") is gone:
+            # Expired or taken between the look-up and the update: the update wrote an
+            # empty row without expiry under this key, which must not stay.
+            store.delete("pre_codes", code)
+        if "error" in verdict:
+            raise verdict["error"]
+        if behaviour.single_use_codes:
+            store.delete("pre_codes", code)
+        return cast("dict[str, Any]", verdict["entry"])
+
+    @app.post("/token", openapi_extra=TOKEN_FORM, responses=TOKEN_RESPONSES)
     async def token(request: Request) -> JSONResponse:
         form = {k: str(v) for k, v in (await request.form()).items()}
         req = parse_token_request(form)
         now = clock()
+        entry: dict[str, Any] | None
         if req.grant_type == PRE_AUTHORIZED_GRANT:
-            assert req.pre_authorized_code is not None
-            taker = store.take if behaviour.single_use_codes else store.get
-            entry = _stored(taker("pre_codes", req.pre_authorized_code, now=now))
-            if not isinstance(entry, dict):
-                raise PasserelleError(
-                    Reason.OID4VCI_GRANT_INVALID,
-                    "pre-authorized code unknown, used or expired",
-                    wire_error="invalid_grant",
-                )
-            advance(IssuanceState(entry["state"]), IssuanceEvent.REDEEM_PRE_AUTHORIZED_CODE)
-            check_pre_authorized_code(
-                req, expected_tx_code=entry["tx_code"] if behaviour.check_tx_code else req.tx_code
-            )
+            entry = redeem_pre_authorized_code(req, now)
         else:
             assert req.code is not None
             entry = _stored(store.take("auth_codes", req.code, now=now))
@@ -574,7 +675,7 @@ def create_issuer_app(
             )
         )
 
-    @app.post("/nonce")
+    @app.post("/nonce", responses=NONCE_RESPONSES)
     def nonce() -> JSONResponse:
         value = behaviour.fixed_c_nonce or make_c_nonce(rng)
         store.put("nonces", value, {}, expires_at=clock() + NONCE_LIFETIME)
@@ -650,6 +751,7 @@ def create_issuer_app(
                 {
                     "configuration": config.id,
                     "status_index": result.status_index,
+                    **({"w3c_status": dict(result.w3c_status)} if result.w3c_status else {}),
                     "issued_at": now.isoformat(),
                     "status": "valid",
                 },
@@ -657,7 +759,7 @@ def create_issuer_app(
             issued.append(result.credential)
         return issued
 
-    @app.post("/credential")
+    @app.post("/credential", openapi_extra=CREDENTIAL_REQUEST, responses=CREDENTIAL_RESPONSES)
     def credential(
         request: Request,
         body: dict[str, Any],
@@ -707,7 +809,7 @@ def create_issuer_app(
         )
         return no_store(credential_response(credentials, notification_id=notification_id))
 
-    @app.post("/deferred_credential")
+    @app.post("/deferred_credential", responses=CREDENTIAL_RESPONSES)
     def deferred(
         request: Request,
         body: dict[str, Any],
@@ -774,8 +876,27 @@ def create_issuer_app(
             service.token(now=clock()), media_type="application/statuslist+jwt", headers=headers
         )
 
+    @app.get("/w3c/{key}/status/bitstring/{purpose}")
+    def w3c_status_list(key: str, purpose: str) -> Response:
+        """A W3C credential's BitstringStatusListCredential (vc+jwt), by purpose."""
+        if key not in w3c_statuses or purpose not in {p.value for p in StatusPurpose}:
+            return JSONResponse(
+                {"error": "not_found", "reason": "status.list_invalid"}, status_code=404
+            )
+        lists = w3c_statuses[key]
+        headers = {"Cache-Control": f"max-age={int(lists.lifetime.total_seconds())}"}
+        return Response(
+            lists.credential(StatusPurpose(purpose), now=clock()),
+            media_type="application/vc+jwt",
+            headers=headers,
+        )
+
     def admin(authorization: str | None) -> None:
-        if not secrets.compare_digest(authorization or "", f"Bearer {admin_token}"):
+        # RFC 7235 §2.1: the scheme is case-insensitive ("bearer" is "Bearer").
+        scheme, _, value = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(
+            value.strip().encode(), admin_token.encode()
+        ):
             raise PasserelleError(
                 Reason.OID4VCI_ACCESS_TOKEN_INVALID,
                 "admin token required",
@@ -806,6 +927,11 @@ def create_issuer_app(
         entry = _stored(store.get("issuances", credential_id, now=clock()))
         if dcp is not None and isinstance(entry, dict) and dcp.owns(entry):
             dcp.change_status(entry, action, now=clock())
+            store.put("issuances", credential_id, {**entry, "status": action})
+            return JSONResponse({"credential_id": credential_id, "status": action})
+        if isinstance(entry, dict) and isinstance(entry.get("w3c_status"), dict):
+            key = profile.configurations[str(entry["configuration"])].signing_key
+            change_bitstring_status(w3c_statuses[key], entry["w3c_status"], action, now=clock())
             store.put("issuances", credential_id, {**entry, "status": action})
             return JSONResponse({"credential_id": credential_id, "status": action})
         if not isinstance(entry, dict) or entry.get("status_index") is None:

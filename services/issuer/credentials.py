@@ -10,23 +10,31 @@ linked by their timestamps.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from passerelle import JsonObject, RandomSource
+from passerelle import JsonObject, JsonValue, RandomSource
 from passerelle.catalog import compute_integrity, resolve_type_metadata
 from passerelle.jose import KeySigner, PublicKey, Signer
 from passerelle.sd_jwt_vc import NEVER_DISCLOSABLE, disclosable_paths, issue_sd_jwt_vc
 from passerelle.services.catalog import Catalog
 from passerelle.services.pki import Pki
 from passerelle.services.status import StatusListService
-from passerelle.status_list import create_status_reference
+from passerelle.status_list import (
+    StatusPurpose,
+    create_bitstring_status_entry,
+    create_status_reference,
+)
 from passerelle.vc import did_jwk_from_key, issue_jwt_vc_json
 
 from .profile import CredentialConfiguration, IssuerProfile
 from .quirks import IssuerBehaviour
+
+if TYPE_CHECKING:  # .dcp imports this module
+    from .dcp import BitstringStatusLists
 
 __all__ = ["CredentialFactory", "IssuedCredential", "day_of"]
 
@@ -46,6 +54,8 @@ def _iso(when: datetime) -> str:
 class IssuedCredential:
     credential: str
     status_index: int | None
+    w3c_status: Mapping[str, int] | None = None
+    """A W3C credential's Bitstring Status List indices, by purpose."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,6 +70,8 @@ class CredentialFactory:
     """The issuer's status lists, by the signing key that signs them and their credentials."""
     rogue_key: ec.EllipticCurvePrivateKey
     """Only used under the ``sign_with_unlisted_key`` quirk."""
+    w3c_statuses: Mapping[str, BitstringStatusLists] = field(default_factory=dict)
+    """W3C Bitstring Status Lists (``jwt_vc_json``), by signing key (DESIGN §3)."""
 
     def _signer(self, config: CredentialConfiguration) -> Signer:
         if not self.behaviour.sign_with_published_key:
@@ -106,9 +118,24 @@ class CredentialFactory:
         day = day_of(now)
         x5c, kid = self._key_reference(config)
         if config.format == "jwt_vc_json":
-            return IssuedCredential(
-                credential=self._issue_jwt_vc(config, claims, holder, day, kid), status_index=None
+            lists = self.w3c_statuses.get(config.signing_key)
+            indices = (
+                None
+                if lists is None
+                else {
+                    p.value: lists.allocate(p, now=now, credential_id=credential_id)
+                    for p in StatusPurpose
+                }
             )
+            entries: list[JsonValue] = [
+                create_bitstring_status_entry(
+                    purpose=StatusPurpose(p), index=i, list_credential=lists.url(StatusPurpose(p))
+                )
+                for p, i in (indices or {}).items()
+                if lists is not None
+            ]
+            token = self._issue_jwt_vc(config, claims, holder, day, kid, status=entries)
+            return IssuedCredential(credential=token, status_index=None, w3c_status=indices)
         ctype = self.catalog.types[config.type_id]
         resolved = resolve_type_metadata(ctype.vct, documents=self.catalog.type_metadata_documents)
         status, index = self._status(config, now, credential_id)
@@ -137,6 +164,8 @@ class CredentialFactory:
         holder: PublicKey,
         day: datetime,
         kid: str | None,
+        *,
+        status: list[JsonValue],
     ) -> str:
         assert config.w3c_type is not None
         credential: JsonObject = {
@@ -147,4 +176,7 @@ class CredentialFactory:
             "expirationDate": _iso(day + timedelta(days=config.valid_for_days)),
             "credentialSubject": {"id": did_jwk_from_key(holder), **claims},
         }
+        if status:
+            # One entry per purpose (revocation, suspension), as DESIGN §3 pins.
+            credential["credentialStatus"] = status
         return issue_jwt_vc_json(credential, signer=self._signer(config), kid=kid, now=day)

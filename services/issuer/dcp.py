@@ -69,6 +69,7 @@ __all__ = [
     "DcpIssuer",
     "DcpProfile",
     "IssuanceRequest",
+    "change_bitstring_status",
     "check_did_web",
     "create_dcp_issuer",
     "install_dcp_routes",
@@ -444,19 +445,29 @@ class DcpIssuer:
         """Apply an admin action (``revoke``, ``suspend``, ``reinstate``) to the bits of
         one of our credentials. Revocation is final (Bitstring Status List §2.1), so
         ``reinstate`` lifts a suspension only."""
-        bits = cast("Mapping[str, int]", entry["bitstring"])
-        revocation = int(bits[StatusPurpose.REVOCATION.value])
-        suspension = int(bits[StatusPurpose.SUSPENSION.value])
-        if action == "revoke":
-            self.lists.set_bit(StatusPurpose.REVOCATION, revocation, True, now=now)
-        elif action == "suspend":
-            self.lists.set_bit(StatusPurpose.SUSPENSION, suspension, True, now=now)
-        elif action == "reinstate":
-            if self.lists.is_set(StatusPurpose.REVOCATION, revocation, now=now):
-                raise _bad_request("the credential is revoked; revocation cannot be undone")
-            self.lists.set_bit(StatusPurpose.SUSPENSION, suspension, False, now=now)
-        else:
-            raise _bad_request(f"unknown action {action!r}")
+        change_bitstring_status(
+            self.lists, cast("Mapping[str, int]", entry["bitstring"]), action, now=now
+        )
+
+
+def change_bitstring_status(
+    lists: BitstringStatusLists, bits: Mapping[str, int], action: str, *, now: datetime
+) -> None:
+    """Apply an admin action to a credential's two bits (index by purpose).
+    Revocation is final (Bitstring Status List §2.1): ``reinstate`` lifts a suspension
+    only."""
+    revocation = int(bits[StatusPurpose.REVOCATION.value])
+    suspension = int(bits[StatusPurpose.SUSPENSION.value])
+    if action == "revoke":
+        lists.set_bit(StatusPurpose.REVOCATION, revocation, True, now=now)
+    elif action == "suspend":
+        lists.set_bit(StatusPurpose.SUSPENSION, suspension, True, now=now)
+    elif action == "reinstate":
+        if lists.is_set(StatusPurpose.REVOCATION, revocation, now=now):
+            raise _bad_request("the credential is revoked; revocation cannot be undone")
+        lists.set_bit(StatusPurpose.SUSPENSION, suspension, False, now=now)
+    else:
+        raise _bad_request(f"unknown action {action!r}")
 
 
 def create_dcp_issuer(

@@ -38,6 +38,7 @@ from passerelle.jose import KeySigner, decode_unverified_jws
 from passerelle.services.pki import load_pki
 from passerelle.services.runtime import SecretsRandom, utc_now
 from passerelle.services.trust.quirks import TrustBehaviour, TrustQuirk, behaviour_for
+from passerelle.services.web import install_edge
 from passerelle.trust import (
     TRQP_VERSION,
     RecognitionAgreement,
@@ -360,6 +361,7 @@ def create_trust_app(
         agreements={a.id: a for a in load_recognitions(sources)},
     )
     app = FastAPI(title="Passerelle trust service", version=__version__, description=__doc__)
+    install_edge(app, service="trust")
     app.state.trust = trust
     for router in (health_router, lists_router, recognition_router):
         app.include_router(router)

@@ -50,7 +50,12 @@ from passerelle.oid4vp import (
 from passerelle.sd_jwt import KeyBindingCheck
 from passerelle.services.catalog import load_catalog
 from passerelle.services.decision_inputs import gather_inputs
-from passerelle.services.fetch import Fetcher, FetchPolicy, is_loopback_url
+from passerelle.services.fetch import Fetcher, stack_fetch_policy
+from passerelle.services.openapi import (
+    AUTHORIZATION_RESPONSE_FORM,
+    TRANSACTION_RESPONSES,
+    WALLET_NONCE_FORM,
+)
 from passerelle.services.pages import page
 from passerelle.services.pki import load_pki, verifier_client_id
 from passerelle.services.runtime import SecretsRandom, utc_now
@@ -105,9 +110,10 @@ def create_verifier_app(
     )
     profile = replace(profile, client_id_prefix=client_id.split(":", 1)[0])  # as in use
     loopback = any(url.startswith("http://") for url in pki.hosts.values())
-    local = all(is_loopback_url(url) for url in pki.hosts.values())
     fetcher = Fetcher(
-        FetchPolicy(allow_insecure_loopback=loopback, allow_loopback=local, ca_file=str(pki.tls_ca))
+        stack_fetch_policy(
+            pki.hosts, ca_file=str(pki.tls_ca), allowed_hosts=profile.fetch_allowed_hosts
+        )
     )
     catalog = load_catalog()
     trust = TrustClient(
@@ -265,7 +271,7 @@ def create_verifier_app(
             "page": f"{base}/transactions/{tid}/page",
         }
 
-    @app.post("/transactions", status_code=201)
+    @app.post("/transactions", status_code=201, responses=TRANSACTION_RESPONSES)
     def create_transaction(body: TransactionBody) -> JSONResponse:
         return JSONResponse(open_transaction(body), status_code=201)
 
@@ -338,7 +344,7 @@ def create_verifier_app(
     def get_request(rid: str) -> Response:
         return _request_object(rid, None)
 
-    @app.post("/request/{rid}")
+    @app.post("/request/{rid}", openapi_extra=WALLET_NONCE_FORM)
     async def post_request(rid: str, request: Request) -> Response:
         form = await request.form()
         nonce = form.get("wallet_nonce")
@@ -398,7 +404,7 @@ def create_verifier_app(
         again = behaviour.widened_policy(decision, presented, policy=policy, now=now)
         return behaviour.overruled(decision if again is None else decide_under(again))
 
-    @app.post("/response/{rid}")
+    @app.post("/response/{rid}", openapi_extra=AUTHORIZATION_RESPONSE_FORM)
     async def response(rid: str, request: Request) -> Response:
         form = {k: str(v) for k, v in (await request.form()).items()}
         # Deciding is CPU work (signatures, chains, schemas) and the store blocks: both

@@ -43,6 +43,8 @@ class VerifierProfile:
     require_status: bool
     home_types: Mapping[str, str]
     policies: Mapping[str, VerifierPolicy]
+    fetch_allowed_hosts: tuple[str, ...] | None = None
+    """Partner mode: the only hosts fetched besides the stack's own (None: any public)."""
 
 
 def load_verifier_profile(name: str) -> VerifierProfile:
@@ -76,6 +78,11 @@ def load_verifier_profile(name: str) -> VerifierProfile:
     prefix = str(doc.get("client_id_prefix"))
     if prefix not in ("x509_san_dns", "x509_hash"):
         raise bad("client_id_prefix must be x509_san_dns or x509_hash")
+    allowed = doc.get("fetch_allowed_hosts")
+    if allowed is not None and not (
+        isinstance(allowed, list) and all(isinstance(h, str) and h for h in allowed)
+    ):
+        raise bad("fetch_allowed_hosts must be a list of host names")
     return VerifierProfile(
         id=str(doc.get("id", name)),
         home=Framework(str(doc.get("home"))),
@@ -94,4 +101,5 @@ def load_verifier_profile(name: str) -> VerifierProfile:
         if isinstance(home_types, dict)
         else {},
         policies=policies,
+        fetch_allowed_hosts=None if allowed is None else tuple(str(h) for h in allowed),
     )

@@ -12,6 +12,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from passerelle.oid4vci import SPEC_VERSION as OID4VCI_VERSION
+from passerelle.services.openapi import (
+    WALLET_CREDENTIALS_RESPONSES,
+    WALLET_DECISIONS_RESPONSES,
+    WALLET_OFFER_RESPONSES,
+    WALLET_OUTCOME_RESPONSES,
+)
 from passerelle.services.web import health_body
 
 from .state import HolderDep, PresenterDep
@@ -61,7 +67,7 @@ def health(request: Request) -> JSONResponse:
     )
 
 
-@api_router.get("/api/credentials")
+@api_router.get("/api/credentials", responses=WALLET_CREDENTIALS_RESPONSES)
 def credentials(holder: HolderDep) -> JSONResponse:
     return JSONResponse(
         [
@@ -77,27 +83,27 @@ def credentials(holder: HolderDep) -> JSONResponse:
     )
 
 
-@api_router.get("/api/decisions")
+@api_router.get("/api/decisions", responses=WALLET_DECISIONS_RESPONSES)
 def decisions(holder: HolderDep) -> JSONResponse:
     return JSONResponse(holder.decisions())
 
 
-@offers_router.post("/api/offers")
+@offers_router.post("/api/offers", responses=WALLET_OFFER_RESPONSES)
 def accept_offer(body: OfferAcceptance, holder: HolderDep) -> JSONResponse:
     outcomes = holder.accept_offer(body.offer, tx_code=body.tx_code, persona=body.persona)
     return JSONResponse({"outcomes": outcomes})
 
 
-@presentations_router.post("/api/presentations")
+@presentations_router.post("/api/presentations", responses=WALLET_OUTCOME_RESPONSES)
 def present(body: PresentationAnswer, presenter: PresenterDep) -> JSONResponse:
     return JSONResponse(presenter.present(body.request, consent=body.consent))
 
 
-@presentations_router.post("/api/presentations/prepare")
+@presentations_router.post("/api/presentations/prepare", responses=WALLET_OUTCOME_RESPONSES)
 def prepare(body: PresentationRequest, presenter: PresenterDep) -> JSONResponse:
     return JSONResponse(presenter.prepare(body.request))
 
 
-@presentations_router.post("/api/presentations/{pending_id}")
+@presentations_router.post("/api/presentations/{pending_id}", responses=WALLET_OUTCOME_RESPONSES)
 def complete(pending_id: str, body: ConsentChoice, presenter: PresenterDep) -> JSONResponse:
     return JSONResponse(presenter.complete(pending_id, consent=body.consent))

@@ -21,14 +21,14 @@ from fastapi import FastAPI
 from passerelle import RandomSource
 from passerelle.decision import DecisionPolicy
 from passerelle.services.catalog import load_catalog
-from passerelle.services.pki import load_pki
+from passerelle.services.pki import Pki, load_pki
 from passerelle.services.runtime import SecretsRandom, utc_now
 from passerelle.services.storage import open_store
 from passerelle.services.trust.client import TrustClient
-from passerelle.services.web import install_edge
+from passerelle.services.web import backchannel_guard, install_edge, protect_backchannel
 
 from ..did import WebDidResolver
-from ..fetch import Fetcher, FetchPolicy, is_loopback_url
+from ..fetch import Fetcher, is_loopback_url, stack_fetch_policy
 from .api import api_router, offers_router, presentations_router
 from .holder import Holder, Presenter
 from .pages import pages_router
@@ -41,20 +41,18 @@ __all__ = ["create_wallet_app"]
 
 def build_wallet_state(
     *,
+    pki: Pki,
     data_dir: Path,
     store_url: str | None,
     clock: Callable[[], datetime],
     random: RandomSource,
     quirks: frozenset[WalletQuirk],
 ) -> WalletState:
-    pki = load_pki(data_dir, now=clock())
     store = open_store(store_url or f"sqlite://{data_dir / 'wallet' / 'store.db'}")
     # The laptop stack runs on plain HTTP over loopback unless --tls: allowed, and said.
     loopback = any(url.startswith("http://") for url in pki.hosts.values())
     local = all(is_loopback_url(url) for url in pki.hosts.values())
-    fetcher = Fetcher(
-        FetchPolicy(allow_insecure_loopback=loopback, allow_loopback=local, ca_file=str(pki.tls_ca))
-    )
+    fetcher = Fetcher(stack_fetch_policy(pki.hosts, ca_file=str(pki.tls_ca)))
     trust = TrustClient(
         fetcher,
         trust_url=pki.hosts["trust"],
@@ -98,9 +96,16 @@ def create_wallet_app(
     random: RandomSource | None = None,
     quirks: frozenset[WalletQuirk] = frozenset(),
 ) -> FastAPI:
+    pki = load_pki(data_dir, now=clock())
     app = FastAPI(title="Passerelle wallet")
     install_edge(app, service="wallet")
+    protect_backchannel(
+        app,
+        backchannel_guard(hosts=pki.hosts, token_file=data_dir / "wallet" / "api-token"),
+        prefixes=("/api/",),
+    )
     app.state.wallet = build_wallet_state(
+        pki=pki,
         data_dir=data_dir,
         store_url=store_url,
         clock=clock,

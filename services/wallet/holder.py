@@ -156,6 +156,7 @@ class Holder:
             issuer_metadata=inputs.issuer_metadata,
             status_lists=inputs.status_lists,
             status_failures=inputs.status_failures,
+            w3c_status_lists=inputs.w3c_status_lists,
             schemas=self._schemas,
             type_metadata={t.vct: t.type_metadata for t in self.catalog.types.values()},
             expected_holder=key.public_key(),

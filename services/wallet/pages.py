@@ -43,8 +43,11 @@ def review(request: str, presenter: PresenterDep) -> HTMLResponse:
     prepared = presenter.prepare(request)
     if "pending_id" not in prepared:
         detail = escape(str(prepared.get("reason")))
+        # The verifier's request_uri host being down is not the person's fault.
+        down = prepared.get("reason") == "fetch.unreachable"
         return HTMLResponse(
-            page("Request refused", f"<p id='refused'>{detail}</p>"), status_code=400
+            page("Request refused", f"<p id='refused'>{detail}</p>"),
+            status_code=503 if down else 400,
         )
     plan = cast("dict[str, list[dict[str, Any]]]", prepared["plan"])
     rows = "".join(_plan_line(q, item) for q, items in plan.items() for item in items)

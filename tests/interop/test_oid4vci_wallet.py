@@ -57,6 +57,7 @@ from passerelle.sd_jwt_vc import (
 )
 from passerelle.services.pki import Pki, init_pki, load_pki
 from passerelle.services.runtime import utc_now
+from passerelle.services.scenarios import backchannel_headers
 from passerelle.vc import did_jwk_from_key, verify_jwt_vc_json
 
 pytestmark = pytest.mark.interop
@@ -208,6 +209,7 @@ class World:
     pki: Pki
     bases: dict[str, str]
     http: httpx.Client
+    data_dir: Path
 
     @property
     def ca_file(self) -> Path:
@@ -222,6 +224,8 @@ class World:
                 "tx_code": tx_code,
                 "grant": grant,
             },
+            # Over TLS the offer backchannel takes the issuer's admin token.
+            headers=backchannel_headers(self.data_dir, case.profile, name="admin-token"),
         )
         assert response.status_code == 201, response.text
         made = response.json()
@@ -259,7 +263,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         for server in served:
             server.start()
             started.append(server)
-        yield World(pki=pki, bases=bases, http=http)
+        yield World(pki=pki, bases=bases, http=http, data_dir=data_dir)
     finally:
         http.close()
         for server in started:

@@ -53,7 +53,7 @@ from passerelle.services.catalog import data_root
 from passerelle.services.launcher import ROLES, start_stack
 from passerelle.services.pki import Pki, init_pki, load_pki
 from passerelle.services.runtime import utc_now
-from passerelle.services.scenarios import free_ports
+from passerelle.services.scenarios import backchannel_headers, free_ports
 from passerelle.services.trust.build import build_with_pki
 
 pytestmark = pytest.mark.interop
@@ -88,6 +88,8 @@ class TlsStack:
     polaris_pki: Path
     polaris_port: int
     http: httpx.Client = field(repr=False)
+    data_dir: Path = field(repr=False)
+    """Over TLS the backchannels take their tokens, which the stack wrote here."""
 
     def node(self, script: Path, request: JsonObject) -> tuple[int, dict[str, Any]]:
         """One request to a node peer, which trusts the development TLS CA through
@@ -110,6 +112,7 @@ class TlsStack:
         response = self.http.post(
             f"{self.urls[issuer]}/offers",
             json={"credential_configuration_ids": [config], "persona": persona, "tx_code": True},
+            headers=backchannel_headers(self.data_dir, issuer, name="admin-token"),
         )
         assert response.status_code == 201, response.text
         made = response.json()
@@ -122,12 +125,15 @@ class TlsStack:
         answer = self.http.post(
             f"{self.urls['wallet']}/api/offers",
             json={"offer": next(iter(made["links"].values())), "tx_code": made["tx_code"]},
+            headers=backchannel_headers(self.data_dir, "wallet"),
         ).json()
         assert answer["outcomes"][0]["accepted"], answer
 
     def present(self, request_url: str) -> dict[str, Any]:
         answer = self.http.post(
-            f"{self.urls['wallet']}/api/presentations", json={"request": request_url}
+            f"{self.urls['wallet']}/api/presentations",
+            json={"request": request_url},
+            headers=backchannel_headers(self.data_dir, "wallet"),
         ).json()
         assert isinstance(answer, dict)
         return answer
@@ -211,6 +217,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsStack]:
             polaris_pki=polaris_pki,
             polaris_port=polaris_port,
             http=http,
+            data_dir=data_dir,
         )
     finally:
         http.close()

@@ -18,8 +18,14 @@ from pathlib import Path
 ROOT = Path(__file__).parents[2]
 FOLDERS = {"passerelle.services": ROOT / "services", "passerelle.conformance": ROOT / "conformance"}
 
-ALLOWED: dict[frozenset[str], str] = {}
-"""Circles known and kept, each with the reason breaking it is out of scope (none)."""
+ALLOWED: dict[frozenset[str], str] = {
+    frozenset({"passerelle.services.issuer.credentials", "passerelle.services.issuer.dcp"}): (
+        "dcp imports day_of from credentials, which names dcp.BitstringStatusLists under "
+        "TYPE_CHECKING; the issuer is being rebuilt as routers over its state in parallel, "
+        "and this edge goes with that work (move day_of below both)"
+    ),
+}
+"""Circles known and kept, each with the reason breaking it is out of scope here."""
 
 
 def module_files(folders: Mapping[str, Path]) -> dict[str, tuple[Path, bool]]:
@@ -112,6 +118,11 @@ def cycles(graph: Mapping[str, set[str]]) -> list[frozenset[str]]:
 def test_services_and_conformance_have_no_import_cycle() -> None:
     found = [c for c in cycles(import_graph(FOLDERS)) if c not in ALLOWED]
     assert [sorted(c) for c in found] == []
+
+
+def test_every_allowed_cycle_still_exists() -> None:
+    # An allowance outliving its circle would hide the next one between those modules.
+    assert set(ALLOWED) <= set(cycles(import_graph(FOLDERS)))
 
 
 def test_the_check_finds_a_cycle(tmp_path: Path) -> None:
