@@ -42,16 +42,13 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-import ssl
 import threading
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from socket import socket
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -74,6 +71,8 @@ from passerelle.dsp import (
 )
 from passerelle.jose import KeySigner, decode_unverified_jws, epoch, public_jwk, sign_jws
 
+from ._serving import ServedRole, SuiteHandler
+
 __all__ = [
     "SAMPLE_DATA",
     "Answer",
@@ -84,7 +83,6 @@ __all__ = [
     "TokenDeviation",
 ]
 
-_MAX_BODY = 1 << 20
 _DID_CONTEXT: list[JsonValue] = [
     "https://www.w3.org/ns/did/v1",
     "https://w3id.org/dspace-dcp/v1.0/dcp.jsonld",
@@ -214,70 +212,33 @@ class _Grant:
     queries: list[Query] = field(default_factory=list)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # Stopping must be bounded: never wait for a provider that holds a connection open.
-    block_on_close = False
-
-    def __init__(self, bind: tuple[str, int], owner: SuiteConsumer) -> None:
-        super().__init__(bind, _Handler)
-        self.owner = owner
-        self.tls: ssl.SSLContext | None = None
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        # The TLS handshake runs in the request's own thread, never in the accept loop.
-        if self.tls is not None:
-            try:
-                request = self.tls.wrap_socket(request, server_side=True)
-            except (ssl.SSLError, OSError):
-                return
-        super().finish_request(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+class _Handler(SuiteHandler["SuiteConsumer"]):
     timeout = 10.0
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return  # the suite records what matters itself
-
-    def _answer(self, status: int, body: JsonValue, content_type: str = "application/json") -> None:
-        raw = json.dumps(body).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(raw)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(min(max(length, 0), _MAX_BODY))
 
     def do_GET(self) -> None:
         owner = self.server.owner
         path = urlsplit(self.path).path
         if path == "/.well-known/did.json":
-            self._answer(200, owner.document, "application/did+json")
+            self.send_json(200, owner.document, "application/did+json")
         elif path == "/provider/did.json":
-            self._answer(200, owner.provider_document, "application/did+json")
+            self.send_json(200, owner.provider_document, "application/did+json")
         elif path == "/.well-known/dspace-version":
-            self._answer(200, version_metadata(DSP_PATH, service_id=f"{owner.provider_did}#dsp"))
+            self.send_json(200, version_metadata(DSP_PATH, service_id=f"{owner.provider_did}#dsp"))
         elif path.startswith("/data/"):
             owner.serve_data(path.removeprefix("/data/"))
-            self._answer(200, SAMPLE_DATA)
+            self.send_json(200, SAMPLE_DATA)
         else:
-            self._answer(404, {"error": "not_found"})
+            self.send_json(404, {"error": "not_found"})
 
     def do_POST(self) -> None:
         owner = self.server.owner
-        body = self._body()
+        body = self.read_body()
         parts = urlsplit(self.path).path.strip("/").split("/")
         authorization = self.headers.get("Authorization")
         if parts == ["cs", "presentations", "query"]:
             status, answer = owner.answer_query(authorization, body)
             headers = "application/json"
-            self._answer(status, answer, headers)
+            self.send_json(status, answer, headers)
             return
         if len(parts) == 4 and parts[0] == "callback" and parts[1] in ("negotiations", "transfers"):
             try:
@@ -294,17 +255,20 @@ class _Handler(BaseHTTPRequestHandler):
                     authorized=scheme.lower() == "bearer" and token.count(".") == 2,
                 )
             )
-            self._answer(200, {})
+            self.send_json(200, {})
             return
         if len(parts) >= 3 and "/" + parts[0] == DSP_PATH:
             status, answer = owner.as_provider(parts[1], parts[2:], body, authorization)
-            self._answer(status, answer)
+            self.send_json(status, answer)
             return
-        self._answer(404, {"error": "not_found"})
+        self.send_json(404, {"error": "not_found"})
 
 
-class SuiteConsumer:
+class SuiteConsumer(ServedRole):
     """The suite's consumer, listening from :meth:`start` to :meth:`close`."""
+
+    handler = _Handler
+    thread_name = "conformance-suite-consumer"
 
     def __init__(
         self,
@@ -314,9 +278,7 @@ class SuiteConsumer:
         tls: tuple[Path, Path] | None = None,
         hold_seconds: float = 3.0,
     ) -> None:
-        self.host = host
-        self._bind = bind
-        self._tls = tls
+        super().__init__(host=host, bind=bind, tls=tls)
         self._hold = hold_seconds
         self._key = ec.generate_private_key(ec.SECP256R1())
         self.signer = KeySigner(self._key)
@@ -329,20 +291,12 @@ class SuiteConsumer:
         self._inbound: list[Inbound] = []
         self._processes: set[str] = set()
         self._data_gates: dict[str, threading.Event] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self.document: JsonObject = {}
         self.provider_document: JsonObject = {}
 
     # --- lifetime ------------------------------------------------------------------------
 
-    def start(self) -> SuiteConsumer:
-        server = _Server((self._bind, 0), self)
-        if self._tls is not None:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(str(self._tls[0]), str(self._tls[1]))
-            server.tls = context
-        self._server = server
+    def _ready(self) -> None:
         self.document = self._make_document(
             self.did, self._key, CREDENTIAL_SERVICE_TYPE, f"{self.url}/cs"
         )
@@ -352,14 +306,6 @@ class SuiteConsumer:
             "DataService",
             f"{self.url}/.well-known/dspace-version",
         )
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="conformance-suite-consumer",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
 
     def close(self) -> None:
         with self._changed:
@@ -369,31 +315,13 @@ class SuiteConsumer:
                     grant.answer.gate.set()
             for gate in self._data_gates.values():
                 gate.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> SuiteConsumer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().close()
 
     # --- identity ------------------------------------------------------------------------
 
     @property
-    def port(self) -> int:
-        assert self._server is not None, "start the SuiteConsumer first"
-        sock: socket = self._server.socket
-        return int(sock.getsockname()[1])
-
-    @property
     def url(self) -> str:
-        scheme = "https" if self._tls is not None else "http"
-        return f"{scheme}://{self.host}:{self.port}"
+        return self.server.url(self.host)
 
     @property
     def did(self) -> str:

@@ -20,16 +20,12 @@ from __future__ import annotations
 
 import json
 import secrets
-import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from socket import socket
-from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from passerelle import JsonObject, PasserelleError
@@ -47,10 +43,11 @@ from passerelle.oid4vci import (
     verify_jwt_proof,
 )
 
+from ._serving import ServedRole, SuiteHandler
+
 __all__ = ["ProofSeen", "SuiteIssuer"]
 
 CONFIGURATION_ID = "suite-credential"
-_MAX_BODY = 1 << 20
 _ALGORITHMS = ("ES256", "ES384", "EdDSA", "Ed25519")
 _PROOF_MAX_AGE = timedelta(minutes=5)
 _SKEW = timedelta(seconds=60)
@@ -81,88 +78,54 @@ class _State:
     notifications: list[JsonObject] = field(default_factory=list)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, bind: tuple[str, int], owner: SuiteIssuer) -> None:
-        super().__init__(bind, _Handler)
-        self.owner = owner
-        self.tls: ssl.SSLContext | None = None
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        if self.tls is not None:
-            try:
-                request = self.tls.wrap_socket(request, server_side=True)
-            except (ssl.SSLError, OSError):
-                return
-        super().finish_request(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    timeout = 5.0
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def _send(self, status: int, body: JsonObject) -> None:
-        raw = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(min(max(length, 0), _MAX_BODY))
-
+class _Handler(SuiteHandler["SuiteIssuer"]):
     def do_GET(self) -> None:
         owner = self.server.owner
         path = urlsplit(self.path).path
         if path == "/.well-known/openid-credential-issuer":
-            self._send(200, owner.metadata())
+            self.send_json(200, owner.metadata())
         elif path == "/.well-known/oauth-authorization-server":
-            self._send(200, owner.as_metadata())
+            self.send_json(200, owner.as_metadata())
         else:
-            self._send(404, {"error": "not_found"})
+            self.send_json(404, {"error": "not_found"})
 
     def do_POST(self) -> None:
         owner = self.server.owner
         path = urlsplit(self.path).path
-        raw = self._body()
+        raw = self.read_body()
         if path == "/token":
             form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
-            self._send(*owner.token(form))
+            self.send_json(*owner.token(form))
             return
         if path == "/nonce":
-            self._send(200, {"c_nonce": owner.new_nonce()})
+            self.send_json(200, {"c_nonce": owner.new_nonce()})
             return
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
-            self._send(400, {"error": "invalid_request"})
+            self.send_json(400, {"error": "invalid_request"})
             return
         if not isinstance(body, dict):
-            self._send(400, {"error": "invalid_request"})
+            self.send_json(400, {"error": "invalid_request"})
         elif self.headers.get("Authorization", "") != f"Bearer {owner.state.access_token}":
-            self._send(401, {"error": "invalid_token"})
+            self.send_json(401, {"error": "invalid_token"})
         elif path == "/credential":
-            self._send(*owner.credential(body))
+            self.send_json(*owner.credential(body))
         elif path == "/notification":
             owner.record_notification(body)
             self.send_response(204)
             self.send_header("Content-Length", "0")
             self.end_headers()
         else:
-            self._send(404, {"error": "not_found"})
+            self.send_json(404, {"error": "not_found"})
 
 
-class SuiteIssuer:
+class SuiteIssuer(ServedRole):
     """The suite's issuer and authorization server, listening while the ``with`` block
     runs. ``issue`` makes one credential for a holder key."""
+
+    handler = _Handler
+    thread_name = "conformance-suite-issuer"
 
     def __init__(
         self,
@@ -174,48 +137,17 @@ class SuiteIssuer:
         tls: tuple[Path, Path] | None = None,
         batch_size: int = 2,
     ) -> None:
-        self.host = host
+        super().__init__(host=host, bind=bind, tls=tls)
         self.vct = vct
         self.batch_size = batch_size
         self._issue = issue
-        self._bind = bind
-        self._tls = tls
         self.state = _State()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> SuiteIssuer:
-        server = _Server((self._bind, 0), self)
-        if self._tls is not None:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(str(self._tls[0]), str(self._tls[1]))
-            server.tls = context
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="conformance-suite-issuer",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "use SuiteIssuer in a with block"
-        sock: socket = self._server.socket
-        scheme = "https" if self._tls is not None else "http"
-        return f"{scheme}://{self.host}:{int(sock.getsockname()[1])}"
+        return self.server.url(self.host)
 
     # --- what is served --------------------------------------------------------------
 

@@ -32,15 +32,12 @@ import base64
 import contextlib
 import json
 import secrets
-import ssl
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from socket import socket
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -74,6 +71,8 @@ from passerelle.x509 import (
     x509_hash,
 )
 
+from ._serving import ServedRole, SuiteHandler
+
 __all__ = [
     "RESPONSE_ENC",
     "Arrival",
@@ -94,7 +93,6 @@ _FORMATS: JsonObject = {
     "dc+sd-jwt": {"sd-jwt_alg_values": _ALGS, "kb-jwt_alg_values": _ALGS},
     "jwt_vc_json": {"alg_values": _ALGS},
 }
-_MAX_BODY = 1 << 20
 _CERT_VALIDITY = timedelta(days=1)
 
 
@@ -370,53 +368,15 @@ def _b64_json(part: str) -> JsonObject | None:
     return value if isinstance(value, dict) else None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # Stopping must be bounded: never wait for a wallet that holds a connection open.
-    block_on_close = False
-
-    def __init__(self, bind: tuple[str, int], owner: SuiteVerifier) -> None:
-        super().__init__(bind, _Handler)
-        self.owner = owner
-        self.tls: ssl.SSLContext | None = None
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        # The TLS handshake runs in the request's own thread, never in the accept loop.
-        if self.tls is not None:
-            try:
-                request = self.tls.wrap_socket(request, server_side=True)
-            except (ssl.SSLError, OSError):
-                return
-        super().finish_request(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    timeout = 5.0
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return  # the suite records what matters itself
-
+class _Handler(SuiteHandler["SuiteVerifier"]):
     def _route(self) -> tuple[str, PendingRequest | None]:
         parts = urlsplit(self.path).path.strip("/").split("/")
         if len(parts) != 2:
             return "", None
         return parts[0], self.server.owner.pending(parts[1])
 
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(min(max(length, 0), _MAX_BODY))
-
-    def _answer(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
-
     def _not_found(self) -> None:
-        self._answer(404, b'{"error":"invalid_request"}', "application/json")
+        self.send_bytes(404, b'{"error":"invalid_request"}', "application/json")
 
     def do_GET(self) -> None:
         kind, pending = self._route()
@@ -427,7 +387,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         kind, pending = self._route()
-        body = self._body()
+        body = self.read_body()
         if pending is None:
             self._not_found()
             return
@@ -437,7 +397,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind == "response":
             content_type = self.headers.get("Content-Type", "")
             self.server.owner.record_arrival(pending, _read_arrival(pending, form, content_type))
-            self._answer(200, b"{}", "application/json")
+            self.send_bytes(200, b"{}", "application/json")
         else:
             self._not_found()
 
@@ -449,7 +409,7 @@ class _Handler(BaseHTTPRequestHandler):
             pending,
             {"method": method, "wallet_nonce": wallet_nonce is not None, "request_object": token},
         )
-        self._answer(200, token.encode("ascii"), "application/oauth-authz-req+jwt")
+        self.send_bytes(200, token.encode("ascii"), "application/oauth-authz-req+jwt")
 
 
 def _read_arrival(pending: PendingRequest, form: dict[str, str], content_type: str) -> Arrival:
@@ -486,8 +446,11 @@ def _read_arrival(pending: PendingRequest, form: dict[str, str], content_type: s
     )
 
 
-class SuiteVerifier:
+class SuiteVerifier(ServedRole):
     """The suite's verifier, listening while the ``with`` block runs."""
+
+    handler = _Handler
+    thread_name = "conformance-suite-verifier"
 
     def __init__(
         self,
@@ -496,48 +459,13 @@ class SuiteVerifier:
         bind: str = "127.0.0.1",
         tls: tuple[Path, Path] | None = None,
     ) -> None:
-        self.host = host
-        self._bind = bind
-        self._tls = tls
+        super().__init__(host=host, bind=bind, tls=tls)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._pending: dict[str, PendingRequest] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> SuiteVerifier:
-        server = _Server((self._bind, 0), self)
-        if self._tls is not None:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(str(self._tls[0]), str(self._tls[1]))
-            server.tls = context
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="conformance-suite-verifier",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "use SuiteVerifier in a with block"
-        sock: socket = self._server.socket
-        return int(sock.getsockname()[1])
 
     def url(self, host: str | None = None) -> str:
-        scheme = "https" if self._tls is not None else "http"
-        return f"{scheme}://{host or self.host}:{self.port}"
+        return self.server.url(host or self.host)
 
     def create_request(
         self,

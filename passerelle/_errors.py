@@ -20,6 +20,8 @@ turns a bad key-proof signature into ``invalid_proof``) re-raises with
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 
 __all__ = ["Fault", "PasserelleError", "Reason"]
 
@@ -463,3 +465,20 @@ class PasserelleError(Exception):
 def local_error(reason: Reason, detail: str) -> PasserelleError:
     """A misuse of our own API (bad option, impossible request) rather than a peer fault."""
     return PasserelleError(reason, detail, fault=Fault.LOCAL)
+
+
+@contextmanager
+def reraised_as(
+    make: Callable[[Reason, str], PasserelleError],
+    reason: Reason,
+    *,
+    keep: Collection[Reason] = (),
+    prefix: str = "",
+) -> Iterator[None]:
+    """How a protocol layer words what a layer below refused: a :class:`PasserelleError`
+    raised in the block is raised again as ``make(reason, prefix + detail)``, keeping
+    its own reason when that is one of ``keep``."""
+    try:
+        yield
+    except PasserelleError as exc:
+        raise make(exc.reason if exc.reason in keep else reason, prefix + exc.detail) from exc

@@ -208,6 +208,15 @@ class _Attempt:
     token: str
     nonce: str | None
 
+    def honest_proof(self, ctx: CheckContext) -> str:
+        """A key proof as an honest wallet makes it: a new key, this attempt's nonce."""
+        return key_proof(
+            new_holder_key(),
+            audience=self.endpoints.credential_issuer,
+            nonce=self.nonce,
+            now=ctx.now(),
+        )
+
 
 def _prepare(ctx: CheckContext, fmt: str | None = None, *, nonce: bool = True) -> _Attempt:
     """Offer, token and nonce for a negative. If one of these honest steps fails, the
@@ -839,12 +848,7 @@ def _nonce_fresh(ctx: CheckContext) -> None:
     _needs_nonce(ctx)
     attempt = _prepare(ctx)
     assert attempt.nonce is not None  # _needs_nonce: the issuer has a nonce endpoint
-    proof = key_proof(
-        new_holder_key(),
-        audience=attempt.endpoints.credential_issuer,
-        nonce=attempt.nonce,
-        now=ctx.now(),
-    )
+    proof = attempt.honest_proof(ctx)
     spent = _send_proofs(ctx, attempt, [proof])
     if spent.status_code not in (200, 202):
         raise CheckSkipped(f"the honest credential request failed (HTTP {spent.status_code})")
@@ -882,10 +886,7 @@ def _nonce_endpoint_when_required(ctx: CheckContext) -> None:
         new_holder_key(), audience=endpoints.credential_issuer, nonce=None, now=ctx.now()
     )
     response = _send_proofs(ctx, attempt, [proof])
-    try:
-        error = response.json().get("error")
-    except (ValueError, AttributeError):
-        error = None
+    error = _error_of(response)
     ctx.record(http_status=response.status_code, error=error)
     expect(
         not (400 <= response.status_code < 500 and error in ("invalid_nonce", "invalid_proof")),
@@ -935,10 +936,7 @@ def _cred_happy(ctx: CheckContext) -> None:
 )
 def _cred_no_store(ctx: CheckContext) -> None:
     attempt = _prepare(ctx)
-    key = new_holder_key()
-    proof = key_proof(
-        key, audience=attempt.endpoints.credential_issuer, nonce=attempt.nonce, now=ctx.now()
-    )
+    proof = attempt.honest_proof(ctx)
     response = _send_proofs(ctx, attempt, [proof])
     if response.status_code not in (200, 202):
         raise CheckSkipped(f"no credential response to judge (HTTP {response.status_code})")
@@ -1162,20 +1160,11 @@ def _cred_bad_token(ctx: CheckContext) -> None:
 )
 def _cred_unknown_configuration(ctx: CheckContext) -> None:
     attempt = _prepare(ctx)
-    proof = key_proof(
-        new_holder_key(),
-        audience=attempt.endpoints.credential_issuer,
-        nonce=attempt.nonce,
-        now=ctx.now(),
-    )
-    response = credential_request(
+    response = _send_body(
         ctx,
-        attempt.endpoints,
-        attempt.token,
-        {
-            "credential_configuration_id": f"no-such-configuration-{secrets.token_hex(4)}",
-            "proofs": {"jwt": [proof]},
-        },
+        attempt,
+        {"credential_configuration_id": f"no-such-configuration-{secrets.token_hex(4)}"},
+        attempt.honest_proof(ctx),
     )
     expect_oauth_error(response, 400, "unknown_credential_configuration")
 
@@ -1197,12 +1186,7 @@ def _cred_unknown_configuration(ctx: CheckContext) -> None:
 )
 def _cred_token_in_query(ctx: CheckContext) -> None:
     attempt = _prepare(ctx)
-    proof = key_proof(
-        new_holder_key(),
-        audience=attempt.endpoints.credential_issuer,
-        nonce=attempt.nonce,
-        now=ctx.now(),
-    )
+    proof = attempt.honest_proof(ctx)
     response = ctx.http.post(
         attempt.endpoints.credential_endpoint,
         params={"access_token": attempt.token},
@@ -1234,22 +1218,14 @@ def _cred_token_in_query(ctx: CheckContext) -> None:
 )
 def _cred_unknown_identifier(ctx: CheckContext) -> None:
     attempt = _prepare(ctx)
-    proof = key_proof(
-        new_holder_key(),
-        audience=attempt.endpoints.credential_issuer,
-        nonce=attempt.nonce,
-        now=ctx.now(),
-    )
+    proof = attempt.honest_proof(ctx)
     response = _send_body(
         ctx,
         attempt,
         {"credential_identifier": f"no-such-identifier-{secrets.token_hex(4)}"},
         proof,
     )
-    try:
-        error = response.json().get("error")
-    except (ValueError, AttributeError):
-        error = None
+    error = _error_of(response)
     ctx.record(http_status=response.status_code, error=error)
     # §8.2 lets credential_identifier be used only after a token response named some;
     # a request naming one nobody issued is malformed too, so both codes are right.
@@ -1276,16 +1252,13 @@ def _cred_unknown_identifier(ctx: CheckContext) -> None:
 )
 def _cred_additional_request(ctx: CheckContext) -> None:
     attempt = _prepare(ctx)
-    aud = attempt.endpoints.credential_issuer
-    first = _send_proofs(
-        ctx,
-        attempt,
-        [key_proof(new_holder_key(), audience=aud, nonce=attempt.nonce, now=ctx.now())],
-    )
+    first = _send_proofs(ctx, attempt, [attempt.honest_proof(ctx)])
     if first.status_code not in (200, 202):
         raise CheckSkipped(f"the honest credential request failed (HTTP {first.status_code})")
     nonce = fresh_nonce(ctx, attempt.endpoints)
-    proof = key_proof(new_holder_key(), audience=aud, nonce=nonce, now=ctx.now())
+    proof = key_proof(
+        new_holder_key(), audience=attempt.endpoints.credential_issuer, nonce=nonce, now=ctx.now()
+    )
     second = _send_body(
         ctx,
         attempt,

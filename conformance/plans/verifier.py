@@ -19,6 +19,7 @@ never served before, so no cache and no history can explain an acceptance.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -54,6 +55,7 @@ from .._presenting import (
     Fault,
     FetchedRequest,
     Holding,
+    Outcome,
     Session,
     access_anchors,
     answer,
@@ -972,8 +974,7 @@ def _replay(ctx: CheckContext) -> None:
             f"the honest presentation to replay was not accepted (reason {first.outcome.reason!r})"
         )
     session = first.session
-    again = ctx.http.post(session.request.response_uri, data=dict(first.form))
-    second = read_outcome(ctx, session.transaction, again)
+    second = send_response(ctx, session, first.form)
     ctx.record(replay_http_status=second.http_status, replay_reason=second.reason)
     expect(
         400 <= second.http_status < 500,
@@ -1011,6 +1012,17 @@ _RESPONSE_URI_ANSWER = _vp(
 )
 
 
+def _respond(
+    ctx: CheckContext, session: Session, form: Mapping[str, str]
+) -> tuple[httpx.Response, Outcome]:
+    """Post ``form`` to the response_uri; the verifier's answer as sent, and its verdict
+    (recorded as evidence)."""
+    response = ctx.http.post(session.request.response_uri, data=dict(form))
+    outcome = read_outcome(ctx, session.transaction, response)
+    ctx.record(**outcome.evidence())
+    return response, outcome
+
+
 def _json_object_answer(response: httpx.Response, what: str) -> None:
     content_type = response.headers.get("content-type", "").split(";")[0].strip()
     expect(
@@ -1040,11 +1052,7 @@ def _answer_to_honest(ctx: CheckContext) -> None:
     holding, query = _inputs(ctx)
     session = open_session(ctx, ctx.target, query, response_mode=_mode(ctx))
     vp_token = answer(holding, session.request, now=ctx.now())
-    response = ctx.http.post(
-        session.request.response_uri, data=response_form(session.request, vp_token)
-    )
-    outcome = read_outcome(ctx, session.transaction, response)
-    ctx.record(**outcome.evidence())
+    response, outcome = _respond(ctx, session, response_form(session.request, vp_token))
     if not outcome.accepted:
         raise CheckSkipped(f"the honest presentation was not accepted ({outcome.reason!r})")
     _json_object_answer(response, "honest presentation")
@@ -1063,9 +1071,7 @@ def _answer_to_wallet_error(ctx: CheckContext) -> None:
     form = {"error": "access_denied", "error_description": "the user declined"}
     if session.request.state is not None:
         form["state"] = session.request.state
-    response = ctx.http.post(session.request.response_uri, data=form)
-    outcome = read_outcome(ctx, session.transaction, response)
-    ctx.record(**outcome.evidence())
+    response, outcome = _respond(ctx, session, form)
     _json_object_answer(response, "authorization error response")
     expect(not outcome.accepted, "the transaction reports accepted after the wallet declined")
 

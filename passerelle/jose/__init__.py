@@ -1,5 +1,6 @@
-"""JOSE: JWKs, compact JWS with algorithm allow-lists, JWT time claims."""
+"""JOSE: JWKs, compact JWS with algorithm allow-lists, JWT time claims, ECDH-ES JWE."""
 
+from ._jwe import ECDH_ES, JWE_ENCS, decrypt_ecdh_es, encrypt_ecdh_es
 from ._jwk import (
     ALGORITHMS,
     Algorithm,
@@ -26,6 +27,8 @@ from ._jwt import check_jwt_times, epoch, numeric_date
 
 __all__ = [
     "ALGORITHMS",
+    "ECDH_ES",
+    "JWE_ENCS",
     "Algorithm",
     "KeySigner",
     "PrivateKey",
@@ -36,6 +39,8 @@ __all__ = [
     "algorithm_for_key",
     "check_jwt_times",
     "decode_unverified_jws",
+    "decrypt_ecdh_es",
+    "encrypt_ecdh_es",
     "epoch",
     "jwk_thumbprint",
     "load_private_jwk",

@@ -40,12 +40,10 @@ from cryptography.x509.verification import (
     Criticality,
     ExtensionPolicy,
     Policy,
-    PolicyBuilder,
-    Store,
-    VerificationError,
 )
 
 from .._errors import PasserelleError, Reason, local_error
+from ..x509 import check_validity, find_extension, validate_path
 from ._cose import DevicePublicKey
 
 __all__ = [
@@ -61,17 +59,6 @@ _DS_MAX_DAYS = 457
 _MAX_CHAIN = 4
 
 
-def _ext(
-    cert: x509.Certificate, kind: type[x509.ExtensionType]
-) -> x509.Extension[x509.ExtensionType] | None:
-    try:
-        return cert.extensions.get_extension_for_class(kind)
-    except x509.ExtensionNotFound:
-        return None
-    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
-        raise PasserelleError(Reason.X509_MALFORMED, f"certificate extensions: {exc}") from exc
-
-
 def _profile(detail: str) -> PasserelleError:
     return PasserelleError(Reason.MDOC_CERTIFICATE_PROFILE, detail)
 
@@ -82,20 +69,20 @@ def _country(name: x509.Name) -> str | None:
 
 
 def _check_ds_profile(ds: x509.Certificate) -> None:
-    eku = _ext(ds, x509.ExtendedKeyUsage)
+    eku = find_extension(ds, x509.ExtendedKeyUsage)
     if eku is None or not isinstance(eku.value, x509.ExtendedKeyUsage):
         raise _profile("the document signer certificate has no extKeyUsage")
     if MDL_DS_EKU not in list(eku.value):
         raise _profile("the document signer extKeyUsage lacks 1.0.18013.5.1.2")
-    ku = _ext(ds, x509.KeyUsage)
+    ku = find_extension(ds, x509.KeyUsage)
     if ku is None or not isinstance(ku.value, x509.KeyUsage):
         raise _profile("the document signer certificate has no keyUsage")
     if not ku.value.digital_signature or ku.value.key_cert_sign:
         raise _profile("the document signer keyUsage must be digitalSignature, not keyCertSign")
-    bc = _ext(ds, x509.BasicConstraints)
+    bc = find_extension(ds, x509.BasicConstraints)
     if bc is not None and isinstance(bc.value, x509.BasicConstraints) and bc.value.ca:
         raise _profile("the document signer certificate is a CA certificate")
-    if _ext(ds, x509.IssuerAlternativeName) is None:
+    if find_extension(ds, x509.IssuerAlternativeName) is None:
         raise _profile("the document signer certificate has no issuerAltName")
     span = ds.not_valid_after_utc - ds.not_valid_before_utc
     if span > timedelta(days=_DS_MAX_DAYS):
@@ -103,7 +90,7 @@ def _check_ds_profile(ds: x509.Certificate) -> None:
 
 
 def _check_iaca_profile(iaca: x509.Certificate) -> None:
-    bc = _ext(iaca, x509.BasicConstraints)
+    bc = find_extension(iaca, x509.BasicConstraints)
     if (
         bc is None
         or not isinstance(bc.value, x509.BasicConstraints)
@@ -112,7 +99,7 @@ def _check_iaca_profile(iaca: x509.Certificate) -> None:
         or bc.value.path_length != 0
     ):
         raise _profile("the IACA basicConstraints must be critical, cA, pathLenConstraint 0")
-    ku = _ext(iaca, x509.KeyUsage)
+    ku = find_extension(iaca, x509.KeyUsage)
     if (
         ku is None
         or not isinstance(ku.value, x509.KeyUsage)
@@ -121,13 +108,8 @@ def _check_iaca_profile(iaca: x509.Certificate) -> None:
         or not ku.value.crl_sign
     ):
         raise _profile("the IACA keyUsage must be critical keyCertSign and cRLSign")
-    if _ext(iaca, x509.IssuerAlternativeName) is None:
+    if find_extension(iaca, x509.IssuerAlternativeName) is None:
         raise _profile("the IACA certificate has no issuerAltName")
-
-
-def _ca_key_usage(_p: Policy, _c: x509.Certificate, ku: x509.KeyUsage) -> None:
-    if not ku.key_cert_sign:
-        raise ValueError("CA certificate without keyCertSign")
 
 
 def _ds_eku(_p: Policy, _c: x509.Certificate, eku: x509.ExtendedKeyUsage) -> None:
@@ -135,25 +117,12 @@ def _ds_eku(_p: Policy, _c: x509.Certificate, eku: x509.ExtendedKeyUsage) -> Non
         raise ValueError("document signer without id-mdl-kp-mdlDS")
 
 
-_CA_POLICY = (
-    ExtensionPolicy.permit_all()
-    .require_present(x509.BasicConstraints, Criticality.CRITICAL, None)
-    .require_present(x509.KeyUsage, Criticality.AGNOSTIC, _ca_key_usage)
-)
-_EE_POLICY = (
+# What the library checks of the DS on the path; the CA policy is the common one.
+_DS_POLICY = (
     ExtensionPolicy.permit_all()
     .require_present(x509.ExtendedKeyUsage, Criticality.AGNOSTIC, _ds_eku)
     .require_present(x509.KeyUsage, Criticality.AGNOSTIC, None)
 )
-
-
-def _check_validity(certs: Sequence[x509.Certificate], now: datetime) -> None:
-    for index, cert in enumerate(certs):
-        what = "the document signer certificate" if index == 0 else f"x5chain[{index}]"
-        if now < cert.not_valid_before_utc:
-            raise PasserelleError(Reason.X509_NOT_YET_VALID, f"{what} is not yet valid")
-        if now > cert.not_valid_after_utc:
-            raise PasserelleError(Reason.X509_EXPIRED, f"{what} has expired")
 
 
 def verify_document_signer_chain(
@@ -178,30 +147,16 @@ def verify_document_signer_chain(
     now = now.astimezone(UTC)
     ds = certs[0]
     _check_ds_profile(ds)
-    _check_validity(certs, now)
+    check_validity(certs, now, leaf="the document signer certificate", header="x5chain")
     try:
         public_key = ds.public_key()
     except (ValueError, UnsupportedAlgorithm) as exc:
         raise PasserelleError(Reason.X509_MALFORMED, "the DS public key cannot be read") from exc
     if not isinstance(public_key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
         raise PasserelleError(Reason.MDOC_ALG_UNSUPPORTED, "the DS key is not EC or Ed25519")
-    verifier = (
-        PolicyBuilder()
-        .store(Store(list(anchors)))
-        .time(now)
-        .max_chain_depth(_MAX_CHAIN)
-        .extension_policies(ca_policy=_CA_POLICY, ee_policy=_EE_POLICY)
-        .build_client_verifier()
+    chain = validate_path(
+        certs, anchors=anchors, now=now, max_chain_depth=_MAX_CHAIN, ee_policy=_DS_POLICY
     )
-    try:
-        verified = verifier.verify(ds, list(certs[1:]))
-    except VerificationError as exc:
-        raise PasserelleError(
-            Reason.X509_CHAIN_INVALID, f"no valid path to an IACA: {exc}"
-        ) from exc
-    except (ValueError, x509.UnsupportedGeneralNameType) as exc:
-        raise PasserelleError(Reason.X509_MALFORMED, f"certificate: {exc}") from exc
-    chain = tuple(verified.chain)
     _check_iaca_profile(chain[-1])
     return chain, public_key
 

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 
-from .._errors import PasserelleError, Reason, local_error
+from .._errors import PasserelleError, Reason, local_error, reraised_as
 from .._json import JsonObject, JsonValue, b64url_encode
 from .._random import RandomSource
 from ..jose import (
@@ -47,7 +47,7 @@ from ..jose import (
     typ_matches,
     verify_jws,
 )
-from ..x509 import VerifiedChain, decode_unverified_x5c, verify_x5c_chain
+from ..x509 import VerifiedChain, verify_haip_x5c
 from ._replay import JtiReplayRegistry
 
 __all__ = [
@@ -243,35 +243,25 @@ def _verify_attestation(
     skew: timedelta,
 ) -> tuple[JsonObject, VerifiedChain, PublicKey]:
     what = "client attestation"
-    try:
+    with reraised_as(_error, Reason.CLIENT_ATTESTATION_MALFORMED):
         jws = decode_unverified_jws(token, what=what)
-    except PasserelleError as exc:
-        raise _error(Reason.CLIENT_ATTESTATION_MALFORMED, exc.detail) from exc
     header = jws.header
     if not typ_matches(header.get("typ"), ATTESTATION_TYP):
         raise _error(
             Reason.CLIENT_ATTESTATION_MALFORMED,
             f"client attestation typ {header.get('typ')!r} is not {ATTESTATION_TYP}",
         )
-    raw_x5c = header.get("x5c")
-    members = raw_x5c if isinstance(raw_x5c, list) else []
-    x5c = [m for m in members if isinstance(m, str)]
-    if not x5c or len(x5c) != len(members):
+    with reraised_as(
+        _error, Reason.CLIENT_ATTESTATION_UNTRUSTED, prefix="wallet provider certificate: "
+    ):
         # HAIP 1.0 §4.4.1: the attester's certificate "MUST be included in the x5c
         # JOSE header of the Client Attestation JWT"; no other key resolution is offered.
-        raise _error(Reason.CLIENT_ATTESTATION_UNTRUSTED, "the client attestation has no x5c")
-    try:
-        chain = verify_x5c_chain(x5c, anchors=anchors, now=now)
-    except PasserelleError as exc:
-        raise _error(
-            Reason.CLIENT_ATTESTATION_UNTRUSTED, f"wallet provider certificate: {exc.detail}"
-        ) from exc
-    if chain.anchor in decode_unverified_x5c(x5c)[1:]:
-        raise _error(
-            Reason.CLIENT_ATTESTATION_UNTRUSTED,
-            "x5c includes the trust anchor; HAIP 1.0 asks for the chain excluding it",
-        )
-    try:
+        chain = verify_haip_x5c(header.get("x5c"), anchors=anchors, now=now)
+    with reraised_as(
+        _error,
+        Reason.CLIENT_ATTESTATION_MALFORMED,
+        keep={Reason.CLIENT_ATTESTATION_SIGNATURE_INVALID},
+    ):
         claims = verify_jws(
             jws,
             key=chain.public_key,
@@ -280,13 +270,6 @@ def _verify_attestation(
             what=what,
             invalid_signature=Reason.CLIENT_ATTESTATION_SIGNATURE_INVALID,
         ).payload
-    except PasserelleError as exc:
-        reason: Reason = (
-            exc.reason
-            if exc.reason is Reason.CLIENT_ATTESTATION_SIGNATURE_INVALID
-            else Reason.CLIENT_ATTESTATION_MALFORMED
-        )
-        raise _error(reason, exc.detail) from exc
     _string(claims, "iss", Reason.CLIENT_ATTESTATION_MALFORMED, what)
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
@@ -295,7 +278,11 @@ def _verify_attestation(
         raise _error(Reason.CLIENT_ATTESTATION_SUB_MISSING, "the client attestation has no sub")
     if "exp" not in claims:
         raise _error(Reason.CLIENT_ATTESTATION_MALFORMED, "the client attestation has no exp")
-    try:
+    with reraised_as(
+        _error,
+        Reason.CLIENT_ATTESTATION_MALFORMED,
+        keep={Reason.CLIENT_ATTESTATION_EXPIRED, Reason.CLIENT_ATTESTATION_NOT_YET_VALID},
+    ):
         # -07 §5.1: "The authorization server MUST reject any JWT with an expiration
         # time that has passed, subject to allowable clock skew between systems."
         check_jwt_times(
@@ -307,24 +294,14 @@ def _verify_attestation(
             not_yet_valid=Reason.CLIENT_ATTESTATION_NOT_YET_VALID,
             what=what,
         )
-    except PasserelleError as exc:
-        reason = (
-            exc.reason
-            if exc.reason
-            in (Reason.CLIENT_ATTESTATION_EXPIRED, Reason.CLIENT_ATTESTATION_NOT_YET_VALID)
-            else Reason.CLIENT_ATTESTATION_MALFORMED
-        )
-        raise _error(reason, exc.detail) from exc
     cnf = claims.get("cnf")
     jwk = cnf.get("jwk") if isinstance(cnf, dict) else None
     if not isinstance(jwk, dict):
         raise _error(Reason.CLIENT_ATTESTATION_CNF_INVALID, "cnf.jwk is missing")
-    try:
+    with reraised_as(_error, Reason.CLIENT_ATTESTATION_CNF_INVALID, prefix="cnf.jwk: "):
         # -07 §6 item 6: "The key contained in the cnf claim of the Client Attestation
         # JWT is not a private key." load_public_jwk refuses one.
         instance_key = load_public_jwk(jwk)
-    except PasserelleError as exc:
-        raise _error(Reason.CLIENT_ATTESTATION_CNF_INVALID, f"cnf.jwk: {exc.detail}") from exc
     return claims, chain, instance_key
 
 
@@ -379,10 +356,8 @@ def verify_client_attestation(
     sub = claims["sub"]
     assert isinstance(sub, str)  # _verify_attestation checked it
     what = "client attestation PoP"
-    try:
+    with reraised_as(_error, Reason.CLIENT_ATTESTATION_POP_MALFORMED):
         jws = decode_unverified_jws(pop, what=what)
-    except PasserelleError as exc:
-        raise _error(Reason.CLIENT_ATTESTATION_POP_MALFORMED, exc.detail) from exc
     if not typ_matches(jws.header.get("typ"), ATTESTATION_POP_TYP):
         raise _error(
             Reason.CLIENT_ATTESTATION_POP_MALFORMED,
@@ -436,7 +411,11 @@ def verify_client_attestation(
     jti = _string(pop_claims, "jti", Reason.CLIENT_ATTESTATION_POP_MALFORMED, what)
     if "iat" not in pop_claims:
         raise _error(Reason.CLIENT_ATTESTATION_POP_MALFORMED, "the PoP has no iat")
-    try:
+    with reraised_as(
+        _error,
+        Reason.CLIENT_ATTESTATION_POP_IAT_OUT_OF_WINDOW,
+        keep={Reason.CLIENT_ATTESTATION_POP_EXPIRED},
+    ):
         check_jwt_times(
             pop_claims,
             now=now,
@@ -446,13 +425,6 @@ def verify_client_attestation(
             not_yet_valid=Reason.CLIENT_ATTESTATION_POP_IAT_OUT_OF_WINDOW,
             what=what,
         )
-    except PasserelleError as exc:
-        reason = (
-            exc.reason
-            if exc.reason is Reason.CLIENT_ATTESTATION_POP_EXPIRED
-            else Reason.CLIENT_ATTESTATION_POP_IAT_OUT_OF_WINDOW
-        )
-        raise _error(reason, exc.detail) from exc
     iat = numeric_date(pop_claims, "iat", required=True)
     assert iat is not None
     if epoch(now) - iat > (max_pop_age + skew).total_seconds():

@@ -20,24 +20,28 @@ by an attacker." Whether to enforce that is the caller's explicit choice
 plain requests; :func:`decrypt_credential_request` is here for issuers that publish
 ``credential_request_encryption``.
 
-Randomness: joserfc draws the ephemeral key and IV from the OS CSPRNG and offers no
-hook to inject them, as in :mod:`passerelle.oid4vp._jwe`.
+The JWE itself is :mod:`passerelle.jose`'s (``encrypt_ecdh_es``, ``decrypt_ecdh_es``),
+shared with OpenID4VP's encrypted responses; it draws the ephemeral key and IV from the
+OS, not from a :class:`~passerelle.RandomSource`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from joserfc import jwe
-from joserfc.errors import JoseError
-from joserfc.jwk import ECKey
 
 from .._errors import Fault, PasserelleError, Reason, local_error
-from .._json import MAX_INPUT_BYTES, JsonObject, JsonValue, b64url_decode, parse_json_object
-from ..jose import load_public_jwk, public_jwk
+from .._json import JsonObject, JsonValue, b64url_decode, parse_json_object
+from ..jose import (
+    ECDH_ES,
+    JWE_ENCS,
+    decrypt_ecdh_es,
+    encrypt_ecdh_es,
+    load_public_jwk,
+    public_jwk,
+)
 from ._errors import oid4vci_error
 
 __all__ = [
@@ -54,8 +58,8 @@ __all__ = [
     "parse_credential_response_encryption",
 ]
 
-SUPPORTED_ENCRYPTION_ALGS: tuple[str, ...] = ("ECDH-ES",)
-SUPPORTED_ENCRYPTION_ENCS: tuple[str, ...] = ("A128GCM", "A256GCM")
+SUPPORTED_ENCRYPTION_ALGS: tuple[str, ...] = (ECDH_ES,)
+SUPPORTED_ENCRYPTION_ENCS: tuple[str, ...] = JWE_ENCS
 SUPPORTED_ENCRYPTION_ZIPS: tuple[str, ...] = ("DEF",)
 
 
@@ -223,16 +227,12 @@ def _encrypt(
     public = load_public_jwk(jwk)
     if not isinstance(public, ec.EllipticCurvePublicKey):
         raise local_error(Reason.OID4VCI_ENCRYPTION_PARAMETERS_INVALID, "not an EC key")
-    plaintext = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    algorithms = [alg, enc] + ([zip_alg] if zip_alg else [])
-    try:
-        return jwe.encrypt_compact(
-            header, plaintext, ECKey.import_key(public), algorithms=algorithms
-        )
-    except (JoseError, ValueError, TypeError) as exc:
-        raise local_error(
-            Reason.OID4VCI_ENCRYPTION_PARAMETERS_INVALID, f"cannot encrypt: {exc}"
-        ) from exc
+    return encrypt_ecdh_es(
+        payload,
+        public,
+        header=header,
+        failed=lambda detail: local_error(Reason.OID4VCI_ENCRYPTION_PARAMETERS_INVALID, detail),
+    )
 
 
 def encrypt_credential_response(payload: JsonObject, params: CredentialResponseEncryption) -> str:
@@ -245,56 +245,20 @@ def _decrypt(
     token: str,
     *,
     private_key: ec.EllipticCurvePrivateKey,
-    allowed_algs: Collection[str],
     allowed_encs: Collection[str],
     allowed_zips: Collection[str],
     expected_kid: str | None,
     reason: Reason,
     wire: str,
 ) -> JsonObject:
-    def failed(detail: str) -> PasserelleError:
-        return PasserelleError(reason, detail, wire_error=wire)
-
-    if not isinstance(token, str) or len(token) > MAX_INPUT_BYTES:
-        raise failed("the message is not a JWE of bounded size")
-    parts = token.split(".")
-    if len(parts) != 5:
-        raise failed("the message is not a compact JWE of five parts")
-    try:
-        header = parse_json_object(b64url_decode(parts[0], what="JWE header"), what="JWE header")
-    except PasserelleError as exc:
-        raise failed(exc.detail) from exc
-    alg, enc, zip_alg = header.get("alg"), header.get("enc"), header.get("zip")
-    if not isinstance(alg, str) or alg not in allowed_algs or alg not in SUPPORTED_ENCRYPTION_ALGS:
-        raise failed(f"JWE alg {alg!r} is not the one agreed")
-    if not isinstance(enc, str) or enc not in allowed_encs or enc not in SUPPORTED_ENCRYPTION_ENCS:
-        raise failed(f"JWE enc {enc!r} is not the one agreed")
-    if zip_alg is not None and (not isinstance(zip_alg, str) or zip_alg not in allowed_zips):
-        raise failed(f"JWE zip {zip_alg!r} was not agreed")
-    if expected_kid is not None and header.get("kid") != expected_kid:
-        raise failed(f"JWE kid {header.get('kid')!r} is not the expected key")
-    if "crit" in header:
-        raise failed("JWE crit is not accepted")
-    epk = header.get("epk")
-    if not isinstance(epk, dict) or epk.get("crv") != "P-256":
-        raise failed("JWE epk is not a public P-256 key")
-    try:
-        load_public_jwk(epk)
-    except PasserelleError as exc:
-        raise failed(f"JWE epk: {exc.detail}") from exc
-    algorithms = [alg, enc] + ([zip_alg] if isinstance(zip_alg, str) else [])
-    try:
-        plaintext = jwe.decrypt_compact(
-            token, ECKey.import_key(private_key), algorithms=algorithms
-        ).plaintext
-    except (JoseError, ValueError, TypeError) as exc:
-        raise failed("the JWE does not decrypt with this key") from exc
-    if plaintext is None:
-        raise failed("the JWE has no plaintext")
-    try:
-        return parse_json_object(plaintext, what="decrypted message")
-    except PasserelleError as exc:
-        raise failed(exc.detail) from exc
+    return decrypt_ecdh_es(
+        token,
+        private_key=private_key,
+        allowed_encs=allowed_encs,
+        allowed_zips=allowed_zips,
+        expected_kid=expected_kid,
+        failed=lambda detail: PasserelleError(reason, detail, wire_error=wire),
+    )
 
 
 def decrypt_credential_response(
@@ -304,11 +268,11 @@ def decrypt_credential_response(
     requested: CredentialResponseEncryption,
 ) -> JsonObject:
     """The wallet's reading of an encrypted Credential Response: the header must carry
-    exactly the ``alg``, ``enc``, ``zip`` and ``kid`` the wallet asked for."""
+    exactly the ``alg``, ``enc``, ``zip`` and ``kid`` the wallet asked for (``alg`` is
+    ``ECDH-ES``, the only one :func:`parse_credential_response_encryption` admits)."""
     return _decrypt(
         token,
         private_key=private_key,
-        allowed_algs=(requested.alg,),
         allowed_encs=(requested.enc,),
         allowed_zips=(requested.zip,) if requested.zip else (),
         expected_kid=requested.kid,
@@ -360,7 +324,6 @@ def decrypt_credential_request(
     return _decrypt(
         token,
         private_key=key,
-        allowed_algs=SUPPORTED_ENCRYPTION_ALGS,
         allowed_encs=enc_values,
         allowed_zips=zip_values,
         expected_kid=kid if isinstance(kid, str) else None,

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 
-from .._errors import PasserelleError, Reason, local_error
+from .._errors import PasserelleError, Reason, local_error, reraised_as
 from .._json import JsonObject, JsonValue
 from ..jose import (
     PublicKey,
@@ -42,7 +42,7 @@ from ..jose import (
     typ_matches,
     verify_jws,
 )
-from ..x509 import VerifiedChain, decode_unverified_x5c, verify_x5c_chain
+from ..x509 import VerifiedChain, verify_haip_x5c
 
 __all__ = [
     "ATTESTATION_PROOF_TYPE",
@@ -208,34 +208,18 @@ def verify_key_attestation(
         )
     if not isinstance(token, str):
         raise _error(Reason.KEY_ATTESTATION_MALFORMED, "a key attestation is a compact JWT")
-    try:
+    with reraised_as(_error, Reason.KEY_ATTESTATION_MALFORMED):
         jws = decode_unverified_jws(token, what=_WHAT)
-    except PasserelleError as exc:
-        raise _error(Reason.KEY_ATTESTATION_MALFORMED, exc.detail) from exc
     typ = jws.header.get("typ")
     if not (typ_matches(typ, KEY_ATTESTATION_TYP) or typ_matches(typ, _LEGACY_TYP)):
         raise _error(Reason.KEY_ATTESTATION_MALFORMED, f"typ {typ!r} is not {KEY_ATTESTATION_TYP}")
-    raw_x5c = jws.header.get("x5c")
-    members = raw_x5c if isinstance(raw_x5c, list) else []
-    x5c = [m for m in members if isinstance(m, str)]
-    if not x5c or len(x5c) != len(members):
-        raise _error(Reason.KEY_ATTESTATION_UNTRUSTED, "the key attestation has no x5c (HAIP 1.0)")
-    try:
-        # verify_x5c_chain refuses a self-signed signing certificate (HAIP: "MUST NOT be
-        # self-signed") and any path that does not end at one of the anchors.
-        chain = verify_x5c_chain(x5c, anchors=policy.anchors, now=now)
-        if chain.anchor in decode_unverified_x5c(x5c)[1:]:
-            raise _error(
-                Reason.KEY_ATTESTATION_UNTRUSTED,
-                "x5c includes the trust anchor, which HAIP 1.0 forbids",
-            )
-    except PasserelleError as exc:
-        if exc.reason is Reason.KEY_ATTESTATION_UNTRUSTED:
-            raise
-        raise _error(
-            Reason.KEY_ATTESTATION_UNTRUSTED, f"key attester certificate: {exc.detail}"
-        ) from exc
-    try:
+    with reraised_as(_error, Reason.KEY_ATTESTATION_UNTRUSTED, prefix="key attester certificate: "):
+        # HAIP 1.0 §4.5.1: the x5c chain, without the anchor, to a signing certificate
+        # that is not self-signed (verify_x5c_chain refuses a self-signed leaf).
+        chain = verify_haip_x5c(jws.header.get("x5c"), anchors=policy.anchors, now=now)
+    with reraised_as(
+        _error, Reason.KEY_ATTESTATION_MALFORMED, keep={Reason.KEY_ATTESTATION_SIGNATURE_INVALID}
+    ):
         claims = verify_jws(
             jws,
             key=chain.public_key,
@@ -243,19 +227,14 @@ def verify_key_attestation(
             what=_WHAT,
             invalid_signature=Reason.KEY_ATTESTATION_SIGNATURE_INVALID,
         ).payload
-    except PasserelleError as exc:
-        reason = (
-            Reason.KEY_ATTESTATION_SIGNATURE_INVALID
-            if exc.reason is Reason.KEY_ATTESTATION_SIGNATURE_INVALID
-            else Reason.KEY_ATTESTATION_MALFORMED
-        )
-        raise _error(reason, exc.detail) from exc
     if "iat" not in claims or (require_exp and "exp" not in claims):
         raise _error(
             Reason.KEY_ATTESTATION_MALFORMED,
             "iat is required, and exp too when the attestation rides in a jwt proof",
         )
-    try:
+    with reraised_as(
+        _error, Reason.KEY_ATTESTATION_MALFORMED, keep={Reason.KEY_ATTESTATION_EXPIRED}
+    ):
         check_jwt_times(
             claims,
             now=now,
@@ -265,13 +244,6 @@ def verify_key_attestation(
             not_yet_valid=Reason.KEY_ATTESTATION_EXPIRED,
             what=_WHAT,
         )
-    except PasserelleError as exc:
-        reason = (
-            exc.reason
-            if exc.reason is Reason.KEY_ATTESTATION_EXPIRED
-            else Reason.KEY_ATTESTATION_MALFORMED
-        )
-        raise _error(reason, exc.detail) from exc
     raw_keys = claims.get("attested_keys")
     if not isinstance(raw_keys, list) or not raw_keys or len(raw_keys) > 64:
         raise _error(Reason.KEY_ATTESTATION_MALFORMED, "attested_keys is not a non-empty array")
@@ -279,12 +251,10 @@ def verify_key_attestation(
     for index, jwk in enumerate(raw_keys):
         if not isinstance(jwk, dict):
             raise _error(Reason.KEY_ATTESTATION_MALFORMED, f"attested_keys[{index}] is not a JWK")
-        try:
+        with reraised_as(
+            _error, Reason.KEY_ATTESTATION_MALFORMED, prefix=f"attested_keys[{index}]: "
+        ):
             keys.append(load_public_jwk(jwk))
-        except PasserelleError as exc:
-            raise _error(
-                Reason.KEY_ATTESTATION_MALFORMED, f"attested_keys[{index}]: {exc.detail}"
-            ) from exc
     key_storage = _strings(claims, "key_storage")
     user_authentication = _strings(claims, "user_authentication")
     if policy.key_storage and not policy.key_storage.intersection(key_storage):

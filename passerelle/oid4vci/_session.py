@@ -24,12 +24,23 @@ with the wire code that event's endpoint answers with.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from .._errors import PasserelleError, Reason
+from ._models import TokenRequest
+from ._token import check_pre_authorized_code
 
-__all__ = ["TRANSITIONS", "IssuanceEvent", "IssuanceState", "advance"]
+__all__ = [
+    "TRANSITIONS",
+    "IssuanceEvent",
+    "IssuanceState",
+    "PreAuthorizedGrant",
+    "advance",
+    "attempt_pre_authorized_code",
+    "batch_proof_nonce",
+]
 
 
 class IssuanceState(enum.Enum):
@@ -94,3 +105,59 @@ def advance(state: IssuanceState, event: IssuanceEvent) -> IssuanceState:
             wire_error=_WIRE_FOR_EVENT[event],
         )
     return following
+
+
+def batch_proof_nonce(nonces: Iterable[str | None]) -> str | None:
+    """The one ``c_nonce`` the key proofs of a request carry, or None.
+
+    The issuer hands out one ``c_nonce`` and spends it on the request that carries it
+    (§7), so every proof of a batch must carry that one value. Proofs that disagree, or
+    carry none, name no nonce the issuer could accept: the caller then expects a value
+    no proof carries, and the proof check reports which proof is wrong.
+    """
+    claimed = set(nonces)
+    return next(iter(claimed)) if len(claimed) == 1 else None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PreAuthorizedGrant:
+    """A pre-authorized code as the issuer keeps it: its place in the table, the
+    ``tx_code`` its offer announced (None if none) and the wrong ones sent so far."""
+
+    state: IssuanceState
+    tx_code: str | None
+    tx_code_failures: int = 0
+
+
+def attempt_pre_authorized_code(
+    grant: PreAuthorizedGrant,
+    request: TokenRequest,
+    *,
+    max_failures: int,
+    check_tx_code: bool = True,
+) -> tuple[PreAuthorizedGrant, PasserelleError | None]:
+    """One Token Request redeeming ``grant``: the grant to keep, and the refusal if any.
+
+    A wrong ``tx_code`` does not burn the offer (the person may have mistyped it) but
+    counts; after ``max_failures`` wrong codes the grant is dead, even for the right
+    code. §6.3 answers a wrong code with ``invalid_grant`` and sets no limit; a
+    six-digit code with no limit is guessed in minutes. A missing or unexpected code is
+    ``invalid_request`` and no attempt. ``check_tx_code=False`` accepts whatever code is
+    sent (an issuer broken on purpose, for the conformance self-test).
+    """
+    if grant.tx_code_failures >= max_failures:
+        exhausted = PasserelleError(
+            Reason.OID4VCI_TX_CODE_ATTEMPTS_EXHAUSTED,
+            f"{max_failures} wrong tx_codes: this offer is no longer redeemable",
+            wire_error="invalid_grant",
+        )
+        return grant, exhausted
+    try:
+        following = advance(grant.state, IssuanceEvent.REDEEM_PRE_AUTHORIZED_CODE)
+        expected = grant.tx_code if check_tx_code else request.tx_code
+        check_pre_authorized_code(request, expected_tx_code=expected)
+    except PasserelleError as exc:
+        if exc.reason is Reason.OID4VCI_TX_CODE_MISMATCH:
+            return dataclasses.replace(grant, tx_code_failures=grant.tx_code_failures + 1), exc
+        return grant, exc
+    return dataclasses.replace(grant, state=following), None

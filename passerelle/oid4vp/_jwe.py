@@ -1,32 +1,22 @@
 """Encrypted Authorization Responses (OpenID4VP 1.0 §8.3): an unsigned, encrypted JWT.
 
-The JWE work is joserfc's; nothing of joserfc crosses this module's edge. We speak
-``ECDH-ES`` (direct key agreement) on P-256 with ``A128GCM`` or ``A256GCM``, which
-is what HAIP 1.0 requires, and refuse everything else before joserfc sees it.
-
-Randomness: joserfc draws the ephemeral key and the IV from the OS CSPRNG and offers
-no hook to inject them, so :func:`encrypt_response` is the one place in this package
-that does not take a :class:`~passerelle.RandomSource`.
+The JWE is :mod:`passerelle.jose`'s (``encrypt_ecdh_es``): ``ECDH-ES`` (direct key
+agreement) on P-256 with ``A128GCM`` or ``A256GCM``, which is what HAIP 1.0 requires;
+everything else is refused before any cryptography. As there, :func:`encrypt_response`
+draws its ephemeral key and IV from the OS, not from a :class:`~passerelle.RandomSource`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from joserfc import jwe
-from joserfc.errors import JoseError
-from joserfc.jwk import ECKey
 
 from .._errors import Fault, PasserelleError, Reason
 from .._json import (
-    MAX_INPUT_BYTES,
     JsonObject,
-    b64url_decode,
-    parse_json_object,
 )
-from ..jose import load_public_jwk, public_jwk
+from ..jose import ECDH_ES, JWE_ENCS, decrypt_ecdh_es, encrypt_ecdh_es, load_public_jwk, public_jwk
 from ._models import DEFAULT_RESPONSE_ENC, oid4vp_error
 
 __all__ = [
@@ -37,8 +27,8 @@ __all__ = [
     "encryption_jwk",
 ]
 
-RESPONSE_ENCRYPTION_ALG = "ECDH-ES"
-SUPPORTED_RESPONSE_ENC: tuple[str, ...] = ("A128GCM", "A256GCM")
+RESPONSE_ENCRYPTION_ALG = ECDH_ES
+SUPPORTED_RESPONSE_ENC: tuple[str, ...] = JWE_ENCS
 
 
 def encryption_jwk(key: ec.EllipticCurvePublicKey, *, kid: str) -> JsonObject:
@@ -100,25 +90,20 @@ def encrypt_response(
         )
     jwk = _choose_key(verifier_jwks, alg)
     enc = _choose_enc(enc_values_supported)
+
+    def unsupported(detail: str) -> PasserelleError:
+        return oid4vp_error(Reason.OID4VP_ENCRYPTION_UNSUPPORTED, detail)
+
     try:
         # Our own import first: shape and point-on-curve checks, one error vocabulary.
         public = load_public_jwk(jwk)
-        if not isinstance(public, ec.EllipticCurvePublicKey):
-            raise oid4vp_error(Reason.OID4VP_ENCRYPTION_UNSUPPORTED, "not an EC key")
-        recipient = ECKey.import_key(public)
-        plaintext = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-        return jwe.encrypt_compact(
-            {"alg": alg, "enc": enc, "kid": jwk["kid"]},
-            plaintext,
-            recipient,
-            algorithms=[alg, enc],
-        )
     except PasserelleError as exc:
-        raise oid4vp_error(Reason.OID4VP_ENCRYPTION_UNSUPPORTED, exc.detail) from exc
-    except (JoseError, ValueError, TypeError) as exc:
-        raise oid4vp_error(
-            Reason.OID4VP_ENCRYPTION_UNSUPPORTED, f"cannot encrypt to this key: {exc}"
-        ) from exc
+        raise unsupported(exc.detail) from exc
+    if not isinstance(public, ec.EllipticCurvePublicKey):
+        raise unsupported("not an EC key")
+    return encrypt_ecdh_es(
+        payload, public, header={"alg": alg, "enc": enc, "kid": jwk["kid"]}, failed=unsupported
+    )
 
 
 def _failed(detail: str) -> PasserelleError:
@@ -138,43 +123,12 @@ def decrypt_response(
     in ``allowed_enc``, ``kid`` equal to ``expected_kid`` when given, no ``zip`` (a
     compression oracle over personal data) and no ``crit``.
     """
-    if not isinstance(token, str) or len(token) > MAX_INPUT_BYTES:
-        raise _failed("the response is not a JWE of bounded size")
-    parts = token.split(".")
-    if len(parts) != 5:
-        raise _failed("the response is not a compact JWE of five parts")
-    try:
-        header = parse_json_object(b64url_decode(parts[0], what="JWE header"), what="JWE header")
-    except PasserelleError as exc:
-        raise _failed(exc.detail) from exc
-    if header.get("alg") != RESPONSE_ENCRYPTION_ALG:
-        raise _failed(f"JWE alg {header.get('alg')!r} is not allowed")
-    enc = header.get("enc")
-    if not isinstance(enc, str) or enc not in allowed_enc or enc not in SUPPORTED_RESPONSE_ENC:
-        raise _failed(f"JWE enc {enc!r} is not allowed")
-    if expected_kid is not None and header.get("kid") != expected_kid:
-        raise _failed(f"JWE kid {header.get('kid')!r} is not the expected key")
-    if "zip" in header or "crit" in header:
-        raise _failed("JWE zip and crit are not accepted")
-    if parts[1]:
-        raise _failed("ECDH-ES direct key agreement has an empty encrypted key")
-    epk = header.get("epk")
-    if not isinstance(epk, dict) or epk.get("crv") != "P-256" or "d" in epk:
-        raise _failed("JWE epk is not a public P-256 key")
-    try:
-        load_public_jwk(epk)
-    except PasserelleError as exc:
-        raise _failed(f"JWE epk: {exc.detail}") from exc
-    try:
-        key = ECKey.import_key(private_key)
-        plaintext = jwe.decrypt_compact(
-            token, key, algorithms=[RESPONSE_ENCRYPTION_ALG, enc]
-        ).plaintext
-    except (JoseError, ValueError, TypeError) as exc:
-        raise _failed("the response does not decrypt with this key") from exc
-    if plaintext is None:
-        raise _failed("the JWE has no plaintext")
-    try:
-        return parse_json_object(plaintext, what="encrypted response payload")
-    except PasserelleError as exc:
-        raise _failed(exc.detail) from exc
+    return decrypt_ecdh_es(
+        token,
+        private_key=private_key,
+        allowed_encs=allowed_enc,
+        allowed_zips=(),  # compression would be an oracle over personal data
+        expected_kid=expected_kid,
+        failed=_failed,
+        what="response",
+    )

@@ -19,7 +19,16 @@ from ._build import (
     load_certificate_pem,
 )
 from ._client_id import check_x509_hash, check_x509_san_dns, san_dns_names, x509_hash
-from ._verify import TrustAnchors, VerifiedChain, verify_certificate_chain, verify_x5c_chain
+from ._verify import (
+    TrustAnchors,
+    VerifiedChain,
+    check_validity,
+    find_extension,
+    validate_path,
+    verify_certificate_chain,
+    verify_haip_x5c,
+    verify_x5c_chain,
+)
 
 __all__ = [
     "LeafUsage",
@@ -30,15 +39,19 @@ __all__ = [
     "build_name",
     "certificate_to_der",
     "certificate_to_pem",
+    "check_validity",
     "check_x509_hash",
     "check_x509_san_dns",
     "decode_unverified_x5c",
     "draw_serial_number",
     "encode_x5c",
+    "find_extension",
     "load_certificate_der",
     "load_certificate_pem",
     "san_dns_names",
+    "validate_path",
     "verify_certificate_chain",
+    "verify_haip_x5c",
     "verify_x5c_chain",
     "x509_hash",
 ]

@@ -43,14 +43,24 @@ from cryptography.x509.verification import (
 )
 
 from .._errors import PasserelleError, Reason, local_error
+from .._json import JsonValue
 from ..jose import PublicKey
 from ._build import PARSE_ERRORS, decode_unverified_x5c
 from ._client_id import check_x509_san_dns
 
-__all__ = ["TrustAnchors", "VerifiedChain", "verify_certificate_chain", "verify_x5c_chain"]
+__all__ = [
+    "TrustAnchors",
+    "VerifiedChain",
+    "check_validity",
+    "find_extension",
+    "validate_path",
+    "verify_certificate_chain",
+    "verify_haip_x5c",
+    "verify_x5c_chain",
+]
 
 # Beyond the leaf and max_chain_depth intermediates, x5c may still carry the root
-# (RFC 7515 allows it; HAIP forbids it, which is a profile rule for callers).
+# (RFC 7515 allows it; HAIP forbids it, a profile rule: verify_haip_x5c).
 _EXTRA_MEMBERS = 2
 _MAX_DEPTH_LIMIT = 8
 
@@ -174,9 +184,13 @@ _EE_POLICY = (
 )
 
 
-def _extension(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> x509.ExtensionType | None:
+def find_extension(
+    cert: x509.Certificate, kind: type[x509.ExtensionType]
+) -> x509.Extension[x509.ExtensionType] | None:
+    """The extension of ``kind`` in ``cert``, None when it has none; ``x509.malformed``
+    when the extensions cannot be read (they are parsed lazily)."""
     try:
-        return cert.extensions.get_extension_for_class(kind).value
+        return cert.extensions.get_extension_for_class(kind)
     except x509.ExtensionNotFound:
         return None
     except PARSE_ERRORS as exc:
@@ -194,11 +208,11 @@ def _is_self_signed(cert: x509.Certificate) -> bool:
 def _check_leaf(leaf: x509.Certificate) -> PublicKey:
     if _is_self_signed(leaf):
         raise PasserelleError(Reason.X509_SELF_SIGNED_LEAF, "the leaf certificate is self-signed")
-    bc = _extension(leaf, x509.BasicConstraints)
-    if isinstance(bc, x509.BasicConstraints) and bc.ca:
+    bc = find_extension(leaf, x509.BasicConstraints)
+    if bc is not None and isinstance(bc.value, x509.BasicConstraints) and bc.value.ca:
         raise PasserelleError(Reason.X509_KEY_USAGE, "the leaf certificate is a CA certificate")
-    ku = _extension(leaf, x509.KeyUsage)
-    if isinstance(ku, x509.KeyUsage) and not ku.digital_signature:
+    ku = find_extension(leaf, x509.KeyUsage)
+    if ku is not None and isinstance(ku.value, x509.KeyUsage) and not ku.value.digital_signature:
         raise PasserelleError(Reason.X509_KEY_USAGE, "the leaf key may not make signatures")
     try:
         key = leaf.public_key()
@@ -215,10 +229,19 @@ def _check_leaf(leaf: x509.Certificate) -> PublicKey:
     )
 
 
-def _check_validity(certs: Sequence[x509.Certificate], now: datetime) -> None:
+def check_validity(
+    certs: Sequence[x509.Certificate],
+    now: datetime,
+    *,
+    leaf: str = "the leaf certificate",
+    header: str = "x5c",
+) -> None:
+    """Every certificate of ``certs`` valid at ``now``, each failure with its own reason
+    (the path validator reports all as one). ``leaf`` and ``header`` name the first
+    certificate and the list in the details."""
     # RFC 5280 §4.1.2.5: valid from notBefore through notAfter, both inclusive.
     for index, cert in enumerate(certs):
-        what = "the leaf certificate" if index == 0 else f"x5c[{index}]"
+        what = leaf if index == 0 else f"{header}[{index}]"
         if now < cert.not_valid_before_utc:
             raise PasserelleError(
                 Reason.X509_NOT_YET_VALID,
@@ -239,6 +262,43 @@ def _check_options(
         raise local_error(Reason.X509_CHAIN_INVALID, "no trust anchors were given")
     if not 0 <= max_chain_depth <= _MAX_DEPTH_LIMIT:
         raise local_error(Reason.INPUT_MALFORMED, f"max_chain_depth must be 0..{_MAX_DEPTH_LIMIT}")
+
+
+def validate_path(
+    certs: Sequence[x509.Certificate],
+    *,
+    anchors: Sequence[x509.Certificate],
+    now: datetime,
+    max_chain_depth: int,
+    ee_policy: ExtensionPolicy = _EE_POLICY,
+) -> tuple[x509.Certificate, ...]:
+    """The library's RFC 5280 path from ``certs[0]`` (then untrusted intermediates in
+    any order) to one of ``anchors`` at ``now`` (UTC), leaf first, anchor last.
+
+    CAs must carry critical basicConstraints and keyCertSign; ``ee_policy`` is what the
+    leaf must carry (by default: nothing, and it may not be a CA). Raises
+    ``x509.chain_invalid`` when no path validates, ``x509.malformed`` for a certificate
+    the library cannot read. The checks with their own reasons come first, by callers.
+    """
+    verifier = (
+        PolicyBuilder()
+        .store(anchors.store if isinstance(anchors, TrustAnchors) else Store(list(anchors)))
+        .time(now)
+        .max_chain_depth(max_chain_depth)
+        .extension_policies(ca_policy=_CA_POLICY, ee_policy=ee_policy)
+        # A "client" verifier names no subject; the server one would insist on a
+        # SAN match Web-PKI style. The EKU it would want is removed by _EE_POLICY.
+        .build_client_verifier()
+    )
+    try:
+        verified = verifier.verify(certs[0], list(certs[1:]))
+    except VerificationError as exc:
+        raise PasserelleError(
+            Reason.X509_CHAIN_INVALID, f"no valid path to a trust anchor: {exc}"
+        ) from exc
+    except (ValueError, x509.UnsupportedGeneralNameType) as exc:
+        raise PasserelleError(Reason.X509_MALFORMED, f"certificate: {exc}") from exc
+    return tuple(verified.chain)
 
 
 def verify_certificate_chain(
@@ -263,28 +323,10 @@ def verify_certificate_chain(
     now = now.astimezone(UTC)
     leaf = certs[0]
     public_key = _check_leaf(leaf)
-    _check_validity(certs, now)
-    verifier = (
-        PolicyBuilder()
-        .store(anchors.store if isinstance(anchors, TrustAnchors) else Store(list(anchors)))
-        .time(now)
-        .max_chain_depth(max_chain_depth)
-        .extension_policies(ca_policy=_CA_POLICY, ee_policy=_EE_POLICY)
-        # A "client" verifier names no subject; the server one would insist on a
-        # SAN match Web-PKI style. The EKU it would want is removed by _EE_POLICY.
-        .build_client_verifier()
-    )
-    try:
-        verified = verifier.verify(leaf, list(certs[1:]))
-    except VerificationError as exc:
-        raise PasserelleError(
-            Reason.X509_CHAIN_INVALID, f"no valid path to a trust anchor: {exc}"
-        ) from exc
-    except x509.UnsupportedGeneralNameType as exc:
-        raise PasserelleError(Reason.X509_MALFORMED, f"unsupported SAN entry: {exc}") from exc
+    check_validity(certs, now)
+    chain = validate_path(certs, anchors=anchors, now=now, max_chain_depth=max_chain_depth)
     if require_dns_name is not None:
         check_x509_san_dns(leaf, require_dns_name)
-    chain = tuple(verified.chain)
     return VerifiedChain(
         leaf=chain[0],
         chain=chain,
@@ -324,4 +366,29 @@ def verify_x5c_chain(
     )
     if isinstance(anchors, TrustAnchors) and require_dns_name is None:
         anchors._remember(key, chain, certs)
+    return chain
+
+
+def verify_haip_x5c(
+    x5c: JsonValue, *, anchors: Sequence[x509.Certificate], now: datetime
+) -> VerifiedChain:
+    """Validate the ``x5c`` header of an attestation signed under HAIP 1.0 (wallet and
+    key attestations, §4.4.1 and §4.5.1), the only key resolution HAIP offers for them.
+
+    ``x5c`` is the header value as received: it must be a non-empty array of strings.
+    Besides :func:`verify_x5c_chain`, the trust anchor must not travel in it: "The X.509
+    certificate of the trust anchor MUST NOT be included in the x5c JOSE header".
+    Raises ``x509.malformed`` for a missing or malformed ``x5c`` and
+    ``x509.chain_invalid`` for an included anchor, else the reasons of
+    :func:`verify_x5c_chain`.
+    """
+    members = x5c if isinstance(x5c, list) else []
+    strings = [m for m in members if isinstance(m, str)]
+    if not strings or len(strings) != len(members):
+        raise PasserelleError(Reason.X509_MALFORMED, "x5c is not a non-empty array of strings")
+    chain = verify_x5c_chain(strings, anchors=anchors, now=now)
+    if chain.anchor in decode_unverified_x5c(strings)[1:]:
+        raise PasserelleError(
+            Reason.X509_CHAIN_INVALID, "x5c includes the trust anchor, which HAIP 1.0 forbids"
+        )
     return chain

@@ -26,13 +26,10 @@ profile file, read by :func:`load_dcp_profile`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, cast
-
-from fastapi import FastAPI, Header, Request, Response
-from fastapi.responses import JSONResponse
+from typing import cast
 
 from passerelle import JsonObject, JsonValue, PasserelleError, RandomSource, Reason
 from passerelle._errors import local_error
@@ -47,7 +44,6 @@ from passerelle.services.fetch import is_loopback_url
 from passerelle.services.pki import Pki, did_web_identifier, issuer_did_document
 from passerelle.services.storage import Store
 from passerelle.services.trust.sources import load_source
-from passerelle.services.web import NO_STORE
 from passerelle.status_list import (
     MIN_BITSTRING_ENTRIES,
     StatusPurpose,
@@ -72,7 +68,6 @@ __all__ = [
     "change_bitstring_status",
     "check_did_web",
     "create_dcp_issuer",
-    "install_dcp_routes",
     "load_dcp_profile",
     "parse_issuance_request",
 ]
@@ -512,45 +507,3 @@ def create_dcp_issuer(
         random=random,
         allow_loopback_holders=all(is_loopback_url(url) for url in pki.hosts.values()),
     )
-
-
-def install_dcp_routes(
-    app: FastAPI,
-    issuer: DcpIssuer,
-    *,
-    clock: Callable[[], datetime],
-    admin: Callable[[str | None], None],
-) -> None:
-    """The DID document, the admin issuance endpoint and the two status lists.
-
-    ``admin`` raises unless the ``Authorization`` header carries the admin token.
-    """
-
-    @app.get("/.well-known/did.json")
-    def did_document() -> JSONResponse:
-        return JSONResponse(issuer.document, media_type=DID_MEDIA_TYPE)
-
-    @app.post("/admin/dcp/credentials", status_code=201)
-    async def issue_credential(
-        request: Request, authorization: Annotated[str | None, Header()] = None
-    ) -> JSONResponse:
-        admin(authorization)
-        parsed = parse_issuance_request(
-            await request.body(), allow_loopback=issuer.allow_loopback_holders
-        )
-        answer = issuer.issue(parsed, now=clock())
-        return JSONResponse(answer, status_code=201, headers=dict(NO_STORE))
-
-    @app.get("/status/bitstring/{purpose}")
-    def bitstring_status_list(purpose: str) -> Response:
-        if purpose not in tuple(StatusPurpose):
-            return JSONResponse(
-                {"error": "not_found", "reason": str(Reason.STATUS_LIST_INVALID)},
-                status_code=404,
-            )
-        lifetime = int(issuer.lists.lifetime.total_seconds())
-        return Response(
-            issuer.lists.credential(StatusPurpose(purpose), now=clock()),
-            media_type=f"application/{VC_JWT_TYP}",
-            headers={"Cache-Control": f"max-age={lifetime}"},
-        )

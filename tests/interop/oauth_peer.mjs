@@ -10,7 +10,7 @@
 //
 // Everything is made and checked by the libraries with their defaults. The harness only
 // supplies what they take as callbacks: ES256 signing and verification with `jose`,
-// SHA-256, randomness, a fetch that records what the client sends instead of using the
+// SHA-2 hashes, randomness, a fetch that records what the client sends instead of using the
 // network, and, for x5c signers, a plain certificate-path check to the given anchor.
 //
 // Ops (JWKs are EC P-256; "private" ones carry d; x5c is base64 DER, leaf first):
@@ -29,7 +29,7 @@
 //    "anchor", "now"}
 //   {"op": "verify-attestation-proof", "jwt", "expectedNonce", "anchor", "now"}
 
-import { X509Certificate, createHash, randomBytes } from "node:crypto";
+import { X509Certificate } from "node:crypto";
 import {
   Oauth2AuthorizationServer,
   Oauth2Client,
@@ -40,36 +40,9 @@ import {
 } from "@openid4vc/oauth2";
 import { Openid4vciIssuer, createKeyAttestationJwt } from "@openid4vc/openid4vci";
 import { CompactSign, calculateJwkThumbprint, compactVerify, importJWK, importX509 } from "jose";
+import { generateRandom, hash, publicPart, readStdin, requireObject, requireString } from "./harness.mjs";
 
 const ES256 = "ES256";
-
-function requireObject(value, name) {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new Error(`harness: "${name}" must be a JSON object`);
-  }
-  return value;
-}
-
-function requireString(value, name) {
-  if (typeof value !== "string" || value.length === 0) {
-    throw new Error(`harness: "${name}" must be a non-empty string`);
-  }
-  return value;
-}
-
-function publicPart(jwk) {
-  const { kty, crv, x, y } = jwk;
-  return { kty, crv, x, y };
-}
-
-function hash(data, alg) {
-  if (alg !== "sha-256") throw new Error(`harness: unsupported hash ${alg}`);
-  return new Uint8Array(createHash("sha256").update(data).digest());
-}
-
-function generateRandom(n) {
-  return new Uint8Array(randomBytes(n));
-}
 
 function pem(b64der) {
   return `-----BEGIN CERTIFICATE-----\n${b64der.match(/.{1,64}/g).join("\n")}\n-----END CERTIFICATE-----\n`;
@@ -316,9 +289,7 @@ const OPS = {
 };
 
 async function main() {
-  const chunks = [];
-  for await (const chunk of process.stdin) chunks.push(chunk);
-  const request = requireObject(JSON.parse(Buffer.concat(chunks).toString("utf8")), "request");
+  const request = requireObject(JSON.parse(await readStdin()), "request");
   const op = OPS[request.op];
   if (!op) throw new Error(`harness: unknown op ${request.op}`);
   process.stdout.write(`${JSON.stringify(await op(request))}\n`);

@@ -35,7 +35,6 @@
 //          "workarounds": [names of library bugs the harness had to step around],
 //          "authorization": {"state", "iss", "pkceMethod", "usedPar"} (auth code only)}
 
-import { createHash, randomBytes } from "node:crypto";
 import {
   Oauth2Client,
   Oauth2ClientErrorResponseError,
@@ -51,29 +50,11 @@ import {
   extractScopesForCredentialConfigurationIds,
 } from "@openid4vc/openid4vci";
 import { CompactSign, calculateJwkThumbprint, importJWK } from "jose";
+import { generateRandom, hash, publicPart, readStdin, requireObject, requireString } from "./harness.mjs";
 
 const ES256 = "ES256";
 
 // --- request checking --------------------------------------------------------------------
-
-function requireObject(value, name) {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new Error(`harness: "${name}" must be a JSON object`);
-  }
-  return value;
-}
-
-function requireString(value, name) {
-  if (typeof value !== "string" || value.length === 0) {
-    throw new Error(`harness: "${name}" must be a non-empty string`);
-  }
-  return value;
-}
-
-function publicPart(jwk) {
-  const { kty, crv, x, y } = jwk;
-  return { kty, crv, x, y };
-}
 
 function holderKey(request) {
   const jwk = requireObject(request.holderJwk, "holderJwk");
@@ -84,18 +65,6 @@ function holderKey(request) {
 }
 
 // --- callbacks ---------------------------------------------------------------------------
-
-const HASHES = { "sha-256": "sha256", "sha-384": "sha384", "sha-512": "sha512" };
-
-function hash(data, alg) {
-  const name = HASHES[alg];
-  if (!name) throw new Error(`harness: unsupported hash algorithm ${alg}`);
-  return new Uint8Array(createHash(name).update(data).digest());
-}
-
-function generateRandom(byteLength) {
-  return new Uint8Array(randomBytes(byteLength));
-}
 
 // The library only ever asks us to sign key proofs here (no DPoP, no client
 // attestation): refuse anything but the holder key so a library change cannot make
@@ -419,12 +388,6 @@ function describeError(err) {
   }
   answer.errorType = err?.constructor?.name ?? typeof err;
   return answer;
-}
-
-async function readStdin() {
-  const chunks = [];
-  for await (const chunk of process.stdin) chunks.push(chunk);
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 async function main() {

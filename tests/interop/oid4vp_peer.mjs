@@ -37,7 +37,7 @@
 //   POST /response/<id>      the response_uri
 //   GET  /transactions/<id>  {"state": "created"|"fetched"|"verified"|"failed", "result"}
 
-import { createHash, randomBytes, webcrypto, X509Certificate } from "node:crypto";
+import { randomBytes, webcrypto, X509Certificate } from "node:crypto";
 import { createServer } from "node:http";
 import { setGlobalConfig } from "@openid4vc/oauth2";
 import { Openid4vpClient, Openid4vpVerifier } from "@openid4vc/openid4vp";
@@ -55,26 +55,13 @@ import {
   importX509,
   CompactSign,
 } from "jose";
+import { hash, publicPart, requireObject, requireString } from "./harness.mjs";
 
 const ES256 = "ES256";
 const STATIC_AUDIENCE = "https://self-issued.me/v2";
 const SKEW_SECONDS = 60;
 
 // --- small helpers -----------------------------------------------------------------------
-
-function requireObject(value, name) {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new Error(`harness: "${name}" must be a JSON object`);
-  }
-  return value;
-}
-
-function requireString(value, name) {
-  if (typeof value !== "string" || value.length === 0) {
-    throw new Error(`harness: "${name}" must be a non-empty string`);
-  }
-  return value;
-}
 
 function requireArray(value, name) {
   if (!Array.isArray(value) || value.length === 0) {
@@ -91,25 +78,12 @@ function random(n) {
   return b64url(randomBytes(n));
 }
 
-const HASHES = { "sha-256": "sha256", "sha-384": "sha384", "sha-512": "sha512" };
-
-function hash(data, alg) {
-  const name = HASHES[alg];
-  if (!name) throw new Error(`harness: unsupported hash algorithm ${alg}`);
-  return new Uint8Array(createHash(name).update(data).digest());
-}
-
 function decodeJwtPart(compact) {
   const [header, payload] = compact.split(".");
   return {
     header: JSON.parse(Buffer.from(header, "base64url").toString("utf8")),
     payload: JSON.parse(Buffer.from(payload, "base64url").toString("utf8")),
   };
-}
-
-function publicPart(jwk) {
-  const { kty, crv, x, y } = jwk;
-  return { kty, crv, x, y };
 }
 
 function checkP256Private(jwk, name) {

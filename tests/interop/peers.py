@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 
@@ -31,28 +32,45 @@ def peer_unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def require_node_peer() -> None:
+def require_node_package(package: str) -> None:
+    """Skip (fail in CI) unless node and the npm ``package`` of a peer are installed."""
     if shutil.which("node") is None:
-        peer_unavailable("node is not on PATH (needed for the @sd-jwt interop peer)")
-    if not (NODE_MODULES / "@sd-jwt" / "sd-jwt-vc").is_dir():
-        peer_unavailable(
-            "tests/interop/node_modules is missing: run `npm ci --prefix tests/interop`"
-        )
+        peer_unavailable(f"node is not on PATH (needed for the {package} interop peer)")
+    if not (NODE_MODULES / package).is_dir():
+        peer_unavailable(f"{package} is not installed: run `npm ci --prefix tests/interop`")
+
+
+def require_node_peer() -> None:
+    require_node_package("@sd-jwt/sd-jwt-vc")
+
+
+def run_node(
+    script: Path,
+    request: JsonObject,
+    *,
+    package: str,
+    timeout: float = 120,
+    env: Mapping[str, str] | None = None,
+) -> tuple[int, JsonObject]:
+    """Send one JSON request to a node peer ``script`` (which needs the npm ``package``)
+    on stdin; return its exit code and its JSON answer."""
+    require_node_package(package)
+    completed = subprocess.run(
+        ["node", str(script)],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=None if env is None else dict(env),
+    )
+    assert completed.stdout, f"{script.name} wrote nothing; stderr: {completed.stderr}"
+    return completed.returncode, parse_json_object(completed.stdout)
 
 
 def run_node_peer(request: JsonObject) -> tuple[int, JsonObject]:
     """Send one request to ``sdjwt_peer.mjs``; return its exit code and its JSON answer."""
-    require_node_peer()
-    completed = subprocess.run(
-        ["node", str(NODE_PEER)],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert completed.stdout, f"node peer wrote nothing; stderr: {completed.stderr}"
-    return completed.returncode, parse_json_object(completed.stdout)
+    return run_node(NODE_PEER, request, package="@sd-jwt/sd-jwt-vc", timeout=60)
 
 
 def node_ok(request: JsonObject) -> JsonObject:

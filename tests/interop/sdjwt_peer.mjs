@@ -14,6 +14,7 @@ import { SDJwtVcInstance } from "@sd-jwt/sd-jwt-vc";
 import { digest } from "@sd-jwt/crypto-nodejs";
 import { decodeSdJwt, getClaims } from "@sd-jwt/decode";
 import { compactVerify, importJWK } from "jose";
+import { readStdin, requireObject, requireString } from "./harness.mjs";
 
 // No internet here, and a peer that fetched type metadata or status lists behind
 // our back would make results depend on the network. Every fetch the library
@@ -32,20 +33,6 @@ function b64url(bytes) {
 // generateSalt(16) yields 16 hex characters (64 bits), so we bring our own.
 function saltGenerator() {
   return b64url(randomBytes(16));
-}
-
-function requireObject(value, name) {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new Error(`harness: "${name}" must be a JSON object`);
-  }
-  return value;
-}
-
-function requireString(value, name) {
-  if (typeof value !== "string" || value.length === 0) {
-    throw new Error(`harness: "${name}" must be a non-empty string`);
-  }
-  return value;
 }
 
 function checkP256(jwk, name, needPrivate) {
@@ -210,12 +197,6 @@ async function opDecode(request) {
 }
 
 const OPERATIONS = { issue: opIssue, verify: opVerify, present: opPresent, decode: opDecode };
-
-async function readStdin() {
-  const chunks = [];
-  for await (const chunk of process.stdin) chunks.push(chunk);
-  return Buffer.concat(chunks).toString("utf8");
-}
 
 async function main() {
   let answer;

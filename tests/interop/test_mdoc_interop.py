@@ -14,9 +14,6 @@ Locally a missing peer skips; with ``CI`` set it fails.
 from __future__ import annotations
 
 import base64
-import json
-import shutil
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,10 +21,11 @@ import cbor2
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
-from peers import peer_unavailable
+from peers import peer_unavailable, run_node
 
 from passerelle import mdoc
 from passerelle._errors import PasserelleError, Reason
+from passerelle._json import JsonObject
 from passerelle.jose import private_jwk, public_jwk
 from tests.unit.mdoc_world import NOW, World, make_ds, make_iaca
 
@@ -54,26 +52,11 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _node(request: dict[str, object]) -> tuple[int, dict[str, object]]:
-    if shutil.which("node") is None:
-        peer_unavailable("node is not on PATH (needed for the @animo-id/mdoc peer)")
-    if not (HERE / "node_modules" / "@animo-id" / "mdoc").is_dir():
-        peer_unavailable("tests/interop/node_modules lacks @animo-id/mdoc: run npm ci")
-    done = subprocess.run(
-        ["node", str(PEER)],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.stdout, f"the mdoc peer wrote nothing; stderr: {done.stderr}"
-    answer = json.loads(done.stdout)
-    assert isinstance(answer, dict)
-    return done.returncode, answer
+def _node(request: JsonObject) -> tuple[int, JsonObject]:
+    return run_node(PEER, request, package="@animo-id/mdoc")
 
 
-def _node_ok(request: dict[str, object]) -> dict[str, object]:
+def _node_ok(request: JsonObject) -> JsonObject:
     code, answer = _node(request)
     assert code == 0, answer
     return answer

@@ -15,20 +15,19 @@ README says who is right and why (tests/interop/README.md, "HAIP OAuth peers").
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from peers import NODE_MODULES, peer_unavailable
+from peers import run_node
 
 from passerelle import PasserelleError, Reason
 from passerelle._json import JsonObject, b64url_decode, parse_json_object
 from passerelle.jose import KeySigner, jwk_thumbprint, private_jwk, public_jwk, sign_jws
 from passerelle.oauth import (
+    VerifiedClientAttestation,
+    VerifiedDpopProof,
     create_client_attestation,
     create_client_attestation_pop,
     create_dpop_proof,
@@ -87,20 +86,39 @@ class Random:
 
 
 def run_peer(request: JsonObject) -> tuple[int, JsonObject]:
-    if shutil.which("node") is None:
-        peer_unavailable("node is not on PATH (needed for the @openid4vc interop peer)")
-    if not (NODE_MODULES / "@openid4vc" / "oauth2").is_dir():
-        peer_unavailable("tests/interop/node_modules is missing: run ./scripts/setup")
-    completed = subprocess.run(
-        ["node", str(PEER)],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    return run_node(PEER, request, package="@openid4vc/oauth2")
+
+
+def our_dpop_verdict(proof: str, *, replay: Replay) -> VerifiedDpopProof:
+    """Our check of the DPoP proof of a token request, under our server nonce."""
+    return verify_dpop_proof(
+        proof,
+        method="POST",
+        url=TOKEN_ENDPOINT,
+        algorithms=ALGS,
+        now=now(),
+        skew=SKEW,
+        max_age=MAX_AGE,
+        replay=replay,
+        accepted_nonces=["server-nonce-1"],
     )
-    assert completed.stdout, f"peer wrote nothing; stderr: {completed.stderr}"
-    return completed.returncode, parse_json_object(completed.stdout)
+
+
+def our_attestation_verdict(
+    provider: Provider, pair: tuple[str, str], *, client_id: str | None, replay: Replay
+) -> VerifiedClientAttestation:
+    """Our authorization server's check of a client attestation and its PoP."""
+    return verify_client_attestation(
+        *pair,
+        authorization_server=ISSUER,
+        client_id=client_id,
+        anchors=[provider.root],
+        algorithms=ALGS,
+        now=now(),
+        skew=SKEW,
+        max_pop_age=MAX_AGE,
+        replay=replay,
+    )
 
 
 def peer_ok(request: JsonObject) -> JsonObject:
@@ -192,34 +210,14 @@ def test_peer_token_request_passes_our_dpop_and_client_attestation(provider: Pro
     assert isinstance(second, dict)
     replay = Replay()
     with pytest.raises(PasserelleError) as info:
-        verify_dpop_proof(
-            first["headers"]["dpop"],  # type: ignore[index]
-            method="POST",
-            url=TOKEN_ENDPOINT,
-            algorithms=ALGS,
-            now=now(),
-            skew=SKEW,
-            max_age=MAX_AGE,
-            replay=replay,
-            accepted_nonces=["server-nonce-1"],
-        )
+        our_dpop_verdict(first["headers"]["dpop"], replay=replay)  # type: ignore[index]
     assert info.value.reason is Reason.DPOP_NONCE_MISSING
     assert info.value.wire_error == "use_dpop_nonce"
     headers = second["headers"]
     assert isinstance(headers, dict)
     proof = read_dpop_header([headers["dpop"]])  # type: ignore[list-item]
     assert proof is not None
-    verified = verify_dpop_proof(
-        proof,
-        method="POST",
-        url=TOKEN_ENDPOINT,
-        algorithms=ALGS,
-        now=now(),
-        skew=SKEW,
-        max_age=MAX_AGE,
-        replay=replay,
-        accepted_nonces=["server-nonce-1"],
-    )
+    verified = our_dpop_verdict(proof, replay=replay)
     assert verified.jkt == jwk_thumbprint(dpop_key.public_key())
     assert verified.nonce == "server-nonce-1"
     pair = read_client_attestation_headers(
@@ -227,34 +225,14 @@ def test_peer_token_request_passes_our_dpop_and_client_attestation(provider: Pro
         [headers["oauth-client-attestation-pop"]],  # type: ignore[list-item]
     )
     assert pair is not None
-    attested = verify_client_attestation(
-        *pair,
-        authorization_server=ISSUER,
-        client_id=None,
-        anchors=[provider.root],
-        algorithms=ALGS,
-        now=now(),
-        skew=SKEW,
-        max_pop_age=MAX_AGE,
-        replay=replay,
-    )
+    attested = our_attestation_verdict(provider, pair, client_id=None, replay=replay)
     assert attested.client_id == CLIENT_ID
     assert attested.instance_jkt == jwk_thumbprint(instance.public_key())
     # The library's PoP follows draft -05: exp, and no iat-free shape; nonce not challenge.
     assert "exp" in attested.pop_claims
     # Replaying the very same headers is caught.
     with pytest.raises(PasserelleError) as info:
-        verify_client_attestation(
-            *pair,
-            authorization_server=ISSUER,
-            client_id=None,
-            anchors=[provider.root],
-            algorithms=ALGS,
-            now=now(),
-            skew=SKEW,
-            max_pop_age=MAX_AGE,
-            replay=replay,
-        )
+        our_attestation_verdict(provider, pair, client_id=None, replay=replay)
     assert info.value.reason is Reason.CLIENT_ATTESTATION_POP_REPLAYED
 
 
@@ -331,17 +309,7 @@ def our_token_request_headers(
 def test_our_token_request_passes_the_peer_authorization_server(provider: Provider) -> None:
     dpop_key, instance = p256(), p256()
     headers = our_token_request_headers(provider, dpop_key=dpop_key, instance=instance)
-    answer = peer_ok(
-        {
-            "op": "verify-token-request",
-            "tokenEndpoint": TOKEN_ENDPOINT,
-            "issuer": ISSUER,
-            "headers": headers,  # type: ignore[dict-item]
-            "anchor": provider.anchor_b64,
-            "preAuthorizedCode": "pre-1",
-            "now": int(now().timestamp()),
-        }
-    )
+    answer = peer_ok(token_request_check(provider, headers))
     assert answer["dpopJwkThumbprint"] == jwk_thumbprint(dpop_key.public_key())
     assert answer["clientId"] == CLIENT_ID
 
@@ -349,32 +317,25 @@ def test_our_token_request_passes_the_peer_authorization_server(provider: Provid
 def test_the_peer_authorization_server_refuses_a_foreign_attestation(provider: Provider) -> None:
     # The harness's trust check is real: an attestation from another provider fails.
     headers = our_token_request_headers(Provider(), dpop_key=p256(), instance=p256())
-    answer = peer_refuses(
-        {
-            "op": "verify-token-request",
-            "tokenEndpoint": TOKEN_ENDPOINT,
-            "issuer": ISSUER,
-            "headers": headers,  # type: ignore[dict-item]
-            "anchor": provider.anchor_b64,
-            "preAuthorizedCode": "pre-1",
-            "now": int(now().timestamp()),
-        }
-    )
+    answer = peer_refuses(token_request_check(provider, headers))
     assert answer.get("errorResponse", {}).get("error") == "invalid_client"  # type: ignore[union-attr]
 
 
+def token_request_check(provider: Provider, headers: dict[str, str]) -> JsonObject:
+    """The peer authorization server's check of a token request with ``headers``."""
+    return {
+        "op": "verify-token-request",
+        "tokenEndpoint": TOKEN_ENDPOINT,
+        "issuer": ISSUER,
+        "headers": headers,  # type: ignore[dict-item]
+        "anchor": provider.anchor_b64,
+        "preAuthorizedCode": "pre-1",
+        "now": int(now().timestamp()),
+    }
+
+
 def verify_token_request(provider: Provider, headers: dict[str, str]) -> tuple[int, JsonObject]:
-    return run_peer(
-        {
-            "op": "verify-token-request",
-            "tokenEndpoint": TOKEN_ENDPOINT,
-            "issuer": ISSUER,
-            "headers": headers,  # type: ignore[dict-item]
-            "anchor": provider.anchor_b64,
-            "preAuthorizedCode": "pre-1",
-            "now": int(now().timestamp()),
-        }
-    )
+    return run_peer(token_request_check(provider, headers))
 
 
 def test_peer_requires_exp_in_a_draft_07_pop(provider: Provider) -> None:
@@ -395,17 +356,7 @@ def test_peer_requires_exp_in_a_draft_07_pop(provider: Provider) -> None:
         [headers["OAuth-Client-Attestation"]], [headers["OAuth-Client-Attestation-PoP"]]
     )
     assert pair is not None
-    verify_client_attestation(
-        *pair,
-        authorization_server=ISSUER,
-        client_id=CLIENT_ID,
-        anchors=[provider.root],
-        algorithms=ALGS,
-        now=now(),
-        skew=SKEW,
-        max_pop_age=MAX_AGE,
-        replay=Replay(),
-    )
+    our_attestation_verdict(provider, pair, client_id=CLIENT_ID, replay=Replay())
 
 
 def test_peer_accepts_a_stale_dpop_proof_we_refuse(provider: Provider) -> None:

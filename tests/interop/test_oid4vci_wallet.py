@@ -26,11 +26,9 @@ default, secure mode and our verifier resolves ``iss`` as in production.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -43,10 +41,10 @@ import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
-from peers import NODE_MODULES, node_ok, peer_unavailable, require_node_peer, require_pypi_peer
+from peers import node_ok, require_node_package, require_node_peer, require_pypi_peer, run_node
 
 from passerelle import PasserelleError, Reason
-from passerelle._json import JsonObject, b64url_decode, parse_json_object
+from passerelle._json import JsonObject, JsonValue, b64url_decode, parse_json_object
 from passerelle.jose import jwk_thumbprint, load_public_jwk, private_jwk, public_jwk
 from passerelle.sd_jwt import KeyBindingCheck
 from passerelle.sd_jwt_vc import (
@@ -144,28 +142,46 @@ EVERY = [
 
 
 def require_wallet_peer() -> None:
-    require_node_peer()
-    if not (NODE_MODULES / "@openid4vc" / "openid4vci").is_dir():
-        peer_unavailable(
-            "@openid4vc/openid4vci is not installed: run `npm ci --prefix tests/interop`"
-        )
+    require_node_peer()  # the credentials are checked by the @sd-jwt peer too
+    require_node_package("@openid4vc/openid4vci")
 
 
-def run_wallet(request: JsonObject, *, ca_file: Path) -> tuple[int, JsonObject]:
+def run_wallet(
+    request: JsonObject, *, ca_file: Path | None, timeout: float = 120
+) -> tuple[int, JsonObject]:
     """One request to ``oid4vci_wallet.mjs``; node trusts the development TLS CA only
-    through ``NODE_EXTRA_CA_CERTS``, as a wallet given that CA would."""
-    require_wallet_peer()
-    completed = subprocess.run(
-        ["node", str(WALLET)],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "NODE_EXTRA_CA_CERTS": str(ca_file)},
-    )
-    assert completed.stdout, f"wallet wrote nothing; stderr: {completed.stderr}"
-    return completed.returncode, parse_json_object(completed.stdout)
+    through ``NODE_EXTRA_CA_CERTS`` (``ca_file``; None: no extra CA at all), as a wallet
+    given that CA would."""
+    env = {k: v for k, v in os.environ.items() if k != "NODE_EXTRA_CA_CERTS"}
+    if ca_file is not None:
+        env["NODE_EXTRA_CA_CERTS"] = str(ca_file)
+    return run_node(WALLET, request, package="@openid4vc/openid4vci", timeout=timeout, env=env)
+
+
+def run_pre_authorized(
+    world: World,
+    case: Case,
+    made: JsonObject,
+    holder: ec.EllipticCurvePrivateKey,
+    *,
+    tx_code: JsonValue = None,
+    trusted: bool = True,
+    timeout: float = 120,
+    **extra: JsonValue,
+) -> tuple[int, JsonObject]:
+    """The wallet redeems the pre-authorized offer ``made`` for ``case`` with ``holder``'s
+    key; ``trusted``: node is given the development TLS CA; ``extra``: more of the
+    request (``anonymous``, ``proofIss``)."""
+    links = made["links"]
+    assert isinstance(links, dict)
+    request: JsonObject = {
+        "op": "pre-authorized",
+        "offer": links[case.scheme],
+        "txCode": tx_code,
+        "holderJwk": private_jwk(holder),
+        **extra,
+    }
+    return run_wallet(request, ca_file=world.ca_file if trusted else None, timeout=timeout)
 
 
 # --- the issuers ----------------------------------------------------------------------------
@@ -511,15 +527,8 @@ def test_extra_anonymous_pre_authorized_client(
     "authentication of the Client is OPTIONAL"), and the proof then has no ``iss``."""
     made = world.post_offer(case, grant="pre-authorized_code", tx_code=True)
     assert isinstance(made["tx_code"], str)
-    code, answer = run_wallet(
-        {
-            "op": "pre-authorized",
-            "offer": made["links"][case.scheme],  # type: ignore[index,call-overload]
-            "txCode": made["tx_code"],
-            "holderJwk": private_jwk(holder),
-            "anonymous": True,
-        },
-        ca_file=world.ca_file,
+    code, answer = run_pre_authorized(
+        world, case, made, holder, tx_code=made["tx_code"], anonymous=True
     )
     assert code == 0, answer
     assert answer["clientId"] is None
@@ -538,16 +547,7 @@ def test_extra_pre_authorized_proof_names_the_client(
 ) -> None:
     """Beyond the defaults: ``iss`` = client_id in the proof, which F.1 also allows."""
     made = world.post_offer(case, grant="pre-authorized_code", tx_code=False)
-    code, answer = run_wallet(
-        {
-            "op": "pre-authorized",
-            "offer": made["links"][case.scheme],  # type: ignore[index,call-overload]
-            "txCode": None,
-            "holderJwk": private_jwk(holder),
-            "proofIss": True,
-        },
-        ca_file=world.ca_file,
-    )
+    code, answer = run_pre_authorized(world, case, made, holder, proofIss=True)
     assert code == 0, answer
     assert answer["proofPayload"]["iss"] == DEFAULT_CLIENT_ID  # type: ignore[index,call-overload]
     verify_with_both(world, case, _only_credential(answer, case), holder)
@@ -589,15 +589,7 @@ def test_deferred_issuance_is_polled_to_the_end(
     world: World, holder: ec.EllipticCurvePrivateKey
 ) -> None:
     made = world.post_offer(CA_DEFERRED, grant="pre-authorized_code", tx_code=False)
-    code, answer = run_wallet(
-        {
-            "op": "pre-authorized",
-            "offer": made["links"][CA_DEFERRED.scheme],  # type: ignore[index,call-overload]
-            "txCode": None,
-            "holderJwk": private_jwk(holder),
-        },
-        ca_file=world.ca_file,
-    )
+    code, answer = run_pre_authorized(world, CA_DEFERRED, made, holder)
     assert code == 0, answer
     assert answer["deferred"] is True
     assert isinstance(answer["transactionId"], str)
@@ -619,15 +611,7 @@ def test_wrong_tx_code_is_invalid_grant(
     right = str(made["tx_code"])
     wrong = right[:-1] + str((int(right[-1]) + 1) % 10)
 
-    code, answer = run_wallet(
-        {
-            "op": "pre-authorized",
-            "offer": made["links"][case.scheme],  # type: ignore[index,call-overload]
-            "txCode": wrong,
-            "holderJwk": private_jwk(holder),
-        },
-        ca_file=world.ca_file,
-    )
+    code, answer = run_pre_authorized(world, case, made, holder, tx_code=wrong)
     assert code == 1, answer
     # RFC 6749 §5.2 / OpenID4VCI 1.0 §6.3: a wrong tx_code is invalid_grant, status 400.
     assert answer["oauthError"] == "invalid_grant", answer
@@ -641,26 +625,8 @@ def test_untrusted_tls_is_refused_by_the_wallet(
     """Without the development CA the wallet cannot reach the issuer at all: the
     harness really does run over verified TLS, not around it."""
     made = world.post_offer(CA_PERSON, grant="pre-authorized_code", tx_code=False)
-    require_wallet_peer()
-    env = {k: v for k, v in os.environ.items() if k != "NODE_EXTRA_CA_CERTS"}
-    completed = subprocess.run(
-        ["node", str(WALLET)],
-        input=json.dumps(
-            {
-                "op": "pre-authorized",
-                "offer": made["links"][CA_PERSON.scheme],  # type: ignore[index,call-overload]
-                "txCode": None,
-                "holderJwk": private_jwk(holder),
-            }
-        ),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
-    answer = parse_json_object(completed.stdout)
-    assert completed.returncode == 1, answer
+    code, answer = run_pre_authorized(world, CA_PERSON, made, holder, trusted=False, timeout=60)
+    assert code == 1, answer
     assert answer["errorType"] == "FetchError", answer
 
 
@@ -670,15 +636,7 @@ def test_our_verifier_refuses_the_credential_under_the_other_profile(
     """The positive checks above would pass vacuously if any key were accepted: a CA
     credential checked against the EU anchor only must fail key resolution."""
     made = world.post_offer(CA_PERSON, grant="pre-authorized_code", tx_code=False)
-    code, answer = run_wallet(
-        {
-            "op": "pre-authorized",
-            "offer": made["links"][CA_PERSON.scheme],  # type: ignore[index,call-overload]
-            "txCode": None,
-            "holderJwk": private_jwk(holder),
-        },
-        ca_file=world.ca_file,
-    )
+    code, answer = run_pre_authorized(world, CA_PERSON, made, holder)
     assert code == 0, answer
     token = _only_credential(answer, CA_PERSON)
     with pytest.raises(PasserelleError) as caught:
@@ -749,15 +707,7 @@ def test_openvc_core_verifies_what_our_issuers_issue(
     world: World, case: Case, holder: ec.EllipticCurvePrivateKey
 ) -> None:
     made = world.post_offer(case, grant="pre-authorized_code", tx_code=False)
-    code, answer = run_wallet(
-        {
-            "op": "pre-authorized",
-            "offer": made["links"][case.scheme],  # type: ignore[index,call-overload]
-            "txCode": None,
-            "holderJwk": private_jwk(holder),
-        },
-        ca_file=world.ca_file,
-    )
+    code, answer = run_pre_authorized(world, case, made, holder)
     assert code == 0, answer
     token = _only_credential(answer, case)
     from openvc.verify import FORMAT_SD_JWT_VC
@@ -786,15 +736,7 @@ def test_openvc_core_refuses_an_eu_credential_under_a_foreign_anchor(
     from openvc.verify import KeyResolutionFailed
 
     made = world.post_offer(EU_PID, grant="pre-authorized_code", tx_code=False)
-    code, answer = run_wallet(
-        {
-            "op": "pre-authorized",
-            "offer": made["links"][EU_PID.scheme],  # type: ignore[index,call-overload]
-            "txCode": None,
-            "holderJwk": private_jwk(holder),
-        },
-        ca_file=world.ca_file,
-    )
+    code, answer = run_pre_authorized(world, EU_PID, made, holder)
     assert code == 0, answer
     token = _only_credential(answer, EU_PID)
     with pytest.raises(KeyResolutionFailed):

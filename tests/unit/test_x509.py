@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from passerelle import Fault, PasserelleError, Reason
+from passerelle import Fault, JsonValue, PasserelleError, Reason
 from passerelle.jose import PrivateKey
 from passerelle.x509 import (
     LeafUsage,
@@ -33,6 +33,7 @@ from passerelle.x509 import (
     load_certificate_pem,
     san_dns_names,
     verify_certificate_chain,
+    verify_haip_x5c,
     verify_x5c_chain,
     x509_hash,
 )
@@ -234,6 +235,23 @@ def test_root_in_x5c_and_any_intermediate_order_are_accepted() -> None:
     pki = make_pki()
     x5c = encode_x5c([pki.leaf, pki.root, pki.inter])
     assert verify(pki, x5c).chain == (pki.leaf, pki.inter, pki.root)
+
+
+def test_haip_x5c_refuses_the_anchor_in_x5c_and_a_malformed_header() -> None:
+    # HAIP 1.0 §4.5.1: "The X.509 certificate of the trust anchor MUST NOT be included
+    # in the x5c JOSE header"; RFC 7515 alone allows it (the test above).
+    pki = make_pki()
+    good: list[JsonValue] = list(encode_x5c([pki.leaf, pki.inter]))
+    assert verify_haip_x5c(good, anchors=[pki.root], now=NOW).anchor == pki.root
+    with_root: list[JsonValue] = list(encode_x5c([pki.leaf, pki.inter, pki.root]))
+    assert (
+        reason_of(lambda: verify_haip_x5c(with_root, anchors=[pki.root], now=NOW))
+        is Reason.X509_CHAIN_INVALID
+    )
+    for header in (None, [], "MIIB", [*good, 7]):
+        with pytest.raises(PasserelleError) as info:
+            verify_haip_x5c(header, anchors=[pki.root], now=NOW)
+        assert info.value.reason is Reason.X509_MALFORMED
 
 
 def test_intermediate_as_anchor_ends_the_chain_there() -> None:

@@ -1,0 +1,54 @@
+"""The credential endpoint (OpenID4VCI §8), deferred credentials (§9) and
+notifications (§11); each takes the access token in the Authorization header."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse
+
+from passerelle.oid4vci import parse_deferred_request, parse_notification_request
+from passerelle.services.openapi import CREDENTIAL_REQUEST, CREDENTIAL_RESPONSES
+
+from ..issuance import bearer, notify, redeem_deferred, request_credential
+from ..state import IssuerDep
+
+router = APIRouter(tags=["credential"])
+
+
+@router.post("/credential", openapi_extra=CREDENTIAL_REQUEST, responses=CREDENTIAL_RESPONSES)
+def credential(
+    state: IssuerDep,
+    request: Request,
+    body: dict[str, Any],
+    authorization: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    grant = bearer(state, request, authorization)
+    answer, status_code = request_credential(state, grant, body)
+    return state.no_store(answer, status_code)
+
+
+@router.post("/deferred_credential", responses=CREDENTIAL_RESPONSES)
+def deferred(
+    state: IssuerDep,
+    request: Request,
+    body: dict[str, Any],
+    authorization: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    bearer(state, request, authorization)
+    answer, status_code = redeem_deferred(state, parse_deferred_request(body).transaction_id)
+    return state.no_store(answer, status_code)
+
+
+@router.post("/notification", status_code=204)
+def notification(
+    state: IssuerDep,
+    request: Request,
+    body: dict[str, Any],
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    bearer(state, request, authorization)
+    notice = parse_notification_request(body)
+    notify(state, notice.notification_id, notice.event)
+    return Response(status_code=204)

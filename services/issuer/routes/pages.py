@@ -1,0 +1,38 @@
+"""Pages for people: the issuer's index (make an offer) and an offer's page (QR code)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from passerelle.oid4vci import credential_offer_uri_link
+from passerelle.services.web import NO_STORE
+
+from ..grants import offer_tx_code
+from ..pages import index_page, offer_page
+from ..state import IssuerDep, stored
+
+router = APIRouter(tags=["pages"])
+
+
+@router.get("/offers/{offer_id}/page", response_class=HTMLResponse)
+def offer_html(state: IssuerDep, offer_id: str) -> HTMLResponse:
+    entry = stored(state.store.get("offers", offer_id, now=state.now()))
+    if entry is None:
+        return HTMLResponse("<h1>Offer expired or unknown</h1>", status_code=404)
+    offer_uri = f"{state.base}/offers/{offer_id}"
+    schemes = state.profile.offer_schemes
+    links = {s: credential_offer_uri_link(offer_uri, scheme=s) for s in schemes}
+    page = offer_page(
+        issuer_name=state.issuer_name,
+        links=links,
+        tx_code=offer_tx_code(state, entry["offer"]),
+        configurations=entry["configs"],
+    )
+    return HTMLResponse(page, headers=dict(NO_STORE))
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(state: IssuerDep) -> HTMLResponse:
+    configurations = {cid: state.personas_for([cid]) for cid in state.profile.configurations}
+    return HTMLResponse(index_page(issuer_name=state.issuer_name, configurations=configurations))
