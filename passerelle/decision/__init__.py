@@ -10,7 +10,15 @@ from ._credential import (
     decide_credential,
     trust_tags_of,
 )
-from ._presentation import FetchedInputs, PresentationDecision, decide_presentation
+from ._presentation import (
+    FetchedInputs,
+    PresentationDecision,
+    decide_presentation,
+    decision_trace,
+    policy_for,
+    presented_items,
+    refusal_of,
+)
 
 __all__ = [
     "CredentialDecision",
@@ -22,5 +30,9 @@ __all__ = [
     "credential_references",
     "decide_credential",
     "decide_presentation",
+    "decision_trace",
+    "policy_for",
+    "presented_items",
+    "refusal_of",
     "trust_tags_of",
 ]

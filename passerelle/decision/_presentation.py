@@ -5,10 +5,10 @@ the disclosed claims mapped into the verifier's home vocabulary."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from .._errors import PasserelleError, Reason
+from .._errors import Fault, PasserelleError, Reason
 from .._json import JsonObject, JsonValue
 from ..catalog import CompiledSchema, apply_crosswalk
 from ..dcql import DcqlQuery, PresentedCredential, check_dcql_response
@@ -23,7 +23,15 @@ from ._credential import (
     trust_tags_of,
 )
 
-__all__ = ["FetchedInputs", "PresentationDecision", "decide_presentation"]
+__all__ = [
+    "FetchedInputs",
+    "PresentationDecision",
+    "decide_presentation",
+    "decision_trace",
+    "policy_for",
+    "presented_items",
+    "refusal_of",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -192,3 +200,57 @@ def decide_presentation(
         unmapped=unmapped,
         over_disclosed=dict(check.over_disclosed),
     )
+
+
+def policy_for(
+    policy: DecisionPolicy, *, require_status: bool | None, check_status: bool = True
+) -> DecisionPolicy:
+    """The rules for one transaction: the service's, but for a named policy's own
+    ``require_status``; ``check_status`` off never requires a status check."""
+    if require_status is None:
+        return policy
+    return replace(policy, require_status=require_status and check_status)
+
+
+def presented_items(
+    vp_token: Mapping[str, Sequence[JsonValue]], query: DcqlQuery
+) -> list[tuple[str, str, str]]:
+    """``(query id, format, presentation)`` for each presentation the caller must fetch
+    inputs for: strings answering a query id (anything else is refused by
+    :func:`decide_presentation` itself)."""
+    formats = _formats(query)
+    return [
+        (query_id, formats[query_id], item)
+        for query_id, items in vp_token.items()
+        if query_id in formats
+        for item in items
+        if isinstance(item, str)
+    ]
+
+
+def decision_trace(decision: PresentationDecision) -> list[JsonObject]:
+    """One ``check`` entry per step of each credential decision, in order."""
+    return [
+        {
+            "query": query_id,
+            "step": step.step,
+            "outcome": str(step.outcome),
+            "reason": None if step.reason is None else str(step.reason),
+        }
+        for query_id, decisions in decision.credentials.items()
+        for d in decisions
+        for step in d.steps
+    ]
+
+
+def refusal_of(decision: PresentationDecision) -> PasserelleError | None:
+    """What the response endpoint answers for a refused presentation (None: accepted).
+    A refusal is the wallet's ``invalid_request``, but for an outage of a dependency of
+    ours, which stays ``temporarily_unavailable`` so the wallet may try again."""
+    if decision.accepted:
+        return None
+    assert decision.reason is not None
+    refusal = PasserelleError(decision.reason, decision.detail)
+    if refusal.fault is not Fault.DEPENDENCY:
+        refusal = refusal.for_wire("invalid_request")
+    return refusal

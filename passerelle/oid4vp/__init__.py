@@ -62,7 +62,18 @@ from ._response import (
     parse_authorization_response,
     parse_vp_token,
 )
-from ._session import TRANSITIONS, PresentationEvent, PresentationState, advance
+from ._session import (
+    TRANSITIONS,
+    PresentationEvent,
+    PresentationState,
+    advance,
+    concluded,
+    moved,
+    new_transaction,
+    public_view,
+    state_of,
+    with_event,
+)
 
 __all__ = [
     "DEFAULT_REQUEST_OBJECT_ALGORITHMS",
@@ -101,6 +112,7 @@ __all__ = [
     "authorization_request_value_url",
     "build_vp_token",
     "check_profile",
+    "concluded",
     "create_request_object",
     "decrypt_response",
     "direct_post_form",
@@ -109,6 +121,8 @@ __all__ = [
     "encryption_jwk",
     "error_response_form",
     "key_binding_check_for",
+    "moved",
+    "new_transaction",
     "oid4vp_error",
     "parse_authorization_request",
     "parse_authorization_request_url",
@@ -116,8 +130,11 @@ __all__ = [
     "parse_client_id",
     "parse_request_reference",
     "parse_vp_token",
+    "public_view",
     "request_to_claims",
     "request_to_params",
     "resolve_did_request_key",
+    "state_of",
     "verify_request_object",
+    "with_event",
 ]

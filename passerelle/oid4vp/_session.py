@@ -16,17 +16,35 @@ tests exactly that). Once a response arrived, a fetch finds no transition. A res
 a transaction that already has one is a replay (``oid4vp.response_replayed``); any
 event on an expired transaction is ``oid4vp.transaction_expired``. All of them are
 ``invalid_request`` on the wire.
+
+A transaction as the verifier keeps it is a JSON record (:func:`new_transaction`) that
+only :func:`moved`, :func:`with_event` and :func:`concluded` change: pure functions of
+the record and ``now``, so the service's store applies each step atomically and the
+lifecycle is tested without HTTP.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from datetime import datetime
 
 from .._errors import PasserelleError, Reason
+from .._json import JsonObject, JsonValue
 from ._models import oid4vp_error
 
-__all__ = ["TRANSITIONS", "PresentationEvent", "PresentationState", "advance"]
+__all__ = [
+    "TRANSITIONS",
+    "PresentationEvent",
+    "PresentationState",
+    "advance",
+    "concluded",
+    "moved",
+    "new_transaction",
+    "public_view",
+    "state_of",
+    "with_event",
+]
 
 
 class PresentationState(enum.Enum):
@@ -81,3 +99,74 @@ def advance(state: PresentationState, event: PresentationEvent) -> PresentationS
             f"event {event.value} is not allowed in state {state.value}",
         )
     raise error
+
+
+# What only the verifier may read: the response decryption key and the values the
+# wallet must echo (OpenID4VP §14.1: the nonce is not shown to whoever polls a result).
+_PRIVATE_FIELDS = frozenset({"encryption_key", "nonce", "state_param"})
+
+
+def new_transaction(
+    *,
+    request_id: str,
+    nonce: str,
+    state_param: str,
+    dcql_query: JsonObject,
+    policy: str | None,
+    response_mode: str,
+    request_uri_method: str | None,
+    now: datetime,
+    encryption_key: JsonObject | None = None,
+) -> JsonObject:
+    """A transaction just created, its first event recorded."""
+    row: JsonObject = {
+        "request_id": request_id,
+        "state": PresentationState.CREATED.value,
+        "nonce": nonce,
+        "state_param": state_param,
+        "dcql_query": dcql_query,
+        "policy": policy,
+        "response_mode": response_mode,
+        "request_uri_method": request_uri_method,
+        "created_at": now.isoformat(),
+        "events": [],
+    }
+    if encryption_key is not None:
+        row["encryption_key"] = encryption_key
+    return with_event(row, "created", now=now, policy=policy, response_mode=response_mode)
+
+
+def state_of(row: Mapping[str, JsonValue]) -> PresentationState:
+    return PresentationState(row["state"])
+
+
+def moved(row: JsonObject, event: PresentationEvent) -> JsonObject:
+    """The record after ``event``; raises (see :func:`advance`) when the table forbids it."""
+    return {**row, "state": advance(state_of(row), event).value}
+
+
+def with_event(row: JsonObject, what: str, *, now: datetime, **details: JsonValue) -> JsonObject:
+    """The record with one more entry in its event log (the transaction page shows it)."""
+    events = row.get("events")
+    logged = list(events) if isinstance(events, list) else []
+    return {**row, "events": [*logged, {"at": now.isoformat(), "event": what, **details}]}
+
+
+def concluded(
+    row: JsonObject, *, accepted: bool, result: JsonObject, receive: bool = False
+) -> JsonObject:
+    """The answered transaction with its decision: verified or failed, never both.
+
+    With ``receive`` the response is received and decided in this one step: the
+    verifier checks the table before deciding, and settles in a single atomic write,
+    so of two responses decided at once only the first settles (the second finds the
+    transaction answered: ``oid4vp.response_replayed``)."""
+    if receive:
+        row = moved(row, PresentationEvent.RECEIVE_RESPONSE)
+    ending = PresentationEvent.ACCEPT if accepted else PresentationEvent.REJECT
+    return {**moved(row, ending), "result": result}
+
+
+def public_view(row: Mapping[str, JsonValue]) -> JsonObject:
+    """The record as whoever created the transaction reads it."""
+    return {k: v for k, v in row.items() if k not in _PRIVATE_FIELDS}

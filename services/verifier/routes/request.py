@@ -1,0 +1,29 @@
+"""The request_uri (OpenID4VP 1.0 §5.10): ``GET``, or ``POST`` with a ``wallet_nonce``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from passerelle.services.openapi import WALLET_NONCE_FORM
+
+from ..request_object import request_object
+from ..state import VerifierDep
+
+router = APIRouter(tags=["request object"])
+
+MEDIA_TYPE = "application/oauth-authz-req+jwt"
+
+
+def _signed(token: str) -> Response:
+    return Response(token, media_type=MEDIA_TYPE, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/request/{rid}")
+def get_request(rid: str, state: VerifierDep) -> Response:
+    return _signed(request_object(state, rid, None))
+
+
+@router.post("/request/{rid}", openapi_extra=WALLET_NONCE_FORM)
+async def post_request(rid: str, request: Request, state: VerifierDep) -> Response:
+    nonce = (await request.form()).get("wallet_nonce")
+    return _signed(request_object(state, rid, str(nonce) if nonce is not None else None))

@@ -1,0 +1,31 @@
+"""The test API: ``POST /transactions`` opens one, ``GET /transactions/{id}`` reads its
+state, result with the decision trace, and event log."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from passerelle.oid4vp import public_view
+from passerelle.services.openapi import TRANSACTION_RESPONSES
+
+from .. import transactions
+from ..state import VerifierDep
+from ..transactions import TransactionBody
+
+router = APIRouter(tags=["transactions"])
+
+
+@router.post("/transactions", status_code=201, responses=TRANSACTION_RESPONSES)
+def create_transaction(body: TransactionBody, state: VerifierDep) -> JSONResponse:
+    return JSONResponse(transactions.open_transaction(state, body), status_code=201)
+
+
+@router.get("/transactions/{tid}")
+def transaction(tid: str, state: VerifierDep) -> JSONResponse:
+    row = transactions.find(state, tid)
+    if row is None:
+        return JSONResponse(
+            {"error": "not_found", "reason": "oid4vp.transaction_unknown"}, status_code=404
+        )
+    return JSONResponse({"transaction_id": tid, **public_view(row)})

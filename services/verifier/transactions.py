@@ -1,0 +1,190 @@
+"""The verifier's transactions in the store: each step is the core's pure change of the
+record (``passerelle.oid4vp``: :func:`moved`, :func:`with_event`, :func:`concluded`)
+applied in one atomic update, so a response is processed once across replicas and
+restarts alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from pydantic import BaseModel, ConfigDict
+
+from passerelle import JsonObject, JsonValue, PasserelleError, Reason
+from passerelle._json import b64url_encode
+from passerelle.dcql import parse_dcql_query
+from passerelle.jose import private_jwk
+from passerelle.oid4vp import (
+    PresentationEvent,
+    PresentationState,
+    RequestUriMethod,
+    ResponseMode,
+    authorization_request_url,
+    moved,
+    new_transaction,
+    with_event,
+)
+
+from .state import VerifierState
+
+__all__ = [
+    "TRANSACTION_LIFETIME",
+    "Row",
+    "TransactionBody",
+    "apply",
+    "find",
+    "forced",
+    "log",
+    "open_transaction",
+    "request_url",
+    "step",
+    "transaction_of",
+    "unknown_transaction",
+]
+
+TRANSACTION_LIFETIME = timedelta(minutes=10)
+
+# A transaction record as stored: the JSON object the core made (new_transaction).
+Row = dict[str, Any]
+
+
+class TransactionBody(BaseModel):
+    """``POST /transactions``: a policy name or a DCQL query, and how to ask for it."""
+
+    # Strict: a wrong type is input.malformed at the edge, never coerced with str().
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    policy: str | None = None
+    dcql_query: dict[str, Any] | None = None
+    response_mode: str | None = None
+    request_uri_method: str | None = None
+
+
+def unknown_transaction(what: str) -> PasserelleError:
+    return PasserelleError(Reason.OID4VP_TRANSACTION_UNKNOWN, what, wire_error="invalid_request")
+
+
+def _chosen(state: VerifierState, body: TransactionBody) -> tuple[JsonObject, str, str | None]:
+    """The query, response mode and request_uri_method asked for, checked."""
+    profile = state.profile
+    if body.policy is not None:
+        if body.policy not in profile.policies:
+            raise PasserelleError(
+                Reason.INPUT_MALFORMED, f"no policy {body.policy!r}", wire_error="invalid_request"
+            )
+        query: JsonObject = profile.policies[body.policy].dcql_query
+    else:
+        query = body.dcql_query or {}
+    parse_dcql_query(query)
+    mode = body.response_mode or profile.default_response_mode
+    if mode not in profile.response_modes:
+        raise PasserelleError(
+            Reason.OID4VP_PROFILE_VIOLATION,
+            f"{profile.id} answers only {profile.response_modes}",
+            wire_error="invalid_request",
+        )
+    method = body.request_uri_method
+    if method is not None and method not in [m.value for m in RequestUriMethod]:
+        raise PasserelleError(
+            Reason.OID4VP_REQUEST_URI_METHOD_INVALID,
+            f"request_uri_method {method!r} is neither get nor post",
+            wire_error="invalid_request",
+        )
+    return query, mode, method
+
+
+def open_transaction(state: VerifierState, body: TransactionBody) -> JsonObject:
+    """Create a transaction; what its creator gets back."""
+    query, mode, method = _chosen(state, body)
+
+    def token() -> str:
+        return b64url_encode(state.random.token_bytes(16))
+
+    # Two identifiers, as OpenID4VP §13.3 advises: the request id goes into URLs the
+    # wallet (and anyone who sees the QR code) gets; the transaction id stays with
+    # whoever created the transaction, and only it reads the result.
+    tid, rid = token(), token()
+    now = state.clock()
+    key = None
+    if mode == ResponseMode.DIRECT_POST_JWT.value:
+        key = private_jwk(ec.generate_private_key(ec.SECP256R1()))
+    row = new_transaction(
+        request_id=rid,
+        nonce=token(),
+        state_param=token(),
+        dcql_query=query,
+        policy=body.policy,
+        response_mode=mode,
+        request_uri_method=method,
+        now=now,
+        encryption_key=key,
+    )
+    expires = now + TRANSACTION_LIFETIME
+    state.store.put_all(
+        [("transactions", tid, row, expires), ("requests", rid, {"transaction": tid}, expires)]
+    )
+    return {
+        "transaction_id": tid,
+        "client_id": state.client_id,
+        "request_uri": f"{state.base}/request/{rid}",
+        "request_url": request_url(state, row),
+        "page": f"{state.base}/transactions/{tid}/page",
+    }
+
+
+def request_url(state: VerifierState, row: Row) -> str:
+    method = row.get("request_uri_method")
+    return authorization_request_url(
+        scheme=state.profile.request_scheme,
+        client_id=state.client_id,
+        request_uri=f"{state.base}/request/{row['request_id']}",
+        request_uri_method=RequestUriMethod(method) if isinstance(method, str) else None,
+    )
+
+
+def transaction_of(state: VerifierState, rid: str) -> str:
+    """The transaction a request id (from a wallet's URL) belongs to."""
+    entry = state.store.get("requests", rid, now=state.clock())
+    if not isinstance(entry, dict):
+        raise unknown_transaction("unknown or expired request")
+    return str(entry["transaction"])
+
+
+def find(state: VerifierState, tid: str) -> Row | None:
+    row = state.store.get("transactions", tid, now=state.clock())
+    return row if isinstance(row, dict) else None
+
+
+def apply(state: VerifierState, tid: str, change: Callable[[Row], Row]) -> Row:
+    """Change the transaction in one atomic update; an unknown one raises."""
+
+    def on(row: Any) -> Any:
+        if not isinstance(row, dict):
+            raise unknown_transaction("unknown transaction")
+        return change(row)
+
+    result = state.store.update("transactions", tid, on, now=state.clock())
+    assert isinstance(result, dict)
+    return result
+
+
+def step(
+    state: VerifierState, tid: str, event: PresentationEvent, what: str, **details: JsonValue
+) -> Row:
+    """Advance the transaction and log ``what``, together; a move the table forbids
+    raises and changes nothing."""
+    now = state.clock()
+    return apply(state, tid, lambda row: with_event(moved(row, event), what, now=now, **details))
+
+
+def log(state: VerifierState, tid: str, what: str, **details: JsonValue) -> None:
+    """Only log ``what`` (a refusal that leaves the transaction where it is)."""
+    now = state.clock()
+    apply(state, tid, lambda row: with_event(row, what, now=now, **details))
+
+
+def forced(state: VerifierState, tid: str, to: PresentationState) -> None:
+    """Only the accept_replay quirk goes around the state table."""
+    apply(state, tid, lambda row: {**row, "state": to.value})
