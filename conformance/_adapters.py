@@ -48,7 +48,7 @@ import json
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -56,6 +56,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from passerelle import PasserelleError
 from passerelle.oid4vci import parse_offer_link
 
+from ._adapter_types import Adapter, Call, Extract
 from ._context import CheckContext, Target
 from ._interactive import interactive_offer
 from ._model import CheckError, CheckFailed, CheckSkipped, ErrorClass
@@ -105,37 +106,6 @@ _CALLS: Mapping[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {
 
 class AdapterError(ValueError):
     """An adapter description cannot be used; the message names the entry."""
-
-
-@dataclass(frozen=True, slots=True)
-class Extract:
-    """Where one value sits in an answer: a JSON Pointer, a template of pointers, or a
-    pointer whose value is looked up in ``accepted`` / ``refused`` lists."""
-
-    pointer: str | None = None
-    template: str | None = None
-    quote: bool = False
-    accepted: tuple[Any, ...] = ()
-    refused: tuple[Any, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    method: str
-    url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: Any = None
-    form: bool = False
-    """Send the body as ``application/x-www-form-urlencoded`` rather than JSON."""
-    extract: Mapping[str, Extract] = field(default_factory=dict)
-    ok: tuple[int, ...] = (200, 201)
-
-
-@dataclass(frozen=True, slots=True)
-class Adapter:
-    offer: Call | None = None
-    request: Call | None = None
-    result: Call | None = None
 
 
 # --- reading the description ------------------------------------------------------------------

@@ -21,11 +21,11 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
-from ._model import CheckError, CheckFailed, CheckSkipped, ErrorClass
+from ._outcomes import CheckError, CheckFailed, CheckSkipped, ErrorClass
 
 if TYPE_CHECKING:
-    from ._adapters import Adapter
-    from ._interactive import Console
+    from ._adapter_types import Adapter
+    from ._console import Console
 
 __all__ = ["CheckContext", "RecordingHttp", "Suite", "Target", "redact"]
 

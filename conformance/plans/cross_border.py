@@ -15,8 +15,9 @@ from typing import Any
 
 from passerelle import Reason
 
-from .. import CheckContext, CheckFailed, Requirement, check, expect
+from .._context import CheckContext
 from .._holder import obtain_shared
+from .._model import CheckFailed, Requirement
 from .._presenting import (
     Outcome,
     dcql_query_for,
@@ -26,6 +27,7 @@ from .._presenting import (
     present,
     response_modes,
 )
+from .._registry import check, expect
 
 PLAN = "cross-border"
 

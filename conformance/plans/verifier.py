@@ -40,18 +40,17 @@ from passerelle.oid4vp import (
 from passerelle.status_list import StatusValue
 from passerelle.x509 import check_x509_san_dns, verify_x5c_chain, x509_hash
 
-from .. import (
-    CheckContext,
+from .._context import CheckContext
+from .._holder import obtain_shared
+from .._model import (
+    CheckError,
     CheckFailed,
     CheckSkipped,
     CheckWarning,
+    ErrorClass,
     Requirement,
     Severity,
-    check,
-    expect,
 )
-from .._holder import obtain_shared
-from .._model import CheckError, ErrorClass
 from .._presenting import (
     Fault,
     FetchedRequest,
@@ -83,6 +82,7 @@ from .._presenting import (
     verify_request,
     with_broken_signature,
 )
+from .._registry import check, expect
 
 PLAN = "verifier"
 

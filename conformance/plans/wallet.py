@@ -64,7 +64,7 @@ from passerelle.x509 import san_dns_names, x509_hash
 
 from .._adapters import make_offer
 from .._context import CheckContext
-from .._holder import obtain_shared
+from .._holder import discover, obtain_shared
 from .._identities import file_identity
 from .._interactive import ask_wallet, is_interactive, receive_interactively, wallet_backchannel
 from .._issuer_role import ProofSeen, SuiteIssuer
@@ -245,7 +245,14 @@ def _receive(ctx: CheckContext) -> _Held:
     made = make_offer(ctx, issuer, [configuration], persona, tx_code=True)
     offer = made.link
     if is_interactive(ctx):
-        return _Held(**receive_interactively(ctx, issuer, configuration, offer, made.tx_code))
+        described = receive_interactively(
+            ctx,
+            lambda: discover(ctx, issuer).configuration(configuration),
+            configuration,
+            offer,
+            made.tx_code,
+        )
+        return _Held(**described)
     answer = ctx.http.post(f"{backchannel}/offers", json={"offer": offer, "tx_code": made.tx_code})
     if answer.status_code >= 500:
         raise CheckError(

@@ -4,6 +4,7 @@ SQLite (a file per service) by default, PostgreSQL when several replicas share s
 See :func:`open_store` for the URLs and :class:`Store` for the guarantees.
 """
 
-from ._base import JSON, MAX_KEY_LENGTH, StorageError, Store, open_store
+from ._base import JSON, MAX_KEY_LENGTH, StorageError, Store
+from ._open import open_store
 
 __all__ = ["JSON", "MAX_KEY_LENGTH", "StorageError", "Store", "open_store"]

@@ -27,7 +27,7 @@ from typing import TypeAlias, cast
 
 from passerelle import JsonValue
 
-__all__ = ["JSON", "MAX_KEY_LENGTH", "StorageError", "Store", "open_store"]
+__all__ = ["JSON", "MAX_KEY_LENGTH", "StorageError", "Store"]
 
 JSON: TypeAlias = JsonValue
 
@@ -249,25 +249,3 @@ class Store(ABC):
     def _count(self, collection: str, now: datetime) -> int: ...
     @abstractmethod
     def _purge_expired(self, now: datetime) -> int: ...
-
-
-def open_store(url: str) -> Store:
-    """Open the store at ``url``.
-
-    - ``sqlite:///abs/path.db`` or ``sqlite://relative/path.db``: everything after
-      ``sqlite://`` is the file path; parent directories are created.
-    - ``sqlite://:memory:``: a private in-memory database (tests).
-    - ``postgresql://user@host:port/db[?prefix=name]``: tables are created if missing,
-      named ``<prefix>_store`` (default prefix ``passerelle``); ``pool_size`` bounds the
-      connections of this process (default 10). Other parameters go to libpq.
-    """
-    if url.startswith("sqlite://"):
-        from ._sqlite import SqliteStore
-
-        return SqliteStore(url.removeprefix("sqlite://"))
-    if url.startswith(("postgresql://", "postgres://")):
-        # Imported here so that SQLite-only deployments need no PostgreSQL driver.
-        from ._postgres import PostgresStore
-
-        return PostgresStore(url)
-    raise ValueError("store URL must start with sqlite:// or postgresql://")

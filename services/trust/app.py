@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Annotated
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
-from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 
 from passerelle import JsonObject, PasserelleError, Reason, __version__
@@ -59,7 +60,7 @@ from .build import EU_LISTS, OperatorKey, load_recognitions, trust_dir
 from .sources import load_source
 from .trqp import build_trqp_router
 
-__all__ = ["create_trust_app"]
+__all__ = ["TrustDep", "TrustState", "create_trust_app"]
 
 LIST_MEDIA_TYPE = "application/jose"
 # A list may be rebuilt at any moment (a partner joins): caches keep it but ask again
@@ -230,6 +231,107 @@ class _ListRewriter:
         return sign_lote(payload, signer=key.signer, x5c=key.x5c, now=signed_at)
 
 
+class _RegistryLoader:
+    """The registry to answer from: re-verified when the file changes (never going back
+    in sequence), and refused once its next update has passed, however long ago it was
+    loaded: a stale registry fails closed."""
+
+    def __init__(
+        self, files: _Files, path: Path, anchor: x509.Certificate, clock: Callable[[], datetime]
+    ) -> None:
+        self._files = files
+        self._path = path
+        self._anchor = anchor
+        self._clock = clock
+        self._loaded: tuple[int, VerifiedRegistry] | None = None
+
+    def __call__(self) -> Registry:
+        now = self._clock()
+        item = self._files.get(self._path)
+        cached = self._loaded
+        if cached is None or cached[0] != item.mtime_ns:
+            verified = verify_registry_snapshot(
+                item.text,
+                operator_anchors=[self._anchor],
+                now=now,
+                last_seen_sequence=None if cached is None else cached[1].sequence_number,
+            )
+            cached = (item.mtime_ns, verified)
+            self._loaded = cached
+        if now >= cached[1].next_update:
+            raise PasserelleError(
+                Reason.TRUST_LIST_STALE,
+                f"registry snapshot was due at {cached[1].next_update.isoformat()}",
+            )
+        return cached[1].registry
+
+
+@dataclass(frozen=True, slots=True)
+class TrustState:
+    """What the trust service's routers share (on ``app.state.trust``)."""
+
+    files: _Files
+    out: Path
+    """Where ``passerelle trust build`` wrote the signed lists."""
+    sources: Path
+    rewriter: _ListRewriter | None
+    agreements: dict[str, RecognitionAgreement]
+
+    @property
+    def registry_path(self) -> Path:
+        return self.out / "ca" / "registry.jwt"
+
+
+def _trust_state(request: Request) -> TrustState:
+    state: TrustState = request.app.state.trust
+    return state
+
+
+TrustDep = Annotated[TrustState, Depends(_trust_state)]
+
+health_router = APIRouter(tags=["health"])
+lists_router = APIRouter(tags=["lists"])
+recognition_router = APIRouter(tags=["recognition"])
+
+
+@health_router.get("/health")
+def health(request: Request) -> JSONResponse:
+    return JSONResponse(
+        {
+            "service": "trust",
+            "status": "ok",
+            "transport": request.url.scheme,
+            "versions": {
+                "passerelle": __version__,
+                "lists_of_trusted_entities": LOTE_VERSION,
+                "trqp": f"ToIP TRQP v{TRQP_VERSION}, HTTPS binding",
+            },
+            "lists": sorted(EU_LISTS),
+        }
+    )
+
+
+@lists_router.get("/eu/{name}.jwt")
+def eu_list(name: str, request: Request, trust: TrustDep) -> Response:
+    if name not in EU_LISTS:
+        raise HTTPException(404, f"no EU list named {name!r}")
+    rewriter = trust.rewriter
+    rewrite = None if rewriter is None else (lambda item: rewriter.rewrite(name, item))
+    return _publish(trust.files, trust.out / "eu" / f"{name}.jwt", request, rewrite)
+
+
+@lists_router.get("/ca/registry.jwt")
+def ca_registry(request: Request, trust: TrustDep) -> Response:
+    return _publish(trust.files, trust.registry_path, request)
+
+
+@recognition_router.get("/recognition/{agreement_id}.json")
+def recognition(agreement_id: str, trust: TrustDep) -> JSONResponse:
+    if agreement_id not in trust.agreements:
+        raise HTTPException(404, f"no recognition agreement {agreement_id!r}")
+    return JSONResponse(load_source(trust.sources / "recognition" / f"{agreement_id}.yaml"))
+
+
 def create_trust_app(
     *,
     data_dir: Path,
@@ -238,8 +340,6 @@ def create_trust_app(
     quirks: frozenset[TrustQuirk] = frozenset(),
 ) -> FastAPI:
     pki = load_pki(data_dir)
-    out = trust_dir(data_dir)
-    files = _Files()
     behaviour = behaviour_for(quirks)
     rewriter = (
         _ListRewriter(
@@ -253,74 +353,21 @@ def create_trust_app(
         if behaviour.rewrites_lists
         else None
     )
-    registry_path = out / "ca" / "registry.jwt"
-    loaded: dict[str, tuple[int, VerifiedRegistry]] = {}
-
-    def get_registry() -> Registry:
-        """The registry to answer from: re-verified when the file changes (never going
-        back in sequence), and refused once its next update has passed, however long ago
-        it was loaded: a stale registry fails closed."""
-        now = clock()
-        item = files.get(registry_path)
-        cached = loaded.get("registry")
-        if cached is None or cached[0] != item.mtime_ns:
-            verified = verify_registry_snapshot(
-                item.text,
-                operator_anchors=[pki.anchor("ca-registry-operator")],
-                now=now,
-                last_seen_sequence=None if cached is None else cached[1].sequence_number,
-            )
-            cached = (item.mtime_ns, verified)
-            loaded["registry"] = cached
-        if now >= cached[1].next_update:
-            raise PasserelleError(
-                Reason.TRUST_LIST_STALE,
-                f"registry snapshot was due at {cached[1].next_update.isoformat()}",
-            )
-        return cached[1].registry
-
-    app = FastAPI(
-        title="Passerelle trust service",
-        version=__version__,
-        description=__doc__,
+    trust = TrustState(
+        files=_Files(),
+        out=trust_dir(data_dir),
+        sources=sources,
+        rewriter=rewriter,
+        agreements={a.id: a for a in load_recognitions(sources)},
     )
+    app = FastAPI(title="Passerelle trust service", version=__version__, description=__doc__)
     install_edge(app, service="trust")
-
-    @app.get("/health")
-    def health(request: Request) -> JSONResponse:
-        return JSONResponse(
-            {
-                "service": "trust",
-                "status": "ok",
-                "transport": request.url.scheme,
-                "versions": {
-                    "passerelle": __version__,
-                    "lists_of_trusted_entities": LOTE_VERSION,
-                    "trqp": f"ToIP TRQP v{TRQP_VERSION}, HTTPS binding",
-                },
-                "lists": sorted(EU_LISTS),
-            }
-        )
-
-    @app.get("/eu/{name}.jwt")
-    def eu_list(name: str, request: Request) -> Response:
-        if name not in EU_LISTS:
-            raise HTTPException(404, f"no EU list named {name!r}")
-        rewrite = None if rewriter is None else (lambda item: rewriter.rewrite(name, item))
-        return _publish(files, out / "eu" / f"{name}.jwt", request, rewrite)
-
-    @app.get("/ca/registry.jwt")
-    def ca_registry(request: Request) -> Response:
-        return _publish(files, registry_path, request)
-
-    agreements: dict[str, RecognitionAgreement] = {a.id: a for a in load_recognitions(sources)}
-
-    @app.get("/recognition/{agreement_id}.json")
-    def recognition(agreement_id: str) -> JSONResponse:
-        if agreement_id not in agreements:
-            raise HTTPException(404, f"no recognition agreement {agreement_id!r}")
-        return JSONResponse(load_source(sources / "recognition" / f"{agreement_id}.yaml"))
-
+    app.state.trust = trust
+    for router in (health_router, lists_router, recognition_router):
+        app.include_router(router)
+    get_registry = _RegistryLoader(
+        trust.files, trust.registry_path, pki.anchor("ca-registry-operator"), clock
+    )
     app.include_router(
         build_trqp_router(
             get_registry,

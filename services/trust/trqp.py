@@ -31,6 +31,7 @@ allow optional response members.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -63,6 +64,7 @@ from .sources import load_source
 __all__ = [
     "MAX_QUERY_BYTES",
     "PROBLEM_TYPE_BASE",
+    "TrqpService",
     "build_trqp_router",
     "load_registry_file",
 ]
@@ -211,6 +213,85 @@ async def _read_query(request: Request) -> JsonValue:
         raise PasserelleError(Reason.TRQP_MALFORMED_QUERY, exc.detail) from exc
 
 
+@dataclass(frozen=True, slots=True)
+class TrqpService:
+    """What the TRQP routes share: the registry source, the signer, the clock, and the
+    two behaviours the conformance suite's self-test may change."""
+
+    get_registry: Callable[[], Registry]
+    signer: Signer | None
+    clock: Callable[[], datetime]
+    x5c: Sequence[str] | None = None
+    kid: str | None = None
+    unknown_entity_is_404: bool = True
+    problem_media_type: str = _PROBLEM_MEDIA_TYPE
+
+    def signed(self, answer: AuthorizationAnswer | RecognitionAnswer) -> JsonObject:
+        body = answer.as_json()
+        if self.signer is not None:
+            body["signed_answer"] = sign_answer(
+                answer, signer=self.signer, x5c=self.x5c, kid=self.kid
+            )
+        return body
+
+    def problem(
+        self, status: int, reason: Reason, detail: str, headers: Mapping[str, str] | None = None
+    ) -> JSONResponse:
+        return _problem(status, reason, detail, headers, media_type=self.problem_media_type)
+
+    async def handle(
+        self,
+        request: Request,
+        parse: Callable[[JsonValue], _Q],
+        answer: Callable[[Registry, _Q, datetime], AuthorizationAnswer | RecognitionAnswer],
+        no_record: Callable[[_Q, datetime], AuthorizationAnswer | RecognitionAnswer],
+    ) -> Response:
+        headers = _request_id(request)
+        if not _is_json(request.headers.get("content-type")):
+            return self.problem(
+                415,
+                Reason.TRQP_MALFORMED_QUERY,
+                "TRQP queries are sent with Content-Type: application/json",
+                headers,
+            )
+        query: _Q | None = None
+        try:
+            query = parse(await _read_query(request))
+            registry = self.get_registry()
+            result = answer(registry, query, self.clock())
+        except PasserelleError as exc:
+            if (
+                exc.reason is Reason.TRQP_UNKNOWN_ENTITY
+                and not self.unknown_entity_is_404
+                and query is not None
+            ):
+                return JSONResponse(self.signed(no_record(query, self.clock())), headers=headers)
+            status = _STATUS.get(exc.reason)
+            if status is None or exc.fault is Fault.LOCAL:
+                # Our own misuse (a naive clock, say) is a server error, not the client's.
+                raise
+            return self.problem(status, exc.reason, exc.detail, headers)
+        return JSONResponse(self.signed(result), headers=headers)
+
+    def metadata(self) -> Response:
+        try:
+            body = describe_registry(self.get_registry())
+        except PasserelleError as exc:
+            status = _STATUS.get(exc.reason)
+            if status is None:
+                raise
+            return self.problem(status, exc.reason, exc.detail)
+        signing: JsonObject | None = None
+        if self.signer is not None:
+            signing = {"member": "signed_answer", "typ": SIGNED_ANSWER_TYP, "alg": self.signer.alg}
+            if self.kid is not None:
+                signing["kid"] = self.kid
+            if self.x5c is not None:
+                signing["x5c"] = list(self.x5c)
+        body["signed_answers"] = signing
+        return JSONResponse(body)
+
+
 def build_trqp_router(
     get_registry: Callable[[], Registry],
     *,
@@ -226,56 +307,15 @@ def build_trqp_router(
     With a ``signer``, answers carry ``signed_answer``; the JWS header names the key by
     ``x5c`` and/or ``kid``, one of which is then required. The last two arguments exist
     for the conformance suite's self-test (:mod:`services.trust.quirks`); their defaults
-    are what the binding requires.
+    are what the binding requires. The service object is bound to the router rather
+    than kept on ``app.state``, so the router can be mounted on any app, and twice.
     """
     if signer is not None and x5c is None and kid is None:
         raise local_error(Reason.JWS_HEADER_INVALID, "a signing registry needs x5c or kid")
-
+    trqp = TrqpService(
+        get_registry, signer, clock, x5c, kid, unknown_entity_is_404, problem_media_type
+    )
     router = APIRouter(tags=["trqp"])
-
-    def signed(answer: AuthorizationAnswer | RecognitionAnswer) -> JsonObject:
-        body = answer.as_json()
-        if signer is not None:
-            body["signed_answer"] = sign_answer(answer, signer=signer, x5c=x5c, kid=kid)
-        return body
-
-    def problem(
-        status: int, reason: Reason, detail: str, headers: Mapping[str, str] | None = None
-    ) -> JSONResponse:
-        return _problem(status, reason, detail, headers, media_type=problem_media_type)
-
-    async def handle(
-        request: Request,
-        parse: Callable[[JsonValue], _Q],
-        answer: Callable[[Registry, _Q, datetime], AuthorizationAnswer | RecognitionAnswer],
-        no_record: Callable[[_Q, datetime], AuthorizationAnswer | RecognitionAnswer],
-    ) -> Response:
-        headers = _request_id(request)
-        if not _is_json(request.headers.get("content-type")):
-            return problem(
-                415,
-                Reason.TRQP_MALFORMED_QUERY,
-                "TRQP queries are sent with Content-Type: application/json",
-                headers,
-            )
-        query: _Q | None = None
-        try:
-            query = parse(await _read_query(request))
-            registry = get_registry()
-            result = answer(registry, query, clock())
-        except PasserelleError as exc:
-            if (
-                exc.reason is Reason.TRQP_UNKNOWN_ENTITY
-                and not unknown_entity_is_404
-                and query is not None
-            ):
-                return JSONResponse(signed(no_record(query, clock())), headers=headers)
-            status = _STATUS.get(exc.reason)
-            if status is None or exc.fault is Fault.LOCAL:
-                # Our own misuse (a naive clock, say) is a server error, not the client's.
-                raise
-            return problem(status, exc.reason, exc.detail, headers)
-        return JSONResponse(signed(result), headers=headers)
 
     @router.post(
         "/authorization",
@@ -284,7 +324,7 @@ def build_trqp_router(
         responses=_ERROR_RESPONSES,
     )
     async def authorization(request: Request) -> Response:
-        return await handle(
+        return await trqp.handle(
             request,
             parse_authorization_query,
             lambda registry, query, now: answer_authorization(registry, query, now=now),
@@ -298,7 +338,7 @@ def build_trqp_router(
         responses=_ERROR_RESPONSES,
     )
     async def recognition(request: Request) -> Response:
-        return await handle(
+        return await trqp.handle(
             request,
             parse_recognition_query,
             lambda registry, query, now: answer_recognition(registry, query, now=now),
@@ -307,22 +347,7 @@ def build_trqp_router(
 
     @router.get("/metadata", summary="Registry metadata (Passerelle extension)")
     def metadata() -> Response:
-        try:
-            body = describe_registry(get_registry())
-        except PasserelleError as exc:
-            status = _STATUS.get(exc.reason)
-            if status is None:
-                raise
-            return problem(status, exc.reason, exc.detail)
-        signing: JsonObject | None = None
-        if signer is not None:
-            signing = {"member": "signed_answer", "typ": SIGNED_ANSWER_TYP, "alg": signer.alg}
-            if kid is not None:
-                signing["kid"] = kid
-            if x5c is not None:
-                signing["x5c"] = list(x5c)
-        body["signed_answers"] = signing
-        return JSONResponse(body)
+        return trqp.metadata()
 
     return router
 

@@ -41,7 +41,7 @@ from passerelle.oid4vp import (
     parse_authorization_request_url,
     parse_request_reference,
 )
-from passerelle.sd_jwt import KeyBindingInput, present_sd_jwt
+from passerelle.sd_jwt import ClaimPath, KeyBindingInput, present_sd_jwt
 from passerelle.services.catalog import Catalog
 from passerelle.services.storage import Store
 from passerelle.services.trust.client import TrustClient
@@ -404,82 +404,11 @@ class Presenter:
             outcome["decision_id"] = self.holder.record("present", outcome)
             return outcome
         consent = "minimal" if consent == "approve" else consent
-        held = self.holder.credentials()
-        try:
-            if consent != "minimal":
-                raise PasserelleError(Reason.WALLET_HOLDER_DECLINED, "the holder declined")
-            problem = stored["problem"]
-            if problem is not None:
-                raise PasserelleError(
-                    Reason(problem["reason"]), str(problem["detail"]), wire_error="access_denied"
-                )
-        except PasserelleError as exc:
-            # Refuse as a whole: never a partial vp_token (OpenID4VP §8.5 access_denied).
-            form = error_response_form(
-                exc.wire_error or "access_denied", description=exc.detail, state=request.state
-            )
-            answer = self.holder.fetcher.request("POST", request.response_uri, data=form)
-            outcome = {
-                "accepted": False,
-                "stage": "query",
-                "verifier": verifier,
-                "verifier_status": answer.status_code,
-                **exc.as_dict(),
-            }
-            outcome["decision_id"] = self.holder.record("present", outcome)
-            return outcome
-        by_id = {c.credential_id: c for c in held}
-        presentations: dict[str, list[str | JsonObject]] = {}
-        disclosed: dict[str, list[list[str | int | None]]] = {}
-        # Exactly the plan the person saw and approved, nothing re-chosen behind it.
-        for query_id, chosen in stored["plan"].items():
-            for planned in chosen:
-                credential = by_id[planned["credential_id"]]
-                disclose = self.behaviour.disclosure(tuple(tuple(p) for p in planned["disclose"]))
-                signer = KeySigner(credential.holder_key)
-                if credential.format == "dc+sd-jwt":
-                    shown = present_sd_jwt(
-                        credential.token,
-                        disclose=disclose,
-                        key_binding=KeyBindingInput(
-                            signer=signer,
-                            nonce=request.nonce,
-                            audience=self.behaviour.kb_audience(request),
-                            now=now,
-                        ),
-                    )
-                else:
-                    holder_did = did_jwk_from_key(credential.holder_key.public_key())
-                    shown = create_vp_jwt(
-                        [credential.token],
-                        holder=holder_did,
-                        signer=signer,
-                        audience=request.client_id,
-                        nonce=request.nonce,
-                        now=now,
-                        format="jwt_vc_json",
-                        kid=did_jwk_key_id(holder_did),
-                    )
-                presentations.setdefault(query_id, []).append(shown)
-                disclosed.setdefault(query_id, []).extend(list(p) for p in disclose)
-        vp_token = build_vp_token(presentations)
-        if request.response_mode is ResponseMode.DIRECT_POST_JWT:
-            if request.client_metadata is None or request.client_metadata.jwks is None:
-                raise PasserelleError(
-                    Reason.OID4VP_CLIENT_METADATA_INVALID,
-                    "direct_post.jwt without a key to encrypt to",
-                )
-            payload: JsonObject = {"vp_token": vp_token}
-            if request.state is not None:
-                payload["state"] = request.state
-            jwe = encrypt_response(
-                payload,
-                verifier_jwks=self.behaviour.encryption_keys(request.client_metadata.jwks),
-                enc_values_supported=request.client_metadata.encrypted_response_enc_values_supported,
-            )
-            form = direct_post_jwt_form(jwe)
-        else:
-            form = direct_post_form(vp_token, request.state)
+        refusal = self._refusal(stored, consent)
+        if refusal is not None:
+            return self._refuse(refusal, request, verifier)
+        presentations, disclosed = self._presentations(stored["plan"], request, now)
+        form = self._response_form(request, build_vp_token(presentations))
         answer = self.holder.fetcher.request("POST", request.response_uri, data=form)
         outcome = {
             "accepted": answer.status_code == 200,
@@ -497,6 +426,104 @@ class Presenter:
                 outcome["redirect_uri"] = redirect
         outcome["decision_id"] = self.holder.record("present", outcome)
         return outcome
+
+    @staticmethod
+    def _refusal(stored: dict[str, Any], consent: str) -> PasserelleError | None:
+        """Why the wallet must refuse as a whole, if it must: the person declined, or
+        nothing held answers the query."""
+        if consent != "minimal":
+            return PasserelleError(Reason.WALLET_HOLDER_DECLINED, "the holder declined")
+        problem = stored["problem"]
+        if problem is not None:
+            return PasserelleError(
+                Reason(problem["reason"]), str(problem["detail"]), wire_error="access_denied"
+            )
+        return None
+
+    def _refuse(
+        self, exc: PasserelleError, request: AuthorizationRequest, verifier: str
+    ) -> JsonObject:
+        # Refuse as a whole: never a partial vp_token (OpenID4VP §8.5 access_denied).
+        form = error_response_form(
+            exc.wire_error or "access_denied", description=exc.detail, state=request.state
+        )
+        answer = self.holder.fetcher.request("POST", request.response_uri, data=form)
+        outcome: JsonObject = {
+            "accepted": False,
+            "stage": "query",
+            "verifier": verifier,
+            "verifier_status": answer.status_code,
+            **exc.as_dict(),
+        }
+        outcome["decision_id"] = self.holder.record("present", outcome)
+        return outcome
+
+    def _presentations(
+        self, plan: dict[str, Any], request: AuthorizationRequest, now: datetime
+    ) -> tuple[dict[str, list[str | JsonObject]], dict[str, list[list[str | int | None]]]]:
+        """One presentation per planned credential, and what each query disclosed."""
+        by_id = {c.credential_id: c for c in self.holder.credentials()}
+        presentations: dict[str, list[str | JsonObject]] = {}
+        disclosed: dict[str, list[list[str | int | None]]] = {}
+        # Exactly the plan the person saw and approved, nothing re-chosen behind it.
+        for query_id, chosen in plan.items():
+            for planned in chosen:
+                credential = by_id[planned["credential_id"]]
+                disclose = self.behaviour.disclosure(tuple(tuple(p) for p in planned["disclose"]))
+                shown = self._present_one(credential, disclose, request, now)
+                presentations.setdefault(query_id, []).append(shown)
+                disclosed.setdefault(query_id, []).extend(list(p) for p in disclose)
+        return presentations, disclosed
+
+    def _present_one(
+        self,
+        credential: HeldCredential,
+        disclose: tuple[ClaimPath, ...],
+        request: AuthorizationRequest,
+        now: datetime,
+    ) -> str | JsonObject:
+        signer = KeySigner(credential.holder_key)
+        if credential.format == "dc+sd-jwt":
+            return present_sd_jwt(
+                credential.token,
+                disclose=disclose,
+                key_binding=KeyBindingInput(
+                    signer=signer,
+                    nonce=request.nonce,
+                    audience=self.behaviour.kb_audience(request),
+                    now=now,
+                ),
+            )
+        holder_did = did_jwk_from_key(credential.holder_key.public_key())
+        return create_vp_jwt(
+            [credential.token],
+            holder=holder_did,
+            signer=signer,
+            audience=request.client_id,
+            nonce=request.nonce,
+            now=now,
+            format="jwt_vc_json",
+            kid=did_jwk_key_id(holder_did),
+        )
+
+    def _response_form(self, request: AuthorizationRequest, vp_token: JsonObject) -> dict[str, str]:
+        """The form to post: plain ``direct_post``, or encrypted to the verifier's key."""
+        if request.response_mode is not ResponseMode.DIRECT_POST_JWT:
+            return direct_post_form(vp_token, request.state)
+        if request.client_metadata is None or request.client_metadata.jwks is None:
+            raise PasserelleError(
+                Reason.OID4VP_CLIENT_METADATA_INVALID,
+                "direct_post.jwt without a key to encrypt to",
+            )
+        payload: JsonObject = {"vp_token": vp_token}
+        if request.state is not None:
+            payload["state"] = request.state
+        jwe = encrypt_response(
+            payload,
+            verifier_jwks=self.behaviour.encryption_keys(request.client_metadata.jwks),
+            enc_values_supported=request.client_metadata.encrypted_response_enc_values_supported,
+        )
+        return direct_post_jwt_form(jwe)
 
 
 def _redirect_uri(answer: Any) -> str | None:

@@ -21,6 +21,7 @@ from passerelle import JsonObject, JsonValue, PasserelleError, RandomSource, Rea
 from passerelle._json import b64url_encode, parse_json_object
 from passerelle.jose import KeySigner, PrivateKey, public_jwk
 from passerelle.oid4vci import (
+    CredentialIssuerMetadata,
     CredentialOffer,
     authorization_server_metadata_url,
     create_jwt_proof,
@@ -114,72 +115,20 @@ class IssuanceClient:
         as_metadata = self.fetcher.get_json(authorization_server_metadata_url(as_url))
         configuration_id = resolved.credential_configuration_ids[0]
         configuration = metadata.credential_configurations_supported[configuration_id]
-        grants = resolved.grants
-        if grants is not None and grants.pre_authorized_code is not None:
-            form = {
-                "grant_type": PRE_AUTHORIZED_GRANT,
-                "pre-authorized_code": grants.pre_authorized_code.pre_authorized_code,
-            }
-            if grants.pre_authorized_code.tx_code is not None:
-                if tx_code is None:
-                    raise _fail("the offer asks for a transaction code")
-                form["tx_code"] = tx_code
-            client_id: str | None = None
-        elif grants is not None and grants.authorization_code is not None:
-            form = self._authorize(
-                as_metadata, configuration_id, grants.authorization_code.issuer_state, persona
-            )
-            client_id = self.client_id
-        else:
-            raise _fail("the offer has no grant this wallet supports")
+        form, client_id = self._token_form(
+            resolved, as_metadata, configuration_id, tx_code=tx_code, persona=persona
+        )
         token = _json(
             self.fetcher.request("POST", str(as_metadata["token_endpoint"]), data=form), "token"
         )
-        access = str(token["access_token"])
-        nonce = None
-        if metadata.nonce_endpoint:
-            nonce = str(
-                _json(self.fetcher.request("POST", metadata.nonce_endpoint), "nonce")["c_nonce"]
-            )
-        keys = holder_keys(1)
-        proofs: list[JsonValue] = [
-            create_jwt_proof(
-                signer=KeySigner(key),
-                holder_jwk=public_jwk(key),
-                audience=issuer,
-                nonce=self.behaviour.proof_nonce(nonce),
-                now=self.clock(),
-                client_id=client_id,
-            )
-            for key in keys
-        ]
-        headers = {"Authorization": f"Bearer {access}"}
-        # §6.2/§8.2: identifiers granted in the Token Response replace the configuration id.
-        identifiers = granted_credential_identifiers(token, configuration_id=configuration_id)
-        body: JsonObject = (
-            {"credential_identifier": identifiers[0]}
-            if identifiers
-            else {"credential_configuration_id": configuration_id}
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        body = self._credential_request(
+            metadata, token, configuration_id, client_id, holder_keys(1)
         )
-        body["proofs"] = {"jwt": proofs}
         answer = self.fetcher.request(
             "POST", metadata.credential_endpoint, json=body, headers=headers
         )
-        result = _json(answer, "credential")
-        deadline = time.monotonic() + DEFERRED_WAIT_SECONDS
-        while "transaction_id" in result and "credentials" not in result:
-            if metadata.deferred_credential_endpoint is None or time.monotonic() > deadline:
-                raise _fail("deferred issuance did not complete")
-            time.sleep(float(result.get("interval", 1)))  # type: ignore[arg-type]
-            result = _json(
-                self.fetcher.request(
-                    "POST",
-                    metadata.deferred_credential_endpoint,
-                    json={"transaction_id": result["transaction_id"]},
-                    headers=headers,
-                ),
-                "deferred credential",
-            )
+        result = self._await_deferred(metadata, _json(answer, "credential"), headers)
         credentials = result.get("credentials")
         if not isinstance(credentials, list) or not credentials:
             raise _fail("the credential response holds no credentials")
@@ -203,6 +152,90 @@ class IssuanceClient:
             notification_id=str(notification) if notification is not None else None,
             metadata=raw,
         )
+
+    def _token_form(
+        self,
+        resolved: CredentialOffer,
+        as_metadata: JsonObject,
+        configuration_id: str,
+        *,
+        tx_code: str | None,
+        persona: str | None,
+    ) -> tuple[dict[str, str], str | None]:
+        """The token request for the offer's grant, and the client id the proofs name
+        (none for a pre-authorized code, which is redeemed anonymously)."""
+        grants = resolved.grants
+        if grants is not None and grants.pre_authorized_code is not None:
+            form = {
+                "grant_type": PRE_AUTHORIZED_GRANT,
+                "pre-authorized_code": grants.pre_authorized_code.pre_authorized_code,
+            }
+            if grants.pre_authorized_code.tx_code is not None:
+                if tx_code is None:
+                    raise _fail("the offer asks for a transaction code")
+                form["tx_code"] = tx_code
+            return form, None
+        if grants is not None and grants.authorization_code is not None:
+            form = self._authorize(
+                as_metadata, configuration_id, grants.authorization_code.issuer_state, persona
+            )
+            return form, self.client_id
+        raise _fail("the offer has no grant this wallet supports")
+
+    def _credential_request(
+        self,
+        metadata: CredentialIssuerMetadata,
+        token: JsonObject,
+        configuration_id: str,
+        client_id: str | None,
+        keys: Sequence[PrivateKey],
+    ) -> JsonObject:
+        """The credential request body: proofs of the holder keys over a fresh nonce."""
+        nonce = None
+        if metadata.nonce_endpoint:
+            nonce = str(
+                _json(self.fetcher.request("POST", metadata.nonce_endpoint), "nonce")["c_nonce"]
+            )
+        proofs: list[JsonValue] = [
+            create_jwt_proof(
+                signer=KeySigner(key),
+                holder_jwk=public_jwk(key),
+                audience=metadata.credential_issuer,
+                nonce=self.behaviour.proof_nonce(nonce),
+                now=self.clock(),
+                client_id=client_id,
+            )
+            for key in keys
+        ]
+        # §6.2/§8.2: identifiers granted in the Token Response replace the configuration id.
+        identifiers = granted_credential_identifiers(token, configuration_id=configuration_id)
+        body: JsonObject = (
+            {"credential_identifier": identifiers[0]}
+            if identifiers
+            else {"credential_configuration_id": configuration_id}
+        )
+        body["proofs"] = {"jwt": proofs}
+        return body
+
+    def _await_deferred(
+        self, metadata: CredentialIssuerMetadata, result: JsonObject, headers: dict[str, str]
+    ) -> JsonObject:
+        """Poll the deferred endpoint until the credentials come, within a bound."""
+        deadline = time.monotonic() + DEFERRED_WAIT_SECONDS
+        while "transaction_id" in result and "credentials" not in result:
+            if metadata.deferred_credential_endpoint is None or time.monotonic() > deadline:
+                raise _fail("deferred issuance did not complete")
+            time.sleep(float(result.get("interval", 1)))  # type: ignore[arg-type]
+            result = _json(
+                self.fetcher.request(
+                    "POST",
+                    metadata.deferred_credential_endpoint,
+                    json={"transaction_id": result["transaction_id"]},
+                    headers=headers,
+                ),
+                "deferred credential",
+            )
+        return result
 
     def _authorize(
         self,
