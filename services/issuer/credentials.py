@@ -30,20 +30,17 @@ from passerelle.status_list import (
 )
 from passerelle.vc import did_jwk_from_key, issue_jwt_vc_json
 
+from .dates import day_of
 from .profile import CredentialConfiguration, IssuerProfile
 from .quirks import IssuerBehaviour
 
 if TYPE_CHECKING:  # .dcp imports this module
     from .dcp import BitstringStatusLists
 
-__all__ = ["CredentialFactory", "IssuedCredential", "day_of"]
+__all__ = ["CredentialFactory", "IssuedCredential"]
 
 MAX_DECOYS = 3
 W3C_V1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
-
-
-def day_of(now: datetime) -> datetime:
-    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _iso(when: datetime) -> str:

@@ -55,7 +55,7 @@ from passerelle.status_list import (
 )
 from passerelle.vc import VC_JWT_TYP, VC_V2_CONTEXT, issue_vc_jose
 
-from .credentials import day_of
+from .dates import day_of
 from .profile import PROFILES_DIR, IssuerProfile
 
 __all__ = [

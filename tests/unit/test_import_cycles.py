@@ -18,13 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).parents[2]
 FOLDERS = {"passerelle.services": ROOT / "services", "passerelle.conformance": ROOT / "conformance"}
 
-ALLOWED: dict[frozenset[str], str] = {
-    frozenset({"passerelle.services.issuer.credentials", "passerelle.services.issuer.dcp"}): (
-        "dcp imports day_of from credentials, which names dcp.BitstringStatusLists under "
-        "TYPE_CHECKING; the issuer is being rebuilt as routers over its state in parallel, "
-        "and this edge goes with that work (move day_of below both)"
-    ),
-}
+ALLOWED: dict[frozenset[str], str] = {}
 """Circles known and kept, each with the reason breaking it is out of scope here."""
 
 
