@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from passerelle import JsonObject, PasserelleError
+from passerelle import JsonObject, PasserelleError, Reason
 from passerelle.jose import PublicKey, decode_unverified_jws
 from passerelle.oid4vci import (
     PRE_AUTHORIZED_CODE_GRANT,
@@ -62,6 +62,8 @@ class ProofSeen:
     claims: JsonObject
     problem: str | None
     key: PublicKey | None
+    reason: str | None = None
+    wire_error: str | None = None
 
 
 @dataclass(slots=True)
@@ -70,6 +72,9 @@ class _State:
     access_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     notification_id: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     nonces: list[str] = field(default_factory=list)
+    """Every c_nonce handed out, in order."""
+    spent: set[str] = field(default_factory=set)
+    """Those a credential request already used: never accepted again."""
     token_requests: list[dict[str, str]] = field(default_factory=list)
     credential_requests: list[JsonObject] = field(default_factory=list)
     proofs: list[ProofSeen] = field(default_factory=list)
@@ -107,7 +112,7 @@ class _Handler(SuiteHandler["SuiteIssuer"]):
             return
         if not isinstance(body, dict):
             self.send_json(400, {"error": "invalid_request"})
-        elif self.headers.get("Authorization", "") != f"Bearer {owner.state.access_token}":
+        elif not owner.is_bearer(self.headers.get("Authorization", "")):
             self.send_json(401, {"error": "invalid_token"})
         elif path == "/credential":
             self.send_json(*owner.credential(body))
@@ -136,10 +141,12 @@ class SuiteIssuer(ServedRole):
         bind: str = "127.0.0.1",
         tls: tuple[Path, Path] | None = None,
         batch_size: int = 2,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__(host=host, bind=bind, tls=tls)
         self.vct = vct
         self.batch_size = batch_size
+        self._clock = clock
         self._issue = issue
         self.state = _State()
         self._lock = threading.Lock()
@@ -196,20 +203,37 @@ class SuiteIssuer(ServedRole):
             self.state.nonces.append(nonce)
         return nonce
 
+    def is_bearer(self, authorization: str) -> bool:
+        # The scheme is case-insensitive (RFC 7235 §2.1), the token is not.
+        scheme, _, token = authorization.partition(" ")
+        return scheme.lower() == "bearer" and token.strip() == self.state.access_token
+
     def credential(self, body: JsonObject) -> tuple[int, JsonObject]:
         proofs = body.get("proofs")
         jwts = proofs.get("jwt") if isinstance(proofs, dict) else None
         if not isinstance(jwts, list) or not jwts or not all(isinstance(p, str) for p in jwts):
             self._record_request(body, [])
-            return 400, {"error": "invalid_proof"}
+            return 400, {
+                "error": "invalid_proof",
+                "error_description": "no proofs.jwt array of key proofs",
+                "reason": str(Reason.OID4VCI_PROOF_MISSING),
+            }
         seen = [self._read_proof(str(p)) for p in jwts]
         self._record_request(body, seen)
-        if any(s.problem is not None for s in seen):
-            return 400, {"error": "invalid_proof"}
+        refused = next((s for s in seen if s.problem is not None), None)
+        if refused is not None:
+            # The refusal names its reason, so that a partner's wallet can tell why.
+            return 400, {
+                "error": refused.wire_error or "invalid_proof",
+                "error_description": refused.problem or "",
+                "reason": refused.reason or "",
+            }
         # The batch in the reverse order of its proofs: a wallet must pair each
         # credential with its key by the credential's cnf, not by position.
         credentials = [self._issue(s.key) for s in reversed(seen) if s.key is not None]
         with self._changed:
+            # A nonce is spent once a request using it is answered: a replay is refused.
+            self.state.spent.update(str(s.claims.get("nonce")) for s in seen)
             self.state.issued.extend(credentials)
             self._changed.notify_all()
         return 200, credential_response(credentials, notification_id=self.state.notification_id)
@@ -219,23 +243,36 @@ class SuiteIssuer(ServedRole):
             unverified = decode_unverified_jws(proof, what="key proof")
             header, claims = dict(unverified.header), dict(unverified.payload_json())
         except PasserelleError as exc:
-            return ProofSeen(header={}, claims={}, problem=f"{exc.reason}: {exc.detail}", key=None)
+            return ProofSeen(
+                header={},
+                claims={},
+                problem=f"{exc.reason}: {exc.detail}",
+                key=None,
+                reason=str(exc.reason),
+                wire_error=exc.wire_error,
+            )
         nonce = claims.get("nonce")
-        expected = nonce if isinstance(nonce, str) and nonce in self.state.nonces else "-"
+        live = nonce in self.state.nonces and nonce not in self.state.spent
+        expected = nonce if isinstance(nonce, str) and live else "-"
         try:
             verified = verify_jwt_proof(
                 proof,
                 audience=self.url,
                 expected_nonce=expected,
                 algorithms=_ALGORITHMS,
-                now=_utc_now(),
+                now=self._clock(),
                 max_age=_PROOF_MAX_AGE,
                 skew=_SKEW,
                 client_id=None,
             )
         except PasserelleError as exc:
             return ProofSeen(
-                header=header, claims=claims, problem=f"{exc.reason}: {exc.detail}", key=None
+                header=header,
+                claims=claims,
+                problem=f"{exc.reason}: {exc.detail}",
+                key=None,
+                reason=str(exc.reason),
+                wire_error=exc.wire_error,
             )
         return ProofSeen(header=header, claims=claims, problem=None, key=verified.holder_key)
 
@@ -259,7 +296,3 @@ class SuiteIssuer(ServedRole):
                     return False
                 self._changed.wait(left)
             return True
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)

@@ -1359,7 +1359,9 @@ def _issue_from_suite(ctx: CheckContext) -> _SuiteIssuance:
 
     host = str(ctx.target.get("suite_issuer_host", setup.host))
     bind = str(ctx.target.get("suite_issuer_bind", setup.bind))
-    with SuiteIssuer(vct=vct, issue=issue, host=host, bind=bind, tls=setup.tls) as issuer:
+    with SuiteIssuer(
+        vct=vct, issue=issue, host=host, bind=bind, tls=setup.tls, clock=ctx.now
+    ) as issuer:
         answer = ctx.http.post(f"{setup.backchannel}/offers", json={"offer": issuer.offer_link()})
         if answer.status_code >= 500:
             raise CheckError(
