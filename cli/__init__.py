@@ -146,7 +146,7 @@ def version() -> None:
     typer.echo("SD-JWT: RFC 9901")
     typer.echo(f"SD-JWT VC: {SD_JWT_VC}")
     typer.echo(f"OpenID4VCI: {OID4VCI}")
-    typer.echo(f"OpenID4VP: {OID4VP} (DCQL); HAIP 1.0 for the EU profiles")
+    typer.echo(f"OpenID4VP: {OID4VP} (DCQL); HAIP 1.0 (partial) for the EU profiles")
     typer.echo("Lists of trusted entities: ETSI TS 119 602 V1.1.1 (JSON, JAdES B-B)")
     typer.echo(f"Trust registry: ToIP TRQP v{TRQP_VERSION} (HTTPS binding)")
     typer.echo("Status: IETF Token Status List (statuslist+jwt); W3C Bitstring Status List")
