@@ -113,7 +113,7 @@ def test_a_credential_at_fault_is_blamed_on_its_issuer_not_the_verifier(tmp_path
         run = run_checks(local_targets(stack.urls, data_dir), checks)
     finally:
         stack.stop()
-    judged = [r for r in run.results if "is at fault" in r.message]
+    judged = [r for r in run.results if "at_fault" in r.evidence]
     assert {r.check.id for r in judged} == {
         "VER-PRES-01",
         "VER-PRES-02",
