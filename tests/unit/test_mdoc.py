@@ -355,6 +355,15 @@ def test_another_status_mechanism_is_not_ours_to_judge(world: World, issued: byt
     assert verified.status is None
 
 
+# The three refusals below are backed by RFC 8949 §4.2.1 (Core Deterministic Encoding
+# Requirements): "Indefinite-length items MUST NOT appear.", which ISO/IEC 18013-5:2021
+# §8.1 applies to the MSO, each IssuerSignedItem and DeviceNameSpaces (the ISO text is
+# not public; this reading of it is a maintainer's of another mdoc implementation), and
+# by RFC 9052 §9 for the protected header inside the Sig_structure: "Encoding MUST be
+# done using definite lengths". The unsigned outer containers are accepted either way
+# (the last test of the group).
+
+
 def test_indefinite_length_protected_header(world: World, issued: bytes) -> None:
     tampered = world.resign_mso(issued, lambda mso: None, protected=bytes.fromhex("bf0126ff"))
     assert (
