@@ -31,7 +31,7 @@ from passerelle.vc import verify_vc_jose
 
 from .fetch import Fetcher
 
-__all__ = ["gather_inputs"]
+__all__ = ["fetch_status_list", "gather_inputs"]
 
 
 def _registered(trust: TrustSnapshot, iss: object) -> bool:
@@ -39,7 +39,7 @@ def _registered(trust: TrustSnapshot, iss: object) -> bool:
     return isinstance(iss, str) and registry is not None and registry.registry.knows_entity(iss)
 
 
-def _fetch_status_list(fetcher: Fetcher, uri: str) -> str:
+def fetch_status_list(fetcher: Fetcher, uri: str) -> str:
     """The status list token at ``uri``, or ``status.unavailable``: a host that cannot
     be reached or answers an error is an outage on our side of the decision, not a
     fault of the credential or of whoever presents it."""
@@ -112,7 +112,7 @@ def gather_inputs(
     if not first.accepted or first.trust is None or first.trust.issuer is None:
         return FetchedInputs(issuer_metadata=metadata), tuple(problems)
     try:
-        text = _fetch_status_list(fetcher, uri)
+        text = fetch_status_list(fetcher, uri)
         verified: VerifiedStatusList = verify_status_list_token(
             text,
             expected_uri=uri,
@@ -162,7 +162,7 @@ def _with_w3c_status(
     for url in urls:
         try:
             listed = verify_vc_jose(
-                _fetch_status_list(fetcher, url).strip(),
+                fetch_status_list(fetcher, url).strip(),
                 issuer_key=first.trust.issuer.key,
                 algorithms=policy.algorithms,
                 now=now,

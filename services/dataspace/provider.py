@@ -80,6 +80,7 @@ from passerelle.dsp import (
 )
 from passerelle.jose import decode_unverified_jws
 from passerelle.odrl import OdrlDecision, OdrlFacts, Policy, evaluate_policy, parse_policy
+from passerelle.services.decision_inputs import fetch_status_list
 from passerelle.services.fetch import Fetcher
 from passerelle.services.storage import Store
 from passerelle.services.trust.client import TrustClient
@@ -252,18 +253,7 @@ class Provider:
             url = entry.get("statusListCredential")
             if not isinstance(url, str):
                 raise PasserelleError(Reason.STATUS_LIST_INVALID, "a status entry names no list")
-            try:
-                response = self._fetcher.request("GET", url)
-            except PasserelleError as exc:  # our outage, not the consumer's fault
-                raise PasserelleError(
-                    Reason.STATUS_UNAVAILABLE, f"the status list {url} could not be fetched"
-                ) from exc
-            if response.status_code != 200:
-                raise PasserelleError(
-                    Reason.STATUS_UNAVAILABLE,
-                    f"the status list {url} answered {response.status_code}",
-                )
-            token = response.text.strip()
+            token = fetch_status_list(self._fetcher, url).strip()
             kid = decode_unverified_jws(token).header.get("kid")
             if not isinstance(kid, str) or did_of_key_id(kid) != credential.issuer:
                 raise PasserelleError(
