@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -80,6 +81,10 @@ class Console:
     ) -> None:
         self.timeout = timeout
         self._state = _State()
+        self.token = secrets.token_urlsafe(24)
+        """Put in the page it serves and required on every answer: another page open in
+        the same browser cannot answer a prompt in the person's name (it cannot read the
+        page, and a cross-origin request with this header needs a preflight we refuse)."""
         self._changed = threading.Condition()
         self._ids = itertools.count(1)
         self._server = ThreadingHTTPServer((bind, port), _handler(self))
@@ -235,7 +240,8 @@ def _handler(console: Console) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             if self.path == "/":
-                self._send(200, _page(), "text/html; charset=utf-8")
+                page = _page().replace("__CONSOLE_TOKEN__", console.token)
+                self._send(200, page, "text/html; charset=utf-8")
             elif self.path == "/state":
                 self._json(200, console.state())
             else:
@@ -244,6 +250,11 @@ def _handler(console: Console) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             fields = self._fields()
             if self.path.startswith("/prompts/"):
+                if not secrets.compare_digest(
+                    self.headers.get("X-Console-Token", ""), console.token
+                ):
+                    self._json(403, {"error": "access_denied", "detail": "no console token"})
+                    return
                 done = console.answer(self.path.removeprefix("/prompts/"), fields)
                 self._json(200 if done else 409, {"accepted": done})
             elif self.path == "/offers":

@@ -68,14 +68,20 @@ def test_a_persons_answer_is_returned_and_marked(console: Console) -> None:
     prompt = _wait_for_prompt(console)
     assert prompt["check"] == "WAL-09"
     assert prompt["qr"].startswith("<svg")
-    wrong = httpx.post(f"{console.url}prompts/{prompt['id']}", json={"answer": "maybe"})
+    url = f"{console.url}prompts/{prompt['id']}"
+    # Without the token only the console's own page knows, nobody answers for the person.
+    forged = httpx.post(url, json={"answer": "refused"})
+    assert forged.status_code == 403
+    assert f'"X-Console-Token": "{console.token}"' in httpx.get(console.url).text
+    token = {"X-Console-Token": console.token}
+    wrong = httpx.post(url, json={"answer": "maybe"}, headers=token)
     assert wrong.status_code == 409
-    right = httpx.post(f"{console.url}prompts/{prompt['id']}", json={"answer": "refused"})
+    right = httpx.post(url, json={"answer": "refused"}, headers=token)
     assert right.status_code == 200
     thread.join(10)
     assert out["value"] == Answer("refused", by_person=True)
     # Answered once: a second answer is refused.
-    again = httpx.post(f"{console.url}prompts/{prompt['id']}", json={"answer": "refused"})
+    again = httpx.post(url, json={"answer": "refused"}, headers=token)
     assert again.status_code == 409
 
 
