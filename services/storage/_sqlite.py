@@ -156,6 +156,11 @@ class SqliteStore(Store):
                     try:
                         value = pending.op(conn)
                     except Exception as exc:
+                        if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+                            # Another process holds the database: the whole batch is
+                            # retried by _run (its writes are pure functions of what they
+                            # read), never failed for good.
+                            raise
                         conn.execute("ROLLBACK TO write")
                         conn.execute("RELEASE write")
                         if isinstance(exc, sqlite3.Error):
