@@ -521,7 +521,9 @@ class Presenter:
         jwe = encrypt_response(
             payload,
             verifier_jwks=self.behaviour.encryption_keys(request.client_metadata.jwks),
-            enc_values_supported=request.client_metadata.encrypted_response_enc_values_supported,
+            enc_values_supported=self.behaviour.response_enc_values(
+                request.client_metadata.encrypted_response_enc_values_supported
+            ),
         )
         return direct_post_jwt_form(jwe)
 
