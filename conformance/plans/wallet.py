@@ -577,6 +577,7 @@ def _direct_post(ctx: CheckContext) -> None:
     "WAL-03",
     "Under direct_post.jwt the response is a JWE encrypted to the suite's key, with its kid",
     plan=PLAN,
+    catches=("wallet:ignore_response_enc",),
     oidf=("oid4vp-1final-wallet-happy-flow", "oid4vp-1final-wallet-request-uri-method-post"),
     requirement=_vp(
         "8.3",
@@ -1509,3 +1510,45 @@ def _wallet_notification(ctx: CheckContext) -> None:
             note.get("event") in _NOTIFICATION_EVENTS,
             f"event {note.get('event')!r} is not one OpenID4VCI §11.1 defines",
         )
+
+
+@check(
+    "WAL-28",
+    "The response is encrypted with an enc the request lists (A128GCM only, A256GCM only)",
+    plan=PLAN,
+    catches=("wallet:ignore_response_enc",),
+    requirement=_vp(
+        "8.3",
+        "The JWE enc content encryption algorithm used is obtained from the "
+        "encrypted_response_enc_values_supported parameter of client metadata, such as the "
+        "client_metadata request parameter, allowing for the default value of A128GCM when "
+        "not explicitly set.",
+    ),
+)
+def _enc_as_listed(ctx: CheckContext) -> None:
+    """HAIP 1.0 §5: "Wallets MUST support A128GCM or A256GCM, or both": a wallet
+    supporting only one may refuse the request offering only the other, never use it."""
+    held = _credential(ctx)
+    used: dict[str, object] = {}
+    answered = 0
+    for offered in ("A128GCM", "A256GCM"):
+        try:
+            _, arrival, _ = _answered(
+                ctx,
+                dcql_query=_query(held, _requested_paths(ctx, held)),
+                mode=ResponseMode.DIRECT_POST_JWT,
+                deviation=Deviation(enc_values=(offered,)),
+            )
+        except CheckFailed as exc:
+            used[offered] = f"not answered: {exc.message}"
+            continue
+        answered += 1
+        used[offered] = (arrival.jwe_header or {}).get("enc")
+    ctx.record(enc_used=used)
+    wrong = {
+        offered: enc
+        for offered, enc in used.items()
+        if not (isinstance(enc, str) and enc.startswith("not answered")) and enc != offered
+    }
+    expect(not wrong, f"the JWE enc is not the one the request lists: {wrong}")
+    expect(answered > 0, f"the wallet answered neither A128GCM nor A256GCM: {used}")
