@@ -1513,7 +1513,7 @@ def _wallet_notification(ctx: CheckContext) -> None:
 
 
 @check(
-    "WAL-28",
+    "WAL-ENC-01",
     "The response is encrypted with an enc the request lists (A128GCM only, A256GCM only)",
     plan=PLAN,
     catches=("wallet:ignore_response_enc",),
