@@ -92,7 +92,9 @@ _CALLS: Mapping[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {
         frozenset({"tx_code", "link"}),
     ),
     "request": (
-        frozenset({"dcql_query", "response_mode", "request_uri_method"}),
+        frozenset(
+            {"dcql_query", "response_mode", "request_uri_method", "same_device", "redirect_uri"}
+        ),
         frozenset({"request_url"}),
         frozenset({"transaction_id"}),
     ),

@@ -26,8 +26,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
 
 from passerelle import PasserelleError
+from passerelle.dcql import parse_dcql_query
 from passerelle.jose import decode_unverified_jws, verify_jws
 from passerelle.oid4vp import (
     DEFAULT_REQUEST_OBJECT_ALGORITHMS,
@@ -40,7 +44,12 @@ from passerelle.oid4vp import (
     parse_client_id,
 )
 from passerelle.status_list import StatusValue
-from passerelle.x509 import check_x509_san_dns, verify_x5c_chain, x509_hash
+from passerelle.x509 import (
+    check_x509_san_dns,
+    decode_unverified_x5c,
+    verify_x5c_chain,
+    x509_hash,
+)
 
 from .._context import CheckContext
 from .._holder import obtain_shared
@@ -104,8 +113,11 @@ def _vp(section: str, text: str) -> Requirement:
     )
 
 
-def _haip(text: str) -> Requirement:
-    return Requirement(spec="OpenID4VC HAIP 1.0", section="5", text=text, link=f"{_HAIP}#section-5")
+def _haip(text: str, section: str = "5") -> Requirement:
+    """A sentence of HAIP 1.0 (final), §5 (OpenID4VP) or §5.1 (via redirects)."""
+    return Requirement(
+        spec="OpenID4VC HAIP 1.0", section=section, text=text, link=f"{_HAIP}#section-{section}"
+    )
 
 
 def _sd_jwt(section: str, text: str) -> Requirement:
@@ -336,8 +348,8 @@ def _san_dns(ctx: CheckContext) -> None:
     plan=PLAN,
     profiles=("eu-haip",),
     requirement=_haip(
-        "For Client Identifier Prefix as introduced in Section 5.10 of [OIDF.OID4VP], "
-        "x509_hash MUST be supported by the Wallet and used by the Verifier."
+        "For signed requests, the Verifier MUST use, and the Wallet MUST accept the Client "
+        "Identifier Prefix x509_hash as defined in Section 5.9.3 of [OIDF.OID4VP]."
     ),
 )
 def _x509_hash(ctx: CheckContext) -> None:
@@ -368,12 +380,76 @@ def _x509_hash(ctx: CheckContext) -> None:
     )
 
 
+def _self_signed(certificate: x509.Certificate) -> bool:
+    if certificate.issuer != certificate.subject:
+        return False
+    try:
+        certificate.verify_directly_issued_by(certificate)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+@check(
+    "VER-REQ-12",
+    "HAIP: the request's x5c holds no trust anchor and its signing certificate is not self-signed",
+    plan=PLAN,
+    profiles=("eu-haip",),
+    requirement=_haip(
+        "The X.509 certificate of the trust anchor MUST NOT be included in the x5c JOSE "
+        "header of the signed request. The X.509 certificate signing the request MUST NOT be "
+        "self-signed."
+    ),
+)
+def _x5c_without_anchor(ctx: CheckContext) -> None:
+    fetched = _request(ctx)
+    try:
+        chain = decode_unverified_x5c(fetched.header.get("x5c"))
+    except PasserelleError as exc:
+        raise CheckFailed(f"x5c: {exc.detail}", reason=str(exc.reason)) from exc
+    anchors = {a.fingerprint(hashes.SHA256()) for a in access_anchors(ctx, ctx.target)}
+    listed = [
+        c.subject.rfc4514_string() for c in chain if c.fingerprint(hashes.SHA256()) in anchors
+    ]
+    ctx.record(x5c_subjects=[c.subject.rfc4514_string() for c in chain])
+    expect(not _self_signed(chain[0]), "the certificate signing the request is self-signed")
+    expect(not listed, f"x5c includes the trust anchor {listed}")
+    selfsigned = [c.subject.rfc4514_string() for c in chain[1:] if _self_signed(c)]
+    expect(not selfsigned, f"x5c includes a self-signed (anchor) certificate: {selfsigned}")
+
+
+@check(
+    "VER-REQ-13",
+    "HAIP: the request asks with a DCQL query",
+    plan=PLAN,
+    profiles=("eu-haip",),
+    requirement=_haip(
+        "The DCQL query and response MUST be used as defined in Section 6 of [OIDF.OID4VP]."
+    ),
+)
+def _dcql_used(ctx: CheckContext) -> None:
+    fetched = _request(ctx)
+    query = fetched.claims.get("dcql_query")
+    others = sorted(k for k in ("presentation_definition", "scope") if k in fetched.claims)
+    ctx.record(dcql_query=isinstance(query, dict), other_queries=others)
+    expect(isinstance(query, dict), "the Request Object carries no dcql_query object")
+    expect(not others, f"the Request Object also asks by {others}")
+    try:
+        parse_dcql_query(query)
+    except PasserelleError as exc:
+        raise CheckFailed(f"dcql_query: {exc.detail}", reason=str(exc.reason)) from exc
+
+
 @check(
     "VER-REQ-06",
     "HAIP: the request asks for an encrypted response (direct_post.jwt)",
     plan=PLAN,
     profiles=("eu-haip",),
-    requirement=_haip("Response mode MUST be direct_post.jwt."),
+    requirement=_haip(
+        "Response encryption MUST be used by utilizing response mode direct_post.jwt, as "
+        "defined in Section 8.3 of [OIDF.OID4VP].",
+        section="5.1",
+    ),
 )
 def _haip_mode(ctx: CheckContext) -> None:
     fetched = _request(ctx)
@@ -495,8 +571,9 @@ def _wallet_nonce(ctx: CheckContext) -> None:
     plan=PLAN,
     profiles=("eu-haip",),
     requirement=_haip(
-        "Authorization Request MUST be sent using the request_uri parameter as defined in "
-        "JWT-Secured Authorization Request (JAR) [RFC9101]."
+        "Signed Authorization Requests MUST be used by utilizing JWT-Secured Authorization "
+        "Request (JAR) [RFC9101] with the request_uri parameter.",
+        section="5.1",
     ),
 )
 def _by_reference(ctx: CheckContext) -> None:
@@ -1255,13 +1332,11 @@ def _same_device_answer(ctx: CheckContext) -> httpx.Response:
     plan=PLAN,
     profiles=("eu-haip",),
     catches=("verifier:no_same_device_redirect", "verifier:http_redirect_answer"),
-    requirement=Requirement(
-        spec="OpenID4VC HAIP 1.0",
+    requirement=_haip(
+        'If "same-device" flow is used, then: … Verifiers MUST include redirect_uri in the '
+        "HTTP response to the Wallet's HTTP POST to the response_uri, as defined in Section "
+        "8.2 of [OIDF.OID4VP].",
         section="5.1",
-        text='If "same-device" flow is used, then: Verifiers MUST include redirect_uri in '
-        "the HTTP response to the Wallet's HTTP POST to the response_uri, as defined in "
-        "Section 8.2 of [OIDF.OID4VP].",
-        link=f"{_HAIP}#section-5.1",
     ),
 )
 def _same_device_redirect(ctx: CheckContext) -> None:

@@ -699,9 +699,10 @@ def _kb_integrity(ctx: CheckContext) -> None:
     requirement=Requirement(
         spec="OpenID4VC HAIP 1.0",
         section="5",
-        text="For Client Identifier Prefix as introduced in Section 5.10 of [OIDF.OID4VP], "
-        "x509_hash MUST be supported by the Wallet and used by the Verifier.",
-        link="https://openid.net/specs/openid4vc-high-assurance-interoperability-profile-1_0.html",
+        text="For signed requests, the Verifier MUST use, and the Wallet MUST accept the "
+        "Client Identifier Prefix x509_hash as defined in Section 5.9.3 of [OIDF.OID4VP].",
+        link="https://openid.net/specs/"
+        "openid4vc-high-assurance-interoperability-profile-1_0-final.html#section-5",
     ),
     catches=("wallet:wrong_kb_aud",),
 )

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -222,3 +223,28 @@ def test_cross_device_answer_has_no_redirect(stack: Stack, holds_a_pid: None) ->
     assert "redirect_uri" not in wallet
     result = stack.result("eu-verifier", made["transaction_id"])
     assert result["result"]["accepted"] is True
+
+
+def test_the_wallet_page_sends_the_browser_to_the_redirect_uri(
+    stack: Stack, holds_a_pid: None
+) -> None:
+    """HAIP 1.0 §5.1: "Wallets MUST follow the redirect to redirect_uri"; the wallet's
+    page is where its user agent is, so that is where it goes on."""
+    made = stack.transaction(
+        "eu-verifier", "pid-equivalent", same_device=True, redirect_uri=FRONTEND
+    )
+    review = httpx.get(
+        f"{stack.urls['wallet']}/present", params={"request": made["request_url"]}, timeout=120
+    )
+    assert review.status_code == 200, review.text
+    pending = re.search(r"action='/present/([^']+)'", review.text)
+    assert pending is not None
+    answer = httpx.post(
+        f"{stack.urls['wallet']}/present/{pending.group(1)}",
+        data={"consent": "approve"},
+        timeout=120,
+    )
+    assert answer.status_code == 303, answer.text
+    code = _code_of(answer.headers["location"])
+    base = f"{stack.urls['eu-verifier']}/transactions/{made['transaction_id']}"
+    assert httpx.get(base, params={"response_code": code}).json()["result"]["accepted"] is True
