@@ -5,6 +5,7 @@ restarts alike."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -45,6 +46,7 @@ __all__ = [
 ]
 
 TRANSACTION_LIFETIME = timedelta(minutes=10)
+_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+")
 
 # A transaction record as stored: the JSON object the core made (new_transaction).
 Row = dict[str, Any]
@@ -101,8 +103,8 @@ def _chosen(state: VerifierState, body: TransactionBody) -> tuple[JsonObject, st
 
 
 def _redirect_target(state: VerifierState, body: TransactionBody) -> str | None:
-    """The frontend URI to return to the wallet, checked: an absolute http(s) URI
-    (§8.2 "an absolute URI as defined by [RFC3986] Section 4.3"), and one there must be
+    """The frontend URI to return to the wallet, checked: an absolute URI (§8.2 "an
+    absolute URI as defined by [RFC3986] Section 4.3"), and one there must be
     when the profile requires it of a same-device transaction (HAIP 1.0 §5.1)."""
     target = body.redirect_uri
     if target is None:
@@ -115,11 +117,11 @@ def _redirect_target(state: VerifierState, body: TransactionBody) -> str | None:
                 wire_error="invalid_request",
             )
         return None
-    parts = urlsplit(target)
-    if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
+    # RFC 3986 §4.3: absolute-URI = scheme ":" hier-part [ "?" query ], no fragment.
+    if not _ABSOLUTE_URI.fullmatch(target) or "#" in target:
         raise PasserelleError(
             Reason.INPUT_MALFORMED,
-            "redirect_uri must be an absolute http(s) URI without a fragment",
+            "redirect_uri must be an absolute URI (RFC 3986 §4.3: a scheme, no fragment)",
             wire_error="invalid_request",
         )
     return target

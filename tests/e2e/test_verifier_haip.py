@@ -206,12 +206,19 @@ def test_haip_same_device_needs_a_redirect_target(stack: Stack) -> None:
     )
     assert answer.status_code == 400
     assert answer.json()["reason"] == "oid4vp.profile_violation"
-    bad = httpx.post(
+    # §8.2: "an absolute URI as defined by [RFC3986] Section 4.3" (a scheme, no fragment).
+    for target in ("/relative", "https://frontend.example/cb#frag"):
+        bad = httpx.post(
+            f"{stack.urls['eu-verifier']}/transactions",
+            json={"policy": "pid-equivalent", "same_device": True, "redirect_uri": target},
+        )
+        assert bad.status_code == 400, target
+        assert bad.json()["reason"] == "input.malformed"
+    app_link = httpx.post(
         f"{stack.urls['eu-verifier']}/transactions",
-        json={"policy": "pid-equivalent", "same_device": True, "redirect_uri": "/relative"},
+        json={"policy": "pid-equivalent", "same_device": True, "redirect_uri": "rp-app:/done"},
     )
-    assert bad.status_code == 400
-    assert bad.json()["reason"] == "input.malformed"
+    assert app_link.status_code == 201, app_link.text
 
 
 def test_cross_device_answer_has_no_redirect(stack: Stack, holds_a_pid: None) -> None:
