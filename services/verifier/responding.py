@@ -109,9 +109,13 @@ def _finish(
 
     def change(row: Row) -> JsonObject:
         row = concluded(row, accepted=accepted, result=result, receive=receive)
+        # The code itself stays private (public_view); the log says a redirect went out.
+        redirected: tuple[tuple[str, JsonObject], ...] = (
+            (("redirect_issued", {}),) if code is not None else ()
+        )
         if code is not None:
             row = {**row, "response_code": code}
-        for what, details in (*logged, *events):
+        for what, details in (*logged, *events, *redirected):
             row = with_event(row, what, now=now, **details)
         return row
 

@@ -190,6 +190,7 @@ def test_same_device_answer_redirects_and_withholds_the_result(
         assert withheld["state"] == "verified"
         assert "result" not in withheld
         assert withheld["awaiting_response_code"] is True
+        assert "redirect_issued" in [e["event"] for e in withheld["events"]]
         assert code not in json.dumps(withheld)
         wrong = httpx.get(base, params={"response_code": code + "x"})
         assert wrong.status_code == 403
