@@ -1331,7 +1331,11 @@ def _same_device_answer(ctx: CheckContext) -> httpx.Response:
     "HAIP same-device: the answer to the wallet's POST carries a redirect_uri with a fresh value",
     plan=PLAN,
     profiles=("eu-haip",),
-    catches=("verifier:no_same_device_redirect", "verifier:http_redirect_answer"),
+    catches=(
+        "verifier:no_same_device_redirect",
+        "verifier:http_redirect_answer",
+        "verifier:plain_text_answer",
+    ),
     requirement=_haip(
         'If "same-device" flow is used, then: … Verifiers MUST include redirect_uri in the '
         "HTTP response to the Wallet's HTTP POST to the response_uri, as defined in Section "
@@ -1363,7 +1367,7 @@ def _same_device_redirect(ctx: CheckContext) -> None:
     "VER-RESP-07",
     "A same-device answer is a 200 JSON object, never an HTTP redirect",
     plan=PLAN,
-    catches=("verifier:http_redirect_answer",),
+    catches=("verifier:http_redirect_answer", "verifier:plain_text_answer"),
     requirement=_RESPONSE_URI_ANSWER,
 )
 def _same_device_not_http_redirect(ctx: CheckContext) -> None:
