@@ -408,7 +408,14 @@ class Presenter:
         if refusal is not None:
             return self._refuse(refusal, request, verifier)
         presentations, disclosed = self._presentations(stored["plan"], request, now)
-        form = self._response_form(request, build_vp_token(presentations))
+        try:
+            form = self._response_form(request, build_vp_token(presentations))
+        except PasserelleError as exc:
+            if exc.reason is not Reason.OID4VP_ENCRYPTION_UNSUPPORTED:
+                raise
+            # §8.3.1: "If a Wallet is unable to generate an encrypted response, it MAY
+            # send an error response without encryption": the verifier learns why.
+            return self._refuse(exc, request, verifier)
         answer = self.holder.fetcher.request("POST", request.response_uri, data=form)
         outcome = {
             "accepted": answer.status_code == 200,
@@ -521,7 +528,9 @@ class Presenter:
         jwe = encrypt_response(
             payload,
             verifier_jwks=self.behaviour.encryption_keys(request.client_metadata.jwks),
-            enc_values_supported=request.client_metadata.encrypted_response_enc_values_supported,
+            enc_values_supported=self.behaviour.response_enc_values(
+                request.client_metadata.encrypted_response_enc_values_supported
+            ),
         )
         return direct_post_jwt_form(jwe)
 

@@ -6,7 +6,7 @@ from html import escape
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Form
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from passerelle.services.pages import page
 
@@ -70,11 +70,16 @@ def review(request: str, presenter: PresenterDep) -> HTMLResponse:
     return HTMLResponse(page("Presentation request", body))
 
 
-@pages_router.post("/present/{pending_id}", response_class=HTMLResponse)
+@pages_router.post("/present/{pending_id}", response_class=HTMLResponse, response_model=None)
 def answer(
     pending_id: str, consent: Annotated[str, Form()], presenter: PresenterDep
-) -> HTMLResponse:
+) -> HTMLResponse | RedirectResponse:
     outcome = presenter.complete(pending_id, consent=consent)
+    redirect = outcome.get("redirect_uri")
+    if isinstance(redirect, str) and redirect.startswith(("https://", "http://")):
+        # OpenID4VP §8.2: "When this parameter is present the Wallet MUST redirect the
+        # user agent to this URI" (HAIP 1.0 §5.1: the same-device flow goes on there).
+        return RedirectResponse(redirect, status_code=303)
     verdict = (
         "accepted by the verifier"
         if outcome.get("accepted")
