@@ -13,6 +13,8 @@ from passerelle.catalog import ClaimMetadata, format_claim_path, resolve_type_me
 from .catalog import Catalog
 from .pages import human
 
+Path = tuple[str | int | None, ...]
+
 __all__ = ["ClaimLine", "claim_label", "claim_lines", "path_lines", "type_label"]
 
 TECHNICAL = frozenset(
@@ -91,7 +93,7 @@ def claim_label(catalog: Catalog, vct: str, path: Sequence[str | int | None]) ->
 
 
 def _flatten(
-    value: JsonValue, prefix: tuple[str | int | None, ...], labelled: set[tuple[object, ...]]
+    value: JsonValue, prefix: tuple[str | int | None, ...], labelled: set[Path]
 ) -> list[tuple[tuple[str | int | None, ...], JsonValue]]:
     # An object is opened when its members have names of their own in the metadata
     # (address.region), and shown whole otherwise.

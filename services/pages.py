@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from passerelle.explain import Explanation, explain
 
-__all__ = ["explain_reason", "human", "qr_svg", "render", "reason_of_answer"]
+__all__ = ["explain_reason", "human", "qr_svg", "reason_of_answer", "render"]
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -46,7 +46,7 @@ def _finalize(value: object) -> object:
 
 def qr_svg(data: str) -> Markup:
     """A QR code as inline SVG; segno builds it from ``data`` alone, so it is safe markup."""
-    return Markup(segno.make(data, error="m").svg_inline(scale=4))
+    return Markup(segno.make(data, error="m").svg_inline(scale=4))  # noqa: S704
 
 
 def explain_reason(reason: object) -> Explanation | None:
