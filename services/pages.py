@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import segno
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
 from markupsafe import Markup
 
 from passerelle.explain import Explanation, explain
@@ -68,7 +68,8 @@ def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(_TEMPLATES),
         autoescape=select_autoescape(default=True, default_for_string=True),
-        undefined=StrictUndefined,
+        # A member a view lacks renders as nothing (never "None", never a 500).
+        undefined=Undefined,
         finalize=_finalize,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -65,11 +65,16 @@ def _asked(catalog: Catalog, query: DcqlQuery) -> list[dict[str, str]]:
             claim_label(catalog, vcts[0] if vcts else "", c.path) + _constraint(c.values)
             for c in q.claims or ()
         ]
+        labels = {
+            c.id: claim_label(catalog, vcts[0] if vcts else "", c.path) for c in q.claims or ()
+        }
+        sets = "; or ".join(" + ".join(labels.get(i, i) for i in s) for s in q.claim_sets or ())
         out.append(
             {
                 "id": q.id,
                 "types": " or ".join(kinds) or q.format,
                 "claims": ", ".join(claims),
+                "sets": sets,
             }
         )
     return out

@@ -245,7 +245,9 @@ def index(holder: HolderDep, offer: str = "") -> HTMLResponse:
     issuer page's "open in the development wallet" button)."""
     decisions = [
         {
-            **d,
+            "kind": d.get("kind") or "",
+            "accepted": bool(d.get("accepted")),
+            "reason": d.get("reason") or "",
             "at": str(d.get("at") or "")[:19].replace("T", " "),
             "sentence": _sentence(d.get("reason")),
         }
