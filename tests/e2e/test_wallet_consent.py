@@ -130,3 +130,26 @@ def test_with_two_matching_credentials_the_person_chooses(stack: Stack) -> None:
     assert "accepted by the verifier" in answer.text
     claims = stack.result("ca-verifier", made["transaction_id"])["result"]["claims"]["pid"][0]
     assert claims["family_name"] == "'t Hart"
+
+
+def test_a_credential_is_listed_in_words_exported_whole_and_deleted(stack: Stack) -> None:
+    stack.receive("eu-issuer", "eu-pid-sd-jwt", "zoe-lefevre-dubois")
+    wallet = stack.urls["wallet"]
+    index = httpx.get(f"{wallet}/", timeout=60).text
+    assert "Lefèvre-Dubois" in index
+    assert "EU Person Identification Data" in index
+    assert "urn:eudi:pid:1" not in index
+    assert "vct#integrity" not in index
+    _no_repr(index)
+    ids = re.findall(r'data-credential-id="([^"]+)"', index)
+    zoe = ids[-1]  # the wallet lists what it holds oldest first
+    assert "Lefèvre-Dubois" in index.split(f'data-credential-id="{zoe}"')[1]
+    exported = httpx.get(f"{wallet}/credentials/{zoe}/export", timeout=60)
+    assert exported.status_code == 200
+    assert "attachment" in exported.headers["content-disposition"]
+    token = exported.text.strip()
+    assert token.count(".") >= 2 and "~" in token  # an SD-JWT with its disclosures
+    gone = httpx.post(f"{wallet}/credentials/{zoe}/delete", timeout=60)
+    assert gone.status_code == 303
+    assert zoe not in httpx.get(f"{wallet}/", timeout=60).text
+    assert httpx.get(f"{wallet}/credentials/{zoe}/export", timeout=60).status_code == 404
