@@ -148,7 +148,9 @@ def test_a_credential_is_listed_in_words_exported_whole_and_deleted(stack: Stack
     assert exported.status_code == 200
     assert "attachment" in exported.headers["content-disposition"]
     token = exported.text.strip()
-    assert token.count(".") >= 2 and "~" in token  # an SD-JWT with its disclosures
+    # An SD-JWT with its disclosures.
+    assert token.count(".") >= 2
+    assert "~" in token
     gone = httpx.post(f"{wallet}/credentials/{zoe}/delete", timeout=60)
     assert gone.status_code == 303
     assert zoe not in httpx.get(f"{wallet}/", timeout=60).text
