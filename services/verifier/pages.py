@@ -115,6 +115,9 @@ def _credential_views(catalog: Catalog, result: Mapping[str, Any]) -> list[dict[
             views.append(
                 {
                     "query_id": query_id,
+                    "stopped": not decision.get("accepted")
+                    and bool(steps)
+                    and steps[-1]["outcome"] == "failed",
                     "type": type_label(catalog, vct) if vct else decision.get("format"),
                     "steps": steps,
                     "original": claim_lines(catalog, vct, original)
