@@ -155,3 +155,17 @@ def test_a_credential_is_listed_in_words_exported_whole_and_deleted(stack: Stack
     assert gone.status_code == 303
     assert zoe not in httpx.get(f"{wallet}/", timeout=60).text
     assert httpx.get(f"{wallet}/credentials/{zoe}/export", timeout=60).status_code == 404
+
+
+def test_a_wrong_transaction_code_reads_as_a_sentence(stack: Stack) -> None:
+    made = stack.offer("eu-issuer", "eu-pid-sd-jwt", "bjoern-mueller")
+    offer = next(iter(made["links"].values()))
+    wrong = "000000" if made["tx_code"] != "000000" else "111111"
+    page = httpx.post(
+        f"{stack.urls['wallet']}/receive", data={"offer": offer, "tx_code": wrong}, timeout=120
+    )
+    assert page.status_code == 200
+    assert 'class="failed"' in page.text
+    assert "What you can do:" in page.text
+    assert 'id="back"' in page.text
+    _no_repr(page.text)
