@@ -219,3 +219,63 @@ def test_docs_render_offline(urls: dict[str, str], browser: Any) -> None:
     expect(page.locator(".opblock").first).to_be_visible()
     _shot(page, "docs-offline")
     assert outside == []
+
+
+def test_mock_login_and_unknown_pages(urls: dict[str, str], browser: Any) -> None:
+    """The issuer's mock login (authorization code flow, RFC 9126 PAR first) and the
+    pages for an offer or a request that no longer exists."""
+    import base64
+    import hashlib
+    import secrets
+
+    from playwright.sync_api import expect
+
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    par = httpx.post(
+        f"{urls['ca-issuer']}/par",
+        data={
+            "response_type": "code",
+            "client_id": "test-wallet",
+            "redirect_uri": "http://127.0.0.1/cb",
+            "code_challenge": challenge.decode(),
+            "code_challenge_method": "S256",
+            "scope": "ca-person-sd-jwt",
+            "state": "s1",
+        },
+        timeout=60,
+    )
+    assert par.status_code == 201, par.text
+    page = browser.new_page(viewport={"width": 1100, "height": 700})
+    redirected: list[str] = []
+
+    def callback(route: Any) -> None:
+        redirected.append(route.request.url)
+        route.fulfill(status=200, body="back at the wallet")
+
+    page.route("http://127.0.0.1/cb**", callback)
+    page.goto(
+        f"{urls['ca-issuer']}/authorize?"
+        + str(httpx.QueryParams(client_id="test-wallet", request_uri=par.json()["request_uri"]))
+    )
+    buttons = page.locator("button[name=persona]")
+    assert buttons.count() >= 1
+    _no_repr(page)
+    _shot(page, "issuer-login")
+    buttons.first.click()
+    expect(page.locator("body")).to_have_text("back at the wallet")
+    assert "code=" in redirected[0]
+    assert "state=s1" in redirected[0]
+
+    for url in (
+        f"{urls['ca-issuer']}/offers/gone/page",
+        f"{urls['ca-verifier']}/transactions/gone/page",
+    ):
+        page.goto(url)
+        expect(page.locator("#message")).to_contain_text(
+            "Make a new one" if "offers" in url else "Open a new one"
+        )
+        _no_repr(page)
+    _shot(page, "verifier-unknown")
+    page.click("#back")
+    expect(page.locator("button[id^=ask-]").first).to_be_visible()
