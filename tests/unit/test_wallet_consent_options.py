@@ -96,3 +96,54 @@ def test_a_credential_the_page_did_not_offer_is_refused() -> None:
     with pytest.raises(PasserelleError) as caught:
         apply_choices(plan, options, query, HELD, chosen={"pid": "b"}, left_out={})  # type: ignore[arg-type]
     assert caught.value.reason is Reason.WALLET_HOLDER_DECLINED
+
+
+def _certificate(**names: str) -> object:
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    oids = {"O": NameOID.ORGANIZATION_NAME, "C": NameOID.COUNTRY_NAME, "CN": NameOID.COMMON_NAME}
+    subject = x509.Name([x509.NameAttribute(oids[k], v) for k, v in names.items()])
+    issuer = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Access CA")])
+    now = datetime.now(UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+
+
+class _Verified:
+    def __init__(self, *chain: object) -> None:
+        self.certificate_chain = chain
+
+
+def test_the_organisation_comes_from_the_verified_access_certificate() -> None:
+    from passerelle.services.wallet.consent import verifier_identity
+
+    leaf = _certificate(C="CA", O="Example Verifier", CN="verifier.example")
+    who = verifier_identity(_Verified(leaf), "x509_san_dns:verifier.example")  # type: ignore[arg-type]
+    assert who["organisation"] == "Example Verifier"
+    assert who["country"] == "CA"
+    assert who["certified_by"] == "Access CA"
+    assert who["verified"] is True
+    # No certificate (an unsigned request, or a DID): no name to vouch for.
+    unsigned = verifier_identity(None, "redirect_uri:https://rp.example/cb")
+    assert unsigned == {
+        "client_id": "redirect_uri:https://rp.example/cb",
+        "organisation": None,
+        "verified": False,
+    }
+    # A certificate without an organisation names nobody either.
+    nameless = verifier_identity(_Verified(_certificate(CN="x")), "x509_hash:abc")  # type: ignore[arg-type]
+    assert nameless["verified"] is False
