@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from passerelle.explain import Explanation, explain
 
-__all__ = ["explain_reason", "human", "qr_svg", "reason_of_answer", "render"]
+__all__ = ["answer_of", "explain_reason", "human", "qr_svg", "reason_of_answer", "render"]
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -53,14 +53,21 @@ def explain_reason(reason: object) -> Explanation | None:
     return explain(str(reason)) if reason else None
 
 
-def reason_of_answer(text: object) -> str | None:
-    """The ``reason`` of a peer's error envelope, if the text is one."""
+def answer_of(text: object) -> dict[str, str]:
+    """The string members of a peer's error envelope (``reason``, ``error``,
+    ``error_description``), if the text is one; nothing otherwise."""
     try:
         body = json.loads(str(text))
     except ValueError:
-        return None
-    reason = body.get("reason") if isinstance(body, dict) else None
-    return reason if isinstance(reason, str) else None
+        return {}
+    if not isinstance(body, dict):
+        return {}
+    return {k: v for k, v in body.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def reason_of_answer(text: object) -> str | None:
+    """The ``reason`` of a peer's error envelope, if the text is one."""
+    return answer_of(text).get("reason")
 
 
 @cache

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from passerelle import JsonObject
 from passerelle.services.catalog import Catalog
 from passerelle.services.display import ClaimLine, claim_lines, path_lines, type_label
-from passerelle.services.pages import explain_reason, human, reason_of_answer, render
+from passerelle.services.pages import answer_of, explain_reason, human, render
 
 from .holder import HeldCredential
 from .state import HolderDep, PresenterDep
@@ -156,7 +156,7 @@ def answer(
         offered = presenter.pending_options(pending_id)
         chosen, left_out = _choices(choice, keep, offered)
     outcome = presenter.complete(pending_id, consent=consent, chosen=chosen, left_out=left_out)
-    reason = outcome.get("reason") or reason_of_answer(outcome.get("verifier_answer"))
+    reason, detail = _why(outcome)
     disclosed = cast("dict[str, list[list[Any]]]", outcome.get("disclosed") or {})
     return _page(
         "wallet_sent.html",
@@ -165,10 +165,22 @@ def answer(
         verifier=outcome.get("verifier"),
         disclosed=human([".".join(str(c) for c in p) for ps in disclosed.values() for p in ps]),
         redirect_uri=outcome.get("redirect_uri"),
-        explained=explain_reason(reason or "oid4vp.response_invalid"),
-        detail=outcome.get("detail")
-        or (f"the verifier answered HTTP {outcome['verifier_status']}" if not reason else None),
+        explained=explain_reason(reason),
+        detail=detail,
     )
+
+
+def _why(outcome: JsonObject) -> tuple[str, str | None]:
+    """The reason and detail of an outcome: the wallet's own, else what the verifier
+    said in its error body (never "None")."""
+    if outcome.get("reason"):
+        return str(outcome["reason"]), str(outcome.get("detail") or "") or None
+    said = answer_of(outcome.get("verifier_answer"))
+    status = outcome.get("verifier_status")
+    detail = said.get("error_description") or (
+        f"the verifier answered HTTP {status}" if status else None
+    )
+    return said.get("reason") or "oid4vp.response_invalid", detail
 
 
 def _received_view(catalog: Catalog, outcome: JsonObject) -> dict[str, Any]:

@@ -169,3 +169,21 @@ def test_a_wrong_transaction_code_reads_as_a_sentence(stack: Stack) -> None:
     assert "What you can do:" in page.text
     assert 'id="back"' in page.text
     _no_repr(page.text)
+
+
+def test_scanning_twice_shows_the_verifiers_answer_to_the_second(stack: Stack) -> None:
+    stack.receive("eu-issuer", "eu-pid-sd-jwt", "bjoern-mueller")
+    made = stack.transaction("ca-verifier", dcql_query=_only("pid", PID, [["family_name"]]))
+    _, first = _review(stack, made["request_url"])
+    _, second = _review(stack, made["request_url"])
+    wallet = stack.urls["wallet"]
+    ok = httpx.post(f"{wallet}/present/{first}", data={"consent": "approve"}, timeout=120)
+    assert "accepted by the verifier" in ok.text
+    again = httpx.post(f"{wallet}/present/{second}", data={"consent": "approve"}, timeout=120)
+    assert "not accepted" in again.text
+    reason = re.search(r'<code class="reason">([^<]+)</code>', again.text)
+    assert reason is not None
+    # The verifier had its answer already: a replay, in its own words.
+    assert reason.group(1) == "oid4vp.response_replayed", reason.group(1)
+    assert "What you can do:" in again.text
+    _no_repr(again.text)
