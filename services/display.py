@@ -107,8 +107,18 @@ def _flatten(
     return [(prefix, value)]
 
 
-def claim_lines(catalog: Catalog, vct: str, claims: Mapping[str, JsonValue]) -> list[ClaimLine]:
-    """Every claim a person would care about, labelled, in the metadata's order."""
+def claim_lines(
+    catalog: Catalog, vct: str, claims: Mapping[str, JsonValue], *, format: str = ""
+) -> list[ClaimLine]:
+    """Every claim a person would care about, labelled, in the metadata's order. An
+    mdoc's claims sit in namespaces (ISO/IEC 18013-5): each element is one line."""
+    if format == "mso_mdoc":
+        return [
+            ClaimLine(path=(namespace, element), label=_fallback_label([element]), value=human(v))
+            for namespace, elements in claims.items()
+            if isinstance(elements, Mapping)
+            for element, v in elements.items()
+        ]
     metadata = _claims_metadata(catalog, vct)
     labelled = {tuple(c.path) for c in metadata}
     order = {tuple(c.path): i for i, c in enumerate(metadata)}

@@ -242,7 +242,7 @@ def _credential_view(catalog: Catalog, held: HeldCredential) -> dict[str, Any]:
         "type": type_label(catalog, held.credential_type),
         "format": held.format,
         "issuer": held.issuer,
-        "claims": claim_lines(catalog, held.credential_type, held.claims),
+        "claims": claim_lines(catalog, held.credential_type, held.claims, format=held.format),
     }
 
 

@@ -91,3 +91,16 @@ def test_claims_read_with_display_names_and_values_without_technical_members() -
     # An unknown type keeps its identifier and gets words from its claim names.
     (line,) = claim_lines(catalog, "urn:unknown", {"family_name": "X"})
     assert line.label == "Family name"
+
+
+def test_an_mdocs_elements_are_one_line_each() -> None:
+    lines = claim_lines(
+        load_catalog(),
+        "org.iso.18013.5.1.mDL",
+        {"org.iso.18013.5.1": {"family_name": "Doe", "age_over_18": True}},
+        format="mso_mdoc",
+    )
+    assert [(line.label, line.value) for line in lines] == [
+        ("Family name", "Doe"),
+        ("Age over 18", "yes"),
+    ]
