@@ -79,7 +79,9 @@ def type_label(catalog: Catalog, vct: str) -> str:
 
 
 def _fallback_label(path: Sequence[str | int | None]) -> str:
-    words = " ".join(str(p) for p in path if p is not None).replace("_", " ")
+    # An mdoc namespace (org.iso.18013.5.1) names no claim: the element does.
+    named = [str(p) for p in path if isinstance(p, str) and "." not in p] or [str(path[-1])]
+    words = " ".join(named).replace("_", " ")
     return words[:1].upper() + words[1:]
 
 

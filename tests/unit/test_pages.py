@@ -11,7 +11,7 @@ import pytest
 from passerelle import Reason
 from passerelle.explain import explain
 from passerelle.services.catalog import load_catalog
-from passerelle.services.display import claim_lines, type_label
+from passerelle.services.display import claim_lines, path_lines, type_label
 from passerelle.services.pages import human, reason_of_answer, render
 
 PID = "urn:eudi:pid:1"
@@ -104,3 +104,10 @@ def test_an_mdocs_elements_are_one_line_each() -> None:
         ("Family name", "Doe"),
         ("Age over 18", "yes"),
     ]
+    (line,) = path_lines(
+        load_catalog(),
+        "org.iso.18013.5.1.mDL",
+        {"org.iso.18013.5.1": {"birth_date": "x"}},
+        [["org.iso.18013.5.1", "birth_date"]],
+    )
+    assert (line.label, line.value) == ("Birth date", "x")
