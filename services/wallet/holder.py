@@ -582,7 +582,8 @@ def _request_object(answer: Any) -> str:
         body = None
     said = body if isinstance(body, dict) else {}
     reason = said.get("reason")
-    detail = str(said.get("error_description") or f"HTTP {answer.status_code}")
+    # A peer's text, kept in the decision log: bounded.
+    detail = str(said.get("error_description") or f"HTTP {answer.status_code}")[:300]
     known = {r.value: r for r in Reason}
     raise PasserelleError(
         known.get(str(reason), Reason.OID4VP_REQUEST_OBJECT_INVALID),
