@@ -4,18 +4,29 @@ technical members (``cnf``, ``vct#integrity``, ``_sd`` ...) left out."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from cryptography import x509
+
 from passerelle import JsonValue, PasserelleError
 from passerelle.catalog import ClaimMetadata, format_claim_path, resolve_type_metadata
+from passerelle.sd_jwt import parse_sd_jwt
 
 from .catalog import Catalog
 from .pages import human
 
 Path = tuple[str | int | None, ...]
 
-__all__ = ["ClaimLine", "claim_label", "claim_lines", "path_lines", "type_label"]
+__all__ = [
+    "ClaimLine",
+    "claim_label",
+    "claim_lines",
+    "issuer_label",
+    "path_lines",
+    "type_label",
+]
 
 TECHNICAL = frozenset(
     {
@@ -159,3 +170,19 @@ def path_lines(
             ClaimLine(path=tuple(path), label=claim_label(catalog, vct, path), value=human(value))
         )
     return out
+
+
+def issuer_label(token: str, *, format: str, issuer: str) -> str:
+    """The organisation in the issuer certificate of a credential this wallet verified
+    on receipt (``x5c`` of an SD-JWT VC), else the issuer's identifier."""
+    if format != "dc+sd-jwt":
+        return issuer
+    try:
+        chain = parse_sd_jwt(token).issuer_jwt.header.get("x5c")
+        if not isinstance(chain, list) or not chain or not isinstance(chain[0], str):
+            return issuer
+        leaf = x509.load_der_x509_certificate(base64.b64decode(chain[0]))
+        names = leaf.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)
+    except (PasserelleError, ValueError):
+        return issuer
+    return str(names[0].value) if names else issuer

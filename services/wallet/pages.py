@@ -12,7 +12,13 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 
 from passerelle import JsonObject
 from passerelle.services.catalog import Catalog
-from passerelle.services.display import ClaimLine, claim_lines, path_lines, type_label
+from passerelle.services.display import (
+    ClaimLine,
+    claim_lines,
+    issuer_label,
+    path_lines,
+    type_label,
+)
 from passerelle.services.pages import answer_of, explain_reason, human, render
 
 from .holder import HeldCredential
@@ -60,7 +66,9 @@ def _options(
                 "credential_id": credential.credential_id,
                 "default": credential.credential_id == default,
                 "type": type_label(catalog, credential.credential_type),
-                "issuer": credential.issuer,
+                "issuer": issuer_label(
+                    credential.token, format=credential.format, issuer=credential.issuer
+                ),
                 "required": [line for line in lines if line.path not in optional],
                 "optional": [
                     (optional.index(line.path), line) for line in lines if line.path in optional
@@ -241,7 +249,7 @@ def _credential_view(catalog: Catalog, held: HeldCredential) -> dict[str, Any]:
         "id": held.credential_id,
         "type": type_label(catalog, held.credential_type),
         "format": held.format,
-        "issuer": held.issuer,
+        "issuer": issuer_label(held.token, format=held.format, issuer=held.issuer),
         "claims": claim_lines(catalog, held.credential_type, held.claims, format=held.format),
     }
 

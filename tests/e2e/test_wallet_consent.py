@@ -41,6 +41,8 @@ def test_approve_on_the_page_sends_exactly_the_plan(stack: Stack) -> None:
     # What: the claim's display name from the type metadata, and its value.
     assert "Family name" in text
     assert "Müller" in text
+    # From whom: the organisation of the issuer's certificate, not its URL.
+    assert "Passerelle EU PID Provider" in text
     _no_repr(text)
     answer = httpx.post(
         f"{stack.urls['wallet']}/present/{pending}", data={"consent": "approve"}, timeout=120
