@@ -21,6 +21,7 @@ from .._json import parse_json_object
 from ..jose import PublicKey, load_public_jwk
 from ._conformance import conformance_app
 from ._inspect import InspectOptions, describe_token
+from ._options import OptionalDataDir, fail
 from ._render import render_report
 from ._stack import up
 from ._trust import init, serve, trust_app
@@ -115,22 +116,23 @@ def inspect(
 
 @app.command()
 def demo(
-    report: Annotated[Path, typer.Option(help="Where to write the JSON report of the run.")] = Path(
-        "reports/demo.json"
-    ),
+    data_dir: OptionalDataDir = None,
+    report: Annotated[
+        Path, typer.Option(metavar="FILE", help="Where to write the JSON report of the run.")
+    ] = Path("reports/demo.json"),
 ) -> None:
-    """Play the cross-border scenarios against the running `passerelle up` stack (or a
-    fresh one on free loopback ports), and exit non-zero if any deviates from its
-    expected outcome."""
-    from ._demo import run_demo
-    from ._options import default_data_dir
-    from ._stack import running_stack
+    """Play the cross-border scenarios and say whether each ended as expected.
 
-    data_dir = default_data_dir()
-    urls = running_stack(data_dir)
-    ok = run_demo(
-        console=Console(), report=report, running=(urls, data_dir) if urls is not None else None
-    )
+    They run against the stack `passerelle up` runs (on --data-dir, or the default data
+    directory), else on a fresh stack on free loopback ports. Exit status: 0 when every
+    scenario ended as expected, 1 otherwise, 2 when --data-dir names no running stack.
+    """
+    from ._demo import run_demo
+    from ._stack import find_stack
+
+    console = Console()
+    running = find_stack(data_dir, lambda line: console.print(line, highlight=False))
+    ok = run_demo(console=console, report=report, running=running)
     raise typer.Exit(0 if ok else 1)
 
 
