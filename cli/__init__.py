@@ -4,6 +4,7 @@ the clock and the terminal; everything it does is a call into the pure core."""
 from __future__ import annotations
 
 import json
+import string
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from .._errors import PasserelleError, Reason
 from .._json import parse_json_object
 from ..jose import PublicKey, load_public_jwk
 from ._conformance import conformance_app
-from ._inspect import InspectOptions, describe_token
+from ._inspect import InspectOptions, check_token_status, describe_token
 from ._options import OptionalDataDir, fail
 from ._render import render_report
 from ._stack import up
@@ -37,16 +38,48 @@ app = typer.Typer(
 )
 
 
+_TOKEN_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-_.~=")
+
+
+def _looks_like_token(source: str) -> bool:
+    """A compact JWS or SD-JWT (three dot-separated parts), or a long run of hex or
+    base64url (an mdoc): anything else given on the command line is a file name."""
+    text = source.strip()
+    if not text or not set(text) <= _TOKEN_CHARACTERS:
+        return False
+    return text.count(".") >= 2 or ("." not in text and len(text) >= 64)
+
+
 def _read_input(source: str) -> str:
     if source == "-":
         return sys.stdin.read()
-    # A compact token is never a plausible path, so a long argument is taken as a token.
+    path = Path(source)
     try:
-        if len(source) < 1024 and Path(source).is_file():
-            return Path(source).read_text()
-    except OSError:
-        pass
-    return source
+        if len(source) < 1024 and path.is_file():
+            return path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"cannot read {source}: {exc}", hint="give a token, a file or -") from exc
+    if _looks_like_token(source):
+        return source
+    raise fail(
+        f"no such file: {source}",
+        hint="give the token itself, a file holding it, or - to read standard input",
+    )
+
+
+def _fetch_status_list(uri: str) -> str:
+    """The status list behind a token's ``status`` claim (the CLI's one outbound fetch)."""
+    import httpx
+
+    try:
+        response = httpx.get(
+            uri, timeout=10, headers={"Accept": "application/statuslist+jwt"}, follow_redirects=True
+        )
+    except httpx.HTTPError as exc:
+        raise PasserelleError(Reason.STATUS_UNAVAILABLE, f"{uri}: {type(exc).__name__}") from exc
+    if response.status_code != 200:
+        raise PasserelleError(Reason.STATUS_UNAVAILABLE, f"{uri} answered {response.status_code}")
+    return response.text.strip()
 
 
 def _load_key(path: Path) -> PublicKey:
@@ -80,8 +113,17 @@ def inspect(
         typer.Option(help="mdoc DeviceResponse: the OpenID4VP response_uri (with --aud, --nonce)."),
     ] = None,
     at: Annotated[
-        int | None, typer.Option(help="Check validity at this epoch second instead of now.")
+        int | None,
+        typer.Option(metavar="EPOCH", help="Check validity at this epoch second instead of now."),
     ] = None,
+    status: Annotated[
+        bool,
+        typer.Option(
+            "--status",
+            help="Fetch the token's status list and print its entry; the list is verified "
+            "with --key or --anchor when given.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Decode an SD-JWT VC, SD-JWT+KB, jwt_vc_json, vc+jwt or mdoc (IssuerSigned or
@@ -102,15 +144,21 @@ def inspect(
             response_uri=response_uri,
         )
     except (OSError, ValueError, PasserelleError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise fail(str(exc), hint="--key and --anchor take readable PEM or JWK files") from exc
     report = describe_token(_read_input(token), options)
+    if status:
+        report["status"] = check_token_status(report, options, _fetch_status_list)
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     else:
         render_report(report, console)
     verification = report.get("verification")
     failed = isinstance(verification, dict) and verification.get("reason") is not None
+    listed = report.get("status")
+    if isinstance(listed, dict) and (
+        listed.get("reason") or (listed.get("checked") and listed.get("value") != "VALID")
+    ):
+        failed = True  # revoked, suspended, another status than valid, or not checkable
     raise typer.Exit(1 if failed else 0)
 
 

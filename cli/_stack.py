@@ -180,8 +180,8 @@ def up(
     taken = _taken(hosts)
     if taken:
         raise fail(
-            f"{'ports' if len(taken) > 1 else 'port'} {', '.join(taken)} already in use by another program (or by a stack on "
-            "another data directory)",
+            f"{'ports' if len(taken) > 1 else 'port'} {', '.join(taken)} already in use "
+            "by another program (or by a stack on another data directory)",
             hint="stop it, or choose other ports once with `passerelle init --data-dir "
             f"{data_dir} --host ROLE=URL`",
         )
