@@ -35,6 +35,8 @@ app = typer.Typer(
     help="Passerelle: Canada-EU verifiable-credential interoperability testbed.",
     no_args_is_help=True,
     add_completion=False,
+    # Click's plain help: paragraphs reflowed to the terminal, flags without a type.
+    rich_markup_mode=None,
 )
 
 
@@ -97,14 +99,18 @@ def _load_key(path: Path) -> PublicKey:
     return key
 
 
-@app.command()
+@app.command(short_help="Decode a credential; verify it when given keys.")
 def inspect(
-    token: Annotated[str, typer.Argument(help="The token, a file holding it, or - for stdin.")],
+    token: Annotated[
+        str, typer.Argument(metavar="TOKEN", help="The token, a file holding it, or - for stdin.")
+    ],
     key: Annotated[
-        Path | None, typer.Option(help="Issuer public key: JWK file, PEM key or certificate.")
+        Path | None,
+        typer.Option(metavar="FILE", help="Issuer public key: JWK file, PEM key or certificate."),
     ] = None,
     anchor: Annotated[
-        list[Path] | None, typer.Option(help="Trust anchor certificate (PEM) for x5c; repeatable.")
+        list[Path] | None,
+        typer.Option(metavar="PEM", help="Trust anchor certificate (PEM) for x5c; repeatable."),
     ] = None,
     nonce: Annotated[str | None, typer.Option(help="Expected KB-JWT nonce.")] = None,
     aud: Annotated[str | None, typer.Option(help="Expected KB-JWT audience.")] = None,
@@ -162,7 +168,7 @@ def inspect(
     raise typer.Exit(1 if failed else 0)
 
 
-@app.command()
+@app.command(short_help="Play the cross-border scenarios.")
 def demo(
     data_dir: OptionalDataDir = None,
     report: Annotated[
@@ -184,7 +190,7 @@ def demo(
     raise typer.Exit(0 if ok else 1)
 
 
-@app.command()
+@app.command(short_help="Print the versions of the specifications spoken.")
 def version() -> None:
     """Print the versions of Passerelle and of the specifications it speaks."""
     from ..oid4vci import SPEC_VERSION as OID4VCI
@@ -204,10 +210,10 @@ def version() -> None:
 
 # The subcommands are composed here, at the top: the modules below know nothing of each
 # other's apps.
-app.command()(init)
-app.command()(up)
-app.command()(serve)
-app.add_typer(conformance_app, name="conformance")
+app.command(short_help="Create the development PKI and sign the trust lists.")(init)
+app.command(short_help="Start the whole stack on loopback ports.")(up)
+app.command(short_help="Run one service on its own.")(serve)
+app.add_typer(conformance_app, name="conformance", short_help="Run the conformance suite.")
 app.add_typer(trust_app, name="trust")
 app.add_typer(wallet_app, name="wallet")
 

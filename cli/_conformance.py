@@ -25,6 +25,7 @@ __all__ = ["conformance_app"]
 conformance_app = typer.Typer(
     help="Run the conformance suite against the local stack or a partner's targets.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 console = Console()
 
@@ -119,8 +120,13 @@ def run(
     targets: Annotated[
         Path | None, typer.Option(help="Targets file (YAML); default: the local stack.")
     ] = None,
-    plan: Annotated[list[str] | None, typer.Option(help="Run only this plan; repeatable.")] = None,
-    check: Annotated[list[str] | None, typer.Option(help="Run only this check id.")] = None,
+    plan: Annotated[
+        list[str] | None, typer.Option(metavar="PLAN", help="Run only this plan; repeatable.")
+    ] = None,
+    check: Annotated[
+        list[str] | None,
+        typer.Option(metavar="ID", help="Run only this check id; repeatable."),
+    ] = None,
     report: Annotated[Path, typer.Option(help="Directory for report.json and report.html.")] = Path(
         "reports/conformance"
     ),
@@ -132,18 +138,26 @@ def run(
     ] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="NAME=VALUE for ${NAME} in the targets file; repeatable."),
+        typer.Option(
+            "--set",
+            metavar="NAME=VALUE",
+            help="NAME=VALUE for ${NAME} in the targets file; repeatable.",
+        ),
     ] = None,
     offer: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="[TARGET=]URL",
             help="A one-shot credential offer ([TARGET=]URL: an offer link, a "
-            "credential_offer_uri or the JSON) for an issuer target; repeatable."
+            "credential_offer_uri or the JSON) for an issuer target; repeatable.",
         ),
     ] = None,
     request_url: Annotated[
         list[str] | None,
-        typer.Option(help="A one-shot presentation request URL ([TARGET=]URL) for a verifier."),
+        typer.Option(
+            metavar="[TARGET=]URL",
+            help="A one-shot presentation request URL ([TARGET=]URL) for a verifier; repeatable.",
+        ),
     ] = None,
     interactive: Annotated[
         bool,
@@ -239,9 +253,11 @@ def run(
     raise typer.Exit(0 if outcome.ok else 1)
 
 
-@conformance_app.command("list")
+@conformance_app.command("list", short_help="Every plan and check, with its requirement.")
 def list_checks(
-    plan: Annotated[list[str] | None, typer.Option(help="Only this plan; repeatable.")] = None,
+    plan: Annotated[
+        list[str] | None, typer.Option(metavar="PLAN", help="Only this plan; repeatable.")
+    ] = None,
 ) -> None:
     """Every plan and check: id, severity, title, the requirement it enforces."""
     from passerelle.conformance import PLANS, select_checks
@@ -260,7 +276,7 @@ def list_checks(
     console.print(f"{len(checks)} checks")
 
 
-@conformance_app.command("requirements")
+@conformance_app.command("requirements", short_help="The requirement matrix.")
 def requirements(
     output: Annotated[
         Path | None, typer.Option(help="Write the Markdown here instead of printing it.")
@@ -318,9 +334,11 @@ def _attest(outcome: object, report: Path, laboratory: object | None) -> None:
     console.print(f"{len(written)} conformance attestations in {report / 'attestations'}")
 
 
-@conformance_app.command("verify")
+@conformance_app.command("verify", short_help="Check a conformance attestation.")
 def verify(
-    attestation: Annotated[Path, typer.Argument(help="An attestations/<target>.jwt file.")],
+    attestation: Annotated[
+        Path, typer.Argument(metavar="FILE", help="An attestations/<target>.jwt file.")
+    ],
     report: Annotated[
         Path | None, typer.Option(help="The report.json it summarises: its digest must match.")
     ] = None,

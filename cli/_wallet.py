@@ -212,7 +212,7 @@ def list_credentials(data_dir: DataDir, url: Url = None, as_json: AsJson = False
         )
 
 
-@wallet_app.command("decisions")
+@wallet_app.command("decisions", short_help="Every accept and refusal, with its reason.")
 def decisions(data_dir: DataDir, url: Url = None, as_json: AsJson = False) -> None:
     """Every credential the wallet accepted or refused, and every answer it gave."""
     made = _call("GET", "/api/decisions", data_dir, url)
