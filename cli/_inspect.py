@@ -141,7 +141,8 @@ def check_token_status(
         value = listed.get(idx)
     except PasserelleError as exc:
         return {**out, "checked": False, **exc.as_dict()}
-    name = StatusValue(value).name if value in iter(StatusValue) else f"0x{value:02x}"
+    known = {v.value: v.name for v in StatusValue}
+    name = known.get(value, f"0x{value:02x}")
     return {**out, "checked": True, "verified": options.verifying, "value": name}
 
 

@@ -151,10 +151,10 @@ def up(
 
     if running_stack(data_dir) is not None:
         # Before init: a running stack's PKI and lists are left exactly as they are.
-        state = _state(data_dir) or {}
+        found = _state(data_dir) or {}
         console.print(
-            f"a stack is already running on {data_dir} (process {state.get('pid')}, "
-            f"{len(state.get('urls', {}))} services, listed in {data_dir / STATE_FILE}); "
+            f"a stack is already running on {data_dir} (process {found.get('pid')}, "
+            f"{len(found.get('urls', {}))} services, listed in {data_dir / STATE_FILE}); "
             "nothing to start",
             highlight=False,
             soft_wrap=True,
