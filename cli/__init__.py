@@ -4,6 +4,7 @@ the clock and the terminal; everything it does is a call into the pure core."""
 from __future__ import annotations
 
 import json
+import re
 import string
 import sys
 from datetime import UTC, datetime
@@ -41,15 +42,14 @@ app = typer.Typer(
 
 
 _TOKEN_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-_.~=")
+_FILE_NAME = re.compile(r"^[^.]+\.[A-Za-z][A-Za-z0-9-]{0,7}$")
 
 
-def _looks_like_token(source: str) -> bool:
-    """A compact JWS or SD-JWT (three dot-separated parts), or a long run of hex or
-    base64url (an mdoc): anything else given on the command line is a file name."""
+def _names_a_file(source: str) -> bool:
+    """A path (a character no token has, such as ``/``) or a name with one short
+    extension (``token.txt``): never a compact JWS, SD-JWT or mdoc."""
     text = source.strip()
-    if not text or not set(text) <= _TOKEN_CHARACTERS:
-        return False
-    return text.count(".") >= 2 or ("." not in text and len(text) >= 64)
+    return not set(text) <= _TOKEN_CHARACTERS or bool(_FILE_NAME.match(text))
 
 
 def _read_input(source: str) -> str:
@@ -57,11 +57,15 @@ def _read_input(source: str) -> str:
         return sys.stdin.read()
     path = Path(source)
     try:
-        if len(source) < 1024 and path.is_file():
+        is_file = len(source) < 1024 and path.is_file()
+    except OSError:  # a name too long for the file system is a token
+        is_file = False
+    if is_file:
+        try:
             return path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise fail(f"cannot read {source}: {exc}", hint="give a token, a file or -") from exc
-    if _looks_like_token(source):
+        except (OSError, UnicodeDecodeError) as exc:
+            raise fail(f"cannot read {source}: {exc}", hint="give a token, a file or -") from exc
+    if not _names_a_file(source):
         return source
     raise fail(
         f"no such file: {source}",

@@ -134,3 +134,24 @@ def test_unreadable_key_is_a_usage_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.pem"
     bad.write_text("not a key")
     assert runner.invoke(app, ["inspect", "x", "--key", str(bad)]).exit_code == 2
+
+
+def test_x5c_certificates_are_decoded_with_dates(issued) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, ["inspect", str(issued["token"]), "--json", "--at", AT])
+    [leaf] = json.loads(result.output)["certificates"]
+    assert "EU PID Provider" in leaf["subject"]
+    assert leaf["issuer"] != leaf["subject"]
+    assert leaf["state"] == "valid"
+    assert leaf["not_after"].endswith(" UTC")
+    shown = runner.invoke(app, ["inspect", str(issued["token"]), "--at", AT])
+    assert "x5c certificates" in shown.output
+    assert "validity valid: issued " in shown.output
+
+
+def test_status_of_a_token_without_a_status_list_is_said(issued) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, ["inspect", str(issued["token"]), "--json", "--status"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["status"] == {
+        "checked": False,
+        "detail": "the token names no status list",
+    }

@@ -14,7 +14,8 @@ def test_every_hint_is_one_sentence_about_a_real_code() -> None:
     assert HINTS
     for reason, hint in HINTS.items():
         assert isinstance(reason, Reason)
-        assert hint.endswith(".") and "\n" not in hint, reason
+        assert hint.endswith("."), reason
+        assert "\n" not in hint, reason
 
 
 def test_hint_for_takes_codes_as_strings() -> None:
