@@ -1,6 +1,6 @@
-"""``passerelle demo``: start the stack on loopback ports, play the cross-border
-scenarios of DESIGN §2 over HTTP, narrate each step, write a report, and say whether
-every scenario ended as expected."""
+"""``passerelle demo``: play the cross-border scenarios over HTTP against a running
+stack or a fresh one on loopback ports, narrate each step, write a report, and say
+whether every scenario ended as expected. Scenarios are numbered by the order played."""
 
 from __future__ import annotations
 
