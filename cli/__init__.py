@@ -189,7 +189,9 @@ def demo(
     from ._stack import find_stack
 
     console = Console()
-    running = find_stack(data_dir, lambda line: console.print(line, highlight=False))
+    running = find_stack(
+        data_dir, lambda line: console.print(line, highlight=False, soft_wrap=True)
+    )
     ok = run_demo(console=console, report=report, running=running)
     raise typer.Exit(0 if ok else 1)
 

@@ -117,7 +117,7 @@ def _local_targets(data_dir: Path | None, say: Callable[[str], None]) -> Iterato
 def _say(quiet: bool) -> Callable[[str], None]:
     def say(line: str) -> None:
         if not quiet:
-            console.print(line, highlight=False)
+            console.print(line, highlight=False, soft_wrap=True)
 
     return say
 

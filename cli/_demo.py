@@ -316,5 +316,5 @@ def run_demo(
                 ensure_ascii=False,
             )
         )
-        console.print(f"report written to {report}")
+        console.print(f"report written to {report}", highlight=False, soft_wrap=True)
     return all(o.as_expected for o in outcomes) and all(d.as_expected for d in dataspace)
