@@ -117,6 +117,8 @@ def _taken(hosts: dict[str, str]) -> list[str]:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((parts.hostname or "127.0.0.1", parts.port or 80))
+        except socket.gaierror:
+            pass  # a name this machine cannot resolve: said below, with its own hint
         except OSError:
             taken.append(f"{parts.port} ({role})")
         finally:
@@ -165,6 +167,15 @@ def up(
     # Identifiers, certificates and lists name each service's URL, scheme included: a
     # change of scheme is a change of hosts, which init re-issues what depends on.
     wanted = {role: f"{scheme}://{url.split('://', 1)[1]}" for role, url in recorded.items()}
+    # Before init: a port in use is the one thing to say, not after the PKI lines.
+    taken = _taken({role: wanted[role] for role in ROLES if role in wanted})
+    if taken:
+        raise fail(
+            f"{'ports' if len(taken) > 1 else 'port'} {', '.join(taken)} already in use "
+            "by another program (or by a stack on another data directory)",
+            hint="stop it, or choose other ports once with `passerelle init --data-dir "
+            f"{data_dir} --host ROLE=URL`",
+        )
     init(data_dir, host=[f"{role}={url}" for role, url in wanted.items()])
     pki = load_pki(data_dir)
     hosts = {role: pki.hosts[role] for role in ROLES}
@@ -177,14 +188,6 @@ def up(
                 f"{role}=http://localhost:{urlsplit(url).port or 80}`"
             )
         raise typer.Exit(2)
-    taken = _taken(hosts)
-    if taken:
-        raise fail(
-            f"{'ports' if len(taken) > 1 else 'port'} {', '.join(taken)} already in use "
-            "by another program (or by a stack on another data directory)",
-            hint="stop it, or choose other ports once with `passerelle init --data-dir "
-            f"{data_dir} --host ROLE=URL`",
-        )
     try:
         stack = start_stack(
             data_dir=data_dir,

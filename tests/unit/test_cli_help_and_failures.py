@@ -158,3 +158,22 @@ def test_without_a_terminal_the_summary_keeps_every_reason_code_whole() -> None:
     assert "…" not in text
     assert re.search(r"│\s+1 │", text)
     assert re.search(r"│\s+2 │", text)
+
+
+def test_up_on_a_port_another_program_holds(tmp_path: Path) -> None:
+    from passerelle.services.launcher import ROLES
+    from passerelle.services.scenarios import free_ports, stack_hosts
+
+    hosts = stack_hosts(free_ports(len(ROLES)))
+    init = [f"--host={role}={url}" for role, url in hosts.items()]
+    assert runner.invoke(app, ["init", "--data-dir", str(tmp_path), *init]).exit_code == 0
+    port = int(hosts["trust"].rsplit(":", 1)[1])
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        result = runner.invoke(app, ["up", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    line = _one_line_with_hint(result.output)
+    assert f"port {port} (trust) already in use" in line
+    assert "passerelle init" in line
+    assert not (tmp_path / "stack.json").exists()
