@@ -112,6 +112,8 @@ def _narrate(console: Console, number: int, outcome: Outcome) -> None:
     console.rule()
     console.print(f"[bold]{number}. {s.title}[/bold]", highlight=False)
     console.print(f"{s.issuer} → wallet → {s.verifier}", highlight=False)
+    if s.note:
+        console.print(s.note, highlight=False)
     console.print(f"verifier asks {_asked(s.query)}", highlight=False)
     disclosed = outcome.wallet.get("disclosed")
     if disclosed:

@@ -181,6 +181,8 @@ class Scenario:
     """None: accepted; otherwise the reason code the verifier must give."""
     response_mode: str | None = None
     before_presenting: Callable[[StackClient], None] | None = None
+    note: str | None = None
+    """A sentence the narration tells before playing, when the story needs one."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -218,9 +220,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         configuration="eu-pid-sd-jwt",
         persona="zoe-lefevre-dubois",
         verifier="ca-verifier",
-        # Zoé, born 2009-03-05, holds age_equal_or_over.18 = false: no credential of
-        # hers has the value the query asks for (OpenID4VP §6.3 "values"), so her
-        # wallet has nothing to answer with and declines as a whole.
+        note="Zoé, born 2009-03-05, is 17: her PID says age_equal_or_over.18 = false, and "
+        "the verifier asks for true (OpenID4VP §6.3 values); her wallet has nothing that "
+        "answers, so it declines as a whole and discloses nothing (§6.4.1).",
         query=only(
             "pid",
             PID,
