@@ -125,8 +125,14 @@ def _narrate(console: Console, number: int, outcome: Outcome) -> None:
             f"({outcome.wallet.get('detail')}); nothing was disclosed",
             highlight=False,
         )
-    for line in _trace(outcome.result):
+    trace = _trace(outcome.result)
+    for line in trace:
         console.print(line, highlight=False)
+    if outcome.result and not outcome.result.get("accepted") and not trace:
+        console.print(
+            f"the verifier recorded {outcome.result.get('reason')}: {outcome.result.get('detail')}",
+            highlight=False,
+        )
     if outcome.result.get("accepted"):
         for line in _read(outcome):
             console.print(line, highlight=False)
