@@ -398,6 +398,7 @@ def decide_credential(
             )
             return refuse("holder_key", unbound, decision, claims)
         steps.append(_step("holder_key", StepOutcome.PASSED, "bound to the wallet's own key"))
+        holder_bound = True  # cryptographically bound, to a key this wallet holds
     reference = claims.get("status")
     if reference is not None and refs.status_uri is None:
         malformed = PasserelleError(Reason.SD_JWT_VC_STATUS_INVALID, "status names no status list")
