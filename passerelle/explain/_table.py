@@ -295,7 +295,8 @@ _OWN: dict[str, tuple[str, str]] = {
     "dcql.no_match": (
         "No credential in the wallet answers this request (type, claims and their values); "
         "nothing was disclosed.",
-        "Receive a credential of the requested type first, then answer again.",
+        "Receive a credential that answers it (the requested type, claims and values), "
+        "then answer again.",
     ),
     "dcql.claim_value_mismatch": (
         "A claim has a value the verifier does not accept.",
