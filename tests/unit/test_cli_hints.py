@@ -3,15 +3,19 @@ passerelle.explain's hint for its reason code, not a second wording."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
+from rich.console import Console
 from typer.testing import CliRunner
 
 from passerelle.cli import app
+from passerelle.cli._demo import _narrate
 from passerelle.cli._options import what_to_do
 from passerelle.cli._wallet import _presented_lines, _received_line
 from passerelle.explain import explain
+from passerelle.services.scenarios import SCENARIOS, Outcome
 
 runner = CliRunner()
 
@@ -54,3 +58,44 @@ def test_a_refused_trust_list_says_what_to_do(tmp_path: Path) -> None:
     assert f"FAILED {reason}:" in " ".join(words)
     hint = what_to_do(reason).split()
     assert words[-len(hint) :] == hint
+
+
+def _narrated(outcome: Outcome) -> str:
+    out = io.StringIO()
+    _narrate(Console(file=out, width=400, force_terminal=False), 1, outcome)
+    return out.getvalue()
+
+
+def test_the_demo_says_what_to_do_once_for_the_refusal_it_narrates() -> None:
+    minor = SCENARIOS[1]
+    declined = _narrated(
+        Outcome(
+            scenario=minor,
+            as_expected=True,
+            outcome="dcql.no_match",
+            wallet={"stage": "query", "reason": "dcql.no_match", "detail": "-"},
+        )
+    )
+    assert declined.count("what you can do:") == 1
+    assert what_to_do("dcql.no_match") in declined
+    refused = _narrated(
+        Outcome(
+            scenario=minor,
+            as_expected=False,
+            outcome="status.revoked",
+            wallet={"disclosed": {"pid": [["given_name"]]}},
+            result={"accepted": False, "reason": "status.revoked", "detail": "-"},
+        )
+    )
+    assert refused.count("what you can do:") == 1
+    assert what_to_do("status.revoked") in refused
+    accepted = _narrated(
+        Outcome(
+            scenario=SCENARIOS[0],
+            as_expected=True,
+            outcome="accepted",
+            wallet={"disclosed": {"pid": [["given_name"]]}},
+            result={"accepted": True},
+        )
+    )
+    assert "what you can do:" not in accepted
