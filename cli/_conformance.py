@@ -18,7 +18,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from ._options import OptionalDataDir, default_data_dir
+from ._options import OptionalDataDir, default_data_dir, what_to_do
 
 __all__ = ["conformance_app"]
 
@@ -445,7 +445,11 @@ def verify(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     except PasserelleError as exc:
-        console.print(f"[red]error:[/red] the trust lists: {exc.reason}: {exc.detail}")
+        console.print(
+            f"[red]error:[/red] the trust lists: {exc.reason}: {exc.detail}; "
+            f"{what_to_do(exc.reason)}",
+            highlight=False,
+        )
         raise typer.Exit(2) from exc
     try:
         verified = verify_conformance_attestation(
@@ -458,6 +462,7 @@ def verify(
         )
     except PasserelleError as exc:
         console.print(f"[red]refused[/red] {exc.reason}: {exc.detail}", highlight=False)
+        console.print(f"  {what_to_do(exc.reason)}", highlight=False, markup=False)
         raise typer.Exit(1) from exc
     summary = verified.summary
     verdict = "conformant" if summary.conformant else f"{len(summary.unexpected)} unexpected"

@@ -33,6 +33,7 @@ from passerelle.services.scenarios import (
 )
 from passerelle.services.trust.build import build_with_pki
 
+from ._options import what_to_do
 from ._stack import stack_verify
 
 __all__ = ["run_demo"]
@@ -133,6 +134,10 @@ def _narrate(console: Console, number: int, outcome: Outcome) -> None:
             f"the verifier recorded {outcome.result.get('reason')}: {outcome.result.get('detail')}",
             highlight=False,
         )
+    declined = outcome.wallet.get("stage") in ("request", "query") and not disclosed
+    refused = outcome.wallet.get("reason") if declined else outcome.result.get("reason")
+    if refused and not outcome.result.get("accepted"):
+        console.print(what_to_do(refused), highlight=False, markup=False)
     if outcome.result.get("accepted"):
         for line in _read(outcome):
             console.print(line, highlight=False)
@@ -179,6 +184,7 @@ def _narrate_dataspace(console: Console, number: int, outcome: DataspaceOutcome)
     console.print(f"negotiation: {states}", highlight=False)
     if outcome.negotiation.get("code"):
         console.print(f"terminated with [bold]{outcome.negotiation['code']}[/bold]")
+        console.print(what_to_do(outcome.negotiation["code"]), highlight=False, markup=False)
     if outcome.transfer:
         states = " → ".join(e["event"] for e in outcome.transfer.get("events", []))
         rows = (outcome.transfer.get("data") or {}).get("rows") or []

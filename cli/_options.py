@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from passerelle.explain import explain
+
 __all__ = [
     "DataDir",
     "OptionalDataDir",
@@ -17,6 +19,7 @@ __all__ = [
     "fail",
     "missing_data_dir",
     "require_data_dir",
+    "what_to_do",
 ]
 
 
@@ -59,6 +62,12 @@ def fail(message: str, *, hint: str | None = None, code: int = 2) -> typer.Exit:
     line = f"error: {message}" + (f"; {hint}" if hint else "")
     sys.stderr.write(" ".join(line.split()) + "\n")
     return typer.Exit(code)
+
+
+def what_to_do(reason: object) -> str:
+    """The line the command prints under a refusal: passerelle.explain's hint for
+    ``reason``, the words the pages show too."""
+    return f"what you can do: {explain(str(reason)).hint}"
 
 
 def missing_data_dir(data_dir: Path) -> typer.Exit:

@@ -10,6 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from .._json import JsonObject, JsonValue
+from ._options import what_to_do
 
 __all__ = ["render_report"]
 
@@ -103,5 +104,6 @@ def render_report(report: JsonObject, console: Console) -> None:
         elif verification.get("reason"):
             reason, detail = verification["reason"], verification.get("detail")
             console.print(f"[bold red]FAILED[/bold red] {reason}: {detail}")
+            console.print(f"  {what_to_do(reason)}", highlight=False, markup=False)
         else:
             console.print("[yellow]not verified[/yellow] (give --key or --anchor to verify)")

@@ -15,7 +15,7 @@ from rich.table import Table
 from passerelle.services.catalog import data_root
 
 from .._errors import PasserelleError
-from ._options import DataDir, fail, require_data_dir
+from ._options import DataDir, fail, require_data_dir, what_to_do
 
 __all__ = ["init", "serve", "trust_app"]
 
@@ -43,7 +43,8 @@ console = Console()
 
 
 def _fail(exc: PasserelleError) -> typer.Exit:
-    console.print(f"[bold red]FAILED[/bold red] {exc.reason}: {exc.detail}")
+    console.print(f"[bold red]FAILED[/bold red] {exc.reason}: {exc.detail}", highlight=False)
+    console.print(f"  {what_to_do(exc.reason)}", highlight=False, markup=False)
     return typer.Exit(1)
 
 
@@ -220,8 +221,7 @@ def trust_show(data_dir: DataDir) -> None:
                 entries,
             )
     except PasserelleError as exc:
-        console.print(f"[bold red]FAILED[/bold red] {exc.reason}: {exc.detail}", highlight=False)
-        raise typer.Exit(1) from exc
+        raise _fail(exc) from exc
     console.print(table)
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from ._options import DataDir, fail, require_data_dir
+from ._options import DataDir, fail, require_data_dir, what_to_do
 
 __all__ = ["wallet_app"]
 
@@ -112,7 +112,10 @@ def _received_line(outcome: dict[str, Any]) -> str:
     kind = f"{outcome.get('credential_type') or 'a credential'} ({outcome.get('format', '?')})"
     source = f" from {outcome['issuer']}" if outcome.get("issuer") else ""
     if not outcome.get("accepted"):
-        return f"✘ refused {kind}{source}: {outcome.get('reason')}{_failed_step(outcome)}"
+        return (
+            f"✘ refused {kind}{source}: {outcome.get('reason')}{_failed_step(outcome)}\n"
+            f"  {what_to_do(outcome.get('reason'))}"
+        )
     steps = outcome.get("steps") or []
     passed = sum(1 for s in steps if s.get("outcome") == "passed")
     binding = "bound to the wallet's own key" if outcome.get("holder_bound") else "not key-bound"
@@ -166,10 +169,13 @@ def _presented_lines(answer: dict[str, Any]) -> list[str]:
                 f"  {refused.get('reason') or refused.get('error')}: "
                 f"{refused.get('error_description', '')}"
             )
+            if refused.get("reason"):
+                lines.append(f"  {what_to_do(refused['reason'])}")
         return lines
     return [
         f"✘ the wallet declined ({answer.get('stage')}): {answer.get('reason')}: "
-        f"{answer.get('detail')}"
+        f"{answer.get('detail')}",
+        f"  {what_to_do(answer.get('reason'))}",
     ]
 
 
