@@ -25,9 +25,7 @@ def test_every_reason_has_words(reason: Reason) -> None:
 
 def test_the_table_names_only_real_codes_and_families() -> None:
     # A misspelt key would never be looked up: the code it meant falls back silently.
-    # oid4vp.wallet_error is recorded by the verifier when the wallet answers with an
-    # error (services/verifier/responding.py), never raised, so it is no Reason.
-    assert set(_OWN) - {"oid4vp.wallet_error"} <= set(Reason)
+    assert set(_OWN) <= set(Reason)
     assert set(_FAMILIES) == {str(reason).partition(".")[0] for reason in Reason}
 
 
