@@ -120,6 +120,12 @@ class TrustSnapshot:
                     seen.setdefault(der, cert)
                     if service.service_type in ISSUANCE_SERVICE_TYPES:
                         issuing.setdefault(der, cert)
+        if self.ca_registry is not None:
+            # Issuers the registry knows by certificate (mdoc IACAs, our extension).
+            for _, cert in self.ca_registry.registry.certificates:
+                der = certificate_to_der(cert)
+                seen.setdefault(der, cert)
+                issuing.setdefault(der, cert)
         object.__setattr__(self, "_listed_certs", TrustAnchors(seen.values()))
         object.__setattr__(self, "_issuer_certs", TrustAnchors(issuing.values()))
 
@@ -365,7 +371,11 @@ def _find_home(
                 return _Home(framework=Framework.EU, service=service)
     registry = snapshot.ca_registry
     if registry is not None:
-        answer = _ask_registry(registry, resolved.issuer, credential_type, now)
+        entity = resolved.issuer
+        if resolved.chain is not None:
+            # A chain to a certificate the registry holds for an entity is that entity's.
+            entity = registry.registry.entity_for_anchor(resolved.chain.anchor) or entity
+        answer = _ask_registry(registry, entity, credential_type, now)
         unknown = isinstance(answer, PasserelleError) and answer.reason in (
             Reason.TRQP_UNKNOWN_ENTITY,
             Reason.TRQP_UNKNOWN_AUTHORITY,

@@ -54,6 +54,10 @@ class VerifierQuirk(enum.StrEnum):
     PLAIN_TEXT_ANSWER = "plain_text_answer"
     """The response_uri acknowledges a response with ``text/plain``, not a JSON object
     (OpenID4VP §8.2)."""
+    IGNORE_MDOC_DEVICE_AUTH = "ignore_mdoc_device_auth"
+    """An mdoc's device signature is not held against it: a DeviceResponse signed over
+    another SessionTranscript, or by another key than the MSO's device key, is accepted
+    (ISO/IEC 18013-5 §9.1.3; OpenID4VP 1.0 Appendix B.2.6)."""
     FORGE_STATUS_TRACE = "forge_status_trace"
     """Status lists are never consulted (as ``skip_status``), and the result the test
     API reports says the status step passed: a self-report that must sway no verdict."""
@@ -138,6 +142,7 @@ class VerifierBehaviour:
     check_issuer_signature: bool = True
     forge_status_trace: bool = False
     json_acknowledgement: bool = True
+    check_mdoc_device_auth: bool = True
 
     def acknowledgement(self) -> Response:
         """What the response_uri answers once it processed a response (OpenID4VP §8.2:
@@ -200,15 +205,20 @@ class VerifierBehaviour:
 
     def overruled(self, decision: PresentationDecision) -> PresentationDecision:
         """The decision that stands: only a refusal for an issuer signature that does
-        not verify is turned into an acceptance, when that signature is not checked."""
-        if (
-            self.check_issuer_signature
-            or decision.accepted
-            or decision.reason != Reason.JWS_INVALID_SIGNATURE
-        ):
+        not verify is turned into an acceptance, when that signature is not checked (and
+        likewise an mdoc's device signature)."""
+        ignored = {
+            reason
+            for reason, checked in (
+                (Reason.JWS_INVALID_SIGNATURE, self.check_issuer_signature),
+                (Reason.MDOC_DEVICE_SIGNATURE_INVALID, self.check_mdoc_device_auth),
+            )
+            if not checked
+        }
+        if decision.accepted or decision.reason not in ignored:
             return decision
         credentials = {
-            qid: tuple(_signature_ignored(d) for d in decisions)
+            qid: tuple(_signature_ignored(d, ignored) for d in decisions)
             for qid, decisions in decision.credentials.items()
         }
         return replace(decision, accepted=True, reason=None, detail="", credentials=credentials)
@@ -232,12 +242,12 @@ class VerifierBehaviour:
         return result
 
 
-def _signature_ignored(decision: CredentialDecision) -> CredentialDecision:
-    if decision.accepted or decision.reason != Reason.JWS_INVALID_SIGNATURE:
+def _signature_ignored(decision: CredentialDecision, ignored: set[Reason]) -> CredentialDecision:
+    if decision.accepted or decision.reason not in ignored:
         return decision
     steps = tuple(
         replace(s, outcome=StepOutcome.PASSED, reason=None, detail="not verified (quirk)")
-        if s.step == "signature"
+        if s.reason in ignored
         else s
         for s in decision.steps
     )
@@ -256,4 +266,5 @@ def behaviour_for(quirks: Collection[VerifierQuirk]) -> VerifierBehaviour:
         check_issuer_signature=VerifierQuirk.SKIP_ISSUER_SIGNATURE not in q,
         forge_status_trace=VerifierQuirk.FORGE_STATUS_TRACE in q,
         json_acknowledgement=VerifierQuirk.PLAIN_TEXT_ANSWER not in q,
+        check_mdoc_device_auth=VerifierQuirk.IGNORE_MDOC_DEVICE_AUTH not in q,
     )
