@@ -311,9 +311,7 @@ def decide_mdoc(
         _step("signature", StepOutcome.PASSED, "MSO verified with the x5chain key; digests match")
     )
     if expected_holder is not None:
-        if jwk_thumbprint(verified.device_key) != jwk_thumbprint(
-            expected_holder
-        ):
+        if jwk_thumbprint(verified.device_key) != jwk_thumbprint(expected_holder):
             unbound = PasserelleError(
                 Reason.MDOC_DEVICE_KEY_INVALID,
                 "the MSO's device key is not the holder key this wallet proved",
