@@ -92,6 +92,11 @@ class WalletQuirk(enum.StrEnum):
     WRONG_NOTIFICATION_ID = "wrong_notification_id"
     """Notifications name another ``notification_id`` than the issuer gave (OpenID4VCI
     §8.3: it MUST be included in the Notification Request)."""
+    MDOC_TRANSCRIPT_WITHOUT_THUMBPRINT = "mdoc_transcript_without_thumbprint"
+    """An mdoc answering a ``direct_post.jwt`` request is signed over a SessionTranscript
+    whose jwkThumbprint is null, not the thumbprint of the key the response is encrypted
+    to (OpenID4VP 1.0 Appendix B.2.6.1: "the third element MUST be the JWK SHA-256
+    Thumbprint ... of the Verifier's public key used to encrypt the response")."""
     PARTIAL_CREDENTIAL_SETS = "partial_credential_sets"
     """When no option of a required credential set can be met, the Credential Queries
     that do match are answered anyway: a partial ``vp_token`` (OpenID4VP §6.4.2)."""
@@ -112,6 +117,7 @@ class WalletBehaviour:
     select_usable_key: bool = True
     proof_with_nonce: bool = True
     echo_notification_id: bool = True
+    mdoc_bind_encryption_key: bool = True
 
     def notification_id(self, issued: str) -> str:
         """The ``notification_id`` a notification names: the issuer's, or (quirk) not."""
@@ -313,4 +319,5 @@ def behaviour_for(quirks: Collection[WalletQuirk]) -> WalletBehaviour:
         select_usable_key=WalletQuirk.FIRST_JWK_ONLY not in q,
         proof_with_nonce=WalletQuirk.PROOF_WITHOUT_NONCE not in q,
         echo_notification_id=WalletQuirk.WRONG_NOTIFICATION_ID not in q,
+        mdoc_bind_encryption_key=WalletQuirk.MDOC_TRANSCRIPT_WITHOUT_THUMBPRINT not in q,
     )
