@@ -37,8 +37,7 @@ from ..jose import PublicKey, jwk_thumbprint
 from ..mdoc import (
     UnverifiedIssuerSigned,
     VerifiedMdoc,
-    decode_unverified_device_response,
-    decode_unverified_issuer_signed,
+    decode_unverified_mdoc,
     verify_device_response,
     verify_issuer_signed,
 )
@@ -86,25 +85,16 @@ def decode_mdoc_token(token: str) -> bytes:
         raise PasserelleError(Reason.MDOC_MALFORMED, "the mso_mdoc token is not base64url") from exc
 
 
-def _is_device_response(data: bytes) -> bool:
-    # A DeviceResponse is a map with "version" and "status"; an IssuerSigned has
-    # "issuerAuth". The first text keys tell them apart without a full decode.
-    return b"issuerAuth" not in data[:64] and b"version" in data[:32]
-
-
 def unverified_mdoc(token: str) -> tuple[UnverifiedIssuerSigned, bool]:
     """The one document of an mdoc token, taken apart WITHOUT verifying anything, and
     whether the token is a DeviceResponse (a presentation) rather than an IssuerSigned."""
-    data = decode_mdoc_token(token)
-    if _is_device_response(data):
-        documents = decode_unverified_device_response(data)
-        if len(documents) != 1:
-            raise PasserelleError(
-                Reason.MDOC_NO_DOCUMENT if not documents else Reason.MDOC_MALFORMED,
-                f"a presentation here carries exactly one document, not {len(documents)}",
-            )
-        return documents[0], True
-    return decode_unverified_issuer_signed(data), False
+    documents, is_response = decode_unverified_mdoc(decode_mdoc_token(token))
+    if len(documents) != 1:
+        raise PasserelleError(
+            Reason.MDOC_NO_DOCUMENT if not documents else Reason.MDOC_MALFORMED,
+            f"a presentation here carries exactly one document, not {len(documents)}",
+        )
+    return documents[0], is_response
 
 
 def _json(value: object) -> JsonValue:
