@@ -31,9 +31,12 @@ _FORMS = (
 
 def _plan_line(query_id: str, item: dict[str, Any]) -> str:
     paths = ", ".join(".".join(map(str, p)) for p in item["disclose"])
+    # An mdoc verifier says which elements it intends to keep (intent_to_retain).
+    kept = ", ".join(".".join(map(str, p)) for p in item.get("intent_to_retain", []))
+    retained = f"; the verifier will keep <code>{escape(kept)}</code>" if kept else ""
     return (
         f"<li>{escape(query_id)}: {escape(str(item['credential_type']))} from "
-        f"{escape(str(item['issuer']))}, disclosing <code>{escape(paths)}</code></li>"
+        f"{escape(str(item['issuer']))}, disclosing <code>{escape(paths)}</code>{retained}</li>"
     )
 
 
@@ -113,11 +116,20 @@ def receive(
     )
 
 
+def _claim_names(fmt: str, claims: dict[str, Any]) -> list[str]:
+    if fmt == "mso_mdoc":  # {namespace: {element: value}}: the elements are the claims
+        return sorted(
+            e for elements in claims.values() if isinstance(elements, dict) for e in elements
+        )
+    return sorted(claims)
+
+
 @pages_router.get("/", response_class=HTMLResponse)
 def index(holder: HolderDep) -> HTMLResponse:
     rows = "".join(
         f"<tr><td>{escape(c.credential_type)}</td><td>{escape(c.format)}</td>"
-        f"<td>{escape(c.issuer)}</td><td>{escape(', '.join(sorted(c.claims)))}</td></tr>"
+        f"<td>{escape(c.issuer)}</td><td>{escape(', '.join(_claim_names(c.format, c.claims)))}</td>"
+        "</tr>"
         for c in holder.credentials()
     )
     log = "".join(
