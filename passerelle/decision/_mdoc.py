@@ -165,7 +165,7 @@ class _Run:
 
 
 def _verify(
-    token: str,
+    data: bytes,
     document: UnverifiedIssuerSigned,
     is_response: bool,
     *,
@@ -174,7 +174,6 @@ def _verify(
     skew: timedelta,
     session_transcript: bytes | None,
 ) -> VerifiedMdoc:
-    data = decode_mdoc_token(token)
     if is_response and session_transcript is not None:
         return verify_device_response(
             data,
@@ -263,11 +262,9 @@ def decide_mdoc(
     run.steps.extend(decision.steps)
     run.trust = decision
     if not decision.trusted:
-        assert decision.reason is not None
-        failed = PasserelleError(decision.reason, "the issuer is not trusted")
         return CredentialDecision(
             accepted=False,
-            reason=failed.reason,
+            reason=decision.reason,
             format=FORMAT_MSO_MDOC,
             credential_type=document.doc_type,
             claims={},
@@ -279,7 +276,7 @@ def decide_mdoc(
     device_failure: PasserelleError | None = None
     try:
         verified = _verify(
-            token,
+            decode_mdoc_token(token),
             document,
             is_response,
             anchor=decision.issuer.chain.anchor,
@@ -293,7 +290,7 @@ def decide_mdoc(
         # The core checks the issuer's part first: the MSO held, the device did not.
         device_failure = exc
         verified = _verify(
-            token, document, is_response, anchor=decision.issuer.chain.anchor,
+            decode_mdoc_token(token), document, is_response, anchor=decision.issuer.chain.anchor,
             now=now, skew=policy.skew, session_transcript=None,
         )  # fmt: skip
     run.claims = mdoc_claims(verified.namespaces)

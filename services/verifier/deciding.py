@@ -103,7 +103,12 @@ def decide(state: VerifierState, row: Row, parsed: AuthorizationResponse) -> Pre
         state, row, parsed.vp_token, query, snapshot=snapshot, policy=policy, now=now
     )
     vp_token: dict[str, JsonValue] = {k: list(v) for k, v in parsed.vp_token.items()}
-    transcript = session_transcript(state, row, nonce=str(row["nonce"]))
+    # Only an mdoc presentation is bound to a SessionTranscript (OpenID4VP 1.0 B.2.6).
+    transcript = (
+        session_transcript(state, row, nonce=str(row["nonce"]))
+        if any(c.format == "mso_mdoc" for c in query.credentials)
+        else None
+    )
 
     def under(rules: DecisionPolicy) -> PresentationDecision:
         return decide_presentation(

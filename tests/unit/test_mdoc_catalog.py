@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle import PasserelleError, Reason
 from passerelle.catalog import apply_crosswalk, validate_claims
-from passerelle.decision._mdoc import mdoc_claims
+from passerelle.decision import mdoc_claims
 from passerelle.mdoc import build_iaca_certificate
 from passerelle.services.catalog import load_catalog
 from passerelle.services.issuer.mdoc import mdoc_elements
