@@ -385,6 +385,7 @@ def _mdoc_device_key_wrong(ctx: CheckContext) -> None:
     "VER-MDOC-06",
     "An mdoc whose MSO validUntil has passed is refused",
     plan="verifier",
+    catches=("verifier:accept_expired",),
     requirement=_iso(
         "9.3.1",
         "The mdoc reader shall verify that the current timestamp shall be equal or later "

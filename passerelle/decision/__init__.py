@@ -10,7 +10,7 @@ from ._credential import (
     decide_credential,
     trust_tags_of,
 )
-from ._mdoc import FORMAT_MSO_MDOC, decide_mdoc, mdoc_claims
+from ._mdoc import FORMAT_MSO_MDOC, decide_mdoc, mdoc_claims, unverified_mdoc
 from ._presentation import (
     FetchedInputs,
     PresentationDecision,
@@ -39,4 +39,5 @@ __all__ = [
     "presented_items",
     "refusal_of",
     "trust_tags_of",
+    "unverified_mdoc",
 ]

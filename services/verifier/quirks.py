@@ -17,7 +17,12 @@ from cryptography import x509
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from passerelle import JsonObject, PasserelleError, Reason
-from passerelle.decision import CredentialDecision, DecisionPolicy, PresentationDecision
+from passerelle.decision import (
+    CredentialDecision,
+    DecisionPolicy,
+    PresentationDecision,
+    unverified_mdoc,
+)
 from passerelle.jose import decode_unverified_jws
 from passerelle.sd_jwt import parse_sd_jwt
 from passerelle.services.web import NO_STORE
@@ -44,7 +49,8 @@ class VerifierQuirk(enum.StrEnum):
     ACCEPT_REPLAY = "accept_replay"
     """A response to a finished transaction is processed again (single use, §14.1)."""
     ACCEPT_EXPIRED = "accept_expired"
-    """A credential past its ``exp`` is accepted (RFC 7519 §4.1.4)."""
+    """A credential past its ``exp`` (an mdoc past its MSO ``validUntil``) is accepted
+    (RFC 7519 §4.1.4; ISO/IEC 18013-5 §9.3.1)."""
     TRUST_ANY_ISSUER = "trust_any_issuer"
     """The trust lists are not asked: an ``x5c`` chain is anchored in its own top
     certificate, so any issuer is trusted (SD-JWT VC, issuer key validation)."""
@@ -87,6 +93,15 @@ def _unverified_issuer(presentation: str) -> tuple[str, list[str] | None, int | 
         [str(c) for c in x5c] if isinstance(x5c, list) else None,
         exp if isinstance(exp, int) and not isinstance(exp, bool) else None,
     )
+
+
+def _unverified_mdoc_until(presentation: str) -> datetime | None:
+    """An mdoc presentation's MSO validUntil, read WITHOUT verification (quirks only)."""
+    try:
+        document, _ = unverified_mdoc(presentation)
+    except PasserelleError:
+        return None
+    return document.validity.valid_until
 
 
 def _self_anchored(snapshot: TrustSnapshot, vct: str, top: x509.Certificate) -> TrustSnapshot:
@@ -194,13 +209,17 @@ class VerifierBehaviour:
         """A policy to decide again under, when the first decision must not stand: only
         an expired credential, refused as such, is decided again with a clock
         tolerance wide enough to reach back to its ``exp``."""
-        if self.check_expiry or decision.accepted or decision.reason != Reason.CREDENTIAL_EXPIRED:
+        expired = (Reason.CREDENTIAL_EXPIRED, Reason.MDOC_EXPIRED)
+        if self.check_expiry or decision.accepted or decision.reason not in expired:
             return None
         late = timedelta(0)
         for presentation in presentations:
             _, _, exp = _unverified_issuer(presentation)
             if exp is not None:
                 late = max(late, now - datetime.fromtimestamp(exp, tz=now.tzinfo))
+            until = _unverified_mdoc_until(presentation)
+            if until is not None:
+                late = max(late, now - until)
         return replace(policy, skew=policy.skew + late + timedelta(seconds=1))
 
     def overruled(self, decision: PresentationDecision) -> PresentationDecision:
