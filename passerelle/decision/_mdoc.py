@@ -133,7 +133,7 @@ def mdoc_references(token: str) -> CredentialReferences:
     return CredentialReferences(
         format=FORMAT_MSO_MDOC,
         credential_type=document.doc_type,
-        issuer=IssuerIdentity(x5c=_x5c(document)),
+        issuer=IssuerIdentity(x5c=_x5c(document), x5chain=True),
         status_uri=None if document.status is None else document.status.uri,
     )
 
@@ -252,7 +252,7 @@ def decide_mdoc(
         )
         return run.refuse("credential_type", unwanted)
     decision = evaluate_trust(
-        issuer=IssuerIdentity(x5c=_x5c(document)),
+        issuer=IssuerIdentity(x5c=_x5c(document), x5chain=True),
         credential_type=document.doc_type,
         snapshot=trust,
         now=now,

@@ -286,3 +286,27 @@ def test_encode_x5c_is_what_the_adapter_sends(world: TrustWorld) -> None:
     assert refs.issuer.x5c == encode_x5c([world.ca_mdoc_signer[0]])
     assert refs.status_uri == STATUS_URI
     assert refs.credential_type == DOCTYPE_MDL
+
+
+def test_the_registry_iaca_anchors_mdocs_only(world: TrustWorld) -> None:
+    # The same document signer signing an SD-JWT VC's x5c: the registry's certificates
+    # extension speaks for an mdoc's x5chain, not for another format's x5c header.
+    from passerelle.trust import IssuerIdentity, evaluate_trust
+
+    x5c = encode_x5c([world.ca_mdoc_signer[0]])
+    snapshot = world.snapshot(Framework.CA)
+    as_mdoc = evaluate_trust(
+        issuer=IssuerIdentity(x5c=x5c, x5chain=True),
+        credential_type=DOCTYPE_MDL,
+        snapshot=snapshot,
+        now=NOW,
+    )
+    assert as_mdoc.trusted, as_mdoc.steps
+    as_header = evaluate_trust(
+        issuer=IssuerIdentity(x5c=x5c),
+        credential_type="https://credentials.passerelle.example/ca/person/v1",
+        snapshot=snapshot,
+        now=NOW,
+    )
+    assert not as_header.trusted
+    assert as_header.reason is Reason.X509_CHAIN_INVALID
