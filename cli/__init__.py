@@ -212,6 +212,7 @@ def version() -> None:
     typer.echo("Lists of trusted entities: ETSI TS 119 602 V1.1.1 (JSON, JAdES B-B)")
     typer.echo(f"Trust registry: ToIP TRQP v{TRQP_VERSION} (HTTPS binding)")
     typer.echo("Status: IETF Token Status List (statuslist+jwt); W3C Bitstring Status List")
+    typer.echo("mdoc: ISO/IEC 18013-5:2021 (mso_mdoc), OpenID4VP 1.0 Appendix B SessionTranscript")
 
 
 # The subcommands are composed here, at the top: the modules below know nothing of each

@@ -143,11 +143,7 @@ MODULES: tuple[OidfModule, ...] = (
     _m("oid4vp-1final-verifier-invalid-kb-jwt-nonce", _VER),
     _m("oid4vp-1final-verifier-invalid-kb-jwt-signature", _VER),
     _m("oid4vp-1final-verifier-invalid-sd-hash", _VER),
-    _m(
-        "oid4vp-1final-verifier-invalid-session-transcript",
-        _VER,
-        why="not covered yet: the suite presents SD-JWT VCs only, no mdoc",
-    ),
+    _m("oid4vp-1final-verifier-invalid-session-transcript", _VER),
     _m("oid4vp-1final-verifier-kb-jwt-iat-in-future", _VER),
     _m("oid4vp-1final-verifier-kb-jwt-iat-in-past", _VER),
     _m("oid4vp-1final-verifier-minimal-cnf-jwk", _VER),

@@ -162,11 +162,39 @@ def only(
     }
 
 
+def only_mdoc(
+    query_id: str,
+    doctype: str,
+    namespace: str,
+    elements: list[str],
+    *,
+    optional: tuple[str, ...] = (),
+) -> JsonObject:
+    """A DCQL query for one ``mso_mdoc`` docType and some elements of one namespace;
+    ``optional`` elements are asked for in a first claim set the wallet may fall back
+    from (DCQL ``claim_sets``)."""
+    claims: list[Any] = [
+        {"id": name, "path": [namespace, name], "intent_to_retain": False}
+        for name in (*elements, *optional)
+    ]
+    query: dict[str, Any] = {
+        "id": query_id,
+        "format": "mso_mdoc",
+        "meta": {"doctype_value": doctype},
+        "claims": claims,
+    }
+    if optional:
+        query["claim_sets"] = [[*elements, *optional], list(elements)]
+    return {"credentials": [query]}
+
+
 PID = "urn:eudi:pid:1"
 CA_PERSON = "https://credentials.passerelle.example/ca/person/v1"
 LEGAL = "https://credentials.passerelle.example/eu/legal-person/v1"
 BUSINESS = "https://credentials.passerelle.example/ca/business-registration/v1"
 CONFORMITY = "https://credentials.passerelle.example/untp/conformity-attestation/v1"
+PID_MDOC = "eu.europa.ec.eudi.pid.1"
+MDL, MDL_NAMESPACE = "org.iso.18013.5.1.mDL", "org.iso.18013.5.1"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -307,6 +335,32 @@ SCENARIOS: tuple[Scenario, ...] = (
             values={"given_name": ["Aiyana"], "age_over_18": [True]},
         ),
         expect="dcql.no_match",
+    ),
+    # ISO/IEC 18013-5 mdocs across the border (issue 19). Titles carry no number: the
+    # numbering of the list above is its own.
+    Scenario(
+        title="EU PID (mdoc) → Canadian verifier (age and name)",
+        issuer="eu-issuer",
+        configuration="eu-pid-mdoc",
+        persona="bjoern-mueller",
+        verifier="ca-verifier",
+        query=only_mdoc(
+            "pid_mdoc", PID_MDOC, PID_MDOC, ["given_name", "family_name", "age_over_18"]
+        ),
+    ),
+    Scenario(
+        title="Canadian mDL (mdoc) → EU verifier (age over 18, name, portrait optional)",
+        issuer="ca-issuer",
+        configuration="ca-mdl-mdoc",
+        persona="eloise-tremblay-gagnon",
+        verifier="eu-verifier",
+        query=only_mdoc(
+            "mdl",
+            MDL,
+            MDL_NAMESPACE,
+            ["given_name", "family_name", "age_over_18"],
+            optional=("portrait",),
+        ),
     ),
 )
 

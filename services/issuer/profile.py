@@ -15,7 +15,7 @@ from .quirks import IssuerQuirk
 __all__ = ["PROFILES_DIR", "CredentialConfiguration", "IssuerProfile", "load_profile"]
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
-FORMATS = ("dc+sd-jwt", "jwt_vc_json")
+FORMATS = ("dc+sd-jwt", "jwt_vc_json", "mso_mdoc")
 KEY_DISCOVERY = ("jwt-vc-issuer-metadata", "x5c")
 
 
@@ -29,6 +29,9 @@ class CredentialConfiguration:
     valid_for_days: int
     w3c_type: str | None = None
     deferred_seconds: int | None = None
+    samples_type: str = ""
+    """The catalogue type whose persona samples fill the credential (``type_id``, but
+    for an mdoc type, which names the type it reads its samples from)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,23 +70,29 @@ def load_profile(
         if not isinstance(entry, dict):
             raise _bad(name, f"{config_id} is not a mapping")
         type_id = str(entry.get("type_id"))
-        if type_id not in catalog.types:
-            raise _bad(name, f"{config_id}: unknown type_id {type_id!r}")
         fmt = str(entry.get("format"))
         if fmt not in FORMATS:
             raise _bad(name, f"{config_id}: format must be one of {FORMATS}")
+        # An mso_mdoc configuration names an mdoc type (schemas/mdoc/), the others a
+        # catalogue type with its vct.
+        mtype = catalog.mdoc_types.get(type_id) if fmt == "mso_mdoc" else None
+        if fmt == "mso_mdoc" and mtype is None:
+            raise _bad(name, f"{config_id}: unknown mdoc type_id {type_id!r}")
+        if mtype is None and type_id not in catalog.types:
+            raise _bad(name, f"{config_id}: unknown type_id {type_id!r}")
         if fmt == "jwt_vc_json" and not entry.get("w3c_type"):
             raise _bad(name, f"{config_id}: a jwt_vc_json configuration needs w3c_type")
         deferred = entry.get("deferred_seconds")
         configs[config_id] = CredentialConfiguration(
             id=config_id,
             type_id=type_id,
-            vct=catalog.types[type_id].vct,
+            vct=mtype.doctype if mtype is not None else catalog.types[type_id].vct,
             format=fmt,
             signing_key=str(entry.get("signing_key")),
             valid_for_days=int(entry.get("valid_for_days", 365)),  # type: ignore[arg-type]
             w3c_type=str(entry["w3c_type"]) if entry.get("w3c_type") else None,
             deferred_seconds=int(deferred) if isinstance(deferred, int) else None,
+            samples_type=mtype.samples_from if mtype is not None else type_id,
         )
     discovery = str(doc.get("key_discovery"))
     if discovery not in KEY_DISCOVERY:

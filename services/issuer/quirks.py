@@ -50,6 +50,11 @@ class IssuerQuirk(enum.StrEnum):
     IGNORE_CREDENTIAL_IDENTIFIER = "ignore_credential_identifier"
     """An unknown ``credential_identifier`` is answered with the token's first
     configuration instead of ``unknown_credential_identifier`` (§8.3.1.2)."""
+    MDOC_FOREIGN_DEVICE_KEY = "mdoc_foreign_device_key"
+    """An mdoc's MSO names a device key other than the one the key proof proved, so
+    the holder can never authenticate it (ISO/IEC 18013-5 §9.1.2.4 deviceKeyInfo)."""
+    MDOC_EXPIRED = "mdoc_expired"
+    """An mdoc's MSO ``validUntil`` has already passed when it is issued (§9.1.2.4)."""
     HIDDEN_NONCE_ENDPOINT = "hidden_nonce_endpoint"
     """The metadata names no ``nonce_endpoint``, yet proofs without a ``c_nonce`` are
     refused (OpenID4VCI §7: an issuer that requires ``c_nonce`` MUST offer one)."""
@@ -71,6 +76,8 @@ class IssuerBehaviour:
     announce_nonce_endpoint: bool = True
     ignore_unknown_parameters: bool = True
     check_credential_identifier: bool = True
+    mdoc_bind_device_key: bool = True
+    mdoc_expired: bool = False
 
     def screened(self, body: Mapping[str, Any], *, authorized: Sequence[str]) -> dict[str, Any]:
         """The credential request as the issuer reads it: as sent, but for a quirk."""
@@ -105,4 +112,6 @@ def behaviour_for(quirks: Collection[IssuerQuirk]) -> IssuerBehaviour:
         announce_nonce_endpoint=IssuerQuirk.HIDDEN_NONCE_ENDPOINT not in q,
         ignore_unknown_parameters=IssuerQuirk.REFUSE_UNKNOWN_PARAMETERS not in q,
         check_credential_identifier=IssuerQuirk.IGNORE_CREDENTIAL_IDENTIFIER not in q,
+        mdoc_bind_device_key=IssuerQuirk.MDOC_FOREIGN_DEVICE_KEY not in q,
+        mdoc_expired=IssuerQuirk.MDOC_EXPIRED in q,
     )

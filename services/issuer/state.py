@@ -28,6 +28,7 @@ from passerelle.oid4vci import (
     build_authorization_server_metadata,
     build_credential_issuer_metadata,
     build_jwt_vc_json_configuration,
+    build_mso_mdoc_configuration,
     build_sd_jwt_vc_configuration,
 )
 from passerelle.sd_jwt_vc import SPEC_VERSION as SD_JWT_VC_VERSION
@@ -40,6 +41,7 @@ from passerelle.services.web import NO_STORE
 
 from .credentials import CredentialFactory
 from .dcp import BitstringStatusLists, DcpIssuer, create_dcp_issuer
+from .mdoc import configuration_claims
 from .profile import CredentialConfiguration, IssuerProfile, load_profile
 from .quirks import IssuerBehaviour, IssuerQuirk, behaviour_for
 
@@ -93,7 +95,7 @@ class IssuerState:
         return JSONResponse(body, status_code=status_code, headers=headers)
 
     def personas_for(self, config_ids: list[str]) -> list[str]:
-        types = {self.profile.configurations[c].type_id for c in config_ids}
+        types = {self.profile.configurations[c].samples_type for c in config_ids}
         common = set.intersection(*(set(self.catalog.types[t].samples) for t in types))
         return sorted(common)
 
@@ -144,7 +146,19 @@ def _admin_token(data_dir: Path, profile: IssuerProfile) -> str:
 def _configuration_metadata(
     config: CredentialConfiguration, profile: IssuerProfile, catalog: Catalog
 ) -> JsonObject:
-    """A configuration's metadata, its display and claims taken from the type metadata."""
+    """A configuration's metadata, its display and claims taken from the type metadata
+    (for an mdoc, from its mdoc type)."""
+    proof_algs = list(profile.proof_signing_alg_values)
+    if config.format == "mso_mdoc":
+        mtype = catalog.mdoc_types[config.type_id]
+        mdoc_display, mdoc_claims = configuration_claims(mtype)
+        return build_mso_mdoc_configuration(
+            doctype=mtype.doctype,
+            scope=config.id,
+            proof_algs=proof_algs,
+            display=mdoc_display,
+            claims=mdoc_claims,
+        )
     ctype = catalog.types[config.type_id]
     resolved = resolve_type_metadata(ctype.vct, documents=catalog.type_metadata_documents)
     display: list[JsonObject] = [
@@ -163,7 +177,6 @@ def _configuration_metadata(
         }
         for c in resolved.claims
     ]
-    proof_algs = list(profile.proof_signing_alg_values)
     if config.format == "jwt_vc_json":
         assert config.w3c_type is not None
         return build_jwt_vc_json_configuration(
@@ -295,6 +308,8 @@ def build_issuer_state(
         "sd_jwt_vc": SD_JWT_VC_VERSION,
         "status_list": "draft-ietf-oauth-status-list (statuslist+jwt)",
     }
+    if any(c.format == "mso_mdoc" for c in profile.configurations.values()):
+        versions["mdoc"] = "ISO/IEC 18013-5:2021 (mso_mdoc)"
     if dcp is not None:
         versions.update(dcp.versions)
     metadata, as_metadata = _metadata(profile, base, behaviour, configurations, versions)

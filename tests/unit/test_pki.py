@@ -47,6 +47,8 @@ ROOTS = (
     "ca-registry-operator-ca",
     "conformance-lab-ca",
     "tls-ca",
+    "eu-pid-iaca",
+    "ca-mdl-iaca",
 )
 LEAVES = {
     "eu-lote-operator": "eu-lote-operator-ca",
@@ -57,7 +59,10 @@ LEAVES = {
     "ca-registry-operator": "ca-registry-operator-ca",
     "conformance-lab": "conformance-lab-ca",
     "tls-server": "tls-ca",
+    "eu-pid-mdoc-signer": "eu-pid-iaca",
+    "ca-mdl-signer": "ca-mdl-iaca",
 }
+MDOC_SIGNERS = ("eu-pid-mdoc-signer", "ca-mdl-signer")
 SIGNING_LEAVES = (
     "eu-lote-operator",
     "eu-pid-provider",
