@@ -8,53 +8,45 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from passerelle import JsonObject, JsonValue, PasserelleError, Reason
 from passerelle.jose import PublicKey, decode_unverified_jws, load_public_jwk, public_jwk
 from passerelle.oid4vci import (
+    CredentialResponseEncryption,
     IssuanceEvent,
     IssuanceState,
     advance,
     batch_proof_nonce,
     credential_response,
     deferred_response,
+    encrypt_credential_response,
     parse_credential_request,
     read_unverified_proof_nonce,
     verify_jwt_proof,
 )
 
 from .grants import TOKEN_LIFETIME
+from .haip import nonce_headers, resource_grant
 from .profile import CredentialConfiguration
 from .state import IssuerState, stored
 
-__all__ = ["bearer", "notify", "redeem_deferred", "request_credential"]
+__all__ = ["bearer", "notify", "redeem_deferred", "request_credential", "sealed"]
 
 PROOF_MAX_AGE = timedelta(minutes=5)
 SKEW = timedelta(seconds=30)
 
 
-def bearer(state: IssuerState, request: Request, authorization: str | None) -> dict[str, Any]:
-    """The grant behind the request's access token (RFC 6750 §2.1 header only)."""
-    if "access_token" in request.query_params:
-        raise PasserelleError(
-            Reason.OID4VCI_ACCESS_TOKEN_INVALID,
-            "access tokens are accepted in the Authorization header only",
-            wire_error="invalid_token",
-        )
-    scheme, _, value = (authorization or "").partition(" ")
-    entry = (
-        stored(state.store.get("tokens", value, now=state.now()))
-        if scheme.lower() == "bearer"  # DPoP tokens would need a DPoP proof (RFC 9449 §7.1)
-        else None
+def bearer(state: IssuerState, request: Request) -> dict[str, Any]:
+    """The grant behind the request's access token: a bearer token in the header
+    (RFC 6750 §2.1), a DPoP-bound one with the ``DPoP`` scheme and a proof (RFC 9449 §7)."""
+    url = f"{state.base}{request.url.path}"
+    return resource_grant(
+        state.haip,
+        request,
+        url=url,
+        lookup=lambda token: stored(state.store.get("tokens", token, now=state.now())),
     )
-    if entry is None:
-        raise PasserelleError(
-            Reason.OID4VCI_ACCESS_TOKEN_INVALID,
-            "missing, unknown or expired access token",
-            wire_error="invalid_token",
-        )
-    return entry
 
 
 def _expected_nonce(state: IssuerState, proofs: tuple[str, ...], now: datetime) -> str | None:
@@ -77,6 +69,7 @@ def holder_keys(
 ) -> list[PublicKey]:
     """Verify every key proof of one request; the holder keys they prove."""
     expected = _expected_nonce(state, proofs, now)
+    policy = state.haip.key_attestation_policy(proofs) if state.haip is not None else None
     keys = []
     for proof in proofs:
         audience = state.base
@@ -92,6 +85,7 @@ def holder_keys(
             max_age=PROOF_MAX_AGE,
             skew=SKEW,
             client_id=client_id,
+            key_attestation=policy,
         )
         keys.append(verified.holder_key)
     return keys
@@ -180,6 +174,29 @@ def request_credential(
     credentials = _issue_batch(state, config, grant["persona"], keys, now)
     _await_notification(state, notification_id, config, now)
     return credential_response(credentials, notification_id=notification_id), 200
+
+
+def sealed(
+    state: IssuerState,
+    answer: JsonObject,
+    status_code: int,
+    encryption: CredentialResponseEncryption | None,
+) -> Response:
+    """The answer as sent: a JWE (``application/jwt``, §8.3) when the wallet asked for
+    an encrypted response, and a fresh ``DPoP-Nonce`` when the profile uses them."""
+    extra = nonce_headers(state.haip)
+    if encryption is None:
+        response: Response = state.no_store(answer, status_code)
+    else:
+        response = Response(
+            encrypt_credential_response(answer, encryption),
+            status_code=status_code,
+            media_type="application/jwt",
+            headers=dict(state.no_store({}).headers),
+        )
+        del response.headers["content-length"]
+    response.headers.update(extra)
+    return response
 
 
 def _unknown_transaction(detail: str) -> PasserelleError:

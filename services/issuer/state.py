@@ -35,11 +35,13 @@ from passerelle.services.catalog import Catalog, load_catalog
 from passerelle.services.pki import Pki, load_pki
 from passerelle.services.runtime import SecretsRandom
 from passerelle.services.status import StatusListService
-from passerelle.services.storage import Store, open_store
+from passerelle.services.storage import Store, StoreReplayRegistry, open_store
+from passerelle.services.trust.build import trust_dir
 from passerelle.services.web import NO_STORE
 
 from .credentials import CredentialFactory
 from .dcp import BitstringStatusLists, DcpIssuer, create_dcp_issuer
+from .haip import HaipGuard, WalletProviders, auth_methods, haip_metadata
 from .profile import CredentialConfiguration, IssuerProfile, load_profile
 from .quirks import IssuerBehaviour, IssuerQuirk, behaviour_for
 
@@ -80,6 +82,8 @@ class IssuerState:
     versions: JsonObject
     metadata: JsonObject
     as_metadata: JsonObject
+    haip: HaipGuard | None = None
+    """The HAIP 1.0 checks, when the profile turns any on (:mod:`.haip`)."""
 
     def now(self) -> datetime:
         return self.clock()
@@ -164,6 +168,9 @@ def _configuration_metadata(
         for c in resolved.claims
     ]
     proof_algs = list(profile.proof_signing_alg_values)
+    haip = profile.haip
+    # §12.2.4: key_attestations_required, where the profile demands attested keys.
+    attested = dict(haip.key_attestations or {}) if haip.key_attestations_required else None
     if config.format == "jwt_vc_json":
         assert config.w3c_type is not None
         return build_jwt_vc_json_configuration(
@@ -174,7 +181,12 @@ def _configuration_metadata(
             claims=claims,
         )
     return build_sd_jwt_vc_configuration(
-        vct=config.vct, scope=config.id, proof_algs=proof_algs, display=display, claims=claims
+        vct=config.vct,
+        scope=config.id,
+        proof_algs=proof_algs,
+        display=display,
+        claims=claims,
+        key_attestations_required=attested,
     )
 
 
@@ -241,6 +253,7 @@ def _metadata(
     # Draft drift is the commonest interop failure: say the versions out loud, in a
     # member of our own that wallets ignore (§12.2.4 lets metadata carry more).
     metadata["passerelle_versions"] = versions
+    haip = profile.haip
     as_metadata = build_authorization_server_metadata(
         issuer=base,
         authorization_endpoint=f"{base}/authorize",
@@ -248,8 +261,41 @@ def _metadata(
         pushed_authorization_request_endpoint=f"{base}/par",
         require_pushed_authorization_requests=True,
         scopes_supported=list(profile.configurations),
+        dpop_signing_alg_values_supported=list(haip.dpop_signing_alg_values) if haip.dpop else None,
+        token_endpoint_auth_methods_supported=auth_methods(haip),
     )
+    issuer_extra, server_extra = haip_metadata(haip)
+    metadata.update(issuer_extra)
+    as_metadata.update(server_extra)
     return metadata, as_metadata
+
+
+def _haip_guard(
+    profile: IssuerProfile,
+    *,
+    data_dir: Path,
+    pki: Pki,
+    base: str,
+    store: Store,
+    random: RandomSource,
+    clock: Callable[[], datetime],
+) -> HaipGuard | None:
+    haip = profile.haip
+    if not (haip.enabled or haip.key_attestations is not None):
+        return None
+    return HaipGuard(
+        settings=haip,
+        issuer=base,
+        store=store,
+        random=random,
+        clock=clock,
+        replay=StoreReplayRegistry(store, clock=clock),
+        providers=WalletProviders(
+            path=trust_dir(data_dir) / "eu" / "wallet-providers.jwt",
+            operator_anchors=(pki.anchor("eu-lote-operator-ca"),),
+            clock=clock,
+        ),
+    )
 
 
 def build_issuer_state(
@@ -317,4 +363,7 @@ def build_issuer_state(
         versions=versions,
         metadata=metadata,
         as_metadata=as_metadata,
+        haip=_haip_guard(
+            profile, data_dir=data_dir, pki=pki, base=base, store=store, random=rng, clock=clock
+        ),
     )

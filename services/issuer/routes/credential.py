@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.responses import JSONResponse
 
+from passerelle import PasserelleError
 from passerelle.oid4vci import parse_deferred_request, parse_notification_request
 from passerelle.services.openapi import CREDENTIAL_REQUEST, CREDENTIAL_RESPONSES
 
-from ..issuance import bearer, notify, redeem_deferred, request_credential
+from ..haip import refusal, response_encryption
+from ..issuance import bearer, notify, redeem_deferred, request_credential, sealed
 from ..state import IssuerDep
 
 router = APIRouter(tags=["credential"])
@@ -23,10 +24,15 @@ def credential(
     request: Request,
     body: dict[str, Any],
     authorization: Annotated[str | None, Header()] = None,
-) -> JSONResponse:
-    grant = bearer(state, request, authorization)
-    answer, status_code = request_credential(state, grant, body)
-    return state.no_store(answer, status_code)
+) -> Response:
+    try:
+        grant = bearer(state, request)
+        # Before anything is issued: an unusable key is invalid_encryption_parameters.
+        encryption = response_encryption(state.metadata, body)
+        answer, status_code = request_credential(state, grant, body)
+    except PasserelleError as exc:
+        return refusal(state.haip, exc, at_resource_server=True)
+    return sealed(state, answer, status_code, encryption)
 
 
 @router.post("/deferred_credential", responses=CREDENTIAL_RESPONSES)
@@ -35,10 +41,13 @@ def deferred(
     request: Request,
     body: dict[str, Any],
     authorization: Annotated[str | None, Header()] = None,
-) -> JSONResponse:
-    bearer(state, request, authorization)
-    answer, status_code = redeem_deferred(state, parse_deferred_request(body).transaction_id)
-    return state.no_store(answer, status_code)
+) -> Response:
+    try:
+        bearer(state, request)
+        answer, status_code = redeem_deferred(state, parse_deferred_request(body).transaction_id)
+    except PasserelleError as exc:
+        return refusal(state.haip, exc, at_resource_server=True)
+    return sealed(state, answer, status_code, None)
 
 
 @router.post("/notification", status_code=204)
@@ -48,7 +57,10 @@ def notification(
     body: dict[str, Any],
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
-    bearer(state, request, authorization)
+    try:
+        bearer(state, request)
+    except PasserelleError as exc:
+        return refusal(state.haip, exc, at_resource_server=True)
     notice = parse_notification_request(body)
     notify(state, notice.notification_id, notice.event)
     return Response(status_code=204)
