@@ -25,6 +25,7 @@ from passerelle.oid4vci import (
     read_unverified_proof_nonce,
     verify_jwt_proof,
 )
+from passerelle.services.web import NO_STORE
 
 from .grants import TOKEN_LIFETIME
 from .haip import nonce_headers, resource_grant
@@ -138,6 +139,7 @@ def _configuration(
         metadata_configurations=dict(state.configurations),
         authorized=identifiers or grant["configs"],
         batch_size=state.profile.batch_size,
+        accept_response_encryption="credential_response_encryption" in state.metadata,
     )
     config_id = req.credential_configuration_id
     if config_id is None:
@@ -192,9 +194,8 @@ def sealed(
             encrypt_credential_response(answer, encryption),
             status_code=status_code,
             media_type="application/jwt",
-            headers=dict(state.no_store({}).headers),
+            headers=dict(NO_STORE) if state.behaviour.no_store else {},
         )
-        del response.headers["content-length"]
     response.headers.update(extra)
     return response
 
