@@ -50,6 +50,9 @@ def _narrate(console: Console, outcome: Outcome) -> None:
     s = outcome.scenario
     console.rule(f"[bold]{s.title}")
     console.print(f"{s.issuer} → wallet → {s.verifier}")
+    for step in outcome.issuance.get("issuance_steps", []):
+        # The HAIP issuance as it happened: PAR, PKCE, DPoP, wallet and key attestation.
+        console.print(f"   ⇢ issuance: {step}", highlight=False)
     disclosed = outcome.wallet.get("disclosed")
     if disclosed:
         console.print(f"wallet disclosed only: {json.dumps(disclosed, ensure_ascii=False)}")

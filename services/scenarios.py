@@ -87,12 +87,20 @@ class StackClient:
         response.raise_for_status()
         return response.json()  # type: ignore[no-any-return]
 
-    def receive(self, issuer: str, config: str, persona: str) -> dict[str, Any]:
-        made = self.offer(issuer, config, persona)
+    def receive(
+        self, issuer: str, config: str, persona: str, *, grant: str | None = None
+    ) -> dict[str, Any]:
+        if grant == "authorization_code":
+            # The person logs in at the issuer (the mock login takes the persona).
+            made = self.offer(issuer, config, persona, grant=grant, tx_code=False)
+            body = {"offer": made["credential_offer_uri"], "persona": persona}
+        else:
+            made = self.offer(issuer, config, persona)
+            body = {"offer": next(iter(made["links"].values())), "tx_code": made["tx_code"]}
         answer = httpx.post(
             f"{self.urls['wallet']}/api/offers",
             headers=backchannel_headers(self.data_dir, "wallet"),
-            json={"offer": next(iter(made["links"].values())), "tx_code": made["tx_code"]},
+            json=body,
             timeout=self.timeout,
         )
         return answer.json()["outcomes"][0]  # type: ignore[no-any-return]
@@ -169,6 +177,9 @@ class Scenario:
     """None: accepted; otherwise the reason code the verifier must give."""
     response_mode: str | None = None
     before_presenting: Callable[[StackClient], None] | None = None
+    grant: str | None = None
+    """``authorization_code``: the issuer's code flow (HAIP's, on the EU side: PAR, PKCE,
+    DPoP, wallet and key attestation); otherwise a pre-authorized offer."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -178,6 +189,8 @@ class Outcome:
     outcome: str
     wallet: dict[str, Any]
     result: dict[str, Any] = field(default_factory=dict)
+    issuance: dict[str, Any] = field(default_factory=dict)
+    """The wallet's decision on what it received, with its ``issuance_steps``."""
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -188,6 +201,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         persona="zoe-lefevre-dubois",
         verifier="ca-verifier",
         query=only("pid", PID, [["given_name"], ["family_name"], ["age_equal_or_over", "18"]]),
+        grant="authorization_code",
     ),
     Scenario(
         title="2. Canadian person credential → EU verifier (PID-equivalent, HAIP)",
@@ -270,7 +284,9 @@ SCENARIOS: tuple[Scenario, ...] = (
 
 
 def play(client: StackClient, scenario: Scenario) -> Outcome:
-    received = client.receive(scenario.issuer, scenario.configuration, scenario.persona)
+    received = client.receive(
+        scenario.issuer, scenario.configuration, scenario.persona, grant=scenario.grant
+    )
     if not received.get("accepted"):
         return Outcome(
             scenario=scenario,
@@ -297,6 +313,7 @@ def play(client: StackClient, scenario: Scenario) -> Outcome:
         outcome=outcome,
         wallet=wallet,
         result=result,
+        issuance=received,
     )
 
 
