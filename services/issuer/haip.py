@@ -37,6 +37,8 @@ from passerelle.oauth import (
     ATTESTATION_POP_HEADER,
     AUTH_METHOD,
     DPOP_HEADER,
+    AccessTokenCredentials,
+    JtiReplayRegistry,
     TokenScheme,
     VerifiedClientAttestation,
     VerifiedDpopProof,
@@ -61,6 +63,7 @@ from passerelle.services.web import oauth_error
 from passerelle.trust import SVC_TYPE_WALLET_ISSUANCE, verify_lote
 
 from .profile import HaipSettings
+from .quirks import IssuerBehaviour
 
 __all__ = [
     "DPOP_MAX_AGE",
@@ -137,7 +140,11 @@ class HaipGuard:
     random: RandomSource
     clock: Callable[[], datetime]
     replay: StoreReplayRegistry
+    """Single use of client attestation PoPs."""
+    dpop_replay: JtiReplayRegistry
+    """Single use of DPoP proofs (the store's registry, but for a quirk)."""
     providers: WalletProviders
+    behaviour: IssuerBehaviour
 
     def key_attestation_policy(self, proofs: Sequence[str]) -> KeyAttestationPolicy | None:
         """The Appendix D policy for these key proofs: None when the profile judges no
@@ -206,7 +213,7 @@ def authenticate_client(
     """The wallet attestation of a PAR or token request, verified; None where the
     profile asks for none and the request brings none. -07 §6: every failure is
     ``invalid_client``."""
-    if guard is None:
+    if guard is None or not guard.behaviour.check_client_attestation:
         return None
     values = read_client_attestation_headers(
         _headers(request, ATTESTATION_HEADER), _headers(request, ATTESTATION_POP_HEADER)
@@ -273,7 +280,7 @@ def token_proof(
         now=guard.clock(),
         skew=SKEW,
         max_age=DPOP_MAX_AGE,
-        replay=guard.replay,
+        replay=guard.dpop_replay,
         accepted_nonces=_accepted_nonces(guard, proof),
     )
 
@@ -319,22 +326,49 @@ def resource_grant(
                 wire_error="invalid_token",
             )
         return entry
-    proof = read_dpop_header(_headers(request, DPOP_HEADER))
-    verify_protected_request(
-        authorization=authorization,
-        dpop=_headers(request, DPOP_HEADER),
-        method=request.method,
-        url=url,
-        token_jkt=str(jkt) if jkt is not None else None,
-        require_dpop=jkt is not None,
-        algorithms=guard.settings.dpop_signing_alg_values,
-        now=guard.clock(),
-        skew=SKEW,
-        max_age=DPOP_MAX_AGE,
-        replay=guard.replay,
-        accepted_nonces=_accepted_nonces(guard, proof) if proof is not None else None,
-    )
+    _check_presentation(guard, request, url, credentials, str(jkt) if jkt else None)
     return entry
+
+
+def _check_presentation(
+    guard: HaipGuard,
+    request: Request,
+    url: str,
+    credentials: AccessTokenCredentials,
+    jkt: str | None,
+) -> None:
+    """RFC 9449 §7 for one protected request; the quirks of the self-test bend it here."""
+    behaviour = guard.behaviour
+    dpop = _headers(request, DPOP_HEADER)
+    proof = read_dpop_header(dpop)
+    if credentials.scheme is TokenScheme.BEARER and not behaviour.refuse_dpop_token_as_bearer:
+        return
+    if proof is None and jkt is not None and not behaviour.require_dpop_proof:
+        return
+    method = request.method
+    if proof is not None and not behaviour.check_dpop_htm_htu:
+        claims = decode_unverified_jws(proof).payload_json()
+        method, url = str(claims.get("htm", method)), str(claims.get("htu", url))
+    common: dict[str, Any] = {
+        "method": method,
+        "url": url,
+        "algorithms": guard.settings.dpop_signing_alg_values,
+        "now": guard.clock(),
+        "skew": SKEW,
+        "max_age": DPOP_MAX_AGE,
+        "replay": guard.dpop_replay,
+        "accepted_nonces": _accepted_nonces(guard, proof) if proof is not None else None,
+    }
+    if proof is not None and jkt is not None and not behaviour.check_dpop_ath:
+        verify_dpop_proof(proof, bound_jkt=jkt, **common)
+        return
+    verify_protected_request(
+        authorization=_headers(request, "authorization"),
+        dpop=dpop,
+        token_jkt=jkt,
+        require_dpop=jkt is not None,
+        **common,
+    )
 
 
 def nonce_headers(guard: HaipGuard | None) -> dict[str, str]:

@@ -43,7 +43,7 @@ from .credentials import CredentialFactory
 from .dcp import BitstringStatusLists, DcpIssuer, create_dcp_issuer
 from .haip import HaipGuard, WalletProviders, auth_methods, haip_metadata
 from .profile import CredentialConfiguration, IssuerProfile, load_profile
-from .quirks import IssuerBehaviour, IssuerQuirk, behaviour_for
+from .quirks import ForgetfulReplayRegistry, IssuerBehaviour, IssuerQuirk, behaviour_for
 
 __all__ = [
     "AdminDep",
@@ -279,6 +279,7 @@ def _haip_guard(
     store: Store,
     random: RandomSource,
     clock: Callable[[], datetime],
+    behaviour: IssuerBehaviour,
 ) -> HaipGuard | None:
     haip = profile.haip
     if not (haip.enabled or haip.key_attestations is not None):
@@ -290,6 +291,10 @@ def _haip_guard(
         random=random,
         clock=clock,
         replay=StoreReplayRegistry(store, clock=clock),
+        dpop_replay=StoreReplayRegistry(store, clock=clock)
+        if behaviour.remember_dpop_proofs
+        else ForgetfulReplayRegistry(),
+        behaviour=behaviour,
         providers=WalletProviders(
             path=trust_dir(data_dir) / "eu" / "wallet-providers.jwt",
             operator_anchors=(pki.anchor("eu-lote-operator-ca"),),
@@ -364,6 +369,13 @@ def build_issuer_state(
         metadata=metadata,
         as_metadata=as_metadata,
         haip=_haip_guard(
-            profile, data_dir=data_dir, pki=pki, base=base, store=store, random=rng, clock=clock
+            profile,
+            data_dir=data_dir,
+            pki=pki,
+            base=base,
+            store=store,
+            random=rng,
+            clock=clock,
+            behaviour=behaviour,
         ),
     )
