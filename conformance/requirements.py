@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ._model import Check, Requirement
 
-__all__ = ["UNCOVERED", "main", "render_registry", "requirements_markdown"]
+__all__ = ["UNCOVERED", "UNCOVERED_WHY", "main", "render_registry", "requirements_markdown"]
 
 _HAIP_COMMIT = "c396894fa628763d5575d9f12f80f8f9f4773067"
 _HAIP = (
@@ -113,6 +113,23 @@ UNCOVERED: tuple[Requirement, ...] = (
 )
 
 
+UNCOVERED_WHY: dict[str, str] = {
+    # What the testbed does about a requirement no check enforces, by its link.
+    f"{_HAIP}#L162": (
+        "A wallet's duty. Passerelle's wallet presents a wallet attestation from the "
+        "development wallet provider at PAR and token (services/wallet/haip.py, "
+        "tests/e2e/test_wallet_receive.py); the issuer side is enforced by ISS-HAIP-01 and "
+        "ISS-HAIP-02. The wallet plan does not yet play an issuer that demands one."
+    ),
+    f"{_HAIP}#L176": (
+        "A wallet's duty. Passerelle's wallet puts a key attestation from its wallet provider "
+        "in every key proof (tests/e2e/test_wallet_receive.py), "
+        "and the EU issuer verifies it against the EU list of wallet providers "
+        "(tests/integration/test_issuer_haip.py). No suite check drives it yet."
+    ),
+}
+
+
 def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
     """Sort key under which §4.10 comes after §4.9."""
     return tuple(
@@ -198,6 +215,9 @@ def requirements_markdown(checks: Iterable[Check], known: Iterable[Requirement] 
         lines += [f"### {spec}", ""]
         for requirement in (r for r in uncovered if r.spec == spec):
             lines += _requirement_block("####", requirement)
+            why = UNCOVERED_WHY.get(requirement.link)
+            if why is not None:
+                lines += [f"Why: {why}", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -431,3 +431,68 @@ def _ath_mismatch(ctx: CheckContext) -> None:
     url = bound.endpoints.credential_endpoint
     proof = bound.dpop.proof(ctx, "POST", url, token=secrets.token_urlsafe(32))
     _expect_refused(_present(ctx, bound, proof=proof), "a DPoP proof for another access token")
+
+
+# --- what HAIP 1.0 asks of an issuer's authorization server --------------------------------
+
+_HAIP_COMMIT = "c396894fa628763d5575d9f12f80f8f9f4773067"
+_HAIP = (
+    f"https://github.com/openid/oid4vc-haip/blob/{_HAIP_COMMIT}/"
+    "openid4vc-high-assurance-interoperability-profile-1_0.md"
+)
+#: The HAIP profile of the targets file: an EU issuer claims HAIP 1.0.
+_HAIP_PROFILES = ("eu-haip",)
+
+
+@check(
+    "ISS-HAIP-08",
+    "HAIP: the authorization server issues DPoP-bound access tokens",
+    plan=PLAN,
+    profiles=_HAIP_PROFILES,
+    requirement=Requirement(
+        spec="OpenID4VC HAIP 1.0",
+        section="4 (draft 04 text)",
+        text="Both the Wallet and the Credential Issuer: … MUST support sender-constrained "
+        "tokens using the mechanism defined in [RFC9449].",
+        link=f"{_HAIP}#L125",
+    ),
+)
+def _haip_dpop(ctx: CheckContext) -> None:
+    endpoints = _endpoints(ctx)
+    algs = endpoints.authorization_server.get("dpop_signing_alg_values_supported")
+    expect(
+        isinstance(algs, list) and "ES256" in algs,
+        f"dpop_signing_alg_values_supported is {algs!r}: RFC 9449 §5.1 metadata with ES256 "
+        "(HAIP's algorithm) is missing",
+    )
+    try:
+        _bound_token(ctx)
+    except CheckSkipped as exc:
+        raise CheckFailed(f"no DPoP-bound token could be obtained: {exc.message}") from exc
+
+
+@check(
+    "ISS-HAIP-09",
+    "HAIP: the authorization server requires pushed authorization requests",
+    plan=PLAN,
+    profiles=_HAIP_PROFILES,
+    requirement=Requirement(
+        spec="OpenID4VC HAIP 1.0",
+        section="4.3 (draft 04 text)",
+        text="MUST use Pushed Authorization Requests (PAR) [RFC9126] to send the Authorization "
+        "Request.",
+        link=f"{_HAIP}#L148",
+    ),
+)
+def _haip_par(ctx: CheckContext) -> None:
+    server = _endpoints(ctx).authorization_server
+    expect(
+        isinstance(server.get("pushed_authorization_request_endpoint"), str),
+        "the authorization server metadata has no pushed_authorization_request_endpoint",
+    )
+    # RFC 9126 §5: with this member true, the server accepts authorization requests only
+    # through PAR, which is how an issuer holds every wallet to HAIP's rule.
+    expect(
+        server.get("require_pushed_authorization_requests") is True,
+        "require_pushed_authorization_requests is not true: authorization requests may bypass PAR",
+    )
