@@ -348,6 +348,9 @@ def build_issuer_state(
     }
     if dcp is not None:
         versions.update(dcp.versions)
+    if profile.haip.enabled:
+        versions["dpop"] = "RFC 9449"
+        versions["client_attestation"] = "draft-ietf-oauth-attestation-based-client-auth-07"
     metadata, as_metadata = _metadata(profile, base, behaviour, configurations, versions)
     return IssuerState(
         profile=profile,
