@@ -343,7 +343,8 @@ def _check_presentation(
     proof = read_dpop_header(dpop)
     if credentials.scheme is TokenScheme.BEARER and not behaviour.refuse_dpop_token_as_bearer:
         return
-    if proof is None and jkt is not None and not behaviour.require_dpop_proof:
+    dpop_scheme = credentials.scheme is TokenScheme.DPOP
+    if dpop_scheme and proof is None and jkt is not None and not behaviour.require_dpop_proof:
         return
     method = request.method
     if proof is not None and not behaviour.check_dpop_htm_htu:
