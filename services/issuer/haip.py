@@ -27,11 +27,19 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from passerelle import Fault, JsonObject, PasserelleError, RandomSource, Reason
-from passerelle.jose import decode_unverified_jws
+from passerelle._json import parse_json_object
+from passerelle.jose import (
+    decode_unverified_jws,
+    jwk_thumbprint,
+    load_private_jwk,
+    private_jwk,
+    public_jwk,
+)
 from passerelle.oauth import (
     ATTESTATION_HEADER,
     ATTESTATION_POP_HEADER,
@@ -56,6 +64,7 @@ from passerelle.oid4vci import (
     CredentialResponseEncryption,
     KeyAttestationPolicy,
     build_credential_response_encryption_metadata,
+    decrypt_credential_request,
     parse_credential_response_encryption,
 )
 from passerelle.services.storage import Store, StoreReplayRegistry
@@ -73,7 +82,9 @@ __all__ = [
     "authenticate_client",
     "haip_metadata",
     "nonce_headers",
+    "read_credential_body",
     "refusal",
+    "request_encryption_key",
     "resource_grant",
     "response_encryption",
     "token_proof",
@@ -145,6 +156,8 @@ class HaipGuard:
     """Single use of DPoP proofs (the store's registry, but for a quirk)."""
     providers: WalletProviders
     behaviour: IssuerBehaviour
+    request_key: ec.EllipticCurvePrivateKey | None = None
+    """The issuer's ECDH-ES key for encrypted Credential Requests (§8.2, §10)."""
 
     def key_attestation_policy(self, proofs: Sequence[str]) -> KeyAttestationPolicy | None:
         """The Appendix D policy for these key proofs: None when the profile judges no
@@ -173,11 +186,49 @@ def _has_key_attestation(proof: str) -> bool:
         return False  # the proof check reports it
 
 
-def haip_metadata(settings: HaipSettings) -> tuple[JsonObject, JsonObject]:
+_KEYS = "haip_keys"
+
+
+def request_encryption_key(store: Store, *, now: datetime) -> ec.EllipticCurvePrivateKey:
+    """The key wallets encrypt Credential Requests to: made once and kept in the store,
+    so every worker and every restart decrypts with the same one."""
+    row = store.get(_KEYS, "credential_request", now=now)
+    if not isinstance(row, dict):
+        fresh = private_jwk(ec.generate_private_key(ec.SECP256R1()))
+        store.insert(_KEYS, "credential_request", {"jwk": fresh}, now=now)
+        row = store.get(_KEYS, "credential_request", now=now)
+    jwk = row.get("jwk") if isinstance(row, dict) else None
+    key = load_private_jwk(jwk) if isinstance(jwk, dict) else None
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise PasserelleError(
+            Reason.INPUT_MALFORMED,
+            "the stored request encryption key is unusable",
+            fault=Fault.LOCAL,
+        )
+    return key
+
+
+def _request_jwk(key: ec.EllipticCurvePrivateKey) -> JsonObject:
+    public = public_jwk(key.public_key())
+    return {**public, "kid": jwk_thumbprint(public), "use": "enc", "alg": "ECDH-ES"}
+
+
+def haip_metadata(
+    settings: HaipSettings, request_key: ec.EllipticCurvePrivateKey | None = None
+) -> tuple[JsonObject, JsonObject]:
     """What HAIP adds to the credential issuer metadata and to the authorization
     server metadata."""
     issuer: JsonObject = {}
     encryption = settings.credential_response_encryption
+    if encryption is not None and request_key is not None:
+        # §8.2: "Credential Request encryption MUST be used if the
+        # credential_response_encryption parameter is included", so the key to do it with
+        # is published beside the response encryption it protects.
+        issuer["credential_request_encryption"] = {
+            "jwks": {"keys": [_request_jwk(request_key)]},
+            "enc_values_supported": [str(e) for e in encryption.get("enc_values", ["A128GCM"])],  # type: ignore[union-attr]
+            "encryption_required": False,
+        }
     if encryption is not None:
         issuer["credential_response_encryption"] = build_credential_response_encryption_metadata(
             alg_values=[str(a) for a in encryption.get("alg_values", ["ECDH-ES"])],  # type: ignore[union-attr]
@@ -406,8 +457,39 @@ def refusal(
     return oauth_error(exc, headers=answer.headers, status=answer.status)
 
 
+def read_credential_body(
+    guard: HaipGuard | None, content_type: str, raw: bytes
+) -> tuple[dict[str, Any], bool]:
+    """The Credential Request as JSON, and whether it came encrypted (``application/jwt``,
+    §8.2 and §10); a body that is neither is ``invalid_credential_request``."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == "application/jwt":
+        if guard is None or guard.request_key is None:
+            raise PasserelleError(
+                Reason.OID4VCI_ENCRYPTION_PARAMETERS_INVALID,
+                "this issuer takes no encrypted credential requests",
+                wire_error="invalid_encryption_parameters",
+            )
+        kid = str(_request_jwk(guard.request_key)["kid"])
+        encs = (guard.settings.credential_response_encryption or {}).get("enc_values", ["A128GCM"])
+        body = decrypt_credential_request(
+            raw.decode("ascii", errors="replace").strip(),
+            private_keys={kid: guard.request_key},
+            enc_values=[str(e) for e in encs],  # type: ignore[union-attr]
+        )
+        return dict(body), True
+    try:
+        return dict(parse_json_object(raw, what="credential request")), False
+    except PasserelleError as exc:
+        # As the edge answers any malformed JSON body (services.web), with this
+        # endpoint's own code (§8.3.1.2).
+        raise PasserelleError(
+            Reason.INPUT_MALFORMED, exc.detail, wire_error="invalid_credential_request"
+        ) from exc
+
+
 def response_encryption(
-    metadata: Mapping[str, Any], body: Mapping[str, Any]
+    metadata: Mapping[str, Any], body: Mapping[str, Any], *, request_was_encrypted: bool = False
 ) -> CredentialResponseEncryption | None:
     """The wallet's ``credential_response_encryption``, checked against what the
     metadata offers (§8.2, §10); an unsupported ``alg`` or ``enc`` is
@@ -416,6 +498,7 @@ def response_encryption(
     return parse_credential_response_encryption(
         body,
         metadata=offered if isinstance(offered, dict) else None,
-        request_was_encrypted=False,
+        request_was_encrypted=request_was_encrypted,
+        # §8.2 binds the wallet; plain requests from peers older than 1.0 are still read.
         require_encrypted_request=False,
     )

@@ -41,7 +41,13 @@ from passerelle.services.web import NO_STORE
 
 from .credentials import CredentialFactory
 from .dcp import BitstringStatusLists, DcpIssuer, create_dcp_issuer
-from .haip import HaipGuard, WalletProviders, auth_methods, haip_metadata
+from .haip import (
+    HaipGuard,
+    WalletProviders,
+    auth_methods,
+    haip_metadata,
+    request_encryption_key,
+)
 from .profile import CredentialConfiguration, IssuerProfile, load_profile
 from .quirks import ForgetfulReplayRegistry, IssuerBehaviour, IssuerQuirk, behaviour_for
 
@@ -237,6 +243,7 @@ def _metadata(
     behaviour: IssuerBehaviour,
     configurations: Mapping[str, JsonObject],
     versions: JsonObject,
+    haip_guard: HaipGuard | None = None,
 ) -> tuple[JsonObject, JsonObject]:
     """The credential issuer metadata and the authorization server metadata."""
     metadata = build_credential_issuer_metadata(
@@ -264,7 +271,9 @@ def _metadata(
         dpop_signing_alg_values_supported=list(haip.dpop_signing_alg_values) if haip.dpop else None,
         token_endpoint_auth_methods_supported=auth_methods(haip),
     )
-    issuer_extra, server_extra = haip_metadata(haip)
+    issuer_extra, server_extra = haip_metadata(
+        haip, haip_guard.request_key if haip_guard is not None else None
+    )
     metadata.update(issuer_extra)
     as_metadata.update(server_extra)
     return metadata, as_metadata
@@ -295,6 +304,9 @@ def _haip_guard(
         if behaviour.remember_dpop_proofs
         else ForgetfulReplayRegistry(),
         behaviour=behaviour,
+        request_key=request_encryption_key(store, now=clock())
+        if haip.credential_response_encryption is not None
+        else None,
         providers=WalletProviders(
             path=trust_dir(data_dir) / "eu" / "wallet-providers.jwt",
             operator_anchors=(pki.anchor("eu-lote-operator-ca"),),
@@ -351,7 +363,17 @@ def build_issuer_state(
     if profile.haip.enabled:
         versions["dpop"] = "RFC 9449"
         versions["client_attestation"] = "draft-ietf-oauth-attestation-based-client-auth-07"
-    metadata, as_metadata = _metadata(profile, base, behaviour, configurations, versions)
+    guard = _haip_guard(
+        profile,
+        data_dir=data_dir,
+        pki=pki,
+        base=base,
+        store=store,
+        random=rng,
+        clock=clock,
+        behaviour=behaviour,
+    )
+    metadata, as_metadata = _metadata(profile, base, behaviour, configurations, versions, guard)
     return IssuerState(
         profile=profile,
         catalog=catalog,
@@ -371,14 +393,5 @@ def build_issuer_state(
         versions=versions,
         metadata=metadata,
         as_metadata=as_metadata,
-        haip=_haip_guard(
-            profile,
-            data_dir=data_dir,
-            pki=pki,
-            base=base,
-            store=store,
-            random=rng,
-            clock=clock,
-            behaviour=behaviour,
-        ),
+        haip=guard,
     )

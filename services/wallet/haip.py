@@ -36,6 +36,7 @@ from passerelle.oid4vci import (
     CredentialResponseEncryption,
     create_credential_response_encryption,
     decrypt_credential_response,
+    encrypt_credential_request,
 )
 
 from ..fetch import Fetcher
@@ -133,14 +134,26 @@ class HaipSession:
         json: JsonObject | None = None,
     ) -> httpx.Response:
         """One request with what the issuer asks for; retried once with the server's
-        nonce when it answers ``use_dpop_nonce`` (RFC 9449 §8), every proof fresh."""
-        response = self._send_once(method, url, authenticate, access_token, token_type, data, json)
+        nonce when it answers ``use_dpop_nonce`` (RFC 9449 §8), every proof fresh. A
+        credential request that asks for an encrypted response is itself encrypted when
+        the issuer publishes a key for it (§8.2)."""
+        send = (data, json, self._sealed_request(json) if what == "credential" else None)
+        response = self._send_once(method, url, authenticate, access_token, token_type, send)
         if self.uses_dpop and _needs_nonce(response):
             self.steps.append(f"{what}: the server asked for a DPoP nonce; retried with it")
-            response = self._send_once(
-                method, url, authenticate, access_token, token_type, data, json
-            )
+            response = self._send_once(method, url, authenticate, access_token, token_type, send)
         return response
+
+    def _sealed_request(self, body: JsonObject | None) -> bytes | None:
+        offered = self.issuer_metadata.get("credential_request_encryption")
+        if body is None or "credential_response_encryption" not in body:
+            return None
+        if not isinstance(offered, dict) or not isinstance(offered.get("jwks"), dict):
+            return None
+        encs = offered.get("enc_values_supported") or ["A128GCM"]
+        enc = "A128GCM" if "A128GCM" in encs else str(encs[0])
+        self.steps.append(f"credential request encrypted to the issuer's key (ECDH-ES, {enc})")
+        return encrypt_credential_request(body, issuer_jwks=offered["jwks"], enc=enc).encode()
 
     def _send_once(
         self,
@@ -149,10 +162,13 @@ class HaipSession:
         authenticate: bool,
         access_token: str | None,
         token_type: str,
-        data: Mapping[str, str] | None,
-        json: JsonObject | None,
+        body: tuple[Mapping[str, str] | None, JsonObject | None, bytes | None],
     ) -> httpx.Response:
+        data, json, sealed = body
         headers: dict[str, str] = {}
+        if sealed is not None:
+            headers["Content-Type"] = "application/jwt"
+            json = None
         if authenticate and self.attests_client:
             headers.update(self._client_headers())
         dpop_bound = token_type.lower() == "dpop"
@@ -160,7 +176,9 @@ class HaipSession:
             headers.update(self._dpop_headers(method, url, access_token))
         if access_token is not None:
             headers["Authorization"] = f"{'DPoP' if dpop_bound else 'Bearer'} {access_token}"
-        response = self.fetcher.request(method, url, data=data, json=json, headers=headers)
+        response = self.fetcher.request(
+            method, url, data=data, json=json, headers=headers, content=sealed
+        )
         nonce = read_dpop_nonce(response.headers.get_list(DPOP_NONCE_HEADER))
         if nonce is not None:
             self._nonces[httpx.URL(url).host] = nonce

@@ -66,6 +66,7 @@ def test_wallet_runs_the_authorization_code_flow(
         for step in ("wallet attestation", "PAR", "DPoP nonce", "DPoP-bound", "key attestation"):
             assert step in steps, steps
         assert "encrypted credential response" in steps
+        assert "credential request encrypted" in steps
 
 
 def test_wallet_refuses_with_a_reason_and_keeps_the_refusal(stack: Stack) -> None:

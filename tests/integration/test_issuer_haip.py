@@ -26,6 +26,7 @@ from passerelle.oid4vci import (
     create_credential_response_encryption,
     create_jwt_proof,
     decrypt_credential_response,
+    encrypt_credential_request,
 )
 from passerelle.services.issuer.app import create_issuer_app
 from passerelle.services.pki import init_pki, load_pki
@@ -240,6 +241,51 @@ def test_the_haip_flow_issues_a_credential_in_an_encrypted_response(wallet: Wall
     )
     opened = decrypt_credential_response(answer.text, private_key=key, requested=requested)
     assert opened["credentials"][0]["credential"].count("~") >= 1
+
+
+def test_an_encrypted_request_gets_an_encrypted_response(wallet: Wallet) -> None:
+    metadata = wallet.client.get("/.well-known/openid-credential-issuer").json()
+    # §8.2: "Credential Request encryption MUST be used if the
+    # credential_response_encryption parameter is included": the issuer publishes a key.
+    jwks = metadata["credential_request_encryption"]["jwks"]
+    token = wallet.token()
+    body = wallet.credential_body()
+    key = ec.generate_private_key(ec.SECP256R1())
+    body["credential_response_encryption"] = create_credential_response_encryption(
+        key.public_key(), enc="A128GCM"
+    )
+    sealed = encrypt_credential_request(body, issuer_jwks=jwks, enc="A128GCM")
+    answer = wallet.client.post(
+        "/credential",
+        content=sealed,
+        headers={
+            "Content-Type": "application/jwt",
+            "Authorization": f"DPoP {token}",
+            "DPoP": wallet.dpop("/credential", token=token),
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    requested = CredentialResponseEncryption(
+        jwk=body["credential_response_encryption"]["jwk"], alg="ECDH-ES", enc="A128GCM"
+    )
+    opened = decrypt_credential_response(answer.text, private_key=key, requested=requested)
+    assert opened["credentials"]
+    # A request encrypted to a key the issuer does not hold is refused, not guessed at.
+    other = {"keys": [{**jwks["keys"][0], "kid": "not-ours"}]}
+    refused = wallet.client.post(
+        "/credential",
+        content=encrypt_credential_request(body, issuer_jwks=other, enc="A128GCM"),
+        headers={
+            "Content-Type": "application/jwt",
+            "Authorization": f"DPoP {token}",
+            "DPoP": wallet.dpop("/credential", token=token),
+        },
+    )
+    assert _refusal(refused) == (
+        400,
+        "invalid_encryption_parameters",
+        "oid4vci.encryption_parameters_invalid",
+    )
 
 
 def test_the_dpop_scheme_is_case_insensitive(wallet: Wallet) -> None:

@@ -6,29 +6,37 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from passerelle import PasserelleError
 from passerelle.oid4vci import parse_deferred_request, parse_notification_request
 from passerelle.services.openapi import CREDENTIAL_REQUEST, CREDENTIAL_RESPONSES
 
-from ..haip import refusal, response_encryption
+from ..haip import read_credential_body, refusal, response_encryption
 from ..issuance import bearer, notify, redeem_deferred, request_credential, sealed
-from ..state import IssuerDep
+from ..state import IssuerDep, IssuerState
 
 router = APIRouter(tags=["credential"])
 
 
 @router.post("/credential", openapi_extra=CREDENTIAL_REQUEST, responses=CREDENTIAL_RESPONSES)
-def credential(
+async def credential(
     state: IssuerDep,
     request: Request,
-    body: dict[str, Any],
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
+    raw = await request.body()
+    content_type = request.headers.get("content-type", "")
+    return await run_in_threadpool(_credential, state, request, content_type, raw)
+
+
+def _credential(state: IssuerState, request: Request, content_type: str, raw: bytes) -> Response:
     try:
+        # The body first, as FastAPI would: a malformed request is that, token or not.
+        body, encrypted = read_credential_body(state.haip, content_type, raw)
         grant = bearer(state, request)
         # Before anything is issued: an unusable key is invalid_encryption_parameters.
-        encryption = response_encryption(state.metadata, body)
+        encryption = response_encryption(state.metadata, body, request_was_encrypted=encrypted)
         answer, status_code = request_credential(state, grant, body)
     except PasserelleError as exc:
         return refusal(state.haip, exc, at_resource_server=True)
