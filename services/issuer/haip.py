@@ -159,14 +159,19 @@ class HaipGuard:
     request_key: ec.EllipticCurvePrivateKey | None = None
     """The issuer's ECDH-ES key for encrypted Credential Requests (§8.2, §10)."""
 
-    def key_attestation_policy(self, proofs: Sequence[str]) -> KeyAttestationPolicy | None:
+    def key_attestation_policy(
+        self, proofs: Sequence[str], *, attestation_proofs: bool = False
+    ) -> KeyAttestationPolicy | None:
         """The Appendix D policy for these key proofs: None when the profile judges no
         key attestations, or none is required and none came (the list of wallet
-        providers is read only when there is something to judge by it)."""
+        providers is read only when there is something to judge by it).
+        ``attestation_proofs``: the proofs are key attestations themselves (F.3)."""
         if self.settings.key_attestations is None:
             return None
-        if not self.settings.key_attestations_required and not any(
-            _has_key_attestation(p) for p in proofs
+        if (
+            not attestation_proofs
+            and not self.settings.key_attestations_required
+            and not any(_has_key_attestation(p) for p in proofs)
         ):
             return None
         return KeyAttestationPolicy.from_metadata(

@@ -13,6 +13,7 @@ from fastapi import Request, Response
 from passerelle import JsonObject, JsonValue, PasserelleError, Reason
 from passerelle.jose import PublicKey, decode_unverified_jws, load_public_jwk, public_jwk
 from passerelle.oid4vci import (
+    ATTESTATION_PROOF_TYPE,
     CredentialResponseEncryption,
     IssuanceEvent,
     IssuanceState,
@@ -23,6 +24,7 @@ from passerelle.oid4vci import (
     encrypt_credential_response,
     parse_credential_request,
     read_unverified_proof_nonce,
+    verify_attestation_proof,
     verify_jwt_proof,
 )
 from passerelle.services.web import NO_STORE
@@ -35,6 +37,7 @@ from .state import IssuerState, stored
 __all__ = ["bearer", "notify", "redeem_deferred", "request_credential", "sealed"]
 
 PROOF_MAX_AGE = timedelta(minutes=5)
+PROOF_TYPES = ("jwt", ATTESTATION_PROOF_TYPE)
 SKEW = timedelta(seconds=30)
 
 
@@ -65,13 +68,45 @@ def _expected_nonce(state: IssuerState, proofs: tuple[str, ...], now: datetime) 
     return nonce if live else state.token()
 
 
+def attested_keys(state: IssuerState, proofs: tuple[str, ...], now: datetime) -> list[PublicKey]:
+    """The keys of an ``attestation`` proof (Appendix F.3): the key attestation alone,
+    verified against the list of wallet providers; one credential per attested key."""
+    policy = (
+        state.haip.key_attestation_policy(proofs, attestation_proofs=True)
+        if state.haip is not None
+        else None
+    )
+    if policy is None:
+        raise PasserelleError(
+            Reason.OID4VCI_PROOF_TYPE_UNSUPPORTED,
+            "this issuer takes no attestation proofs",
+            wire_error="invalid_proof",
+        )
+    verified = verify_attestation_proof(
+        proofs[0],
+        policy=policy,
+        algorithms=state.profile.proof_signing_alg_values,
+        now=now,
+        skew=SKEW,
+        expected_nonce=_expected_nonce(state, proofs, now),
+    )
+    keys = list(verified.attested_keys)
+    if len(keys) > max(state.profile.batch_size, 1):
+        raise PasserelleError(
+            Reason.OID4VCI_BATCH_TOO_LARGE,
+            f"{len(keys)} attested keys; batch_size is {state.profile.batch_size}",
+            wire_error="invalid_proof",
+        )
+    return keys
+
+
 def holder_keys(
     state: IssuerState, proofs: tuple[str, ...], client_id: str | None, now: datetime
 ) -> list[PublicKey]:
     """Verify every key proof of one request; the holder keys they prove."""
     expected = _expected_nonce(state, proofs, now)
     policy = state.haip.key_attestation_policy(proofs) if state.haip is not None else None
-    keys = []
+    keys: list[PublicKey] = []
     for proof in proofs:
         audience = state.base
         if not state.behaviour.check_proof_aud:
@@ -129,7 +164,7 @@ def _await_notification(
 
 def _configuration(
     state: IssuerState, grant: dict[str, Any], body: dict[str, Any]
-) -> tuple[CredentialConfiguration, tuple[str, ...]]:
+) -> tuple[CredentialConfiguration, tuple[str, ...], str | None]:
     """The configuration a Credential Request asks for, and its key proofs."""
     # §8.2: with credential_identifiers in the Token Response, the wallet names those;
     # otherwise configuration ids.
@@ -140,6 +175,7 @@ def _configuration(
         authorized=identifiers or grant["configs"],
         batch_size=state.profile.batch_size,
         accept_response_encryption="credential_response_encryption" in state.metadata,
+        proof_types=PROOF_TYPES if state.haip is not None else ("jwt",),
     )
     config_id = req.credential_configuration_id
     if config_id is None:
@@ -147,7 +183,7 @@ def _configuration(
         assert isinstance(identifiers, dict)
         assert req.credential_identifier is not None
         config_id = str(identifiers[req.credential_identifier])
-    return state.profile.configurations[config_id], req.proofs
+    return state.profile.configurations[config_id], req.proofs, req.proof_type
 
 
 def request_credential(
@@ -155,9 +191,13 @@ def request_credential(
 ) -> tuple[JsonObject, int]:
     """The Credential Response (200) or, for a deferred configuration, its transaction (202)."""
     now = state.now()
-    config, proofs = _configuration(state, grant, body)
+    config, proofs, proof_type = _configuration(state, grant, body)
     token_state = IssuanceState(grant.get("state", IssuanceState.TOKEN_ISSUED.value))
-    keys = holder_keys(state, proofs, grant.get("client_id"), now)
+    keys = (
+        attested_keys(state, proofs, now)
+        if proof_type == ATTESTATION_PROOF_TYPE
+        else holder_keys(state, proofs, grant.get("client_id"), now)
+    )
     notification_id = state.token(12)
     if config.deferred_seconds:
         advance(token_state, IssuanceEvent.DEFER)

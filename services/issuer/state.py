@@ -186,7 +186,7 @@ def _configuration_metadata(
             display=display,
             claims=claims,
         )
-    return build_sd_jwt_vc_configuration(
+    built = build_sd_jwt_vc_configuration(
         vct=config.vct,
         scope=config.id,
         proof_algs=proof_algs,
@@ -194,6 +194,12 @@ def _configuration_metadata(
         claims=claims,
         key_attestations_required=attested,
     )
+    proof_types = built.get("proof_types_supported")
+    if haip.key_attestations is not None and isinstance(proof_types, dict):
+        # HAIP 1.0 §4.5 (Credential Endpoint): "The following proof types MUST be
+        # supported: jwt proof type using key_attestation, attestation proof type".
+        proof_types["attestation"] = {"proof_signing_alg_values_supported": list(proof_algs)}
+    return built
 
 
 def _statuses(

@@ -493,3 +493,32 @@ def test_the_pre_authorized_flow_keeps_bearer_tokens(eu: TestClient) -> None:
     holder = ec.generate_private_key(ec.SECP256R1())
     body = {"credential_configuration_id": CONFIG, "proofs": {"jwt": [proof(eu, holder)]}}
     assert credential(eu, bearer, body).status_code == 200
+
+
+def test_the_attestation_proof_type_issues_one_credential_per_attested_key(
+    wallet: Wallet,
+) -> None:
+    # HAIP 1.0 §4.5: "The following proof types MUST be supported: … attestation proof type".
+    metadata = wallet.client.get("/.well-known/openid-credential-issuer").json()
+    proof_types = metadata["credential_configurations_supported"][CONFIG]["proof_types_supported"]
+    assert proof_types["attestation"]["proof_signing_alg_values_supported"] == ["ES256"]
+    token = wallet.token()
+    holders = [ec.generate_private_key(ec.SECP256R1()) for _ in range(2)]
+    c_nonce = wallet.client.post("/nonce").json()["c_nonce"]
+    attestation = wallet.provider.attest_keys(
+        [public_jwk(k) for k in holders], now=datetime.now(UTC), nonce=c_nonce
+    )
+    answer = wallet.client.post(
+        "/credential",
+        json={"credential_configuration_id": CONFIG, "proofs": {"attestation": [attestation]}},
+        headers={"Authorization": f"DPoP {token}", "DPoP": wallet.dpop("/credential", token=token)},
+    )
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["credentials"]) == 2
+    # The same attestation again: its c_nonce is spent (F.3, §7.2).
+    again = wallet.client.post(
+        "/credential",
+        json={"credential_configuration_id": CONFIG, "proofs": {"attestation": [attestation]}},
+        headers={"Authorization": f"DPoP {token}", "DPoP": wallet.dpop("/credential", token=token)},
+    )
+    assert _refusal(again) == (400, "invalid_nonce", "key_attestation.nonce_mismatch")
