@@ -134,7 +134,18 @@ class WalletProviders:
                     wire_error="temporarily_unavailable",
                 ) from exc
             if self._held is None or self._held[0] != mtime:
-                lote = verify_lote(self._path.read_text(), operator_anchors=self._operator, now=now)
+                try:
+                    text = self._path.read_text()
+                    lote = verify_lote(text, operator_anchors=self._operator, now=now)
+                except (OSError, PasserelleError) as exc:
+                    # A stale or broken list is our dependency's fault, never the wallet's.
+                    raise PasserelleError(
+                        getattr(exc, "reason", Reason.TRUST_UNAVAILABLE),
+                        f"the EU list of wallet providers is unusable: "
+                        f"{getattr(exc, 'detail', exc)}",
+                        fault=Fault.DEPENDENCY,
+                        wire_error="temporarily_unavailable",
+                    ) from exc
                 anchors = lote.certificates_for(service_type=SVC_TYPE_WALLET_ISSUANCE)
                 self._held = (mtime, anchors)
             self._checked = now

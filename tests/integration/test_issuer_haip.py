@@ -522,3 +522,26 @@ def test_the_attestation_proof_type_issues_one_credential_per_attested_key(
         headers={"Authorization": f"DPoP {token}", "DPoP": wallet.dpop("/credential", token=token)},
     )
     assert _refusal(again) == (400, "invalid_nonce", "key_attestation.nonce_mismatch")
+
+
+def test_without_a_published_list_of_wallet_providers_the_fault_is_ours(
+    tmp_path: Path, provider: WalletProvider
+) -> None:
+    init_pki(tmp_path, now=utc_now())  # no trust build: no list of wallet providers
+    client = TestClient(create_issuer_app(profile_name="eu-issuer", data_dir=tmp_path))
+    base = client.get("/.well-known/openid-credential-issuer").json()["credential_issuer"]
+    wallet = Wallet(client=client, provider=provider, base=base)
+    answer = client.post(
+        "/par",
+        data={
+            "response_type": "code",
+            "client_id": provider.client_id,
+            "redirect_uri": REDIRECT,
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+            "scope": CONFIG,
+        },
+        headers=wallet.attestation(),
+    )
+    # Never blamed on the wallet (invalid_client), never a 500.
+    assert _refusal(answer) == (503, "temporarily_unavailable", "trust.unavailable")
