@@ -81,7 +81,7 @@ MODULES: tuple[OidfModule, ...] = (
     _m("oid4vci-1_0-issuer-fail-invalid-client-attestation-signature", _ISS),
     _m("oid4vci-1_0-issuer-fail-mismatched-client-attestation-pop-key", _ISS, why=_HAIP_NOT_YET),
     _m("oid4vci-1_0-issuer-fail-invalid-jwt-proof-signature", _ISS),
-    _m("oid4vci-1_0-issuer-fail-invalid-key-attestation-signature", _ISS, why=_HAIP_NOT_YET),
+    _m("oid4vci-1_0-issuer-fail-invalid-key-attestation-signature", _ISS),
     _m("oid4vci-1_0-issuer-fail-invalid-nonce", _ISS),
     _m("oid4vci-1_0-issuer-fail-missing-proof", _ISS),
     _m("oid4vci-1_0-issuer-fail-on-access-token-in-query", _ISS),

@@ -125,7 +125,8 @@ UNCOVERED_WHY: dict[str, str] = {
         "A wallet's duty. Passerelle's wallet puts a key attestation from its wallet provider "
         "in every key proof (tests/e2e/test_wallet_receive.py), "
         "and the EU issuer verifies it against the EU list of wallet providers "
-        "(tests/integration/test_issuer_haip.py). No suite check drives it yet."
+        "(tests/integration/test_issuer_haip.py, and ISS-HAIP-10 on any issuer that takes "
+        "the attestation proof type). The wallet plan does not yet judge a wallet's."
     ),
 }
 

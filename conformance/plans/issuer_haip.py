@@ -28,12 +28,13 @@ from passerelle.oauth import (
     create_client_attestation_pop,
     create_dpop_proof,
 )
-from passerelle.oid4vci import PRE_AUTHORIZED_CODE_GRANT
+from passerelle.oid4vci import PRE_AUTHORIZED_CODE_GRANT, create_key_attestation
 from passerelle.services.runtime import SecretsRandom
 
 from .._context import CheckContext
 from .._holder import (
     IssuerEndpoints,
+    access_token,
     discover,
     fresh_nonce,
     key_proof,
@@ -496,3 +497,72 @@ def _haip_par(ctx: CheckContext) -> None:
         server.get("require_pushed_authorization_requests") is True,
         "require_pushed_authorization_requests is not true: authorization requests may bypass PAR",
     )
+
+
+# --- key attestations (OpenID4VCI 1.0 Appendix D, F.3) ---------------------------------------
+
+
+@check(
+    "ISS-HAIP-10",
+    "An attestation proof whose key attestation signature does not verify is refused",
+    plan=PLAN,
+    oidf="oid4vci-1_0-issuer-fail-invalid-key-attestation-signature",
+    catches=("issuer:ignore_key_attestation_signature",),
+    requirement=Requirement(
+        spec="OpenID4VCI 1.0",
+        section="§8.3.1.2",
+        text="For errors related to the Credential Request's payload, such as issues with "
+        "`type`, `format`, `proofs`, encryption parameters, or if the request is denied, the "
+        "specific error codes from this section MUST be used instead of the generic "
+        "`invalid_request` parameter defined in Section 3.1 of [RFC6750]. … `invalid_proof`: "
+        "The `proofs` parameter in the Credential Request is invalid: (1) if the field is "
+        "missing, or (2) one of the provided key proofs is invalid, or (3) if at least one of "
+        "the key proofs does not contain a `c_nonce` value (refer to Section 7.2).",
+        link=f"{_VCI_URL}#credential-request-errors",
+    ),
+)
+def _forged_key_attestation(ctx: CheckContext) -> None:
+    endpoints = _endpoints(ctx)
+    configs = endpoints.metadata.get("credential_configurations_supported") or {}
+    cid, persona = _first_configuration(ctx, endpoints)
+    proof_types = (configs.get(cid) or {}).get("proof_types_supported") or {}
+    if "attestation" not in proof_types:
+        raise CheckSkipped(f"{cid} offers no attestation proof type")
+    pki = suite_pki(ctx)
+    bound = _token(ctx, endpoints, cid, persona)
+    holder = new_holder_key()
+    now = ctx.now()
+    # The listed wallet provider's certificate in x5c, and a signature by another key.
+    forged = create_key_attestation(
+        signer=KeySigner(ec.generate_private_key(ec.SECP256R1())),
+        x5c=pki.x5c("wallet-provider"),
+        attested_keys=[public_jwk(holder)],
+        now=now,
+        expires_at=now + timedelta(minutes=10),
+        nonce=fresh_nonce(ctx, endpoints),
+    )
+    body = {"credential_configuration_id": cid, "proofs": {"attestation": [forged]}}
+    headers = {"Authorization": f"{bound[1]} {bound[0].token}"}
+    if bound[1] == "DPoP":
+        headers["DPoP"] = _honest(ctx, bound[0])
+    response = ctx.http.post(endpoints.credential_endpoint, json=body, headers=headers)
+    expect(
+        response.status_code == 400 and _error_of(response) == "invalid_proof",
+        f"a forged key attestation: expected HTTP 400 invalid_proof, got HTTP "
+        f"{response.status_code} {_error_of(response)!r}",
+        status=response.status_code,
+    )
+
+
+def _token(
+    ctx: CheckContext, endpoints: IssuerEndpoints, cid: str, persona: str
+) -> tuple[_Bound, str]:
+    """An access token for ``cid``: DPoP-bound where the issuer offers DPoP, else bearer."""
+    if endpoints.authorization_server.get("dpop_signing_alg_values_supported"):
+        return _bound_token(ctx), "DPoP"
+    try:
+        offer = request_offer(ctx, ctx.target, cid, persona)
+        token = access_token(ctx, endpoints, offer)
+    except CheckFailed as exc:
+        raise CheckSkipped(f"the honest steps before this negative failed: {exc.message}") from exc
+    return _Bound(endpoints=endpoints, configuration=cid, token=token, dpop=_Dpop()), "Bearer"

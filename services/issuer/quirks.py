@@ -14,13 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from passerelle import PasserelleError, Reason
+from passerelle import JsonObject, PasserelleError, Reason
+from passerelle.jose import decode_unverified_jws
 
 _KNOWN_REQUEST_PARAMETERS = frozenset(
     {"credential_identifier", "credential_configuration_id", "proofs", "proof"}
 )
 
-__all__ = ["ForgetfulReplayRegistry", "IssuerBehaviour", "IssuerQuirk", "behaviour_for"]
+__all__ = [
+    "ForgetfulReplayRegistry",
+    "IssuerBehaviour",
+    "IssuerQuirk",
+    "behaviour_for",
+    "unverified_attested_jwks",
+]
 
 
 class IssuerQuirk(enum.StrEnum):
@@ -67,6 +74,9 @@ class IssuerQuirk(enum.StrEnum):
     """A DPoP proof's ``htm`` and ``htu`` are not compared with the request (§4.3)."""
     IGNORE_DPOP_ATH = "ignore_dpop_ath"
     """A DPoP proof's ``ath`` is not compared with the access token (§4.3 check 12)."""
+    IGNORE_KEY_ATTESTATION_SIGNATURE = "ignore_key_attestation_signature"
+    """An ``attestation`` proof's keys are taken without checking who signed it
+    (OpenID4VCI 1.0 Appendix D, HAIP 1.0 §4.5.1)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,6 +101,7 @@ class IssuerBehaviour:
     require_dpop_proof: bool = True
     check_dpop_htm_htu: bool = True
     check_dpop_ath: bool = True
+    check_key_attestation_signature: bool = True
 
     def screened(self, body: Mapping[str, Any], *, authorized: Sequence[str]) -> dict[str, Any]:
         """The credential request as the issuer reads it: as sent, but for a quirk."""
@@ -116,6 +127,14 @@ class ForgetfulReplayRegistry:
         return True
 
 
+def unverified_attested_jwks(attestation: str) -> list[JsonObject]:
+    """The ``ignore_key_attestation_signature`` quirk's reading of a key attestation:
+    its ``attested_keys``, signature NOT checked."""
+    claims = decode_unverified_jws(attestation).payload_json()
+    keys = claims.get("attested_keys")
+    return [k for k in keys if isinstance(k, dict)] if isinstance(keys, list) else []
+
+
 def behaviour_for(quirks: Collection[IssuerQuirk]) -> IssuerBehaviour:
     q = set(quirks)
     return IssuerBehaviour(
@@ -138,4 +157,5 @@ def behaviour_for(quirks: Collection[IssuerQuirk]) -> IssuerBehaviour:
         require_dpop_proof=IssuerQuirk.ACCEPT_DPOP_SCHEME_WITHOUT_PROOF not in q,
         check_dpop_htm_htu=IssuerQuirk.IGNORE_DPOP_HTM_HTU not in q,
         check_dpop_ath=IssuerQuirk.IGNORE_DPOP_ATH not in q,
+        check_key_attestation_signature=IssuerQuirk.IGNORE_KEY_ATTESTATION_SIGNATURE not in q,
     )
