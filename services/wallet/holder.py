@@ -524,6 +524,12 @@ class Presenter:
             "verifier_status": answer.status_code,
             **exc.as_dict(),
         }
+        # §8.2: "The Response URI MAY return the redirect_uri parameter in response to
+        # successful Authorization Responses or for Error Responses": a same-device
+        # decline goes back to the verifier's frontend too.
+        redirect = _redirect_uri(answer) if answer.status_code == 200 else None
+        if redirect:
+            outcome["redirect_uri"] = redirect
         outcome["decision_id"] = self.holder.record("present", outcome)
         return outcome
 

@@ -256,3 +256,36 @@ def test_the_wallet_page_sends_the_browser_to_the_redirect_uri(
     code = _code_of(answer.headers["location"])
     base = f"{stack.urls['eu-verifier']}/transactions/{made['transaction_id']}"
     assert httpx.get(base, params={"response_code": code}).json()["result"]["accepted"] is True
+
+
+def test_a_same_device_decline_goes_back_to_the_frontend(stack: Stack, holds_a_pid: None) -> None:
+    """§8.2: "The Response URI MAY return the redirect_uri parameter ... for Error
+    Responses"; HAIP 1.0 §5.1: "Wallets MUST follow the redirect to redirect_uri"."""
+    made = stack.transaction(
+        "eu-verifier", "pid-equivalent", same_device=True, redirect_uri=FRONTEND
+    )
+    declined = stack.present(made["request_url"], consent="deny")
+    assert declined["accepted"] is False
+    assert declined["reason"] == "wallet.holder_declined"
+    code = _code_of(declined["redirect_uri"])
+    base = f"{stack.urls['eu-verifier']}/transactions/{made['transaction_id']}"
+    assert "result" not in httpx.get(base).json()
+    released = httpx.get(base, params={"response_code": code}).json()
+    assert released["result"]["reason"] == "oid4vp.wallet_error"
+    # On the wallet page: the browser goes back to the frontend.
+    made = stack.transaction(
+        "eu-verifier", "pid-equivalent", same_device=True, redirect_uri=FRONTEND
+    )
+    review = httpx.get(
+        f"{stack.urls['wallet']}/present", params={"request": made["request_url"]}, timeout=120
+    )
+    pending = re.search(r"action=[\"']/present/([^\"']+)[\"']", review.text)
+    assert pending is not None
+    answer = httpx.post(
+        f"{stack.urls['wallet']}/present/{pending.group(1)}", data={"consent": "deny"}, timeout=120
+    )
+    assert answer.status_code == 303, answer.text
+    code = _code_of(answer.headers["location"])
+    base = f"{stack.urls['eu-verifier']}/transactions/{made['transaction_id']}"
+    released = httpx.get(base, params={"response_code": code}).json()
+    assert released["result"]["reason"] == "oid4vp.wallet_error"
