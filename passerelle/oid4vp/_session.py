@@ -175,6 +175,19 @@ def public_view(row: Mapping[str, JsonValue]) -> JsonObject:
     return {k: v for k, v in row.items() if k not in _PRIVATE_FIELDS}
 
 
+def _before_the_decision(view: JsonObject) -> JsonObject:
+    """The view as it stood when the response arrived: no result, no state that says
+    how it ended, no check or redirect event (each tells the outcome just as well)."""
+    events = view.get("events")
+    kept: list[JsonValue] = []
+    for event in events if isinstance(events, list) else []:
+        kept.append(event)
+        if isinstance(event, dict) and event.get("event") == "response_received":
+            break
+    withheld = {k: v for k, v in view.items() if k != "result"}
+    return {**withheld, "state": PresentationState.RESPONSE_RECEIVED.value, "events": kept}
+
+
 def result_view(row: Mapping[str, JsonValue], *, response_code: str | None) -> JsonObject:
     """The record as the Verifier's frontend reads it (OpenID4VP §13.3 step 8).
 
@@ -190,8 +203,7 @@ def result_view(row: Mapping[str, JsonValue], *, response_code: str | None) -> J
     if not isinstance(expected, str):
         return view
     if response_code is None:
-        view.pop("result", None)
-        return {**view, "awaiting_response_code": True}
+        return {**_before_the_decision(view), "awaiting_response_code": True}
     if not hmac.compare_digest(response_code.encode(), expected.encode()):
         raise oid4vp_error(
             Reason.OID4VP_RESPONSE_CODE_MISMATCH, "not the response code of this transaction"

@@ -24,6 +24,7 @@ from passerelle.oid4vp import (
     authorization_request_url,
     moved,
     new_transaction,
+    result_view,
     with_event,
 )
 
@@ -197,6 +198,14 @@ def transaction_of(state: VerifierState, rid: str) -> str:
 def find(state: VerifierState, tid: str) -> Row | None:
     row = state.store.get("transactions", tid, now=state.clock())
     return row if isinstance(row, dict) else None
+
+
+def view_of(state: VerifierState, tid: str, response_code: str | None) -> JsonObject | None:
+    """The one view of a transaction every route shows, JSON and HTML alike: its result
+    only to whoever presents the redirect's response code (OpenID4VP §14.2); None when
+    unknown; ``oid4vp.response_code_mismatch`` for another code."""
+    row = find(state, tid)
+    return None if row is None else result_view(row, response_code=response_code)
 
 
 def apply(state: VerifierState, tid: str, change: Callable[[Row], Row]) -> Row:
