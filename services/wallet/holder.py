@@ -50,7 +50,13 @@ from passerelle.vc import create_vp_jwt, did_jwk_from_key, did_jwk_key_id
 
 from ..decision_inputs import gather_inputs
 from ..fetch import Fetcher
-from .consent import apply_choices, consent_options, purpose_of, verifier_identity
+from .consent import (
+    apply_choices,
+    consent_options,
+    credential_gone,
+    purpose_of,
+    verifier_identity,
+)
 from .mdoc import mdoc_candidate, present_mdoc, retained_paths
 from .quirks import WalletBehaviour
 from .receive import IssuanceClient
@@ -469,7 +475,12 @@ class Presenter:
                 )
             except PasserelleError as exc:
                 return self._refuse(exc, request, verifier)
-        presentations, disclosed = self._presentations(plan, request, now)
+        try:
+            presentations, disclosed = self._presentations(plan, request, now)
+        except PasserelleError as exc:
+            if exc.reason is not Reason.WALLET_CREDENTIAL_GONE:
+                raise
+            return self._refuse(exc, request, verifier)
         try:
             form = self._response_form(request, build_vp_token(presentations))
         except PasserelleError as exc:
@@ -543,7 +554,9 @@ class Presenter:
         # Exactly the plan the person saw and approved, nothing re-chosen behind it.
         for query_id, chosen in plan.items():
             for planned in chosen:
-                credential = by_id[planned["credential_id"]]
+                credential = by_id.get(str(planned["credential_id"]))
+                if credential is None:
+                    raise credential_gone(str(planned["credential_id"]))
                 disclose = self.behaviour.disclosure(tuple(tuple(p) for p in planned["disclose"]))
                 shown = self._present_one(credential, disclose, request, now)
                 presentations.setdefault(query_id, []).append(shown)
