@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import enum
 import hmac
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -168,6 +169,16 @@ def concluded(
         row = moved(row, PresentationEvent.RECEIVE_RESPONSE)
     ending = PresentationEvent.ACCEPT if accepted else PresentationEvent.REJECT
     return {**moved(row, ending), "result": result}
+
+
+_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s#]+")
+
+
+def is_absolute_uri(value: str) -> bool:
+    """Whether ``value`` is an absolute URI as §8.2 asks of a redirect_uri ("an absolute
+    URI as defined by [RFC3986] Section 4.3"): a scheme, a hier-part, no fragment. Any
+    scheme: an app's own (``rp-app:/done``) is as absolute as ``https:``."""
+    return _ABSOLUTE_URI.fullmatch(value) is not None
 
 
 def public_view(row: Mapping[str, JsonValue]) -> JsonObject:

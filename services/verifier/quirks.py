@@ -17,7 +17,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from passerelle import JsonObject, PasserelleError, Reason
+from passerelle import JsonObject, PasserelleError, RandomSource, Reason
+from passerelle._json import b64url_encode
 from passerelle.decision import (
     CredentialDecision,
     DecisionPolicy,
@@ -75,6 +76,9 @@ class VerifierQuirk(enum.StrEnum):
     200 with ``redirect_uri`` in a JSON object (OpenID4VP §8.2)."""
     NO_SAME_DEVICE_REDIRECT = "no_same_device_redirect"
     """A same-device response is answered without ``redirect_uri`` (HAIP 1.0 §5.1)."""
+    CONSTANT_RESPONSE_CODE = "constant_response_code"
+    """Every redirect carries the same Response Code (OpenID4VP §8.2: "The Verifier MUST
+    include a fresh, cryptographically random value in the URL")."""
     IGNORE_MDOC_DEVICE_AUTH = "ignore_mdoc_device_auth"
     """An mdoc's device signature is not held against it: a DeviceResponse signed over
     another SessionTranscript, or by another key than the MSO's device key, is accepted
@@ -178,6 +182,7 @@ class VerifierBehaviour:
     """The one key every transaction gets (quirk); None: a fresh key each."""
     redirect_in_json: bool = True
     same_device_redirect: bool = True
+    fresh_response_code: bool = True
     check_mdoc_device_auth: bool = True
 
     def acknowledgement(self, redirect_uri: str | None = None) -> Response:
@@ -212,6 +217,13 @@ class VerifierBehaviour:
         if same_device and required and not self.same_device_redirect:
             return False
         return has_target
+
+    def response_code(self, random: RandomSource) -> str:
+        """The Response Code of a redirect: 128 random bits (§8.2 RECOMMENDS as many),
+        but for the quirk, whose code is long and never changes."""
+        if not self.fresh_response_code:
+            return b64url_encode(b"constant-quirk!!")
+        return b64url_encode(random.token_bytes(16))
 
     def expected_binding(self, presentation: str, *, nonce: str, audience: str) -> tuple[str, str]:
         """The nonce and audience a presentation must carry."""
@@ -339,5 +351,6 @@ def behaviour_for(quirks: Collection[VerifierQuirk]) -> VerifierBehaviour:
         else None,
         redirect_in_json=VerifierQuirk.HTTP_REDIRECT_ANSWER not in q,
         same_device_redirect=VerifierQuirk.NO_SAME_DEVICE_REDIRECT not in q,
+        fresh_response_code=VerifierQuirk.CONSTANT_RESPONSE_CODE not in q,
         check_mdoc_device_auth=VerifierQuirk.IGNORE_MDOC_DEVICE_AUTH not in q,
     )

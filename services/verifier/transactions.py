@@ -5,7 +5,6 @@ restarts alike."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from passerelle.oid4vp import (
     RequestUriMethod,
     ResponseMode,
     authorization_request_url,
+    is_absolute_uri,
     moved,
     new_transaction,
     result_view,
@@ -47,7 +47,6 @@ __all__ = [
 ]
 
 TRANSACTION_LIFETIME = timedelta(minutes=10)
-_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+")
 
 # A transaction record as stored: the JSON object the core made (new_transaction).
 Row = dict[str, Any]
@@ -119,7 +118,7 @@ def _redirect_target(state: VerifierState, body: TransactionBody) -> str | None:
             )
         return None
     # RFC 3986 §4.3: absolute-URI = scheme ":" hier-part [ "?" query ], no fragment.
-    if not _ABSOLUTE_URI.fullmatch(target) or "#" in target:
+    if not is_absolute_uri(target):
         raise PasserelleError(
             Reason.INPUT_MALFORMED,
             "redirect_uri must be an absolute URI (RFC 3986 §4.3: a scheme, no fragment)",
