@@ -396,6 +396,7 @@ def _self_signed(certificate: x509.Certificate) -> bool:
     "HAIP: the request's x5c holds no trust anchor and its signing certificate is not self-signed",
     plan=PLAN,
     profiles=("eu-haip",),
+    catches=("verifier:anchor_in_request_x5c",),
     requirement=_haip(
         "The X.509 certificate of the trust anchor MUST NOT be included in the x5c JOSE "
         "header of the signed request. The X.509 certificate signing the request MUST NOT be "
@@ -424,6 +425,7 @@ def _x5c_without_anchor(ctx: CheckContext) -> None:
     "HAIP: the request asks with a DCQL query",
     plan=PLAN,
     profiles=("eu-haip",),
+    catches=("verifier:presentation_definition_query",),
     requirement=_haip(
         "The DCQL query and response MUST be used as defined in Section 6 of [OIDF.OID4VP]."
     ),
