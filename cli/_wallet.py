@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from passerelle.services.display import TECHNICAL
 from passerelle.services.pages import answer_of
 
 from ._options import DataDir, fail, require_data_dir, what_to_do
@@ -241,7 +242,7 @@ def list_credentials(data_dir: DataDir, url: Url = None, as_json: AsJson = False
         typer.echo("the wallet holds no credential; `passerelle wallet receive OFFER` adds one")
         return
     for item in held:
-        claims = [c for c in item.get("claims", []) if c not in ("cnf", "vct#integrity")]
+        claims = [c for c in item.get("claims", []) if c not in TECHNICAL]
         typer.echo(
             f"{item.get('credential_id')}  {item.get('credential_type')} ({item.get('format')})"
             f"\n  from {item.get('issuer')}\n  claims: {', '.join(claims)}"

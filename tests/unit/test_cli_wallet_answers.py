@@ -76,3 +76,44 @@ def test_a_declined_answer_without_detail_reads_without_none() -> None:
     text = "\n".join(lines)
     assert "input.too_large" in text
     assert "None" not in text
+
+
+def test_the_wallet_list_leaves_out_every_technical_member(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same members the pages leave out (services.display.TECHNICAL)."""
+    held = [
+        {
+            "credential_id": "c1",
+            "credential_type": "urn:eudi:pid:1",
+            "format": "dc+sd-jwt",
+            "issuer": "https://issuer.example",
+            "claims": ["given_name", "cnf", "exp", "iat", "status", "_sd", "vct#integrity"],
+        }
+    ]
+    _wallet_answers(monkeypatch, 200, json.dumps(held))
+    result = _run(tmp_path, "list")
+    assert result.exit_code == 0, result.output
+    assert "claims: given_name\n" in result.output
+
+
+def test_the_demo_shows_no_technical_member_in_the_verifiers_vocabulary() -> None:
+    from passerelle.cli._demo import _read
+    from passerelle.services.scenarios import SCENARIOS, Outcome
+
+    outcome = Outcome(
+        scenario=SCENARIOS[0],
+        as_expected=True,
+        outcome="accepted",
+        wallet={"disclosed": {"pid": [["given_name"]]}},
+        result={
+            "claims": {"pid": [{"vct": "a", "given_name": "Zoé"}]},
+            "mapped": {
+                "pid": [{"vct": "b", "given_name": "Zoé", "_sd_alg": "sha-256", "@context": "x"}]
+            },
+        },
+    )
+    lines = _read(outcome)
+    assert 'given_name = "Zoé"' in lines[-1]
+    assert "_sd_alg" not in lines[-1]
+    assert "@context" not in lines[-1]
