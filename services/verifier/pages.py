@@ -136,6 +136,9 @@ def _credential_views(catalog: Catalog, result: Mapping[str, Any]) -> list[dict[
 def _live_context(catalog: Catalog, row: Mapping[str, Any]) -> dict[str, Any]:
     state = str(row.get("state") or "created")
     status, detail, css = _STATUS.get(state, (state.replace("_", " ").capitalize(), "", ""))
+    if row.get("awaiting_response_code"):
+        # §14.2: decided, but shown only to the frontend the wallet was sent back to.
+        detail = "The result is shown on the page the wallet returns to, with its response code."
     result = row.get("result") or None
     view = None
     if isinstance(result, dict):
