@@ -1247,12 +1247,9 @@ def _enc_listed(ctx: CheckContext) -> None:
     "A response encrypted with each enc the request lists is accepted",
     plan=PLAN,
     catches=("verifier:refuse_a256gcm",),
-    requirement=_vp(
-        "5.1",
-        "encrypted_response_enc_values_supported: OPTIONAL. Non-empty array of strings, "
-        "where each string is a JWE [RFC7516] enc algorithm that can be used as the content "
-        "encryption algorithm for encrypting the Response.",
-    ),
+    # OpenID4VP §5.1 only defines the parameter (each value "can be used"); the duty to
+    # decrypt with both is HAIP's, and a non-HAIP verifier is held to what it lists.
+    requirement=_HAIP_ENC,
 )
 def _enc_accepted(ctx: CheckContext) -> None:
     holding, _ = _inputs(ctx)
