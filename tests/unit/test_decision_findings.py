@@ -4,14 +4,15 @@ and ``findings`` show what the later checks found, or that they could not run.""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle import Reason
-from passerelle.decision import DecisionPolicy, decide_credential
+from passerelle.decision import CredentialDecision, DecisionPolicy, decide_credential
 from passerelle.jose import KeySigner
 from passerelle.sd_jwt import KeyBindingCheck, KeyBindingInput, present_sd_jwt
 from passerelle.sd_jwt_vc import issue_sd_jwt_vc
@@ -51,7 +52,7 @@ def _pid(
     holder: ec.EllipticCurvePrivateKey,
     *,
     signing_key: ec.EllipticCurvePrivateKey | None = None,
-    issued=NOW,  # type: ignore[no-untyped-def]
+    issued: datetime = NOW,
 ) -> str:
     return issue_sd_jwt_vc(
         {"given_name": "Zoé", "age_equal_or_over": {"18": True}},
@@ -94,7 +95,7 @@ def _present(token: str, holder: ec.EllipticCurvePrivateKey) -> str:
     return present_sd_jwt(token, disclose=[("age_equal_or_over", "18")], key_binding=binding)
 
 
-def _decide(world: TrustWorld, token: str, **kw):  # type: ignore[no-untyped-def]
+def _decide(world: TrustWorld, token: str, **kw: Any) -> CredentialDecision:
     options = {
         "format": "dc+sd-jwt",
         "trust": world.snapshot(Framework.CA),
@@ -104,11 +105,16 @@ def _decide(world: TrustWorld, token: str, **kw):  # type: ignore[no-untyped-def
         "key_binding": KeyBindingCheck(nonce=NONCE, audience=AUD),
     }
     options.update(kw)
-    return decide_credential(token, **options)  # type: ignore[arg-type]
+    return decide_credential(token, **options)
 
 
-def _found(decision) -> dict[str, dict]:  # type: ignore[no-untyped-def]
-    return {f["step"]: f for f in decision.as_dict()["findings"]}
+def _found(decision: CredentialDecision) -> dict[str, Any]:
+    return {f["step"]: f for f in _listed(decision, "findings")}
+
+
+def _listed(decision: CredentialDecision, key: str) -> list[Any]:
+    value: Any = decision.as_dict()[key]
+    return list(value)
 
 
 def test_an_accepted_decision_has_no_findings(world: TrustWorld) -> None:
@@ -116,7 +122,7 @@ def test_an_accepted_decision_has_no_findings(world: TrustWorld) -> None:
     decision = _decide(world, _present(_pid(world, holder), holder))
     assert decision.accepted
     assert decision.findings == ()
-    assert all(s["status"] == s["outcome"] for s in decision.as_dict()["steps"])
+    assert all(s["status"] == s["outcome"] for s in _listed(decision, "steps"))
 
 
 def test_bad_signature_and_revoked_status_show_both_the_reason_stays_the_signature(
@@ -187,7 +193,7 @@ def test_an_unread_credential_runs_nothing_after_parse(world: TrustWorld) -> Non
     decision = _decide(world, "not~an~sd-jwt")
     assert decision.steps[-1].step == "parse"
     assert decision.findings
-    for finding in decision.as_dict()["findings"]:
+    for finding in _listed(decision, "findings"):
         assert (finding["status"], finding["depends_on"]) == ("not_run", "parse")
         assert finding["outcome"] == "skipped"
 
