@@ -51,6 +51,7 @@ from ..trust import (
     evaluate_trust,
 )
 from ._credential import CredentialDecision, CredentialReferences, DecisionPolicy
+from ._findings import Finding, not_run
 
 __all__ = [
     "FORMAT_MSO_MDOC",
@@ -161,7 +162,21 @@ class _Run:
             claims=self.claims,
             trust=self.trust,
             steps=tuple(self.steps),
+            findings=_not_evaluated(step),
         )
+
+
+_ORDER = ("trust", "signature", "holder_key", "status", "holder_binding", "schema")
+_TRUST_STEPS = ("trust_list", "issuer_key", "home_framework", "authorized", "recognition")
+
+
+def _not_evaluated(failed: str) -> tuple[Finding, ...]:
+    """The steps after ``failed``, shown as not run: unlike the JWT formats (see
+    ._findings), this adapter does not yet go on after a refusal."""
+    at = "trust" if failed in _TRUST_STEPS else failed
+    later = _ORDER[_ORDER.index(at) + 1 :] if at in _ORDER else _ORDER
+    detail = "not evaluated: an mdoc's checks stop at the first failed one"
+    return tuple(not_run(name, failed, detail) for name in later if name != "holder_key")
 
 
 def _verify(
@@ -270,6 +285,7 @@ def decide_mdoc(
             claims={},
             trust=decision,
             steps=tuple(run.steps),
+            findings=_not_evaluated(run.steps[-1].step if run.steps else "trust"),
         )
     assert decision.issuer is not None
     assert decision.issuer.chain is not None

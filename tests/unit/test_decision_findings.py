@@ -4,6 +4,7 @@ and ``findings`` show what the later checks found, or that they could not run.""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from passerelle.decision import CredentialDecision, DecisionPolicy, decide_crede
 from passerelle.jose import KeySigner
 from passerelle.sd_jwt import KeyBindingCheck, KeyBindingInput, present_sd_jwt
 from passerelle.sd_jwt_vc import issue_sd_jwt_vc
+from passerelle.services.catalog import load_catalog
+from passerelle.services.verifier.pages import live_fragment
 from passerelle.status_list import (
     StatusValue,
     create_status_list,
@@ -220,3 +223,33 @@ def test_after_a_failed_status_later_checks_still_run(world: TrustWorld) -> None
     found = _found(decision)
     assert found["holder_binding"]["outcome"] == "passed"
     assert found["holder_binding"]["unverified"] is False
+
+
+def test_the_verifier_page_lists_the_later_findings(world: TrustWorld) -> None:
+    holder = ec.generate_private_key(ec.SECP256R1())
+    forger = ec.generate_private_key(ec.SECP256R1())
+    token = _present(_pid(world, holder, signing_key=forger), holder)
+    decision = _decide(world, token, status_lists=_status(world, StatusValue.INVALID))
+    result = {
+        "accepted": False,
+        "reason": str(decision.reason),
+        "detail": "pid: signature",
+        "credentials": {"pid": [decision.as_dict()]},
+    }
+    page = live_fragment(catalog=load_catalog(), row={"state": "failed", "result": result})
+    trace = page[page.index('<table class="trace">') :]
+    trace = trace[: trace.index("</table>")]
+    assert "After the refusal" in trace
+    rows = re.findall(r'<tr class="finding ([^"]*)">(.*?)</tr>', trace, flags=re.S)
+    by_step = {re.findall(r"^<td>\S+ (\w+)</td>", cells)[0]: (css, cells) for css, cells in rows}
+    css, cells = by_step["status"]
+    assert css == "failed"
+    assert "status.revoked" in cells
+    assert "evaluated on unverified data" in cells
+    css, cells = by_step["holder_binding"]
+    assert css == "skipped not-run"
+    assert "not run: depends on signature" in cells
+    # The refusing step is still the decision's last row, before the findings.
+    decided = re.findall(r'<tr class="(passed|failed|skipped)"><td>\S+ (\w+)</td>', trace)
+    assert decided[-1] == ("failed", "signature")
+    assert "the decision stops at the first failed check" not in trace
