@@ -310,3 +310,21 @@ def test_the_registry_iaca_anchors_mdocs_only(world: TrustWorld) -> None:
     )
     assert not as_header.trusted
     assert as_header.reason is Reason.X509_CHAIN_INVALID
+
+
+def test_a_refused_mdoc_lists_its_later_steps_as_not_run(world: TrustWorld) -> None:
+    # The mdoc adapter does not go on after a refusal yet: it says so, step by step.
+    rogue = document_signer(NOW, iaca(NOW, "Rogue IACA", country="CA"), "Rogue signer")
+    holder = ec.generate_private_key(ec.SECP256R1())
+    issued = _issue(rogue, holder, doc_type=DOCTYPE_MDL, namespace=NAMESPACE_MDL)
+    decision = _decide(
+        world, _present(issued, holder, NAMESPACE_MDL), home=Framework.EU, signer_key=rogue[1]
+    )
+    assert decision.steps[-1].step == "issuer_key"
+    later = [(f.step.step, f.status, f.depends_on) for f in decision.findings]
+    assert later == [
+        ("signature", "not_run", "issuer_key"),
+        ("status", "not_run", "issuer_key"),
+        ("holder_binding", "not_run", "issuer_key"),
+        ("schema", "not_run", "issuer_key"),
+    ]
