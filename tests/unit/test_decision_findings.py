@@ -28,6 +28,7 @@ from passerelle.status_list import (
     with_status,
 )
 from passerelle.trust import Framework, StepOutcome
+from passerelle.vc import did_jwk_from_key, issue_jwt_vc_json
 from passerelle.x509 import encode_x5c
 from tests.conftest import NOW, SeededRandom
 from tests.trust_world import TrustWorld
@@ -253,3 +254,37 @@ def test_the_verifier_page_lists_the_later_findings(world: TrustWorld) -> None:
     decided = re.findall(r'<tr class="(passed|failed|skipped)"><td>\S+ (\w+)</td>', trace)
     assert decided[-1] == ("failed", "signature")
     assert "the decision stops at the first failed check" not in trace
+
+
+def test_a_jwt_vc_from_an_unlisted_did_jwk_issuer_is_checked_with_that_key(
+    world: TrustWorld,
+) -> None:
+    issuer = ec.generate_private_key(ec.SECP256R1())
+    did = did_jwk_from_key(issuer.public_key())
+    holder = did_jwk_from_key(ec.generate_private_key(ec.SECP256R1()).public_key())
+
+    def issued(expires: str) -> str:
+        credential: dict[str, Any] = {
+            "@context": ["https://www.w3.org/2018/credentials/v1"],
+            "type": ["VerifiableCredential", "BusinessRegistrationCredential"],
+            "issuer": did,
+            "issuanceDate": "2026-01-01T00:00:00Z",
+            "expirationDate": expires,
+            "credentialSubject": {"id": holder, "legalName": "Passerelle Inc."},
+        }
+        return issue_jwt_vc_json(credential, signer=KeySigner(issuer), kid=None, now=NOW)
+
+    for expires, outcome, reason in (
+        ("2027-01-01T00:00:00Z", "passed", None),
+        ("2026-06-01T00:00:00Z", "failed", str(Reason.CREDENTIAL_EXPIRED)),
+    ):
+        decision = _decide(
+            world, issued(expires), format="jwt_vc_json", key_binding=None, status_lists={}
+        )
+        assert not decision.accepted
+        assert decision.steps[-1].outcome is StepOutcome.FAILED
+        assert decision.steps[-1].step in ("issuer_key", "home_framework")
+        signature = _found(decision)["signature"]
+        assert (signature["outcome"], signature["reason"]) == (outcome, reason)
+        assert signature["untrusted_key"] is True
+        assert "did:jwk" in signature["detail"]
