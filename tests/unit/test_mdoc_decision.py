@@ -328,3 +328,25 @@ def test_a_refused_mdoc_lists_its_later_steps_as_not_run(world: TrustWorld) -> N
         ("holder_binding", "not_run", "issuer_key"),
         ("schema", "not_run", "issuer_key"),
     ]
+
+
+def test_a_revoked_mdoc_for_another_session_shows_both(world: TrustWorld) -> None:
+    # Status comes first, so it decides; the device signature is still checked, as a finding.
+    holder = ec.generate_private_key(ec.SECP256R1())
+    issued = _issue(world.eu_mdoc_signer, holder, doc_type=DOCTYPE_PID, namespace=NAMESPACE_PID)
+    other = create_openid4vp_session_transcript(
+        client_id="x509_hash:abc", nonce="n-2", response_uri="https://v.test/r", jwk_thumbprint=None
+    )
+    decision = _decide(
+        world,
+        _present(issued, holder, NAMESPACE_PID),
+        home=Framework.CA,
+        signer_key=world.eu_mdoc_signer[1],
+        session_transcript=other,
+        value=StatusValue.INVALID,
+    )
+    assert decision.reason is Reason.STATUS_REVOKED
+    assert decision.steps[-1].step == "status"
+    (binding,) = (f for f in decision.findings if f.step.step == "holder_binding")
+    assert binding.status == "finding"
+    assert binding.step.reason is Reason.MDOC_DEVICE_SIGNATURE_INVALID
