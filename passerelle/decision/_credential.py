@@ -12,6 +12,12 @@ Steps, appended to the trust trace of :func:`passerelle.trust.evaluate_trust`::
 The caller fetches first (issuer metadata, status lists) and passes what it fetched;
 :func:`credential_references` says what to fetch. Nothing here raises for a peer's
 fault: the decision carries the failing step and its reason code.
+
+The decision is that of the FIRST failed step, in the order above, and never changes;
+only its trace goes on: the later steps that can be evaluated without trusting what
+failed are recorded as ``findings`` (an untrusted issuer's signature checked with the
+key its ``x5c`` names, labelled so; status and schema read from an unverified payload,
+labelled so), the others as ``not_run`` with the step they depend on. See ._findings.
 """
 
 from __future__ import annotations
