@@ -240,7 +240,7 @@ def test_the_verifier_page_lists_the_later_findings(world: TrustWorld) -> None:
     page = live_fragment(catalog=load_catalog(), row={"state": "failed", "result": result})
     trace = page[page.index('<table class="trace">') :]
     trace = trace[: trace.index("</table>")]
-    assert "After the refusal" in trace
+    assert "After the first failed check" in trace
     rows = re.findall(r'<tr class="finding ([^"]*)">(.*?)</tr>', trace, flags=re.S)
     by_step = {re.findall(r"^<td>\S+ (\w+)</td>", cells)[0]: (css, cells) for css, cells in rows}
     css, cells = by_step["status"]
