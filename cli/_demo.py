@@ -116,6 +116,9 @@ def _narrate(console: Console, number: int, outcome: Outcome) -> None:
     if s.note:
         console.print(s.note, highlight=False)
     console.print(f"verifier asks {_asked(s.query)}", highlight=False)
+    for step in outcome.issuance.get("issuance_steps", []):
+        # The HAIP issuance as it happened: PAR, PKCE, DPoP, wallet and key attestation.
+        console.print(f"   ⇢ issuance: {step}", highlight=False)
     disclosed = outcome.wallet.get("disclosed")
     if disclosed:
         paths = [_dotted(p) for query_paths in disclosed.values() for p in query_paths]

@@ -198,6 +198,7 @@ _CONFORMANCE_LAB = "Passerelle Conformance Laboratory"
 # The issuing authorities named in the mdoc certificates' issuerAltName (Annex B).
 _EU_PID_AUTHORITY = "https://issuer-eu.passerelle.example/pid"
 _CA_MDL_AUTHORITY = "https://issuer-ca.passerelle.example/mdl"
+_WALLET_PROVIDER = "Passerelle Wallet Provider"
 
 _SPECS: tuple[_Spec, ...] = (
     _Spec(
@@ -294,6 +295,24 @@ _SPECS: tuple[_Spec, ...] = (
         issuer="eu-wrpac-provider-ca",
         usage=LeafUsage.ACCESS,
         dns_roles=("ca-verifier",),
+    ),
+    # The wallet provider (HAIP 1.0 §4.4, OpenID4VCI 1.0 Appendices D and E): its CA is
+    # on the EU list of wallet providers; its leaf signs wallet attestations (OAuth
+    # client attestations) and key attestations, with the leaf in x5c.
+    _Spec(
+        name="wallet-provider-ca",
+        kind=EntityKind.ROOT,
+        common_name="Wallet Provider CA (Passerelle dev)",
+        organization=_WALLET_PROVIDER,
+        country="BE",
+    ),
+    _Spec(
+        name="wallet-provider",
+        kind=EntityKind.LEAF,
+        common_name="Wallet Provider attestation signer (Passerelle dev)",
+        organization=_WALLET_PROVIDER,
+        country="BE",
+        issuer="wallet-provider-ca",
     ),
     _Spec(
         name="ca-registry-operator-ca",

@@ -90,12 +90,20 @@ class StackClient:
         response.raise_for_status()
         return response.json()  # type: ignore[no-any-return]
 
-    def receive(self, issuer: str, config: str, persona: str) -> dict[str, Any]:
-        made = self.offer(issuer, config, persona)
+    def receive(
+        self, issuer: str, config: str, persona: str, *, grant: str | None = None
+    ) -> dict[str, Any]:
+        if grant == "authorization_code":
+            # The person logs in at the issuer (the mock login takes the persona).
+            made = self.offer(issuer, config, persona, grant=grant, tx_code=False)
+            body = {"offer": made["credential_offer_uri"], "persona": persona}
+        else:
+            made = self.offer(issuer, config, persona)
+            body = {"offer": next(iter(made["links"].values())), "tx_code": made["tx_code"]}
         answer = httpx.post(
             f"{self.urls['wallet']}/api/offers",
             headers=backchannel_headers(self.data_dir, "wallet"),
-            json={"offer": next(iter(made["links"].values())), "tx_code": made["tx_code"]},
+            json=body,
             timeout=self.timeout,
             verify=self.verify,
         )
@@ -211,6 +219,9 @@ class Scenario:
     before_presenting: Callable[[StackClient], None] | None = None
     note: str | None = None
     """A sentence the narration tells before playing, when the story needs one."""
+    grant: str | None = None
+    """``authorization_code``: the issuer's code flow (HAIP's, on the EU side: PAR, PKCE,
+    DPoP, wallet and key attestation); otherwise a pre-authorized offer."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -220,6 +231,8 @@ class Outcome:
     outcome: str
     wallet: dict[str, Any]
     result: dict[str, Any] = field(default_factory=dict)
+    issuance: dict[str, Any] = field(default_factory=dict)
+    """The wallet's decision on what it received, with its ``issuance_steps``."""
 
 
 OVER_18: dict[str, list[Any]] = {"age_equal_or_over.18": [True]}
@@ -241,6 +254,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             [["given_name"], ["family_name"], ["age_equal_or_over", "18"]],
             values={"given_name": ["Björn"], **OVER_18},
         ),
+        grant="authorization_code",
     ),
     Scenario(
         title="EU PID of a 17-year-old → the same age check declines her",
@@ -366,7 +380,9 @@ SCENARIOS: tuple[Scenario, ...] = (
 
 
 def play(client: StackClient, scenario: Scenario) -> Outcome:
-    received = client.receive(scenario.issuer, scenario.configuration, scenario.persona)
+    received = client.receive(
+        scenario.issuer, scenario.configuration, scenario.persona, grant=scenario.grant
+    )
     if not received.get("accepted"):
         return Outcome(
             scenario=scenario,
@@ -393,6 +409,7 @@ def play(client: StackClient, scenario: Scenario) -> Outcome:
         outcome=outcome,
         wallet=wallet,
         result=result,
+        issuance=received,
     )
 
 

@@ -1,11 +1,22 @@
 """The plans. Importing this package registers every check."""
 
-from . import cross_border, dataspace, issuer, mdoc, schema, trust_list, verifier, wallet
+from . import (
+    cross_border,
+    dataspace,
+    issuer,
+    issuer_haip,
+    mdoc,
+    schema,
+    trust_list,
+    verifier,
+    wallet,
+)
 
 __all__ = [
     "cross_border",
     "dataspace",
     "issuer",
+    "issuer_haip",
     "mdoc",
     "schema",
     "trust_list",

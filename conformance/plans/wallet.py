@@ -1560,6 +1560,8 @@ def _enc_as_listed(ctx: CheckContext) -> None:
         used["A128GCM"] is not None or used["A256GCM"] is not None,
         f"the wallet answered neither an A128GCM nor an A256GCM request: {used}",
     )
+
+
 # --- ISO/IEC 18013-5 mdocs ----------------------------------------------------------------
 
 

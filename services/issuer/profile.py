@@ -12,7 +12,13 @@ from passerelle.services.trust.sources import load_source
 
 from .quirks import IssuerQuirk
 
-__all__ = ["PROFILES_DIR", "CredentialConfiguration", "IssuerProfile", "load_profile"]
+__all__ = [
+    "PROFILES_DIR",
+    "CredentialConfiguration",
+    "HaipSettings",
+    "IssuerProfile",
+    "load_profile",
+]
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
 FORMATS = ("dc+sd-jwt", "jwt_vc_json", "mso_mdoc")
@@ -34,6 +40,35 @@ class CredentialConfiguration:
     for an mdoc type, which names the type it reads its samples from)."""
 
 
+GRANTS = ("authorization_code", "urn:ietf:params:oauth:grant-type:pre-authorized_code")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HaipSettings:
+    """The OAuth security a profile turns on (HAIP 1.0 §4), as data.
+
+    ``client_attestation`` and ``dpop`` name the grants whose requests need a wallet
+    attestation (at PAR and token) and whose access tokens are DPoP-bound (a DPoP
+    proof at the token endpoint, the ``DPoP`` scheme afterwards). Empty: off, the
+    plain bearer tokens and anonymous clients of OpenID4VCI.
+    """
+
+    client_attestation: frozenset[str] = frozenset()
+    dpop: frozenset[str] = frozenset()
+    dpop_nonce: bool = False
+    dpop_signing_alg_values: tuple[str, ...] = ("ES256",)
+    #: Present: key attestations are verified against the list of wallet providers;
+    #: ``key_attestations_required`` (OpenID4VCI §12.2.4) when the mapping says so.
+    key_attestations: JsonObject | None = None
+    key_attestations_required: bool = False
+    #: Present: the credential_response_encryption metadata object (§12.2.4).
+    credential_response_encryption: JsonObject | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.client_attestation or self.dpop)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IssuerProfile:
     id: str
@@ -46,6 +81,7 @@ class IssuerProfile:
     batch_size: int
     configurations: Mapping[str, CredentialConfiguration]
     quirks: frozenset[IssuerQuirk]
+    haip: HaipSettings = HaipSettings()
 
 
 def _bad(profile: str, detail: str) -> PasserelleError:
@@ -118,4 +154,38 @@ def load_profile(
         batch_size=int(doc.get("batch_size", 1)),  # type: ignore[arg-type]
         configurations=configs,
         quirks=own if quirks is None else quirks,
+        haip=_haip(name, doc.get("haip")),
+    )
+
+
+def _grants(profile: str, raw: object, what: str) -> frozenset[str]:
+    names = raw or []
+    if not isinstance(names, list) or any(g not in GRANTS for g in names):
+        raise _bad(profile, f"haip.{what} must list grants among {GRANTS}")
+    return frozenset(str(g) for g in names)
+
+
+def _haip(profile: str, raw: object) -> HaipSettings:
+    if raw is None:
+        return HaipSettings()
+    if not isinstance(raw, dict):
+        raise _bad(profile, "haip must be a mapping")
+    algs = raw.get("dpop_signing_alg_values", ["ES256"])
+    if not isinstance(algs, list) or not algs or "none" in algs:
+        raise _bad(profile, "haip.dpop_signing_alg_values is a non-empty allow-list")
+    keys = raw.get("key_attestations")
+    if keys is not None and not isinstance(keys, dict):
+        raise _bad(profile, "haip.key_attestations must be a mapping")
+    encryption = raw.get("credential_response_encryption")
+    if encryption is not None and not isinstance(encryption, dict):
+        raise _bad(profile, "haip.credential_response_encryption must be a mapping")
+    required = dict(keys) if isinstance(keys, dict) else None
+    return HaipSettings(
+        client_attestation=_grants(profile, raw.get("client_attestation"), "client_attestation"),
+        dpop=_grants(profile, raw.get("dpop"), "dpop"),
+        dpop_nonce=bool(raw.get("dpop_nonce", False)),
+        dpop_signing_alg_values=tuple(str(a) for a in algs),
+        key_attestations_required=bool(required and required.pop("required", False)),
+        key_attestations=required,
+        credential_response_encryption=dict(encryption) if isinstance(encryption, dict) else None,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from passerelle import PasserelleError, Reason
@@ -19,7 +20,7 @@ _KNOWN_REQUEST_PARAMETERS = frozenset(
     {"credential_identifier", "credential_configuration_id", "proofs", "proof"}
 )
 
-__all__ = ["IssuerBehaviour", "IssuerQuirk", "behaviour_for"]
+__all__ = ["ForgetfulReplayRegistry", "IssuerBehaviour", "IssuerQuirk", "behaviour_for"]
 
 
 class IssuerQuirk(enum.StrEnum):
@@ -58,6 +59,19 @@ class IssuerQuirk(enum.StrEnum):
     HIDDEN_NONCE_ENDPOINT = "hidden_nonce_endpoint"
     """The metadata names no ``nonce_endpoint``, yet proofs without a ``c_nonce`` are
     refused (OpenID4VCI §7: an issuer that requires ``c_nonce`` MUST offer one)."""
+    SKIP_CLIENT_ATTESTATION = "skip_client_attestation"
+    """Wallet attestations are not checked at all: a client without a valid one is
+    served (attestation-based client authentication -07 §6; HAIP 1.0 §4.4)."""
+    ACCEPT_DPOP_TOKEN_AS_BEARER = "accept_dpop_token_as_bearer"  # noqa: S105 (a quirk name)
+    """A DPoP-bound access token is accepted with the ``Bearer`` scheme (RFC 9449 §7.2)."""
+    ACCEPT_REPLAYED_DPOP_PROOF = "accept_replayed_dpop_proof"
+    """DPoP proofs are not remembered: one can be sent again (RFC 9449 §11.1)."""
+    ACCEPT_DPOP_SCHEME_WITHOUT_PROOF = "accept_dpop_scheme_without_proof"
+    """The ``DPoP`` scheme is accepted without a DPoP proof (RFC 9449 §7.1)."""
+    IGNORE_DPOP_HTM_HTU = "ignore_dpop_htm_htu"
+    """A DPoP proof's ``htm`` and ``htu`` are not compared with the request (§4.3)."""
+    IGNORE_DPOP_ATH = "ignore_dpop_ath"
+    """A DPoP proof's ``ath`` is not compared with the access token (§4.3 check 12)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,6 +92,12 @@ class IssuerBehaviour:
     check_credential_identifier: bool = True
     mdoc_bind_device_key: bool = True
     mdoc_expired: bool = False
+    check_client_attestation: bool = True
+    refuse_dpop_token_as_bearer: bool = True
+    remember_dpop_proofs: bool = True
+    require_dpop_proof: bool = True
+    check_dpop_htm_htu: bool = True
+    check_dpop_ath: bool = True
 
     def screened(self, body: Mapping[str, Any], *, authorized: Sequence[str]) -> dict[str, Any]:
         """The credential request as the issuer reads it: as sent, but for a quirk."""
@@ -94,6 +114,13 @@ class IssuerBehaviour:
             read.pop("credential_identifier")
             read["credential_configuration_id"] = authorized[0]
         return read
+
+
+class ForgetfulReplayRegistry:
+    """The ``accept_replayed_dpop_proof`` quirk's registry: it remembers nothing."""
+
+    def register(self, *, scope: str, jti: str, expires_at: datetime) -> bool:
+        return True
 
 
 def behaviour_for(quirks: Collection[IssuerQuirk]) -> IssuerBehaviour:
@@ -114,4 +141,10 @@ def behaviour_for(quirks: Collection[IssuerQuirk]) -> IssuerBehaviour:
         check_credential_identifier=IssuerQuirk.IGNORE_CREDENTIAL_IDENTIFIER not in q,
         mdoc_bind_device_key=IssuerQuirk.MDOC_FOREIGN_DEVICE_KEY not in q,
         mdoc_expired=IssuerQuirk.MDOC_EXPIRED in q,
+        check_client_attestation=IssuerQuirk.SKIP_CLIENT_ATTESTATION not in q,
+        refuse_dpop_token_as_bearer=IssuerQuirk.ACCEPT_DPOP_TOKEN_AS_BEARER not in q,
+        remember_dpop_proofs=IssuerQuirk.ACCEPT_REPLAYED_DPOP_PROOF not in q,
+        require_dpop_proof=IssuerQuirk.ACCEPT_DPOP_SCHEME_WITHOUT_PROOF not in q,
+        check_dpop_htm_htu=IssuerQuirk.IGNORE_DPOP_HTM_HTU not in q,
+        check_dpop_ath=IssuerQuirk.IGNORE_DPOP_ATH not in q,
     )

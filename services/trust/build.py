@@ -54,6 +54,7 @@ EU_LISTS: Mapping[str, str] = {
     "pid-providers": "eu/pid-providers.yaml",
     "pubeaa-providers": "eu/pubeaa-providers.yaml",
     "wrpac-providers": "eu/wrpac-providers.yaml",
+    "wallet-providers": "eu/wallet-providers.yaml",
 }
 REGISTRY_SOURCE = "ca/registry.yaml"
 LIST_VALIDITY = timedelta(days=30)

@@ -142,7 +142,11 @@ class Holder:
             outcome["decision_id"] = self.record("receive", outcome)
             return [outcome]
         for token, key in zip(received.credentials, keys, strict=True):
-            outcomes.append(self._keep(token, received.format, received.credential_issuer, key))
+            outcome = self._keep(token, received.format, received.credential_issuer, key)
+            if received.steps:
+                # What the HAIP flow did (DPoP, attestations, encryption), for traces.
+                outcome["issuance_steps"] = list(received.steps)
+            outcomes.append(outcome)
         return outcomes
 
     def _keep(self, token: str, fmt: str, issuer: str, key: PrivateKey) -> JsonObject:

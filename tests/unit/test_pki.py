@@ -46,6 +46,7 @@ ROOTS = (
     "eu-wrpac-provider-ca",
     "ca-registry-operator-ca",
     "conformance-lab-ca",
+    "wallet-provider-ca",
     "tls-ca",
     "eu-pid-iaca",
     "ca-mdl-iaca",
@@ -58,6 +59,7 @@ LEAVES = {
     "ca-verifier-access": "eu-wrpac-provider-ca",
     "ca-registry-operator": "ca-registry-operator-ca",
     "conformance-lab": "conformance-lab-ca",
+    "wallet-provider": "wallet-provider-ca",
     "tls-server": "tls-ca",
     "eu-pid-mdoc-signer": "eu-pid-iaca",
     "ca-mdl-signer": "ca-mdl-iaca",
@@ -69,6 +71,7 @@ SIGNING_LEAVES = (
     "eu-pubeaa-provider",
     "ca-registry-operator",
     "conformance-lab",
+    "wallet-provider",
 )
 DID_KEYS = (
     "ca-dataspace-sme",
@@ -663,7 +666,12 @@ def test_the_operators_can_sign_the_trust_lists(pki: Pki, tmp_path: Path) -> Non
         substitutions={},
         now=NOW,
     )
-    assert set(result.lists) == {"pid-providers", "pubeaa-providers", "wrpac-providers"}
+    assert set(result.lists) == {
+        "pid-providers",
+        "pubeaa-providers",
+        "wrpac-providers",
+        "wallet-providers",
+    }
     assert result.registry.is_file()
 
 
