@@ -8,7 +8,10 @@ endpoint and a notification endpoint. It records everything the wallet sends, so
 check judges the wallet by what it did (its key proofs, its notification), never by
 what it says. Credentials come from a callback the check gives (signed by an issuer
 identity the wallet trusts); a batch is answered in the reverse order of its proofs,
-so a wallet that pairs credentials with keys by position is caught.
+so a wallet that pairs credentials with keys by position is caught. The batch the
+metadata allows is odd (3): reversed, its middle credential stays in place, so such a
+wallet still keeps one and the checks of its key proofs are judged apart from the
+order.
 
 Independent of ``services/issuer`` on purpose: the judge does not share the code of the
 systems it judges; it uses the pure core only. Reachability is the wallet's, as for the
@@ -140,7 +143,7 @@ class SuiteIssuer(ServedRole):
         host: str = "localhost",
         bind: str = "127.0.0.1",
         tls: tuple[Path, Path] | None = None,
-        batch_size: int = 2,
+        batch_size: int = 3,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__(host=host, bind=bind, tls=tls)

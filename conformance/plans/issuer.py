@@ -1174,6 +1174,7 @@ def _cred_unknown_configuration(ctx: CheckContext) -> None:
     "An access token in the URL query is not accepted",
     plan=PLAN,
     severity=Severity.RECOMMENDED,
+    catches=("issuer:bearer_in_query",),
     oidf="oid4vci-1_0-issuer-fail-on-access-token-in-query",
     requirement=_rfc(
         6750,

@@ -511,6 +511,7 @@ def _by_reference(ctx: CheckContext) -> None:
     "The request_uri serves the Request Object again when a wallet fetches it twice",
     plan=PLAN,
     severity=Severity.RECOMMENDED,
+    catches=("verifier:single_fetch_request_uri",),
     oidf="oid4vp-1final-verifier-request-uri-fetched-twice",
     requirement=Requirement(
         spec="Passerelle conformance (OpenID Foundation verifier plan)",
@@ -566,6 +567,7 @@ def _honest(ctx: CheckContext, mode: str) -> None:
     "VER-PRES-01",
     "An honest presentation by direct_post is accepted",
     plan=PLAN,
+    catches=("verifier:require_cnf_kid",),
     oidf="oid4vp-1final-verifier-happy-flow",
     requirement=_vp(
         "8.2",
@@ -581,6 +583,7 @@ def _honest_direct_post(ctx: CheckContext) -> None:
     "VER-PRES-02",
     "An honest presentation by direct_post.jwt (encrypted) is accepted",
     plan=PLAN,
+    catches=("verifier:require_cnf_kid",),
     oidf="oid4vp-1final-verifier-happy-flow",
     requirement=_vp(
         "8.3",
@@ -810,6 +813,7 @@ def _broken_signature(ctx: CheckContext) -> None:
     "VER-PRES-03",
     "A credential whose cnf.jwk holds only the members its key type requires is accepted",
     plan=PLAN,
+    catches=("verifier:require_cnf_kid",),
     oidf="oid4vp-1final-verifier-minimal-cnf-jwk",
     requirement=_sd_jwt(
         "4.3.2",
@@ -1086,6 +1090,7 @@ def _answer_to_wallet_error(ctx: CheckContext) -> None:
     "The Request Object and the response_uri's answers are not cacheable",
     plan=PLAN,
     severity=Severity.RECOMMENDED,
+    catches=("verifier:cacheable_request_object",),
     requirement=Requirement(
         spec="RFC 6749",
         section="5.1",

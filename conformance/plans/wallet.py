@@ -1109,6 +1109,7 @@ def _mismatched_client_id(ctx: CheckContext) -> None:
     "WAL-24",
     "A request under an unknown Client Identifier Prefix is refused",
     plan=PLAN,
+    catches=("wallet:ignore_client_id_prefix",),
     oidf="oid4vp-1final-wallet-negative-test-invalid-client-id-prefix",
     requirement=_vp(
         "5.9.2",
@@ -1452,6 +1453,7 @@ def _wallet_proofs(ctx: CheckContext) -> None:
     "A batch answered in another order than its proofs is accepted",
     plan=PLAN,
     severity=Severity.RECOMMENDED,
+    catches=("wallet:positional_batch",),
     oidf="oid4vci-1_0-wallet-test-batch-credential-issuance",
     requirement=_vci(
         "§8.3",

@@ -36,7 +36,8 @@ SKEW = timedelta(seconds=30)
 
 def bearer(state: IssuerState, request: Request, authorization: str | None) -> dict[str, Any]:
     """The grant behind the request's access token (RFC 6750 §2.1 header only)."""
-    if "access_token" in request.query_params:
+    authorization = state.behaviour.authorization(request.query_params, authorization)
+    if "access_token" in request.query_params and not state.behaviour.token_in_query:
         raise PasserelleError(
             Reason.OID4VCI_ACCESS_TOKEN_INVALID,
             "access tokens are accepted in the Authorization header only",

@@ -53,6 +53,10 @@ class IssuerQuirk(enum.StrEnum):
     HIDDEN_NONCE_ENDPOINT = "hidden_nonce_endpoint"
     """The metadata names no ``nonce_endpoint``, yet proofs without a ``c_nonce`` are
     refused (OpenID4VCI §7: an issuer that requires ``c_nonce`` MUST offer one)."""
+    BEARER_IN_QUERY = "bearer_in_query"
+    """An access token sent as the ``access_token`` URL query parameter is honoured like
+    one in the ``Authorization`` header (RFC 6750 §2.3: that method SHOULD NOT be used,
+    the token ends up in logs)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,6 +75,15 @@ class IssuerBehaviour:
     announce_nonce_endpoint: bool = True
     ignore_unknown_parameters: bool = True
     check_credential_identifier: bool = True
+    token_in_query: bool = False
+    """Whether an ``access_token`` query parameter stands for the Authorization header."""
+
+    def authorization(self, query: Mapping[str, str], header: str | None) -> str | None:
+        """The ``Authorization`` header as the issuer reads it: as sent, or (quirk) made
+        from a token in the URL query."""
+        if self.token_in_query and header is None and "access_token" in query:
+            return f"Bearer {query['access_token']}"
+        return header
 
     def screened(self, body: Mapping[str, Any], *, authorized: Sequence[str]) -> dict[str, Any]:
         """The credential request as the issuer reads it: as sent, but for a quirk."""
@@ -105,4 +118,5 @@ def behaviour_for(quirks: Collection[IssuerQuirk]) -> IssuerBehaviour:
         announce_nonce_endpoint=IssuerQuirk.HIDDEN_NONCE_ENDPOINT not in q,
         ignore_unknown_parameters=IssuerQuirk.REFUSE_UNKNOWN_PARAMETERS not in q,
         check_credential_identifier=IssuerQuirk.IGNORE_CREDENTIAL_IDENTIFIER not in q,
+        token_in_query=IssuerQuirk.BEARER_IN_QUERY in q,
     )

@@ -38,6 +38,7 @@ from passerelle.oid4vp import (
     REQUEST_OBJECT_TYP,
     STATIC_AUDIENCE,
     AuthorizationRequest,
+    ClientId,
     ClientIdPrefix,
     DidResolver,
     VerifiedAuthorizationRequest,
@@ -95,6 +96,14 @@ class WalletQuirk(enum.StrEnum):
     PARTIAL_CREDENTIAL_SETS = "partial_credential_sets"
     """When no option of a required credential set can be met, the Credential Queries
     that do match are answered anyway: a partial ``vp_token`` (OpenID4VP §6.4.2)."""
+    IGNORE_CLIENT_ID_PREFIX = "ignore_client_id_prefix"
+    """A Client Identifier Prefix the wallet does not know is read as ``x509_san_dns``:
+    the request is trusted on its certificate (OpenID4VP §5.9.2 lets a wallet treat such
+    a client as pre-registered or refuse it, never trust it under another prefix)."""
+    POSITIONAL_BATCH = "positional_batch"
+    """The wallet asks for a batch as large as the issuer allows and pairs the
+    credentials with its keys by position: a batch answered in another order loses the
+    credentials that moved (OpenID4VCI §8.3 puts no order on ``credentials``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,6 +121,17 @@ class WalletBehaviour:
     select_usable_key: bool = True
     proof_with_nonce: bool = True
     echo_notification_id: bool = True
+    unknown_prefix_as: ClientIdPrefix | None = None
+    """The prefix an unknown Client Identifier Prefix is read as (quirk only)."""
+    batch_from_metadata: bool = False
+    """Whether to ask for the issuer's whole ``batch_size`` (quirk only: the wallet pairs
+    keys and credentials by position, see ``holder.accept_offer``)."""
+
+    def proof_count(self, batch_size: int | None) -> int:
+        """How many key proofs a credential request carries: one, or (quirk) a batch."""
+        if self.batch_from_metadata and batch_size is not None and batch_size > 1:
+            return batch_size
+        return 1
 
     def notification_id(self, issued: str) -> str:
         """The ``notification_id`` a notification names: the issuer's, or (quirk) not."""
@@ -161,6 +181,7 @@ class WalletBehaviour:
             and self.check_verifier_trust
             and self.check_url_client_id
             and not self.ignored_parameters
+            and self.unknown_prefix_as is None
         )
 
     def disclosure(self, planned: Sequence[ClaimPath]) -> tuple[ClaimPath, ...]:
@@ -231,7 +252,7 @@ class WalletBehaviour:
                 Reason.OID4VP_CLIENT_ID_MISMATCH,
                 "client_id in the Request Object differs from the client_id parameter",
             )
-        client = parse_client_id(claimed)
+        client = self._client_id(claimed)
         if client.prefix not in (ClientIdPrefix.X509_SAN_DNS, ClientIdPrefix.X509_HASH):
             return None
         certs = decode_unverified_x5c(unverified.header.get("x5c"))
@@ -283,6 +304,20 @@ class WalletBehaviour:
             certificate_chain=chain_certs,
         )
 
+    def _client_id(self, claimed: object) -> ClientId:
+        """The Request Object's ``client_id``, parsed; (quirk) an unknown prefix read as
+        another."""
+        try:
+            return parse_client_id(claimed)  # type: ignore[arg-type]
+        except PasserelleError as exc:
+            if (
+                self.unknown_prefix_as is None
+                or exc.reason is not Reason.OID4VP_CLIENT_ID_PREFIX_UNSUPPORTED
+                or not isinstance(claimed, str)
+            ):
+                raise
+            return ClientId(prefix=self.unknown_prefix_as, identifier=claimed.partition(":")[2])
+
 
 def _leaf_key(leaf: x509.Certificate) -> PublicKey:
     key = leaf.public_key()
@@ -313,4 +348,8 @@ def behaviour_for(quirks: Collection[WalletQuirk]) -> WalletBehaviour:
         select_usable_key=WalletQuirk.FIRST_JWK_ONLY not in q,
         proof_with_nonce=WalletQuirk.PROOF_WITHOUT_NONCE not in q,
         echo_notification_id=WalletQuirk.WRONG_NOTIFICATION_ID not in q,
+        unknown_prefix_as=ClientIdPrefix.X509_SAN_DNS
+        if WalletQuirk.IGNORE_CLIENT_ID_PREFIX in q
+        else None,
+        batch_from_metadata=WalletQuirk.POSITIONAL_BATCH in q,
     )

@@ -123,7 +123,11 @@ class IssuanceClient:
         )
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         body = self._credential_request(
-            metadata, token, configuration_id, client_id, holder_keys(1)
+            metadata,
+            token,
+            configuration_id,
+            client_id,
+            holder_keys(self.behaviour.proof_count(metadata.batch_size)),
         )
         answer = self.fetcher.request(
             "POST", metadata.credential_endpoint, json=body, headers=headers
