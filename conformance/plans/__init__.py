@@ -1,5 +1,14 @@
 """The plans. Importing this package registers every check."""
 
-from . import cross_border, dataspace, issuer, schema, trust_list, verifier, wallet
+from . import cross_border, dataspace, issuer, issuer_code, schema, trust_list, verifier, wallet
 
-__all__ = ["cross_border", "dataspace", "issuer", "schema", "trust_list", "verifier", "wallet"]
+__all__ = [
+    "cross_border",
+    "dataspace",
+    "issuer",
+    "issuer_code",
+    "schema",
+    "trust_list",
+    "verifier",
+    "wallet",
+]

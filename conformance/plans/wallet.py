@@ -1308,12 +1308,22 @@ class _SuiteIssuance:
     issued: int
     notification_id: str
     notifications: list[JsonObject]
+    authorization_requests: list[dict[str, str]]
+    token_requests: list[dict[str, str]]
+    pkce_problems: list[str]
+    deferred_requests: list[JsonObject]
+    transaction_id: str
 
 
-def _issue_from_suite(ctx: CheckContext) -> _SuiteIssuance:
+def _issue_from_suite(
+    ctx: CheckContext, *, authorization_code: bool = False, deferred: bool = False
+) -> _SuiteIssuance:
     """Offer the wallet a credential from the suite's own issuer: the claims and type of
     the credential the targets file names for it, signed as ``issuer_identity`` (a PKI
-    entity the wallet trusts through the lists; default ``eu-pid-provider``)."""
+    entity the wallet trusts through the lists; default ``eu-pid-provider``). By default
+    with a pre-authorized code and an immediate answer; ``authorization_code`` offers the
+    code flow (PAR, PKCE, a login that takes the target's persona), ``deferred`` answers
+    with a ``transaction_id`` first."""
     setup = _setup(ctx)
     issued = obtain_shared(
         ctx,
@@ -1361,9 +1371,19 @@ def _issue_from_suite(ctx: CheckContext) -> _SuiteIssuance:
     host = str(ctx.target.get("suite_issuer_host", setup.host))
     bind = str(ctx.target.get("suite_issuer_bind", setup.bind))
     with SuiteIssuer(
-        vct=vct, issue=issue, host=host, bind=bind, tls=setup.tls, clock=ctx.now
+        vct=vct,
+        issue=issue,
+        host=host,
+        bind=bind,
+        tls=setup.tls,
+        clock=ctx.now,
+        authorization_code=authorization_code,
+        deferred=deferred,
     ) as issuer:
-        answer = ctx.http.post(f"{setup.backchannel}/offers", json={"offer": issuer.offer_link()})
+        body: JsonObject = {"offer": issuer.offer_link()}
+        if authorization_code:
+            body["persona"] = str(ctx.target.require("persona"))
+        answer = ctx.http.post(f"{setup.backchannel}/offers", json=body)
         if answer.status_code >= 500:
             raise CheckError(
                 ErrorClass.UNPARSEABLE,
@@ -1382,13 +1402,25 @@ def _issue_from_suite(ctx: CheckContext) -> _SuiteIssuance:
             issued=len(state.issued),
             notification_id=state.notification_id,
             notifications=list(state.notifications),
+            authorization_requests=list(state.authorization_requests),
+            token_requests=list(state.token_requests),
+            pkce_problems=list(state.pkce_problems),
+            deferred_requests=list(state.deferred_requests),
+            transaction_id=state.transaction_id,
         )
 
 
-def _suite_issuance(ctx: CheckContext, *, prerequisite: bool = True) -> _SuiteIssuance:
+def _suite_issuance(
+    ctx: CheckContext,
+    *,
+    prerequisite: bool = True,
+    authorization_code: bool = False,
+    deferred: bool = False,
+) -> _SuiteIssuance:
+    flow = "code" if authorization_code else "pre-authorized"
     return ctx.shared(
-        f"wallet:{ctx.target.name}:suite-issuance",
-        lambda: _issue_from_suite(ctx),
+        f"wallet:{ctx.target.name}:suite-issuance:{flow}:{'deferred' if deferred else 'now'}",
+        lambda: _issue_from_suite(ctx, authorization_code=authorization_code, deferred=deferred),
         prerequisite=prerequisite,
     )
 
@@ -1511,3 +1543,90 @@ def _wallet_notification(ctx: CheckContext) -> None:
             note.get("event") in _NOTIFICATION_EVENTS,
             f"event {note.get('event')!r} is not one OpenID4VCI §11.1 defines",
         )
+
+
+@check(
+    "WAL-31",
+    "In the authorization code flow, the wallet uses PKCE with S256 and proves it",
+    plan=PLAN,
+    catches=("wallet:plain_pkce",),
+    requirement=Requirement(
+        spec="RFC 9700",
+        section="2.1.1",
+        text="Public clients MUST use PKCE [RFC7636] to this end, as motivated in Section "
+        "4.5.3.1. … If PKCE is used, clients SHOULD use PKCE code challenge methods that do "
+        "not expose the PKCE verifier in the authorization request. … Currently, S256 is "
+        "the only such method.",
+        link="https://www.rfc-editor.org/rfc/rfc9700#section-2.1.1",
+    ),
+)
+def _wallet_pkce(ctx: CheckContext) -> None:
+    """The suite offers the code flow only (PAR required), takes any persona at its
+    login, and judges what the wallet pushed and then sent to the token endpoint."""
+    seen = _suite_issuance(ctx, prerequisite=False, authorization_code=True)
+    pushed = seen.authorization_requests
+    ctx.record(
+        authorization_requests=[
+            {k: v for k, v in r.items() if k in ("code_challenge_method", "client_id")}
+            for r in pushed
+        ],
+        pkce_problems=seen.pkce_problems,
+        outcomes=seen.outcomes,
+    )
+    expect(
+        pushed,
+        "the wallet pushed no authorization request for an offer with only the "
+        "authorization code grant: " + "; ".join(_said(o) for o in seen.outcomes),
+    )
+    expect(
+        not [r for r in pushed if not r.get("code_challenge")],
+        "an authorization request carried no code_challenge",
+    )
+    methods = sorted({r.get("code_challenge_method", "plain") for r in pushed})
+    # RFC 7636 §4.3: a missing method means plain.
+    expect(methods == ["S256"], f"code_challenge_method {methods}, not S256")
+    expect(not seen.pkce_problems, "; ".join(seen.pkce_problems))
+    codes = [t for t in seen.token_requests if t.get("grant_type") == "authorization_code"]
+    expect(codes, "the wallet never redeemed its authorization code")
+    expect(
+        any(o.get("accepted") is True for o in seen.outcomes),
+        "the wallet did not accept the credential: " + "; ".join(_said(o) for o in seen.outcomes),
+    )
+
+
+@check(
+    "WAL-32",
+    "A deferred credential is fetched with its transaction_id and accepted",
+    plan=PLAN,
+    severity=Severity.RECOMMENDED,
+    catches=("wallet:ignore_deferred",),
+    requirement=_vci(
+        "§8.3",
+        "credential-response",
+        "transaction_id: OPTIONAL. String identifying a Deferred Issuance transaction. This "
+        "parameter is contained in the response if the Credential Issuer cannot immediately "
+        "issue the Credential. The value is subsequently used to obtain the respective "
+        "Credential with the Deferred Credential Endpoint (see Section 9).",
+    ),
+)
+def _wallet_deferred(ctx: CheckContext) -> None:
+    """A wallet need not support deferred issuance (nothing makes it a MUST), hence a
+    recommendation; one that does asks the Deferred Credential Endpoint with the
+    ``transaction_id`` it was given and keeps what comes."""
+    seen = _suite_issuance(ctx, deferred=True)
+    ctx.record(deferred_requests=seen.deferred_requests, outcomes=seen.outcomes)
+    expect(
+        seen.deferred_requests,
+        "the wallet never asked the Deferred Credential Endpoint: "
+        + "; ".join(_said(o) for o in seen.outcomes),
+    )
+    ids = [r.get("transaction_id") for r in seen.deferred_requests]
+    expect(
+        seen.transaction_id in ids,
+        f"the deferred requests named {ids}, not the transaction_id given",
+    )
+    expect(
+        any(o.get("accepted") is True for o in seen.outcomes),
+        "the wallet did not accept the deferred credential: "
+        + "; ".join(_said(o) for o in seen.outcomes),
+    )

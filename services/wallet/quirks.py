@@ -104,6 +104,13 @@ class WalletQuirk(enum.StrEnum):
     """The wallet asks for a batch as large as the issuer allows and pairs the
     credentials with its keys by position: a batch answered in another order loses the
     credentials that moved (OpenID4VCI §8.3 puts no order on ``credentials``)."""
+    PLAIN_PKCE = "plain_pkce"
+    """The authorization code flow's PKCE uses the ``plain`` method, exposing the
+    verifier in the authorization request (RFC 9700 §2.1.1: S256 is the method that
+    does not)."""
+    IGNORE_DEFERRED = "ignore_deferred"
+    """A Credential Response carrying a ``transaction_id`` is taken as a failure: the
+    wallet never asks the Deferred Credential Endpoint (OpenID4VCI §9)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,6 +133,14 @@ class WalletBehaviour:
     batch_from_metadata: bool = False
     """Whether to ask for the issuer's whole ``batch_size`` (quirk only: the wallet pairs
     keys and credentials by position, see ``holder.accept_offer``)."""
+
+    pkce_method: str = "S256"
+    """The PKCE method of the authorization code flow (RFC 7636 §4.2)."""
+    await_deferred: bool = True
+
+    def pkce(self, verifier: str, *, s256: str) -> tuple[str, str]:
+        """The ``code_challenge`` and its method: the S256 one, or (quirk) plain."""
+        return (verifier, "plain") if self.pkce_method == "plain" else (s256, "S256")
 
     def proof_count(self, batch_size: int | None) -> int:
         """How many key proofs a credential request carries: one, or (quirk) a batch."""
@@ -253,6 +268,8 @@ class WalletBehaviour:
                 "client_id in the Request Object differs from the client_id parameter",
             )
         client = self._client_id(claimed)
+        # (quirk) the request is read on as if it named the prefix it was taken for
+        claims["client_id"] = client.value
         if client.prefix not in (ClientIdPrefix.X509_SAN_DNS, ClientIdPrefix.X509_HASH):
             return None
         certs = decode_unverified_x5c(unverified.header.get("x5c"))
@@ -352,4 +369,6 @@ def behaviour_for(quirks: Collection[WalletQuirk]) -> WalletBehaviour:
         if WalletQuirk.IGNORE_CLIENT_ID_PREFIX in q
         else None,
         batch_from_metadata=WalletQuirk.POSITIONAL_BATCH in q,
+        pkce_method="plain" if WalletQuirk.PLAIN_PKCE in q else "S256",
+        await_deferred=WalletQuirk.IGNORE_DEFERRED not in q,
     )

@@ -226,7 +226,11 @@ class IssuanceClient:
     ) -> JsonObject:
         """Poll the deferred endpoint until the credentials come, within a bound."""
         deadline = time.monotonic() + DEFERRED_WAIT_SECONDS
-        while "transaction_id" in result and "credentials" not in result:
+        while (
+            self.behaviour.await_deferred
+            and "transaction_id" in result
+            and "credentials" not in result
+        ):
             if metadata.deferred_credential_endpoint is None or time.monotonic() > deadline:
                 raise _fail("deferred issuance did not complete")
             time.sleep(float(result.get("interval", 1)))  # type: ignore[arg-type]
@@ -254,13 +258,14 @@ class IssuanceClient:
             .rstrip(b"=")
             .decode()
         )
+        challenge, method = self.behaviour.pkce(verifier, s256=challenge)
         state = b64url_encode(self.random.token_bytes(12))
         request = {
             "response_type": "code",
             "client_id": self.client_id,
             "redirect_uri": self.redirect_uri,
             "code_challenge": challenge,
-            "code_challenge_method": "S256",
+            "code_challenge_method": method,
             "state": state,
             "authorization_details": json.dumps(
                 [{"type": "openid_credential", "credential_configuration_id": configuration_id}]

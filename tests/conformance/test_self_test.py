@@ -98,6 +98,36 @@ def test_quirk_is_caught_by_its_checks_and_nothing_else(
     }
 
 
+def test_the_recommended_checks_that_catch_quirks_are_quiet_on_the_clean_stack(
+    fresh_dir: tuple[Path, dict[str, str]],
+) -> None:
+    """A recommended check catches its quirk with a warning or a failure; it is only a
+    catch if the clean stack gets neither."""
+    checks = [c for c in select_checks() if c.catches and c.severity.value == "recommended"]
+    assert {"ISS-CRED-14", "VER-REQ-11", "VER-RESP-05", "WAL-24", "WAL-32"} <= {
+        c.id for c in checks
+    }
+    data_dir, hosts = fresh_dir
+    stack = start_stack(data_dir=data_dir, hosts=hosts, roles=ROLES)
+    try:
+        run = run_checks(local_targets(stack.urls, data_dir), checks)
+    finally:
+        stack.stop()
+    loud = [
+        (r.check.id, r.subject, r.status.value, r.message)
+        for r in run.results
+        if r.status in (Status.FAILED, Status.WARNING, Status.ERROR)
+    ]
+    assert loud == []
+    assert {r.check.id for r in run.results if r.status is Status.PASSED} >= {
+        "ISS-CRED-14",
+        "VER-REQ-11",
+        "VER-RESP-05",
+        "WAL-24",
+        "WAL-32",
+    }
+
+
 def test_the_committed_requirement_matrix_is_the_generated_one() -> None:
     from passerelle.conformance.requirements import render_registry
 
