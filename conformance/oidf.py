@@ -54,8 +54,9 @@ authorization-code path (only those about PKCE, codes and request_uri; the plan'
 other FAPI modules test client authentication and DPoP, which our issuers' public
 clients do not use)."""
 _WALLET_AS_ISSUER = (
-    "not covered yet: the wallet plan loads the wallet from the real issuer target; the "
-    "suite does not yet play issuer and authorization server to judge what a wallet sends"
+    "not covered yet: the suite's issuer offers the code flow (WAL-31) and answers its "
+    "token requests without authorization_details, but does not steer the wallet to ask "
+    "by scope, which is what this module is about"
 )
 
 MODULES: tuple[OidfModule, ...] = (
