@@ -100,6 +100,8 @@ class _State:
     deferred_ready: list[str] = field(default_factory=list)
     """The credentials waiting behind the transaction_id, until fetched."""
     deferred_requests: list[JsonObject] = field(default_factory=list)
+    deferrals: int = 0
+    """Credential requests answered with the transaction_id."""
 
 
 class _Handler(SuiteHandler["SuiteIssuer"]):
@@ -335,6 +337,7 @@ class SuiteIssuer(ServedRole):
             self.state.spent.update(str(s.claims.get("nonce")) for s in seen)
             if self.deferred:
                 self.state.deferred_ready.extend(credentials)
+                self.state.deferrals += 1
                 return 202, deferred_response(self.state.transaction_id, interval=1)
             self.state.issued.extend(credentials)
             self._changed.notify_all()

@@ -5,8 +5,9 @@ own: wrong Transaction Code, replayed codes, key proofs with the wrong nonce, au
 type or signature, requests without a token. Some of them match modules of the OpenID
 Foundation's issuer test plan, and say so in their ``oidf`` field; that plan also
 tests client and key attestations, which these checks do not (``docs/conformance.md``
-has the module-by-module table). The authorization-code path is in :mod:`.issuer_code`. Every negative starts
-from its own offer, token and nonce, so that one finding never turns into a cascade.
+has the module-by-module table); the authorization-code path is in :mod:`.issuer_code`.
+Every negative starts from its own offer, token and nonce, so that one finding never
+turns into a cascade.
 The content checks read the credentials the happy path obtained once per run
 (``obtain_shared``), without trusting their signature: that is one check's business,
 not every check's.
