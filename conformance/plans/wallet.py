@@ -9,7 +9,9 @@ wallet must enforce on a Request Object. The wallet is driven through its backch
 sends. A wallet target without a ``backchannel`` has every check skipped, saying so.
 
 - WAL-01: the wallet is loaded with a credential from the issuer target the targets
-  file names (``issuer``, ``configuration``, ``persona``), which the suite trusts.
+  file names (``issuer``, ``configuration``, ``persona``), which the suite trusts; or,
+  with ``suite_credential`` (``{file: sample.json}`` or ``{vct: …, claims: {…}}``), from
+  the suite's own issuer, so that no issuer target is needed at all.
 - WAL-02..08: an honest DCQL request for two claims, signed as the suite's verifier
   identity (``verifier_identity``, a WRPAC-listed access certificate). What reaches
   the suite's response_uri is judged: the vp_token, the state, the KB-JWT, the
@@ -37,6 +39,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from passerelle import JsonObject, JsonValue, PasserelleError
 from passerelle.jose import (
@@ -236,6 +240,8 @@ def _said(decision: JsonObject) -> str:
 
 def _receive(ctx: CheckContext) -> _Held:
     backchannel = wallet_backchannel(ctx)
+    if ctx.target.get("suite_credential") is not None:
+        return _receive_from_suite(ctx, backchannel)
     issuer_name = str(ctx.target.require("issuer"))
     configuration = str(ctx.target.require("configuration"))
     persona = str(ctx.target.require("persona"))
@@ -254,6 +260,34 @@ def _receive(ctx: CheckContext) -> _Held:
         )
         return _Held(**described)
     answer = ctx.http.post(f"{backchannel}/offers", json={"offer": offer, "tx_code": made.tx_code})
+    return _held(ctx, backchannel, answer, f"{configuration} from {issuer_name}")
+
+
+def _receive_from_suite(ctx: CheckContext, backchannel: str) -> _Held:
+    """The credential of ``suite_credential``, offered by the suite's own issuer."""
+    setup = _setup(ctx)
+    vct, claims, _ = _credential_spec(ctx.target.get("suite_credential"))
+    with _suite_issuer(ctx, setup) as issuer:
+        link = issuer.offer_link()
+        if is_interactive(ctx):
+            described = receive_interactively(
+                ctx,
+                lambda: {
+                    "format": "dc+sd-jwt",
+                    "vct": vct,
+                    "claims": [{"path": [name]} for name in claims],
+                },
+                vct,
+                link,
+                None,
+            )
+            return _Held(**described)
+        answer = ctx.http.post(f"{backchannel}/offers", json={"offer": link})
+    return _held(ctx, backchannel, answer, f"{vct} from the suite's issuer")
+
+
+def _held(ctx: CheckContext, backchannel: str, answer: httpx.Response, what: str) -> _Held:
+    """What the wallet says it did with an offer, and the credential it lists for it."""
     if answer.status_code >= 500:
         raise CheckError(
             ErrorClass.UNPARSEABLE, f"the wallet's backchannel failed: HTTP {answer.status_code}"
@@ -265,7 +299,7 @@ def _receive(ctx: CheckContext) -> _Held:
     accepted = [o for o in outcomes if isinstance(o, dict) and o.get("accepted") is True]
     expect(
         accepted,
-        f"the wallet did not obtain and accept {configuration} from {issuer_name}: "
+        f"the wallet did not obtain and accept {what}: "
         + "; ".join(_said(o) for o in outcomes if isinstance(o, dict)),
     )
     credential_id = accepted[0].get("credential_id")
@@ -1326,64 +1360,13 @@ def _issue_from_suite(
     code flow (PAR, PKCE, a login that takes the target's persona), ``deferred`` answers
     with a ``transaction_id`` first."""
     setup = _setup(ctx)
-    issued = obtain_shared(
-        ctx,
-        str(ctx.target.require("issuer")),
-        str(ctx.target.require("configuration")),
-        str(ctx.target.require("persona")),
-    )
-    if issued.format != "dc+sd-jwt":
-        raise CheckSkipped(f"the suite issues SD-JWT VCs only, not {issued.format}")
-    parsed = parse_sd_jwt(issued.credential)
-    payload = parsed.unverified_payload()
-    claims = {
-        k: v
-        for k, v in process_disclosures(parsed, payload).claims.items()
-        if k not in _NOT_SUBJECT_CLAIMS
-    }
-    named = ctx.target.get("issuer_identity") or "eu-pid-provider"
-    own = file_identity(named, what=f"{ctx.target.name}.issuer_identity")
-    if own is not None:
-        signer, x5c = own.signer, list(own.x5c)
-    elif setup.pki is None:
-        raise CheckSkipped("no suite PKI and no issuer_identity files to sign credentials with")
-    else:
-        try:
-            signer, x5c = setup.pki.signer(str(named)), setup.pki.x5c(str(named))
-        except PasserelleError as exc:
-            raise CheckError(ErrorClass.SUITE, f"issuer_identity: {exc.detail}") from exc
-    integrity = payload.get("vct#integrity")
-    vct = str(payload.get("vct"))
-
-    def issue(key: PublicKey) -> str:
-        return issue_sd_jwt_vc(
-            claims,
-            vct=vct,
-            signer=signer,
-            random=SecretsRandom(),
-            now=ctx.now() - timedelta(seconds=5),
-            disclosable=[(name,) for name in claims],
-            holder_key=key,
-            valid_for=timedelta(days=1),
-            vct_integrity=integrity if isinstance(integrity, str) else None,
-            x5c=x5c,
-        )
-
-    host = str(ctx.target.get("suite_issuer_host", setup.host))
-    bind = str(ctx.target.get("suite_issuer_bind", setup.bind))
-    with SuiteIssuer(
-        vct=vct,
-        issue=issue,
-        host=host,
-        bind=bind,
-        tls=setup.tls,
-        clock=ctx.now,
-        authorization_code=authorization_code,
-        deferred=deferred,
+    with _suite_issuer(
+        ctx, setup, authorization_code=authorization_code, deferred=deferred
     ) as issuer:
         body: JsonObject = {"offer": issuer.offer_link()}
         if authorization_code:
-            body["persona"] = str(ctx.target.require("persona"))
+            # The suite's login takes any persona; a wallet needs one to send.
+            body["persona"] = str(ctx.target.get("persona") or "suite-holder")
         answer = ctx.http.post(f"{setup.backchannel}/offers", json=body)
         if answer.status_code >= 500:
             raise CheckError(
@@ -1410,6 +1393,96 @@ def _issue_from_suite(
             transaction_id=state.transaction_id,
             deferrals=state.deferrals,
         )
+
+
+def _credential_spec(spec: Any) -> tuple[str, dict[str, Any], str | None]:
+    """``suite_credential``: a JSON file of ``vct`` and claims (as the catalogue's
+    samples are), or a mapping with ``vct`` and ``claims``; and ``vct#integrity``."""
+    if isinstance(spec, dict) and isinstance(spec.get("file"), str):
+        try:
+            spec = json.loads(Path(spec["file"]).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CheckError(ErrorClass.SUITE, f"suite_credential: {exc}") from exc
+    if not isinstance(spec, dict) or not isinstance(spec.get("vct"), str):
+        raise CheckError(ErrorClass.SUITE, "suite_credential: a vct and claims are required")
+    claims = spec.get("claims")
+    if not isinstance(claims, dict):
+        claims = {k: v for k, v in spec.items() if k not in ("vct", "vct#integrity")}
+    integrity = spec.get("vct#integrity")
+    return spec["vct"], dict(claims), integrity if isinstance(integrity, str) else None
+
+
+def _suite_claims(ctx: CheckContext) -> tuple[str, dict[str, Any], str | None]:
+    """What the suite's issuer issues: ``suite_credential``, or the type and claims of
+    the credential the wallet's issuer target issues (read, not trusted)."""
+    spec = ctx.target.get("suite_credential")
+    if spec is not None:
+        return _credential_spec(spec)
+    issued = obtain_shared(
+        ctx,
+        str(ctx.target.require("issuer")),
+        str(ctx.target.require("configuration")),
+        str(ctx.target.require("persona")),
+    )
+    if issued.format != "dc+sd-jwt":
+        raise CheckSkipped(f"the suite issues SD-JWT VCs only, not {issued.format}")
+    parsed = parse_sd_jwt(issued.credential)
+    payload = parsed.unverified_payload()
+    claims = {
+        k: v
+        for k, v in process_disclosures(parsed, payload).claims.items()
+        if k not in _NOT_SUBJECT_CLAIMS
+    }
+    integrity = payload.get("vct#integrity")
+    return (
+        str(payload.get("vct")),
+        claims,
+        integrity if isinstance(integrity, str) else None,
+    )
+
+
+def _suite_issuer(
+    ctx: CheckContext, setup: _Setup, *, authorization_code: bool = False, deferred: bool = False
+) -> SuiteIssuer:
+    """The suite's issuer for this wallet, signing as ``issuer_identity`` (a PKI entity
+    the wallet trusts through the lists; default ``eu-pid-provider``)."""
+    vct, claims, integrity = _suite_claims(ctx)
+    named = ctx.target.get("issuer_identity") or "eu-pid-provider"
+    own = file_identity(named, what=f"{ctx.target.name}.issuer_identity")
+    if own is not None:
+        signer, x5c = own.signer, list(own.x5c)
+    elif setup.pki is None:
+        raise CheckSkipped("no suite PKI and no issuer_identity files to sign credentials with")
+    else:
+        try:
+            signer, x5c = setup.pki.signer(str(named)), setup.pki.x5c(str(named))
+        except PasserelleError as exc:
+            raise CheckError(ErrorClass.SUITE, f"issuer_identity: {exc.detail}") from exc
+
+    def issue(key: PublicKey) -> str:
+        return issue_sd_jwt_vc(
+            claims,
+            vct=vct,
+            signer=signer,
+            random=SecretsRandom(),
+            now=ctx.now() - timedelta(seconds=5),
+            disclosable=[(name,) for name in claims],
+            holder_key=key,
+            valid_for=timedelta(days=1),
+            vct_integrity=integrity,
+            x5c=x5c,
+        )
+
+    return SuiteIssuer(
+        vct=vct,
+        issue=issue,
+        host=str(ctx.target.get("suite_issuer_host", setup.host)),
+        bind=str(ctx.target.get("suite_issuer_bind", setup.bind)),
+        tls=setup.tls,
+        clock=ctx.now,
+        authorization_code=authorization_code,
+        deferred=deferred,
+    )
 
 
 def _suite_issuance(
