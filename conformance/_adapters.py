@@ -92,7 +92,9 @@ _CALLS: Mapping[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {
         frozenset({"tx_code", "link"}),
     ),
     "request": (
-        frozenset({"dcql_query", "response_mode", "request_uri_method"}),
+        frozenset(
+            {"dcql_query", "response_mode", "request_uri_method", "same_device", "redirect_uri"}
+        ),
         frozenset({"request_url"}),
         frozenset({"transaction_id"}),
     ),
@@ -246,6 +248,8 @@ def default_verifier_adapter(
                 "dcql_query": "{dcql_query}",
                 "response_mode": "{response_mode}",
                 "request_uri_method": "{request_uri_method}",
+                "same_device": "{same_device}",
+                "redirect_uri": "{redirect_uri}",
             },
             extract={
                 "request_url": Extract(pointer="/request_url"),
@@ -519,8 +523,11 @@ def make_request(
     *,
     response_mode: str | None = None,
     request_uri_method: str | None = None,
+    same_device: bool | None = None,
+    redirect_uri: str | None = None,
 ) -> MadeRequest:
-    """A fresh presentation request from the verifier, the way its targets entry says."""
+    """A fresh presentation request from the verifier, the way its targets entry says
+    (``same_device`` and ``redirect_uri``: a same-device flow returning to a frontend)."""
     static = _static(ctx, verifier, "request_url")
     if static is not None:
         return MadeRequest(transaction_id="static", request_url=static, body={})
@@ -531,6 +538,8 @@ def make_request(
         "dcql_query": dict(dcql_query),
         "response_mode": response_mode,
         "request_uri_method": request_uri_method,
+        "same_device": same_device,
+        "redirect_uri": redirect_uri,
     }
     answer = _send(ctx, verifier, call, values, "request")
     request_url = _read(call.extract["request_url"], answer)

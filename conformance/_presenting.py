@@ -226,6 +226,8 @@ def start_transaction(
     *,
     response_mode: str | None = None,
     request_uri_method: str | None = None,
+    same_device: bool | None = None,
+    redirect_uri: str | None = None,
 ) -> Transaction:
     """Ask the verifier for a new presentation request, the way its adapter says (the
     suite cannot scan the QR code a person would)."""
@@ -235,6 +237,8 @@ def start_transaction(
         dcql_query,
         response_mode=response_mode,
         request_uri_method=request_uri_method,
+        same_device=same_device,
+        redirect_uri=redirect_uri,
     )
     tid, request_url = made.transaction_id, made.request_url
     answer = made.body if isinstance(made.body, Mapping) else {}
@@ -658,10 +662,15 @@ def answer(
 
 
 def response_form(
-    request: AuthorizationRequest, vp_token: Mapping[str, list[str]], *, fault: Fault = Fault.NONE
+    request: AuthorizationRequest,
+    vp_token: Mapping[str, list[str]],
+    *,
+    fault: Fault = Fault.NONE,
+    enc: str | None = None,
 ) -> dict[str, str]:
     """The body POSTed to ``response_uri``: the form of ``direct_post``, or under
-    ``direct_post.jwt`` a JWE to the request's ``client_metadata.jwks`` (§8.3)."""
+    ``direct_post.jwt`` a JWE to the request's ``client_metadata.jwks`` (§8.3), with
+    ``enc`` when given, else one the request lists."""
     state = request.state
     if fault is Fault.WRONG_STATE:
         state = (state or "") + "-other"
@@ -678,7 +687,12 @@ def response_form(
         jwe = encrypt_response(
             payload,
             verifier_jwks=metadata.jwks,
-            enc_values_supported=metadata.encrypted_response_enc_values_supported,
+            enc_values_supported=(
+                [enc] if enc is not None else metadata.encrypted_response_enc_values_supported
+            ),
+            # A128GCM first when listed (OpenID4VP's default): a check about something
+            # else never hinges on A256GCM, which VER-ENC-02 tries on its own.
+            prefer=("A128GCM", "A256GCM"),
         )
     except PasserelleError as exc:
         raise CheckFailed(

@@ -219,6 +219,8 @@ class Deviation:
     """A ``client_id`` for the request URL other than the Request Object's."""
     extra_jwks: tuple[JsonObject, ...] = ()
     """Keys put before the usable encryption key in ``client_metadata.jwks``."""
+    enc_values: tuple[str, ...] | None = None
+    """``encrypted_response_enc_values_supported`` other than the honest one."""
 
     @property
     def is_honest(self) -> bool:
@@ -291,7 +293,8 @@ class PendingRequest:
             usable = encryption_jwk(self.encryption_key.public_key(), kid=self.encryption_kid)
             metadata = ClientMetadata(
                 jwks={"keys": [*self.deviation.extra_jwks, usable]},
-                encrypted_response_enc_values_supported=(RESPONSE_ENC,),
+                encrypted_response_enc_values_supported=self.deviation.enc_values
+                or (RESPONSE_ENC,),
                 vp_formats_supported=_FORMATS,
             )
         request = AuthorizationRequest(

@@ -16,9 +16,10 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ._haip_presentation import HAIP_PRESENTATION
 from ._model import Check, Requirement
 
-__all__ = ["UNCOVERED", "main", "render_registry", "requirements_markdown"]
+__all__ = ["UNCOVERED", "WHY_UNCOVERED", "main", "render_registry", "requirements_markdown"]
 
 _HAIP_COMMIT = "c396894fa628763d5575d9f12f80f8f9f4773067"
 _HAIP = (
@@ -110,7 +111,11 @@ UNCOVERED: tuple[Requirement, ...] = (
         ),
         link=f"{_DSP}#exposure-of-dataspace-protocol-versions",
     ),
+    *(requirement for requirement, _ in HAIP_PRESENTATION),
 )
+
+#: Why a requirement no check quotes is met elsewhere (code and test) or left, by text.
+WHY_UNCOVERED: dict[str, str] = {r.text: why for r, why in HAIP_PRESENTATION}
 
 
 def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
@@ -198,6 +203,8 @@ def requirements_markdown(checks: Iterable[Check], known: Iterable[Requirement] 
         lines += [f"### {spec}", ""]
         for requirement in (r for r in uncovered if r.spec == spec):
             lines += _requirement_block("####", requirement)
+            if requirement.text in WHY_UNCOVERED:
+                lines += [f"*Coverage:* {WHY_UNCOVERED[requirement.text]}", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

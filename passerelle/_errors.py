@@ -307,6 +307,7 @@ class Reason(enum.StrEnum):
     OID4VP_TRANSACTION_UNKNOWN = "oid4vp.transaction_unknown"
     OID4VP_TRANSACTION_EXPIRED = "oid4vp.transaction_expired"
     OID4VP_SESSION_TRANSITION_INVALID = "oid4vp.session_transition_invalid"
+    OID4VP_RESPONSE_CODE_MISMATCH = "oid4vp.response_code_mismatch"
 
     # DCQL (OpenID4VP 1.0 §6).
     DCQL_INVALID_QUERY = "dcql.invalid_query"

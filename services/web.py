@@ -33,6 +33,8 @@ from passerelle import Fault, JsonObject, PasserelleError, Reason, __version__
 from passerelle._net import is_loopback_host
 from passerelle.oid4vci import HTTP_STATUS_FOR_ERROR, error_body, error_headers
 
+from .docs import serve_docs_offline
+
 __all__ = [
     "ERROR_RESPONSES",
     "MAX_BODY_BYTES",
@@ -250,6 +252,8 @@ def install_edge(
     ``other_errors`` maps a path prefix to the JSON Schema of the error body a protocol
     of its own answers there with (the Dataspace Protocol's ``*Error`` messages): the
     OpenAPI document then says that body or our envelope (the edge's own refusals)."""
+
+    serve_docs_offline(app)
 
     @app.exception_handler(PasserelleError)
     async def _passerelle_error(_: Request, exc: PasserelleError) -> JSONResponse:

@@ -18,6 +18,7 @@ never served before, so no cache and no history can explain an acceptance.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -25,8 +26,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
 
 from passerelle import PasserelleError
+from passerelle.dcql import parse_dcql_query
 from passerelle.jose import decode_unverified_jws, verify_jws
 from passerelle.oid4vp import (
     DEFAULT_REQUEST_OBJECT_ALGORITHMS,
@@ -34,11 +39,17 @@ from passerelle.oid4vp import (
     OPENID4VP_SCHEME,
     REQUEST_OBJECT_TYP,
     RESPONSE_ENCRYPTION_ALG,
+    SUPPORTED_RESPONSE_ENC,
     ResponseMode,
     parse_client_id,
 )
 from passerelle.status_list import StatusValue
-from passerelle.x509 import check_x509_san_dns, verify_x5c_chain, x509_hash
+from passerelle.x509 import (
+    check_x509_san_dns,
+    decode_unverified_x5c,
+    verify_x5c_chain,
+    x509_hash,
+)
 
 from .._context import CheckContext
 from .._holder import obtain_shared
@@ -102,8 +113,11 @@ def _vp(section: str, text: str) -> Requirement:
     )
 
 
-def _haip(text: str) -> Requirement:
-    return Requirement(spec="OpenID4VC HAIP 1.0", section="5", text=text, link=f"{_HAIP}#section-5")
+def _haip(text: str, section: str = "5") -> Requirement:
+    """A sentence of HAIP 1.0 (final), §5 (OpenID4VP) or §5.1 (via redirects)."""
+    return Requirement(
+        spec="OpenID4VC HAIP 1.0", section=section, text=text, link=f"{_HAIP}#section-{section}"
+    )
 
 
 def _sd_jwt(section: str, text: str) -> Requirement:
@@ -334,8 +348,8 @@ def _san_dns(ctx: CheckContext) -> None:
     plan=PLAN,
     profiles=("eu-haip",),
     requirement=_haip(
-        "For Client Identifier Prefix as introduced in Section 5.10 of [OIDF.OID4VP], "
-        "x509_hash MUST be supported by the Wallet and used by the Verifier."
+        "For signed requests, the Verifier MUST use, and the Wallet MUST accept the Client "
+        "Identifier Prefix x509_hash as defined in Section 5.9.3 of [OIDF.OID4VP]."
     ),
 )
 def _x509_hash(ctx: CheckContext) -> None:
@@ -366,12 +380,76 @@ def _x509_hash(ctx: CheckContext) -> None:
     )
 
 
+def _self_signed(certificate: x509.Certificate) -> bool:
+    if certificate.issuer != certificate.subject:
+        return False
+    try:
+        certificate.verify_directly_issued_by(certificate)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+@check(
+    "VER-REQ-12",
+    "HAIP: the request's x5c holds no trust anchor and its signing certificate is not self-signed",
+    plan=PLAN,
+    profiles=("eu-haip",),
+    requirement=_haip(
+        "The X.509 certificate of the trust anchor MUST NOT be included in the x5c JOSE "
+        "header of the signed request. The X.509 certificate signing the request MUST NOT be "
+        "self-signed."
+    ),
+)
+def _x5c_without_anchor(ctx: CheckContext) -> None:
+    fetched = _request(ctx)
+    try:
+        chain = decode_unverified_x5c(fetched.header.get("x5c"))
+    except PasserelleError as exc:
+        raise CheckFailed(f"x5c: {exc.detail}", reason=str(exc.reason)) from exc
+    anchors = {a.fingerprint(hashes.SHA256()) for a in access_anchors(ctx, ctx.target)}
+    listed = [
+        c.subject.rfc4514_string() for c in chain if c.fingerprint(hashes.SHA256()) in anchors
+    ]
+    ctx.record(x5c_subjects=[c.subject.rfc4514_string() for c in chain])
+    expect(not _self_signed(chain[0]), "the certificate signing the request is self-signed")
+    expect(not listed, f"x5c includes the trust anchor {listed}")
+    selfsigned = [c.subject.rfc4514_string() for c in chain[1:] if _self_signed(c)]
+    expect(not selfsigned, f"x5c includes a self-signed (anchor) certificate: {selfsigned}")
+
+
+@check(
+    "VER-REQ-13",
+    "HAIP: the request asks with a DCQL query",
+    plan=PLAN,
+    profiles=("eu-haip",),
+    requirement=_haip(
+        "The DCQL query and response MUST be used as defined in Section 6 of [OIDF.OID4VP]."
+    ),
+)
+def _dcql_used(ctx: CheckContext) -> None:
+    fetched = _request(ctx)
+    query = fetched.claims.get("dcql_query")
+    others = sorted(k for k in ("presentation_definition", "scope") if k in fetched.claims)
+    ctx.record(dcql_query=isinstance(query, dict), other_queries=others)
+    expect(isinstance(query, dict), "the Request Object carries no dcql_query object")
+    expect(not others, f"the Request Object also asks by {others}")
+    try:
+        parse_dcql_query(query)
+    except PasserelleError as exc:
+        raise CheckFailed(f"dcql_query: {exc.detail}", reason=str(exc.reason)) from exc
+
+
 @check(
     "VER-REQ-06",
     "HAIP: the request asks for an encrypted response (direct_post.jwt)",
     plan=PLAN,
     profiles=("eu-haip",),
-    requirement=_haip("Response mode MUST be direct_post.jwt."),
+    requirement=_haip(
+        "Response encryption MUST be used by utilizing response mode direct_post.jwt, as "
+        "defined in Section 8.3 of [OIDF.OID4VP].",
+        section="5.1",
+    ),
 )
 def _haip_mode(ctx: CheckContext) -> None:
     fetched = _request(ctx)
@@ -493,8 +571,9 @@ def _wallet_nonce(ctx: CheckContext) -> None:
     plan=PLAN,
     profiles=("eu-haip",),
     requirement=_haip(
-        "Authorization Request MUST be sent using the request_uri parameter as defined in "
-        "JWT-Secured Authorization Request (JAR) [RFC9101]."
+        "Signed Authorization Requests MUST be used by utilizing JWT-Secured Authorization "
+        "Request (JAR) [RFC9101] with the request_uri parameter.",
+        section="5.1",
     ),
 )
 def _by_reference(ctx: CheckContext) -> None:
@@ -1123,3 +1202,186 @@ def _not_cacheable(ctx: CheckContext) -> None:
     ctx.record(without_no_store=cacheable)
     if cacheable:
         raise CheckWarning(f"answered without Cache-Control: no-store: {cacheable}")
+
+
+# --- HAIP: response encryption and the same-device redirect ------------------------------
+
+_HAIP_ENC = _haip(
+    "The JWE enc (encryption algorithm) header parameter (see [RFC7516, section 4.1.2]) "
+    "values A128GCM and A256GCM (as defined in [RFC7518, section 5.3]) MUST be supported by "
+    "Verifiers. … Verifiers MUST list both A128GCM and A256GCM in "
+    "encrypted_response_enc_values_supported in their client metadata."
+)
+
+
+def _encrypted_session(ctx: CheckContext) -> Session:
+    if ResponseMode.DIRECT_POST_JWT.value not in response_modes(ctx.target):
+        raise CheckSkipped(f"{ctx.target.profile} does not use direct_post.jwt")
+    _, query = _inputs(ctx)
+    return open_session(ctx, ctx.target, query, response_mode=ResponseMode.DIRECT_POST_JWT.value)
+
+
+def _listed_enc(session: Session) -> list[str]:
+    metadata = session.request.client_metadata
+    listed = metadata.encrypted_response_enc_values_supported if metadata else None
+    # §8.3: absent, the Wallet uses "the default value of A128GCM".
+    return list(listed) if listed else ["A128GCM"]
+
+
+@check(
+    "VER-ENC-01",
+    "HAIP: the request lists both A128GCM and A256GCM for the response encryption",
+    plan=PLAN,
+    profiles=("eu-haip",),
+    catches=("verifier:enc_a128gcm_only",),
+    oidf="oid4vp-1final-verifier-happy-flow",
+    requirement=_HAIP_ENC,
+)
+def _enc_listed(ctx: CheckContext) -> None:
+    listed = _listed_enc(_encrypted_session(ctx))
+    ctx.record(encrypted_response_enc_values_supported=listed)
+    missing = [enc for enc in ("A128GCM", "A256GCM") if enc not in listed]
+    expect(not missing, f"encrypted_response_enc_values_supported lacks {missing}")
+
+
+@check(
+    "VER-ENC-02",
+    "A response encrypted with each enc the request lists is accepted",
+    plan=PLAN,
+    catches=("verifier:refuse_a256gcm",),
+    requirement=_vp(
+        "5.1",
+        "encrypted_response_enc_values_supported: OPTIONAL. Non-empty array of strings, "
+        "where each string is a JWE [RFC7516] enc algorithm that can be used as the content "
+        "encryption algorithm for encrypting the Response.",
+    ),
+)
+def _enc_accepted(ctx: CheckContext) -> None:
+    holding, _ = _inputs(ctx)
+    listed = _listed_enc(_encrypted_session(ctx))
+    usable = [enc for enc in listed if enc in SUPPORTED_RESPONSE_ENC]
+    ctx.record(listed=listed, tried=usable)
+    if not usable:
+        raise CheckSkipped(f"the request lists no enc the suite can encrypt with: {listed}")
+    refused: dict[str, str | None] = {}
+    for enc in usable:
+        session = _encrypted_session(ctx)
+        vp_token = answer(holding, session.request, now=ctx.now())
+        _, outcome = _respond(ctx, session, response_form(session.request, vp_token, enc=enc))
+        if not outcome.accepted:
+            refused[enc] = outcome.reason
+    expect(not refused, f"an honest response encrypted with a listed enc is refused: {refused}")
+
+
+@check(
+    "VER-ENC-03",
+    "HAIP: each request carries an encryption key of its own",
+    plan=PLAN,
+    profiles=("eu-haip",),
+    catches=("verifier:reuse_encryption_key",),
+    requirement=_haip(
+        "Verifiers MUST supply ephemeral encryption public keys specific to each "
+        "Authorization Request passed via client metadata as specified in Section 8.3 of "
+        "[OIDF.OID4VP]."
+    ),
+)
+def _enc_key_per_request(ctx: CheckContext) -> None:
+    seen: list[tuple[tuple[object, object], ...]] = []
+    for _ in range(2):
+        metadata = _encrypted_session(ctx).request.client_metadata
+        keys = metadata.jwks.get("keys") if metadata and metadata.jwks else None
+        expect(isinstance(keys, list) and keys, "client_metadata has no jwks with keys")
+        assert isinstance(keys, list)
+        seen.append(tuple((k.get("x"), k.get("y")) for k in keys if isinstance(k, dict)))
+    ctx.record(key_coordinates_equal=seen[0] == seen[1])
+    shared = set(seen[0]) & set(seen[1])
+    expect(not shared, "two Authorization Requests carry the same encryption public key")
+
+
+_FRONTEND = "https://frontend.conformance.example/after-presentation?suite=1"
+
+
+def _same_device_answer(ctx: CheckContext) -> httpx.Response:
+    """An honest presentation in a same-device transaction asking to return to
+    :data:`_FRONTEND`; the response_uri's answer as sent. Its result is not read: it is
+    released only against the Response Code (OpenID4VP §13.3)."""
+    call = ctx.target.adapter.request if ctx.target.adapter is not None else None
+    if call is None or "{same_device}" not in json.dumps(call.body):
+        raise CheckSkipped("the verifier's adapter cannot open a same-device transaction")
+    holding, query = _inputs(ctx)
+    transaction = start_transaction(
+        ctx,
+        ctx.target,
+        query,
+        response_mode=_mode(ctx),
+        same_device=True,
+        redirect_uri=_FRONTEND,
+    )
+    fetched = fetch_request(ctx, transaction)
+    session = Session(
+        transaction=transaction, fetched=fetched, verified=verify_request(ctx, fetched)
+    )
+    vp_token = answer(holding, session.request, now=ctx.now())
+    response = ctx.http.post(
+        session.request.response_uri,
+        data=response_form(session.request, vp_token),
+        follow_redirects=False,
+    )
+    ctx.record(http_status=response.status_code, location=response.headers.get("location"))
+    return response
+
+
+@check(
+    "VER-RESP-06",
+    "HAIP same-device: the answer to the wallet's POST carries a redirect_uri with a fresh value",
+    plan=PLAN,
+    profiles=("eu-haip",),
+    catches=(
+        "verifier:no_same_device_redirect",
+        "verifier:http_redirect_answer",
+        "verifier:plain_text_answer",
+    ),
+    requirement=_haip(
+        'If "same-device" flow is used, then: … Verifiers MUST include redirect_uri in the '
+        "HTTP response to the Wallet's HTTP POST to the response_uri, as defined in Section "
+        "8.2 of [OIDF.OID4VP].",
+        section="5.1",
+    ),
+)
+def _same_device_redirect(ctx: CheckContext) -> None:
+    response = _same_device_answer(ctx)
+    _json_object_answer(response, "same-device presentation")
+    redirect = response.json().get("redirect_uri")
+    ctx.record(redirect_uri=redirect)
+    expect(isinstance(redirect, str) and redirect, "the answer carries no redirect_uri")
+    assert isinstance(redirect, str)
+    parts = urlsplit(redirect)
+    expect(
+        parts.scheme in ("https", "http") and bool(parts.netloc),
+        f"redirect_uri {redirect!r} is not an absolute URI",
+    )
+    # §8.2: "The Verifier MUST include a fresh, cryptographically random value in the URL."
+    fresh = redirect.replace(_FRONTEND, "")
+    expect(
+        len(fresh) >= 16,
+        f"redirect_uri {redirect!r} adds no fresh random value to the frontend's URI",
+    )
+
+
+@check(
+    "VER-RESP-07",
+    "A same-device answer is a 200 JSON object, never an HTTP redirect",
+    plan=PLAN,
+    catches=("verifier:http_redirect_answer", "verifier:plain_text_answer"),
+    requirement=_RESPONSE_URI_ANSWER,
+)
+def _same_device_not_http_redirect(ctx: CheckContext) -> None:
+    """OpenID4VP §8.2 has the Wallet treat an HTTP redirect from the Response URI as an
+    error: the redirect_uri travels in the JSON object of a 200."""
+    response = _same_device_answer(ctx)
+    expect(
+        not 300 <= response.status_code < 400,
+        f"the response_uri answered HTTP {response.status_code} (an HTTP redirect to "
+        f"{response.headers.get('location')!r}), not 200 with redirect_uri in JSON",
+    )
+    _json_object_answer(response, "same-device presentation")

@@ -611,6 +611,7 @@ def _direct_post(ctx: CheckContext) -> None:
     "WAL-03",
     "Under direct_post.jwt the response is a JWE encrypted to the suite's key, with its kid",
     plan=PLAN,
+    catches=("wallet:ignore_response_enc",),
     oidf=("oid4vp-1final-wallet-happy-flow", "oid4vp-1final-wallet-request-uri-method-post"),
     requirement=_vp(
         "8.3",
@@ -732,9 +733,10 @@ def _kb_integrity(ctx: CheckContext) -> None:
     requirement=Requirement(
         spec="OpenID4VC HAIP 1.0",
         section="5",
-        text="For Client Identifier Prefix as introduced in Section 5.10 of [OIDF.OID4VP], "
-        "x509_hash MUST be supported by the Wallet and used by the Verifier.",
-        link="https://openid.net/specs/openid4vc-high-assurance-interoperability-profile-1_0.html",
+        text="For signed requests, the Verifier MUST use, and the Wallet MUST accept the "
+        "Client Identifier Prefix x509_hash as defined in Section 5.9.3 of [OIDF.OID4VP].",
+        link="https://openid.net/specs/"
+        "openid4vc-high-assurance-interoperability-profile-1_0-final.html#section-5",
     ),
     catches=("wallet:wrong_kb_aud",),
 )
@@ -1707,4 +1709,46 @@ def _wallet_deferred(ctx: CheckContext) -> None:
         any(o.get("accepted") is True for o in seen.outcomes),
         "the wallet did not accept the deferred credential: "
         + "; ".join(_said(o) for o in seen.outcomes),
+    )
+
+
+@check(
+    "WAL-ENC-01",
+    "The response is encrypted with an enc the request lists, never another",
+    plan=PLAN,
+    catches=("wallet:ignore_response_enc",),
+    requirement=_vp(
+        "8.3",
+        "The JWE enc content encryption algorithm used is obtained from the "
+        "encrypted_response_enc_values_supported parameter of client metadata, such as the "
+        "client_metadata request parameter, allowing for the default value of A128GCM when "
+        "not explicitly set.",
+    ),
+)
+def _enc_as_listed(ctx: CheckContext) -> None:
+    """HAIP 1.0 §5: "Wallets MUST support A128GCM or A256GCM, or both": a wallet
+    supporting only one may refuse the request offering only the other, never use an enc
+    the request does not list. Offered only an enc no HAIP wallet need support, it may
+    refuse (OpenID4VP §8.3.1: an error response without encryption), not pick another."""
+    held = _credential(ctx)
+    used: dict[str, object] = {}
+    for offered in ("A128GCM", "A256GCM", "A128CBC-HS256"):
+        try:
+            _, arrival, _ = _answered(
+                ctx,
+                dcql_query=_query(held, _requested_paths(ctx, held)),
+                mode=ResponseMode.DIRECT_POST_JWT,
+                deviation=Deviation(enc_values=(offered,)),
+            )
+        except CheckFailed as exc:
+            used[offered] = None
+            ctx.record(**{f"not_answered_{offered}": exc.message})
+            continue
+        used[offered] = (arrival.jwe_header or {}).get("enc")
+    ctx.record(enc_used=used)
+    wrong = {offered: enc for offered, enc in used.items() if enc not in (None, offered)}
+    expect(not wrong, f"the JWE enc is not the one the request lists: {wrong}")
+    expect(
+        used["A128GCM"] is not None or used["A256GCM"] is not None,
+        f"the wallet answered neither an A128GCM nor an A256GCM request: {used}",
     )

@@ -8,6 +8,7 @@ caller's; ``dcql_query`` is carried as an opaque JSON object for the DCQL layer.
 
 from ._client_id import DidResolver, StaticDidResolver, parse_client_id, resolve_did_request_key
 from ._jwe import (
+    PREFERRED_RESPONSE_ENC,
     RESPONSE_ENCRYPTION_ALG,
     SUPPORTED_RESPONSE_ENC,
     decrypt_response,
@@ -71,6 +72,7 @@ from ._session import (
     moved,
     new_transaction,
     public_view,
+    result_view,
     state_of,
     with_event,
 )
@@ -81,6 +83,7 @@ __all__ = [
     "HAIP_PROFILE",
     "HAIP_SCHEME",
     "OPENID4VP_SCHEME",
+    "PREFERRED_RESPONSE_ENC",
     "REQUEST_OBJECT_TYP",
     "RESPONSE_ENCRYPTION_ALG",
     "RESPONSE_TYPE_VP_TOKEN",
@@ -134,6 +137,7 @@ __all__ = [
     "request_to_claims",
     "request_to_params",
     "resolve_did_request_key",
+    "result_view",
     "state_of",
     "verify_request_object",
     "with_event",

@@ -20,6 +20,7 @@ from ..jose import ECDH_ES, JWE_ENCS, decrypt_ecdh_es, encrypt_ecdh_es, load_pub
 from ._models import DEFAULT_RESPONSE_ENC, oid4vp_error
 
 __all__ = [
+    "PREFERRED_RESPONSE_ENC",
     "RESPONSE_ENCRYPTION_ALG",
     "SUPPORTED_RESPONSE_ENC",
     "decrypt_response",
@@ -29,6 +30,9 @@ __all__ = [
 
 RESPONSE_ENCRYPTION_ALG = ECDH_ES
 SUPPORTED_RESPONSE_ENC: tuple[str, ...] = JWE_ENCS
+#: The Wallet's order of preference among what the Verifier offers. HAIP 1.0 §5: "If
+#: both are supported, the Wallet SHOULD use A256GCM for the JWE enc."
+PREFERRED_RESPONSE_ENC: tuple[str, ...] = ("A256GCM", "A128GCM")
 
 
 def encryption_jwk(key: ec.EllipticCurvePublicKey, *, kid: str) -> JsonObject:
@@ -61,11 +65,15 @@ def _choose_key(verifier_jwks: JsonObject, alg: str) -> JsonObject:
     )
 
 
-def _choose_enc(enc_values_supported: Sequence[str] | None) -> str:
+def _choose_enc(enc_values_supported: Sequence[str] | None, prefer: Sequence[str]) -> str:
     offered = tuple(enc_values_supported) if enc_values_supported else (DEFAULT_RESPONSE_ENC,)
-    for enc in offered:
-        if enc in SUPPORTED_RESPONSE_ENC:
+    # Liberal in what we accept: any value offered that we support will do, ours first.
+    usable = [enc for enc in offered if enc in SUPPORTED_RESPONSE_ENC]
+    for enc in prefer:
+        if enc in usable:
             return enc
+    if usable:
+        return usable[0]
     raise oid4vp_error(
         Reason.OID4VP_ENCRYPTION_UNSUPPORTED, f"none of enc {list(offered)} is supported"
     )
@@ -77,19 +85,21 @@ def encrypt_response(
     verifier_jwks: JsonObject,
     enc_values_supported: Sequence[str] | None,
     alg: str = RESPONSE_ENCRYPTION_ALG,
+    prefer: Sequence[str] = PREFERRED_RESPONSE_ENC,
 ) -> str:
     """Encrypt Authorization Response parameters to the Verifier (Wallet side).
 
     The key is the first P-256 key of ``verifier_jwks`` whose ``alg`` is ``alg``; its
-    ``kid`` goes into the JWE header. ``enc`` is the first of the Verifier's
-    ``encrypted_response_enc_values_supported`` we support, ``A128GCM`` when absent.
+    ``kid`` goes into the JWE header. ``enc`` is one of the Verifier's
+    ``encrypted_response_enc_values_supported`` (``A128GCM`` when absent) that we
+    support: the first of ``prefer`` offered, else the first offered.
     """
     if alg != RESPONSE_ENCRYPTION_ALG:
         raise oid4vp_error(
             Reason.OID4VP_ENCRYPTION_UNSUPPORTED, f"alg {alg} is not supported", fault=Fault.LOCAL
         )
     jwk = _choose_key(verifier_jwks, alg)
-    enc = _choose_enc(enc_values_supported)
+    enc = _choose_enc(enc_values_supported, prefer)
 
     def unsupported(detail: str) -> PasserelleError:
         return oid4vp_error(Reason.OID4VP_ENCRYPTION_UNSUPPORTED, detail)

@@ -131,6 +131,7 @@ WIRE_ERROR_FOR_REASON: Mapping[Reason, str] = {
     _R.OID4VP_RESPONSE_REPLAYED: "invalid_request",
     _R.OID4VP_TRANSACTION_EXPIRED: "invalid_request",
     _R.OID4VP_SESSION_TRANSITION_INVALID: "invalid_request",
+    _R.OID4VP_RESPONSE_CODE_MISMATCH: "access_denied",
 }
 
 
@@ -267,18 +268,20 @@ class Profile:
     response_modes: frozenset[ResponseMode]
     request_object_algorithms: frozenset[str]
     require_signed_request: bool
-    #: ``enc`` values the Verifier must accept for encrypted responses.
+    #: ``enc`` values the Verifier must accept for encrypted responses. A Wallet checking
+    #: a request needs only one of them offered: it is liberal in what it accepts.
     required_response_enc: frozenset[str] = frozenset()
 
 
 #: HAIP 1.0 §5 for SD-JWT VC over redirects: ``x509_hash`` (not ``x509_san_dns``),
 #: signed requests (JAR by ``request_uri``), ``direct_post.jwt``, ES256 (§7),
-#: ECDH-ES P-256 with A128GCM, DCQL (the only query this package parses).
+#: ECDH-ES P-256 with A128GCM and A256GCM ("values A128GCM and A256GCM ... MUST be
+#: supported by Verifiers"), DCQL (the only query this package parses).
 HAIP_PROFILE = Profile(
     name="haip-1.0",
     client_id_prefixes=frozenset({ClientIdPrefix.X509_HASH}),
     response_modes=frozenset({ResponseMode.DIRECT_POST_JWT}),
     request_object_algorithms=frozenset({"ES256"}),
     require_signed_request=True,
-    required_response_enc=frozenset({"A128GCM"}),
+    required_response_enc=frozenset({"A128GCM", "A256GCM"}),
 )

@@ -673,6 +673,9 @@ def check_profile(
             else (DEFAULT_RESPONSE_ENC,)
         )
         if not profile.required_response_enc & set(offered):
-            raise violation(f"the Verifier must accept {sorted(profile.required_response_enc)}")
+            raise violation(
+                f"the Verifier offers enc {list(offered)}, "
+                f"none of {sorted(profile.required_response_enc)}"
+            )
         if metadata is None or metadata.jwks is None:
             raise violation("direct_post.jwt needs client_metadata.jwks")

@@ -26,6 +26,7 @@ lifecycle is tested without HTTP.
 from __future__ import annotations
 
 import enum
+import hmac
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -42,6 +43,7 @@ __all__ = [
     "moved",
     "new_transaction",
     "public_view",
+    "result_view",
     "state_of",
     "with_event",
 ]
@@ -101,9 +103,10 @@ def advance(state: PresentationState, event: PresentationEvent) -> PresentationS
     raise error
 
 
-# What only the verifier may read: the response decryption key and the values the
-# wallet must echo (OpenID4VP §14.1: the nonce is not shown to whoever polls a result).
-_PRIVATE_FIELDS = frozenset({"encryption_key", "nonce", "state_param"})
+# What only the verifier may read: the response decryption key, the values the wallet
+# must echo (OpenID4VP §14.1: the nonce is not shown to whoever polls a result), and the
+# response code only the redirect carries (§13.3 step 8: the frontend must present it).
+_PRIVATE_FIELDS = frozenset({"encryption_key", "nonce", "state_param", "response_code"})
 
 
 def new_transaction(
@@ -170,3 +173,27 @@ def concluded(
 def public_view(row: Mapping[str, JsonValue]) -> JsonObject:
     """The record as whoever created the transaction reads it."""
     return {k: v for k, v in row.items() if k not in _PRIVATE_FIELDS}
+
+
+def result_view(row: Mapping[str, JsonValue], *, response_code: str | None) -> JsonObject:
+    """The record as the Verifier's frontend reads it (OpenID4VP §13.3 step 8).
+
+    Once a ``redirect_uri`` with a Response Code went to the Wallet, the result is only
+    released to whoever presents that code: "the Verifier's Response URI MUST require
+    the frontend to pass the respective Response Code when fetching the Authorization
+    Response" (§14.2). Without it the result is withheld (HAIP 1.0 §5.1: "Verifiers MUST
+    reject presentations if Wallets do not follow the redirect back"); with another
+    code, ``oid4vp.response_code_mismatch``.
+    """
+    view = public_view(row)
+    expected = row.get("response_code")
+    if not isinstance(expected, str):
+        return view
+    if response_code is None:
+        view.pop("result", None)
+        return {**view, "awaiting_response_code": True}
+    if not hmac.compare_digest(response_code.encode(), expected.encode()):
+        raise oid4vp_error(
+            Reason.OID4VP_RESPONSE_CODE_MISMATCH, "not the response code of this transaction"
+        )
+    return view

@@ -487,7 +487,8 @@ def _check_recognition(
                     "recognition",
                     Reason.TRUST_RECOGNITION_OUT_OF_SCOPE,
                     f"{agreement.id} recognises {credential_type} only for "
-                    f"{sorted(equivalence.scope.allowed)}, not {values}",
+                    f"{', '.join(sorted(equivalence.scope.allowed))}, "
+                    f"not {', '.join(map(str, values)) or 'a missing value'}",
                     agreement=agreement.id,
                 )
         trace.passed(

@@ -118,7 +118,13 @@ def create_offer(
     state.store.put(
         "offers",
         offer_id,
-        {"offer": body, "persona": persona, "configs": ids},
+        # The expiry is kept in the row too: the offer page tells the person.
+        {
+            "offer": body,
+            "persona": persona,
+            "configs": ids,
+            "expires_at": (state.now() + CODE_LIFETIME).isoformat(),
+        },
         expires_at=state.now() + CODE_LIFETIME,
     )
     offer_uri = f"{state.base}/offers/{offer_id}"

@@ -1,7 +1,9 @@
 """The verifier service: OpenID4VP 1.0 with DCQL, for any profile.
 
-    POST /transactions                 create from a policy name or a DCQL query
+    POST /transactions                 create from a policy name or a DCQL query (with
+                                       same_device and redirect_uri: the same-device flow)
     GET  /transactions/{id}            status, result with the decision trace, event log
+                                       (?response_code=: a redirected transaction's result)
     GET  /transactions/{id}/page       QR code, live status, decision trace
     GET  /request/{id}  POST (wallet_nonce)   the signed request object (JAR)
     POST /response/{id}                the response_uri: direct_post or direct_post.jwt

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from passerelle import JsonObject, PasserelleError, Reason
 from passerelle.dcql import parse_dcql_query
+from passerelle.oid4vp import DEFAULT_RESPONSE_ENC, SUPPORTED_RESPONSE_ENC
 from passerelle.services.trust.sources import load_source
 from passerelle.trust import Framework
 
@@ -43,6 +44,12 @@ class VerifierProfile:
     require_status: bool
     home_types: Mapping[str, str]
     policies: Mapping[str, VerifierPolicy]
+    response_enc: tuple[str, ...] = (DEFAULT_RESPONSE_ENC,)
+    """The ``enc`` values listed in ``encrypted_response_enc_values_supported`` and
+    accepted in a ``direct_post.jwt`` response (HAIP 1.0: both A128GCM and A256GCM)."""
+    same_device_redirect: str = "optional"
+    """``required``: a same-device transaction gets a ``redirect_uri`` in the answer to
+    the wallet's POST (HAIP 1.0 §5.1); ``optional``: only when its creator gives one."""
     fetch_allowed_hosts: tuple[str, ...] | None = None
     """Partner mode: the only hosts fetched besides the stack's own (None: any public)."""
 
@@ -83,6 +90,12 @@ def load_verifier_profile(name: str) -> VerifierProfile:
         isinstance(allowed, list) and all(isinstance(h, str) and h for h in allowed)
     ):
         raise bad("fetch_allowed_hosts must be a list of host names")
+    enc = doc.get("response_enc", [DEFAULT_RESPONSE_ENC])
+    if not (isinstance(enc, list) and enc and all(e in SUPPORTED_RESPONSE_ENC for e in enc)):
+        raise bad(f"response_enc must be a non-empty list of {list(SUPPORTED_RESPONSE_ENC)}")
+    redirect = str(doc.get("same_device_redirect", "optional"))
+    if redirect not in ("required", "optional"):
+        raise bad("same_device_redirect must be required or optional")
     return VerifierProfile(
         id=str(doc.get("id", name)),
         home=Framework(str(doc.get("home"))),
@@ -101,5 +114,7 @@ def load_verifier_profile(name: str) -> VerifierProfile:
         if isinstance(home_types, dict)
         else {},
         policies=policies,
+        response_enc=tuple(str(e) for e in enc),
+        same_device_redirect=redirect,
         fetch_allowed_hosts=None if allowed is None else tuple(str(h) for h in allowed),
     )

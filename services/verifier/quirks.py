@@ -14,11 +14,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from passerelle import JsonObject, PasserelleError, Reason
 from passerelle.decision import CredentialDecision, DecisionPolicy, PresentationDecision
-from passerelle.jose import decode_unverified_jws
+from passerelle.jose import decode_unverified_jws, private_jwk
 from passerelle.oid4vp import PresentationState
 from passerelle.sd_jwt import parse_sd_jwt
 from passerelle.services.web import NO_STORE
@@ -55,6 +56,20 @@ class VerifierQuirk(enum.StrEnum):
     PLAIN_TEXT_ANSWER = "plain_text_answer"
     """The response_uri acknowledges a response with ``text/plain``, not a JSON object
     (OpenID4VP §8.2)."""
+    REUSE_ENCRYPTION_KEY = "reuse_encryption_key"
+    """One response encryption key for every transaction (HAIP 1.0 §5: "Verifiers MUST
+    supply ephemeral encryption public keys specific to each Authorization Request")."""
+    ENC_A128GCM_ONLY = "enc_a128gcm_only"
+    """Only A128GCM is listed in ``encrypted_response_enc_values_supported`` and
+    accepted (HAIP 1.0 §5: Verifiers MUST support and list both A128GCM and A256GCM)."""
+    REFUSE_A256GCM = "refuse_a256gcm"
+    """A256GCM is listed, but a response encrypted with it does not decrypt (HAIP 1.0
+    §5: "values A128GCM and A256GCM ... MUST be supported by Verifiers")."""
+    HTTP_REDIRECT_ANSWER = "http_redirect_answer"
+    """A same-device response is answered with an HTTP 302 to the redirect URI, not a
+    200 with ``redirect_uri`` in a JSON object (OpenID4VP §8.2)."""
+    NO_SAME_DEVICE_REDIRECT = "no_same_device_redirect"
+    """A same-device response is answered without ``redirect_uri`` (HAIP 1.0 §5.1)."""
     FORGE_STATUS_TRACE = "forge_status_trace"
     """Status lists are never consulted (as ``skip_status``), and the result the test
     API reports says the status step passed: a self-report that must sway no verdict."""
@@ -154,6 +169,12 @@ class VerifierBehaviour:
     serve_request_again: bool = True
     request_object_no_store: bool = True
     require_cnf_kid: bool = False
+    advertise_a256gcm: bool = True
+    accept_a256gcm: bool = True
+    shared_encryption_key: JsonObject | None = None
+    """The one key every transaction gets (quirk); None: a fresh key each."""
+    redirect_in_json: bool = True
+    same_device_redirect: bool = True
 
     def request_object_headers(self) -> dict[str, str]:
         """The headers the Request Object is served with."""
@@ -191,12 +212,38 @@ class VerifierBehaviour:
                 )
         return decision
 
-    def acknowledgement(self) -> Response:
+    def acknowledgement(self, redirect_uri: str | None = None) -> Response:
         """What the response_uri answers once it processed a response (OpenID4VP §8.2:
-        200, a JSON object), never cached."""
+        200, a JSON object, with the ``redirect_uri`` when there is one), never cached."""
+        if redirect_uri is not None and not self.redirect_in_json:
+            return Response(status_code=302, headers={"Location": redirect_uri, **NO_STORE})
+        body: JsonObject = {} if redirect_uri is None else {"redirect_uri": redirect_uri}
         if self.json_acknowledgement:
-            return JSONResponse({}, status_code=200, headers=dict(NO_STORE))
+            return JSONResponse(body, status_code=200, headers=dict(NO_STORE))
         return PlainTextResponse("OK", status_code=200)
+
+    def encryption_key(self) -> JsonObject:
+        """The private response encryption key of a new transaction: fresh for each
+        (ephemeral, HAIP 1.0 §5), but for the quirk."""
+        if self.shared_encryption_key is not None:
+            return self.shared_encryption_key
+        return private_jwk(ec.generate_private_key(ec.SECP256R1()))
+
+    def advertised_enc(self, supported: tuple[str, ...]) -> tuple[str, ...]:
+        """``encrypted_response_enc_values_supported`` as the request lists it."""
+        return tuple(e for e in supported if self.advertise_a256gcm or e != "A256GCM")
+
+    def accepted_enc(self, supported: tuple[str, ...]) -> tuple[str, ...]:
+        """The ``enc`` values a response may be encrypted with."""
+        return tuple(
+            e for e in self.advertised_enc(supported) if self.accept_a256gcm or e != "A256GCM"
+        )
+
+    def redirects(self, *, same_device: bool, required: bool, has_target: bool) -> bool:
+        """Whether the answer to a processed response carries a ``redirect_uri``."""
+        if same_device and required and not self.same_device_redirect:
+            return False
+        return has_target
 
     def expected_binding(self, presentation: str, *, nonce: str, audience: str) -> tuple[str, str]:
         """The nonce and audience a presentation must carry."""
@@ -311,4 +358,11 @@ def behaviour_for(quirks: Collection[VerifierQuirk]) -> VerifierBehaviour:
         serve_request_again=VerifierQuirk.SINGLE_FETCH_REQUEST_URI not in q,
         request_object_no_store=VerifierQuirk.CACHEABLE_REQUEST_OBJECT not in q,
         require_cnf_kid=VerifierQuirk.REQUIRE_CNF_KID in q,
+        advertise_a256gcm=VerifierQuirk.ENC_A128GCM_ONLY not in q,
+        accept_a256gcm=VerifierQuirk.REFUSE_A256GCM not in q,
+        shared_encryption_key=private_jwk(ec.generate_private_key(ec.SECP256R1()))
+        if VerifierQuirk.REUSE_ENCRYPTION_KEY in q
+        else None,
+        redirect_in_json=VerifierQuirk.HTTP_REDIRECT_ANSWER not in q,
+        same_device_redirect=VerifierQuirk.NO_SAME_DEVICE_REDIRECT not in q,
     )

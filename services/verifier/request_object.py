@@ -14,7 +14,7 @@ from passerelle.oid4vp import (
 )
 
 from . import transactions
-from .responding import ENC, response_kid
+from .responding import response_kid
 from .state import VerifierState
 from .transactions import Row
 
@@ -34,7 +34,10 @@ def _client_metadata(state: VerifierState, row: Row, rid: str) -> ClientMetadata
     jwk = encryption_jwk(key.public_key(), kid=response_kid(rid))  # type: ignore[arg-type]
     return ClientMetadata(
         jwks={"keys": [jwk]},
-        encrypted_response_enc_values_supported=(ENC,),
+        # HAIP 1.0 §5: "Verifiers MUST list both A128GCM and A256GCM" (profile data).
+        encrypted_response_enc_values_supported=state.behaviour.advertised_enc(
+            state.profile.response_enc
+        ),
         vp_formats_supported=formats,
     )
 

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import Response
 
 from passerelle import JsonObject, PasserelleError
+from passerelle._json import b64url_encode
 from passerelle.decision import decision_trace, refusal_of
 from passerelle.jose import load_private_jwk
 from passerelle.oid4vp import (
@@ -33,9 +34,7 @@ from .deciding import decide
 from .state import VerifierState
 from .transactions import Row
 
-__all__ = ["ENC", "answer", "response_kid"]
-
-ENC = "A128GCM"
+__all__ = ["answer", "response_kid"]
 
 
 def response_kid(rid: str) -> str:
@@ -43,18 +42,40 @@ def response_kid(rid: str) -> str:
     return f"enc-{rid[:8]}"
 
 
-def _decrypter(row: Row, rid: str) -> Callable[[str], JsonObject] | None:
+def _decrypter(state: VerifierState, row: Row, rid: str) -> Callable[[str], JsonObject] | None:
     if ResponseMode(row["response_mode"]) is not ResponseMode.DIRECT_POST_JWT:
         return None
     key = load_private_jwk(row["encryption_key"])
     assert isinstance(key, ec.EllipticCurvePrivateKey)  # generated as P-256 on creation
+    # Every enc the request listed, whichever the wallet chose (HAIP 1.0 §5).
+    allowed = state.behaviour.accepted_enc(state.profile.response_enc)
 
     def decrypt(jwe: str) -> JsonObject:
         return decrypt_response(
-            jwe, private_key=key, expected_kid=response_kid(rid), allowed_enc=(ENC,)
+            jwe, private_key=key, expected_kid=response_kid(rid), allowed_enc=allowed
         )
 
     return decrypt
+
+
+def _response_code(state: VerifierState, row: Row) -> str | None:
+    """A fresh Response Code when the answer redirects (OpenID4VP §8.2: "The Verifier
+    MUST include a fresh, cryptographically random value in the URL"; 128 bits, as it
+    RECOMMENDS); None when it does not."""
+    target = row.get("redirect_uri")
+    redirects = state.behaviour.redirects(
+        same_device=bool(row.get("same_device")),
+        required=state.profile.same_device_redirect == "required",
+        has_target=isinstance(target, str),
+    )
+    return b64url_encode(state.random.token_bytes(16)) if redirects else None
+
+
+def _acknowledged(state: VerifierState, row: Row, code: str | None) -> Response:
+    target = row.get("redirect_uri")
+    if code is None or not isinstance(target, str):
+        return state.behaviour.acknowledgement()
+    return state.behaviour.acknowledgement(transactions.redirect_with_code(target, code))
 
 
 def _receives(state: VerifierState, tid: str, row: Row) -> bool:
@@ -79,6 +100,7 @@ def _finish(
     result: JsonObject,
     accepted: bool,
     events: tuple[tuple[str, JsonObject], ...] = (),
+    code: str | None = None,
 ) -> None:
     """One atomic write: received (unless the quirk did it), decided, logged. It is
     what settles a race: of two responses decided at once, the second fails it."""
@@ -87,7 +109,13 @@ def _finish(
 
     def change(row: Row) -> JsonObject:
         row = concluded(row, accepted=accepted, result=result, receive=receive)
-        for what, details in (*logged, *events):
+        # The code itself stays private (public_view); the log says a redirect went out.
+        redirected: tuple[tuple[str, JsonObject], ...] = (
+            (("redirect_issued", {}),) if code is not None else ()
+        )
+        if code is not None:
+            row = {**row, "response_code": code}
+        for what, details in (*logged, *events, *redirected):
             row = with_event(row, what, now=now, **details)
         return row
 
@@ -114,9 +142,10 @@ def _decided(
         raise
     result = state.behaviour.reported(decision.as_dict())
     trace = tuple(("check", entry) for entry in decision_trace(decision))
-    _finish(state, tid, receive, result, decision.accepted, trace)
     refusal = refusal_of(decision)
-    return state.behaviour.acknowledgement() if refusal is None else oauth_error(refusal)
+    code = _response_code(state, row) if refusal is None else None
+    _finish(state, tid, receive, result, decision.accepted, trace, code)
+    return _acknowledged(state, row, code) if refusal is None else oauth_error(refusal)
 
 
 def answer(state: VerifierState, rid: str, form: Mapping[str, str]) -> Response:
@@ -132,7 +161,7 @@ def answer(state: VerifierState, rid: str, form: Mapping[str, str]) -> Response:
             dict(form),
             response_mode=ResponseMode(row["response_mode"]),
             expected_state=str(row["state_param"]),
-            decrypt=_decrypter(row, rid),
+            decrypt=_decrypter(state, row, rid),
         )
     except PasserelleError as exc:
         transactions.log(state, tid, "response_refused", reason=str(exc.reason))
@@ -151,6 +180,10 @@ def answer(state: VerifierState, rid: str, form: Mapping[str, str]) -> Response:
             "reason": "oid4vp.wallet_error",
             "detail": parsed.error,
         }
-        _finish(state, tid, receive, result, False, (("wallet_error", {"error": parsed.error}),))
-        return state.behaviour.acknowledgement()
+        code = _response_code(state, row)
+        error: tuple[tuple[str, JsonObject], ...] = (("wallet_error", {"error": parsed.error}),)
+        _finish(state, tid, receive, result, False, error, code)
+        # §8.2: "The Response URI MAY return the redirect_uri parameter in response to
+        # successful Authorization Responses or for Error Responses."
+        return _acknowledged(state, row, code)
     return _decided(state, tid, row, parsed, receive)

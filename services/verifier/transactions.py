@@ -5,17 +5,17 @@ restarts alike."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import BaseModel, ConfigDict
 
 from passerelle import JsonObject, JsonValue, PasserelleError, Reason
 from passerelle._json import b64url_encode
 from passerelle.dcql import parse_dcql_query
-from passerelle.jose import private_jwk
 from passerelle.oid4vp import (
     PresentationEvent,
     PresentationState,
@@ -38,6 +38,7 @@ __all__ = [
     "forced",
     "log",
     "open_transaction",
+    "redirect_with_code",
     "request_url",
     "step",
     "transaction_of",
@@ -45,6 +46,7 @@ __all__ = [
 ]
 
 TRANSACTION_LIFETIME = timedelta(minutes=10)
+_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+")
 
 # A transaction record as stored: the JSON object the core made (new_transaction).
 Row = dict[str, Any]
@@ -60,6 +62,11 @@ class TransactionBody(BaseModel):
     dcql_query: dict[str, Any] | None = None
     response_mode: str | None = None
     request_uri_method: str | None = None
+    same_device: bool = False
+    """The wallet runs on the device the request was shown on (OpenID4VP §13.3)."""
+    redirect_uri: str | None = None
+    """Where the wallet sends the user agent once it posted: the creator's frontend,
+    which then reads the result with the ``response_code`` appended (§8.2, §13.3)."""
 
 
 def unknown_transaction(what: str) -> PasserelleError:
@@ -95,9 +102,43 @@ def _chosen(state: VerifierState, body: TransactionBody) -> tuple[JsonObject, st
     return query, mode, method
 
 
+def _redirect_target(state: VerifierState, body: TransactionBody) -> str | None:
+    """The frontend URI to return to the wallet, checked: an absolute URI (§8.2 "an
+    absolute URI as defined by [RFC3986] Section 4.3"), and one there must be
+    when the profile requires it of a same-device transaction (HAIP 1.0 §5.1)."""
+    target = body.redirect_uri
+    if target is None:
+        if body.same_device and state.profile.same_device_redirect == "required":
+            raise PasserelleError(
+                Reason.OID4VP_PROFILE_VIOLATION,
+                f"{state.profile.id}: a same-device transaction needs a redirect_uri "
+                "(HAIP 1.0 §5.1: Verifiers MUST include redirect_uri in the HTTP response "
+                "to the Wallet's HTTP POST)",
+                wire_error="invalid_request",
+            )
+        return None
+    # RFC 3986 §4.3: absolute-URI = scheme ":" hier-part [ "?" query ], no fragment.
+    if not _ABSOLUTE_URI.fullmatch(target) or "#" in target:
+        raise PasserelleError(
+            Reason.INPUT_MALFORMED,
+            "redirect_uri must be an absolute URI (RFC 3986 §4.3: a scheme, no fragment)",
+            wire_error="invalid_request",
+        )
+    return target
+
+
+def redirect_with_code(target: str, code: str) -> str:
+    """``target`` with the Response Code as a parameter (§8.2: "a path component, as a
+    fragment or as a parameter")."""
+    parts = urlsplit(target)
+    query = urlencode([*parse_qsl(parts.query), ("response_code", code)])
+    return urlunsplit(parts._replace(query=query))
+
+
 def open_transaction(state: VerifierState, body: TransactionBody) -> JsonObject:
     """Create a transaction; what its creator gets back."""
     query, mode, method = _chosen(state, body)
+    target = _redirect_target(state, body)
 
     def token() -> str:
         return b64url_encode(state.random.token_bytes(16))
@@ -107,9 +148,9 @@ def open_transaction(state: VerifierState, body: TransactionBody) -> JsonObject:
     # whoever created the transaction, and only it reads the result.
     tid, rid = token(), token()
     now = state.clock()
-    key = None
-    if mode == ResponseMode.DIRECT_POST_JWT.value:
-        key = private_jwk(ec.generate_private_key(ec.SECP256R1()))
+    # HAIP 1.0 §5: "ephemeral encryption public keys specific to each Authorization
+    # Request": a key of its own per transaction, never shared (the quirk aside).
+    key = state.behaviour.encryption_key() if mode == ResponseMode.DIRECT_POST_JWT.value else None
     row = new_transaction(
         request_id=rid,
         nonce=token(),
@@ -121,6 +162,7 @@ def open_transaction(state: VerifierState, body: TransactionBody) -> JsonObject:
         now=now,
         encryption_key=key,
     )
+    row = {**row, "same_device": body.same_device, "redirect_uri": target}
     expires = now + TRANSACTION_LIFETIME
     state.store.put_all(
         [("transactions", tid, row, expires), ("requests", rid, {"transaction": tid}, expires)]

@@ -9,7 +9,7 @@ cannot be linked by key.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -50,6 +50,7 @@ from passerelle.vc import create_vp_jwt, did_jwk_from_key, did_jwk_key_id
 
 from ..decision_inputs import gather_inputs
 from ..fetch import Fetcher
+from .consent import apply_choices, consent_options, purpose_of, verifier_identity
 from .quirks import WalletBehaviour
 from .receive import IssuanceClient
 
@@ -212,6 +213,10 @@ class Holder:
             )
         return held
 
+    def forget(self, credential_id: str) -> bool:
+        """Delete a held credential (the person's choice); True if it was held."""
+        return self.store.delete("credentials", credential_id)
+
     def decisions(self) -> list[JsonObject]:
         rows = self.store.list("decisions", now=self.clock(), limit=10_000)
         return [{"decision_id": k, **v} for k, v in rows if isinstance(v, dict)]
@@ -284,9 +289,19 @@ class Presenter:
             answer = self.holder.fetcher.request(
                 "POST", ref.request_uri, data={"wallet_nonce": wallet_nonce}, headers=accept
             )
-            return {"token": answer.text, "client_id": ref.client_id, "wallet_nonce": wallet_nonce}
+            return {
+                "token": _request_object(answer),
+                "client_id": ref.client_id,
+                "wallet_nonce": wallet_nonce,
+            }
         answer = self.holder.fetcher.request("GET", ref.request_uri, headers=accept)
-        return {"token": answer.text, "client_id": ref.client_id, "wallet_nonce": None}
+        return {"token": _request_object(answer), "client_id": ref.client_id, "wallet_nonce": None}
+
+    def pending_options(self, pending_id: str) -> dict[str, Any]:
+        """What the consent page offered for a pending request (nothing if none)."""
+        pending = self.holder.store.get("pending", pending_id, now=self.holder.clock())
+        options = pending.get("options") if isinstance(pending, dict) else None
+        return options if isinstance(options, dict) else {}
 
     def present(self, link: str, *, consent: str = "minimal") -> JsonObject:
         """Answer the request ``link`` in one go; ``consent`` is ``minimal`` or ``deny``
@@ -296,13 +311,13 @@ class Presenter:
             return prepared
         return self.complete(str(prepared["pending_id"]), consent=consent)
 
-    def _verify(self, loaded: JsonObject) -> tuple[AuthorizationRequest, str]:
-        """The request and the verifier's full client id, every rule checked."""
+    def _verify(self, loaded: JsonObject) -> tuple[AuthorizationRequest, str, JsonObject]:
+        """The request, the verifier's full client id and who it is, every rule checked."""
         if "params" in loaded:
             params = loaded["params"]
             assert isinstance(params, dict)
             request = parse_authorization_request(params, from_request_object=False)
-            return request, request.client_id
+            return request, request.client_id, verifier_identity(None, request.client_id)
         try:
             verified = self.behaviour.verify_request(
                 str(loaded["token"]),
@@ -330,25 +345,27 @@ class Presenter:
                 fault=exc.fault,
                 wire_error=exc.wire_error,
             ) from exc
-        return verified.request, verified.client_id.value
+        client_id = verified.client_id.value
+        return verified.request, client_id, verifier_identity(verified, client_id)
 
     def prepare(self, link: str) -> JsonObject:
         """Fetch and verify the request, and plan the least disclosure that answers it;
         keep it pending for the person (or the API) to approve or decline."""
         try:
             loaded = self._fetch_request(link)
-            request, verifier = self._verify(loaded)
+            request, verifier, who = self._verify(loaded)
         except PasserelleError as exc:
             outcome: JsonObject = {"accepted": False, "stage": "request", **exc.as_dict()}
             outcome["decision_id"] = self.holder.record("present", outcome)
             return outcome
         plan: JsonObject = {}
+        options: JsonObject = {}
         problem: JsonObject | None = None
         held = {c.credential_id: c for c in self.holder.credentials()}
+        candidates = self._candidates(list(held.values()))
         try:
-            match = self.behaviour.match(
-                parse_dcql_query(request.dcql_query), self._candidates(list(held.values()))
-            )
+            query = parse_dcql_query(request.dcql_query)
+            match = self.behaviour.match(query, candidates)
             plan = {
                 query_id: [
                     {
@@ -361,6 +378,7 @@ class Presenter:
                 ]
                 for query_id, chosen in match.credentials.items()
             }
+            options = consent_options(query, candidates, plan)
         except PasserelleError as exc:
             problem = exc.as_dict()  # type: ignore[assignment]
         pending_id = self.holder._id()
@@ -370,6 +388,7 @@ class Presenter:
             {
                 "loaded": loaded,
                 "plan": plan,
+                "options": options,
                 "problem": problem,
             },
             expires_at=self.holder.clock() + timedelta(minutes=10),
@@ -377,15 +396,27 @@ class Presenter:
         return {
             "pending_id": pending_id,
             "verifier": verifier,
+            "who": who,
+            "purpose": purpose_of(request),
             "response_mode": request.response_mode.value,
             "plan": plan,
+            "options": options,
             "can_answer": problem is None,
             "problem": problem,
         }
 
-    def complete(self, pending_id: str, *, consent: str) -> JsonObject:
+    def complete(
+        self,
+        pending_id: str,
+        *,
+        consent: str,
+        chosen: Mapping[str, str] | None = None,
+        left_out: Mapping[str, Sequence[str]] | None = None,
+    ) -> JsonObject:
         """Send the answer: the planned presentations (consent ``minimal``/``approve``), or
-        a refusal (``deny``, or nothing matched) — never a partial vp_token."""
+        a refusal (``deny``, or nothing matched) — never a partial vp_token. ``chosen``
+        (a credential per query) and ``left_out`` (optional claims) are the person's
+        choices on the consent page, among what it offered."""
         now = self.holder.clock()
         pending = self.holder.store.take("pending", pending_id, now=now)
         if not isinstance(pending, dict):
@@ -398,7 +429,7 @@ class Presenter:
         # Stored by prepare() above: its shape is ours.
         stored: dict[str, Any] = pending
         try:
-            request, verifier = self._verify(stored["loaded"])
+            request, verifier, _ = self._verify(stored["loaded"])
         except PasserelleError as exc:
             outcome: JsonObject = {"accepted": False, "stage": "request", **exc.as_dict()}
             outcome["decision_id"] = self.holder.record("present", outcome)
@@ -407,8 +438,28 @@ class Presenter:
         refusal = self._refusal(stored, consent)
         if refusal is not None:
             return self._refuse(refusal, request, verifier)
-        presentations, disclosed = self._presentations(stored["plan"], request, now)
-        form = self._response_form(request, build_vp_token(presentations))
+        plan = stored["plan"]
+        if chosen or left_out:
+            try:
+                plan = apply_choices(
+                    plan,
+                    stored.get("options") or {},
+                    parse_dcql_query(request.dcql_query),
+                    self._candidates(self.holder.credentials()),
+                    chosen=chosen or {},
+                    left_out=left_out or {},
+                )
+            except PasserelleError as exc:
+                return self._refuse(exc, request, verifier)
+        presentations, disclosed = self._presentations(plan, request, now)
+        try:
+            form = self._response_form(request, build_vp_token(presentations))
+        except PasserelleError as exc:
+            if exc.reason is not Reason.OID4VP_ENCRYPTION_UNSUPPORTED:
+                raise
+            # §8.3.1: "If a Wallet is unable to generate an encrypted response, it MAY
+            # send an error response without encryption": the verifier learns why.
+            return self._refuse(exc, request, verifier)
         answer = self.holder.fetcher.request("POST", request.response_uri, data=form)
         outcome = {
             "accepted": answer.status_code == 200,
@@ -521,9 +572,33 @@ class Presenter:
         jwe = encrypt_response(
             payload,
             verifier_jwks=self.behaviour.encryption_keys(request.client_metadata.jwks),
-            enc_values_supported=request.client_metadata.encrypted_response_enc_values_supported,
+            enc_values_supported=self.behaviour.response_enc_values(
+                request.client_metadata.encrypted_response_enc_values_supported
+            ),
         )
         return direct_post_jwt_form(jwe)
+
+
+def _request_object(answer: Any) -> str:
+    """The Request Object a request_uri answered with. A verifier that will not hand
+    it out (already fetched once, expired) says why in its error body: that reason is
+    the refusal, not a parse error of the error body read as a JWS."""
+    if answer.status_code == 200:
+        return str(answer.text)
+    try:
+        body = answer.json()
+    except ValueError:
+        body = None
+    said = body if isinstance(body, dict) else {}
+    reason = said.get("reason")
+    # A peer's text, kept in the decision log: bounded.
+    detail = str(said.get("error_description") or f"HTTP {answer.status_code}")[:300]
+    known = {r.value: r for r in Reason}
+    raise PasserelleError(
+        known.get(str(reason), Reason.OID4VP_REQUEST_OBJECT_INVALID),
+        f"the verifier would not hand out the request: {detail}",
+        wire_error=said.get("error") if isinstance(said.get("error"), str) else None,
+    )
 
 
 def _redirect_uri(answer: Any) -> str | None:

@@ -1,102 +1,212 @@
-"""The wallet's pages for people: what it holds, an offer form, a consent page."""
+"""The wallet's pages for people: what it holds (with delete and export), an offer
+form, the consent page and the outcomes. Rendered by the shared templates; every
+value is escaped there."""
 
 from __future__ import annotations
 
-from html import escape
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Form
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from passerelle.services.pages import page
+from passerelle import JsonObject
+from passerelle.services.catalog import Catalog
+from passerelle.services.display import (
+    ClaimLine,
+    claim_lines,
+    issuer_label,
+    path_lines,
+    type_label,
+)
+from passerelle.services.pages import answer_of, explain_reason, human, render
 
+from .holder import HeldCredential
 from .state import HolderDep, PresenterDep
 
 __all__ = ["pages_router"]
 
 pages_router = APIRouter(tags=["pages"])
-
-_FORMS = (
-    "<div class='card'><form method='post' action='/receive'>"
-    "<label>Accept a credential offer: <input type='text' name='offer' id='offer' "
-    "placeholder='openid-credential-offer://...'></label>"
-    "<label>Transaction code: <input name='tx_code' id='tx-code' size='8'></label>"
-    "<button id='accept'>Accept</button></form></div>"
-    "<div class='card'><form method='get' action='/present'>"
-    "<label>Answer a presentation request: <input type='text' name='request' "
-    "id='request' placeholder='openid4vp://...'></label>"
-    "<button id='review'>Review</button></form></div>"
-)
+_SERVICE = "Passerelle development wallet"
 
 
-def _plan_line(query_id: str, item: dict[str, Any]) -> str:
-    paths = ", ".join(".".join(map(str, p)) for p in item["disclose"])
-    return (
-        f"<li>{escape(query_id)}: {escape(str(item['credential_type']))} from "
-        f"{escape(str(item['issuer']))}, disclosing <code>{escape(paths)}</code></li>"
+def _page(template: str, title: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(
+        render(template, title=title, service=_SERVICE, **context),
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
     )
+
+
+def _held_lines(catalog: Catalog, held: HeldCredential, paths: Sequence[Any]) -> list[ClaimLine]:
+    return path_lines(catalog, held.credential_type, held.claims, paths)
+
+
+def _options(
+    catalog: Catalog,
+    query_id: str,
+    planned: Mapping[str, Any],
+    offered: Sequence[Mapping[str, Any]],
+    held: Mapping[str, HeldCredential],
+) -> list[dict[str, Any]]:
+    """Each credential the person may choose for one query, its claims split into
+    required and optional (with the optional ones' indices for the toggles)."""
+    default = str(planned["credential_id"])
+    if not any(o["credential_id"] == default for o in offered):
+        # A quirk planned a credential of its own: show exactly that plan, no choice.
+        offered = [{"credential_id": default, "disclose": planned["disclose"], "optional": []}]
+    views = []
+    for option in offered:
+        credential = held[str(option["credential_id"])]
+        disclose = planned["disclose"] if option["credential_id"] == default else option["disclose"]
+        optional = [tuple(p) for p in option["optional"]]
+        lines = _held_lines(catalog, credential, disclose)
+        views.append(
+            {
+                "credential_id": credential.credential_id,
+                "default": credential.credential_id == default,
+                "type": type_label(catalog, credential.credential_type),
+                "issuer": issuer_label(
+                    credential.token, format=credential.format, issuer=credential.issuer
+                ),
+                "required": [line for line in lines if line.path not in optional],
+                "optional": [
+                    (optional.index(line.path), line) for line in lines if line.path in optional
+                ],
+            }
+        )
+    return views
+
+
+def _consent_view(
+    prepared: JsonObject, catalog: Catalog, held: list[HeldCredential]
+) -> dict[str, Any]:
+    by_id = {c.credential_id: c for c in held}
+    plan = cast("dict[str, list[dict[str, Any]]]", prepared["plan"])
+    options = cast("dict[str, list[dict[str, Any]]]", prepared.get("options") or {})
+    queries = [
+        {
+            "id": query_id,
+            "options": _options(catalog, query_id, item, options.get(query_id, []), by_id),
+        }
+        for query_id, items in plan.items()
+        for item in items
+    ]
+    problem = cast("dict[str, Any] | None", prepared.get("problem"))
+    return {
+        "pending_id": prepared["pending_id"],
+        "who": prepared.get("who") or {"client_id": prepared["verifier"]},
+        "purpose": prepared.get("purpose"),
+        "can_answer": prepared["can_answer"],
+        "queries": queries,
+        "problem": explain_reason(problem.get("reason")) if problem else None,
+    }
 
 
 @pages_router.get("/present", response_class=HTMLResponse)
 def review(request: str, presenter: PresenterDep) -> HTMLResponse:
-    """The consent page: who asks, and exactly what would be disclosed."""
+    """The consent page: who asks, what for, and exactly what would be disclosed."""
     prepared = presenter.prepare(request)
     if "pending_id" not in prepared:
-        detail = escape(str(prepared.get("reason")))
         # The verifier's request_uri host being down is not the person's fault.
         down = prepared.get("reason") == "fetch.unreachable"
-        return HTMLResponse(
-            page("Request refused", f"<p id='refused'>{detail}</p>"),
+        return _page(
+            "wallet_refused.html",
+            "Request refused",
             status_code=503 if down else 400,
+            explained=explain_reason(prepared.get("reason") or "input.malformed"),
+            detail=prepared.get("detail"),
         )
-    plan = cast("dict[str, list[dict[str, Any]]]", prepared["plan"])
-    rows = "".join(_plan_line(q, item) for q, items in plan.items() for item in items)
-    pid = escape(str(prepared["pending_id"]))
-    if prepared["can_answer"]:
-        what = f"<ul id='plan'>{rows}</ul>"
-    else:
-        problem = escape(str(prepared["problem"]))
-        what = f"<p id='plan'>No credential answers this request ({problem}).</p>"
-    body = (
-        f"<p><b id='verifier'>{escape(str(prepared['verifier']))}</b> asks:</p>{what}"
-        f"<form method='post' action='/present/{pid}'>"
-        + (
-            "<button id='approve' name='consent' value='approve'>Approve</button>"
-            if prepared["can_answer"]
-            else ""
-        )
-        + "<button id='decline' name='consent' value='deny'>Decline</button></form>"
-    )
-    return HTMLResponse(page("Presentation request", body))
+    holder = presenter.holder
+    view = _consent_view(prepared, holder.catalog, holder.credentials())
+    return _page("wallet_consent.html", "Presentation request", **view)
 
 
-@pages_router.post("/present/{pending_id}", response_class=HTMLResponse)
+def _split(values: Sequence[str] | None, parts: int) -> list[list[str]]:
+    return [v.split("|") for v in values or () if v.count("|") == parts - 1]
+
+
+def _choices(
+    choice: Sequence[str] | None, keep: Sequence[str] | None, offered: Mapping[str, Any]
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The page's radio buttons and toggles as ``complete``'s ``chosen`` and ``left_out``."""
+    chosen = {q: c for q, c in _split(choice, 2)}
+    kept: dict[tuple[str, str], set[str]] = {}
+    for query_id, credential_id, index in _split(keep, 3):
+        kept.setdefault((query_id, credential_id), set()).add(index)
+    left_out: dict[str, list[str]] = {}
+    for query_id, options in offered.items():
+        # One option has no radio button: it is the plan's own credential.
+        first: dict[str, Any] = next(iter(options), {})
+        pick = chosen.get(query_id) or first.get("credential_id")
+        option = next((o for o in options if o["credential_id"] == pick), None)
+        if option is None:
+            continue
+        shown = {str(i) for i in range(len(option["optional"]))}
+        dropped = sorted(shown - kept.get((query_id, str(pick)), set()))
+        if dropped:
+            left_out[query_id] = dropped
+    return chosen, left_out
+
+
+@pages_router.post("/present/{pending_id}", response_class=HTMLResponse, response_model=None)
 def answer(
-    pending_id: str, consent: Annotated[str, Form()], presenter: PresenterDep
-) -> HTMLResponse:
-    outcome = presenter.complete(pending_id, consent=consent)
-    verdict = (
-        "accepted by the verifier"
-        if outcome.get("accepted")
-        else f"not accepted: {outcome.get('reason')}"
-    )
-    return HTMLResponse(
-        page("Answer sent", f"<p id='outcome'>{escape(verdict)}</p><p><a href='/'>back</a></p>")
+    pending_id: str,
+    consent: Annotated[str, Form()],
+    presenter: PresenterDep,
+    toggles: Annotated[str | None, Form()] = None,
+    choice: Annotated[list[str] | None, Form()] = None,
+    keep: Annotated[list[str] | None, Form()] = None,
+) -> HTMLResponse | RedirectResponse:
+    chosen: dict[str, str] = {}
+    left_out: dict[str, list[str]] = {}
+    if toggles:
+        offered = presenter.pending_options(pending_id)
+        chosen, left_out = _choices(choice, keep, offered)
+    outcome = presenter.complete(pending_id, consent=consent, chosen=chosen, left_out=left_out)
+    redirect = outcome.get("redirect_uri")
+    if isinstance(redirect, str) and redirect.startswith(("https://", "http://")):
+        # OpenID4VP §8.2: "When this parameter is present the Wallet MUST redirect the
+        # user agent to this URI" (HAIP 1.0 §5.1: the same-device flow goes on there).
+        return RedirectResponse(redirect, status_code=303)
+    reason, detail = _why(outcome)
+    disclosed = cast("dict[str, list[list[Any]]]", outcome.get("disclosed") or {})
+    return _page(
+        "wallet_sent.html",
+        "Answer sent" if outcome.get("accepted") else "Not accepted",
+        accepted=bool(outcome.get("accepted")),
+        verifier=outcome.get("verifier"),
+        disclosed=human([".".join(str(c) for c in p) for ps in disclosed.values() for p in ps]),
+        redirect_uri=outcome.get("redirect_uri"),
+        explained=explain_reason(reason),
+        detail=detail,
     )
 
 
-def _received_line(outcome: dict[str, Any]) -> str:
-    if outcome.get("accepted"):
-        what = (
-            f"accepted: {escape(str(outcome.get('credential_type')))} from "
-            f"{escape(str(outcome.get('issuer')))}"
-        )
-    else:
-        what = (
-            f"refused: <code>{escape(str(outcome.get('reason')))}</code> "
-            f"{escape(str(outcome.get('detail') or ''))}"
-        )
-    return f"<li class='{'passed' if outcome.get('accepted') else 'failed'}'>{what}</li>"
+def _why(outcome: JsonObject) -> tuple[str, str | None]:
+    """The reason and detail of an outcome: the wallet's own, else what the verifier
+    said in its error body (never "None")."""
+    if outcome.get("reason"):
+        return str(outcome["reason"]), str(outcome.get("detail") or "") or None
+    said = answer_of(outcome.get("verifier_answer"))
+    status = outcome.get("verifier_status")
+    detail = said.get("error_description") or (
+        f"the verifier answered HTTP {status}" if status else None
+    )
+    return said.get("reason") or "oid4vp.response_invalid", detail
+
+
+def _received_view(catalog: Catalog, outcome: JsonObject) -> dict[str, Any]:
+    vct = str(outcome.get("credential_type") or "")
+    claims = outcome.get("claims")
+    return {
+        "accepted": bool(outcome.get("accepted")),
+        "type": type_label(catalog, vct) if vct else "",
+        "issuer": outcome.get("issuer"),
+        "claims": claim_lines(catalog, vct, claims) if isinstance(claims, dict) else [],
+        "reason": outcome.get("reason") or "input.malformed",
+        "detail": outcome.get("detail"),
+    }
 
 
 @pages_router.post("/receive", response_class=HTMLResponse)
@@ -107,30 +217,68 @@ def receive(
 ) -> HTMLResponse:
     """The page form of POST /api/offers: paste an offer link, type the code."""
     outcomes = holder.accept_offer(offer.strip(), tx_code=(tx_code or "").strip() or None)
-    items = "".join(_received_line(o) for o in outcomes)
-    return HTMLResponse(
-        page("Credential offer", f"<ul id='received'>{items}</ul><p><a href='/'>back</a></p>")
+    views = [_received_view(holder.catalog, o) for o in outcomes]
+    return _page("wallet_received.html", "Credential offer", outcomes=views)
+
+
+@pages_router.post("/credentials/{credential_id}/delete")
+def delete(credential_id: str, holder: HolderDep) -> RedirectResponse:
+    holder.forget(credential_id)
+    return RedirectResponse("/", status_code=303)
+
+
+@pages_router.get("/credentials/{credential_id}/export", response_model=None)
+def export(credential_id: str, holder: HolderDep) -> Response:
+    """The credential as issued, for ``passerelle inspect`` (no holder key in it)."""
+    held = next((c for c in holder.credentials() if c.credential_id == credential_id), None)
+    if held is None:
+        return _page(
+            "message.html",
+            "No such credential",
+            status_code=404,
+            message="This wallet holds no such credential (deleted?).",
+            back="/",
+        )
+    name = "credential.jwt" if held.format != "dc+sd-jwt" else "credential.sd-jwt"
+    return PlainTextResponse(
+        held.token + "\n",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
     )
+
+
+def _credential_view(catalog: Catalog, held: HeldCredential) -> dict[str, Any]:
+    return {
+        "id": held.credential_id,
+        "type": type_label(catalog, held.credential_type),
+        "format": held.format,
+        "issuer": issuer_label(held.token, format=held.format, issuer=held.issuer),
+        "claims": claim_lines(catalog, held.credential_type, held.claims, format=held.format),
+    }
+
+
+def _sentence(reason: object) -> str:
+    explained = explain_reason(reason)
+    return explained.sentence if explained is not None else ""
 
 
 @pages_router.get("/", response_class=HTMLResponse)
-def index(holder: HolderDep) -> HTMLResponse:
-    rows = "".join(
-        f"<tr><td>{escape(c.credential_type)}</td><td>{escape(c.format)}</td>"
-        f"<td>{escape(c.issuer)}</td><td>{escape(', '.join(sorted(c.claims)))}</td></tr>"
-        for c in holder.credentials()
-    )
-    log = "".join(
-        f"<li>{escape(str(d.get('kind')))}: "
-        f"{'accepted' if d.get('accepted') else 'refused'} "
-        f"{escape(str(d.get('reason') or ''))}</li>"
-        for d in holder.decisions()
-    )
-    return HTMLResponse(
-        page(
-            "Wallet",
-            _FORMS + "<h2>Credentials</h2><table id='credentials'>"
-            "<tr><th>type</th><th>format</th><th>issuer</th><th>claims</th></tr>"
-            f"{rows}</table><h2>Decisions</h2><ul id='decisions'>{log}</ul>",
-        )
+def index(holder: HolderDep, offer: str = "") -> HTMLResponse:
+    """What the wallet holds and what it decided; ``offer`` fills the offer form (the
+    issuer page's "open in the development wallet" button)."""
+    decisions = [
+        {
+            "kind": d.get("kind") or "",
+            "accepted": bool(d.get("accepted")),
+            "reason": d.get("reason") or "",
+            "at": str(d.get("at") or "")[:19].replace("T", " "),
+            "sentence": _sentence(d.get("reason")),
+        }
+        for d in reversed(holder.decisions())
+    ]
+    credentials = [_credential_view(holder.catalog, c) for c in holder.credentials()]
+    return _page(
+        "wallet_index.html", "Wallet", offer=offer, credentials=credentials, decisions=decisions
     )

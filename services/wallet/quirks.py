@@ -93,6 +93,10 @@ class WalletQuirk(enum.StrEnum):
     WRONG_NOTIFICATION_ID = "wrong_notification_id"
     """Notifications name another ``notification_id`` than the issuer gave (OpenID4VCI
     §8.3: it MUST be included in the Notification Request)."""
+    IGNORE_RESPONSE_ENC = "ignore_response_enc"
+    """The response is encrypted with ``A256GCM`` whatever the Verifier's
+    ``encrypted_response_enc_values_supported`` lists (OpenID4VP §8.3: the ``enc`` used
+    is obtained from that parameter)."""
     PARTIAL_CREDENTIAL_SETS = "partial_credential_sets"
     """When no option of a required credential set can be met, the Credential Queries
     that do match are answered anyway: a partial ``vp_token`` (OpenID4VP §6.4.2)."""
@@ -126,6 +130,7 @@ class WalletBehaviour:
     check_url_client_id: bool = True
     honour_optional_sets: bool = True
     select_usable_key: bool = True
+    honour_response_enc: bool = True
     proof_with_nonce: bool = True
     echo_notification_id: bool = True
     unknown_prefix_as: ClientIdPrefix | None = None
@@ -162,6 +167,10 @@ class WalletBehaviour:
         if self.select_usable_key or not isinstance(keys, list) or not keys:
             return jwks
         return {**jwks, "keys": keys[:1]}
+
+    def response_enc_values(self, offered: Sequence[str] | None) -> Sequence[str] | None:
+        """The ``enc`` values the wallet chooses among: the Verifier's, or (quirk) its own."""
+        return offered if self.honour_response_enc else ("A256GCM",)
 
     def match(self, query: DcqlQuery, candidates: Sequence[CandidateCredential]) -> DcqlMatch:
         """The credentials that answer ``query``: all that a required set asks for, or
@@ -363,6 +372,7 @@ def behaviour_for(quirks: Collection[WalletQuirk]) -> WalletBehaviour:
         check_url_client_id=WalletQuirk.IGNORE_URL_CLIENT_ID not in q,
         honour_optional_sets=WalletQuirk.OPTIONAL_SETS_REQUIRED not in q,
         select_usable_key=WalletQuirk.FIRST_JWK_ONLY not in q,
+        honour_response_enc=WalletQuirk.IGNORE_RESPONSE_ENC not in q,
         proof_with_nonce=WalletQuirk.PROOF_WITHOUT_NONCE not in q,
         echo_notification_id=WalletQuirk.WRONG_NOTIFICATION_ID not in q,
         unknown_prefix_as=ClientIdPrefix.X509_SAN_DNS

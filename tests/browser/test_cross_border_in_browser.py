@@ -75,7 +75,7 @@ def test_canadian_person_credential_to_the_eu_verifier_clicked_through(
             # The EU verifier (HAIP) asks for PID-equivalent claims.
             page.goto(urls["eu-verifier"] + "/")
             page.click("#ask-pid-equivalent")
-            expect(page.locator("#status")).to_have_text("created")
+            expect(page.locator("#status")).to_have_text("Waiting for a wallet")
             shot("3-verifier-request")
             transaction_page = page.url
             request = page.locator("#request-link").get_attribute("href")
@@ -86,7 +86,7 @@ def test_canadian_person_credential_to_the_eu_verifier_clicked_through(
             page.goto(urls["wallet"] + "/")
             page.fill("#request", request)
             page.click("#review")
-            expect(page.locator("#plan")).to_contain_text("ca/person/v1")
+            expect(page.locator("#plan")).to_contain_text("Person credential")
             shot("4-wallet-consent")
             page.click("#approve")
             expect(page.locator("#outcome")).to_have_text("accepted by the verifier")

@@ -38,6 +38,9 @@ def test_the_floors_and_the_data_are_inside_the_package(wheel: zipfile.ZipFile) 
         "passerelle/conformance/_runner.py",
         "passerelle/cli/__init__.py",
         "passerelle/_data/schemas/index.json",
+        # The pages' one shell and their templates (services/templates/).
+        "passerelle/services/templates/shell.html",
+        "passerelle/services/templates/wallet_consent.html",
         "passerelle/py.typed",
     ):
         assert module in names, module

@@ -21,7 +21,8 @@
 //   {"op": "wallet", "request": "<openid4vp:// or haip-vp:// URL>",
 //    "credentials": [{"token": "<issued SD-JWT VC>", "holderJwk": {private P-256 JWK}}],
 //    "trustAnchorsPem": ["-----BEGIN CERTIFICATE-----..."],   // roots for the request signer
-//    "allowInsecureUrls": true|false}
+//    "allowInsecureUrls": true|false,
+//    "encValues": ["A256GCM", ...]}   // optional: the wallet's enc values, preferred first
 //   → {"status", "body", "responseMode", "clientId", "clientPrefix", "effectiveClientId",
 //      "requestObject": {"header", "payload"}, "presented": {query_id: [{"vct", "claims", "kb"}]},
 //      "vpToken": {query_id: ["<presentation>"]}, "jwe": {"header"} | null}
@@ -338,7 +339,8 @@ async function opWallet(request) {
           encryption: { nonce: random(16) },
           serverMetadata: {
             authorization_encryption_alg_values_supported: ["ECDH-ES"],
-            authorization_encryption_enc_values_supported: ["A128GCM", "A256GCM"],
+            authorization_encryption_enc_values_supported:
+              request.encValues === undefined ? ["A128GCM", "A256GCM"] : requireArray(request.encValues, "encValues"),
           },
         }
       : undefined,

@@ -177,17 +177,19 @@ def ca_person(stack: Stack, pki: Pki) -> Held:
     return obtain(stack, "ca-issuer", "ca-person-sd-jwt", "eloise-tremblay-gagnon")
 
 
-def node_wallet(pki: Pki, request_url: str, *held: Held) -> tuple[int, dict[str, Any]]:
-    return _run(
-        PEER,
-        {
-            "op": "wallet",
-            "request": request_url,
-            "credentials": [{"token": h.token, "holderJwk": private_jwk(h.holder)} for h in held],
-            "trustAnchorsPem": [_pem(pki.anchor("eu-wrpac-provider-ca"))],
-            "allowInsecureUrls": True,
-        },
-    )
+def node_wallet(
+    pki: Pki, request_url: str, *held: Held, enc_values: list[str] | None = None
+) -> tuple[int, dict[str, Any]]:
+    message: dict[str, Any] = {
+        "op": "wallet",
+        "request": request_url,
+        "credentials": [{"token": h.token, "holderJwk": private_jwk(h.holder)} for h in held],
+        "trustAnchorsPem": [_pem(pki.anchor("eu-wrpac-provider-ca"))],
+        "allowInsecureUrls": True,
+    }
+    if enc_values is not None:
+        message["encValues"] = enc_values
+    return _run(PEER, message)
 
 
 # --- 1. their wallet → our verifiers ----------------------------------------------------------
@@ -258,6 +260,28 @@ def test_independent_wallet_is_accepted_by_our_verifier(
     assert decision["accepted"] is True, decision
     steps = {s["step"]: s["outcome"] for s in decision["credentials"]["person"][0]["steps"]}
     assert steps["holder_binding"] == "passed"
+
+
+@pytest.mark.parametrize("verifier", ["eu-verifier", "ca-verifier"])
+def test_independent_wallet_encrypting_with_a256gcm_is_accepted(
+    stack: Stack, pki: Pki, eu_pid: Held, verifier: str
+) -> None:
+    """HAIP 1.0 §5: A128GCM and A256GCM "MUST be supported by Verifiers". A wallet that
+    supports A256GCM only picks it from our list, and our verifier decrypts it."""
+    made = httpx.post(
+        f"{stack.urls[verifier]}/transactions",
+        json={"dcql_query": _query(("person", eu_pid.vct)), "response_mode": "direct_post.jwt"},
+    )
+    assert made.status_code == 201, made.text
+    transaction = made.json()
+    code, answer = node_wallet(pki, transaction["request_url"], eu_pid, enc_values=["A256GCM"])
+    assert code == 0, answer
+    assert answer["status"] == 200, answer
+    assert answer["jwe"]["header"]["enc"] == "A256GCM"
+    listed = answer["requestObject"]["payload"]["client_metadata"]
+    assert listed["encrypted_response_enc_values_supported"] == ["A128GCM", "A256GCM"]
+    result = stack.result(verifier, transaction["transaction_id"])
+    assert result["state"] == "verified", result
 
 
 def test_our_verifier_refuses_a_presentation_bound_to_another_verifier(

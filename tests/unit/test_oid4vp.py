@@ -384,6 +384,36 @@ def test_jwe_round_trip_picks_key_and_enc(enc_key: ec.EllipticCurvePrivateKey) -
     assert decrypt_response(default, private_key=enc_key, expected_kid="k1") == payload
 
 
+def _enc_of(jwe: str) -> str:
+    return str(json.loads(base64.urlsafe_b64decode(jwe.split(".")[0] + "==").decode())["enc"])
+
+
+def test_wallet_picks_an_offered_enc_a256gcm_first(enc_key: ec.EllipticCurvePrivateKey) -> None:
+    """HAIP 1.0 §5: "Wallets MUST support A128GCM or A256GCM, or both. If both are
+    supported, the Wallet SHOULD use A256GCM for the JWE enc." Whatever the order the
+    Verifier lists them in; and only what the Verifier offers is ever used."""
+    jwks = {"keys": [encryption_jwk(enc_key.public_key(), kid="k1")]}
+    payload: dict[str, Any] = {"vp_token": {"q": ["x"]}}
+    for offered, expected in (
+        (["A128GCM", "A256GCM"], "A256GCM"),
+        (["A256GCM", "A128GCM"], "A256GCM"),
+        (["A128GCM"], "A128GCM"),
+        (["A128CBC-HS256", "A128GCM"], "A128GCM"),
+        (None, "A128GCM"),  # OpenID4VP §8.3: the default when the parameter is absent
+    ):
+        jwe = encrypt_response(payload, verifier_jwks=jwks, enc_values_supported=offered)
+        assert _enc_of(jwe) == expected, offered
+        assert (
+            decrypt_response(jwe, private_key=enc_key, expected_kid="k1", allowed_enc=[expected])
+            == payload
+        )
+    # A wallet that prefers otherwise still picks among the offered values only.
+    jwe = encrypt_response(
+        payload, verifier_jwks=jwks, enc_values_supported=["A256GCM"], prefer=("A128GCM",)
+    )
+    assert _enc_of(jwe) == "A256GCM"
+
+
 def test_jwe_tampered_ciphertext_fails(enc_key: ec.EllipticCurvePrivateKey) -> None:
     jwks = {"keys": [encryption_jwk(enc_key.public_key(), kid="k1")]}
     jwe = encrypt_response(

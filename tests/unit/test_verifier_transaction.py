@@ -27,6 +27,7 @@ from passerelle.oid4vp import (
     moved,
     new_transaction,
     public_view,
+    result_view,
     state_of,
     with_event,
 )
@@ -136,6 +137,29 @@ def test_the_public_view_hides_what_only_the_verifier_may_read() -> None:
     view = public_view(created(encryption_key={"kty": "EC", "d": "secret"}))
     assert not {"encryption_key", "nonce", "state_param"} & set(view)
     assert (view["state"], view["request_id"]) == ("created", "rid")
+
+
+def test_a_redirected_result_is_released_only_against_its_response_code() -> None:
+    """OpenID4VP §14.2: the Response URI "MUST require the frontend to pass the respective
+    Response Code when fetching the Authorization Response"."""
+    answered = concluded(
+        moved(created(), E.FETCH_REQUEST),
+        accepted=True,
+        result={"accepted": True},
+        receive=True,
+    )
+    assert result_view(answered, response_code=None)["result"] == {"accepted": True}
+    redirected = {**answered, "response_code": "c0de"}
+    withheld = result_view(redirected, response_code=None)
+    assert "result" not in withheld
+    assert "response_code" not in withheld
+    assert withheld["awaiting_response_code"] is True
+    assert result_view(redirected, response_code="c0de")["result"] == {"accepted": True}
+    for wrong in ("c0dE", "", "c0de "):
+        with pytest.raises(PasserelleError) as caught:
+            result_view(redirected, response_code=wrong)
+        assert caught.value.reason is Reason.OID4VP_RESPONSE_CODE_MISMATCH
+        assert caught.value.wire_error == "access_denied"
 
 
 # --- the pure parts of the decision ----------------------------------------------------

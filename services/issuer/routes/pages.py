@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from passerelle.oid4vci import credential_offer_uri_link
+from passerelle.services.pages import render
 from passerelle.services.web import NO_STORE
 
 from ..grants import offer_tx_code
@@ -19,15 +20,20 @@ router = APIRouter(tags=["pages"])
 def offer_html(state: IssuerDep, offer_id: str) -> HTMLResponse:
     entry = stored(state.store.get("offers", offer_id, now=state.now()))
     if entry is None:
-        return HTMLResponse("<h1>Offer expired or unknown</h1>", status_code=404)
+        page = render(
+            "message.html",
+            title="Offer expired or unknown",
+            service="Passerelle issuer",
+            message="This offer is unknown or has expired (offers last ten minutes). "
+            "Make a new one from the issuer's page.",
+            back="/",
+        )
+        return HTMLResponse(page, status_code=404, headers=dict(NO_STORE))
     offer_uri = f"{state.base}/offers/{offer_id}"
     schemes = state.profile.offer_schemes
     links = {s: credential_offer_uri_link(offer_uri, scheme=s) for s in schemes}
     page = offer_page(
-        issuer_name=state.issuer_name,
-        links=links,
-        tx_code=offer_tx_code(state, entry["offer"]),
-        configurations=entry["configs"],
+        state=state, entry=entry, links=links, tx_code=offer_tx_code(state, entry["offer"])
     )
     return HTMLResponse(page, headers=dict(NO_STORE))
 
@@ -35,4 +41,4 @@ def offer_html(state: IssuerDep, offer_id: str) -> HTMLResponse:
 @router.get("/", response_class=HTMLResponse)
 def index(state: IssuerDep) -> HTMLResponse:
     configurations = {cid: state.personas_for([cid]) for cid in state.profile.configurations}
-    return HTMLResponse(index_page(issuer_name=state.issuer_name, configurations=configurations))
+    return HTMLResponse(index_page(state=state, configurations=configurations))

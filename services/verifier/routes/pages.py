@@ -1,5 +1,6 @@
-"""The HTML pages: the index, a transaction's QR code and trace, and the form that
-opens a transaction from a policy name."""
+"""The HTML pages: the index, a transaction's page (QR code, what is asked, live status
+and trace), the fragment its script polls, and the form that opens a transaction from
+a policy name."""
 
 from __future__ import annotations
 
@@ -8,14 +9,27 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from passerelle.services.pages import page
+from passerelle.services.pages import render
 
 from .. import transactions
-from ..pages import index_page, transaction_page
+from ..pages import index_page, live_fragment, transaction_page
 from ..state import VerifierDep
 from ..transactions import TransactionBody
 
 router = APIRouter(tags=["pages"])
+
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _unknown() -> HTMLResponse:
+    page = render(
+        "message.html",
+        title="Unknown or expired transaction",
+        service="Passerelle verifier",
+        message="This request is unknown or has expired. Open a new one from the verifier's page.",
+        back="/",
+    )
+    return HTMLResponse(page, status_code=404, headers=_NO_STORE)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -27,9 +41,24 @@ def index(state: VerifierDep) -> HTMLResponse:
 def transaction_html(tid: str, state: VerifierDep) -> HTMLResponse:
     row = transactions.find(state, tid)
     if row is None:
-        return HTMLResponse(page("Unknown or expired transaction", ""), status_code=404)
-    url = transactions.request_url(state, row)
-    return HTMLResponse(transaction_page(profile_id=state.profile.id, url=url, row=row))
+        return _unknown()
+    page = transaction_page(
+        profile=state.profile,
+        catalog=state.catalog,
+        url=transactions.request_url(state, row),
+        live_url=f"{state.base}/transactions/{tid}/live",
+        row=row,
+    )
+    return HTMLResponse(page, headers=_NO_STORE)
+
+
+@router.get("/transactions/{tid}/live", response_class=HTMLResponse)
+def transaction_live(tid: str, state: VerifierDep) -> HTMLResponse:
+    """The status and decision of a transaction page, which its script swaps in."""
+    row = transactions.find(state, tid)
+    if row is None:
+        return _unknown()
+    return HTMLResponse(live_fragment(catalog=state.catalog, row=row), headers=_NO_STORE)
 
 
 @router.post("/transactions/form")

@@ -6,8 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from passerelle.oid4vp import public_view
+from passerelle import PasserelleError
+from passerelle.oid4vp import result_view
 from passerelle.services.openapi import TRANSACTION_RESPONSES
+from passerelle.services.web import oauth_error
 
 from .. import transactions
 from ..state import VerifierDep
@@ -22,10 +24,16 @@ def create_transaction(body: TransactionBody, state: VerifierDep) -> JSONRespons
 
 
 @router.get("/transactions/{tid}")
-def transaction(tid: str, state: VerifierDep) -> JSONResponse:
+def transaction(tid: str, state: VerifierDep, response_code: str | None = None) -> JSONResponse:
+    """A same-device transaction's result needs the ``response_code`` its redirect
+    carried (OpenID4VP §13.3 step 8)."""
     row = transactions.find(state, tid)
     if row is None:
         return JSONResponse(
             {"error": "not_found", "reason": "oid4vp.transaction_unknown"}, status_code=404
         )
-    return JSONResponse({"transaction_id": tid, **public_view(row)})
+    try:
+        view = result_view(row, response_code=response_code)
+    except PasserelleError as exc:
+        return oauth_error(exc)
+    return JSONResponse({"transaction_id": tid, **view})
