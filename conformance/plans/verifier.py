@@ -1248,7 +1248,7 @@ def _enc_listed(ctx: CheckContext) -> None:
     "VER-ENC-02",
     "A response encrypted with each enc the request lists is accepted",
     plan=PLAN,
-    catches=("verifier:refuse_a256gcm",),
+    catches=("verifier:refuse_a256gcm", "verifier:require_cnf_kid"),
     requirement=_vp(
         "5.1",
         "encrypted_response_enc_values_supported: OPTIONAL. Non-empty array of strings, "
@@ -1340,6 +1340,7 @@ def _same_device_answer(ctx: CheckContext) -> httpx.Response:
         "verifier:no_same_device_redirect",
         "verifier:http_redirect_answer",
         "verifier:plain_text_answer",
+        "verifier:require_cnf_kid",
     ),
     requirement=_haip(
         'If "same-device" flow is used, then: … Verifiers MUST include redirect_uri in the '
@@ -1372,7 +1373,11 @@ def _same_device_redirect(ctx: CheckContext) -> None:
     "VER-RESP-07",
     "A same-device answer is a 200 JSON object, never an HTTP redirect",
     plan=PLAN,
-    catches=("verifier:http_redirect_answer", "verifier:plain_text_answer"),
+    catches=(
+        "verifier:http_redirect_answer",
+        "verifier:plain_text_answer",
+        "verifier:require_cnf_kid",
+    ),
     requirement=_RESPONSE_URI_ANSWER,
 )
 def _same_device_not_http_redirect(ctx: CheckContext) -> None:

@@ -83,8 +83,9 @@ class VerifierQuirk(enum.StrEnum):
     REQUIRE_CNF_KID = "require_cnf_kid"
     """The holder key is looked up by the ``kid`` of the credential's ``cnf.jwk``: a
     minimal JWK (only the members its key type requires, RFC 7638 §3.2) is refused.
-    Every credential of this stack carries a minimal ``cnf.jwk``, so every honest
-    presentation shows it, not only the OIDF module's own check."""
+    Every credential of this stack carries a minimal ``cnf.jwk``, so every check that
+    expects an honest presentation accepted shows it, not only the OIDF module's own
+    (VER-PRES-03): each of them claims it."""
 
 
 def _binding_claims(presentation: str) -> dict[str, object]:
