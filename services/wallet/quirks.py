@@ -38,6 +38,7 @@ from passerelle.oid4vp import (
     REQUEST_OBJECT_TYP,
     STATIC_AUDIENCE,
     AuthorizationRequest,
+    ClientId,
     ClientIdPrefix,
     DidResolver,
     VerifiedAuthorizationRequest,
@@ -104,6 +105,21 @@ class WalletQuirk(enum.StrEnum):
     PARTIAL_CREDENTIAL_SETS = "partial_credential_sets"
     """When no option of a required credential set can be met, the Credential Queries
     that do match are answered anyway: a partial ``vp_token`` (OpenID4VP §6.4.2)."""
+    IGNORE_CLIENT_ID_PREFIX = "ignore_client_id_prefix"
+    """A Client Identifier Prefix the wallet does not know is read as ``x509_san_dns``:
+    the request is trusted on its certificate (OpenID4VP §5.9.2 lets a wallet treat such
+    a client as pre-registered or refuse it, never trust it under another prefix)."""
+    POSITIONAL_BATCH = "positional_batch"
+    """The wallet asks for a batch as large as the issuer allows and pairs the
+    credentials with its keys by position: a batch answered in another order loses the
+    credentials that moved (OpenID4VCI §8.3 puts no order on ``credentials``)."""
+    PLAIN_PKCE = "plain_pkce"
+    """The authorization code flow's PKCE uses the ``plain`` method, exposing the
+    verifier in the authorization request (RFC 9700 §2.1.1: S256 is the method that
+    does not)."""
+    IGNORE_DEFERRED = "ignore_deferred"
+    """A Credential Response carrying a ``transaction_id`` is taken as a failure: the
+    wallet never asks the Deferred Credential Endpoint (OpenID4VCI §9)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,6 +139,25 @@ class WalletBehaviour:
     proof_with_nonce: bool = True
     echo_notification_id: bool = True
     mdoc_bind_encryption_key: bool = True
+    unknown_prefix_as: ClientIdPrefix | None = None
+    """The prefix an unknown Client Identifier Prefix is read as (quirk only)."""
+    batch_from_metadata: bool = False
+    """Whether to ask for the issuer's whole ``batch_size`` (quirk only: the wallet pairs
+    keys and credentials by position, see ``holder.accept_offer``)."""
+
+    pkce_method: str = "S256"
+    """The PKCE method of the authorization code flow (RFC 7636 §4.2)."""
+    await_deferred: bool = True
+
+    def pkce(self, verifier: str, *, s256: str) -> tuple[str, str]:
+        """The ``code_challenge`` and its method: the S256 one, or (quirk) plain."""
+        return (verifier, "plain") if self.pkce_method == "plain" else (s256, "S256")
+
+    def proof_count(self, batch_size: int | None) -> int:
+        """How many key proofs a credential request carries: one, or (quirk) a batch."""
+        if self.batch_from_metadata and batch_size is not None and batch_size > 1:
+            return batch_size
+        return 1
 
     def notification_id(self, issued: str) -> str:
         """The ``notification_id`` a notification names: the issuer's, or (quirk) not."""
@@ -176,6 +211,7 @@ class WalletBehaviour:
             and self.check_verifier_trust
             and self.check_url_client_id
             and not self.ignored_parameters
+            and self.unknown_prefix_as is None
         )
 
     def disclosure(self, planned: Sequence[ClaimPath]) -> tuple[ClaimPath, ...]:
@@ -246,7 +282,9 @@ class WalletBehaviour:
                 Reason.OID4VP_CLIENT_ID_MISMATCH,
                 "client_id in the Request Object differs from the client_id parameter",
             )
-        client = parse_client_id(claimed)
+        client = self._client_id(claimed)
+        # (quirk) the request is read on as if it named the prefix it was taken for
+        claims["client_id"] = client.value
         if client.prefix not in (ClientIdPrefix.X509_SAN_DNS, ClientIdPrefix.X509_HASH):
             return None
         certs = decode_unverified_x5c(unverified.header.get("x5c"))
@@ -298,6 +336,20 @@ class WalletBehaviour:
             certificate_chain=chain_certs,
         )
 
+    def _client_id(self, claimed: object) -> ClientId:
+        """The Request Object's ``client_id``, parsed; (quirk) an unknown prefix read as
+        another."""
+        try:
+            return parse_client_id(claimed)  # type: ignore[arg-type]
+        except PasserelleError as exc:
+            if (
+                self.unknown_prefix_as is None
+                or exc.reason is not Reason.OID4VP_CLIENT_ID_PREFIX_UNSUPPORTED
+                or not isinstance(claimed, str)
+            ):
+                raise
+            return ClientId(prefix=self.unknown_prefix_as, identifier=claimed.partition(":")[2])
+
 
 def _leaf_key(leaf: x509.Certificate) -> PublicKey:
     key = leaf.public_key()
@@ -330,4 +382,10 @@ def behaviour_for(quirks: Collection[WalletQuirk]) -> WalletBehaviour:
         proof_with_nonce=WalletQuirk.PROOF_WITHOUT_NONCE not in q,
         echo_notification_id=WalletQuirk.WRONG_NOTIFICATION_ID not in q,
         mdoc_bind_encryption_key=WalletQuirk.MDOC_TRANSCRIPT_WITHOUT_THUMBPRINT not in q,
+        unknown_prefix_as=ClientIdPrefix.X509_SAN_DNS
+        if WalletQuirk.IGNORE_CLIENT_ID_PREFIX in q
+        else None,
+        batch_from_metadata=WalletQuirk.POSITIONAL_BATCH in q,
+        pkce_method="plain" if WalletQuirk.PLAIN_PKCE in q else "S256",
+        await_deferred=WalletQuirk.IGNORE_DEFERRED not in q,
     )
