@@ -52,6 +52,7 @@ from passerelle.oid4vci import (
     verify_jwt_proof,
 )
 
+from ._issuer_haip import HaipDemands
 from ._serving import ServedRole, SuiteHandler
 
 __all__ = ["ProofSeen", "SuiteIssuer", "pkce_problem"]
@@ -122,6 +123,8 @@ class _Handler(SuiteHandler["SuiteIssuer"]):
         path = urlsplit(self.path).path
         raw = self.read_body()
         form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        if owner.haip is not None and self._haip_refused(owner, path, raw):
+            return
         if path == "/token":
             self.send_json(*owner.token(form))
             return
@@ -159,6 +162,35 @@ class _Handler(SuiteHandler["SuiteIssuer"]):
         else:
             self.send_json(404, {"error": "not_found"})
 
+    def _haip_refused(self, owner: SuiteIssuer, path: str, raw: bytes) -> bool:
+        """The HAIP layer's look at the request: recorded, and True when it answered
+        (the DPoP nonce challenge)."""
+        assert owner.haip is not None
+        with owner._changed:
+            if path == "/credential":
+                owner.haip.observe_key_proofs(raw, list(owner.state.nonces), owner._clock())
+            refusal = owner.haip.observe(
+                path=path,
+                url=f"{owner.url}{path}",
+                issuer=owner.url,
+                headers=self.headers,
+                access_token=owner.state.access_token,
+                now=owner._clock(),
+            )
+        if refusal is None:
+            return False
+        status, body, headers = refusal
+        payload = json.dumps(body).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Cache-Control", "no-store")
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+        return True
+
 
 class SuiteIssuer(ServedRole):
     """The suite's issuer and authorization server, listening while the ``with`` block
@@ -179,6 +211,7 @@ class SuiteIssuer(ServedRole):
         authorization_code: bool = False,
         deferred: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        haip: HaipDemands | None = None,
     ) -> None:
         super().__init__(host=host, bind=bind, tls=tls)
         self.vct = vct
@@ -188,6 +221,8 @@ class SuiteIssuer(ServedRole):
         self.deferred = deferred
         """Answer the credential request with a transaction_id, the credentials after."""
         self._clock = clock
+        self.haip = haip
+        """HAIP 1.0 demands (wallet attestation, DPoP, key attestation), or None."""
         self._issue = issue
         self.state = _State()
         self._lock = threading.Lock()
@@ -217,7 +252,13 @@ class SuiteIssuer(ServedRole):
         return credential_offer_value_link(offer)
 
     def metadata(self) -> JsonObject:
-        configuration = build_sd_jwt_vc_configuration(vct=self.vct, scope="suite_credential")
+        configuration = build_sd_jwt_vc_configuration(
+            vct=self.vct,
+            scope="suite_credential",
+            key_attestations_required=self.haip.key_attestations_required()
+            if self.haip is not None
+            else None,
+        )
         return build_credential_issuer_metadata(
             credential_issuer=self.url,
             credential_endpoint=f"{self.url}/credential",
@@ -231,6 +272,10 @@ class SuiteIssuer(ServedRole):
         )
 
     def as_metadata(self) -> JsonObject:
+        metadata = self._as_metadata()
+        return self.haip.as_metadata(metadata) if self.haip is not None else metadata
+
+    def _as_metadata(self) -> JsonObject:
         if not self.authorization_code:
             return build_authorization_server_metadata(
                 issuer=self.url,
@@ -281,7 +326,7 @@ class SuiteIssuer(ServedRole):
             return 400, {"error": "unsupported_grant_type"}
         if form.get("pre-authorized_code") != self.state.pre_authorized_code:
             return 400, {"error": "invalid_grant"}
-        return 200, {"access_token": self.state.access_token, "token_type": "Bearer"}
+        return 200, {"access_token": self.state.access_token, "token_type": self._token_type}
 
     def _code_token(self, form: dict[str, str]) -> tuple[int, JsonObject]:
         with self._changed:
@@ -296,7 +341,12 @@ class SuiteIssuer(ServedRole):
                 self.state.pkce_problems.append(problem)
                 self._changed.notify_all()
             return 400, {"error": "invalid_grant", "error_description": problem}
-        return 200, {"access_token": self.state.access_token, "token_type": "Bearer"}
+        return 200, {"access_token": self.state.access_token, "token_type": self._token_type}
+
+    @property
+    def _token_type(self) -> str:
+        # RFC 9449 §5: a DPoP-bound token is of token_type DPoP.
+        return "DPoP" if self.haip is not None else "Bearer"
 
     def new_nonce(self) -> str:
         nonce = secrets.token_urlsafe(24)
@@ -307,7 +357,9 @@ class SuiteIssuer(ServedRole):
     def is_bearer(self, authorization: str) -> bool:
         # The scheme is case-insensitive (RFC 7235 §2.1), the token is not.
         scheme, _, token = authorization.partition(" ")
-        return scheme.lower() == "bearer" and token.strip() == self.state.access_token
+        return (
+            scheme.lower() == self._token_type.lower() and token.strip() == self.state.access_token
+        )
 
     def credential(self, body: JsonObject) -> tuple[int, JsonObject]:
         proofs = body.get("proofs")

@@ -11,6 +11,7 @@ from . import (
     trust_list,
     verifier,
     wallet,
+    wallet_haip,
 )
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "trust_list",
     "verifier",
     "wallet",
+    "wallet_haip",
 ]

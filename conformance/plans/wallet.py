@@ -576,8 +576,17 @@ def _binding_problems(presented: _Presented) -> list[str]:
     "The wallet obtains a credential from the configured issuer (pre-authorized code, "
     "Transaction Code)",
     plan=PLAN,
-    # Real issuers have a nonce endpoint: a proof without the nonce buys nothing.
-    catches=("wallet:proof_without_nonce",),
+    # Real issuers have a nonce endpoint: a proof without the nonce buys nothing. A HAIP
+    # issuer (the EU one) verifies the DPoP proofs and wallet attestation a wallet sends
+    # even with a pre-authorized code, so a wallet that gets them wrong gets nothing;
+    # wallet_haip.py judges them one by one.
+    catches=(
+        "wallet:proof_without_nonce",
+        "wallet:attestation_pop_wrong_aud",
+        "wallet:dpop_reuse_jti",
+        "wallet:dpop_wrong_htu",
+        "wallet:no_dpop_ath",
+    ),
     requirement=Requirement(
         spec="OpenID4VCI 1.0",
         section="6.1",

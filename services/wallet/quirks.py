@@ -14,11 +14,12 @@ import hmac
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from passerelle import JsonObject, PasserelleError, Reason
+from passerelle import JsonObject, PasserelleError, RandomSource, Reason
 from passerelle.dcql import (
     CandidateCredential,
     DcqlMatch,
@@ -120,6 +121,25 @@ class WalletQuirk(enum.StrEnum):
     IGNORE_DEFERRED = "ignore_deferred"
     """A Credential Response carrying a ``transaction_id`` is taken as a failure: the
     wallet never asks the Deferred Credential Endpoint (OpenID4VCI §9)."""
+    # HAIP 1.0 issuance (the suite plays a HAIP issuer; services/wallet/haip.py).
+    DPOP_REUSE_JTI = "dpop_reuse_jti"
+    """Every DPoP proof carries the same ``jti`` (RFC 9449 §4.2: "a unique identifier
+    for the DPoP proof JWT")."""
+    DPOP_WRONG_HTU = "dpop_wrong_htu"
+    """A DPoP proof's ``htu`` is the server's origin, not the URI of the request
+    (RFC 9449 §4.2: "The HTTP target URI ... of the request to which the JWT is
+    attached")."""
+    NO_DPOP_ATH = "no_dpop_ath"
+    """DPoP proofs sent with an access token carry no ``ath`` (RFC 9449 §4.2: "When the
+    DPoP proof is used in conjunction with the presentation of an access token in
+    protected resource access ... the DPoP proof MUST also contain" ``ath``)."""
+    ATTESTATION_POP_WRONG_AUD = "attestation_pop_wrong_aud"
+    """The wallet attestation PoP's ``aud`` is the token endpoint, not the
+    authorization server's issuer identifier (attestation-based client auth -07
+    §5.2)."""
+    NO_KEY_ATTESTATION = "no_key_attestation"
+    """Key proofs carry no ``key_attestation`` although the issuer's metadata has
+    ``key_attestations_required`` (OpenID4VCI 1.0 Appendix D, F.1)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,6 +168,30 @@ class WalletBehaviour:
     pkce_method: str = "S256"
     """The PKCE method of the authorization code flow (RFC 7636 §4.2)."""
     await_deferred: bool = True
+    dpop_fresh_jti: bool = True
+    dpop_htu_origin_only: bool = False
+    dpop_with_ath: bool = True
+    pop_aud_token_endpoint: bool = False
+    attest_keys: bool = True
+
+    def dpop_random(self, random: RandomSource) -> RandomSource:
+        """Where DPoP ``jti`` values come from: ``random``, or (quirk) one draw repeated."""
+        return random if self.dpop_fresh_jti else _Repeating(random)
+
+    def dpop_url(self, url: str) -> str:
+        """The URL a DPoP proof names: the request's, or (quirk) its origin only."""
+        if not self.dpop_htu_origin_only:
+            return url
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}/"
+
+    def dpop_access_token(self, access_token: str | None) -> str | None:
+        """The token a DPoP proof hashes into ``ath``: the one sent, or (quirk) none."""
+        return access_token if self.dpop_with_ath else None
+
+    def pop_audience(self, issuer: str, token_endpoint: str) -> str:
+        """The wallet attestation PoP's ``aud``: the issuer, or (quirk) the endpoint."""
+        return token_endpoint if self.pop_aud_token_endpoint else issuer
 
     def pkce(self, verifier: str, *, s256: str) -> tuple[str, str]:
         """The ``code_challenge`` and its method: the S256 one, or (quirk) plain."""
@@ -351,6 +395,19 @@ class WalletBehaviour:
             return ClientId(prefix=self.unknown_prefix_as, identifier=claimed.partition(":")[2])
 
 
+class _Repeating:
+    """A random source that answers every call with its first draw (quirk only)."""
+
+    def __init__(self, random: RandomSource) -> None:
+        self._random = random
+        self._drawn: bytes | None = None
+
+    def token_bytes(self, n: int, /) -> bytes:
+        if self._drawn is None or len(self._drawn) != n:
+            self._drawn = self._random.token_bytes(n)
+        return self._drawn
+
+
 def _leaf_key(leaf: x509.Certificate) -> PublicKey:
     key = leaf.public_key()
     if isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
@@ -388,4 +445,9 @@ def behaviour_for(quirks: Collection[WalletQuirk]) -> WalletBehaviour:
         batch_from_metadata=WalletQuirk.POSITIONAL_BATCH in q,
         pkce_method="plain" if WalletQuirk.PLAIN_PKCE in q else "S256",
         await_deferred=WalletQuirk.IGNORE_DEFERRED not in q,
+        dpop_fresh_jti=WalletQuirk.DPOP_REUSE_JTI not in q,
+        dpop_htu_origin_only=WalletQuirk.DPOP_WRONG_HTU in q,
+        dpop_with_ath=WalletQuirk.NO_DPOP_ATH not in q,
+        pop_aud_token_endpoint=WalletQuirk.ATTESTATION_POP_WRONG_AUD in q,
+        attest_keys=WalletQuirk.NO_KEY_ATTESTATION not in q,
     )

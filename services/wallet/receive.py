@@ -214,6 +214,7 @@ class IssuanceClient:
             clock=self.clock,
             as_metadata=as_metadata,
             issuer_metadata=issuer_metadata,
+            behaviour=self.behaviour,
         )
 
     def _send(
@@ -296,7 +297,9 @@ class IssuanceClient:
             session.attest_keys(
                 [k for k in keys if isinstance(k, ec.EllipticCurvePrivateKey)], nonce
             )
-            if session is not None and all(isinstance(k, ec.EllipticCurvePrivateKey) for k in keys)
+            if session is not None
+            and self.behaviour.attest_keys
+            and all(isinstance(k, ec.EllipticCurvePrivateKey) for k in keys)
             else None
         )
         proofs: list[JsonValue] = [
