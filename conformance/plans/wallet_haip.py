@@ -34,9 +34,10 @@ _ATTESTATION_URL = (
     "https://www.ietf.org/archive/id/draft-ietf-oauth-attestation-based-client-auth-07.html"
 )
 _DPOP_URL = "https://www.rfc-editor.org/rfc/rfc9449.html"
+#: The HAIP text requirements.py pins (the same commit, so the matrix counts it covered).
 _HAIP_KEY_ATTESTATION = (
-    "https://openid.net/specs/openid4vc-high-assurance-interoperability-profile-1_0.html"
-    "#section-4.5.1"
+    "https://github.com/openid/oid4vc-haip/blob/c396894fa628763d5575d9f12f80f8f9f4773067/"
+    "openid4vc-high-assurance-interoperability-profile-1_0.md#L176"
 )
 #: The DPoP reasons each check owns; any other problem of a proof is WAL-HAIP-02's.
 _REPLAY = ("dpop.jti_replayed",)
@@ -267,7 +268,7 @@ def _wallet_dpop_nonce(ctx: CheckContext) -> None:
     catches=("wallet:no_key_attestation",),
     requirement=Requirement(
         spec="OpenID4VC HAIP 1.0",
-        section="4.5.1",
+        section="4.5.1 (draft 04 text)",
         text="Wallets MUST support key attestations as defined in Annex D of [OIDF.OID4VCI].",
         link=_HAIP_KEY_ATTESTATION,
     ),
