@@ -5,9 +5,11 @@ credential, the server nonce after a ``use_dpop_nonce`` challenge, and the key
 attestation in its key proofs (:mod:`.._issuer_haip`).
 
 The wallet attestation and key attestation must chain to a wallet provider the suite
-trusts: the CA certificates named by the wallet target's ``wallet_provider_anchors``
-(PKI entity names or ``{file: ...}``; default ``wallet-provider-ca``, the CA the
-development PKI puts on the EU list of wallet providers). The verification is the pure
+trusts: those of the list of wallet providers the wallet target's
+``wallet_providers_list`` names (``{url: …, anchor: <operator anchor>}``, an ETSI TS
+119 602 list verified with ``passerelle.trust.verify_lote``); without one, the CA
+certificates of ``wallet_provider_anchors`` (PKI entity names or ``{file: ...}``;
+default ``wallet-provider-ca``, the CA the development PKI lists). The verification is the pure
 core's (``passerelle.oauth``, ``passerelle.oid4vci``); a check reads its part of what
 was recorded by reason code.
 """
@@ -15,15 +17,18 @@ was recorded by reason code.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography import x509
 
-from passerelle import JsonObject
+from passerelle import JsonObject, PasserelleError
+from passerelle.trust import SVC_TYPE_WALLET_ISSUANCE, verify_lote
 
 from .._context import CheckContext
 from .._identities import has_file_anchor, resolve_anchors
 from .._issuer_haip import AttestationSeen, DpopSeen, HaipDemands, KeyAttestationSeen
 from .._model import CheckError, CheckSkipped, ErrorClass, Requirement
+from .._presenting import suite_pki
 from .._registry import check, expect
 from .wallet import PLAN, _said, _setup, _suite_issuer
 
@@ -55,7 +60,38 @@ class _HaipIssuance:
     dpop_nonces: list[str]
 
 
+def _listed_providers(ctx: CheckContext, listed: dict[str, Any]) -> tuple[x509.Certificate, ...]:
+    """The wallet-provider certificates of a list of wallet providers (ETSI TS 119 602
+    Annex E), fetched and verified with its operator's anchor by the core."""
+    url = str(listed["url"])
+    operator = resolve_anchors(
+        [listed.get("anchor", "eu-lote-operator")],
+        by_name=suite_pki(ctx).anchor if not has_file_anchor([listed.get("anchor")]) else None,
+        what="wallet_providers_list.anchor",
+    )
+    response = ctx.http.get(url)
+    if response.status_code != 200:
+        raise CheckError(
+            ErrorClass.SUITE, f"the list of wallet providers {url}: HTTP {response.status_code}"
+        )
+    try:
+        lote = verify_lote(response.text.strip(), operator_anchors=operator, now=ctx.now())
+    except PasserelleError as exc:
+        raise CheckError(
+            ErrorClass.SUITE, f"the list of wallet providers {url}: {exc.reason}: {exc.detail}"
+        ) from exc
+    anchors = lote.certificates_for(service_type=SVC_TYPE_WALLET_ISSUANCE)
+    if not anchors:
+        raise CheckError(ErrorClass.SUITE, f"the list {url} lists no wallet provider")
+    return anchors
+
+
 def _anchors(ctx: CheckContext) -> tuple[x509.Certificate, ...]:
+    listed = ctx.target.get("wallet_providers_list")
+    if isinstance(listed, dict) and isinstance(listed.get("url"), str):
+        return ctx.shared(
+            f"wallet:providers:{listed['url']}", lambda: _listed_providers(ctx, listed)
+        )
     names = ctx.target.get("wallet_provider_anchors") or list(_DEFAULT_ANCHORS)
     if has_file_anchor(names):
         return tuple(resolve_anchors(names, by_name=None, what="wallet_provider_anchors"))
@@ -168,11 +204,13 @@ def _dpop_problems(seen: _HaipIssuance, reasons: tuple[str, ...], *, owned: bool
     requirement=Requirement(
         spec="RFC 9449",
         section="4.2",
-        text="typ: with value dpop+jwt … jti: Unique identifier for the DPoP proof JWT. … "
-        "htm: The value of the HTTP method (Section 9.1 of [RFC9110]) of the request to "
-        "which the JWT is attached. htu: The HTTP target URI (Section 7.1 of [RFC9110]) of "
-        "the request to which the JWT is attached, without query and fragment parts. iat: "
-        "Creation timestamp of the JWT (Section 4.1.6 of [RFC7519]).",
+        text="The JOSE Header of a DPoP JWT MUST contain at least the following parameters: "
+        "typ: A field with the value dpop+jwt … The payload of a DPoP proof MUST contain at "
+        "least the following claims: … htm: The value of the HTTP method (Section 9.1 of "
+        "[RFC9110]) of the request to which the JWT is attached. htu: The HTTP target URI "
+        "(Section 7.1 of [RFC9110]) of the request to which the JWT is attached, without "
+        "query and fragment parts. iat: Creation timestamp of the JWT (Section 4.1.6 of "
+        "[RFC7519]).",
         link=f"{_DPOP_URL}#section-4.2",
     ),
 )
@@ -240,12 +278,11 @@ def _wallet_dpop_ath(ctx: CheckContext) -> None:
     plan=PLAN,
     requirement=Requirement(
         spec="RFC 9449",
-        section="8",
-        text="The client will typically retry the request with a new DPoP proof containing "
-        "the supplied nonce value in the nonce claim. … If the nonce claim in the DPoP proof "
-        "does not exactly match a nonce recently supplied by the authorization server to the "
-        "client, the authorization server MUST reject the request.",
-        link=f"{_DPOP_URL}#section-8",
+        section="4.2",
+        text="When the authentication server or resource server provides a DPoP-Nonce HTTP "
+        "header in a response (see Sections 8 and 9), the DPoP proof MUST also contain the "
+        "following claim: nonce: A recent nonce provided via the DPoP-Nonce HTTP header.",
+        link=f"{_DPOP_URL}#section-4.2",
     ),
 )
 def _wallet_dpop_nonce(ctx: CheckContext) -> None:
