@@ -586,6 +586,7 @@ def _binding_problems(presented: _Presented) -> list[str]:
         "wallet:dpop_reuse_jti",
         "wallet:dpop_wrong_htu",
         "wallet:no_dpop_ath",
+        "wallet:ignore_dpop_nonce",
     ),
     requirement=Requirement(
         spec="OpenID4VCI 1.0",

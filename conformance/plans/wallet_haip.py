@@ -276,6 +276,7 @@ def _wallet_dpop_ath(ctx: CheckContext) -> None:
     "WAL-HAIP-05",
     "After a use_dpop_nonce challenge, the wallet retries with the server's nonce",
     plan=PLAN,
+    catches=("wallet:ignore_dpop_nonce",),
     requirement=Requirement(
         spec="RFC 9449",
         section="4.2",
@@ -286,8 +287,8 @@ def _wallet_dpop_ath(ctx: CheckContext) -> None:
     ),
 )
 def _wallet_dpop_nonce(ctx: CheckContext) -> None:
-    """No quirk of its own: the development wallet always answers the challenge, so the
-    self-test cannot prove a catch; it is judged on every wallet all the same."""
+    """The suite's token endpoint answers a first proof without a nonce with
+    ``use_dpop_nonce`` and a ``DPoP-Nonce`` header (§8); the retry must carry it."""
     seen = _haip_issuance(ctx)
     challenged = [d for d in seen.dpop if d.challenged]
     retries = [d for d in seen.dpop if d.endpoint == "/token" and not d.challenged]

@@ -187,7 +187,7 @@ class HaipSession:
             method, url, data=data, json=json, headers=headers, content=sealed
         )
         nonce = read_dpop_nonce(response.headers.get_list(DPOP_NONCE_HEADER))
-        if nonce is not None:
+        if nonce is not None and self.behaviour.keep_dpop_nonce:
             self._nonces[httpx.URL(url).host] = nonce
         return response
 

@@ -137,6 +137,10 @@ class WalletQuirk(enum.StrEnum):
     """The wallet attestation PoP's ``aud`` is the token endpoint, not the
     authorization server's issuer identifier (attestation-based client auth -07
     §5.2)."""
+    IGNORE_DPOP_NONCE = "ignore_dpop_nonce"
+    """A server's ``DPoP-Nonce`` is not kept: after a ``use_dpop_nonce`` challenge the
+    wallet retries without it (RFC 9449 §4.2: the proof "MUST also contain" the nonce
+    the server provided)."""
     NO_KEY_ATTESTATION = "no_key_attestation"
     """Key proofs carry no ``key_attestation`` although the issuer's metadata has
     ``key_attestations_required`` (OpenID4VCI 1.0 Appendix D, F.1)."""
@@ -173,6 +177,7 @@ class WalletBehaviour:
     dpop_with_ath: bool = True
     pop_aud_token_endpoint: bool = False
     attest_keys: bool = True
+    keep_dpop_nonce: bool = True
 
     def dpop_random(self, random: RandomSource) -> RandomSource:
         """Where DPoP ``jti`` values come from: ``random``, or (quirk) one draw repeated."""
@@ -450,4 +455,5 @@ def behaviour_for(quirks: Collection[WalletQuirk]) -> WalletBehaviour:
         dpop_with_ath=WalletQuirk.NO_DPOP_ATH not in q,
         pop_aud_token_endpoint=WalletQuirk.ATTESTATION_POP_WRONG_AUD in q,
         attest_keys=WalletQuirk.NO_KEY_ATTESTATION not in q,
+        keep_dpop_nonce=WalletQuirk.IGNORE_DPOP_NONCE not in q,
     )
