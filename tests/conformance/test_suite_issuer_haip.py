@@ -68,7 +68,7 @@ def _dpop(key: ec.EllipticCurvePrivateKey, url: str, **options: str) -> str:
         url=url,
         now=NOW,
         random=RANDOM,
-        **options,  # type: ignore[arg-type]
+        **options,
     )
 
 
