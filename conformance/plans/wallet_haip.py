@@ -125,17 +125,16 @@ def _issue_haip(ctx: CheckContext) -> _HaipIssuance:
             )
         outcomes = ctx.json_object(answer, "the wallet's backchannel (offers)").get("outcomes")
         issuer.wait_for(lambda s: bool(s.notifications), timeout=setup.grace)
-        with issuer._changed:
-            return _HaipIssuance(
-                issuer=issuer.url,
-                outcomes=[o for o in outcomes if isinstance(o, dict)]
-                if isinstance(outcomes, list)
-                else [],
-                attestations=list(demands.attestations),
-                dpop=list(demands.dpop),
-                key_attestations=list(demands.key_attestations),
-                dpop_nonces=list(demands.nonces),
-            )
+        return _HaipIssuance(
+            issuer=issuer.url,
+            outcomes=[o for o in outcomes if isinstance(o, dict)]
+            if isinstance(outcomes, list)
+            else [],
+            attestations=list(demands.attestations),
+            dpop=list(demands.dpop),
+            key_attestations=list(demands.key_attestations),
+            dpop_nonces=list(demands.nonces),
+        )
 
 
 def _haip_issuance(ctx: CheckContext) -> _HaipIssuance:
@@ -159,6 +158,9 @@ def _reached(seen: _HaipIssuance, endpoint: str, what: list[object]) -> None:
     "wallet provider and a PoP addressed to the authorization server",
     plan=PLAN,
     catches=("wallet:attestation_pop_wrong_aud",),
+    # The OIDF wallet plan verifies the attestation and DPoP inside its issuance module,
+    # run in the plan's HAIP variant (client attestation, DPoP).
+    oidf="oid4vci-1_0-wallet-test-credential-issuance",
     requirement=Requirement(
         spec="OAuth 2.0 Attestation-Based Client Authentication (draft -07)",
         section="5.2",
@@ -201,6 +203,7 @@ def _dpop_problems(seen: _HaipIssuance, reasons: tuple[str, ...], *, owned: bool
     "request's method and URI",
     plan=PLAN,
     catches=("wallet:dpop_wrong_htu",),
+    oidf="oid4vci-1_0-wallet-test-credential-issuance",
     requirement=Requirement(
         spec="RFC 9449",
         section="4.2",
