@@ -35,6 +35,8 @@ from .wallet import PLAN, _said, _setup, _suite_issuer
 __all__: list[str] = []
 
 _DEFAULT_ANCHORS = ("wallet-provider-ca",)
+#: A wallet that takes EU credentials meets HAIP 1.0; a Canadian-profile one need not.
+_HAIP_PROFILES = ("eu-haip", "cross-border")
 _ATTESTATION_URL = (
     "https://www.ietf.org/archive/id/draft-ietf-oauth-attestation-based-client-auth-07.html"
 )
@@ -157,6 +159,7 @@ def _reached(seen: _HaipIssuance, endpoint: str, what: list[object]) -> None:
     "At PAR and token, the wallet authenticates with a wallet attestation from a listed "
     "wallet provider and a PoP addressed to the authorization server",
     plan=PLAN,
+    profiles=_HAIP_PROFILES,
     catches=("wallet:attestation_pop_wrong_aud",),
     # The OIDF wallet plan verifies the attestation and DPoP inside its issuance module,
     # run in the plan's HAIP variant (client attestation, DPoP).
@@ -202,6 +205,7 @@ def _dpop_problems(seen: _HaipIssuance, reasons: tuple[str, ...], *, owned: bool
     "The wallet's DPoP proofs at token and credential are typed, signed and name the "
     "request's method and URI",
     plan=PLAN,
+    profiles=_HAIP_PROFILES,
     catches=("wallet:dpop_wrong_htu",),
     oidf="oid4vci-1_0-wallet-test-credential-issuance",
     requirement=Requirement(
@@ -233,6 +237,7 @@ def _wallet_dpop(ctx: CheckContext) -> None:
     "WAL-HAIP-03",
     "Every DPoP proof of the wallet has a jti of its own",
     plan=PLAN,
+    profiles=_HAIP_PROFILES,
     catches=("wallet:dpop_reuse_jti",),
     requirement=Requirement(
         spec="RFC 9449",
@@ -256,6 +261,7 @@ def _wallet_dpop_jti(ctx: CheckContext) -> None:
     "WAL-HAIP-04",
     "With a DPoP-bound access token, the wallet's proofs carry its hash in ath",
     plan=PLAN,
+    profiles=_HAIP_PROFILES,
     catches=("wallet:no_dpop_ath",),
     requirement=Requirement(
         spec="RFC 9449",
@@ -279,6 +285,7 @@ def _wallet_dpop_ath(ctx: CheckContext) -> None:
     "WAL-HAIP-05",
     "After a use_dpop_nonce challenge, the wallet retries with the server's nonce",
     plan=PLAN,
+    profiles=_HAIP_PROFILES,
     catches=("wallet:ignore_dpop_nonce",),
     requirement=Requirement(
         spec="RFC 9449",
@@ -306,6 +313,7 @@ def _wallet_dpop_nonce(ctx: CheckContext) -> None:
     "WAL-HAIP-06",
     "Key proofs carry a key attestation from a listed wallet provider that attests the proof's key",
     plan=PLAN,
+    profiles=_HAIP_PROFILES,
     catches=("wallet:no_key_attestation",),
     requirement=Requirement(
         spec="OpenID4VC HAIP 1.0",
