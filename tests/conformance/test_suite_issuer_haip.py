@@ -5,12 +5,17 @@ DPoP proofs and key attestations with the core's reason, never as a pass."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
+import yaml
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from passerelle.conformance import Status, run_checks, select_checks
 from passerelle.conformance._issuer_haip import HaipDemands
 from passerelle.conformance._issuer_role import SuiteIssuer
+from passerelle.conformance._local import prepare_data_dir
+from passerelle.conformance.targets import load_targets, local_targets_text
 from passerelle.jose import KeySigner, public_jwk
 from passerelle.oauth import (
     ATTESTATION_HEADER,
@@ -21,6 +26,7 @@ from passerelle.oauth import (
     create_dpop_proof,
 )
 from passerelle.oid4vci import create_jwt_proof, create_key_attestation
+from passerelle.services.launcher import start_stack
 from tests.unit.haip_world import NOW, Provider, SystemRandom, make_provider, p256
 
 VCT = "https://credentials.passerelle.example/test/v1"
@@ -173,3 +179,50 @@ def test_key_attestations_are_verified_and_must_attest_the_proof_key() -> None:
         "key_attestation.key_not_attested",
         "key_attestation.missing",
     ]
+
+
+HAIP_CHECKS = [f"WAL-HAIP-0{n}" for n in range(1, 7)]
+SAMPLE = Path(__file__).resolve().parents[2] / "schemas" / "eu-pid" / "samples"
+
+
+def _wallet_only(**settings: object) -> str:
+    """The local targets file with the wallet alone, the suite issuing its credential."""
+    root = yaml.safe_load(local_targets_text())
+    targets = root["targets"]
+    for name in [n for n, t in targets.items() if t["role"] != "wallet"]:
+        del targets[name]
+    wallet = targets["wallet"]
+    for key in ("issuer", "configuration", "persona", "wallet_providers_list"):
+        wallet.pop(key, None)
+    wallet["suite_credential"] = {"file": str(SAMPLE / "zoe-lefevre-dubois.json")}
+    wallet.update(settings)
+    root.pop("cross_border", None)
+    return yaml.safe_dump(root)
+
+
+def test_the_wallet_passes_with_its_provider_trusted_and_fails_without(tmp_path: Path) -> None:
+    """With the wallet provider's CA as anchor the development wallet passes every HAIP
+    check; with another CA its wallet and key attestations are refused, and only those
+    checks fail (the DPoP checks do not depend on whom the suite trusts)."""
+    data_dir = tmp_path / "stack"
+    hosts = prepare_data_dir(data_dir)
+    stack = start_stack(data_dir=data_dir, hosts=hosts, roles=("trust", "wallet"))
+    substitutions = {**stack.urls, "data_dir": str(data_dir)}
+    try:
+        runs = [
+            run_checks(
+                load_targets(_wallet_only(**settings), substitutions=substitutions, source="t"),
+                select_checks(ids=HAIP_CHECKS),
+            )
+            for settings in ({}, {"wallet_provider_anchors": ["eu-wrpac-provider-ca"]})
+        ]
+    finally:
+        stack.stop()
+    trusted, untrusted = ({r.check.id: (r.status, r.message) for r in run.results} for run in runs)
+    assert {k: v[0] for k, v in trusted.items()} == dict.fromkeys(HAIP_CHECKS, Status.PASSED), (
+        trusted
+    )
+    failed = {k for k, v in untrusted.items() if v[0] is Status.FAILED}
+    assert failed == {"WAL-HAIP-01", "WAL-HAIP-06"}, untrusted
+    assert "client_attestation.untrusted" in untrusted["WAL-HAIP-01"][1]
+    assert "key_attestation.untrusted" in untrusted["WAL-HAIP-06"][1]
