@@ -32,7 +32,8 @@ _NO_FEATURE = "does not apply: no Passerelle service offers this feature"
 class OidfModule:
     name: str
     package: str
-    """The OIDF source package: vci10issuer, vci10wallet, vp1finalverifier, vp1finalwallet."""
+    """The OIDF source package: vci10issuer, vci10wallet, vp1finalverifier, vp1finalwallet;
+    or vci10issuer-haip-fapi2 for the FAPI 2.0 modules of the HAIP issuer plan."""
     applies: bool = True
     """Whether the module tests a feature Passerelle has (so a gap is a gap)."""
     why: str = ""
@@ -47,9 +48,15 @@ _ISS = "vci10issuer"
 _VCIW = "vci10wallet"
 _VER = "vp1finalverifier"
 _WAL = "vp1finalwallet"
+_FAPI = "vci10issuer-haip-fapi2"
+"""The FAPI 2.0 Security Profile modules the OIDF HAIP issuer plan runs on the
+authorization-code path (only those about PKCE, codes and request_uri; the plan's
+other FAPI modules test client authentication and DPoP, which our issuers' public
+clients do not use)."""
 _WALLET_AS_ISSUER = (
-    "not covered yet: the wallet plan loads the wallet from the real issuer target; the "
-    "suite does not yet play issuer and authorization server to judge what a wallet sends"
+    "not covered yet: the suite's issuer offers the code flow (WAL-31) and answers its "
+    "token requests without authorization_details, but does not steer the wallet to ask "
+    "by scope, which is what this module is about"
 )
 
 _HAIP_NOT_YET = (
@@ -146,6 +153,25 @@ MODULES: tuple[OidfModule, ...] = (
     _m("oid4vp-1final-wallet-no-claims-in-dcql-query", _WAL),
     _m("oid4vp-1final-wallet-optional-credential-set", _WAL),
     _m("oid4vp-1final-wallet-request-uri-method-post", _WAL),
+    *(
+        _m(f"fapi2-security-profile-final-{name}", _FAPI)
+        for name in (
+            "par-ensure-pkce-required",
+            "par-plain-pkce-rejected",
+            "incorrect-pkce-code-verifier-rejected",
+            "ensure-pkce-code-verifier-required",
+            "attempt-reuse-authorization-code-after-one-second",
+            "ensure-authorization-code-is-bound-to-client",
+            "par-attempt-reuse-request_uri",
+            "par-attempt-to-use-request_uri-for-different-client",
+        )
+    ),
+    _m(
+        "fapi2-security-profile-final-par-attempt-to-use-expired-request_uri",
+        _FAPI,
+        why="not covered yet: it waits out the request_uri's expires_in (90 s for our "
+        "issuers), longer than a check may block a run",
+    ),
 )
 
 _PACKAGES = (
@@ -153,6 +179,7 @@ _PACKAGES = (
     ("vci10wallet", "OpenID4VCI 1.0 wallet"),
     ("vp1finalverifier", "OpenID4VP 1.0 Final verifier"),
     ("vp1finalwallet", "OpenID4VP 1.0 Final wallet"),
+    (_FAPI, "FAPI 2.0 modules of the OpenID4VCI HAIP issuer plan, authorization-code path"),
 )
 
 
@@ -172,8 +199,9 @@ def coverage_markdown(checks: Iterable[Check]) -> str:
     lines = [
         BEGIN,
         "",
-        f"Of the {len(MODULES)} OIDF test modules of these four plans, {len(applicable)} "
-        f"test features Passerelle has; checks cover {len(covered)} of them.",
+        f"Of the {len(MODULES)} OIDF test modules below (the four OpenID4VC plans, and the "
+        f"FAPI 2.0 modules the HAIP issuer plan runs on the authorization-code path), "
+        f"{len(applicable)} test features Passerelle has; checks cover {len(covered)} of them.",
         "",
     ]
     for package, title in _PACKAGES:

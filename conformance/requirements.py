@@ -119,7 +119,8 @@ _WHY_BY_LINK: dict[str, str] = {
         "A wallet's duty. Passerelle's wallet presents a wallet attestation from the "
         "development wallet provider at PAR and token (services/wallet/haip.py, "
         "tests/e2e/test_wallet_receive.py); the issuer side is enforced by ISS-HAIP-01 and "
-        "ISS-HAIP-02. The wallet plan does not yet play an issuer that demands one."
+        "ISS-HAIP-02. The wallet plan plays an issuer that demands one and judges it: "
+        "WAL-HAIP-01 (attestation and PoP at PAR and token), with WAL-HAIP-02..05 (DPoP)."
     ),
     f"{_HAIP}#L176": (
         "A wallet's duty. Passerelle's wallet puts a key attestation from its wallet provider "

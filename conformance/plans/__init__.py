@@ -4,22 +4,26 @@ from . import (
     cross_border,
     dataspace,
     issuer,
+    issuer_code,
     issuer_haip,
     mdoc,
     schema,
     trust_list,
     verifier,
     wallet,
+    wallet_haip,
 )
 
 __all__ = [
     "cross_border",
     "dataspace",
     "issuer",
+    "issuer_code",
     "issuer_haip",
     "mdoc",
     "schema",
     "trust_list",
     "verifier",
     "wallet",
+    "wallet_haip",
 ]

@@ -102,6 +102,8 @@ def _outcome(ctx: CheckContext, *, owner: bool = False) -> Outcome:
     "XB-01",
     "The cell ends with its expected outcome",
     plan=PLAN,
+    # Every credential of the stack has a minimal cnf.jwk: each accepted cell shows it.
+    catches=("verifier:require_cnf_kid",),
     requirement=Requirement(
         spec="draft-ietf-oauth-sd-jwt-vc",
         section="7.7",

@@ -4,9 +4,10 @@ Honest steps first (metadata, offer, token, nonce, credential), then negatives o
 own: wrong Transaction Code, replayed codes, key proofs with the wrong nonce, audience,
 type or signature, requests without a token. Some of them match modules of the OpenID
 Foundation's issuer test plan, and say so in their ``oidf`` field; that plan also
-drives the authorization-code path, client and key attestations, which these checks do
-not (``docs/conformance.md`` has the module-by-module table). Every negative starts
-from its own offer, token and nonce, so that one finding never turns into a cascade.
+tests client and key attestations, which these checks do not (``docs/conformance.md``
+has the module-by-module table); the authorization-code path is in :mod:`.issuer_code`.
+Every negative starts from its own offer, token and nonce, so that one finding never
+turns into a cascade.
 The content checks read the credentials the happy path obtained once per run
 (``obtain_shared``), without trusting their signature: that is one check's business,
 not every check's.
@@ -1174,6 +1175,7 @@ def _cred_unknown_configuration(ctx: CheckContext) -> None:
     "An access token in the URL query is not accepted",
     plan=PLAN,
     severity=Severity.RECOMMENDED,
+    catches=("issuer:bearer_in_query",),
     oidf="oid4vci-1_0-issuer-fail-on-access-token-in-query",
     requirement=_rfc(
         6750,

@@ -593,6 +593,7 @@ def _by_reference(ctx: CheckContext) -> None:
     "The request_uri serves the Request Object again when a wallet fetches it twice",
     plan=PLAN,
     severity=Severity.RECOMMENDED,
+    catches=("verifier:single_fetch_request_uri",),
     oidf="oid4vp-1final-verifier-request-uri-fetched-twice",
     requirement=Requirement(
         spec="Passerelle conformance (OpenID Foundation verifier plan)",
@@ -648,6 +649,7 @@ def _honest(ctx: CheckContext, mode: str) -> None:
     "VER-PRES-01",
     "An honest presentation by direct_post is accepted",
     plan=PLAN,
+    catches=("verifier:require_cnf_kid",),
     oidf="oid4vp-1final-verifier-happy-flow",
     requirement=_vp(
         "8.2",
@@ -663,6 +665,7 @@ def _honest_direct_post(ctx: CheckContext) -> None:
     "VER-PRES-02",
     "An honest presentation by direct_post.jwt (encrypted) is accepted",
     plan=PLAN,
+    catches=("verifier:require_cnf_kid",),
     oidf="oid4vp-1final-verifier-happy-flow",
     requirement=_vp(
         "8.3",
@@ -892,6 +895,7 @@ def _broken_signature(ctx: CheckContext) -> None:
     "VER-PRES-03",
     "A credential whose cnf.jwk holds only the members its key type requires is accepted",
     plan=PLAN,
+    catches=("verifier:require_cnf_kid",),
     oidf="oid4vp-1final-verifier-minimal-cnf-jwk",
     requirement=_sd_jwt(
         "4.3.2",
@@ -1168,6 +1172,7 @@ def _answer_to_wallet_error(ctx: CheckContext) -> None:
     "The Request Object and the response_uri's answers are not cacheable",
     plan=PLAN,
     severity=Severity.RECOMMENDED,
+    catches=("verifier:cacheable_request_object",),
     requirement=Requirement(
         spec="RFC 6749",
         section="5.1",
@@ -1246,7 +1251,7 @@ def _enc_listed(ctx: CheckContext) -> None:
     "VER-ENC-02",
     "A response encrypted with each enc the request lists is accepted",
     plan=PLAN,
-    catches=("verifier:refuse_a256gcm",),
+    catches=("verifier:refuse_a256gcm", "verifier:require_cnf_kid"),
     # OpenID4VP §5.1 only defines the parameter (each value "can be used"); the duty to
     # decrypt with both is HAIP's, and a non-HAIP verifier is held to what it lists.
     requirement=_HAIP_ENC,
@@ -1356,6 +1361,7 @@ def _bits(value: str) -> int:
         "verifier:no_same_device_redirect",
         "verifier:http_redirect_answer",
         "verifier:plain_text_answer",
+        "verifier:require_cnf_kid",
         "verifier:constant_response_code",
     ),
     requirement=_haip(
@@ -1397,7 +1403,11 @@ def _same_device_redirect(ctx: CheckContext) -> None:
     "VER-RESP-07",
     "A same-device answer is a 200 JSON object, never an HTTP redirect",
     plan=PLAN,
-    catches=("verifier:http_redirect_answer", "verifier:plain_text_answer"),
+    catches=(
+        "verifier:http_redirect_answer",
+        "verifier:plain_text_answer",
+        "verifier:require_cnf_kid",
+    ),
     requirement=_RESPONSE_URI_ANSWER,
 )
 def _same_device_not_http_redirect(ctx: CheckContext) -> None:

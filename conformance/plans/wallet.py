@@ -9,7 +9,9 @@ wallet must enforce on a Request Object. The wallet is driven through its backch
 sends. A wallet target without a ``backchannel`` has every check skipped, saying so.
 
 - WAL-01: the wallet is loaded with a credential from the issuer target the targets
-  file names (``issuer``, ``configuration``, ``persona``), which the suite trusts.
+  file names (``issuer``, ``configuration``, ``persona``), which the suite trusts; or,
+  with ``suite_credential`` (``{file: sample.json}`` or ``{vct: …, claims: {…}}``), from
+  the suite's own issuer, so that no issuer target is needed at all.
 - WAL-02..08: an honest DCQL request for two claims, signed as the suite's verifier
   identity (``verifier_identity``, a WRPAC-listed access certificate). What reaches
   the suite's response_uri is judged: the vp_token, the state, the KB-JWT, the
@@ -38,6 +40,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cryptography import x509
 
 from passerelle import JsonObject, JsonValue, PasserelleError
@@ -243,6 +246,8 @@ def _said(decision: JsonObject) -> str:
 
 def _receive(ctx: CheckContext) -> _Held:
     backchannel = wallet_backchannel(ctx)
+    if ctx.target.get("suite_credential") is not None:
+        return _receive_from_suite(ctx, backchannel)
     issuer_name = str(ctx.target.require("issuer"))
     configuration = str(ctx.target.require("configuration"))
     persona = str(ctx.target.require("persona"))
@@ -261,6 +266,34 @@ def _receive(ctx: CheckContext) -> _Held:
         )
         return _Held(**described)
     answer = ctx.http.post(f"{backchannel}/offers", json={"offer": offer, "tx_code": made.tx_code})
+    return _held(ctx, backchannel, answer, f"{configuration} from {issuer_name}")
+
+
+def _receive_from_suite(ctx: CheckContext, backchannel: str) -> _Held:
+    """The credential of ``suite_credential``, offered by the suite's own issuer."""
+    setup = _setup(ctx)
+    vct, claims, _ = _credential_spec(ctx.target.get("suite_credential"))
+    with _suite_issuer(ctx, setup) as issuer:
+        link = issuer.offer_link()
+        if is_interactive(ctx):
+            described = receive_interactively(
+                ctx,
+                lambda: {
+                    "format": "dc+sd-jwt",
+                    "vct": vct,
+                    "claims": [{"path": [name]} for name in claims],
+                },
+                vct,
+                link,
+                None,
+            )
+            return _Held(**described)
+        answer = ctx.http.post(f"{backchannel}/offers", json={"offer": link})
+    return _held(ctx, backchannel, answer, f"{vct} from the suite's issuer")
+
+
+def _held(ctx: CheckContext, backchannel: str, answer: httpx.Response, what: str) -> _Held:
+    """What the wallet says it did with an offer, and the credential it lists for it."""
     if answer.status_code >= 500:
         raise CheckError(
             ErrorClass.UNPARSEABLE, f"the wallet's backchannel failed: HTTP {answer.status_code}"
@@ -272,7 +305,7 @@ def _receive(ctx: CheckContext) -> _Held:
     accepted = [o for o in outcomes if isinstance(o, dict) and o.get("accepted") is True]
     expect(
         accepted,
-        f"the wallet did not obtain and accept {configuration} from {issuer_name}: "
+        f"the wallet did not obtain and accept {what}: "
         + "; ".join(_said(o) for o in outcomes if isinstance(o, dict)),
     )
     credential_id = accepted[0].get("credential_id")
@@ -543,8 +576,18 @@ def _binding_problems(presented: _Presented) -> list[str]:
     "The wallet obtains a credential from the configured issuer (pre-authorized code, "
     "Transaction Code)",
     plan=PLAN,
-    # Real issuers have a nonce endpoint: a proof without the nonce buys nothing.
-    catches=("wallet:proof_without_nonce",),
+    # Real issuers have a nonce endpoint: a proof without the nonce buys nothing. A HAIP
+    # issuer (the EU one) verifies the DPoP proofs and wallet attestation a wallet sends
+    # even with a pre-authorized code, so a wallet that gets them wrong gets nothing;
+    # wallet_haip.py judges them one by one.
+    catches=(
+        "wallet:proof_without_nonce",
+        "wallet:attestation_pop_wrong_aud",
+        "wallet:dpop_reuse_jti",
+        "wallet:dpop_wrong_htu",
+        "wallet:no_dpop_ath",
+        "wallet:ignore_dpop_nonce",
+    ),
     requirement=Requirement(
         spec="OpenID4VCI 1.0",
         section="6.1",
@@ -1118,6 +1161,7 @@ def _mismatched_client_id(ctx: CheckContext) -> None:
     "WAL-24",
     "A request under an unknown Client Identifier Prefix is refused",
     plan=PLAN,
+    catches=("wallet:ignore_client_id_prefix",),
     oidf="oid4vp-1final-wallet-negative-test-invalid-client-id-prefix",
     requirement=_vp(
         "5.9.2",
@@ -1316,62 +1360,32 @@ class _SuiteIssuance:
     issued: int
     notification_id: str
     notifications: list[JsonObject]
+    authorization_requests: list[dict[str, str]]
+    token_requests: list[dict[str, str]]
+    pkce_problems: list[str]
+    deferred_requests: list[JsonObject]
+    transaction_id: str
+    deferrals: int
 
 
-def _issue_from_suite(ctx: CheckContext) -> _SuiteIssuance:
+def _issue_from_suite(
+    ctx: CheckContext, *, authorization_code: bool = False, deferred: bool = False
+) -> _SuiteIssuance:
     """Offer the wallet a credential from the suite's own issuer: the claims and type of
     the credential the targets file names for it, signed as ``issuer_identity`` (a PKI
-    entity the wallet trusts through the lists; default ``eu-pid-provider``)."""
+    entity the wallet trusts through the lists; default ``eu-pid-provider``). By default
+    with a pre-authorized code and an immediate answer; ``authorization_code`` offers the
+    code flow (PAR, PKCE, a login that takes the target's persona), ``deferred`` answers
+    with a ``transaction_id`` first."""
     setup = _setup(ctx)
-    issued = obtain_shared(
-        ctx,
-        str(ctx.target.require("issuer")),
-        str(ctx.target.require("configuration")),
-        str(ctx.target.require("persona")),
-    )
-    if issued.format != "dc+sd-jwt":
-        raise CheckSkipped(f"the suite issues SD-JWT VCs only, not {issued.format}")
-    parsed = parse_sd_jwt(issued.credential)
-    payload = parsed.unverified_payload()
-    claims = {
-        k: v
-        for k, v in process_disclosures(parsed, payload).claims.items()
-        if k not in _NOT_SUBJECT_CLAIMS
-    }
-    named = ctx.target.get("issuer_identity") or "eu-pid-provider"
-    own = file_identity(named, what=f"{ctx.target.name}.issuer_identity")
-    if own is not None:
-        signer, x5c = own.signer, list(own.x5c)
-    elif setup.pki is None:
-        raise CheckSkipped("no suite PKI and no issuer_identity files to sign credentials with")
-    else:
-        try:
-            signer, x5c = setup.pki.signer(str(named)), setup.pki.x5c(str(named))
-        except PasserelleError as exc:
-            raise CheckError(ErrorClass.SUITE, f"issuer_identity: {exc.detail}") from exc
-    integrity = payload.get("vct#integrity")
-    vct = str(payload.get("vct"))
-
-    def issue(key: PublicKey) -> str:
-        return issue_sd_jwt_vc(
-            claims,
-            vct=vct,
-            signer=signer,
-            random=SecretsRandom(),
-            now=ctx.now() - timedelta(seconds=5),
-            disclosable=[(name,) for name in claims],
-            holder_key=key,
-            valid_for=timedelta(days=1),
-            vct_integrity=integrity if isinstance(integrity, str) else None,
-            x5c=x5c,
-        )
-
-    host = str(ctx.target.get("suite_issuer_host", setup.host))
-    bind = str(ctx.target.get("suite_issuer_bind", setup.bind))
-    with SuiteIssuer(
-        vct=vct, issue=issue, host=host, bind=bind, tls=setup.tls, clock=ctx.now
+    with _suite_issuer(
+        ctx, setup, authorization_code=authorization_code, deferred=deferred
     ) as issuer:
-        answer = ctx.http.post(f"{setup.backchannel}/offers", json={"offer": issuer.offer_link()})
+        body: JsonObject = {"offer": issuer.offer_link()}
+        if authorization_code:
+            # The suite's login takes any persona; a wallet needs one to send.
+            body["persona"] = str(ctx.target.get("persona") or "suite-holder")
+        answer = ctx.http.post(f"{setup.backchannel}/offers", json=body)
         if answer.status_code >= 500:
             raise CheckError(
                 ErrorClass.UNPARSEABLE,
@@ -1390,13 +1404,116 @@ def _issue_from_suite(ctx: CheckContext) -> _SuiteIssuance:
             issued=len(state.issued),
             notification_id=state.notification_id,
             notifications=list(state.notifications),
+            authorization_requests=list(state.authorization_requests),
+            token_requests=list(state.token_requests),
+            pkce_problems=list(state.pkce_problems),
+            deferred_requests=list(state.deferred_requests),
+            transaction_id=state.transaction_id,
+            deferrals=state.deferrals,
         )
 
 
-def _suite_issuance(ctx: CheckContext, *, prerequisite: bool = True) -> _SuiteIssuance:
+def _credential_spec(spec: Any) -> tuple[str, dict[str, Any], str | None]:
+    """``suite_credential``: a JSON file of ``vct`` and claims (as the catalogue's
+    samples are), or a mapping with ``vct`` and ``claims``; and ``vct#integrity``."""
+    if isinstance(spec, dict) and isinstance(spec.get("file"), str):
+        try:
+            spec = json.loads(Path(spec["file"]).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CheckError(ErrorClass.SUITE, f"suite_credential: {exc}") from exc
+    if not isinstance(spec, dict) or not isinstance(spec.get("vct"), str):
+        raise CheckError(ErrorClass.SUITE, "suite_credential: a vct and claims are required")
+    claims = spec.get("claims")
+    if not isinstance(claims, dict):
+        claims = {k: v for k, v in spec.items() if k not in ("vct", "vct#integrity")}
+    integrity = spec.get("vct#integrity")
+    return spec["vct"], dict(claims), integrity if isinstance(integrity, str) else None
+
+
+def _suite_claims(ctx: CheckContext) -> tuple[str, dict[str, Any], str | None]:
+    """What the suite's issuer issues: ``suite_credential``, or the type and claims of
+    the credential the wallet's issuer target issues (read, not trusted)."""
+    spec = ctx.target.get("suite_credential")
+    if spec is not None:
+        return _credential_spec(spec)
+    issued = obtain_shared(
+        ctx,
+        str(ctx.target.require("issuer")),
+        str(ctx.target.require("configuration")),
+        str(ctx.target.require("persona")),
+    )
+    if issued.format != "dc+sd-jwt":
+        raise CheckSkipped(f"the suite issues SD-JWT VCs only, not {issued.format}")
+    parsed = parse_sd_jwt(issued.credential)
+    payload = parsed.unverified_payload()
+    claims = {
+        k: v
+        for k, v in process_disclosures(parsed, payload).claims.items()
+        if k not in _NOT_SUBJECT_CLAIMS
+    }
+    integrity = payload.get("vct#integrity")
+    return (
+        str(payload.get("vct")),
+        claims,
+        integrity if isinstance(integrity, str) else None,
+    )
+
+
+def _suite_issuer(
+    ctx: CheckContext, setup: _Setup, *, authorization_code: bool = False, deferred: bool = False
+) -> SuiteIssuer:
+    """The suite's issuer for this wallet, signing as ``issuer_identity`` (a PKI entity
+    the wallet trusts through the lists; default ``eu-pid-provider``)."""
+    vct, claims, integrity = _suite_claims(ctx)
+    named = ctx.target.get("issuer_identity") or "eu-pid-provider"
+    own = file_identity(named, what=f"{ctx.target.name}.issuer_identity")
+    if own is not None:
+        signer, x5c = own.signer, list(own.x5c)
+    elif setup.pki is None:
+        raise CheckSkipped("no suite PKI and no issuer_identity files to sign credentials with")
+    else:
+        try:
+            signer, x5c = setup.pki.signer(str(named)), setup.pki.x5c(str(named))
+        except PasserelleError as exc:
+            raise CheckError(ErrorClass.SUITE, f"issuer_identity: {exc.detail}") from exc
+
+    def issue(key: PublicKey) -> str:
+        return issue_sd_jwt_vc(
+            claims,
+            vct=vct,
+            signer=signer,
+            random=SecretsRandom(),
+            now=ctx.now() - timedelta(seconds=5),
+            disclosable=[(name,) for name in claims],
+            holder_key=key,
+            valid_for=timedelta(days=1),
+            vct_integrity=integrity,
+            x5c=x5c,
+        )
+
+    return SuiteIssuer(
+        vct=vct,
+        issue=issue,
+        host=str(ctx.target.get("suite_issuer_host", setup.host)),
+        bind=str(ctx.target.get("suite_issuer_bind", setup.bind)),
+        tls=setup.tls,
+        clock=ctx.now,
+        authorization_code=authorization_code,
+        deferred=deferred,
+    )
+
+
+def _suite_issuance(
+    ctx: CheckContext,
+    *,
+    prerequisite: bool = True,
+    authorization_code: bool = False,
+    deferred: bool = False,
+) -> _SuiteIssuance:
+    flow = "code" if authorization_code else "pre-authorized"
     return ctx.shared(
-        f"wallet:{ctx.target.name}:suite-issuance",
-        lambda: _issue_from_suite(ctx),
+        f"wallet:{ctx.target.name}:suite-issuance:{flow}:{'deferred' if deferred else 'now'}",
+        lambda: _issue_from_suite(ctx, authorization_code=authorization_code, deferred=deferred),
         prerequisite=prerequisite,
     )
 
@@ -1461,6 +1578,7 @@ def _wallet_proofs(ctx: CheckContext) -> None:
     "A batch answered in another order than its proofs is accepted",
     plan=PLAN,
     severity=Severity.RECOMMENDED,
+    catches=("wallet:positional_batch",),
     oidf="oid4vci-1_0-wallet-test-batch-credential-issuance",
     requirement=_vci(
         "§8.3",
@@ -1518,6 +1636,96 @@ def _wallet_notification(ctx: CheckContext) -> None:
             note.get("event") in _NOTIFICATION_EVENTS,
             f"event {note.get('event')!r} is not one OpenID4VCI §11.1 defines",
         )
+
+
+@check(
+    "WAL-31",
+    "In the authorization code flow, the wallet uses PKCE with S256 and proves it",
+    plan=PLAN,
+    catches=("wallet:plain_pkce",),
+    requirement=Requirement(
+        spec="RFC 9700",
+        section="2.1.1",
+        text="Public clients MUST use PKCE [RFC7636] to this end, as motivated in Section "
+        "4.5.3.1. … If PKCE is used, clients SHOULD use PKCE code challenge methods that do "
+        "not expose the PKCE verifier in the authorization request. … Currently, S256 is "
+        "the only such method.",
+        link="https://www.rfc-editor.org/rfc/rfc9700#section-2.1.1",
+    ),
+)
+def _wallet_pkce(ctx: CheckContext) -> None:
+    """The suite offers the code flow only (PAR required), takes any persona at its
+    login, and judges what the wallet pushed and then sent to the token endpoint."""
+    seen = _suite_issuance(ctx, prerequisite=False, authorization_code=True)
+    pushed = seen.authorization_requests
+    ctx.record(
+        authorization_requests=[
+            {k: v for k, v in r.items() if k in ("code_challenge_method", "client_id")}
+            for r in pushed
+        ],
+        pkce_problems=seen.pkce_problems,
+        outcomes=seen.outcomes,
+    )
+    expect(
+        pushed,
+        "the wallet pushed no authorization request for an offer with only the "
+        "authorization code grant: " + "; ".join(_said(o) for o in seen.outcomes),
+    )
+    expect(
+        not [r for r in pushed if not r.get("code_challenge")],
+        "an authorization request carried no code_challenge",
+    )
+    methods = sorted({r.get("code_challenge_method", "plain") for r in pushed})
+    # RFC 7636 §4.3: a missing method means plain.
+    expect(methods == ["S256"], f"code_challenge_method {methods}, not S256")
+    expect(not seen.pkce_problems, "; ".join(seen.pkce_problems))
+    codes = [t for t in seen.token_requests if t.get("grant_type") == "authorization_code"]
+    # What follows the token (key proofs, the credential) is WAL-28's to judge.
+    expect(codes, "the wallet never redeemed its authorization code")
+
+
+@check(
+    "WAL-32",
+    "A deferred credential is fetched with its transaction_id and accepted",
+    plan=PLAN,
+    severity=Severity.RECOMMENDED,
+    catches=("wallet:ignore_deferred",),
+    requirement=_vci(
+        "§8.3",
+        "credential-response",
+        "transaction_id: OPTIONAL. String identifying a Deferred Issuance transaction. This "
+        "parameter is contained in the response if the Credential Issuer cannot immediately "
+        "issue the Credential. The value is subsequently used to obtain the respective "
+        "Credential with the Deferred Credential Endpoint (see Section 9).",
+    ),
+)
+def _wallet_deferred(ctx: CheckContext) -> None:
+    """A wallet need not support deferred issuance (nothing makes it a MUST), hence a
+    recommendation; one that does asks the Deferred Credential Endpoint with the
+    ``transaction_id`` it was given and keeps what comes."""
+    seen = _suite_issuance(ctx, deferred=True)
+    ctx.record(deferred_requests=seen.deferred_requests, outcomes=seen.outcomes)
+    if not seen.deferrals:
+        # WAL-28 judges a credential request the suite refuses; here it is no step.
+        raise CheckSkipped(
+            "the suite refused the wallet's credential request, so issuance was never "
+            "deferred: " + "; ".join(_said(o) for o in seen.outcomes)
+        )
+    expect(
+        seen.deferred_requests,
+        "the wallet never asked the Deferred Credential Endpoint: "
+        + "; ".join(_said(o) for o in seen.outcomes),
+    )
+    ids = [r.get("transaction_id") for r in seen.deferred_requests]
+    expect(
+        seen.transaction_id in ids,
+        f"the deferred requests named {ids}, not the transaction_id given",
+    )
+    expect(
+        any(o.get("accepted") is True for o in seen.outcomes),
+        "the wallet did not accept the deferred credential: "
+        + "; ".join(_said(o) for o in seen.outcomes),
+    )
 
 
 @check(

@@ -74,7 +74,13 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
-_FILE_SETTINGS = ("trust_anchors", "access_anchors", "issuer_identity", "verifier_identity")
+_FILE_SETTINGS = (
+    "trust_anchors",
+    "access_anchors",
+    "issuer_identity",
+    "verifier_identity",
+    "suite_credential",
+)
 
 
 def _absolute(value: Any, base: Path | None) -> Any:

@@ -174,7 +174,7 @@ def push_authorization(state: IssuerState, form: dict[str, str], request: Reques
         state.haip, request, client_id=form.get("client_id"), grant=AUTHORIZATION_CODE_GRANT
     )
     proof = token_proof(state.haip, request, url=f"{state.base}/par", grant="")
-    auth = parse_authorization_request(form)
+    auth = parse_authorization_request(state.behaviour.pushed_form(form))
     configs = list(
         requested_configuration_ids(auth, credential_configurations=dict(state.configurations))
     )
@@ -208,7 +208,10 @@ def pushed(state: IssuerState, request_uri: str) -> dict[str, Any]:
 def login_personas(state: IssuerState, request_uri: str, client_id: str) -> dict[str, str]:
     """The personas a tester may log in as, for a pushed request of this client."""
     entry = pushed(state, request_uri)
-    if entry["request"].get("client_id") != client_id:
+    if (
+        state.behaviour.bind_request_uri_to_client
+        and entry["request"].get("client_id") != client_id
+    ):
         raise PasserelleError(
             Reason.INPUT_MALFORMED,
             "client_id differs from the pushed request",
@@ -220,7 +223,8 @@ def login_personas(state: IssuerState, request_uri: str, client_id: str) -> dict
 def issue_code(state: IssuerState, request_uri: str, persona: str) -> str:
     """Spend the pushed request on a login; the redirect back with a fresh code."""
     entry = pushed(state, request_uri)
-    state.store.delete("par", request_uri.removeprefix(PAR_PREFIX))
+    if state.behaviour.single_use_request_uri:
+        state.store.delete("par", request_uri.removeprefix(PAR_PREFIX))
     req = entry["request"]
     if persona not in state.personas_for(entry["configs"]):
         raise PasserelleError(
@@ -302,16 +306,19 @@ def redeem_authorization_code(
     state: IssuerState, req: TokenRequest, now: datetime
 ) -> dict[str, Any]:
     assert req.code is not None
-    entry = stored(state.store.take("auth_codes", req.code, now=now))
+    behaviour = state.behaviour
+    take = state.store.take if behaviour.single_use_authorization_codes else state.store.get
+    entry = stored(take("auth_codes", req.code, now=now))
     if entry is None:
         raise _invalid_grant("authorization code unknown, used or expired")
     advance(IssuanceState(entry["state"]), IssuanceEvent.REDEEM_CODE)
-    if req.client_id is not None and req.client_id != entry.get("client_id"):
+    if behaviour.bind_code_to_client and req.client_id not in (None, entry.get("client_id")):
         # RFC 6749 §4.1.3: the code was issued to another client.
         raise _invalid_grant("the code was issued to another client")
     if req.redirect_uri != entry["redirect_uri"]:
         raise _invalid_grant("redirect_uri differs")
-    verify_pkce(req.code_verifier or "", str(entry["code_challenge"]))
+    if behaviour.check_code_verifier:
+        verify_pkce(req.code_verifier or "", str(entry["code_challenge"]))
     return entry
 
 

@@ -51,6 +51,7 @@ def bearer(state: IssuerState, request: Request) -> dict[str, Any]:
         request,
         url=url,
         lookup=lambda token: stored(state.store.get("tokens", token, now=state.now())),
+        token_in_query=state.behaviour.token_in_query,
     )
 
 

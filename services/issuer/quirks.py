@@ -8,7 +8,10 @@ A profile with no quirks gets the behaviour the specifications require.
 
 from __future__ import annotations
 
+import base64
 import enum
+import hashlib
+import secrets
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -82,6 +85,27 @@ class IssuerQuirk(enum.StrEnum):
     IGNORE_KEY_ATTESTATION_SIGNATURE = "ignore_key_attestation_signature"
     """An ``attestation`` proof's keys are taken without checking who signed it
     (OpenID4VCI 1.0 Appendix D, HAIP 1.0 §4.5.1)."""
+    BEARER_IN_QUERY = "bearer_in_query"
+    """An access token sent as the ``access_token`` URL query parameter is honoured like
+    one in the ``Authorization`` header (RFC 6750 §2.3: that method SHOULD NOT be used,
+    the token ends up in logs)."""
+    PKCE_OPTIONAL = "pkce_optional"
+    """A pushed authorization request without ``code_challenge`` is accepted (FAPI 2.0
+    §5.3.2.2: shall require PKCE with S256)."""
+    PLAIN_PKCE = "plain_pkce"
+    """A ``plain`` PKCE challenge is accepted (FAPI 2.0 §5.3.2.2: S256 only)."""
+    SKIP_CODE_VERIFIER = "skip_code_verifier"
+    """The token endpoint does not check ``code_verifier`` (RFC 7636 §4.6)."""
+    REUSABLE_AUTHORIZATION_CODE = "reusable_authorization_code"
+    """An authorization code can be redeemed more than once (RFC 6749 §4.1.2)."""
+    CODE_FOR_ANY_CLIENT = "code_for_any_client"
+    """An authorization code is redeemed for whatever ``client_id`` the token request
+    names (RFC 6749 §4.1.3)."""
+    REUSABLE_REQUEST_URI = "reusable_request_uri"
+    """A pushed request's ``request_uri`` survives the login it served (RFC 9126 §7.3)."""
+    REQUEST_URI_FOR_ANY_CLIENT = "request_uri_for_any_client"
+    """The authorization endpoint serves a ``request_uri`` to a ``client_id`` other than
+    the one that pushed it (RFC 9126 §4)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,6 +133,29 @@ class IssuerBehaviour:
     check_dpop_htm_htu: bool = True
     check_dpop_ath: bool = True
     check_key_attestation_signature: bool = True
+    token_in_query: bool = False
+    """Whether an ``access_token`` query parameter stands for the Authorization header."""
+
+    pkce_required: bool = True
+    s256_only: bool = True
+    check_code_verifier: bool = True
+    single_use_authorization_codes: bool = True
+    bind_code_to_client: bool = True
+    single_use_request_uri: bool = True
+    bind_request_uri_to_client: bool = True
+
+    def pushed_form(self, form: Mapping[str, str]) -> dict[str, str]:
+        """A pushed authorization request as the issuer reads it: as sent, or (quirk)
+        with no PKCE, or a ``plain`` one, made into what the core accepts."""
+        read = dict(form)
+        if not self.pkce_required and not read.get("code_challenge"):
+            # Nobody holds a verifier for this challenge: the code can never be redeemed.
+            read["code_challenge"] = _s256(secrets.token_urlsafe(32))
+            read["code_challenge_method"] = "S256"
+        if not self.s256_only and read.get("code_challenge_method") == "plain":
+            read["code_challenge"] = _s256(read.get("code_challenge", ""))
+            read["code_challenge_method"] = "S256"
+        return read
 
     def screened(self, body: Mapping[str, Any], *, authorized: Sequence[str]) -> dict[str, Any]:
         """The credential request as the issuer reads it: as sent, but for a quirk."""
@@ -167,4 +214,17 @@ def behaviour_for(quirks: Collection[IssuerQuirk]) -> IssuerBehaviour:
         check_dpop_htm_htu=IssuerQuirk.IGNORE_DPOP_HTM_HTU not in q,
         check_dpop_ath=IssuerQuirk.IGNORE_DPOP_ATH not in q,
         check_key_attestation_signature=IssuerQuirk.IGNORE_KEY_ATTESTATION_SIGNATURE not in q,
+        token_in_query=IssuerQuirk.BEARER_IN_QUERY in q,
+        pkce_required=IssuerQuirk.PKCE_OPTIONAL not in q,
+        s256_only=IssuerQuirk.PLAIN_PKCE not in q,
+        check_code_verifier=IssuerQuirk.SKIP_CODE_VERIFIER not in q,
+        single_use_authorization_codes=IssuerQuirk.REUSABLE_AUTHORIZATION_CODE not in q,
+        bind_code_to_client=IssuerQuirk.CODE_FOR_ANY_CLIENT not in q,
+        single_use_request_uri=IssuerQuirk.REUSABLE_REQUEST_URI not in q,
+        bind_request_uri_to_client=IssuerQuirk.REQUEST_URI_FOR_ANY_CLIENT not in q,
     )
+
+
+def _s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

@@ -129,4 +129,5 @@ def decide(state: VerifierState, row: Row, parsed: AuthorizationResponse) -> Pre
 
     decision = under(policy)
     again = behaviour.widened_policy(decision, presented, policy=policy, now=now)
-    return behaviour.overruled(decision if again is None else under(again))
+    decided = behaviour.overruled(decision if again is None else under(again))
+    return behaviour.holder_key_found(decided, presented)

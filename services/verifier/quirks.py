@@ -26,6 +26,7 @@ from passerelle.decision import (
     unverified_mdoc,
 )
 from passerelle.jose import decode_unverified_jws, private_jwk
+from passerelle.oid4vp import PresentationState
 from passerelle.sd_jwt import parse_sd_jwt
 from passerelle.services.web import NO_STORE
 from passerelle.trust import (
@@ -98,6 +99,19 @@ class VerifierQuirk(enum.StrEnum):
     FORGE_STATUS_TRACE = "forge_status_trace"
     """Status lists are never consulted (as ``skip_status``), and the result the test
     API reports says the status step passed: a self-report that must sway no verdict."""
+    SINGLE_FETCH_REQUEST_URI = "single_fetch_request_uri"
+    """The request_uri serves its Request Object once: a wallet that fetches it again
+    (a retry, a reload) gets an error, as in the OIDF plan's
+    ``request-uri-fetched-twice``."""
+    CACHEABLE_REQUEST_OBJECT = "cacheable_request_object"
+    """The Request Object (its nonce and state) is served without ``Cache-Control:
+    no-store``."""
+    REQUIRE_CNF_KID = "require_cnf_kid"
+    """The holder key is looked up by the ``kid`` of the credential's ``cnf.jwk``: a
+    minimal JWK (only the members its key type requires, RFC 7638 §3.2) is refused.
+    Every credential of this stack carries a minimal ``cnf.jwk``, so every check that
+    expects an honest presentation accepted shows it, not only the OIDF module's own
+    (VER-PRES-03): each of them claims it."""
 
 
 def _binding_claims(presentation: str) -> dict[str, object]:
@@ -188,6 +202,9 @@ class VerifierBehaviour:
     check_issuer_signature: bool = True
     forge_status_trace: bool = False
     json_acknowledgement: bool = True
+    serve_request_again: bool = True
+    request_object_no_store: bool = True
+    require_cnf_kid: bool = False
     advertise_a256gcm: bool = True
     accept_a256gcm: bool = True
     shared_encryption_key: JsonObject | None = None
@@ -198,6 +215,42 @@ class VerifierBehaviour:
     anchor_in_request_x5c: bool = False
     presentation_definition: bool = False
     check_mdoc_device_auth: bool = True
+
+    def request_object_headers(self) -> dict[str, str]:
+        """The headers the Request Object is served with."""
+        return dict(NO_STORE) if self.request_object_no_store else {}
+
+    def check_request_fetch(self, row: JsonObject | None) -> None:
+        """Refuse (quirk only) a second fetch of a request_uri."""
+        fetched = row is not None and row.get("state") == PresentationState.REQUEST_FETCHED.value
+        if not self.serve_request_again and fetched:
+            raise PasserelleError(
+                Reason.OID4VP_REQUEST_INVALID,
+                "this request_uri was fetched already (single_fetch_request_uri quirk)",
+                wire_error="invalid_request",
+            )
+
+    def holder_key_found(
+        self, decision: PresentationDecision, presentations: Iterable[str]
+    ) -> PresentationDecision:
+        """The decision that stands: (quirk only) a refusal when a credential's
+        ``cnf.jwk`` has no ``kid`` to look the holder key up by."""
+        if not self.require_cnf_kid or not decision.accepted:
+            return decision
+        for presentation in presentations:
+            try:
+                cnf = parse_sd_jwt(presentation).unverified_payload().get("cnf")
+            except PasserelleError:
+                continue
+            jwk = cnf.get("jwk") if isinstance(cnf, dict) else None
+            if isinstance(jwk, dict) and "kid" not in jwk:
+                return replace(
+                    decision,
+                    accepted=False,
+                    reason=Reason.SD_JWT_VC_CNF_INVALID,
+                    detail="cnf.jwk has no kid to look the holder key up by",
+                )
+        return decision
 
     def acknowledgement(self, redirect_uri: str | None = None) -> Response:
         """What the response_uri answers once it processed a response (OpenID4VP §8.2:
@@ -377,6 +430,9 @@ def behaviour_for(quirks: Collection[VerifierQuirk]) -> VerifierBehaviour:
         check_issuer_signature=VerifierQuirk.SKIP_ISSUER_SIGNATURE not in q,
         forge_status_trace=VerifierQuirk.FORGE_STATUS_TRACE in q,
         json_acknowledgement=VerifierQuirk.PLAIN_TEXT_ANSWER not in q,
+        serve_request_again=VerifierQuirk.SINGLE_FETCH_REQUEST_URI not in q,
+        request_object_no_store=VerifierQuirk.CACHEABLE_REQUEST_OBJECT not in q,
+        require_cnf_kid=VerifierQuirk.REQUIRE_CNF_KID in q,
         advertise_a256gcm=VerifierQuirk.ENC_A128GCM_ONLY not in q,
         accept_a256gcm=VerifierQuirk.REFUSE_A256GCM not in q,
         shared_encryption_key=private_jwk(ec.generate_private_key(ec.SECP256R1()))

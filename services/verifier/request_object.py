@@ -46,6 +46,7 @@ def request_object(state: VerifierState, rid: str, wallet_nonce: str | None) -> 
     """The request object of the transaction behind ``rid``, signed now; the fetch is
     recorded (a transaction already answered serves none)."""
     tid = transactions.transaction_of(state, rid)
+    state.behaviour.check_request_fetch(transactions.find(state, tid))
     row = transactions.step(
         state,
         tid,

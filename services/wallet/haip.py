@@ -41,6 +41,7 @@ from passerelle.oid4vci import (
 
 from ..fetch import Fetcher
 from .provider import WalletProvider
+from .quirks import WalletBehaviour
 
 __all__ = ["HaipSession"]
 
@@ -71,6 +72,7 @@ class HaipSession:
     as_metadata: Mapping[str, Any]
     issuer_metadata: Mapping[str, Any]
     steps: list[str] = field(default_factory=list)
+    behaviour: WalletBehaviour = field(default_factory=WalletBehaviour)
     _instance: ec.EllipticCurvePrivateKey = field(
         default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
     )
@@ -79,6 +81,7 @@ class HaipSession:
     )
     _nonces: dict[str, str] = field(default_factory=dict)
     _attestation: str | None = None
+    _dpop_random: RandomSource | None = None
 
     @property
     def uses_dpop(self) -> bool:
@@ -101,7 +104,9 @@ class HaipSession:
         pop = create_client_attestation_pop(
             signer=KeySigner(self._instance),
             client_id=self.client_id,
-            authorization_server=str(self.as_metadata.get("issuer")),
+            authorization_server=self.behaviour.pop_audience(
+                str(self.as_metadata.get("issuer")), str(self.as_metadata.get("token_endpoint"))
+            ),
             now=now,
             random=self.random,
         )
@@ -109,14 +114,16 @@ class HaipSession:
 
     def _dpop_headers(self, method: str, url: str, access_token: str | None) -> dict[str, str]:
         origin = httpx.URL(url).host
+        if self._dpop_random is None:
+            self._dpop_random = self.behaviour.dpop_random(self.random)
         proof = create_dpop_proof(
             signer=KeySigner(self._dpop),
             public_key_jwk=public_jwk(self._dpop),
             method=method,
-            url=url,
+            url=self.behaviour.dpop_url(url),
             now=self.clock(),
-            random=self.random,
-            access_token=access_token,
+            random=self._dpop_random,
+            access_token=self.behaviour.dpop_access_token(access_token),
             nonce=self._nonces.get(origin),
         )
         return {DPOP_HEADER: proof}
@@ -180,7 +187,7 @@ class HaipSession:
             method, url, data=data, json=json, headers=headers, content=sealed
         )
         nonce = read_dpop_nonce(response.headers.get_list(DPOP_NONCE_HEADER))
-        if nonce is not None:
+        if nonce is not None and self.behaviour.keep_dpop_nonce:
             self._nonces[httpx.URL(url).host] = nonce
         return response
 

@@ -14,11 +14,12 @@ import hmac
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from passerelle import JsonObject, PasserelleError, Reason
+from passerelle import JsonObject, PasserelleError, RandomSource, Reason
 from passerelle.dcql import (
     CandidateCredential,
     DcqlMatch,
@@ -38,6 +39,7 @@ from passerelle.oid4vp import (
     REQUEST_OBJECT_TYP,
     STATIC_AUDIENCE,
     AuthorizationRequest,
+    ClientId,
     ClientIdPrefix,
     DidResolver,
     VerifiedAuthorizationRequest,
@@ -104,6 +106,44 @@ class WalletQuirk(enum.StrEnum):
     PARTIAL_CREDENTIAL_SETS = "partial_credential_sets"
     """When no option of a required credential set can be met, the Credential Queries
     that do match are answered anyway: a partial ``vp_token`` (OpenID4VP §6.4.2)."""
+    IGNORE_CLIENT_ID_PREFIX = "ignore_client_id_prefix"
+    """A Client Identifier Prefix the wallet does not know is read as ``x509_san_dns``:
+    the request is trusted on its certificate (OpenID4VP §5.9.2 lets a wallet treat such
+    a client as pre-registered or refuse it, never trust it under another prefix)."""
+    POSITIONAL_BATCH = "positional_batch"
+    """The wallet asks for a batch as large as the issuer allows and pairs the
+    credentials with its keys by position: a batch answered in another order loses the
+    credentials that moved (OpenID4VCI §8.3 puts no order on ``credentials``)."""
+    PLAIN_PKCE = "plain_pkce"
+    """The authorization code flow's PKCE uses the ``plain`` method, exposing the
+    verifier in the authorization request (RFC 9700 §2.1.1: S256 is the method that
+    does not)."""
+    IGNORE_DEFERRED = "ignore_deferred"
+    """A Credential Response carrying a ``transaction_id`` is taken as a failure: the
+    wallet never asks the Deferred Credential Endpoint (OpenID4VCI §9)."""
+    # HAIP 1.0 issuance (the suite plays a HAIP issuer; services/wallet/haip.py).
+    DPOP_REUSE_JTI = "dpop_reuse_jti"
+    """Every DPoP proof carries the same ``jti`` (RFC 9449 §4.2: "a unique identifier
+    for the DPoP proof JWT")."""
+    DPOP_WRONG_HTU = "dpop_wrong_htu"
+    """A DPoP proof's ``htu`` is the server's origin, not the URI of the request
+    (RFC 9449 §4.2: "The HTTP target URI ... of the request to which the JWT is
+    attached")."""
+    NO_DPOP_ATH = "no_dpop_ath"
+    """DPoP proofs sent with an access token carry no ``ath`` (RFC 9449 §4.2: "When the
+    DPoP proof is used in conjunction with the presentation of an access token in
+    protected resource access ... the DPoP proof MUST also contain" ``ath``)."""
+    ATTESTATION_POP_WRONG_AUD = "attestation_pop_wrong_aud"
+    """The wallet attestation PoP's ``aud`` is the token endpoint, not the
+    authorization server's issuer identifier (attestation-based client auth -07
+    §5.2)."""
+    IGNORE_DPOP_NONCE = "ignore_dpop_nonce"
+    """A server's ``DPoP-Nonce`` is not kept: after a ``use_dpop_nonce`` challenge the
+    wallet retries without it (RFC 9449 §4.2: the proof "MUST also contain" the nonce
+    the server provided)."""
+    NO_KEY_ATTESTATION = "no_key_attestation"
+    """Key proofs carry no ``key_attestation`` although the issuer's metadata has
+    ``key_attestations_required`` (OpenID4VCI 1.0 Appendix D, F.1)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,6 +163,50 @@ class WalletBehaviour:
     proof_with_nonce: bool = True
     echo_notification_id: bool = True
     mdoc_bind_encryption_key: bool = True
+    unknown_prefix_as: ClientIdPrefix | None = None
+    """The prefix an unknown Client Identifier Prefix is read as (quirk only)."""
+    batch_from_metadata: bool = False
+    """Whether to ask for the issuer's whole ``batch_size`` (quirk only: the wallet pairs
+    keys and credentials by position, see ``holder.accept_offer``)."""
+
+    pkce_method: str = "S256"
+    """The PKCE method of the authorization code flow (RFC 7636 §4.2)."""
+    await_deferred: bool = True
+    dpop_fresh_jti: bool = True
+    dpop_htu_origin_only: bool = False
+    dpop_with_ath: bool = True
+    pop_aud_token_endpoint: bool = False
+    attest_keys: bool = True
+    keep_dpop_nonce: bool = True
+
+    def dpop_random(self, random: RandomSource) -> RandomSource:
+        """Where DPoP ``jti`` values come from: ``random``, or (quirk) one draw repeated."""
+        return random if self.dpop_fresh_jti else _Repeating(random)
+
+    def dpop_url(self, url: str) -> str:
+        """The URL a DPoP proof names: the request's, or (quirk) its origin only."""
+        if not self.dpop_htu_origin_only:
+            return url
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}/"
+
+    def dpop_access_token(self, access_token: str | None) -> str | None:
+        """The token a DPoP proof hashes into ``ath``: the one sent, or (quirk) none."""
+        return access_token if self.dpop_with_ath else None
+
+    def pop_audience(self, issuer: str, token_endpoint: str) -> str:
+        """The wallet attestation PoP's ``aud``: the issuer, or (quirk) the endpoint."""
+        return token_endpoint if self.pop_aud_token_endpoint else issuer
+
+    def pkce(self, verifier: str, *, s256: str) -> tuple[str, str]:
+        """The ``code_challenge`` and its method: the S256 one, or (quirk) plain."""
+        return (verifier, "plain") if self.pkce_method == "plain" else (s256, "S256")
+
+    def proof_count(self, batch_size: int | None) -> int:
+        """How many key proofs a credential request carries: one, or (quirk) a batch."""
+        if self.batch_from_metadata and batch_size is not None and batch_size > 1:
+            return batch_size
+        return 1
 
     def notification_id(self, issued: str) -> str:
         """The ``notification_id`` a notification names: the issuer's, or (quirk) not."""
@@ -176,6 +260,7 @@ class WalletBehaviour:
             and self.check_verifier_trust
             and self.check_url_client_id
             and not self.ignored_parameters
+            and self.unknown_prefix_as is None
         )
 
     def disclosure(self, planned: Sequence[ClaimPath]) -> tuple[ClaimPath, ...]:
@@ -246,7 +331,9 @@ class WalletBehaviour:
                 Reason.OID4VP_CLIENT_ID_MISMATCH,
                 "client_id in the Request Object differs from the client_id parameter",
             )
-        client = parse_client_id(claimed)
+        client = self._client_id(claimed)
+        # (quirk) the request is read on as if it named the prefix it was taken for
+        claims["client_id"] = client.value
         if client.prefix not in (ClientIdPrefix.X509_SAN_DNS, ClientIdPrefix.X509_HASH):
             return None
         certs = decode_unverified_x5c(unverified.header.get("x5c"))
@@ -298,6 +385,33 @@ class WalletBehaviour:
             certificate_chain=chain_certs,
         )
 
+    def _client_id(self, claimed: object) -> ClientId:
+        """The Request Object's ``client_id``, parsed; (quirk) an unknown prefix read as
+        another."""
+        try:
+            return parse_client_id(claimed)  # type: ignore[arg-type]
+        except PasserelleError as exc:
+            if (
+                self.unknown_prefix_as is None
+                or exc.reason is not Reason.OID4VP_CLIENT_ID_PREFIX_UNSUPPORTED
+                or not isinstance(claimed, str)
+            ):
+                raise
+            return ClientId(prefix=self.unknown_prefix_as, identifier=claimed.partition(":")[2])
+
+
+class _Repeating:
+    """A random source that answers every call with its first draw (quirk only)."""
+
+    def __init__(self, random: RandomSource) -> None:
+        self._random = random
+        self._drawn: bytes | None = None
+
+    def token_bytes(self, n: int, /) -> bytes:
+        if self._drawn is None or len(self._drawn) != n:
+            self._drawn = self._random.token_bytes(n)
+        return self._drawn
+
 
 def _leaf_key(leaf: x509.Certificate) -> PublicKey:
     key = leaf.public_key()
@@ -330,4 +444,16 @@ def behaviour_for(quirks: Collection[WalletQuirk]) -> WalletBehaviour:
         proof_with_nonce=WalletQuirk.PROOF_WITHOUT_NONCE not in q,
         echo_notification_id=WalletQuirk.WRONG_NOTIFICATION_ID not in q,
         mdoc_bind_encryption_key=WalletQuirk.MDOC_TRANSCRIPT_WITHOUT_THUMBPRINT not in q,
+        unknown_prefix_as=ClientIdPrefix.X509_SAN_DNS
+        if WalletQuirk.IGNORE_CLIENT_ID_PREFIX in q
+        else None,
+        batch_from_metadata=WalletQuirk.POSITIONAL_BATCH in q,
+        pkce_method="plain" if WalletQuirk.PLAIN_PKCE in q else "S256",
+        await_deferred=WalletQuirk.IGNORE_DEFERRED not in q,
+        dpop_fresh_jti=WalletQuirk.DPOP_REUSE_JTI not in q,
+        dpop_htu_origin_only=WalletQuirk.DPOP_WRONG_HTU in q,
+        dpop_with_ath=WalletQuirk.NO_DPOP_ATH not in q,
+        pop_aud_token_endpoint=WalletQuirk.ATTESTATION_POP_WRONG_AUD in q,
+        attest_keys=WalletQuirk.NO_KEY_ATTESTATION not in q,
+        keep_dpop_nonce=WalletQuirk.IGNORE_DPOP_NONCE not in q,
     )

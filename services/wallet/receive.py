@@ -144,7 +144,12 @@ class IssuanceClient:
             session.steps.append("token: DPoP-bound access token (token_type DPoP, cnf.jkt)")
         sealed = session.response_encryption() if session is not None else None
         body = self._credential_request(
-            metadata, token, configuration_id, client_id, holder_keys(1), session
+            metadata,
+            token,
+            configuration_id,
+            client_id,
+            holder_keys(self.behaviour.proof_count(metadata.batch_size)),
+            session,
         )
         if sealed is not None:
             body["credential_response_encryption"] = sealed[0]
@@ -209,6 +214,7 @@ class IssuanceClient:
             clock=self.clock,
             as_metadata=as_metadata,
             issuer_metadata=issuer_metadata,
+            behaviour=self.behaviour,
         )
 
     def _send(
@@ -291,7 +297,9 @@ class IssuanceClient:
             session.attest_keys(
                 [k for k in keys if isinstance(k, ec.EllipticCurvePrivateKey)], nonce
             )
-            if session is not None and all(isinstance(k, ec.EllipticCurvePrivateKey) for k in keys)
+            if session is not None
+            and self.behaviour.attest_keys
+            and all(isinstance(k, ec.EllipticCurvePrivateKey) for k in keys)
             else None
         )
         proofs: list[JsonValue] = [
@@ -325,7 +333,11 @@ class IssuanceClient:
     ) -> JsonObject:
         """Poll the deferred endpoint until the credentials come, within a bound."""
         deadline = time.monotonic() + DEFERRED_WAIT_SECONDS
-        while "transaction_id" in result and "credentials" not in result:
+        while (
+            self.behaviour.await_deferred
+            and "transaction_id" in result
+            and "credentials" not in result
+        ):
             if metadata.deferred_credential_endpoint is None or time.monotonic() > deadline:
                 raise _fail("deferred issuance did not complete")
             time.sleep(float(result.get("interval", 1)))  # type: ignore[arg-type]
@@ -356,13 +368,14 @@ class IssuanceClient:
             .rstrip(b"=")
             .decode()
         )
+        challenge, method = self.behaviour.pkce(verifier, s256=challenge)
         state = b64url_encode(self.random.token_bytes(12))
         request = {
             "response_type": "code",
             "client_id": self.client_id,
             "redirect_uri": self.redirect_uri,
             "code_challenge": challenge,
-            "code_challenge_method": "S256",
+            "code_challenge_method": method,
             "state": state,
             "authorization_details": json.dumps(
                 [{"type": "openid_credential", "credential_configuration_id": configuration_id}]

@@ -7,23 +7,23 @@ from fastapi import APIRouter, Request, Response
 from passerelle.services.openapi import WALLET_NONCE_FORM
 
 from ..request_object import request_object
-from ..state import VerifierDep
+from ..state import VerifierDep, VerifierState
 
 router = APIRouter(tags=["request object"])
 
 MEDIA_TYPE = "application/oauth-authz-req+jwt"
 
 
-def _signed(token: str) -> Response:
-    return Response(token, media_type=MEDIA_TYPE, headers={"Cache-Control": "no-store"})
+def _signed(token: str, state: VerifierState) -> Response:
+    return Response(token, media_type=MEDIA_TYPE, headers=state.behaviour.request_object_headers())
 
 
 @router.get("/request/{rid}")
 def get_request(rid: str, state: VerifierDep) -> Response:
-    return _signed(request_object(state, rid, None))
+    return _signed(request_object(state, rid, None), state)
 
 
 @router.post("/request/{rid}", openapi_extra=WALLET_NONCE_FORM)
 async def post_request(rid: str, request: Request, state: VerifierDep) -> Response:
     nonce = (await request.form()).get("wallet_nonce")
-    return _signed(request_object(state, rid, str(nonce) if nonce is not None else None))
+    return _signed(request_object(state, rid, str(nonce) if nonce is not None else None), state)
