@@ -32,6 +32,7 @@ JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, J
 JsonObject: TypeAlias = "dict[str, JsonValue]"
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 
 MAX_INPUT_BYTES = 1 << 20
 """Largest JSON document or compact token the core accepts by default (1 MiB). Inputs
@@ -42,11 +43,13 @@ MAX_DEPTH = 32
 
 
 def _no_duplicates(pairs: list[tuple[str, JsonValue]]) -> JsonObject:
-    out: JsonObject = {}
-    for key, value in pairs:
-        if key in out:
-            raise PasserelleError(Reason.INPUT_MALFORMED, f"duplicate JSON member name {key!r}")
-        out[key] = value
+    out: JsonObject = dict(pairs)  # built in C; a repeated name makes it shorter
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise PasserelleError(Reason.INPUT_MALFORMED, f"duplicate JSON member name {key!r}")
+            seen.add(key)
     return out
 
 
@@ -164,6 +167,8 @@ def b64url_decode(text: str, *, what: str = "base64url value") -> bytes:
     except UnicodeEncodeError as exc:
         raise PasserelleError(Reason.INPUT_MALFORMED, f"{what} is not ASCII") from exc
     try:
-        return base64.b64decode(raw + b"=" * (-len(raw) % 4), altchars=b"-_", validate=True)
+        # The alphabet was checked above: translating and decoding directly skips
+        # b64decode's second validation (a quarter of the cost, on every JWS part).
+        return binascii.a2b_base64(raw.translate(_TO_STANDARD) + b"=" * (-len(raw) % 4))
     except (binascii.Error, ValueError) as exc:
         raise PasserelleError(Reason.INPUT_MALFORMED, f"{what} is not valid base64url") from exc

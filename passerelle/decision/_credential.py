@@ -323,6 +323,7 @@ def decide_credential(
     assert decision.issuer is not None
     issuer_key = decision.issuer.key
     claims: JsonObject
+    bound_key: PublicKey | None
     holder_bound = False
     types: tuple[str, ...] = refs.types
     w3c_status: tuple[JsonObject, ...] = ()
@@ -342,7 +343,10 @@ def decide_credential(
             check_sd_jwt_vc_claims(verified, type_metadata=type_metadata)
             claims = verified.claims
             holder_bound = verified.key_binding is not None
-            bound_key = holder_key_of(claims) if "cnf" in claims else None
+            if verified.key_binding is not None:
+                bound_key = verified.key_binding.holder_key  # read from cnf.jwk already
+            else:
+                bound_key = holder_key_of(claims) if "cnf" in claims else None
         else:
 
             def credential_verifier(credential: str) -> VerifiedW3cCredential:
