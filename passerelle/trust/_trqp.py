@@ -630,8 +630,8 @@ class _Index(Generic[_R]):
         for record in records:
             authority = record.authority_id
             key = (authority, record.entity_id, record.action, record.resource)
-            found = by_key.get(key, ())
-            by_key[key] = (*found, record)
+            found: tuple[_R, ...] = by_key.get(key, ())
+            by_key[key] = found + (record,)  # noqa: RUF005 - mypy cannot unpack a constrained TypeVar
             sets = per_authority.get(authority)
             if sets is None:
                 sets = per_authority[authority] = (set(), set(), set())
