@@ -154,7 +154,7 @@ def conformance_run(*, quick: bool) -> dict[str, Any]:
     from passerelle.conformance import run_checks, select_checks
     from passerelle.conformance._local import start_local_stack
 
-    from .bench_conformance import _quick
+    from .bench_conformance import _quick, side_by_side
     from .bench_conformance import measure as measure_conformance
 
     report = measure_conformance(plans=None, quick=quick, limit=60.0)
@@ -167,6 +167,8 @@ def conformance_run(*, quick: bool) -> dict[str, Any]:
         "run_s": seconds["run_s"],
         "stack_start_s": seconds["stack_start_s"],
         "sleep_s": seconds["sleep_s"],
+        # Targets checked side by side (run_checks' jobs); 1: one check at a time.
+        "jobs": report["settings"].get("jobs", 1),
         "targets_run_s": {},
     }
     checks = select_checks(None)
@@ -194,7 +196,8 @@ def conformance_run(*, quick: bool) -> dict[str, Any]:
                     ),
                 )
                 started = time.perf_counter()
-                run = run_checks(many, checks)
+                run = run_checks(many, checks, **side_by_side(many))
+                out.setdefault("targets_jobs", {})[str(copies)] = side_by_side(many).get("jobs", 1)
                 out["targets_run_s"][str(copies)] = time.perf_counter() - started
                 out.setdefault("targets_results", {})[str(copies)] = len(run.results)
         finally:

@@ -234,6 +234,14 @@ def run(
             "--quiet", "-q", help="Print only the summary: the counts and the report's path."
         ),
     ] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Targets checked side by side; each target's checks stay in order "
+            "(--interactive runs one at a time).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the plans and write JSON, JUnit and HTML reports.
 
@@ -298,7 +306,9 @@ def run(
                     }
                 )
 
-        outcome = run_checks(loaded, checks, progress=progress)
+        # A person follows an interactive run step by step: one check at a time.
+        lanes = 1 if interactive else jobs
+        outcome = run_checks(loaded, checks, progress=progress, jobs=lanes)
         laboratory = _laboratory(loaded)  # read while a scratch stack's PKI still exists
         if console_page is not None:
             console_page.finish(outcome.counts(), linger=10.0)

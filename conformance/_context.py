@@ -256,11 +256,15 @@ class CheckContext:
         When it fails, the check that owns the step (``prerequisite=False``) reports
         the failure; every other check depending on it is skipped, naming the cause.
         """
-        if key not in self.shared_state:
-            try:
-                self.shared_state[key] = factory()
-            except (CheckFailed, CheckSkipped, CheckError) as exc:
-                self.shared_state[key] = _Failure(exc)
+        lock_for = getattr(self.shared_state, "lock_for", None)
+        with lock_for(key) if lock_for is not None else contextlib.nullcontext():
+            # Targets run side by side (run_checks' jobs) compute a step once: the
+            # others wait for it here.
+            if key not in self.shared_state:
+                try:
+                    self.shared_state[key] = factory()
+                except (CheckFailed, CheckSkipped, CheckError) as exc:
+                    self.shared_state[key] = _Failure(exc)
         value = self.shared_state[key]
         if isinstance(value, _Failure):
             error = value.error

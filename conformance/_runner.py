@@ -1,17 +1,20 @@
 """Run checks against targets and collect results.
 
-Checks run one after another, in registry order, each with its own recording client:
-a conformance run is a sequence of protocol conversations whose order matters (an
-issuance before the checks that read its credential), and being deterministic beats
-being a few seconds faster.
+Checks run in registry order, each with its own recording client: a conformance run is
+a sequence of protocol conversations whose order matters (an issuance before the checks
+that read its credential). By default they run one after another. With ``jobs``, the
+checks of different targets run side by side (one target's checks still in order):
+a suite run for many partners waits on each partner's network, not on the others.
 """
 
 from __future__ import annotations
 
 import ssl
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -162,14 +165,30 @@ def run_checks(
     checks: Sequence[Check],
     *,
     progress: Callable[[Result], None] | None = None,
+    jobs: int = 1,
 ) -> Run:
+    """Run ``checks`` against ``targets``; results come in registry order.
+
+    With ``jobs`` above 1, the checks of different targets run side by side, up to
+    ``jobs`` targets at a time, while the checks of one target still run one after
+    another in registry order (see :class:`SharedState` for what they share).
+    """
     run = Run(targets=targets, plans=tuple(dict.fromkeys(c.plan for c in checks)))
-    shared: dict[str, Any] = {}
+    shared = SharedState()
     # One TLS context for the run: loading the CA bundle for every check's client cost
     # more than the checks themselves (bench/bench_conformance.py).
     tls = ssl.create_default_context(cafile=targets.suite.tls_ca)
-    for check in checks:
-        for subject, target, cell in _subjects(check, targets):
+    work = [
+        (check, subject, target, cell)
+        for check in checks
+        for subject, target, cell in _subjects(check, targets)
+    ]
+    results: list[Result | None] = [None] * len(work)
+    reporting = threading.Lock()
+
+    def lane(indices: list[int]) -> None:
+        for i in indices:
+            check, subject, target, cell = work[i]
             result = run_check(
                 check,
                 subject=subject,
@@ -179,8 +198,35 @@ def run_checks(
                 tls=tls,
                 cell=cell,
             )
-            run.results.append(result)
+            results[i] = result
             if progress is not None:
-                progress(result)
+                with reporting:
+                    progress(result)
+
+    lanes: dict[str, list[int]] = {}
+    for i, (_, _, target, _) in enumerate(work):
+        lanes.setdefault(target.name if jobs > 1 else "", []).append(i)
+    if len(lanes) <= 1:
+        for indices in lanes.values():
+            lane(indices)
+    else:
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="conformance") as pool:
+            for future in [pool.submit(lane, indices) for indices in lanes.values()]:
+                future.result()
+    run.results.extend(r for r in results if r is not None)
     run.finished_at = datetime.now(UTC)
     return run
+
+
+class SharedState(dict[str, Any]):
+    """What checks share in a run: a step's result is computed once (CheckContext.shared)
+    even when targets run side by side, each key under a lock of its own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._locks: dict[str, threading.RLock] = {}
+        self._guard = threading.Lock()
+
+    def lock_for(self, key: str) -> threading.RLock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.RLock())

@@ -496,7 +496,10 @@ def _verify(inputs: _Inputs, issuer_key: PublicKey) -> _Verified:
             holder_bound=verified.key_binding is not None,
             types=inputs.refs.types,
             w3c_status=(),
-            bound_key=holder_key_of(claims) if "cnf" in claims else None,
+            # With a KB-JWT, cnf.jwk was read already: its key, not a second parse.
+            bound_key=verified.key_binding.holder_key
+            if verified.key_binding is not None
+            else (holder_key_of(claims) if "cnf" in claims else None),
         )
 
     def credential_verifier(credential: str) -> VerifiedW3cCredential:

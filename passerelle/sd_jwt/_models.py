@@ -96,6 +96,12 @@ class SdJwt:
     issuer_jwt_compact: str
     disclosures: tuple[Disclosure, ...]
     kb_jwt: str | None
+    # process_disclosures' last result and the payload object it processed, so that a
+    # decision that reads the claims before the signature check and verifies after
+    # walks the disclosures once (sd_jwt/_process.py).
+    _processed: list[tuple[JsonObject, object]] = field(
+        default_factory=list, repr=False, compare=False
+    )
 
     @property
     def without_key_binding(self) -> str:

@@ -118,7 +118,13 @@ def process_disclosures(sd_jwt: SdJwt, payload: JsonObject) -> ProcessedPayload:
     """Insert the disclosures into ``payload`` and apply every rule of RFC 9901 §7.1.
 
     The caller has verified ``payload``'s signature, or names its result unverified.
+    The result is kept on ``sd_jwt``: processing the very same payload object again
+    (its signature verified in between) returns it without a second walk.
     """
+    if sd_jwt._processed and sd_jwt._processed[0][0] is payload:
+        done = sd_jwt._processed[0][1]
+        assert isinstance(done, ProcessedPayload)
+        return done
     hash_alg = sd_alg_of(payload)
     by_digest: dict[str, Disclosure] = {}
     for disclosure in sd_jwt.disclosures:
@@ -132,4 +138,6 @@ def process_disclosures(sd_jwt: SdJwt, payload: JsonObject) -> ProcessedPayload:
                 Reason.SD_JWT_UNREFERENCED_DISCLOSURE,
                 f"disclosure {disclosure.encoded[:16]}... is referenced by no digest",
             )
-    return ProcessedPayload(claims=claims, hash_alg=hash_alg, revealed=tuple(walk.revealed))
+    done = ProcessedPayload(claims=claims, hash_alg=hash_alg, revealed=tuple(walk.revealed))
+    sd_jwt._processed[:] = [(payload, done)]
+    return done

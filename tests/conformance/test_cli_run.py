@@ -154,3 +154,21 @@ def test_an_unreachable_target_is_an_error_not_a_failure(tmp_path: Path) -> None
         "timeout",
     }
     assert any(r["retried"] for r in report["results"] if r["status"] == "error")
+
+
+def test_jobs_checks_targets_side_by_side_with_the_same_results(tmp_path: Path) -> None:
+    env = {"PASSERELLE_DATA_DIR": str(tmp_path / "no-stack")}
+    plans = ["--plan", "issuer", "--plan", "trust-list"]
+    reports: dict[str, list[tuple[str, str, str]]] = {}
+    for jobs in ("1", "4"):
+        out = tmp_path / f"reports-{jobs}"
+        code, output = _run(
+            ["conformance", "run", *plans, "--jobs", jobs, "--report", str(out)],
+            cwd=tmp_path,
+            env=env,
+        )
+        assert code == 0, output[-4000:]
+        results = json.loads((out / "report.json").read_text())["results"]
+        reports[jobs] = [(r["check_id"], r["subject"], r["status"]) for r in results]
+    assert reports["4"] == reports["1"]
+    assert len({subject for _, subject, _ in reports["1"]}) > 1
