@@ -28,7 +28,7 @@ from passerelle.services.launcher import ROLES
 from passerelle.services.pki import Pki, init_pki, load_pki
 from passerelle.services.runtime import SecretsRandom
 from passerelle.services.scenarios import free_ports, stack_hosts
-from passerelle.services.trust.build import EU_LISTS, build_with_pki, load_recognitions
+from passerelle.services.trust.build import build_with_pki, load_recognitions
 from passerelle.status_list import (
     VerifiedStatusList,
     create_status_list,
@@ -36,7 +36,7 @@ from passerelle.status_list import (
     create_status_reference,
     verify_status_list_token,
 )
-from passerelle.trust import Framework, TrustSnapshot, load_trust_snapshot
+from passerelle.trust import EU_LIST_TYPES, Framework, TrustSnapshot, load_trust_snapshot
 
 __all__ = ["PID", "Presentation", "World", "make_world"]
 
@@ -90,7 +90,8 @@ class World:
 
     def list_tokens(self) -> tuple[dict[str, str], str]:
         trust = self.data_dir / "trust"
-        lists = {name: (trust / "eu" / f"{name}.jwt").read_text() for name in EU_LISTS}
+        # The lists a verifier loads (the wallet providers' list is the issuers' to read).
+        lists = {name: (trust / "eu" / f"{name}.jwt").read_text() for name in EU_LIST_TYPES}
         return lists, (trust / "ca" / "registry.jwt").read_text()
 
     def snapshot(

@@ -16,10 +16,11 @@ from passerelle.jose import decode_unverified_jws, load_public_jwk, public_jwk
 from passerelle.services.issuer.app import create_issuer_app
 from passerelle.services.pki import did_web_identifier, init_pki, load_pki
 from passerelle.services.runtime import utc_now
-from passerelle.services.trust.build import EU_LISTS, build_with_pki, load_recognitions
+from passerelle.services.trust.build import build_with_pki, load_recognitions
 from passerelle.services.trust.sources import load_source
 from passerelle.status_list import check_bitstring_status
 from passerelle.trust import (
+    EU_LIST_TYPES,
     Framework,
     IssuerIdentity,
     StepOutcome,
@@ -521,7 +522,7 @@ def _decide(
     trust = data_dir / "trust"
     snapshot = load_trust_snapshot(
         home=Framework(home),
-        eu_lists={name: (trust / "eu" / f"{name}.jwt").read_text() for name in EU_LISTS},
+        eu_lists={name: (trust / "eu" / f"{name}.jwt").read_text() for name in EU_LIST_TYPES},
         registry=(trust / "ca" / "registry.jwt").read_text(),
         recognitions=load_recognitions(ROOT / "trust_lists"),
         eu_operator_anchors=[pki.anchor("eu-lote-operator")],

@@ -142,6 +142,7 @@ def test_the_one_command_bench_runs_every_section(tmp_path: Path) -> None:
         "status_list",
         "http",
         "conformance",
+        "mdoc",
     }
     core = sections["core"]
     assert {"floor", "decide", "bare", "peer_sd_jwt"} <= set(core["median_us"])

@@ -153,6 +153,8 @@ def pki() -> Pki:
         ("eu-pubeaa-provider-ca", BUSINESS_REGISTER),
         ("conformance-lab-ca", "Passerelle Conformance Laboratory"),
         ("eu-wrpac-provider-ca", "Passerelle EU Access Certificate Authority"),
+        # The PID list names the mdoc IACA as a second service of the PID provider.
+        ("eu-pid-iaca", "Passerelle EU PID Provider"),
     ):
         key = _key()
         ca_keys[name] = key
