@@ -84,6 +84,7 @@ def measure(*, quick: bool, label: str, with_http: bool, soak: int | None = None
     from ._http import http_path
     from ._inprocess import core, disclosure_curve, eu_list_curve, registry_curve, status_curve
     from ._world import make_world
+    from .bench_mdoc import mdoc_presentation
 
     rounds = 3 if quick else 15
     batch = 0.002 if quick else 0.03
@@ -103,6 +104,11 @@ def measure(*, quick: bool, label: str, with_http: bool, soak: int | None = None
         world = make_world(work, now=now)
         inproc = _section(
             report, "core", lambda: core(world, rounds=rounds, batch_seconds=batch, quick=quick)
+        )
+        _section(
+            report,
+            "mdoc",
+            lambda: mdoc_presentation(rounds=rounds, batch_seconds=batch, quick=quick),
         )
         _section(
             report,

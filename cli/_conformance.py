@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,13 +18,14 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from ._options import default_data_dir
+from ._options import OptionalDataDir, default_data_dir, what_to_do
 
 __all__ = ["conformance_app"]
 
 conformance_app = typer.Typer(
     help="Run the conformance suite against the local stack or a partner's targets.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 console = Console()
 
@@ -93,20 +94,19 @@ def _with_static(loaded: Any, role: str, key: str, items: list[str]) -> Any:
 
 
 @contextlib.contextmanager
-def _local_targets() -> Iterator[object]:
-    """The running ``passerelle up`` stack if there is one, else a fresh one for this run."""
+def _local_targets(data_dir: Path | None, say: Callable[[str], None]) -> Iterator[object]:
+    """The stack ``passerelle up`` runs (on ``data_dir``, or the default data directory),
+    else a fresh one for this run."""
     from passerelle.conformance._local import local_targets, start_local_stack
 
-    from ._stack import running_stack
+    from ._stack import find_stack
 
-    data_dir = default_data_dir()
-    urls = running_stack(data_dir)
-    if urls is not None:
-        console.print(f"testing the running stack of {data_dir}")
-        yield local_targets(urls, data_dir.resolve())
+    found = find_stack(data_dir, say)
+    if found is not None:
+        urls, directory = found
+        yield local_targets(urls, directory.resolve())
         return
     with tempfile.TemporaryDirectory(prefix="passerelle-conformance-") as scratch:
-        console.print("no running stack: starting one on free loopback ports")
         stack, targets = start_local_stack(Path(scratch))
         try:
             yield targets
@@ -114,13 +114,73 @@ def _local_targets() -> Iterator[object]:
             stack.stop()
 
 
+def _say(quiet: bool) -> Callable[[str], None]:
+    def say(line: str) -> None:
+        if not quiet:
+            console.print(line, highlight=False, soft_wrap=True)
+
+    return say
+
+
+class _Progress:
+    """A bar over the checks with a live count per status; only what needs a look
+    (failures, errors, warnings, unexpected results) is printed as a line."""
+
+    def __init__(self, total: int, *, quiet: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.quiet = quiet
+        self.counts = dict.fromkeys(_MARKS, 0)
+        self.seen: set[str] = set()
+        self.bar = Progress(
+            TextColumn("checks"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            console=console,
+            transient=True,
+            disable=quiet,
+        )
+        self.task = self.bar.add_task(self._tally(), total=total)
+
+    def _tally(self) -> str:
+        return "  ".join(f"{_MARKS[k]} {n}" for k, n in self.counts.items())
+
+    def __enter__(self) -> _Progress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(None, None, None)
+
+    def show(self, result: Any) -> None:
+        status = result.status.value
+        self.counts[status] += 1
+        self.seen.add(result.check.id)
+        self.bar.update(self.task, completed=len(self.seen), description=self._tally())
+        if self.quiet or (status in ("passed", "skipped") and not result.unexpected):
+            return
+        note = f" — {result.message}" if result.message else ""
+        if result.expected_failure:
+            note += " [dim](expected failure)[/dim]"
+        self.bar.console.print(
+            f"{_MARKS[status]} {result.check.id} [dim]{result.subject}[/dim]{note}",
+            highlight=False,
+        )
+
+
 @conformance_app.command("run")
 def run(
     targets: Annotated[
         Path | None, typer.Option(help="Targets file (YAML); default: the local stack.")
     ] = None,
-    plan: Annotated[list[str] | None, typer.Option(help="Run only this plan; repeatable.")] = None,
-    check: Annotated[list[str] | None, typer.Option(help="Run only this check id.")] = None,
+    plan: Annotated[
+        list[str] | None, typer.Option(metavar="PLAN", help="Run only this plan; repeatable.")
+    ] = None,
+    check: Annotated[
+        list[str] | None,
+        typer.Option(metavar="ID", help="Run only this check id; repeatable."),
+    ] = None,
     report: Annotated[Path, typer.Option(help="Directory for report.json and report.html.")] = Path(
         "reports/conformance"
     ),
@@ -132,18 +192,26 @@ def run(
     ] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="NAME=VALUE for ${NAME} in the targets file; repeatable."),
+        typer.Option(
+            "--set",
+            metavar="NAME=VALUE",
+            help="NAME=VALUE for ${NAME} in the targets file; repeatable.",
+        ),
     ] = None,
     offer: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="[TARGET=]URL",
             help="A one-shot credential offer ([TARGET=]URL: an offer link, a "
-            "credential_offer_uri or the JSON) for an issuer target; repeatable."
+            "credential_offer_uri or the JSON) for an issuer target; repeatable.",
         ),
     ] = None,
     request_url: Annotated[
         list[str] | None,
-        typer.Option(help="A one-shot presentation request URL ([TARGET=]URL) for a verifier."),
+        typer.Option(
+            metavar="[TARGET=]URL",
+            help="A one-shot presentation request URL ([TARGET=]URL) for a verifier; repeatable.",
+        ),
     ] = None,
     interactive: Annotated[
         bool,
@@ -159,8 +227,19 @@ def run(
     interactive_timeout: Annotated[
         float, typer.Option(help="Seconds to wait for a device or a person, per step.")
     ] = 600.0,
+    data_dir: OptionalDataDir = None,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="Print only the summary: the counts and the report's path."
+        ),
+    ] = False,
 ) -> None:
-    """Run the plans and write JSON, JUnit and HTML reports."""
+    """Run the plans and write JSON, JUnit and HTML reports.
+
+    Without --targets the suite tests the stack `passerelle up` runs (on --data-dir, or
+    the default data directory), else a fresh stack of its own. A bar counts the checks
+    by status; failures, errors and warnings are printed as they come."""
     from dataclasses import replace
 
     from passerelle.conformance import TargetsError, load_targets, run_checks, select_checks
@@ -182,7 +261,9 @@ def run(
                     base_dir=targets.resolve().parent,
                 )
             else:
-                loaded = scope.enter_context(_local_targets())  # type: ignore[assignment]
+                loaded = scope.enter_context(  # type: ignore[assignment]
+                    _local_targets(data_dir, _say(quiet))
+                )
             loaded = _with_static(loaded, "issuer", "offer", offer or [])
             loaded = _with_static(loaded, "verifier", "request_url", request_url or [])
         except (TargetsError, OSError) as exc:
@@ -200,17 +281,13 @@ def run(
             # Plain output: a test or a person reads this line to open the page.
             typer.echo(f"interactive page: {console_page.url}", err=False)
 
+        watch = scope.enter_context(_Progress(len(checks), quiet=quiet))
+
         def progress(result: object) -> None:
             from passerelle.conformance import Result
 
             assert isinstance(result, Result)
-            mark = _MARKS[result.status.value]
-            note = f" — {result.message}" if result.message else ""
-            if result.expected_failure:
-                note += " [dim](expected failure)[/dim]"
-            console.print(
-                f"{mark} {result.check.id} [dim]{result.subject}[/dim]{note}", highlight=False
-            )
+            watch.show(result)
             if console_page is not None:
                 console_page.show_result(
                     {
@@ -229,19 +306,22 @@ def run(
     write_json(outcome, report / "report.json")
     write_html(outcome, report / "report.html")
     write_junit(outcome, junit or report / "junit.xml")
-    _attest(outcome, report, laboratory)
+    _attest(outcome, report, laboratory, quiet=quiet)
     counts = outcome.counts()
     console.print(
         ", ".join(f"{counts[k]} {k}" for k in ("passed", "failed", "warning", "skipped", "error"))
-        + f"; {counts['unexpected']} unexpected"
+        + f"; {counts['unexpected']} unexpected",
+        highlight=False,
     )
-    console.print(f"reports in {report}")
+    console.print(f"HTML report: {report / 'report.html'}", highlight=False, soft_wrap=True)
     raise typer.Exit(0 if outcome.ok else 1)
 
 
-@conformance_app.command("list")
+@conformance_app.command("list", short_help="Every plan and check, with its requirement.")
 def list_checks(
-    plan: Annotated[list[str] | None, typer.Option(help="Only this plan; repeatable.")] = None,
+    plan: Annotated[
+        list[str] | None, typer.Option(metavar="PLAN", help="Only this plan; repeatable.")
+    ] = None,
 ) -> None:
     """Every plan and check: id, severity, title, the requirement it enforces."""
     from passerelle.conformance import PLANS, select_checks
@@ -260,7 +340,7 @@ def list_checks(
     console.print(f"{len(checks)} checks")
 
 
-@conformance_app.command("requirements")
+@conformance_app.command("requirements", short_help="The requirement matrix.")
 def requirements(
     output: Annotated[
         Path | None, typer.Option(help="Write the Markdown here instead of printing it.")
@@ -298,7 +378,7 @@ def _laboratory(loaded: object) -> object | None:
         return None
 
 
-def _attest(outcome: object, report: Path, laboratory: object | None) -> None:
+def _attest(outcome: object, report: Path, laboratory: object | None, *, quiet: bool) -> None:
     from datetime import UTC, datetime
 
     from passerelle import PasserelleError
@@ -308,19 +388,24 @@ def _attest(outcome: object, report: Path, laboratory: object | None) -> None:
 
     assert isinstance(outcome, Run)
     if not isinstance(laboratory, Pki):
-        console.print("[yellow]no attestations:[/yellow] the targets file names no suite PKI")
+        if not quiet:
+            console.print("[yellow]no attestations:[/yellow] the targets file names no suite PKI")
         return
     try:
         written = write_attestations(outcome, report, pki=laboratory, now=datetime.now(UTC))
     except PasserelleError as exc:
-        console.print(f"[yellow]no attestations:[/yellow] {exc.reason}: {exc.detail}")
+        if not quiet:
+            console.print(f"[yellow]no attestations:[/yellow] {exc.reason}: {exc.detail}")
         return
-    console.print(f"{len(written)} conformance attestations in {report / 'attestations'}")
+    if not quiet:
+        console.print(f"{len(written)} conformance attestations in {report / 'attestations'}")
 
 
-@conformance_app.command("verify")
+@conformance_app.command("verify", short_help="Check a conformance attestation.")
 def verify(
-    attestation: Annotated[Path, typer.Argument(help="An attestations/<target>.jwt file.")],
+    attestation: Annotated[
+        Path, typer.Argument(metavar="FILE", help="An attestations/<target>.jwt file.")
+    ],
     report: Annotated[
         Path | None, typer.Option(help="The report.json it summarises: its digest must match.")
     ] = None,
@@ -360,7 +445,11 @@ def verify(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     except PasserelleError as exc:
-        console.print(f"[red]error:[/red] the trust lists: {exc.reason}: {exc.detail}")
+        console.print(
+            f"[red]error:[/red] the trust lists: {exc.reason}: {exc.detail}; "
+            f"{what_to_do(exc.reason)}",
+            highlight=False,
+        )
         raise typer.Exit(2) from exc
     try:
         verified = verify_conformance_attestation(
@@ -373,6 +462,7 @@ def verify(
         )
     except PasserelleError as exc:
         console.print(f"[red]refused[/red] {exc.reason}: {exc.detail}", highlight=False)
+        console.print(f"  {what_to_do(exc.reason)}", highlight=False, markup=False)
         raise typer.Exit(1) from exc
     summary = verified.summary
     verdict = "conformant" if summary.conformant else f"{len(summary.unexpected)} unexpected"

@@ -6,7 +6,7 @@ terminal; the Typer command reads input, calls it, and renders text or JSON.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -17,9 +17,15 @@ from .._json import JsonObject, JsonValue
 from ..jose import PublicKey, decode_unverified_jws, verify_jws
 from ..sd_jwt import KeyBindingCheck, parse_sd_jwt, process_disclosures, verify_sd_jwt
 from ..sd_jwt_vc import SD_JWT_VC_TYP, IssuerKeyPolicy, verify_sd_jwt_vc
+from ..status_list import (
+    STATUS_LIST_JWT_TYP,
+    StatusValue,
+    decode_status_list,
+    verify_status_list_token,
+)
 from ..vc import verify_jwt_vc_json, verify_vc_jose
 
-__all__ = ["InspectOptions", "describe_token"]
+__all__ = ["InspectOptions", "check_token_status", "describe_certificates", "describe_token"]
 
 ALGORITHMS = ("ES256", "ES384", "Ed25519", "EdDSA")
 
@@ -62,6 +68,82 @@ def _validity(claims: JsonObject, now: datetime) -> JsonObject:
     out["state"] = state
     out["checked_at"] = now.isoformat()
     return out
+
+
+def _when_cert(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def describe_certificates(x5c: JsonValue, now: datetime) -> list[JsonValue]:
+    """Subject, issuer and validity of each certificate of an ``x5c`` header, decoded
+    without any check (verification is --anchor's business)."""
+    import base64
+
+    out: list[JsonValue] = []
+    for index, item in enumerate(x5c if isinstance(x5c, list) else []):
+        try:
+            cert = x509.load_der_x509_certificate(base64.b64decode(str(item), validate=True))
+        except ValueError as exc:
+            out.append({"index": index, "error": f"not a DER certificate: {exc}"})
+            continue
+        start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
+        state = "expired" if now > end else "not yet valid" if now < start else "valid"
+        entry: JsonObject = {
+            "index": index,
+            "subject": cert.subject.rfc4514_string(),
+            "issuer": cert.issuer.rfc4514_string(),
+            "not_before": _when_cert(start),
+            "not_after": _when_cert(end),
+            "state": state,
+            "serial": format(cert.serial_number, "x"),
+        }
+        try:
+            names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            entry["san"] = [str(n.value) for n in names]
+        except x509.ExtensionNotFound:
+            pass
+        out.append(entry)
+    return out
+
+
+def check_token_status(
+    report: JsonObject, options: InspectOptions, fetch: Callable[[str], str]
+) -> JsonObject:
+    """The token's entry in its IETF Token Status List: ``fetch`` (the caller's I/O)
+    gets the list; it is verified with the same key or anchors as the token when given,
+    else read unverified and said so. Failures are reported, not raised."""
+    claims = report.get("claims") or report.get("payload")
+    reference = claims.get("status") if isinstance(claims, dict) else None
+    entry = reference.get("status_list") if isinstance(reference, dict) else None
+    if not isinstance(entry, dict):
+        return {"checked": False, "detail": "the token names no status list"}
+    uri, idx = entry.get("uri"), entry.get("idx")
+    out: JsonObject = {"uri": uri, "idx": idx}
+    try:
+        if not isinstance(uri, str) or isinstance(idx, bool) or not isinstance(idx, int):
+            raise PasserelleError(Reason.STATUS_LIST_INVALID, "status_list has no uri and idx")
+        token = fetch(uri)
+        if options.verifying:
+            listed = verify_status_list_token(
+                token,
+                expected_uri=uri,
+                key=options.key,
+                x5c_anchors=() if options.key is not None else options.anchors,
+                algorithms=ALGORITHMS,
+                now=options.now,
+                skew=options.skew,
+            ).status_list
+        else:
+            jws = decode_unverified_jws(token, what="status list token")
+            if str(jws.header.get("typ", "")).lower() != STATUS_LIST_JWT_TYP:
+                raise PasserelleError(Reason.JWS_TYP_MISMATCH, "not a statuslist+jwt")
+            listed = decode_status_list(jws.payload_json().get("status_list"))
+        value = listed.get(idx)
+    except PasserelleError as exc:
+        return {**out, "checked": False, **exc.as_dict()}
+    known = {v.value: v.name for v in StatusValue}
+    name = known.get(value, f"0x{value:02x}")
+    return {**out, "checked": True, "verified": options.verifying, "value": name}
 
 
 def _format_of(header: JsonObject, payload: JsonObject, has_tilde: bool) -> str:
@@ -172,6 +254,8 @@ def describe_token(token: str, options: InspectOptions) -> JsonObject:
             report["header"] = jws.header
             report["payload"] = payload
             report["validity"] = _validity(payload, options.now)
+        if "x5c" in jws.header:
+            report["certificates"] = describe_certificates(jws.header["x5c"], options.now)
         if not options.verifying:
             report["verification"] = {"verified": False, "reason": None, "detail": "not requested"}
             return report

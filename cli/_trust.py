@@ -15,7 +15,7 @@ from rich.table import Table
 from passerelle.services.catalog import data_root
 
 from .._errors import PasserelleError
-from ._options import DataDir
+from ._options import DataDir, fail, require_data_dir, what_to_do
 
 __all__ = ["init", "serve", "trust_app"]
 
@@ -36,12 +36,15 @@ Sources = Annotated[
     ),
 ]
 
-trust_app = typer.Typer(help="Build, verify and show the trust lists.", no_args_is_help=True)
+trust_app = typer.Typer(
+    help="Build, verify and show the trust lists.", no_args_is_help=True, rich_markup_mode=None
+)
 console = Console()
 
 
 def _fail(exc: PasserelleError) -> typer.Exit:
-    console.print(f"[bold red]FAILED[/bold red] {exc.reason}: {exc.detail}")
+    console.print(f"[bold red]FAILED[/bold red] {exc.reason}: {exc.detail}", highlight=False)
+    console.print(f"  {what_to_do(exc.reason)}", highlight=False, markup=False)
     return typer.Exit(1)
 
 
@@ -73,6 +76,7 @@ def init(
         list[str] | None,
         typer.Option(
             envvar="PASSERELLE_HOSTS",
+            metavar="ROLE=URL",
             help="ROLE=URL: the base URL a service is reached at (certificates and lists "
             "name it); repeatable, or comma-separated in $PASSERELLE_HOSTS. Default: the "
             "URLs recorded by the previous init, else loopback ports 8100-8107.",
@@ -105,10 +109,12 @@ def init(
         raise _fail(exc) from exc
 
 
-@trust_app.command("build")
+@trust_app.command("build", short_help="Sign every list with the development PKI.")
 def trust_build(data_dir: DataDir, sources: Sources) -> None:
     """Sign every list from trust_lists/ (and trust_lists/partners/) with the dev PKI.
+
     A running stack notices the new lists within seconds: no restart."""
+    require_data_dir(data_dir)
     try:
         _build(data_dir, sources)
     except PasserelleError as exc:
@@ -156,13 +162,16 @@ def _verify_file(path: Path, data_dir: Path) -> dict[str, object]:
     }
 
 
-@trust_app.command("verify")
+@trust_app.command("verify", short_help="Verify one signed list.")
 def trust_verify(
-    file: Annotated[Path, typer.Argument(help="A signed list (.jwt) to verify.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A signed list (.jwt) to verify.")],
     data_dir: DataDir,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Verify a signed list: signature, chain to the operator, freshness, schema."""
+    require_data_dir(data_dir)
+    if not file.is_file():
+        raise fail(f"no such file: {file}", hint="give a signed list, e.g. DIR/trust/eu/*.jwt")
     try:
         result = _verify_file(file, data_dir)
     except PasserelleError as exc:
@@ -181,11 +190,18 @@ def trust_show(data_dir: DataDir) -> None:
     """What each signed list holds now."""
     from passerelle.services.trust.build import EU_LISTS, trust_dir
 
+    require_data_dir(data_dir)
+    out = trust_dir(data_dir)
+    paths = [out / "eu" / f"{n}.jwt" for n in EU_LISTS] + [out / "ca" / "registry.jwt"]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise fail(
+            f"{len(missing)} signed lists missing in {out} ({missing[0].name}, ...)",
+            hint=f"run `passerelle trust build --data-dir {data_dir}`",
+        )
     table = Table(title=f"Trust lists in {data_dir}")
     for column in ("list", "sequence", "next update", "entries"):
         table.add_column(column)
-    out = trust_dir(data_dir)
-    paths = [out / "eu" / f"{n}.jwt" for n in EU_LISTS] + [out / "ca" / "registry.jwt"]
     try:
         for path in paths:
             info = _verify_file(path, data_dir)
@@ -204,10 +220,8 @@ def trust_show(data_dir: DataDir) -> None:
                 str(info["next_update"]),
                 entries,
             )
-    except (PasserelleError, FileNotFoundError) as exc:
-        console.print(table)
-        console.print(f"[red]{exc}[/red] (run `passerelle init` first?)")
-        raise typer.Exit(1) from exc
+    except PasserelleError as exc:
+        raise _fail(exc) from exc
     console.print(table)
 
 
@@ -215,8 +229,9 @@ def serve(
     role: Annotated[
         str,
         typer.Argument(
+            metavar="ROLE",
             help="The service: trust, ca-issuer, eu-issuer, wallet, ca-verifier, eu-verifier, "
-            "ca-dataspace, eu-dataspace."
+            "ca-dataspace, eu-dataspace.",
         ),
     ],
     data_dir: DataDir,
@@ -225,11 +240,14 @@ def serve(
     store: Annotated[
         str | None,
         typer.Option(
-            envvar="PASSERELLE_STORE", help="Storage URL (postgresql://...); default SQLite."
+            envvar="PASSERELLE_STORE",
+            metavar="URL",
+            help="Storage URL (postgresql://...); default SQLite.",
         ),
     ] = None,
     quirk: Annotated[
-        list[str] | None, typer.Option(help="Break one requirement on purpose (self-test).")
+        list[str] | None,
+        typer.Option(metavar="QUIRK", help="Break one requirement on purpose (self-test)."),
     ] = None,
     tls: Annotated[bool, typer.Option(help="Serve HTTPS with the certificate from init.")] = False,
     workers: Annotated[
@@ -248,8 +266,8 @@ def serve(
     from passerelle.services.pki import load_pki
 
     if role not in ROLES:
-        console.print(f"[red]unknown role {role!r}[/red]; one of {', '.join(ROLES)}")
-        raise typer.Exit(2)
+        raise fail(f"unknown role {role!r}", hint=f"one of {', '.join(ROLES)}")
+    require_data_dir(data_dir)
     pki = load_pki(data_dir)
     listen = port or urlsplit(pki.hosts[role]).port or 8100
     options: dict[str, object] = {}

@@ -92,6 +92,8 @@ _ALGS: list[JsonValue] = ["ES256", "ES384", "EdDSA", "Ed25519"]
 _FORMATS: JsonObject = {
     "dc+sd-jwt": {"sd-jwt_alg_values": _ALGS, "kb-jwt_alg_values": _ALGS},
     "jwt_vc_json": {"alg_values": _ALGS},
+    # OpenID4VP 1.0 Appendix B.2.2: COSE algorithm identifiers (-7: ES256, -9: ESP256).
+    "mso_mdoc": {"issuerauth_alg_values": [-7, -9], "deviceauth_alg_values": [-7, -9]},
 }
 _CERT_VALIDITY = timedelta(days=1)
 

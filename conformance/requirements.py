@@ -114,8 +114,27 @@ UNCOVERED: tuple[Requirement, ...] = (
     *(requirement for requirement, _ in HAIP_PRESENTATION),
 )
 
+_WHY_BY_LINK: dict[str, str] = {
+    f"{_HAIP}#L162": (
+        "A wallet's duty. Passerelle's wallet presents a wallet attestation from the "
+        "development wallet provider at PAR and token (services/wallet/haip.py, "
+        "tests/e2e/test_wallet_receive.py); the issuer side is enforced by ISS-HAIP-01 and "
+        "ISS-HAIP-02. The wallet plan does not yet play an issuer that demands one."
+    ),
+    f"{_HAIP}#L176": (
+        "A wallet's duty. Passerelle's wallet puts a key attestation from its wallet provider "
+        "in every key proof (tests/e2e/test_wallet_receive.py), "
+        "and the EU issuer verifies it against the EU list of wallet providers "
+        "(tests/integration/test_issuer_haip.py, and ISS-HAIP-10 on any issuer that takes "
+        "the attestation proof type). The wallet plan does not yet judge a wallet's."
+    ),
+}
+
 #: Why a requirement no check quotes is met elsewhere (code and test) or left, by text.
-WHY_UNCOVERED: dict[str, str] = {r.text: why for r, why in HAIP_PRESENTATION}
+WHY_UNCOVERED: dict[str, str] = {
+    **{r.text: _WHY_BY_LINK[r.link] for r in UNCOVERED if r.link in _WHY_BY_LINK},
+    **{r.text: why for r, why in HAIP_PRESENTATION},
+}
 
 
 def _natural(text: str) -> tuple[tuple[int, int | str], ...]:

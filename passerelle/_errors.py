@@ -308,6 +308,9 @@ class Reason(enum.StrEnum):
     OID4VP_TRANSACTION_EXPIRED = "oid4vp.transaction_expired"
     OID4VP_SESSION_TRANSITION_INVALID = "oid4vp.session_transition_invalid"
     OID4VP_RESPONSE_CODE_MISMATCH = "oid4vp.response_code_mismatch"
+    # Recorded when the wallet answers with an OpenID4VP error response (§8.5): the
+    # refusal is the wallet's, and its own error code travels beside this one.
+    OID4VP_WALLET_ERROR = "oid4vp.wallet_error"
 
     # DCQL (OpenID4VP 1.0 §6).
     DCQL_INVALID_QUERY = "dcql.invalid_query"

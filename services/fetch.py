@@ -338,13 +338,15 @@ class Fetcher:
         json: JsonObject | None = None,
         headers: Mapping[str, str] | None = None,
         max_bytes: int | None = None,
+        content: bytes | None = None,
     ) -> httpx.Response:
-        """``max_bytes`` overrides the policy's cap for answers large by nature (lists)."""
+        """``max_bytes`` overrides the policy's cap for answers large by nature (lists);
+        ``content`` is a raw body (an encrypted request, ``application/jwt``)."""
         self.check_url(url)
         limit = self.policy.max_bytes if max_bytes is None else max_bytes
         try:
             with self._client.stream(
-                method, url, data=data, json=json, headers=headers
+                method, url, data=data, json=json, headers=headers, content=content
             ) as response:
                 chunks: list[bytes] = []
                 size = 0

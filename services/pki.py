@@ -51,6 +51,7 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
     PublicFormat,
 )
+from cryptography.x509.oid import NameOID
 
 from passerelle import JsonObject, JsonValue, PasserelleError, RandomSource, Reason
 from passerelle._errors import local_error
@@ -64,6 +65,11 @@ from passerelle.jose import (
     load_public_jwk,
     private_jwk,
     public_jwk,
+)
+from passerelle.mdoc import (
+    build_document_signer_certificate,
+    build_iaca_certificate,
+    verify_document_signer_chain,
 )
 from passerelle.x509 import (
     LeafUsage,
@@ -174,6 +180,9 @@ class _Spec:
     did_path: str = ""
     #: ``service`` entries of a did:web document: (type, path under the role's URL).
     did_services: tuple[tuple[str, str], ...] = ()
+    #: The issuing authority's URL (issuerAltName): set, the entity is an mdoc IACA or
+    #: document signer with the ISO/IEC 18013-5 Annex B profile instead of ours.
+    mdoc_authority: str = ""
 
 
 # Subjects follow what the trust-list sources in trust_lists/ check:
@@ -186,6 +195,10 @@ _EU_REGISTER = "Passerelle EU Business Register"
 _EU_WRPAC = "Passerelle EU Access Certificate Authority"
 _CA_REGISTRY = "Canada (Passerelle dev) Trust Registry"
 _CONFORMANCE_LAB = "Passerelle Conformance Laboratory"
+# The issuing authorities named in the mdoc certificates' issuerAltName (Annex B).
+_EU_PID_AUTHORITY = "https://issuer-eu.passerelle.example/pid"
+_CA_MDL_AUTHORITY = "https://issuer-ca.passerelle.example/mdl"
+_WALLET_PROVIDER = "Passerelle Wallet Provider"
 
 _SPECS: tuple[_Spec, ...] = (
     _Spec(
@@ -283,6 +296,24 @@ _SPECS: tuple[_Spec, ...] = (
         usage=LeafUsage.ACCESS,
         dns_roles=("ca-verifier",),
     ),
+    # The wallet provider (HAIP 1.0 §4.4, OpenID4VCI 1.0 Appendices D and E): its CA is
+    # on the EU list of wallet providers; its leaf signs wallet attestations (OAuth
+    # client attestations) and key attestations, with the leaf in x5c.
+    _Spec(
+        name="wallet-provider-ca",
+        kind=EntityKind.ROOT,
+        common_name="Wallet Provider CA (Passerelle dev)",
+        organization=_WALLET_PROVIDER,
+        country="BE",
+    ),
+    _Spec(
+        name="wallet-provider",
+        kind=EntityKind.LEAF,
+        common_name="Wallet Provider attestation signer (Passerelle dev)",
+        organization=_WALLET_PROVIDER,
+        country="BE",
+        issuer="wallet-provider-ca",
+    ),
     _Spec(
         name="ca-registry-operator-ca",
         kind=EntityKind.ROOT,
@@ -345,6 +376,38 @@ _SPECS: tuple[_Spec, ...] = (
         role="eu-dataspace",
         did_path="provider",
         did_services=(("DataService", "/.well-known/dspace-version"),),
+    ),
+    # ISO/IEC 18013-5 mdoc issuers: an IACA root and its document signer (Annex B).
+    # The EU IACA is listed on the PID providers list, the Canadian one in the registry.
+    _Spec(
+        name="eu-pid-iaca",
+        kind=EntityKind.ROOT,
+        common_name="EU PID Provider IACA (Passerelle dev)",
+        country="BE",
+        mdoc_authority=_EU_PID_AUTHORITY,
+    ),
+    _Spec(
+        name="eu-pid-mdoc-signer",
+        kind=EntityKind.LEAF,
+        common_name="EU PID Provider mdoc document signer (Passerelle dev)",
+        country="BE",
+        issuer="eu-pid-iaca",
+        mdoc_authority=_EU_PID_AUTHORITY,
+    ),
+    _Spec(
+        name="ca-mdl-iaca",
+        kind=EntityKind.ROOT,
+        common_name="Canadian provincial mDL IACA (Passerelle dev)",
+        country="CA",
+        mdoc_authority=_CA_MDL_AUTHORITY,
+    ),
+    _Spec(
+        name="ca-mdl-signer",
+        kind=EntityKind.LEAF,
+        common_name="Canadian provincial mDL document signer (Passerelle dev)",
+        country="CA",
+        issuer="ca-mdl-iaca",
+        mdoc_authority=_CA_MDL_AUTHORITY,
     ),
     _Spec(
         name="tls-ca",
@@ -799,6 +862,15 @@ def _ensure_key(directory: Path, ledger: _Ledger) -> tuple[ec.EllipticCurvePriva
 
 
 def _subject(spec: _Spec) -> x509.Name:
+    if spec.mdoc_authority:
+        # What build_iaca_certificate and build_document_signer_certificate name.
+        assert spec.country is not None
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, spec.country),
+                x509.NameAttribute(NameOID.COMMON_NAME, spec.common_name),
+            ]
+        )
     return build_name(
         common_name=spec.common_name, organization=spec.organization, country=spec.country
     )
@@ -844,6 +916,19 @@ def _ensure_root(
             ledger.keep(path)
             return _Issued(key=key, cert=cert, cert_new=False)
     not_before = now - BACKDATE
+    if spec.mdoc_authority:
+        assert spec.country is not None
+        cert = build_iaca_certificate(
+            key=key,
+            common_name=spec.common_name,
+            country=spec.country,
+            issuer_alt_uri=spec.mdoc_authority,
+            not_before=not_before,
+            not_after=not_before + ROOT_VALIDITY,
+            serial=draw_serial_number(random),
+        )
+        ledger.write(path, certificate_to_pem(cert).encode("ascii"), private=False)
+        return _Issued(key=key, cert=cert, cert_new=True)
     cert = build_ca_certificate(
         subject=subject,
         key=key,
@@ -890,6 +975,20 @@ def _ensure_leaf(
             ledger.sync(directory / CHAIN_FILE, _chain_bytes(cert), private=False)
             return _Issued(key=key, cert=cert, cert_new=False)
     not_before = now - BACKDATE
+    if spec.mdoc_authority:
+        cert = build_document_signer_certificate(
+            public_key=key.public_key(),
+            common_name=spec.common_name,
+            iaca=issuer.cert,
+            iaca_key=issuer.key,
+            issuer_alt_uri=spec.mdoc_authority,
+            not_before=not_before,
+            not_after=min(not_before + LEAF_VALIDITY, issuer.cert.not_valid_after_utc),
+            serial=draw_serial_number(random),
+        )
+        ledger.write(path, certificate_to_pem(cert).encode("ascii"), private=False)
+        ledger.sync(directory / CHAIN_FILE, _chain_bytes(cert), private=False)
+        return _Issued(key=key, cert=cert, cert_new=True)
     cert = build_leaf_certificate(
         subject=subject,
         public_key=key.public_key(),
@@ -1220,7 +1319,10 @@ def load_pki(data_dir: Path, *, now: datetime | None = None) -> Pki:
         if not chain or chain[0] != cert:
             raise _pki_error(Reason.X509_MALFORMED, chain_path, f"does not start with {CERT_FILE}")
         try:
-            verify_certificate_chain(chain, anchors=[anchor], now=at)
+            if spec.mdoc_authority:
+                verify_document_signer_chain(chain, anchors=[anchor], now=at)
+            else:
+                verify_certificate_chain(chain, anchors=[anchor], now=at)
         except PasserelleError as exc:
             raise _pki_error(
                 exc.reason, chain_path, f"does not chain to {spec.issuer}: {exc.detail}"

@@ -70,6 +70,8 @@ class StackClient:
     urls: dict[str, str]
     data_dir: Path
     timeout: float = 30.0
+    verify: ssl.SSLContext | bool = True
+    """What httpx verifies the services' TLS with (a ``--tls`` stack: its development CA)."""
 
     def offer(self, issuer: str, config: str, persona: str, **options: Any) -> dict[str, Any]:
         body = {
@@ -83,23 +85,36 @@ class StackClient:
             json=body,
             headers=backchannel_headers(self.data_dir, issuer, name="admin-token"),
             timeout=self.timeout,
+            verify=self.verify,
         )
         response.raise_for_status()
         return response.json()  # type: ignore[no-any-return]
 
-    def receive(self, issuer: str, config: str, persona: str) -> dict[str, Any]:
-        made = self.offer(issuer, config, persona)
+    def receive(
+        self, issuer: str, config: str, persona: str, *, grant: str | None = None
+    ) -> dict[str, Any]:
+        if grant == "authorization_code":
+            # The person logs in at the issuer (the mock login takes the persona).
+            made = self.offer(issuer, config, persona, grant=grant, tx_code=False)
+            body = {"offer": made["credential_offer_uri"], "persona": persona}
+        else:
+            made = self.offer(issuer, config, persona)
+            body = {"offer": next(iter(made["links"].values())), "tx_code": made["tx_code"]}
         answer = httpx.post(
             f"{self.urls['wallet']}/api/offers",
             headers=backchannel_headers(self.data_dir, "wallet"),
-            json={"offer": next(iter(made["links"].values())), "tx_code": made["tx_code"]},
+            json=body,
             timeout=self.timeout,
+            verify=self.verify,
         )
         return answer.json()["outcomes"][0]  # type: ignore[no-any-return]
 
     def transaction(self, verifier: str, **body: Any) -> dict[str, Any]:
         response = httpx.post(
-            f"{self.urls[verifier]}/transactions", json=body, timeout=self.timeout
+            f"{self.urls[verifier]}/transactions",
+            json=body,
+            timeout=self.timeout,
+            verify=self.verify,
         )
         response.raise_for_status()
         return response.json()  # type: ignore[no-any-return]
@@ -110,12 +125,15 @@ class StackClient:
             headers=backchannel_headers(self.data_dir, "wallet"),
             json={"request": request_url, "consent": consent},
             timeout=self.timeout,
+            verify=self.verify,
         )
         return answer.json()  # type: ignore[no-any-return]
 
     def result(self, verifier: str, transaction_id: str) -> dict[str, Any]:
         response = httpx.get(
-            f"{self.urls[verifier]}/transactions/{transaction_id}", timeout=self.timeout
+            f"{self.urls[verifier]}/transactions/{transaction_id}",
+            timeout=self.timeout,
+            verify=self.verify,
         )
         return response.json()  # type: ignore[no-any-return]
 
@@ -124,11 +142,13 @@ class StackClient:
         headers = {"Authorization": f"Bearer {token}"}
         base = self.urls[issuer]
         for row in httpx.get(
-            f"{base}/admin/issuances", headers=headers, timeout=self.timeout
+            f"{base}/admin/issuances", headers=headers, timeout=self.timeout, verify=self.verify
         ).json():
             if row["configuration"] == config:
                 httpx.post(
-                    f"{base}/admin/credentials/{row['credential_id']}/{action}", headers=headers
+                    f"{base}/admin/credentials/{row['credential_id']}/{action}",
+                    headers=headers,
+                    verify=self.verify,
                 )
 
 
@@ -150,11 +170,39 @@ def only(
     }
 
 
+def only_mdoc(
+    query_id: str,
+    doctype: str,
+    namespace: str,
+    elements: list[str],
+    *,
+    optional: tuple[str, ...] = (),
+) -> JsonObject:
+    """A DCQL query for one ``mso_mdoc`` docType and some elements of one namespace;
+    ``optional`` elements are asked for in a first claim set the wallet may fall back
+    from (DCQL ``claim_sets``)."""
+    claims: list[Any] = [
+        {"id": name, "path": [namespace, name], "intent_to_retain": False}
+        for name in (*elements, *optional)
+    ]
+    query: dict[str, Any] = {
+        "id": query_id,
+        "format": "mso_mdoc",
+        "meta": {"doctype_value": doctype},
+        "claims": claims,
+    }
+    if optional:
+        query["claim_sets"] = [[*elements, *optional], list(elements)]
+    return {"credentials": [query]}
+
+
 PID = "urn:eudi:pid:1"
 CA_PERSON = "https://credentials.passerelle.example/ca/person/v1"
 LEGAL = "https://credentials.passerelle.example/eu/legal-person/v1"
 BUSINESS = "https://credentials.passerelle.example/ca/business-registration/v1"
 CONFORMITY = "https://credentials.passerelle.example/untp/conformity-attestation/v1"
+PID_MDOC = "eu.europa.ec.eudi.pid.1"
+MDL, MDL_NAMESPACE = "org.iso.18013.5.1.mDL", "org.iso.18013.5.1"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,6 +217,11 @@ class Scenario:
     """None: accepted; otherwise the reason code the verifier must give."""
     response_mode: str | None = None
     before_presenting: Callable[[StackClient], None] | None = None
+    note: str | None = None
+    """A sentence the narration tells before playing, when the story needs one."""
+    grant: str | None = None
+    """``authorization_code``: the issuer's code flow (HAIP's, on the EU side: PAR, PKCE,
+    DPoP, wallet and key attestation); otherwise a pre-authorized offer."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -178,19 +231,50 @@ class Outcome:
     outcome: str
     wallet: dict[str, Any]
     result: dict[str, Any] = field(default_factory=dict)
+    issuance: dict[str, Any] = field(default_factory=dict)
+    """The wallet's decision on what it received, with its ``issuance_steps``."""
 
+
+OVER_18: dict[str, list[Any]] = {"age_equal_or_over.18": [True]}
+"""An age check asks for the value, not only the claim: a claim that says false is no
+answer to it (the Canadian verifier's ``age-and-name`` policy asks the same)."""
+# One wallet holds every persona's credentials in the demo; a value on given_name picks
+# the person whose wallet the scenario plays.
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
-        title="1. EU PID → Canadian verifier (age and name)",
+        title="EU PID of an adult → Canadian verifier's age check (age and name)",
+        issuer="eu-issuer",
+        configuration="eu-pid-sd-jwt",
+        persona="bjoern-mueller",
+        verifier="ca-verifier",
+        query=only(
+            "pid",
+            PID,
+            [["given_name"], ["family_name"], ["age_equal_or_over", "18"]],
+            values={"given_name": ["Björn"], **OVER_18},
+        ),
+        grant="authorization_code",
+    ),
+    Scenario(
+        title="EU PID of a 17-year-old → the same age check declines her",
         issuer="eu-issuer",
         configuration="eu-pid-sd-jwt",
         persona="zoe-lefevre-dubois",
         verifier="ca-verifier",
-        query=only("pid", PID, [["given_name"], ["family_name"], ["age_equal_or_over", "18"]]),
+        note="Zoé, born 2009-03-05, is 17: her PID says age_equal_or_over.18 = false, and "
+        "the verifier asks for true (OpenID4VP §6.3 values); her wallet has nothing that "
+        "answers, so it declines as a whole and discloses nothing (§6.4.1).",
+        query=only(
+            "pid",
+            PID,
+            [["given_name"], ["family_name"], ["age_equal_or_over", "18"]],
+            values={"given_name": ["Zoé Anaïs"], **OVER_18},
+        ),
+        expect="dcql.no_match",
     ),
     Scenario(
-        title="2. Canadian person credential → EU verifier (PID-equivalent, HAIP)",
+        title="Canadian person credential → EU verifier (PID-equivalent, HAIP)",
         issuer="ca-issuer",
         configuration="ca-person-sd-jwt",
         persona="eloise-tremblay-gagnon",
@@ -198,7 +282,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         query=only("ca_person", CA_PERSON, [["given_name"], ["family_name"], ["birthdate"]]),
     ),
     Scenario(
-        title="3a. Canadian business registration → EU verifier",
+        title="Canadian business registration → EU verifier",
         issuer="ca-issuer",
         configuration="ca-business-registration-sd-jwt",
         persona="boulangerie-cote",
@@ -206,7 +290,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         query=only("business", BUSINESS, [["registration_id"], ["entity_name"]]),
     ),
     Scenario(
-        title="3b. EU legal person → Canadian verifier",
+        title="EU legal person → Canadian verifier",
         issuer="eu-issuer",
         configuration="eu-legal-person-sd-jwt",
         persona="atelier-brule",
@@ -215,7 +299,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         query=only("legal_person", LEGAL, [["euid"], ["legal_name"], ["country"]]),
     ),
     Scenario(
-        title="4a. Conformity attestation within the CETA scope → EU market surveillance",
+        title="Conformity attestation within the CETA scope → EU market surveillance",
         issuer="ca-issuer",
         configuration="conformity-attestation-sd-jwt",
         persona="boreal-thermostat-pass",
@@ -228,7 +312,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         ),
     ),
     Scenario(
-        title="4b. Conformity attestation outside the recognised scope is refused",
+        title="Conformity attestation outside the recognised scope is refused",
         issuer="ca-issuer",
         configuration="conformity-attestation-sd-jwt",
         persona="harbour-vision-ai-out-of-scope",
@@ -242,7 +326,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect="trust.recognition_out_of_scope",
     ),
     Scenario(
-        title="5a. A revoked credential is refused",
+        title="A revoked credential is refused",
         issuer="eu-issuer",
         configuration="eu-pid-sd-jwt",
         persona="jan-thart",
@@ -252,7 +336,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect="status.revoked",
     ),
     Scenario(
-        title="5b. A query no credential satisfies is declined as a whole",
+        title="A query no credential satisfies is declined as a whole",
         issuer="ca-issuer",
         configuration="ca-person-sd-jwt",
         persona="aiyana-stonechild",
@@ -266,11 +350,39 @@ SCENARIOS: tuple[Scenario, ...] = (
         ),
         expect="dcql.no_match",
     ),
+    # ISO/IEC 18013-5 mdocs across the border (issue 19). Titles carry no number: the
+    # numbering of the list above is its own.
+    Scenario(
+        title="EU PID (mdoc) → Canadian verifier (age and name)",
+        issuer="eu-issuer",
+        configuration="eu-pid-mdoc",
+        persona="bjoern-mueller",
+        verifier="ca-verifier",
+        query=only_mdoc(
+            "pid_mdoc", PID_MDOC, PID_MDOC, ["given_name", "family_name", "age_over_18"]
+        ),
+    ),
+    Scenario(
+        title="Canadian mDL (mdoc) → EU verifier (age over 18, name, portrait optional)",
+        issuer="ca-issuer",
+        configuration="ca-mdl-mdoc",
+        persona="eloise-tremblay-gagnon",
+        verifier="eu-verifier",
+        query=only_mdoc(
+            "mdl",
+            MDL,
+            MDL_NAMESPACE,
+            ["given_name", "family_name", "age_over_18"],
+            optional=("portrait",),
+        ),
+    ),
 )
 
 
 def play(client: StackClient, scenario: Scenario) -> Outcome:
-    received = client.receive(scenario.issuer, scenario.configuration, scenario.persona)
+    received = client.receive(
+        scenario.issuer, scenario.configuration, scenario.persona, grant=scenario.grant
+    )
     if not received.get("accepted"):
         return Outcome(
             scenario=scenario,
@@ -297,6 +409,7 @@ def play(client: StackClient, scenario: Scenario) -> Outcome:
         outcome=outcome,
         wallet=wallet,
         result=result,
+        issuance=received,
     )
 
 
@@ -507,19 +620,19 @@ class DataspaceOutcome:
 
 DATASPACE_SCENARIOS: tuple[DataspaceScenario, ...] = (
     DataspaceScenario(
-        title="3c. Canadian SME → EU supplier registry (DSP 2025-1 + DCP 1.0)",
+        title="Canadian SME → EU supplier registry (DSP 2025-1 + DCP 1.0)",
         consumer="ca-dataspace",
         provider="eu-dataspace",
         dataset="urn:passerelle:dataset:eu-supplier-registry",
     ),
     DataspaceScenario(
-        title="3d. EU SME → Canadian supplier registry (DSP 2025-1 + DCP 1.0)",
+        title="EU SME → Canadian supplier registry (DSP 2025-1 + DCP 1.0)",
         consumer="eu-dataspace",
         provider="ca-dataspace",
         dataset="urn:passerelle:dataset:ca-supplier-registry",
     ),
     DataspaceScenario(
-        title="3e. An EU-only dataset is hidden from the Canadian SME, and refused",
+        title="An EU-only dataset is hidden from the Canadian SME, and refused",
         consumer="ca-dataspace",
         provider="eu-dataspace",
         dataset="urn:passerelle:dataset:eu-procurement-suppliers",
@@ -527,7 +640,7 @@ DATASPACE_SCENARIOS: tuple[DataspaceScenario, ...] = (
         expect="odrl.constraint_unsatisfied",
     ),
     DataspaceScenario(
-        title="3f. A Canadian connector without a current conformance attestation is refused "
+        title="A Canadian connector without a current conformance attestation is refused "
         "the EU market-surveillance feed",
         consumer="ca-dataspace",
         provider="eu-dataspace",

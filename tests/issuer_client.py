@@ -69,4 +69,4 @@ def persona_of(client: TestClient, config: str) -> str:
 
     profile_id = "ca-issuer" if config.startswith(("ca-", "conformity")) else "eu-issuer"
     profile = load_profile(profile_id, catalog=load_catalog())
-    return sorted(load_catalog().types[profile.configurations[config].type_id].samples)[0]
+    return sorted(load_catalog().types[profile.configurations[config].samples_type].samples)[0]

@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle.jose import KeySigner, public_jwk
+from passerelle.mdoc import build_document_signer_certificate, build_iaca_certificate
 from passerelle.services.trust.build import (
     EU_LISTS,
     BuildResult,
@@ -80,6 +81,45 @@ def leaf(
     return cert, key
 
 
+def iaca(
+    now: datetime, cn: str, *, country: str
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """An mdoc IACA root (ISO/IEC 18013-5 Annex B)."""
+    key = _key()
+    cert = build_iaca_certificate(
+        key=key,
+        common_name=cn,
+        country=country,
+        issuer_alt_uri=f"https://{country.lower()}.iaca.test",
+        not_before=now - timedelta(days=30),
+        not_after=now + timedelta(days=3650),
+        serial=next(_serials),
+    )
+    return cert, key
+
+
+def document_signer(
+    now: datetime,
+    ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
+    cn: str,
+    *,
+    validity: tuple[timedelta, timedelta] = (timedelta(days=-1), timedelta(days=365)),
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """An mdoc document signer under ``ca`` (Annex B)."""
+    key = _key()
+    cert = build_document_signer_certificate(
+        public_key=key.public_key(),
+        common_name=cn,
+        iaca=ca[0],
+        iaca_key=ca[1],
+        issuer_alt_uri="https://ds.iaca.test",
+        not_before=now + validity[0],
+        not_after=now + validity[1],
+        serial=next(_serials),
+    )
+    return cert, key
+
+
 @dataclass
 class TrustWorld:
     now: datetime
@@ -115,6 +155,10 @@ class TrustWorld:
             now, self.pubeaa_ca, "Register signer", org="Passerelle EU Business Register"
         )
         self.ca_issuer_key = _key()
+        self.eu_iaca = iaca(now, "EU PID IACA", country="BE")
+        self.ca_iaca = iaca(now, "Canadian mDL IACA", country="CA")
+        self.eu_mdoc_signer = document_signer(now, self.eu_iaca, "EU PID mdoc signer")
+        self.ca_mdoc_signer = document_signer(now, self.ca_iaca, "Canadian mDL signer")
 
     @property
     def certificates(self) -> dict[str, x509.Certificate]:
@@ -124,6 +168,8 @@ class TrustWorld:
             "eu-pubeaa-provider-ca": self.pubeaa_ca[0],
             "eu-wrpac-provider-ca": self.wrpac_ca[0],
             "conformance-lab-ca": self.conformance_lab_ca[0],
+            "eu-pid-iaca": self.eu_iaca[0],
+            "ca-mdl-iaca": self.ca_iaca[0],
         }
 
     def build(self, *, now: datetime | None = None) -> BuildResult:

@@ -1,12 +1,25 @@
 """The plans. Importing this package registers every check."""
 
-from . import cross_border, dataspace, issuer, issuer_code, schema, trust_list, verifier, wallet
+from . import (
+    cross_border,
+    dataspace,
+    issuer,
+    issuer_code,
+    issuer_haip,
+    mdoc,
+    schema,
+    trust_list,
+    verifier,
+    wallet,
+)
 
 __all__ = [
     "cross_border",
     "dataspace",
     "issuer",
     "issuer_code",
+    "issuer_haip",
+    "mdoc",
     "schema",
     "trust_list",
     "verifier",

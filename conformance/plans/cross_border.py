@@ -17,6 +17,7 @@ from passerelle import Reason
 
 from .._context import CheckContext
 from .._holder import obtain_shared
+from .._mdoc import mdoc_holding_of, mdoc_query, present_mdoc
 from .._model import CheckFailed, Requirement
 from .._presenting import (
     Outcome,
@@ -63,8 +64,19 @@ def _outcome(ctx: CheckContext, *, owner: bool = False) -> Outcome:
         issued = obtain_shared(
             ctx, str(cell["issuer"]), str(cell["configuration"]), str(cell["persona"])
         )
-        holding = holding_of(issued)
         claims = [list(path) for path in cell["claims"]]
+        if issued.format == "mso_mdoc":
+            # An mdoc cell: a DeviceResponse answering an mso_mdoc query of its docType.
+            mdoc = mdoc_holding_of(issued)
+            return present_mdoc(
+                ctx,
+                verifier,
+                mdoc,
+                mdoc_query(mdoc.unverified().doc_type, claims),
+                response_mode=response_modes(verifier)[0],
+                prerequisite=not owner,
+            ).outcome
+        holding = holding_of(issued)
         query = dcql_query_for(ctx, str(cell["issuer"]), str(cell["configuration"]), claims)
         shown = present(
             ctx,

@@ -41,8 +41,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography import x509
 
 from passerelle import JsonObject, JsonValue, PasserelleError
+from passerelle._json import b64url_decode
 from passerelle.jose import (
     ALGORITHMS,
     PublicKey,
@@ -51,6 +53,7 @@ from passerelle.jose import (
     epoch,
     verify_jws,
 )
+from passerelle.mdoc import verify_device_response
 from passerelle.oid4vci import PROOF_JWT_TYP
 from passerelle.oid4vp import RequestUriMethod, ResponseMode, parse_vp_token
 from passerelle.sd_jwt import (
@@ -72,7 +75,10 @@ from .._holder import discover, obtain_shared
 from .._identities import file_identity
 from .._interactive import ask_wallet, is_interactive, receive_interactively, wallet_backchannel
 from .._issuer_role import ProofSeen, SuiteIssuer
+from .._mdoc import claims_of as mdoc_claims_of
+from .._mdoc import mdoc_query, session_transcript
 from .._model import CheckError, CheckFailed, CheckSkipped, ErrorClass, Requirement, Severity
+from .._presenting import suite_pki
 from .._registry import check, expect
 from .._verifier_role import (
     Arrival,
@@ -1752,3 +1758,110 @@ def _enc_as_listed(ctx: CheckContext) -> None:
         used["A128GCM"] is not None or used["A256GCM"] is not None,
         f"the wallet answered neither an A128GCM nor an A256GCM request: {used}",
     )
+
+
+# --- ISO/IEC 18013-5 mdocs ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _MdocHeld:
+    doctype: str
+    paths: tuple[tuple[str, str], ...]
+    anchors: tuple[x509.Certificate, ...]
+
+
+def _receive_mdoc(ctx: CheckContext) -> _MdocHeld:
+    """The wallet obtains the target's ``mdoc`` from its issuer target, honestly."""
+    setting = ctx.target.get("mdoc")
+    if not isinstance(setting, dict):
+        raise CheckSkipped(f"{ctx.target.name} has no `mdoc` entry: no mdoc to ask for")
+    issuer = ctx.targets.get(str(setting.get("issuer")))
+    if issuer is None or issuer.role != "issuer":
+        raise CheckSkipped(f"the targets file has no issuer target {setting.get('issuer')!r}")
+    configuration, persona = str(setting["configuration"]), str(setting["persona"])
+    doctype = discover(ctx, issuer).configuration(configuration).get("doctype")
+    if not isinstance(doctype, str):
+        raise CheckFailed(f"issuer metadata: {configuration} has no doctype")
+    made = make_offer(ctx, issuer, [configuration], persona, tx_code=True)
+    backchannel = wallet_backchannel(ctx)
+    answer = ctx.http.post(
+        f"{backchannel}/offers", json={"offer": made.link, "tx_code": made.tx_code}
+    )
+    outcomes = ctx.json_object(answer, "the wallet's backchannel (offers)").get("outcomes")
+    accepted = [o for o in outcomes or [] if isinstance(o, dict) and o.get("accepted") is True]
+    expect(accepted, f"the wallet did not obtain and accept {configuration}: {outcomes!r}")
+    pki = suite_pki(ctx)
+    try:
+        named = setting.get("anchors")
+        names = named if isinstance(named, list) else []
+        anchors = tuple(pki.certificate(str(a)) for a in names)
+    except PasserelleError as exc:
+        raise CheckError(ErrorClass.SUITE, f"mdoc anchors: {exc.detail}") from exc
+    listed = setting.get("claims")
+    pairs = listed if isinstance(listed, list) else []
+    paths = tuple((str(p[0]), str(p[1])) for p in pairs if isinstance(p, list) and len(p) == 2)
+    if not paths:
+        raise CheckError(ErrorClass.SUITE, f"{ctx.target.name}.mdoc needs claims")
+    return _MdocHeld(doctype=doctype, paths=paths, anchors=anchors)
+
+
+@check(
+    "WAL-MDOC-01",
+    "An mdoc presentation answers an mso_mdoc DCQL query: the elements asked for and no "
+    "more, device-signed over the SessionTranscript bound to the response encryption key",
+    plan=PLAN,
+    catches=("wallet:mdoc_transcript_without_thumbprint", "wallet:disclose_all"),
+    requirement=_vp(
+        "B.2.6.1",
+        "If the response is encrypted, e.g., using direct_post.jwt, the third element MUST be "
+        "the JWK SHA-256 Thumbprint as defined in [RFC7638], encoded as a Byte String, of the "
+        "Verifier's public key used to encrypt the response.",
+    ),
+)
+def _mdoc_presentation(ctx: CheckContext) -> None:
+    setup = _setup(ctx)
+    held = ctx.shared(f"wallet:{ctx.target.name}:mdoc", lambda: _receive_mdoc(ctx))
+    with setup.verifier() as verifier:
+        pending = verifier.create_request(
+            identity=setup.identity,
+            client_id=setup.client_id,
+            dcql_query=mdoc_query(held.doctype, held.paths, query_id=_QUERY_ID),  # type: ignore[arg-type]
+            now=ctx.now(),
+            response_mode=ResponseMode.DIRECT_POST_JWT,
+            scheme=setup.scheme,
+        )
+        decision = _ask(ctx, setup, pending)
+        arrivals = verifier.wait_for_arrival(pending, timeout=_ARRIVAL_WAIT_S)
+    ctx.record(request=pending.evidence(), decision=decision)
+    sent = [a for a in arrivals if a.carries_presentation and a.params is not None]
+    expect(sent, f"no readable presentation reached the suite: {_said(decision)}")
+    params = sent[0].params
+    assert params is not None
+    try:
+        items = list(parse_vp_token(params.get("vp_token")).get(_QUERY_ID) or ())
+        data = b64url_decode(str(items[0]))
+    except (PasserelleError, IndexError) as exc:
+        raise CheckFailed(f"vp_token holds no mdoc presentation for {_QUERY_ID!r}") from exc
+    assert pending.encryption_key is not None
+    transcript = session_transcript(
+        client_id=pending.client_id,
+        nonce=pending.nonce,
+        response_uri=pending.response_uri,
+        encryption_key=pending.encryption_key.public_key(),
+    )
+    expect(held.anchors, "the wallet target's mdoc entry names no IACA anchors")
+    try:
+        verify_device_response(
+            data,
+            session_transcript=transcript,
+            anchors=list(held.anchors),
+            now=ctx.now(),
+            expected_doc_type=held.doctype,
+            clock_skew=timedelta(seconds=60),
+        )
+    except PasserelleError as exc:
+        raise CheckFailed(f"the DeviceResponse: {exc.detail}", reason=str(exc.reason)) from exc
+    disclosed = {(ns, e) for ns, elements in mdoc_claims_of(data).items() for e in elements}
+    asked = set(held.paths)
+    expect(disclosed >= asked, f"elements asked for and not disclosed: {sorted(asked - disclosed)}")
+    expect(disclosed <= asked, f"elements disclosed but not asked for: {sorted(disclosed - asked)}")

@@ -10,6 +10,7 @@ from ._credential import (
     decide_credential,
     trust_tags_of,
 )
+from ._mdoc import FORMAT_MSO_MDOC, decide_mdoc, mdoc_claims, unverified_mdoc
 from ._presentation import (
     FetchedInputs,
     PresentationDecision,
@@ -21,6 +22,7 @@ from ._presentation import (
 )
 
 __all__ = [
+    "FORMAT_MSO_MDOC",
     "CredentialDecision",
     "CredentialReferences",
     "DecisionPolicy",
@@ -29,10 +31,13 @@ __all__ = [
     "authority_keys_of",
     "credential_references",
     "decide_credential",
+    "decide_mdoc",
     "decide_presentation",
     "decision_trace",
+    "mdoc_claims",
     "policy_for",
     "presented_items",
     "refusal_of",
     "trust_tags_of",
+    "unverified_mdoc",
 ]

@@ -63,7 +63,7 @@ __all__ = [
     "trust_tags_of",
 ]
 
-FORMATS = ("dc+sd-jwt", "jwt_vc_json")
+FORMATS = ("dc+sd-jwt", "jwt_vc_json", "mso_mdoc")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,6 +119,11 @@ def credential_references(token: str | SdJwt, *, format: str) -> CredentialRefer
 
     An SD-JWT may be passed already split (:func:`passerelle.sd_jwt.parse_sd_jwt`), so
     that a decision parses it once."""
+    if format == "mso_mdoc" and isinstance(token, str):
+        # The format adapter sits on top of this module (it builds these very types).
+        from ._mdoc import mdoc_references
+
+        return mdoc_references(token)
     if format == "dc+sd-jwt":
         parsed = token if isinstance(token, SdJwt) else parse_sd_jwt(token)
         payload, header = parsed.unverified_payload(), parsed.issuer_jwt.header
@@ -165,12 +170,20 @@ def authority_keys_of(token: str, format: str) -> frozenset[str]:
     """The AuthorityKeyIdentifier of the issuer's signing certificate, base64url: what a
     DCQL ``trusted_authorities`` entry of type ``aki`` names. Read from the token as
     sent; meaningful once the decision verified that chain."""
-    if format != "dc+sd-jwt":
+    if format == "mso_mdoc":
+        from ._mdoc import unverified_mdoc
+
+        chain = unverified_mdoc(token)[0].x5chain
+        if not chain:
+            return frozenset()
+        leaf = chain[0]
+    elif format != "dc+sd-jwt":
         return frozenset()
-    x5c = parse_sd_jwt(token).issuer_jwt.header.get("x5c")
-    if not isinstance(x5c, list) or not x5c:
-        return frozenset()
-    leaf = decode_unverified_x5c(x5c)[0]
+    else:
+        x5c = parse_sd_jwt(token).issuer_jwt.header.get("x5c")
+        if not isinstance(x5c, list) or not x5c:
+            return frozenset()
+        leaf = decode_unverified_x5c(x5c)[0]
     try:
         aki = leaf.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
     except x509.ExtensionNotFound:
@@ -240,6 +253,7 @@ def decide_credential(
     type_metadata: Mapping[str, bytes] | None = None,
     expected_holder: PublicKey | None = None,
     status_failures: Mapping[str, PasserelleError] | None = None,
+    session_transcript: bytes | None = None,
 ) -> CredentialDecision:
     """Decide whether to accept ``token``; the decision holds every step's outcome.
 
@@ -251,7 +265,23 @@ def decide_credential(
     had is ``status.unavailable``, which only ``require_status`` makes fatal.
     ``w3c_status_lists`` holds the verified payloads of the BitstringStatusListCredentials
     a W3C credential's ``credentialStatus`` names, by URL, each signed by the credential's
-    issuer key (their failures are in ``status_failures`` too)."""
+    issuer key (their failures are in ``status_failures`` too).
+    ``session_transcript`` is an mdoc presentation's binding (OpenID4VP 1.0 Appendix B),
+    which the ``mso_mdoc`` adapter checks in place of a KB-JWT."""
+    if format == "mso_mdoc":
+        from ._mdoc import decide_mdoc
+
+        return decide_mdoc(
+            token,
+            trust=trust,
+            policy=policy,
+            now=now,
+            status_lists=status_lists,
+            status_failures=status_failures,
+            session_transcript=session_transcript,
+            schemas=schemas,
+            expected_holder=expected_holder,
+        )
     # One split of an SD-JWT serves the references, the claims read before trust and
     # the verification itself.
     parsed: SdJwt | None = None
@@ -398,6 +428,7 @@ def decide_credential(
             )
             return refuse("holder_key", unbound, decision, claims)
         steps.append(_step("holder_key", StepOutcome.PASSED, "bound to the wallet's own key"))
+        holder_bound = True  # cryptographically bound, to a key this wallet holds
     reference = claims.get("status")
     if reference is not None and refs.status_uri is None:
         malformed = PasserelleError(Reason.SD_JWT_VC_STATUS_INVALID, "status names no status list")

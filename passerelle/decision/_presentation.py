@@ -90,11 +90,13 @@ def decide_presentation(
     type_metadata: Mapping[str, bytes] | None = None,
     crosswalks: Mapping[tuple[str, str], JsonObject] | None = None,
     home_types: Sequence[str] = (),
+    session_transcript: bytes | None = None,
 ) -> PresentationDecision:
     """Decide about a ``vp_token`` (OpenID4VP 1.0 §8.1: query id → presentations).
 
     ``inputs`` is keyed by presentation string. Every presentation must pass on its
-    own; then the set of them must answer the query.
+    own; then the set of them must answer the query. ``session_transcript`` is the
+    verifier's own OpenID4VP SessionTranscript, which binds ``mso_mdoc`` presentations.
     """
     formats = _formats(query)
     decisions: dict[str, tuple[CredentialDecision, ...]] = {}
@@ -143,6 +145,7 @@ def decide_presentation(
                 key_binding=KeyBindingCheck(nonce=nonce, audience=audience),
                 schemas=schemas,
                 type_metadata=type_metadata,
+                session_transcript=session_transcript,
             )
             made.append(decision)
             if not decision.accepted:
@@ -154,11 +157,15 @@ def decide_presentation(
         presented[query_id] = [
             PresentedCredential(
                 format=d.format,
-                # DCQL addresses W3C credentials from the VC root (credentialSubject...).
-                claims=d.claims if d.format == "dc+sd-jwt" else {"credentialSubject": d.claims},
+                # DCQL addresses W3C credentials from the VC root (credentialSubject...),
+                # mdocs by [namespace, element].
+                claims=d.claims
+                if d.format in ("dc+sd-jwt", "mso_mdoc")
+                else {"credentialSubject": d.claims},
                 holder_bound=d.holder_bound,
                 vct=d.credential_type if d.format == "dc+sd-jwt" else None,
-                types=frozenset(d.types) if d.format != "dc+sd-jwt" else frozenset(),
+                doctype=d.credential_type if d.format == "mso_mdoc" else None,
+                types=frozenset(d.types) if d.format == "jwt_vc_json" else frozenset(),
                 issuer_aki=authority_keys_of(str(item), d.format),
                 trust_tags=trust_tags_of(d),
             )

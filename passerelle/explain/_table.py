@@ -1,10 +1,11 @@
-"""The table behind :func:`passerelle.explain.explain`: data, no logic beyond a lookup."""
+"""The table behind :func:`passerelle.explain.explain`: data, a lookup, and its markdown."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["Explanation", "explain"]
+__all__ = ["PARTNER_CODES", "Explanation", "explain", "markdown_table"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,55 +156,104 @@ _OWN: dict[str, tuple[str, str]] = {
         "The other service did not answer.",
         "Check that it is running (passerelle up), then retry.",
     ),
+    "jws.invalid_signature": (
+        "A signature does not verify.",
+        "Sign with the key your list entry or metadata publishes, with an algorithm the "
+        "profile allows (ES256).",
+    ),
+    "jwt.expired": (
+        "The credential or proof has expired.",
+        "Issue a new one, or check the clocks (60 s of skew are allowed).",
+    ),
     "x509.chain_invalid": (
         "The certificate does not chain to an authority on the trust list.",
-        "A partner verifier's access certificate must be issued by a CA on the EU list "
-        "of access-certificate providers.",
+        "Put your signing certificate and its intermediates (not the root) in `x5c`, and "
+        "your CA in your list entry.",
+    ),
+    "x509.san_mismatch": (
+        "The client id or the response address is not a name the access certificate carries.",
+        "With `x509_san_dns`, the client id and the response_uri host must be a DNS name "
+        "your access certificate carries.",
     ),
     "kb_jwt.nonce_mismatch": (
         "The wallet answered another request than this one.",
-        "Answer this request again from its own link.",
+        "Answer with the nonce of this request, from its own link: each presentation is "
+        "bound to one request.",
     ),
     "kb_jwt.missing": (
         "The wallet did not prove that it holds the credential's key.",
         "Use a wallet that adds a key-binding proof.",
     ),
+    "sd_jwt_vc.issuer_key_unresolved": (
+        "The issuer's signing key could not be found.",
+        "A Canadian issuer: add your registry entry (`trust_lists/partners/`), and publish "
+        "JWT VC Issuer Metadata at your `iss`.",
+    ),
+    "sd_jwt_vc.cnf_invalid": (
+        "The credential is not bound to a usable key of the wallet.",
+        "Bind the credential to the key the wallet proved (`cnf.jwk` from the proof of "
+        "possession).",
+    ),
     "credential.expired": ("The credential has expired.", "Ask the issuer for a new one."),
+    "trust.list_stale": (
+        "The trust lists are past their next update.",
+        "Run `passerelle trust build` (a running stack picks them up within seconds).",
+    ),
+    "trust.list_rollback": (
+        "A trust list older than one already seen was served.",
+        "Publish the newest list again, never an earlier sequence number.",
+    ),
+    "trust.list_signature_invalid": (
+        "The trust list is not signed by its scheme operator.",
+        "Rebuild it with `passerelle trust build` on the operator's data directory.",
+    ),
+    "trust.source_placeholder": (
+        "A partner file still holds a `<...>` placeholder.",
+        "Fill in the field the message names.",
+    ),
     "trust.issuer_not_listed": (
         "The issuer is on none of the trust lists this verifier follows.",
-        "The issuer must join its jurisdiction's trust list (see docs/partners.md).",
+        "Add a partner file for your issuer and run `passerelle trust build`.",
     ),
     "trust.not_authorized_for_type": (
         "The issuer is trusted, but not for this type of credential.",
-        "The issuer's trust-list entry must name this credential type.",
+        "List the credential type (`vct`) in your entry's services or authorizations.",
+    ),
+    "trust.service_withdrawn": (
+        "The issuer's trust-list entry is withdrawn or outside its validity dates.",
+        "Ask the operator to restore it, or correct the dates.",
     ),
     "trust.not_recognized": (
         "The issuer's jurisdiction is not recognised by the verifier's jurisdiction.",
-        "A recognition agreement between the two trust frameworks is needed.",
+        "No recognition agreement of the other side covers this type: propose a change to "
+        "`trust_lists/recognition/`.",
     ),
     "trust.recognition_out_of_scope": (
-        "The recognition between the two jurisdictions does not cover this credential type.",
-        "Ask for a credential type the recognition covers, or widen the recognition.",
+        "The recognition between the two jurisdictions does not cover this credential type "
+        "for this scope.",
+        "The agreement covers this type only for other scopes (product categories): check "
+        "the attestation's scope.",
     ),
     "trust.recognition_expired": (
         "The recognition between the two jurisdictions has expired.",
-        "The trust frameworks must renew their recognition.",
+        "The agreement must be renewed (a pull request to `trust_lists/recognition/`).",
     ),
     "trust.unavailable": (
         "The trust service could not be reached.",
-        "Check that the trust service is running, then retry.",
+        "Start it (or wait for it) and try again; nothing was consumed.",
     ),
     "status.revoked": (
         "The issuer has revoked this credential.",
-        "Ask the issuer why, or for a new credential.",
+        "Ask the issuer for a new one.",
     ),
     "status.suspended": (
         "The issuer has suspended this credential for now.",
-        "Ask the issuer to lift the suspension.",
+        "The issuer may reinstate it: ask it to lift the suspension.",
     ),
     "status.unavailable": (
         "The issuer's status list could not be fetched.",
-        "Retry later; a low-risk policy may go on without it.",
+        "The issuer must make it reachable at the credential's `status.status_list.uri`; "
+        "retry later.",
     ),
     "oid4vci.tx_code_mismatch": (
         "The transaction code is wrong.",
@@ -222,7 +272,8 @@ _OWN: dict[str, tuple[str, str]] = {
         "Ask the issuer for a new offer.",
     ),
     "oid4vp.session_transition_invalid": (
-        "This request was already answered, or its link was already opened by a wallet.",
+        "This request was already answered or has expired, or its link was already opened "
+        "by a wallet.",
         "Open a fresh request on the verifier's page and scan it once.",
     ),
     "oid4vp.transaction_expired": (
@@ -242,12 +293,15 @@ _OWN: dict[str, tuple[str, str]] = {
         "Answer a fresh request.",
     ),
     "dcql.no_match": (
-        "No credential in the wallet answers this request.",
-        "Receive a credential of the requested type first, then answer again.",
+        "No credential in the wallet answers this request (type, claims and their values); "
+        "nothing was disclosed.",
+        "Receive a credential that answers it (the requested type, claims and values), "
+        "then answer again.",
     ),
     "dcql.claim_value_mismatch": (
         "A claim has a value the verifier does not accept.",
-        "This credential cannot satisfy the request (for example an age check).",
+        "This credential cannot satisfy the request (for example an age check): a wallet "
+        "must not answer with it (OpenID4VP §6.3, §6.4.1).",
     ),
     "dcql.claim_missing": (
         "A claim the verifier asked for is missing.",
@@ -259,7 +313,8 @@ _OWN: dict[str, tuple[str, str]] = {
     ),
     "wallet.holder_declined": (
         "You declined to share the credential.",
-        "Nothing was sent. Start again from a fresh request if you change your mind.",
+        "Nothing was sent, nothing to fix. Start again from a fresh request if you change "
+        "your mind.",
     ),
     "schema.unknown": (
         "The credential type is not in the verifier's catalogue.",
@@ -270,6 +325,37 @@ _OWN: dict[str, tuple[str, str]] = {
         "Present a credential that satisfies the policy's constraint.",
     ),
 }
+
+# The codes a partner meets when joining or running the testbed, in the order
+# docs/partners.md lists them (its table is rendered from this, and a test keeps the two
+# equal).
+PARTNER_CODES: tuple[str, ...] = (
+    "trust.list_stale",
+    "trust.list_rollback",
+    "trust.list_signature_invalid",
+    "trust.source_placeholder",
+    "x509.chain_invalid",
+    "x509.san_mismatch",
+    "sd_jwt_vc.issuer_key_unresolved",
+    "trust.issuer_not_listed",
+    "trust.not_authorized_for_type",
+    "trust.service_withdrawn",
+    "trust.not_recognized",
+    "trust.recognition_out_of_scope",
+    "trust.recognition_expired",
+    "trust.unavailable",
+    "status.revoked",
+    "status.suspended",
+    "status.unavailable",
+    "sd_jwt_vc.cnf_invalid",
+    "jws.invalid_signature",
+    "jwt.expired",
+    "kb_jwt.nonce_mismatch",
+    "dcql.no_match",
+    "dcql.claim_value_mismatch",
+    "wallet.holder_declined",
+    "oid4vp.session_transition_invalid",
+)
 
 
 def explain(reason: str) -> Explanation:
@@ -282,3 +368,13 @@ def explain(reason: str) -> Explanation:
         )
     sentence, hint = own
     return Explanation(reason=reason, sentence=sentence, hint=hint)
+
+
+def markdown_table(codes: Iterable[str]) -> str:
+    """The words of ``codes``, in the order given, as a markdown table (docs/partners.md
+    shows :data:`PARTNER_CODES` so)."""
+    rows = [
+        f"| `{e.reason}` | {e.sentence} | {e.hint} |" for e in (explain(code) for code in codes)
+    ]
+    header = ["| reason code | what happened | what to do |", "| --- | --- | --- |"]
+    return "\n".join([*header, *rows]) + "\n"

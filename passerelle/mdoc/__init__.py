@@ -47,6 +47,7 @@ from ._verify import (
     UnverifiedIssuerSigned,
     decode_unverified_device_response,
     decode_unverified_issuer_signed,
+    decode_unverified_mdoc,
     verify_device_response,
     verify_issuer_signed,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "create_openid4vp_session_transcript",
     "decode_unverified_device_response",
     "decode_unverified_issuer_signed",
+    "decode_unverified_mdoc",
     "device_authentication_bytes",
     "public_key_from_cose_key",
     "verify_device_response",

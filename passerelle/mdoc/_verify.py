@@ -56,6 +56,7 @@ __all__ = [
     "UnverifiedIssuerSigned",
     "decode_unverified_device_response",
     "decode_unverified_issuer_signed",
+    "decode_unverified_mdoc",
     "verify_device_response",
     "verify_issuer_signed",
 ]
@@ -161,6 +162,22 @@ def _unverified(issuer_signed: Mapping[object, object]) -> UnverifiedIssuerSigne
 def decode_unverified_device_response(data: bytes) -> tuple[UnverifiedIssuerSigned, ...]:
     """The documents of a DeviceResponse, taken apart without verifying anything."""
     response = expect(decode(data, what="DeviceResponse"), dict, what="DeviceResponse")
+    return _documents(response)
+
+
+def decode_unverified_mdoc(data: bytes) -> tuple[tuple[UnverifiedIssuerSigned, ...], bool]:
+    """An IssuerSigned or a DeviceResponse, whichever ``data`` is, taken apart without
+    verifying anything: its documents, and whether it is a DeviceResponse. An
+    IssuerSigned has ``issuerAuth``; a DeviceResponse ``version`` and ``status``."""
+    value = expect(decode(data, what="mdoc"), dict, what="an IssuerSigned or DeviceResponse")
+    if "issuerAuth" in value:
+        return (_unverified(value),), False
+    if "version" not in value:
+        raise PasserelleError(Reason.MDOC_MALFORMED, "neither an IssuerSigned nor a DeviceResponse")
+    return _documents(value), True
+
+
+def _documents(response: Mapping[object, object]) -> tuple[UnverifiedIssuerSigned, ...]:
     listed = expect(response.get("documents", []), list, what="documents")
     documents = []
     for document in listed:

@@ -142,6 +142,38 @@ def build_jwt_vc_json_configuration(
     return config
 
 
+def build_mso_mdoc_configuration(
+    *,
+    doctype: str,
+    scope: str,
+    signing_algs: Sequence[int] = (-7,),
+    proof_algs: Sequence[str] | None = ("ES256",),
+    display: Sequence[JsonObject] = (),
+    claims: Sequence[JsonObject] = (),
+) -> JsonObject:
+    """An ``mso_mdoc`` configuration (Appendix A.2.2): ``doctype``, and claims addressed
+    ``[namespace, element]``. The credential signing algorithms of an mdoc are COSE
+    algorithm identifiers (numbers: -7 is ES256), not JOSE names."""
+    if not doctype:
+        raise _local("an mso_mdoc configuration needs a doctype")
+    if any(len(c.get("path", [])) != 2 for c in claims):  # type: ignore[arg-type]
+        raise _local("an mso_mdoc claim path is [namespace, element]")
+    config: JsonObject = {
+        "format": "mso_mdoc",
+        "doctype": doctype,
+        "scope": scope,
+        "credential_signing_alg_values_supported": list(signing_algs),
+    }
+    if proof_algs is not None:
+        config.update(_binding(proof_algs, None))
+        # Appendix A.2.2: the device key is a COSE_Key (cose_key binding method).
+        config["cryptographic_binding_methods_supported"] = ["cose_key"]
+    meta = _credential_metadata(display, claims)
+    if meta is not None:
+        config["credential_metadata"] = meta
+    return config
+
+
 def _check_configuration(
     config_id: str, config: Mapping[str, JsonValue], error: Callable[[str], PasserelleError]
 ) -> None:
@@ -150,6 +182,8 @@ def _check_configuration(
         raise error(f"configuration {config_id!r} has no format")
     if fmt == "dc+sd-jwt" and not isinstance(config.get("vct"), str):
         raise error(f"configuration {config_id!r} (dc+sd-jwt) has no vct")
+    if fmt == "mso_mdoc" and not isinstance(config.get("doctype"), str):
+        raise error(f"configuration {config_id!r} (mso_mdoc) has no doctype")
     if fmt == "jwt_vc_json":
         definition = config.get("credential_definition")
         if not isinstance(definition, dict) or not isinstance(definition.get("type"), list):

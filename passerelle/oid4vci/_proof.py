@@ -281,13 +281,18 @@ def create_jwt_proof(
     nonce: str | None,
     now: datetime,
     client_id: str | None = None,
+    key_attestation: str | None = None,
 ) -> str:
     """The wallet's ``jwt`` key proof (Appendix F.1): ``typ`` ``openid4vci-proof+jwt``, the
     holder key in ``jwk``, ``aud`` the Credential Issuer Identifier, the issuer's
-    ``c_nonce`` when it has a nonce endpoint, and ``iss`` only for an identified client."""
+    ``c_nonce`` when it has a nonce endpoint, and ``iss`` only for an identified client.
+    ``key_attestation`` (Appendix D) goes in the header when the wallet has one."""
     claims: JsonObject = {"aud": audience, "iat": epoch(now)}
     if nonce is not None:
         claims["nonce"] = nonce
     if client_id is not None:
         claims["iss"] = client_id
-    return sign_jws({"typ": PROOF_JWT_TYP, "jwk": dict(holder_jwk)}, claims, signer)
+    header: JsonObject = {"typ": PROOF_JWT_TYP, "jwk": dict(holder_jwk)}
+    if key_attestation is not None:
+        header["key_attestation"] = key_attestation
+    return sign_jws(header, claims, signer)

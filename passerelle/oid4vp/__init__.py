@@ -14,6 +14,7 @@ from ._jwe import (
     decrypt_response,
     encrypt_response,
     encryption_jwk,
+    response_encryption_key,
 )
 from ._models import (
     DEFAULT_RESPONSE_ENC,
@@ -137,6 +138,7 @@ __all__ = [
     "request_to_claims",
     "request_to_params",
     "resolve_did_request_key",
+    "response_encryption_key",
     "result_view",
     "state_of",
     "verify_request_object",

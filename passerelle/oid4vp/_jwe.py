@@ -26,6 +26,7 @@ __all__ = [
     "decrypt_response",
     "encrypt_response",
     "encryption_jwk",
+    "response_encryption_key",
 ]
 
 RESPONSE_ENCRYPTION_ALG = ECDH_ES
@@ -63,6 +64,14 @@ def _choose_key(verifier_jwks: JsonObject, alg: str) -> JsonObject:
     raise oid4vp_error(
         Reason.OID4VP_ENCRYPTION_UNSUPPORTED, f"no P-256 {alg} key in the Verifier's jwks"
     )
+
+
+def response_encryption_key(
+    verifier_jwks: JsonObject, alg: str = RESPONSE_ENCRYPTION_ALG
+) -> JsonObject:
+    """The JWK of ``verifier_jwks`` that :func:`encrypt_response` encrypts to: what an
+    mdoc SessionTranscript binds by its thumbprint (Appendix B.2.6.1)."""
+    return _choose_key(verifier_jwks, alg)
 
 
 def _choose_enc(enc_values_supported: Sequence[str] | None, prefer: Sequence[str]) -> str:

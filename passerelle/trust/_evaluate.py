@@ -107,6 +107,8 @@ class TrustSnapshot:
     recognitions: tuple[RecognitionAgreement, ...] = ()
     _listed_certs: TrustAnchors = field(init=False, repr=False, compare=False)
     _issuer_certs: TrustAnchors = field(init=False, repr=False, compare=False)
+    _mdoc_listed_certs: TrustAnchors = field(init=False, repr=False, compare=False)
+    _mdoc_issuer_certs: TrustAnchors = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # The snapshot is immutable, so the path validator's stores are built here once,
@@ -122,12 +124,30 @@ class TrustSnapshot:
                         issuing.setdefault(der, cert)
         object.__setattr__(self, "_listed_certs", TrustAnchors(seen.values()))
         object.__setattr__(self, "_issuer_certs", TrustAnchors(issuing.values()))
+        # Issuers the registry knows by certificate (mdoc IACAs, our extension) anchor an
+        # mdoc's x5chain only: they say nothing about an x5c header of another format.
+        held = (
+            [cert for _, cert in self.ca_registry.registry.certificates] if self.ca_registry else []
+        )
+        for cert in held:
+            der = certificate_to_der(cert)
+            seen.setdefault(der, cert)
+            issuing.setdefault(der, cert)
+        object.__setattr__(self, "_mdoc_listed_certs", TrustAnchors(seen.values()))
+        object.__setattr__(self, "_mdoc_issuer_certs", TrustAnchors(issuing.values()))
 
     @property
     def x5c_anchors(self) -> TrustAnchors:
         """Every certificate an EU list names, withdrawn or not: a withdrawn service must
         fail as ``trust.service_withdrawn`` at step 4, not as an unknown chain."""
         return self._listed_certs
+
+    def anchors_for(self, issuer: IssuerIdentity) -> tuple[TrustAnchors, TrustAnchors]:
+        """The issuers' anchors and every listed certificate, for ``issuer``'s chain: an
+        mdoc's x5chain may also end at a certificate the Canadian registry holds."""
+        if issuer.x5chain:
+            return self._mdoc_issuer_certs, self._mdoc_listed_certs
+        return self._issuer_certs, self._listed_certs
 
     @property
     def issuer_anchors(self) -> TrustAnchors:
@@ -144,6 +164,9 @@ class IssuerIdentity:
     iss: JsonValue = None
     x5c: JsonValue = None
     kid: JsonValue = None
+    x5chain: bool = False
+    """The ``x5c`` is an mdoc's x5chain (document signer to IACA): certificates the
+    Canadian registry holds for an entity anchor it too (our extension)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -255,18 +278,17 @@ def _resolve_key(
             iss=issuer.iss, x5c=issuer.x5c, kid=issuer.kid, policy=policy, now=now
         )
 
+    issuing, listed = snapshot.anchors_for(issuer)
     try:
         try:
             # Issuers' anchors first: the store to search is smaller. A chain to any other
             # listed certificate (a relying-party CA, say) is then found with every
             # anchor, so that step 4 names what it is listed for.
-            resolved = resolve(
-                snapshot.issuer_anchors if snapshot.issuer_anchors else snapshot.x5c_anchors
-            )
+            resolved = resolve(issuing if issuing else listed)
         except PasserelleError as exc:
-            if exc.reason is not Reason.X509_CHAIN_INVALID or not snapshot.issuer_anchors:
+            if exc.reason is not Reason.X509_CHAIN_INVALID or not issuing:
                 raise
-            resolved = resolve(snapshot.x5c_anchors)
+            resolved = resolve(listed)
     except PasserelleError as exc:
         registry = snapshot.ca_registry
         if (
@@ -342,6 +364,8 @@ def _find_home(
     snapshot: TrustSnapshot,
     now: datetime,
     trace: _Trace,
+    *,
+    x5chain: bool = False,
 ) -> _Home:
     if resolved.chain is not None:
         for lote in snapshot.eu_lists:
@@ -365,7 +389,11 @@ def _find_home(
                 return _Home(framework=Framework.EU, service=service)
     registry = snapshot.ca_registry
     if registry is not None:
-        answer = _ask_registry(registry, resolved.issuer, credential_type, now)
+        entity = resolved.issuer
+        if x5chain and resolved.chain is not None:
+            # An mdoc chain to a certificate the registry holds for an entity is its.
+            entity = registry.registry.entity_for_anchor(resolved.chain.anchor) or entity
+        answer = _ask_registry(registry, entity, credential_type, now)
         unknown = isinstance(answer, PasserelleError) and answer.reason in (
             Reason.TRQP_UNKNOWN_ENTITY,
             Reason.TRQP_UNKNOWN_AUTHORITY,
@@ -544,7 +572,7 @@ def evaluate_trust(
             did_documents,
             allow_loopback,
         )
-        home = _find_home(resolved, credential_type, snapshot, now, trace)
+        home = _find_home(resolved, credential_type, snapshot, now, trace, x5chain=issuer.x5chain)
         framework = home.framework
         _check_authorized(home, credential_type, trace)
         _check_recognition(home, credential_type, claims, snapshot, now, trace)

@@ -66,6 +66,7 @@ __all__ = [
     "LOTE_ALGORITHMS",
     "LOTE_TYPE_PID_PROVIDERS",
     "LOTE_TYPE_PUB_EAA_PROVIDERS",
+    "LOTE_TYPE_WALLET_PROVIDERS",
     "LOTE_TYPE_WRPAC_PROVIDERS",
     "MAX_LOTE_BYTES",
     "PROFILES",
@@ -75,6 +76,8 @@ __all__ = [
     "SVC_TYPE_PID_REVOCATION",
     "SVC_TYPE_PUB_EAA_ISSUANCE",
     "SVC_TYPE_PUB_EAA_REVOCATION",
+    "SVC_TYPE_WALLET_ISSUANCE",
+    "SVC_TYPE_WALLET_REVOCATION",
     "SVC_TYPE_WRPAC_ISSUANCE",
     "SVC_TYPE_WRPAC_REVOCATION",
     "ListedService",
@@ -97,6 +100,7 @@ _ETSI = "http://uri.etsi.org/19602"
 LOTE_TYPE_PID_PROVIDERS = f"{_ETSI}/LoTEType/EUPIDProvidersList"
 LOTE_TYPE_PUB_EAA_PROVIDERS = f"{_ETSI}/LoTEType/EUPubEAAProvidersList"
 LOTE_TYPE_WRPAC_PROVIDERS = f"{_ETSI}/LoTEType/EUWRPACProvidersList"
+LOTE_TYPE_WALLET_PROVIDERS = f"{_ETSI}/LoTEType/EUWalletProvidersList"
 
 # Tables D.3, F.3, H.3: service types, "to the exclusion of any other".
 SVC_TYPE_PID_ISSUANCE = f"{_ETSI}/SvcType/PID/Issuance"
@@ -105,6 +109,9 @@ SVC_TYPE_PUB_EAA_ISSUANCE = f"{_ETSI}/SvcType/PubEAA/Issuance"
 SVC_TYPE_PUB_EAA_REVOCATION = f"{_ETSI}/SvcType/PubEAA/Revocation"
 SVC_TYPE_WRPAC_ISSUANCE = f"{_ETSI}/SvcType/WRPAC/Issuance"
 SVC_TYPE_WRPAC_REVOCATION = f"{_ETSI}/SvcType/WRPAC/Revocation"
+# Annex E (wallet providers): the service that issues wallet unit attestations.
+SVC_TYPE_WALLET_ISSUANCE = f"{_ETSI}/SvcType/WalletSolution/Issuance"
+SVC_TYPE_WALLET_REVOCATION = f"{_ETSI}/SvcType/WalletSolution/Revocation"
 
 # Table H.3: the only two statuses of the Pub-EAA list.
 PUB_EAA_STATUS_NOTIFIED = f"{_ETSI}/PubEAAProvidersList/SvcStatus/notified"
@@ -194,6 +201,24 @@ PROFILES: Mapping[str, LoteProfile] = {
         self_pointer=True,
         certificates_required=True,
         ca_certificates_only=True,
+        legal_basis_required=False,
+    ),
+    # Annex E, the list of wallet providers, is built like Annex D: listing means
+    # notified (no ServiceStatus), a self pointer, certificates required.
+    LOTE_TYPE_WALLET_PROVIDERS: LoteProfile(
+        lote_type=LOTE_TYPE_WALLET_PROVIDERS,
+        status_determination_approach=f"{_ETSI}/WalletProvidersList/StatusDetn/EU",
+        scheme_rules=f"{_ETSI}/WalletProvidersList/schemerules/EU",
+        entity_role_prefix=f"{_ETSI}/ListOfTrustedEntities/WalletProvider",
+        entity_role_in_address=False,
+        issuance_type=SVC_TYPE_WALLET_ISSUANCE,
+        revocation_type=SVC_TYPE_WALLET_REVOCATION,
+        statuses=frozenset(),
+        active_status=None,
+        historical_information_period=None,
+        self_pointer=True,
+        certificates_required=True,
+        ca_certificates_only=False,
         legal_basis_required=False,
     ),
     LOTE_TYPE_PUB_EAA_PROVIDERS: LoteProfile(

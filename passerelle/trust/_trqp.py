@@ -60,6 +60,8 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
+from cryptography import x509
+
 from .._errors import PasserelleError, Reason, local_error
 from .._json import JsonObject, JsonValue
 from ..jose import PublicKey, Signer, epoch, sign_jws, verify_jws
@@ -650,6 +652,9 @@ class Registry:
     authorizations: tuple[RegistryRecord, ...]
     recognitions: tuple[RecognitionRecord, ...] = ()
     governance_framework: str | None = None
+    #: Our extension: (entity_id, CA certificate) pairs for issuers known by certificate
+    #: chain (mdoc IACAs), so that a chain ending at one is that entity's.
+    certificates: tuple[tuple[str, x509.Certificate], ...] = ()
     _authorizations: _Index[RegistryRecord] = field(init=False, repr=False, compare=False)
     _recognitions: _Index[RecognitionRecord] = field(init=False, repr=False, compare=False)
     _authorities: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -668,6 +673,10 @@ class Registry:
     def authorities(self) -> frozenset[str]:
         """The authorities this registry answers for."""
         return self._authorities
+
+    def entity_for_anchor(self, anchor: x509.Certificate) -> str | None:
+        """The entity a CA certificate of :attr:`certificates` speaks for, if any."""
+        return next((entity for entity, cert in self.certificates if cert == anchor), None)
 
     def knows_entity(self, entity_id: str) -> bool:
         """Whether any authorization record names ``entity_id`` (an indexed look-up)."""
@@ -846,7 +855,9 @@ def describe_registry(registry: Registry) -> JsonObject:
 
 _TOP_MEMBERS = frozenset(
     {"$schema", "$comment", "placeholders", "operator", "authorizations", "recognitions"}
+    | {"certificates"}
 )
+_CERTIFICATE_MEMBERS = frozenset({"entity_id", "certificate", "name"})
 _OPERATOR_MEMBERS = frozenset({"authority_id", "name", "governance_framework"})
 _RECORD_MEMBERS = frozenset(
     {"entity_id", "authority_id", "action", "resource", "status"}
@@ -1047,7 +1058,34 @@ def parse_registry(doc: JsonObject, *, substitutions: Mapping[str, str]) -> Regi
         authorizations=tuple(authorizations),
         recognitions=tuple(recognitions),
         governance_framework=governance if isinstance(governance, str) else None,
+        certificates=_parse_certificates(body.get("certificates", [])),
     )
+
+
+def _parse_certificates(raw: JsonValue) -> tuple[tuple[str, x509.Certificate], ...]:
+    # Our extension (see Registry.certificates); in a signed snapshot every certificate
+    # is inline PEM, names having been resolved when it was built.
+    if not isinstance(raw, list):
+        raise _malformed("certificates is not an array")
+    out: list[tuple[str, x509.Certificate]] = []
+    for i, entry in enumerate(raw):
+        where = f"certificates[{i}]"
+        obj = _object(entry, where, _CERTIFICATE_MEMBERS)
+        entity_id = _identifier(obj, "entity_id", where)
+        pem = obj.get("certificate")
+        if isinstance(pem, str) and pem:
+            # A name `passerelle init` gave, resolved when a snapshot is built; read
+            # straight from the source it anchors nothing (fails closed).
+            continue
+        pem = pem.get("pem") if isinstance(pem, dict) else None
+        if not isinstance(pem, str):
+            raise _malformed(f"{where}.certificate is neither a name nor {{pem: ...}}")
+        try:
+            cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
+        except ValueError as exc:
+            raise _malformed(f"{where}.certificate: {exc}") from exc
+        out.append((entity_id, cert))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- signed answers

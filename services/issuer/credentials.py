@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from passerelle import JsonObject, JsonValue, RandomSource
 from passerelle.catalog import compute_integrity, resolve_type_metadata
 from passerelle.jose import KeySigner, PublicKey, Signer
+from passerelle.mdoc import StatusReference
 from passerelle.sd_jwt_vc import NEVER_DISCLOSABLE, disclosable_paths, issue_sd_jwt_vc
 from passerelle.services.catalog import Catalog
 from passerelle.services.pki import Pki
@@ -31,6 +32,7 @@ from passerelle.status_list import (
 from passerelle.vc import did_jwk_from_key, issue_jwt_vc_json
 
 from .dates import day_of
+from .mdoc import issue_mdoc
 from .profile import CredentialConfiguration, IssuerProfile
 from .quirks import IssuerBehaviour
 
@@ -111,6 +113,10 @@ class CredentialFactory:
         now: datetime,
         credential_id: str,
     ) -> IssuedCredential:
+        if config.format == "mso_mdoc":
+            return self._issue_mdoc(
+                config, persona=persona, holder=holder, now=now, credential_id=credential_id
+            )
         claims = self.subject_claims(config, persona)
         day = day_of(now)
         x5c, kid = self._key_reference(config)
@@ -151,6 +157,35 @@ class CredentialFactory:
             x5c=x5c,
             kid=kid,
             max_decoys=MAX_DECOYS,
+        )
+        return IssuedCredential(credential=token, status_index=index)
+
+    def _issue_mdoc(
+        self,
+        config: CredentialConfiguration,
+        *,
+        persona: str,
+        holder: PublicKey,
+        now: datetime,
+        credential_id: str,
+    ) -> IssuedCredential:
+        mtype = self.catalog.mdoc_types[config.type_id]
+        reference, index = self._status(config, now, credential_id)
+        entry = reference["status_list"]
+        assert isinstance(entry, dict)
+        token = issue_mdoc(
+            mtype,
+            self.catalog.types[mtype.samples_from].samples[persona],
+            signer_key=self.pki.private_key(config.signing_key)
+            if self.behaviour.sign_with_published_key
+            else self.rogue_key,
+            chain=self.pki.chain(config.signing_key),
+            holder=holder,
+            status=StatusReference(idx=index, uri=str(entry["uri"])),
+            valid_for_days=config.valid_for_days,
+            behaviour=self.behaviour,
+            random=self.random,
+            now=now,
         )
         return IssuedCredential(credential=token, status_index=index)
 

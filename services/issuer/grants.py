@@ -10,7 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlencode
 
+from fastapi import Request
+
 from passerelle import JsonObject, JsonValue, PasserelleError, Reason
+from passerelle.oauth import VerifiedClientAttestation, VerifiedDpopProof, check_dpop_jkt
 from passerelle.oid4vci import (
     IssuanceEvent,
     IssuanceState,
@@ -28,14 +31,17 @@ from passerelle.oid4vci import (
     parse_authorization_details,
     parse_authorization_request,
     parse_credential_offer,
+    parse_token_request,
     requested_configuration_ids,
     token_response,
     verify_pkce,
 )
 
+from .haip import authenticate_client, token_proof
 from .state import IssuerState, stored
 
 __all__ = [
+    "AUTHORIZATION_CODE_GRANT",
     "CODE_LIFETIME",
     "PAR_LIFETIME",
     "PAR_PREFIX",
@@ -43,6 +49,7 @@ __all__ = [
     "TOKEN_LIFETIME",
     "TX_CODE_ATTEMPTS",
     "create_offer",
+    "exchange_token",
     "issue_access_token",
     "issue_code",
     "push_authorization",
@@ -52,6 +59,7 @@ __all__ = [
 ]
 
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+AUTHORIZATION_CODE_GRANT = "authorization_code"
 PAR_PREFIX = "urn:ietf:params:oauth:request_uri:"
 CODE_LIFETIME = timedelta(minutes=10)
 PAR_LIFETIME = timedelta(seconds=90)
@@ -155,8 +163,17 @@ def offer_tx_code(state: IssuerState, offer: JsonObject) -> str | None:
 # --- authorization code flow -----------------------------------------------------------------
 
 
-def push_authorization(state: IssuerState, form: dict[str, str]) -> JsonObject:
-    """A pushed authorization request (RFC 9126), kept as AUTHORIZATION_PENDING."""
+def push_authorization(state: IssuerState, form: dict[str, str], request: Request) -> JsonObject:
+    """A pushed authorization request (RFC 9126), kept as AUTHORIZATION_PENDING.
+
+    HAIP 1.0 §4.3: "Wallets MUST authenticate itself at the PAR endpoint using the same
+    rules as defined in (#token-endpoint) for client authentication at the token
+    endpoint". A DPoP proof here (RFC 9449 §10.1), or ``dpop_jkt``, binds the code.
+    """
+    client = authenticate_client(
+        state.haip, request, client_id=form.get("client_id"), grant=AUTHORIZATION_CODE_GRANT
+    )
+    proof = token_proof(state.haip, request, url=f"{state.base}/par", grant="")
     auth = parse_authorization_request(state.behaviour.pushed_form(form))
     configs = list(
         requested_configuration_ids(auth, credential_configurations=dict(state.configurations))
@@ -170,6 +187,8 @@ def push_authorization(state: IssuerState, form: dict[str, str]) -> JsonObject:
     ref = state.token()
     row: JsonObject = {
         "request": dict[str, JsonValue](form),
+        "client_attested": client is not None,
+        "dpop_jkt": proof.jkt if proof is not None else form.get("dpop_jkt"),
         "configs": list[JsonValue](configs),
         "state": advance(IssuanceState.OFFERED, IssuanceEvent.START_AUTHORIZATION).value,
     }
@@ -221,6 +240,7 @@ def issue_code(state: IssuerState, request_uri: str, persona: str) -> str:
         "code_challenge": req.get("code_challenge"),
         # §6.2: details asked for here are answered in the Token Response.
         "authorization_details": req.get("authorization_details"),
+        "dpop_jkt": entry.get("dpop_jkt"),
         "state": advance(pending, IssuanceEvent.ISSUE_CODE).value,
     }
     state.store.put("auth_codes", code, row, expires_at=state.now() + CODE_LIFETIME)
@@ -302,10 +322,50 @@ def redeem_authorization_code(
     return entry
 
 
+def _check_client(
+    client: VerifiedClientAttestation | None, proof: VerifiedDpopProof | None, entry: dict[str, Any]
+) -> None:
+    """A code goes to the client it was issued to, with the DPoP key it was bound to."""
+    if client is not None and entry.get("client_id") not in (None, client.client_id):
+        # -07 §6: the attested client is the client; RFC 6749 §4.1.3: the code is its.
+        raise _invalid_grant("the code was issued to another client")
+    bound = entry.get("dpop_jkt")
+    if bound is not None:
+        if proof is None:
+            raise PasserelleError(
+                Reason.DPOP_PROOF_MISSING,
+                "the code is bound to a DPoP key: send a DPoP proof",
+                wire_error="invalid_dpop_proof",
+            )
+        check_dpop_jkt(str(bound), proof)
+
+
+def exchange_token(state: IssuerState, request: Request, form: dict[str, str]) -> JsonObject:
+    """A token request, end to end: the DPoP proof first (so that a nonce retry costs
+    the client no attestation PoP), then client authentication, then the grant."""
+    req = parse_token_request(form)
+    now = state.now()
+    grant = PRE_AUTHORIZED_GRANT if req.grant_type == PRE_AUTHORIZED_GRANT else req.grant_type
+    proof = token_proof(state.haip, request, url=f"{state.base}/token", grant=grant)
+    client = authenticate_client(state.haip, request, client_id=req.client_id, grant=grant)
+    if req.grant_type == PRE_AUTHORIZED_GRANT:
+        entry = redeem_pre_authorized_code(state, req, now)
+    else:
+        entry = redeem_authorization_code(state, req, now)
+        _check_client(client, proof, entry)
+    return issue_access_token(state, req, entry, now, proof=proof)
+
+
 def issue_access_token(
-    state: IssuerState, req: TokenRequest, entry: dict[str, Any], now: datetime
+    state: IssuerState,
+    req: TokenRequest,
+    entry: dict[str, Any],
+    now: datetime,
+    *,
+    proof: VerifiedDpopProof | None = None,
 ) -> JsonObject:
-    """The Token Response for a redeemed grant; the token is stored as TOKEN_ISSUED."""
+    """The Token Response for a redeemed grant; the token is stored as TOKEN_ISSUED,
+    bound to the DPoP key of ``proof`` when there is one (RFC 9449 §5, §6)."""
     details = req.authorization_details
     if not details and entry.get("authorization_details"):
         details = parse_authorization_details(str(entry["authorization_details"]))
@@ -323,10 +383,13 @@ def issue_access_token(
         # Key proofs must then name this client in iss, or omit iss when the
         # pre-authorized grant was used anonymously (Appendix F.1).
         "client_id": entry.get("client_id") if req.code is not None else req.client_id,
+        "dpop_jkt": proof.jkt if proof is not None else None,
     }
     state.store.put("tokens", access, row, expires_at=now + TOKEN_LIFETIME)
     return token_response(
         access,
         expires_in=int(TOKEN_LIFETIME.total_seconds()),
         authorization_details=granted.authorization_details if granted else None,
+        # RFC 9449 §5: "token_type ... DPoP" for a DPoP-bound access token.
+        token_type="DPoP" if proof is not None else "Bearer",
     )

@@ -8,54 +8,51 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from passerelle import JsonObject, JsonValue, PasserelleError, Reason
 from passerelle.jose import PublicKey, decode_unverified_jws, load_public_jwk, public_jwk
 from passerelle.oid4vci import (
+    ATTESTATION_PROOF_TYPE,
+    CredentialResponseEncryption,
     IssuanceEvent,
     IssuanceState,
     advance,
     batch_proof_nonce,
     credential_response,
     deferred_response,
+    encrypt_credential_response,
     parse_credential_request,
     read_unverified_proof_nonce,
+    verify_attestation_proof,
     verify_jwt_proof,
 )
+from passerelle.services.web import NO_STORE
 
 from .grants import TOKEN_LIFETIME
+from .haip import nonce_headers, resource_grant
 from .profile import CredentialConfiguration
+from .quirks import unverified_attested_jwks
 from .state import IssuerState, stored
 
-__all__ = ["bearer", "notify", "redeem_deferred", "request_credential"]
+__all__ = ["bearer", "notify", "redeem_deferred", "request_credential", "sealed"]
 
 PROOF_MAX_AGE = timedelta(minutes=5)
+PROOF_TYPES = ("jwt", ATTESTATION_PROOF_TYPE)
 SKEW = timedelta(seconds=30)
 
 
-def bearer(state: IssuerState, request: Request, authorization: str | None) -> dict[str, Any]:
-    """The grant behind the request's access token (RFC 6750 §2.1 header only)."""
-    authorization = state.behaviour.authorization(request.query_params, authorization)
-    if "access_token" in request.query_params and not state.behaviour.token_in_query:
-        raise PasserelleError(
-            Reason.OID4VCI_ACCESS_TOKEN_INVALID,
-            "access tokens are accepted in the Authorization header only",
-            wire_error="invalid_token",
-        )
-    scheme, _, value = (authorization or "").partition(" ")
-    entry = (
-        stored(state.store.get("tokens", value, now=state.now()))
-        if scheme.lower() == "bearer"  # DPoP tokens would need a DPoP proof (RFC 9449 §7.1)
-        else None
+def bearer(state: IssuerState, request: Request) -> dict[str, Any]:
+    """The grant behind the request's access token: a bearer token in the header
+    (RFC 6750 §2.1), a DPoP-bound one with the ``DPoP`` scheme and a proof (RFC 9449 §7)."""
+    url = f"{state.base}{request.url.path}"
+    return resource_grant(
+        state.haip,
+        request,
+        url=url,
+        lookup=lambda token: stored(state.store.get("tokens", token, now=state.now())),
+        token_in_query=state.behaviour.token_in_query,
     )
-    if entry is None:
-        raise PasserelleError(
-            Reason.OID4VCI_ACCESS_TOKEN_INVALID,
-            "missing, unknown or expired access token",
-            wire_error="invalid_token",
-        )
-    return entry
 
 
 def _expected_nonce(state: IssuerState, proofs: tuple[str, ...], now: datetime) -> str | None:
@@ -73,12 +70,47 @@ def _expected_nonce(state: IssuerState, proofs: tuple[str, ...], now: datetime) 
     return nonce if live else state.token()
 
 
+def attested_keys(state: IssuerState, proofs: tuple[str, ...], now: datetime) -> list[PublicKey]:
+    """The keys of an ``attestation`` proof (Appendix F.3): the key attestation alone,
+    verified against the list of wallet providers; one credential per attested key."""
+    policy = (
+        state.haip.key_attestation_policy(proofs, attestation_proofs=True)
+        if state.haip is not None
+        else None
+    )
+    if policy is None:
+        raise PasserelleError(
+            Reason.OID4VCI_PROOF_TYPE_UNSUPPORTED,
+            "this issuer takes no attestation proofs",
+            wire_error="invalid_proof",
+        )
+    if not state.behaviour.check_key_attestation_signature:
+        return [load_public_jwk(k) for k in unverified_attested_jwks(proofs[0])]
+    verified = verify_attestation_proof(
+        proofs[0],
+        policy=policy,
+        algorithms=state.profile.proof_signing_alg_values,
+        now=now,
+        skew=SKEW,
+        expected_nonce=_expected_nonce(state, proofs, now),
+    )
+    keys = list(verified.attested_keys)
+    if len(keys) > max(state.profile.batch_size, 1):
+        raise PasserelleError(
+            Reason.OID4VCI_BATCH_TOO_LARGE,
+            f"{len(keys)} attested keys; batch_size is {state.profile.batch_size}",
+            wire_error="invalid_proof",
+        )
+    return keys
+
+
 def holder_keys(
     state: IssuerState, proofs: tuple[str, ...], client_id: str | None, now: datetime
 ) -> list[PublicKey]:
     """Verify every key proof of one request; the holder keys they prove."""
     expected = _expected_nonce(state, proofs, now)
-    keys = []
+    policy = state.haip.key_attestation_policy(proofs) if state.haip is not None else None
+    keys: list[PublicKey] = []
     for proof in proofs:
         audience = state.base
         if not state.behaviour.check_proof_aud:
@@ -93,6 +125,7 @@ def holder_keys(
             max_age=PROOF_MAX_AGE,
             skew=SKEW,
             client_id=client_id,
+            key_attestation=policy,
         )
         keys.append(verified.holder_key)
     return keys
@@ -135,7 +168,7 @@ def _await_notification(
 
 def _configuration(
     state: IssuerState, grant: dict[str, Any], body: dict[str, Any]
-) -> tuple[CredentialConfiguration, tuple[str, ...]]:
+) -> tuple[CredentialConfiguration, tuple[str, ...], str | None]:
     """The configuration a Credential Request asks for, and its key proofs."""
     # §8.2: with credential_identifiers in the Token Response, the wallet names those;
     # otherwise configuration ids.
@@ -145,6 +178,8 @@ def _configuration(
         metadata_configurations=dict(state.configurations),
         authorized=identifiers or grant["configs"],
         batch_size=state.profile.batch_size,
+        accept_response_encryption="credential_response_encryption" in state.metadata,
+        proof_types=PROOF_TYPES if state.haip is not None else ("jwt",),
     )
     config_id = req.credential_configuration_id
     if config_id is None:
@@ -152,7 +187,7 @@ def _configuration(
         assert isinstance(identifiers, dict)
         assert req.credential_identifier is not None
         config_id = str(identifiers[req.credential_identifier])
-    return state.profile.configurations[config_id], req.proofs
+    return state.profile.configurations[config_id], req.proofs, req.proof_type
 
 
 def request_credential(
@@ -160,9 +195,13 @@ def request_credential(
 ) -> tuple[JsonObject, int]:
     """The Credential Response (200) or, for a deferred configuration, its transaction (202)."""
     now = state.now()
-    config, proofs = _configuration(state, grant, body)
+    config, proofs, proof_type = _configuration(state, grant, body)
     token_state = IssuanceState(grant.get("state", IssuanceState.TOKEN_ISSUED.value))
-    keys = holder_keys(state, proofs, grant.get("client_id"), now)
+    keys = (
+        attested_keys(state, proofs, now)
+        if proof_type == ATTESTATION_PROOF_TYPE
+        else holder_keys(state, proofs, grant.get("client_id"), now)
+    )
     notification_id = state.token(12)
     if config.deferred_seconds:
         advance(token_state, IssuanceEvent.DEFER)
@@ -181,6 +220,28 @@ def request_credential(
     credentials = _issue_batch(state, config, grant["persona"], keys, now)
     _await_notification(state, notification_id, config, now)
     return credential_response(credentials, notification_id=notification_id), 200
+
+
+def sealed(
+    state: IssuerState,
+    answer: JsonObject,
+    status_code: int,
+    encryption: CredentialResponseEncryption | None,
+) -> Response:
+    """The answer as sent: a JWE (``application/jwt``, §8.3) when the wallet asked for
+    an encrypted response, and a fresh ``DPoP-Nonce`` when the profile uses them."""
+    extra = nonce_headers(state.haip)
+    if encryption is None:
+        response: Response = state.no_store(answer, status_code)
+    else:
+        response = Response(
+            encrypt_credential_response(answer, encryption),
+            status_code=status_code,
+            media_type="application/jwt",
+            headers=dict(NO_STORE) if state.behaviour.no_store else {},
+        )
+    response.headers.update(extra)
+    return response
 
 
 def _unknown_transaction(detail: str) -> PasserelleError:

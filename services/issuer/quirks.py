@@ -14,15 +14,23 @@ import hashlib
 import secrets
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from passerelle import PasserelleError, Reason
+from passerelle import JsonObject, PasserelleError, Reason
+from passerelle.jose import decode_unverified_jws
 
 _KNOWN_REQUEST_PARAMETERS = frozenset(
     {"credential_identifier", "credential_configuration_id", "proofs", "proof"}
 )
 
-__all__ = ["IssuerBehaviour", "IssuerQuirk", "behaviour_for"]
+__all__ = [
+    "ForgetfulReplayRegistry",
+    "IssuerBehaviour",
+    "IssuerQuirk",
+    "behaviour_for",
+    "unverified_attested_jwks",
+]
 
 
 class IssuerQuirk(enum.StrEnum):
@@ -53,6 +61,11 @@ class IssuerQuirk(enum.StrEnum):
     IGNORE_CREDENTIAL_IDENTIFIER = "ignore_credential_identifier"
     """An unknown ``credential_identifier`` is answered with the token's first
     configuration instead of ``unknown_credential_identifier`` (§8.3.1.2)."""
+    MDOC_FOREIGN_DEVICE_KEY = "mdoc_foreign_device_key"
+    """An mdoc's MSO names a device key other than the one the key proof proved, so
+    the holder can never authenticate it (ISO/IEC 18013-5 §9.1.2.4 deviceKeyInfo)."""
+    MDOC_EXPIRED = "mdoc_expired"
+    """An mdoc's MSO ``validUntil`` has already passed when it is issued (§9.1.2.4)."""
     HIDDEN_NONCE_ENDPOINT = "hidden_nonce_endpoint"
     """The metadata names no ``nonce_endpoint``, yet proofs without a ``c_nonce`` are
     refused (OpenID4VCI §7: an issuer that requires ``c_nonce`` MUST offer one)."""
@@ -77,6 +90,22 @@ class IssuerQuirk(enum.StrEnum):
     REQUEST_URI_FOR_ANY_CLIENT = "request_uri_for_any_client"
     """The authorization endpoint serves a ``request_uri`` to a ``client_id`` other than
     the one that pushed it (RFC 9126 §4)."""
+    SKIP_CLIENT_ATTESTATION = "skip_client_attestation"
+    """Wallet attestations are not checked at all: a client without a valid one is
+    served (attestation-based client authentication -07 §6; HAIP 1.0 §4.4)."""
+    ACCEPT_DPOP_TOKEN_AS_BEARER = "accept_dpop_token_as_bearer"  # noqa: S105 (a quirk name)
+    """A DPoP-bound access token is accepted with the ``Bearer`` scheme (RFC 9449 §7.2)."""
+    ACCEPT_REPLAYED_DPOP_PROOF = "accept_replayed_dpop_proof"
+    """DPoP proofs are not remembered: one can be sent again (RFC 9449 §11.1)."""
+    ACCEPT_DPOP_SCHEME_WITHOUT_PROOF = "accept_dpop_scheme_without_proof"
+    """The ``DPoP`` scheme is accepted without a DPoP proof (RFC 9449 §7.1)."""
+    IGNORE_DPOP_HTM_HTU = "ignore_dpop_htm_htu"
+    """A DPoP proof's ``htm`` and ``htu`` are not compared with the request (§4.3)."""
+    IGNORE_DPOP_ATH = "ignore_dpop_ath"
+    """A DPoP proof's ``ath`` is not compared with the access token (§4.3 check 12)."""
+    IGNORE_KEY_ATTESTATION_SIGNATURE = "ignore_key_attestation_signature"
+    """An ``attestation`` proof's keys are taken without checking who signed it
+    (OpenID4VCI 1.0 Appendix D, HAIP 1.0 §4.5.1)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,6 +134,15 @@ class IssuerBehaviour:
     bind_code_to_client: bool = True
     single_use_request_uri: bool = True
     bind_request_uri_to_client: bool = True
+    mdoc_bind_device_key: bool = True
+    mdoc_expired: bool = False
+    check_client_attestation: bool = True
+    refuse_dpop_token_as_bearer: bool = True
+    remember_dpop_proofs: bool = True
+    require_dpop_proof: bool = True
+    check_dpop_htm_htu: bool = True
+    check_dpop_ath: bool = True
+    check_key_attestation_signature: bool = True
 
     def pushed_form(self, form: Mapping[str, str]) -> dict[str, str]:
         """A pushed authorization request as the issuer reads it: as sent, or (quirk)
@@ -118,13 +156,6 @@ class IssuerBehaviour:
             read["code_challenge"] = _s256(read.get("code_challenge", ""))
             read["code_challenge_method"] = "S256"
         return read
-
-    def authorization(self, query: Mapping[str, str], header: str | None) -> str | None:
-        """The ``Authorization`` header as the issuer reads it: as sent, or (quirk) made
-        from a token in the URL query."""
-        if self.token_in_query and header is None and "access_token" in query:
-            return f"Bearer {query['access_token']}"
-        return header
 
     def screened(self, body: Mapping[str, Any], *, authorized: Sequence[str]) -> dict[str, Any]:
         """The credential request as the issuer reads it: as sent, but for a quirk."""
@@ -141,6 +172,21 @@ class IssuerBehaviour:
             read.pop("credential_identifier")
             read["credential_configuration_id"] = authorized[0]
         return read
+
+
+class ForgetfulReplayRegistry:
+    """The ``accept_replayed_dpop_proof`` quirk's registry: it remembers nothing."""
+
+    def register(self, *, scope: str, jti: str, expires_at: datetime) -> bool:
+        return True
+
+
+def unverified_attested_jwks(attestation: str) -> list[JsonObject]:
+    """The ``ignore_key_attestation_signature`` quirk's reading of a key attestation:
+    its ``attested_keys``, signature NOT checked."""
+    claims = decode_unverified_jws(attestation).payload_json()
+    keys = claims.get("attested_keys")
+    return [k for k in keys if isinstance(k, dict)] if isinstance(keys, list) else []
 
 
 def behaviour_for(quirks: Collection[IssuerQuirk]) -> IssuerBehaviour:
@@ -167,6 +213,15 @@ def behaviour_for(quirks: Collection[IssuerQuirk]) -> IssuerBehaviour:
         bind_code_to_client=IssuerQuirk.CODE_FOR_ANY_CLIENT not in q,
         single_use_request_uri=IssuerQuirk.REUSABLE_REQUEST_URI not in q,
         bind_request_uri_to_client=IssuerQuirk.REQUEST_URI_FOR_ANY_CLIENT not in q,
+        mdoc_bind_device_key=IssuerQuirk.MDOC_FOREIGN_DEVICE_KEY not in q,
+        mdoc_expired=IssuerQuirk.MDOC_EXPIRED in q,
+        check_client_attestation=IssuerQuirk.SKIP_CLIENT_ATTESTATION not in q,
+        refuse_dpop_token_as_bearer=IssuerQuirk.ACCEPT_DPOP_TOKEN_AS_BEARER not in q,
+        remember_dpop_proofs=IssuerQuirk.ACCEPT_REPLAYED_DPOP_PROOF not in q,
+        require_dpop_proof=IssuerQuirk.ACCEPT_DPOP_SCHEME_WITHOUT_PROOF not in q,
+        check_dpop_htm_htu=IssuerQuirk.IGNORE_DPOP_HTM_HTU not in q,
+        check_dpop_ath=IssuerQuirk.IGNORE_DPOP_ATH not in q,
+        check_key_attestation_signature=IssuerQuirk.IGNORE_KEY_ATTESTATION_SIGNATURE not in q,
     )
 
 

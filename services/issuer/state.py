@@ -28,6 +28,7 @@ from passerelle.oid4vci import (
     build_authorization_server_metadata,
     build_credential_issuer_metadata,
     build_jwt_vc_json_configuration,
+    build_mso_mdoc_configuration,
     build_sd_jwt_vc_configuration,
 )
 from passerelle.sd_jwt_vc import SPEC_VERSION as SD_JWT_VC_VERSION
@@ -35,13 +36,22 @@ from passerelle.services.catalog import Catalog, load_catalog
 from passerelle.services.pki import Pki, load_pki
 from passerelle.services.runtime import SecretsRandom
 from passerelle.services.status import StatusListService
-from passerelle.services.storage import Store, open_store
+from passerelle.services.storage import Store, StoreReplayRegistry, open_store
+from passerelle.services.trust.build import trust_dir
 from passerelle.services.web import NO_STORE
 
 from .credentials import CredentialFactory
 from .dcp import BitstringStatusLists, DcpIssuer, create_dcp_issuer
+from .haip import (
+    HaipGuard,
+    WalletProviders,
+    auth_methods,
+    haip_metadata,
+    request_encryption_key,
+)
+from .mdoc import configuration_claims
 from .profile import CredentialConfiguration, IssuerProfile, load_profile
-from .quirks import IssuerBehaviour, IssuerQuirk, behaviour_for
+from .quirks import ForgetfulReplayRegistry, IssuerBehaviour, IssuerQuirk, behaviour_for
 
 __all__ = [
     "AdminDep",
@@ -80,6 +90,8 @@ class IssuerState:
     versions: JsonObject
     metadata: JsonObject
     as_metadata: JsonObject
+    haip: HaipGuard | None = None
+    """The HAIP 1.0 checks, when the profile turns any on (:mod:`.haip`)."""
 
     def now(self) -> datetime:
         return self.clock()
@@ -93,7 +105,7 @@ class IssuerState:
         return JSONResponse(body, status_code=status_code, headers=headers)
 
     def personas_for(self, config_ids: list[str]) -> list[str]:
-        types = {self.profile.configurations[c].type_id for c in config_ids}
+        types = {self.profile.configurations[c].samples_type for c in config_ids}
         common = set.intersection(*(set(self.catalog.types[t].samples) for t in types))
         return sorted(common)
 
@@ -144,7 +156,19 @@ def _admin_token(data_dir: Path, profile: IssuerProfile) -> str:
 def _configuration_metadata(
     config: CredentialConfiguration, profile: IssuerProfile, catalog: Catalog
 ) -> JsonObject:
-    """A configuration's metadata, its display and claims taken from the type metadata."""
+    """A configuration's metadata, its display and claims taken from the type metadata
+    (for an mdoc, from its mdoc type)."""
+    proof_algs = list(profile.proof_signing_alg_values)
+    if config.format == "mso_mdoc":
+        mtype = catalog.mdoc_types[config.type_id]
+        mdoc_display, mdoc_claims = configuration_claims(mtype)
+        return build_mso_mdoc_configuration(
+            doctype=mtype.doctype,
+            scope=config.id,
+            proof_algs=proof_algs,
+            display=mdoc_display,
+            claims=mdoc_claims,
+        )
     ctype = catalog.types[config.type_id]
     resolved = resolve_type_metadata(ctype.vct, documents=catalog.type_metadata_documents)
     display: list[JsonObject] = [
@@ -164,6 +188,9 @@ def _configuration_metadata(
         for c in resolved.claims
     ]
     proof_algs = list(profile.proof_signing_alg_values)
+    haip = profile.haip
+    # §12.2.4: key_attestations_required, where the profile demands attested keys.
+    attested = dict(haip.key_attestations or {}) if haip.key_attestations_required else None
     if config.format == "jwt_vc_json":
         assert config.w3c_type is not None
         return build_jwt_vc_json_configuration(
@@ -173,9 +200,20 @@ def _configuration_metadata(
             display=display,
             claims=claims,
         )
-    return build_sd_jwt_vc_configuration(
-        vct=config.vct, scope=config.id, proof_algs=proof_algs, display=display, claims=claims
+    built = build_sd_jwt_vc_configuration(
+        vct=config.vct,
+        scope=config.id,
+        proof_algs=proof_algs,
+        display=display,
+        claims=claims,
+        key_attestations_required=attested,
     )
+    proof_types = built.get("proof_types_supported")
+    if haip.key_attestations is not None and isinstance(proof_types, dict):
+        # HAIP 1.0 §4.5 (Credential Endpoint): "The following proof types MUST be
+        # supported: jwt proof type using key_attestation, attestation proof type".
+        proof_types["attestation"] = {"proof_signing_alg_values_supported": list(proof_algs)}
+    return built
 
 
 def _statuses(
@@ -225,6 +263,7 @@ def _metadata(
     behaviour: IssuerBehaviour,
     configurations: Mapping[str, JsonObject],
     versions: JsonObject,
+    haip_guard: HaipGuard | None = None,
 ) -> tuple[JsonObject, JsonObject]:
     """The credential issuer metadata and the authorization server metadata."""
     metadata = build_credential_issuer_metadata(
@@ -241,6 +280,7 @@ def _metadata(
     # Draft drift is the commonest interop failure: say the versions out loud, in a
     # member of our own that wallets ignore (§12.2.4 lets metadata carry more).
     metadata["passerelle_versions"] = versions
+    haip = profile.haip
     as_metadata = build_authorization_server_metadata(
         issuer=base,
         authorization_endpoint=f"{base}/authorize",
@@ -248,8 +288,51 @@ def _metadata(
         pushed_authorization_request_endpoint=f"{base}/par",
         require_pushed_authorization_requests=True,
         scopes_supported=list(profile.configurations),
+        dpop_signing_alg_values_supported=list(haip.dpop_signing_alg_values) if haip.dpop else None,
+        token_endpoint_auth_methods_supported=auth_methods(haip),
     )
+    issuer_extra, server_extra = haip_metadata(
+        haip, haip_guard.request_key if haip_guard is not None else None
+    )
+    metadata.update(issuer_extra)
+    as_metadata.update(server_extra)
     return metadata, as_metadata
+
+
+def _haip_guard(
+    profile: IssuerProfile,
+    *,
+    data_dir: Path,
+    pki: Pki,
+    base: str,
+    store: Store,
+    random: RandomSource,
+    clock: Callable[[], datetime],
+    behaviour: IssuerBehaviour,
+) -> HaipGuard | None:
+    haip = profile.haip
+    if not (haip.enabled or haip.key_attestations is not None):
+        return None
+    return HaipGuard(
+        settings=haip,
+        issuer=base,
+        store=store,
+        random=random,
+        clock=clock,
+        replay=StoreReplayRegistry(store, clock=clock),
+        dpop_replay=StoreReplayRegistry(store, clock=clock)
+        if behaviour.remember_dpop_proofs
+        else ForgetfulReplayRegistry(),
+        behaviour=behaviour,
+        request_key=request_encryption_key(store, now=clock())
+        if haip.credential_response_encryption is not None
+        else None,
+        providers=WalletProviders(
+            path=trust_dir(data_dir) / "eu" / "wallet-providers.jwt",
+            operator_anchors=(pki.anchor("eu-lote-operator-ca"),),
+            clock=clock,
+        ),
+    )
 
 
 def build_issuer_state(
@@ -295,9 +378,24 @@ def build_issuer_state(
         "sd_jwt_vc": SD_JWT_VC_VERSION,
         "status_list": "draft-ietf-oauth-status-list (statuslist+jwt)",
     }
+    if any(c.format == "mso_mdoc" for c in profile.configurations.values()):
+        versions["mdoc"] = "ISO/IEC 18013-5:2021 (mso_mdoc)"
     if dcp is not None:
         versions.update(dcp.versions)
-    metadata, as_metadata = _metadata(profile, base, behaviour, configurations, versions)
+    if profile.haip.enabled:
+        versions["dpop"] = "RFC 9449"
+        versions["client_attestation"] = "draft-ietf-oauth-attestation-based-client-auth-07"
+    guard = _haip_guard(
+        profile,
+        data_dir=data_dir,
+        pki=pki,
+        base=base,
+        store=store,
+        random=rng,
+        clock=clock,
+        behaviour=behaviour,
+    )
+    metadata, as_metadata = _metadata(profile, base, behaviour, configurations, versions, guard)
     return IssuerState(
         profile=profile,
         catalog=catalog,
@@ -317,4 +415,5 @@ def build_issuer_state(
         versions=versions,
         metadata=metadata,
         as_metadata=as_metadata,
+        haip=guard,
     )

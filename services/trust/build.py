@@ -22,7 +22,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from passerelle import JsonObject, PasserelleError, Reason
+from passerelle import JsonObject, JsonValue, PasserelleError, Reason
 from passerelle.jose import Signer
 from passerelle.trust import (
     PROFILES,
@@ -35,6 +35,7 @@ from passerelle.trust import (
     sign_lote,
     sign_registry_snapshot,
 )
+from passerelle.x509 import certificate_to_pem
 
 from .sources import load_source
 
@@ -53,6 +54,7 @@ EU_LISTS: Mapping[str, str] = {
     "pid-providers": "eu/pid-providers.yaml",
     "pubeaa-providers": "eu/pubeaa-providers.yaml",
     "wrpac-providers": "eu/wrpac-providers.yaml",
+    "wallet-providers": "eu/wallet-providers.yaml",
 }
 REGISTRY_SOURCE = "ca/registry.yaml"
 LIST_VALIDITY = timedelta(days=30)
@@ -199,6 +201,28 @@ def _unknown_partners(partners: list[tuple[str, JsonObject]]) -> None:
         )
 
 
+def _resolve_registry_certificates(
+    registry: JsonObject, certificates: Mapping[str, x509.Certificate]
+) -> JsonObject:
+    """The registry's ``certificates`` (our extension) with each name `passerelle init`
+    gave replaced by the certificate itself, as PEM: the snapshot carries what it vouches
+    for, not a name only this machine can resolve."""
+    entries = registry.get("certificates")
+    if not isinstance(entries, list):
+        return registry
+    resolved: list[JsonValue] = []
+    for entry in entries:
+        named = entry.get("certificate") if isinstance(entry, dict) else None
+        if isinstance(entry, dict) and isinstance(named, str):
+            if named not in certificates:
+                raise PasserelleError(
+                    Reason.TRUST_LIST_MALFORMED, f"registry: no certificate named {named!r}"
+                )
+            entry = {**entry, "certificate": {"pem": certificate_to_pem(certificates[named])}}
+        resolved.append(entry)
+    return {**registry, "certificates": resolved}
+
+
 def _read_state(path: Path) -> dict[str, int]:
     if not path.is_file():
         return {}
@@ -235,8 +259,11 @@ def build_trust_lists(
         token = sign_lote(lote, signer=eu_operator.signer, x5c=eu_operator.x5c, now=now)
         written[name] = out / "eu" / f"{name}.jwt"
         _write(written[name], token)
-    registry = _merge_ca_partners(
-        load_source(sources / REGISTRY_SOURCE, scalars="text"), partners, substitutions
+    registry = _resolve_registry_certificates(
+        _merge_ca_partners(
+            load_source(sources / REGISTRY_SOURCE, scalars="text"), partners, substitutions
+        ),
+        certificates,
     )
     state["ca-registry"] = state.get("ca-registry", 0) + 1
     snapshot = sign_registry_snapshot(

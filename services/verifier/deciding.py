@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from passerelle import JsonObject, JsonValue
+from passerelle._json import b64url_decode
 from passerelle.dcql import DcqlQuery, parse_dcql_query
 from passerelle.decision import (
     DecisionPolicy,
@@ -18,6 +19,8 @@ from passerelle.decision import (
     policy_for,
     presented_items,
 )
+from passerelle.jose import jwk_thumbprint, load_private_jwk
+from passerelle.mdoc import create_openid4vp_session_transcript
 from passerelle.oid4vp import AuthorizationResponse
 from passerelle.sd_jwt import KeyBindingCheck
 from passerelle.services.decision_inputs import gather_inputs
@@ -71,6 +74,23 @@ def _gathered(
     return inputs, nonce, audience
 
 
+def session_transcript(state: VerifierState, row: Row, *, nonce: str) -> bytes:
+    """The SessionTranscript this transaction's mdoc presentations must be bound to
+    (OpenID4VP 1.0 Appendix B.2.6), built from the verifier's own values: its client
+    id, the nonce, the response_uri, and with direct_post.jwt the SHA-256 JWK thumbprint
+    of the key the response was encrypted to."""
+    key = row.get("encryption_key")
+    thumbprint = None
+    if isinstance(key, dict):
+        thumbprint = b64url_decode(jwk_thumbprint(load_private_jwk(key).public_key()))
+    return create_openid4vp_session_transcript(
+        client_id=state.client_id,
+        nonce=nonce,
+        response_uri=f"{state.base}/response/{row['request_id']}",
+        jwk_thumbprint=thumbprint,
+    )
+
+
 def decide(state: VerifierState, row: Row, parsed: AuthorizationResponse) -> PresentationDecision:
     """The decision about ``parsed``, the response to the transaction ``row``."""
     now = state.clock()
@@ -83,6 +103,12 @@ def decide(state: VerifierState, row: Row, parsed: AuthorizationResponse) -> Pre
         state, row, parsed.vp_token, query, snapshot=snapshot, policy=policy, now=now
     )
     vp_token: dict[str, JsonValue] = {k: list(v) for k, v in parsed.vp_token.items()}
+    # Only an mdoc presentation is bound to a SessionTranscript (OpenID4VP 1.0 B.2.6).
+    transcript = (
+        session_transcript(state, row, nonce=str(row["nonce"]))
+        if any(c.format == "mso_mdoc" for c in query.credentials)
+        else None
+    )
 
     def under(rules: DecisionPolicy) -> PresentationDecision:
         return decide_presentation(
@@ -98,6 +124,7 @@ def decide(state: VerifierState, row: Row, parsed: AuthorizationResponse) -> Pre
             type_metadata=state.type_metadata,
             crosswalks=state.catalog.crosswalks,
             home_types=tuple(state.profile.home_types.values()),
+            session_transcript=transcript,
         )
 
     decision = under(policy)

@@ -18,7 +18,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from passerelle import JsonObject, PasserelleError, Reason
-from passerelle.decision import CredentialDecision, DecisionPolicy, PresentationDecision
+from passerelle.decision import (
+    CredentialDecision,
+    DecisionPolicy,
+    PresentationDecision,
+    unverified_mdoc,
+)
 from passerelle.jose import decode_unverified_jws, private_jwk
 from passerelle.oid4vp import PresentationState
 from passerelle.sd_jwt import parse_sd_jwt
@@ -46,7 +51,8 @@ class VerifierQuirk(enum.StrEnum):
     ACCEPT_REPLAY = "accept_replay"
     """A response to a finished transaction is processed again (single use, §14.1)."""
     ACCEPT_EXPIRED = "accept_expired"
-    """A credential past its ``exp`` is accepted (RFC 7519 §4.1.4)."""
+    """A credential past its ``exp`` (an mdoc past its MSO ``validUntil``) is accepted
+    (RFC 7519 §4.1.4; ISO/IEC 18013-5 §9.3.1)."""
     TRUST_ANY_ISSUER = "trust_any_issuer"
     """The trust lists are not asked: an ``x5c`` chain is anchored in its own top
     certificate, so any issuer is trusted (SD-JWT VC, issuer key validation)."""
@@ -70,6 +76,10 @@ class VerifierQuirk(enum.StrEnum):
     200 with ``redirect_uri`` in a JSON object (OpenID4VP §8.2)."""
     NO_SAME_DEVICE_REDIRECT = "no_same_device_redirect"
     """A same-device response is answered without ``redirect_uri`` (HAIP 1.0 §5.1)."""
+    IGNORE_MDOC_DEVICE_AUTH = "ignore_mdoc_device_auth"
+    """An mdoc's device signature is not held against it: a DeviceResponse signed over
+    another SessionTranscript, or by another key than the MSO's device key, is accepted
+    (ISO/IEC 18013-5 §9.1.3; OpenID4VP 1.0 Appendix B.2.6)."""
     FORGE_STATUS_TRACE = "forge_status_trace"
     """Status lists are never consulted (as ``skip_status``), and the result the test
     API reports says the status step passed: a self-report that must sway no verdict."""
@@ -112,6 +122,15 @@ def _unverified_issuer(presentation: str) -> tuple[str, list[str] | None, int | 
         [str(c) for c in x5c] if isinstance(x5c, list) else None,
         exp if isinstance(exp, int) and not isinstance(exp, bool) else None,
     )
+
+
+def _unverified_mdoc_until(presentation: str) -> datetime | None:
+    """An mdoc presentation's MSO validUntil, read WITHOUT verification (quirks only)."""
+    try:
+        document, _ = unverified_mdoc(presentation)
+    except PasserelleError:
+        return None
+    return document.validity.valid_until
 
 
 def _self_anchored(snapshot: TrustSnapshot, vct: str, top: x509.Certificate) -> TrustSnapshot:
@@ -176,6 +195,7 @@ class VerifierBehaviour:
     """The one key every transaction gets (quirk); None: a fresh key each."""
     redirect_in_json: bool = True
     same_device_redirect: bool = True
+    check_mdoc_device_auth: bool = True
 
     def request_object_headers(self) -> dict[str, str]:
         """The headers the Request Object is served with."""
@@ -289,26 +309,35 @@ class VerifierBehaviour:
         """A policy to decide again under, when the first decision must not stand: only
         an expired credential, refused as such, is decided again with a clock
         tolerance wide enough to reach back to its ``exp``."""
-        if self.check_expiry or decision.accepted or decision.reason != Reason.CREDENTIAL_EXPIRED:
+        expired = (Reason.CREDENTIAL_EXPIRED, Reason.MDOC_EXPIRED)
+        if self.check_expiry or decision.accepted or decision.reason not in expired:
             return None
         late = timedelta(0)
         for presentation in presentations:
             _, _, exp = _unverified_issuer(presentation)
             if exp is not None:
                 late = max(late, now - datetime.fromtimestamp(exp, tz=now.tzinfo))
+            until = _unverified_mdoc_until(presentation)
+            if until is not None:
+                late = max(late, now - until)
         return replace(policy, skew=policy.skew + late + timedelta(seconds=1))
 
     def overruled(self, decision: PresentationDecision) -> PresentationDecision:
         """The decision that stands: only a refusal for an issuer signature that does
-        not verify is turned into an acceptance, when that signature is not checked."""
-        if (
-            self.check_issuer_signature
-            or decision.accepted
-            or decision.reason != Reason.JWS_INVALID_SIGNATURE
-        ):
+        not verify is turned into an acceptance, when that signature is not checked (and
+        likewise an mdoc's device signature)."""
+        ignored = {
+            reason
+            for reason, checked in (
+                (Reason.JWS_INVALID_SIGNATURE, self.check_issuer_signature),
+                (Reason.MDOC_DEVICE_SIGNATURE_INVALID, self.check_mdoc_device_auth),
+            )
+            if not checked
+        }
+        if decision.accepted or decision.reason not in ignored:
             return decision
         credentials = {
-            qid: tuple(_signature_ignored(d) for d in decisions)
+            qid: tuple(_signature_ignored(d, ignored) for d in decisions)
             for qid, decisions in decision.credentials.items()
         }
         return replace(decision, accepted=True, reason=None, detail="", credentials=credentials)
@@ -332,12 +361,12 @@ class VerifierBehaviour:
         return result
 
 
-def _signature_ignored(decision: CredentialDecision) -> CredentialDecision:
-    if decision.accepted or decision.reason != Reason.JWS_INVALID_SIGNATURE:
+def _signature_ignored(decision: CredentialDecision, ignored: set[Reason]) -> CredentialDecision:
+    if decision.accepted or decision.reason not in ignored:
         return decision
     steps = tuple(
         replace(s, outcome=StepOutcome.PASSED, reason=None, detail="not verified (quirk)")
-        if s.step == "signature"
+        if s.reason in ignored
         else s
         for s in decision.steps
     )
@@ -366,4 +395,5 @@ def behaviour_for(quirks: Collection[VerifierQuirk]) -> VerifierBehaviour:
         else None,
         redirect_in_json=VerifierQuirk.HTTP_REDIRECT_ANSWER not in q,
         same_device_redirect=VerifierQuirk.NO_SAME_DEVICE_REDIRECT not in q,
+        check_mdoc_device_auth=VerifierQuirk.IGNORE_MDOC_DEVICE_AUTH not in q,
     )

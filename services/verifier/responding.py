@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import Response
 
-from passerelle import JsonObject, PasserelleError
+from passerelle import JsonObject, PasserelleError, Reason
 from passerelle._json import b64url_encode
 from passerelle.decision import decision_trace, refusal_of
 from passerelle.jose import load_private_jwk
@@ -177,7 +177,7 @@ def answer(state: VerifierState, rid: str, form: Mapping[str, str]) -> Response:
     if isinstance(parsed, AuthorizationError):
         result: JsonObject = {
             "accepted": False,
-            "reason": "oid4vp.wallet_error",
+            "reason": str(Reason.OID4VP_WALLET_ERROR),
             "detail": parsed.error,
         }
         code = _response_code(state, row)

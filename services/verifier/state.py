@@ -115,7 +115,11 @@ def build_state(
         ),
         status_cache=StatusListCache(max_ttl=timedelta(minutes=10)),
         catalog=catalog,
-        schemas={t.vct: t.validator for t in catalog.types.values()},
+        schemas={
+            **{t.vct: t.validator for t in catalog.types.values()},
+            # mdocs are judged by docType against the schema of their elements.
+            **{m.doctype: m.validator for m in catalog.mdoc_types.values()},
+        },
         type_metadata={t.vct: t.type_metadata for t in catalog.types.values()},
     )
 

@@ -32,6 +32,7 @@ from ..fetch import Fetcher, is_loopback_url, stack_fetch_policy
 from .api import api_router, offers_router, presentations_router
 from .holder import Holder, Presenter
 from .pages import pages_router
+from .provider import WalletProvider
 from .quirks import WalletQuirk, behaviour_for
 from .receive import IssuanceClient
 from .state import WalletState
@@ -76,6 +77,7 @@ def build_wallet_state(
             clock=clock,
             allow_insecure_loopback=loopback,
             behaviour=behaviour_for(quirks),
+            provider=WalletProvider.from_pki(pki),
         ),
     )
     presenter = Presenter(

@@ -51,6 +51,7 @@ from passerelle.vc import create_vp_jwt, did_jwk_from_key, did_jwk_key_id
 from ..decision_inputs import gather_inputs
 from ..fetch import Fetcher
 from .consent import apply_choices, consent_options, purpose_of, verifier_identity
+from .mdoc import mdoc_candidate, present_mdoc, retained_paths
 from .quirks import WalletBehaviour
 from .receive import IssuanceClient
 
@@ -85,6 +86,8 @@ class Holder:
 
     def __post_init__(self) -> None:
         self._schemas = {t.vct: t.validator for t in self.catalog.types.values()}
+        # mdocs are judged by docType against their elements' schema.
+        self._schemas.update({m.doctype: m.validator for m in self.catalog.mdoc_types.values()})
 
     def _id(self) -> str:
         return b64url_encode(self.random.token_bytes(12))
@@ -139,7 +142,11 @@ class Holder:
             outcome["decision_id"] = self.record("receive", outcome)
             return [outcome]
         for token, key in zip(received.credentials, keys, strict=True):
-            outcomes.append(self._keep(token, received.format, received.credential_issuer, key))
+            outcome = self._keep(token, received.format, received.credential_issuer, key)
+            if received.steps:
+                # What the HAIP flow did (DPoP, attestations, encryption), for traces.
+                outcome["issuance_steps"] = list(received.steps)
+            outcomes.append(outcome)
         return outcomes
 
     def _keep(self, token: str, fmt: str, issuer: str, key: PrivateKey) -> JsonObject:
@@ -246,7 +253,17 @@ class Presenter:
     def _candidates(self, held: Sequence[HeldCredential]) -> list[CandidateCredential]:
         out = []
         for c in held:
-            if c.format == "dc+sd-jwt":
+            if c.format == "mso_mdoc":
+                out.append(
+                    mdoc_candidate(
+                        credential_id=c.credential_id,
+                        doctype=c.credential_type,
+                        claims=c.claims,
+                        authority_keys=c.authority_keys,
+                        trust_tags=c.trust_tags,
+                    )
+                )
+            elif c.format == "dc+sd-jwt":
                 out.append(
                     CandidateCredential(
                         credential_id=c.credential_id,
@@ -373,6 +390,11 @@ class Presenter:
                         "credential_type": held[item.credential_id].credential_type,
                         "issuer": held[item.credential_id].issuer,
                         "disclose": [list(p) for p in item.disclose],
+                        **(
+                            {"intent_to_retain": retained}
+                            if (retained := retained_paths(query, query_id, item.disclose))
+                            else {}
+                        ),
                     }
                     for item in chosen
                 ]
@@ -533,6 +555,15 @@ class Presenter:
         request: AuthorizationRequest,
         now: datetime,
     ) -> str | JsonObject:
+        if credential.format == "mso_mdoc":
+            return present_mdoc(
+                credential.token,
+                claims=credential.claims,
+                holder_key=credential.holder_key,
+                disclose=disclose,
+                request=request,
+                behaviour=self.behaviour,
+            )
         signer = KeySigner(credential.holder_key)
         if credential.format == "dc+sd-jwt":
             return present_sd_jwt(

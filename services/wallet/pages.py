@@ -88,6 +88,8 @@ def _consent_view(
         {
             "id": query_id,
             "options": _options(catalog, query_id, item, options.get(query_id, []), by_id),
+            # An mdoc verifier says which elements it intends to keep (intent_to_retain).
+            "retained": [".".join(map(str, p)) for p in item.get("intent_to_retain", [])],
         }
         for query_id, items in plan.items()
         for item in items

@@ -97,6 +97,11 @@ class WalletQuirk(enum.StrEnum):
     """The response is encrypted with ``A256GCM`` whatever the Verifier's
     ``encrypted_response_enc_values_supported`` lists (OpenID4VP §8.3: the ``enc`` used
     is obtained from that parameter)."""
+    MDOC_TRANSCRIPT_WITHOUT_THUMBPRINT = "mdoc_transcript_without_thumbprint"
+    """An mdoc answering a ``direct_post.jwt`` request is signed over a SessionTranscript
+    whose jwkThumbprint is null, not the thumbprint of the key the response is encrypted
+    to (OpenID4VP 1.0 Appendix B.2.6.1: "the third element MUST be the JWK SHA-256
+    Thumbprint ... of the Verifier's public key used to encrypt the response")."""
     PARTIAL_CREDENTIAL_SETS = "partial_credential_sets"
     """When no option of a required credential set can be met, the Credential Queries
     that do match are answered anyway: a partial ``vp_token`` (OpenID4VP §6.4.2)."""
@@ -133,6 +138,7 @@ class WalletBehaviour:
     honour_response_enc: bool = True
     proof_with_nonce: bool = True
     echo_notification_id: bool = True
+    mdoc_bind_encryption_key: bool = True
     unknown_prefix_as: ClientIdPrefix | None = None
     """The prefix an unknown Client Identifier Prefix is read as (quirk only)."""
     batch_from_metadata: bool = False
@@ -375,6 +381,7 @@ def behaviour_for(quirks: Collection[WalletQuirk]) -> WalletBehaviour:
         honour_response_enc=WalletQuirk.IGNORE_RESPONSE_ENC not in q,
         proof_with_nonce=WalletQuirk.PROOF_WITHOUT_NONCE not in q,
         echo_notification_id=WalletQuirk.WRONG_NOTIFICATION_ID not in q,
+        mdoc_bind_encryption_key=WalletQuirk.MDOC_TRANSCRIPT_WITHOUT_THUMBPRINT not in q,
         unknown_prefix_as=ClientIdPrefix.X509_SAN_DNS
         if WalletQuirk.IGNORE_CLIENT_ID_PREFIX in q
         else None,

@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import httpx
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from passerelle import JsonObject, JsonValue, PasserelleError, RandomSource, Reason
 from passerelle._json import b64url_encode, parse_json_object
 from passerelle.jose import KeySigner, PrivateKey, public_jwk
@@ -33,6 +36,8 @@ from passerelle.oid4vci import (
 )
 
 from ..fetch import Fetcher
+from .haip import HaipSession
+from .provider import WalletProvider
 from .quirks import WalletBehaviour
 
 __all__ = ["IssuanceClient", "Received"]
@@ -49,6 +54,8 @@ class Received:
     credentials: tuple[str, ...]
     notification_id: str | None
     metadata: JsonObject
+    #: The HAIP steps taken (DPoP, wallet and key attestation, encryption), in order.
+    steps: tuple[str, ...] = ()
 
 
 def _fail(detail: str, reason: Reason = Reason.INPUT_MALFORMED) -> PasserelleError:
@@ -78,6 +85,9 @@ class IssuanceClient:
     redirect_uri: str = "http://127.0.0.1/wallet/callback"
     allow_insecure_loopback: bool = False
     behaviour: WalletBehaviour = field(default_factory=WalletBehaviour)
+    #: The wallet provider vouching for this wallet: with it, the wallet speaks HAIP
+    #: (DPoP, wallet and key attestations) wherever the issuer's metadata asks for it.
+    provider: WalletProvider | None = None
 
     def resolve_offer(self, offer: str) -> CredentialOffer:
         """An offer from a link (``openid-credential-offer://``, ``haip-vci://``), a URL of
@@ -113,41 +123,56 @@ class IssuanceClient:
         )
         as_url = metadata.authorization_servers[0] if metadata.authorization_servers else issuer
         as_metadata = self.fetcher.get_json(authorization_server_metadata_url(as_url))
+        session = self._session(as_metadata, raw)
         configuration_id = resolved.credential_configuration_ids[0]
         configuration = metadata.credential_configurations_supported[configuration_id]
         form, client_id = self._token_form(
-            resolved, as_metadata, configuration_id, tx_code=tx_code, persona=persona
+            resolved,
+            as_metadata,
+            configuration_id,
+            tx_code=tx_code,
+            persona=persona,
+            session=session,
         )
+        token_url = str(as_metadata["token_endpoint"])
         token = _json(
-            self.fetcher.request("POST", str(as_metadata["token_endpoint"]), data=form), "token"
+            self._send(session, "POST", token_url, what="token", data=form, auth=True), "token"
         )
-        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        access = str(token["access_token"])
+        kind = str(token.get("token_type", "Bearer"))
+        if session is not None and kind.lower() == "dpop":
+            session.steps.append("token: DPoP-bound access token (token_type DPoP, cnf.jkt)")
+        sealed = session.response_encryption() if session is not None else None
         body = self._credential_request(
             metadata,
             token,
             configuration_id,
             client_id,
             holder_keys(self.behaviour.proof_count(metadata.batch_size)),
+            session,
         )
-        answer = self.fetcher.request(
-            "POST", metadata.credential_endpoint, json=body, headers=headers
+        if sealed is not None:
+            body["credential_response_encryption"] = sealed[0]
+        answer = self._send(
+            session,
+            "POST",
+            metadata.credential_endpoint,
+            what="credential",
+            json=body,
+            token=(access, kind),
         )
-        result = self._await_deferred(metadata, _json(answer, "credential"), headers)
+        first = (
+            HaipSession.open_response(answer, sealed)
+            if sealed is not None and answer.status_code < 400
+            else _json(answer, "credential")
+        )
+        result = self._await_deferred(metadata, first, session, (access, kind))
         credentials = result.get("credentials")
         if not isinstance(credentials, list) or not credentials:
             raise _fail("the credential response holds no credentials")
         issued = tuple(str(c["credential"]) for c in credentials if isinstance(c, dict))
         notification = result.get("notification_id")
-        if notification is not None and metadata.notification_endpoint:
-            self.fetcher.request(
-                "POST",
-                metadata.notification_endpoint,
-                json={
-                    "notification_id": self.behaviour.notification_id(str(notification)),
-                    "event": "credential_accepted",
-                },
-                headers=headers,
-            )
+        self._notify(session, metadata, notification, (access, kind))
         return Received(
             credential_issuer=issuer,
             configuration_id=configuration_id,
@@ -155,7 +180,68 @@ class IssuanceClient:
             credentials=issued,
             notification_id=str(notification) if notification is not None else None,
             metadata=raw,
+            steps=tuple(session.steps) if session is not None else (),
         )
+
+    def _notify(
+        self,
+        session: HaipSession | None,
+        metadata: CredentialIssuerMetadata,
+        notification: JsonValue,
+        token: tuple[str, str],
+    ) -> None:
+        if notification is None or not metadata.notification_endpoint:
+            return
+        self._send(
+            session,
+            "POST",
+            metadata.notification_endpoint,
+            what="notification",
+            json={
+                "notification_id": self.behaviour.notification_id(str(notification)),
+                "event": "credential_accepted",
+            },
+            token=token,
+        )
+
+    def _session(self, as_metadata: JsonObject, issuer_metadata: JsonObject) -> HaipSession | None:
+        if self.provider is None:
+            return None
+        return HaipSession(
+            provider=self.provider,
+            fetcher=self.fetcher,
+            random=self.random,
+            clock=self.clock,
+            as_metadata=as_metadata,
+            issuer_metadata=issuer_metadata,
+        )
+
+    def _send(
+        self,
+        session: HaipSession | None,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        data: dict[str, str] | None = None,
+        json: JsonObject | None = None,
+        token: tuple[str, str] | None = None,
+        auth: bool = False,
+    ) -> httpx.Response:
+        """A request to the issuer, with DPoP and the wallet attestation when in use."""
+        if session is not None:
+            return session.send(
+                method,
+                url,
+                what=what,
+                authenticate=auth,
+                access_token=token[0] if token else None,
+                token_type=token[1] if token else "Bearer",
+                data=data,
+                json=json,
+            )
+        headers = {"Authorization": f"Bearer {token[0]}"} if token else None
+        return self.fetcher.request(method, url, data=data, json=json, headers=headers)
 
     def _token_form(
         self,
@@ -165,6 +251,7 @@ class IssuanceClient:
         *,
         tx_code: str | None,
         persona: str | None,
+        session: HaipSession | None = None,
     ) -> tuple[dict[str, str], str | None]:
         """The token request for the offer's grant, and the client id the proofs name
         (none for a pre-authorized code, which is redeemed anonymously)."""
@@ -181,7 +268,11 @@ class IssuanceClient:
             return form, None
         if grants is not None and grants.authorization_code is not None:
             form = self._authorize(
-                as_metadata, configuration_id, grants.authorization_code.issuer_state, persona
+                as_metadata,
+                configuration_id,
+                grants.authorization_code.issuer_state,
+                persona,
+                session,
             )
             return form, self.client_id
         raise _fail("the offer has no grant this wallet supports")
@@ -193,6 +284,7 @@ class IssuanceClient:
         configuration_id: str,
         client_id: str | None,
         keys: Sequence[PrivateKey],
+        session: HaipSession | None = None,
     ) -> JsonObject:
         """The credential request body: proofs of the holder keys over a fresh nonce."""
         nonce = None
@@ -200,6 +292,13 @@ class IssuanceClient:
             nonce = str(
                 _json(self.fetcher.request("POST", metadata.nonce_endpoint), "nonce")["c_nonce"]
             )
+        attested = (
+            session.attest_keys(
+                [k for k in keys if isinstance(k, ec.EllipticCurvePrivateKey)], nonce
+            )
+            if session is not None and all(isinstance(k, ec.EllipticCurvePrivateKey) for k in keys)
+            else None
+        )
         proofs: list[JsonValue] = [
             create_jwt_proof(
                 signer=KeySigner(key),
@@ -208,6 +307,7 @@ class IssuanceClient:
                 nonce=self.behaviour.proof_nonce(nonce),
                 now=self.clock(),
                 client_id=client_id,
+                key_attestation=attested,
             )
             for key in keys
         ]
@@ -222,7 +322,11 @@ class IssuanceClient:
         return body
 
     def _await_deferred(
-        self, metadata: CredentialIssuerMetadata, result: JsonObject, headers: dict[str, str]
+        self,
+        metadata: CredentialIssuerMetadata,
+        result: JsonObject,
+        session: HaipSession | None,
+        token: tuple[str, str],
     ) -> JsonObject:
         """Poll the deferred endpoint until the credentials come, within a bound."""
         deadline = time.monotonic() + DEFERRED_WAIT_SECONDS
@@ -235,11 +339,13 @@ class IssuanceClient:
                 raise _fail("deferred issuance did not complete")
             time.sleep(float(result.get("interval", 1)))  # type: ignore[arg-type]
             result = _json(
-                self.fetcher.request(
+                self._send(
+                    session,
                     "POST",
                     metadata.deferred_credential_endpoint,
+                    what="deferred credential",
                     json={"transaction_id": result["transaction_id"]},
-                    headers=headers,
+                    token=token,
                 ),
                 "deferred credential",
             )
@@ -251,6 +357,7 @@ class IssuanceClient:
         configuration_id: str,
         issuer_state: str | None,
         persona: str | None,
+        session: HaipSession | None = None,
     ) -> dict[str, str]:
         verifier = b64url_encode(self.random.token_bytes(32))
         challenge = (
@@ -273,12 +380,13 @@ class IssuanceClient:
         }
         if issuer_state:
             request["issuer_state"] = issuer_state
+        par_url = str(as_metadata["pushed_authorization_request_endpoint"])
         par = _json(
-            self.fetcher.request(
-                "POST", str(as_metadata["pushed_authorization_request_endpoint"]), data=request
-            ),
+            self._send(session, "POST", par_url, what="PAR", data=request, auth=True),
             "pushed authorization request",
         )
+        if session is not None:
+            session.steps.append("PAR: pushed authorization request with PKCE S256 accepted")
         if persona is None:
             raise _fail("the authorization code flow needs a persona for the mock login")
         authorize = str(as_metadata["authorization_endpoint"])

@@ -19,8 +19,10 @@ from passerelle.services.trust.build import build_with_pki
 class Stack(StackClient):
     """The scenario client, with the assertions tests want on every step."""
 
-    def receive(self, issuer: str, config: str, persona: str) -> dict[str, Any]:
-        outcome = super().receive(issuer, config, persona)
+    def receive(
+        self, issuer: str, config: str, persona: str, *, grant: str | None = None
+    ) -> dict[str, Any]:
+        outcome = super().receive(issuer, config, persona, grant=grant)
         assert outcome["accepted"], outcome
         return outcome
 

@@ -15,8 +15,19 @@ def _run(stack: Stack, verifier: str, policy: str, **options: object) -> tuple[d
     return wallet, stack.result(verifier, made["transaction_id"])
 
 
-def test_scenario_1_eu_pid_to_canadian_verifier(stack: Stack) -> None:
+def test_scenario_1_the_age_check_declines_a_minor_and_accepts_an_adult(stack: Stack) -> None:
+    # Zoé, born 2009-03-05, is 17: her PID says age_equal_or_over.18 = false, and the
+    # policy asks for true (OpenID4VP §6.3: "the Wallet SHOULD return the claim only if
+    # the type and value of the claim both match exactly for at least one of the
+    # elements in the array"). Holding nothing else, the wallet declines as a whole.
     stack.receive("eu-issuer", "eu-pid-sd-jwt", "zoe-lefevre-dubois")
+    wallet, result = _run(stack, "ca-verifier", "age-and-name")
+    assert wallet["accepted"] is False, wallet
+    assert wallet["reason"] == "dcql.no_match"
+    assert wallet["wire_error"] == "access_denied"
+    assert result["state"] == "failed", result
+
+    stack.receive("eu-issuer", "eu-pid-sd-jwt", "bjoern-mueller")
     wallet, result = _run(stack, "ca-verifier", "age-and-name")
     assert wallet["accepted"], wallet
     assert result["state"] == "verified", result
@@ -24,6 +35,8 @@ def test_scenario_1_eu_pid_to_canadian_verifier(stack: Stack) -> None:
     assert decision["accepted"] is True
     claims = decision["claims"]["pid"][0]
     assert set(claims) >= {"given_name", "family_name", "age_equal_or_over"}
+    assert claims["given_name"] == "Björn"
+    assert claims["age_equal_or_over"] == {"18": True}
     # Minimal disclosure: nothing beyond what was asked was revealed.
     assert "birthdate" not in claims
     assert "address" not in claims
@@ -140,7 +153,7 @@ def test_scenario_4_conformity_only_within_the_recognised_scope(stack: Stack) ->
 
 
 def test_request_uri_method_post_carries_the_wallet_nonce(stack: Stack) -> None:
-    stack.receive("eu-issuer", "eu-pid-sd-jwt", "zoe-lefevre-dubois")
+    stack.receive("eu-issuer", "eu-pid-sd-jwt", "bjoern-mueller")
     made = stack.transaction("ca-verifier", "age-and-name", request_uri_method="post")
     assert "request_uri_method=post" in made["request_url"]
     wallet = stack.present(made["request_url"])

@@ -8,6 +8,8 @@ version metadata, DSP messages and Credential Service queries all go over https.
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
 import ssl
 import subprocess
@@ -18,13 +20,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from passerelle.cli._stack import running_stack
+from passerelle.cli._stack import running_stack, stack_verify
 from passerelle.dcp import did_web_to_url
 from passerelle.services.launcher import DATASPACE_ROLES, ROLES
 from passerelle.services.scenarios import (
     DATA_RECEIVED,
     DATASPACE_SCENARIOS,
     DataspaceClient,
+    backchannel_headers,
     free_ports,
     play_dataspace,
     stack_hosts,
@@ -86,6 +89,80 @@ def _connectors_work(
         assert credential["trust"]["issuer"].startswith(f"{scheme}://127.0.0.1:")
 
 
+def _passerelle(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*PASSERELLE, *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "COLUMNS": "100"},
+    )
+
+
+def _commands_find_the_running_stack(
+    data_dir: Path, tmp_path: Path, urls: dict[str, str], *, tls: bool
+) -> None:
+    # A second `up` on the same data directory says so, in one line, and starts nothing.
+    again = _passerelle("up", "--data-dir", str(data_dir))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.count("\n") == 1, again.stdout + again.stderr
+    assert "already running" in again.stdout
+    assert "Traceback" not in again.stderr
+    assert "address already in use" not in again.stdout + again.stderr
+
+    # The demo plays against this stack (not a second one), the minor refused at the
+    # age check and the adult accepted, its scenarios numbered in order.
+    report = tmp_path / "demo.json"
+    demo = _passerelle("demo", "--data-dir", str(data_dir), "--report", str(report))
+    assert demo.returncode == 0, demo.stdout[-4000:] + demo.stderr[-4000:]
+    assert f"using the stack `passerelle up` runs on {data_dir}" in demo.stdout
+    assert "starting a fresh one" not in demo.stdout
+    played = json.loads(report.read_text())
+    numbers = [s["number"] for s in played["scenarios"] + played["dataspace"]]
+    assert numbers == list(range(1, len(numbers) + 1))
+    adult, minor = played["scenarios"][:2]
+    assert adult["outcome"] == "accepted"
+    assert minor["outcome"] == "dcql.no_match"
+    assert minor["disclosed"] is None
+    assert "1. EU PID of an adult" in demo.stdout
+    assert "2. EU PID of a 17-year-old" in demo.stdout
+    assert '"cnf"' not in demo.stdout  # no attestation dumped after "disclosed only"
+    # What the demo received is in this stack's wallet.
+    held = httpx.get(
+        f"{urls['wallet']}/api/credentials",
+        headers=backchannel_headers(data_dir, "wallet"),
+        verify=stack_verify(data_dir),
+        timeout=60,
+    ).json()
+    assert any(c["credential_type"] == "urn:eudi:pid:1" for c in held)
+
+    if tls:
+        return
+    # The conformance suite too; --quiet prints the counts and the report's path only.
+    out = tmp_path / "conformance"
+    run = _passerelle(
+        "conformance",
+        "run",
+        "--data-dir",
+        str(data_dir),
+        "--quiet",
+        "--plan",
+        "trust-list",
+        "--report",
+        str(out),
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    lines = run.stdout.splitlines()
+    assert len(lines) == 2, run.stdout
+    assert re.fullmatch(
+        r"\d+ passed, \d+ failed, \d+ warning, \d+ skipped, \d+ error; 0 unexpected", lines[0]
+    )
+    assert lines[1] == f"HTML report: {out / 'report.html'}"
+    tested = json.loads((out / "report.json").read_text())["targets"]
+    assert {t["url"] for t in tested.values()} & set(urls.values())  # this stack, not another
+
+
 @pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
 def test_up_serves_every_role_and_stops_cleanly_on_ctrl_c(tmp_path: Path, tls: bool) -> None:
     data_dir = tmp_path / "data"
@@ -118,6 +195,7 @@ def test_up_serves_every_role_and_stops_cleanly_on_ctrl_c(tmp_path: Path, tls: b
             health = httpx.get(f"{url}/health", verify=verify, timeout=60).json()
             assert health["transport"] == scheme, role
         _connectors_work(state["urls"], data_dir, verify, tls=tls)
+        _commands_find_the_running_stack(data_dir, tmp_path, state["urls"], tls=tls)
     finally:
         process.send_signal(signal.SIGINT)
         try:

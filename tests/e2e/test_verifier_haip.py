@@ -245,7 +245,7 @@ def test_the_wallet_page_sends_the_browser_to_the_redirect_uri(
         f"{stack.urls['wallet']}/present", params={"request": made["request_url"]}, timeout=120
     )
     assert review.status_code == 200, review.text
-    pending = re.search(r"action='/present/([^']+)'", review.text)
+    pending = re.search(r"action=[\"']/present/([^\"']+)[\"']", review.text)
     assert pending is not None
     answer = httpx.post(
         f"{stack.urls['wallet']}/present/{pending.group(1)}",

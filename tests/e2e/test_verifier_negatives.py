@@ -73,10 +73,11 @@ def _pid(
     vct: str = PID,
     signer_name: str = "eu-pid-provider",
     not_before: datetime | None = None,
+    claims: dict[str, Any] | None = None,
 ) -> str:
     pki = load_pki(stack.data_dir)
     return issue_sd_jwt_vc(
-        PID_CLAIMS,
+        claims or PID_CLAIMS,
         vct=vct,
         signer=pki.signer(signer_name),
         random=SecretsRandom(),
@@ -121,6 +122,21 @@ def test_an_honest_presentation_of_a_crafted_pid_is_accepted(stack: Stack) -> No
     status, result = _send(stack, attempt, "pid", _honest(stack, attempt, holder))
     assert status == 200, result
     assert result["state"] == "verified"
+
+
+def test_a_minor_shown_anyway_is_refused_at_the_age_check(stack: Stack) -> None:
+    # The policy asks age_equal_or_over.18 with values [true] (OpenID4VP §6.3). A wallet
+    # that ignores it and shows false does not answer the query: "If the Wallet cannot
+    # deliver all non-optional Credentials requested by the Verifier according to these
+    # rules, it MUST NOT return any Credential(s)" (§6.4.1), so the verifier refuses.
+    holder = ec.generate_private_key(ec.SECP256R1())
+    attempt = _open(stack, "age-and-name")
+    minor = _pid(stack, holder, claims={**PID_CLAIMS, "age_equal_or_over": {"18": False}})
+    shown = present_sd_jwt(minor, disclose=PID_PATHS, key_binding=_bind(holder, attempt))
+    status, result = _send(stack, attempt, "pid", shown)
+    assert status == 400, result
+    assert result["result"]["accepted"] is False
+    assert result["result"]["reason"] == "dcql.claim_value_mismatch", result["result"]
 
 
 def _tampered(stack: Stack, attempt: Attempt, holder: ec.EllipticCurvePrivateKey) -> str:

@@ -89,7 +89,7 @@ def test_reloading_the_consent_page_shows_the_verifiers_own_answer(stack: Stack)
     assert again.status_code == 400
     assert "oid4vp.session_transition_invalid" in again.text
     assert "jws.malformed" not in again.text
-    assert "already answered, or its link was already opened" in again.text
+    assert "already answered or has expired, or its link was already opened" in again.text
     assert 'id="back"' in again.text
     _no_repr(again.text)
 

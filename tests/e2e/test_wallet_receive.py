@@ -42,17 +42,31 @@ def test_wallet_accepts_trusted_credentials(
     assert any(c["credential_id"] == outcome["credential_id"] for c in held)
 
 
-def test_wallet_runs_the_authorization_code_flow(stack: Stack) -> None:
-    made = _offer(
-        stack, "ca-issuer", "ca-person-sd-jwt", "rajinder-dhillon", grant="authorization_code"
-    )
+@pytest.mark.parametrize(
+    ("issuer", "config", "persona"),
+    [
+        ("ca-issuer", "ca-person-sd-jwt", "rajinder-dhillon"),
+        ("eu-issuer", "eu-pid-sd-jwt", "zoe-lefevre-dubois"),
+    ],
+)
+def test_wallet_runs_the_authorization_code_flow(
+    stack: Stack, issuer: str, config: str, persona: str
+) -> None:
+    made = _offer(stack, issuer, config, persona, grant="authorization_code")
     answer = httpx.post(
         f"{stack.urls['wallet']}/api/offers",
-        json={"offer": made["credential_offer_uri"], "persona": "rajinder-dhillon"},
+        json={"offer": made["credential_offer_uri"], "persona": persona},
         timeout=120,
     )
     outcome = answer.json()["outcomes"][0]
     assert outcome["accepted"], outcome
+    steps = " | ".join(outcome.get("issuance_steps", []))
+    if issuer == "eu-issuer":
+        # The EU code grant is HAIP's: every step shows in what the wallet reports.
+        for step in ("wallet attestation", "PAR", "DPoP nonce", "DPoP-bound", "key attestation"):
+            assert step in steps, steps
+        assert "encrypted credential response" in steps
+        assert "credential request encrypted" in steps
 
 
 def test_wallet_refuses_with_a_reason_and_keeps_the_refusal(stack: Stack) -> None:

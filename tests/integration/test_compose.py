@@ -3,9 +3,11 @@ schema, consistent with the launcher, and every service's command, run as a loca
 process with its compose environment, becomes healthy.
 
 What a local process cannot have is the compose network: the ``*.passerelle.localhost``
-aliases and the ``postgres`` host. So two values of the compose environment are replaced,
-and only those: ``PASSERELLE_HOSTS`` (the same roles on free loopback ports) and the
-host of ``PASSERELLE_STORE`` (this machine's PostgreSQL, tables under a fresh prefix).
+aliases and the ``postgres`` host; nor the image's file system. So three values of the
+compose environment are replaced, and only those: ``PASSERELLE_HOSTS`` (the same roles on
+free loopback ports), the host of ``PASSERELLE_STORE`` (this machine's PostgreSQL, tables
+under a fresh prefix) and ``PASSERELLE_TRUST_SOURCES`` (the checkout's ``trust_lists/``,
+which the image holds a copy of, with ``partners/`` mounted from the checkout).
 """
 
 from __future__ import annotations
@@ -66,7 +68,15 @@ def test_every_role_is_a_service_reachable_under_one_name_inside_and_out() -> No
         assert url == f"http://{host}:{port}"
         # Inside its container a service listens on every interface.
         assert service["command"] == ["serve", role, "--host", "0.0.0.0", "--port", port]  # noqa: S104
-        assert service["ports"] == [f"{port}:{port}"]  # published as itself
+        # Published as itself, on the host's loopback only: not to the network.
+        assert service["ports"] == [f"127.0.0.1:{port}:{port}"]
+        # Partners join by a file in trust_lists/partners/, without rebuilding the image.
+        sources = env["PASSERELLE_TRUST_SOURCES"]
+        assert f"./trust_lists/partners:{sources}/partners:ro" in service["volumes"]
+        if role != "trust":
+            assert service["depends_on"]["trust"]["condition"] == "service_healthy"
+        else:
+            assert "trust" not in service["depends_on"]
         assert host in service["networks"]["default"]["aliases"]
         assert f"127.0.0.1:{port}/health" in " ".join(service["healthcheck"]["test"])
         assert service["depends_on"]["init"]["condition"] == "service_completed_successfully"
@@ -85,6 +95,7 @@ def _local_env(
         for role in ROLES
     )
     env["PASSERELLE_STORE"] = f"{PG_URL}?prefix={prefix}"
+    env["PASSERELLE_TRUST_SOURCES"] = str(ROOT / "trust_lists")
     return env
 
 

@@ -95,7 +95,7 @@ def _answer(wallet: dict[str, Any]) -> dict[str, Any]:
 def test_trust_service_down_with_nothing_cached_is_our_outage(stack: Stack) -> None:
     stack.start("trust", "eu-issuer", "wallet", "ca-verifier")
     client = stack.client()
-    assert client.receive("eu-issuer", "eu-pid-sd-jwt", "zoe-lefevre-dubois")["accepted"]
+    assert client.receive("eu-issuer", "eu-pid-sd-jwt", "bjoern-mueller")["accepted"]
     # The wallet has its lists; the verifier has never fetched any.
     stack.stop("trust")
     wallet, tid = _present(client, "ca-verifier", "age-and-name")
@@ -209,7 +209,7 @@ def test_a_forged_list_fails_closed_and_is_blamed_on_the_trust_service(stack: St
 def test_status_host_down_fails_closed_unless_the_policy_relaxes_it(stack: Stack) -> None:
     stack.start("trust", "eu-issuer", "wallet", "ca-verifier")
     client = stack.client()
-    assert client.receive("eu-issuer", "eu-pid-sd-jwt", "zoe-lefevre-dubois")["accepted"]
+    assert client.receive("eu-issuer", "eu-pid-sd-jwt", "bjoern-mueller")["accepted"]
     # The EU issuer serves its own status list; the verifier has never fetched it.
     stack.stop("eu-issuer")
 

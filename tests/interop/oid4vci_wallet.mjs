@@ -25,6 +25,14 @@
 // Common options: "clientId" (default "passerelle-interop-wallet"), "configurationId"
 // (default: the offer's first), "notify" (default true: send credential_accepted to the
 // notification endpoint), "deferredTimeoutSeconds" (default 30).
+// HAIP (authorization code only): "haip": {"attester": {"jwk" (private), "x5c", "iss"},
+// "instanceJwk" (private), "dpopJwk" (private)} makes the library authenticate the
+// client with a wallet attestation it creates itself (`createClientAttestationJwt`,
+// `clientAuthenticationClientAttestationJwt`: OAuth-Client-Attestation and -PoP at PAR
+// and token), bind the tokens with DPoP (the `dpop` options, nonces as the server hands
+// them out) and put a key attestation it creates (`createKeyAttestationJwt`) in the key
+// proof's header. The answer then adds "haip": {"tokenType", "dpopNonceUsed",
+// "keyAttestation"}.
 // Extra, non-default cases: "anonymous" (pre-authorized only; default false:
 // `clientAuthenticationAnonymous`, no client_id at the token endpoint), "proofIss"
 // (default false: the key proof carries `iss` = client_id), "allowInsecureUrls" (default
@@ -39,13 +47,16 @@ import {
   Oauth2Client,
   Oauth2ClientErrorResponseError,
   clientAuthenticationAnonymous,
+  clientAuthenticationClientAttestationJwt,
   clientAuthenticationNone,
+  createClientAttestationJwt,
   setGlobalConfig,
 } from "@openid4vc/oauth2";
 import {
   Openid4vciClient,
   Openid4vciRetrieveCredentialsError,
   Openid4vciSendNotificationError,
+  createKeyAttestationJwt,
   determineAuthorizationServerForCredentialOffer,
   extractScopesForCredentialConfigurationIds,
 } from "@openid4vc/openid4vci";
@@ -66,20 +77,27 @@ function holderKey(request) {
 
 // --- callbacks ---------------------------------------------------------------------------
 
-// The library only ever asks us to sign key proofs here (no DPoP, no client
+// Without "haip" the library only ever asks us to sign key proofs (no DPoP, no client
 // attestation): refuse anything but the holder key so a library change cannot make
-// the harness sign with a key it was not meant to.
-function signJwtWith(holderJwk) {
-  const holderPublic = publicPart(holderJwk);
+// the harness sign with a key it was not meant to. With "haip", the DPoP and wallet
+// instance keys (method "jwk") and the wallet provider's key (method "x5c") too.
+function signJwtWith(holderJwk, haip) {
+  const jwkKeys = [holderJwk, ...(haip ? [haip.dpopJwk, haip.instanceJwk] : [])];
   return async (signer, { header, payload }) => {
-    if (signer.method !== "jwk") {
-      throw new Error(`harness: asked to sign with signer method ${signer.method}; only "jwk" is wired up`);
-    }
     if (signer.alg !== ES256) throw new Error(`harness: asked to sign with ${signer.alg}; only ES256 is wired up`);
-    const asked = await calculateJwkThumbprint(publicPart(signer.publicJwk));
-    const ours = await calculateJwkThumbprint(holderPublic);
-    if (asked !== ours) throw new Error("harness: asked to sign with a key that is not the holder key");
-    const key = await importJWK(holderJwk, ES256);
+    let privateJwk;
+    if (signer.method === "x5c" && haip) {
+      privateJwk = haip.attester.jwk;
+    } else if (signer.method === "jwk") {
+      const asked = await calculateJwkThumbprint(publicPart(signer.publicJwk));
+      for (const candidate of jwkKeys) {
+        if ((await calculateJwkThumbprint(publicPart(candidate))) === asked) privateJwk = candidate;
+      }
+      if (!privateJwk) throw new Error("harness: asked to sign with a key that is not one of the wallet's");
+    } else {
+      throw new Error(`harness: asked to sign with signer method ${signer.method}; it is not wired up`);
+    }
+    const key = await importJWK(privateJwk, ES256);
     const jwt = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
       .setProtectedHeader(header)
       .sign(key);
@@ -93,12 +111,12 @@ function clientIdOf(request) {
   return request.clientId === undefined ? DEFAULT_CLIENT_ID : requireString(request.clientId, "clientId");
 }
 
-function callbacks({ holderJwk, clientId, anonymous }) {
+function callbacks({ holderJwk, clientId, anonymous, haip }) {
   return {
     fetch: (input, init) => globalThis.fetch(input, init),
     hash,
     generateRandom,
-    signJwt: signJwtWith(holderJwk),
+    signJwt: signJwtWith(holderJwk, haip),
     // The default: a public client (RFC 6749 §2.1), client_id in the body, no secret.
     // `anonymous` is the extra case of OpenID4VCI 1.0 §6.1 ("authentication of the
     // Client is OPTIONAL" for the pre-authorized grant): nothing identifies the client.
@@ -163,8 +181,25 @@ async function retrieveDeferred(client, options, workarounds) {
   }
 }
 
-async function obtainCredential(client, { request, issuerMetadata, configurationId, accessToken, clientId }) {
+async function obtainCredential(client, { request, issuerMetadata, configurationId, accessToken, clientId, haip, dpop }) {
   const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
+  let keyAttestationJwt;
+  if (haip) {
+    // OpenID4VCI 1.0 Appendix D: the wallet provider attests the holder key; with a
+    // nonce endpoint its `nonce` is the c_nonce (F.1), and `exp` is needed in a jwt proof.
+    const now = new Date();
+    keyAttestationJwt = await createKeyAttestationJwt({
+      callbacks: { hash, generateRandom, signJwt: signJwtWith(request.holderJwk, haip) },
+      signer: { method: "x5c", alg: ES256, x5c: haip.attester.x5c },
+      attestedKeys: [publicPart(request.holderJwk)],
+      nonce,
+      issuedAt: now,
+      expiresAt: new Date(now.getTime() + 600 * 1000),
+      keyStorage: ["iso_18045_basic"],
+      userAuthentication: ["iso_18045_basic"],
+      use: "proof_type.jwt",
+    });
+  }
   // The library's default proof has no `iss`; `proofIss` is the extra case that names
   // the client (OpenID4VCI 1.0 Appendix F.1 allows both for an identified client).
   const { jwt } = await client.createCredentialRequestJwtProof({
@@ -174,13 +209,17 @@ async function obtainCredential(client, { request, issuerMetadata, configuration
     nonce,
     issuedAt: new Date(),
     ...(request.proofIss === true ? { clientId } : {}),
+    ...(keyAttestationJwt ? { keyAttestationJwt } : {}),
   });
-  const { credentialResponse } = await client.retrieveCredentials({
+  const retrieved = await client.retrieveCredentials({
     issuerMetadata,
     credentialConfigurationId: configurationId,
     proofs: { jwt: [jwt] },
     accessToken,
+    ...(dpop ? { dpop } : {}),
   });
+  const { credentialResponse } = retrieved;
+  if (dpop && retrieved.dpop?.nonce) dpop = { ...dpop, nonce: retrieved.dpop.nonce };
 
   let credentials = credentialResponse.credentials;
   let notificationId = credentialResponse.notification_id;
@@ -212,6 +251,7 @@ async function obtainCredential(client, { request, issuerMetadata, configuration
       issuerMetadata,
       accessToken,
       notification: { notificationId, event: "credential_accepted" },
+      ...(dpop ? { dpop } : {}),
     });
     notified = true;
   }
@@ -228,6 +268,7 @@ async function obtainCredential(client, { request, issuerMetadata, configuration
     proofHeader: proof.header,
     proofPayload: proof.payload,
     workarounds,
+    keyAttestation: keyAttestationJwt !== undefined,
   };
 }
 
@@ -295,7 +336,25 @@ async function opAuthorizationCode(request) {
   const clientId = clientIdOf(request);
   const redirectUri = requireString(request.redirectUri, "redirectUri");
   const persona = requireString(request.persona, "persona");
-  const cbs = callbacks({ holderJwk: request.holderJwk, clientId });
+  const haip = request.haip === undefined ? undefined : haipKeys(request.haip);
+  const cbs = callbacks({ holderJwk: request.holderJwk, clientId, haip });
+  let dpop;
+  if (haip) {
+    // The wallet attestation, made by the library as the wallet provider would, then
+    // presented by its client-attestation authentication at PAR and token.
+    const now = new Date();
+    const clientAttestationJwt = await createClientAttestationJwt({
+      callbacks: cbs,
+      signer: { method: "x5c", alg: ES256, x5c: haip.attester.x5c },
+      issuer: haip.attester.iss,
+      clientId,
+      confirmation: { jwk: publicPart(haip.instanceJwk) },
+      issuedAt: now,
+      expiresAt: new Date(now.getTime() + 3600 * 1000),
+    });
+    cbs.clientAuthentication = clientAuthenticationClientAttestationJwt({ clientAttestationJwt, callbacks: cbs });
+    dpop = { signer: { method: "jwk", alg: ES256, publicJwk: publicPart(haip.dpopJwk) } };
+  }
   const client = new Openid4vciClient({ callbacks: cbs });
   const { offer, issuerMetadata, configurationId } = await resolve(client, request);
   const grant = offer.grants?.authorization_code;
@@ -316,7 +375,7 @@ async function opAuthorizationCode(request) {
   // Oauth2Client directly rather than Openid4vciClient.createAuthorizationRequestUrlFromOffer:
   // the convenience method drops `state` (0.4.6). The same PAR + PKCE code runs either way.
   const oauth2 = new Oauth2Client({ callbacks: cbs });
-  const { authorizationRequestUrl, pkce } = await oauth2.createAuthorizationRequestUrl({
+  const authorization = await oauth2.createAuthorizationRequestUrl({
     authorizationServerMetadata,
     clientId,
     redirectUri,
@@ -324,7 +383,10 @@ async function opAuthorizationCode(request) {
     state,
     resource: issuerMetadata.credentialIssuer.credential_issuer,
     additionalRequestPayload: grant.issuer_state ? { issuer_state: grant.issuer_state } : {},
+    ...(dpop ? { dpop } : {}),
   });
+  const { authorizationRequestUrl, pkce } = authorization;
+  if (dpop && authorization.dpop?.nonce) dpop = { ...dpop, nonce: authorization.dpop.nonce };
   if (!pkce) {
     throw new Error("harness: the authorization server metadata has no code_challenge_methods_supported, so the library sent no PKCE challenge");
   }
@@ -340,19 +402,24 @@ async function opAuthorizationCode(request) {
     });
   }
   if (authorizationResponse.state !== state) throw new Error("harness: state in the authorization response does not match");
-  const { accessTokenResponse } = await client.retrieveAuthorizationCodeAccessTokenFromOffer({
+  const tokens = await client.retrieveAuthorizationCodeAccessTokenFromOffer({
     credentialOffer: offer,
     issuerMetadata,
     authorizationCode: authorizationResponse.code,
     pkceCodeVerifier: pkce.codeVerifier,
     redirectUri,
+    ...(dpop ? { dpop } : {}),
   });
+  const { accessTokenResponse } = tokens;
+  if (dpop && tokens.dpop?.nonce) dpop = { ...dpop, nonce: tokens.dpop.nonce };
   const result = await obtainCredential(client, {
     request,
     issuerMetadata,
     configurationId,
     accessToken: accessTokenResponse.access_token,
     clientId,
+    haip,
+    dpop,
   });
   return {
     ...result,
@@ -364,6 +431,19 @@ async function opAuthorizationCode(request) {
       pkceMethod: pkce.codeChallengeMethod,
       usedPar: new URL(authorizationRequestUrl).searchParams.has("request_uri"),
     },
+    ...(haip
+      ? { haip: { tokenType: accessTokenResponse.token_type, dpopNonceUsed: Boolean(dpop?.nonce), keyAttestation: result.keyAttestation } }
+      : {}),
+  };
+}
+
+function haipKeys(raw) {
+  const haip = requireObject(raw, "haip");
+  const attester = requireObject(haip.attester, "haip.attester");
+  return {
+    attester: { jwk: requireObject(attester.jwk, "haip.attester.jwk"), x5c: attester.x5c, iss: requireString(attester.iss, "haip.attester.iss") },
+    instanceJwk: requireObject(haip.instanceJwk, "haip.instanceJwk"),
+    dpopJwk: requireObject(haip.dpopJwk, "haip.dpopJwk"),
   };
 }
 

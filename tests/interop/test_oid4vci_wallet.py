@@ -570,8 +570,21 @@ def test_authorization_code_with_par_and_pkce(
     }
     if proof_iss:
         request["proofIss"] = True
+    haip = _haip_metadata(world, case)
+    if haip:
+        request["haip"] = _haip_keys(world)
     code, answer = run_wallet(request, ca_file=world.ca_file)
     assert code == 0, answer
+    if haip:
+        # The EU code grant is HAIP's: the library authenticated with its wallet
+        # attestation, got a DPoP-bound token with the server's nonce, and attested
+        # the holder key; our issuer accepted each (or the flow would have stopped).
+        assert answer["haip"] == {
+            "tokenType": "DPoP",
+            "dpopNonceUsed": True,
+            "keyAttestation": True,
+        }
+        assert "key_attestation" in answer["proofHeader"]  # type: ignore[operator]
     authorization = answer["authorization"]
     assert isinstance(authorization, dict)
     assert authorization["usedPar"] is True
@@ -583,6 +596,27 @@ def test_authorization_code_with_par_and_pkce(
     assert isinstance(payload, dict)
     assert payload.get("iss") == (DEFAULT_CLIENT_ID if proof_iss else None)
     verify_with_both(world, case, _only_credential(answer, case), holder)
+
+
+def _haip_metadata(world: World, case: Case) -> bool:
+    server = world.http.get(
+        f"{world.bases[case.profile]}/.well-known/oauth-authorization-server"
+    ).json()
+    return "attest_jwt_client_auth" in server["token_endpoint_auth_methods_supported"]
+
+
+def _haip_keys(world: World) -> JsonObject:
+    """The wallet provider's signing key and x5c (its CA is on the EU list of wallet
+    providers the issuer loads), and fresh wallet instance and DPoP keys."""
+    return {
+        "attester": {
+            "jwk": private_jwk(world.pki.private_key("wallet-provider")),
+            "x5c": list[JsonValue](world.pki.x5c("wallet-provider")),
+            "iss": world.pki.hosts["wallet"],
+        },
+        "instanceJwk": private_jwk(ec.generate_private_key(ec.SECP256R1())),
+        "dpopJwk": private_jwk(ec.generate_private_key(ec.SECP256R1())),
+    }
 
 
 def test_deferred_issuance_is_polled_to_the_end(

@@ -154,3 +154,9 @@ def test_the_one_command_bench_runs_every_section(tmp_path: Path) -> None:
     text = markdown.read_text(encoding="utf-8")
     assert "| target | figure | limit | before | after | met |" in text
     assert "Quick mode" in text
+
+
+def test_mdoc_bench_writes_ratios_to_its_floor(tmp_path: Path) -> None:
+    report = _run_bench("bench.bench_mdoc", tmp_path / "mdoc.json", "--quick")
+    assert set(report["seconds"]) >= {"floor", "ours"}
+    assert _is_number(report["ratio_to_floor"]["ours"])

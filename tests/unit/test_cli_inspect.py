@@ -134,3 +134,78 @@ def test_unreadable_key_is_a_usage_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.pem"
     bad.write_text("not a key")
     assert runner.invoke(app, ["inspect", "x", "--key", str(bad)]).exit_code == 2
+
+
+def test_x5c_certificates_are_decoded_with_dates(issued) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, ["inspect", str(issued["token"]), "--json", "--at", AT])
+    [leaf] = json.loads(result.output)["certificates"]
+    assert "EU PID Provider" in leaf["subject"]
+    assert leaf["issuer"] != leaf["subject"]
+    assert leaf["state"] == "valid"
+    assert leaf["not_after"].endswith(" UTC")
+    shown = runner.invoke(app, ["inspect", str(issued["token"]), "--at", AT])
+    assert "x5c certificates" in shown.output
+    assert "validity valid: issued " in shown.output
+
+
+def test_status_of_a_token_without_a_status_list_is_said(issued) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, ["inspect", str(issued["token"]), "--json", "--status"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["status"] == {
+        "checked": False,
+        "detail": "the token names no status list",
+    }
+
+
+@pytest.mark.parametrize(("value", "name", "code"), [(0, "VALID", 0), (1, "INVALID", 1)])
+def test_status_is_read_from_the_list_and_verified_with_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: int, name: str, code: int
+) -> None:
+    from passerelle.cli._inspect import InspectOptions, check_token_status, describe_token
+    from passerelle.jose import load_public_jwk
+    from passerelle.status_list import create_status_list, create_status_list_token, with_status
+
+    issuer = ec.generate_private_key(ec.SECP256R1())
+    uri = "https://issuer.example/status/1"
+    token = issue_sd_jwt_vc(
+        {"given_name": "Zoé"},
+        vct="urn:eudi:pid:1",
+        signer=KeySigner(issuer),
+        random=SeededRandom(),
+        now=NOW,
+        disclosable=[("given_name",)],
+        valid_for=timedelta(days=30),
+        status={"status_list": {"idx": 5, "uri": uri}},
+    )
+    listed = create_status_list_token(
+        with_status(create_status_list(bits=1, size=16), 5, value),
+        uri=uri,
+        signer=KeySigner(issuer),
+        now=NOW,
+        ttl=None,
+        valid_for=timedelta(days=1),
+    )
+    fetched: list[str] = []
+
+    def fetch(address: str) -> str:
+        fetched.append(address)
+        return listed
+
+    key = load_public_jwk(public_jwk(issuer))
+    options = InspectOptions(now=NOW, key=key)
+    status = check_token_status(describe_token(token, options), options, fetch)
+    assert fetched == [uri]
+    assert status == {"uri": uri, "idx": 5, "checked": True, "verified": True, "value": name}
+    # A list signed by another key is not believed.
+    stranger = InspectOptions(now=NOW, key=ec.generate_private_key(ec.SECP256R1()).public_key())
+    refused = check_token_status(describe_token(token, stranger), stranger, fetch)
+    assert refused["checked"] is False
+    assert refused["reason"] == "jws.invalid_signature"
+    # The command: exit 1 when the entry is not valid (revoked here), 0 when it is.
+    monkeypatch.setattr("passerelle.cli._fetch_status_list", fetch)
+    jwk = tmp_path / "issuer.jwk"
+    jwk.write_text(json.dumps(public_jwk(issuer)))
+    at = ["--at", AT, "--key", str(jwk), "--status"]
+    shown = runner.invoke(app, ["inspect", token, *at])
+    assert shown.exit_code == code, shown.output
+    assert f"status {name} in {uri} index 5 (verified list)" in shown.output

@@ -46,7 +46,10 @@ ROOTS = (
     "eu-wrpac-provider-ca",
     "ca-registry-operator-ca",
     "conformance-lab-ca",
+    "wallet-provider-ca",
     "tls-ca",
+    "eu-pid-iaca",
+    "ca-mdl-iaca",
 )
 LEAVES = {
     "eu-lote-operator": "eu-lote-operator-ca",
@@ -56,14 +59,19 @@ LEAVES = {
     "ca-verifier-access": "eu-wrpac-provider-ca",
     "ca-registry-operator": "ca-registry-operator-ca",
     "conformance-lab": "conformance-lab-ca",
+    "wallet-provider": "wallet-provider-ca",
     "tls-server": "tls-ca",
+    "eu-pid-mdoc-signer": "eu-pid-iaca",
+    "ca-mdl-signer": "ca-mdl-iaca",
 }
+MDOC_SIGNERS = ("eu-pid-mdoc-signer", "ca-mdl-signer")
 SIGNING_LEAVES = (
     "eu-lote-operator",
     "eu-pid-provider",
     "eu-pubeaa-provider",
     "ca-registry-operator",
     "conformance-lab",
+    "wallet-provider",
 )
 DID_KEYS = (
     "ca-dataspace-sme",
@@ -658,7 +666,12 @@ def test_the_operators_can_sign_the_trust_lists(pki: Pki, tmp_path: Path) -> Non
         substitutions={},
         now=NOW,
     )
-    assert set(result.lists) == {"pid-providers", "pubeaa-providers", "wrpac-providers"}
+    assert set(result.lists) == {
+        "pid-providers",
+        "pubeaa-providers",
+        "wrpac-providers",
+        "wallet-providers",
+    }
     assert result.registry.is_file()
 
 

@@ -8,9 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
+from passerelle import PasserelleError
 from passerelle.services.openapi import PAR_FORM
 
 from ..grants import issue_code, login_personas, push_authorization
+from ..haip import refusal
 from ..pages import login_page
 from ..state import IssuerDep
 
@@ -20,7 +22,11 @@ router = APIRouter(tags=["authorization"])
 @router.post("/par", status_code=201, openapi_extra=PAR_FORM)
 async def par(state: IssuerDep, request: Request) -> JSONResponse:
     form = {k: str(v) for k, v in (await request.form()).items()}
-    return state.no_store(push_authorization(state, form), 201)
+    try:
+        body = push_authorization(state, form, request)
+    except PasserelleError as exc:
+        return refusal(state.haip, exc, at_resource_server=False)
+    return state.no_store(body, 201)
 
 
 @router.get("/authorize", response_class=HTMLResponse)

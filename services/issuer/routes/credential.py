@@ -6,27 +6,41 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
+from passerelle import PasserelleError
 from passerelle.oid4vci import parse_deferred_request, parse_notification_request
 from passerelle.services.openapi import CREDENTIAL_REQUEST, CREDENTIAL_RESPONSES
 
-from ..issuance import bearer, notify, redeem_deferred, request_credential
-from ..state import IssuerDep
+from ..haip import read_credential_body, refusal, response_encryption
+from ..issuance import bearer, notify, redeem_deferred, request_credential, sealed
+from ..state import IssuerDep, IssuerState
 
 router = APIRouter(tags=["credential"])
 
 
 @router.post("/credential", openapi_extra=CREDENTIAL_REQUEST, responses=CREDENTIAL_RESPONSES)
-def credential(
+async def credential(
     state: IssuerDep,
     request: Request,
-    body: dict[str, Any],
     authorization: Annotated[str | None, Header()] = None,
-) -> JSONResponse:
-    grant = bearer(state, request, authorization)
-    answer, status_code = request_credential(state, grant, body)
-    return state.no_store(answer, status_code)
+) -> Response:
+    raw = await request.body()
+    content_type = request.headers.get("content-type", "")
+    return await run_in_threadpool(_credential, state, request, content_type, raw)
+
+
+def _credential(state: IssuerState, request: Request, content_type: str, raw: bytes) -> Response:
+    try:
+        # The body first, as FastAPI would: a malformed request is that, token or not.
+        body, encrypted = read_credential_body(state.haip, content_type, raw)
+        grant = bearer(state, request)
+        # Before anything is issued: an unusable key is invalid_encryption_parameters.
+        encryption = response_encryption(state.metadata, body, request_was_encrypted=encrypted)
+        answer, status_code = request_credential(state, grant, body)
+    except PasserelleError as exc:
+        return refusal(state.haip, exc, at_resource_server=True)
+    return sealed(state, answer, status_code, encryption)
 
 
 @router.post("/deferred_credential", responses=CREDENTIAL_RESPONSES)
@@ -35,10 +49,13 @@ def deferred(
     request: Request,
     body: dict[str, Any],
     authorization: Annotated[str | None, Header()] = None,
-) -> JSONResponse:
-    bearer(state, request, authorization)
-    answer, status_code = redeem_deferred(state, parse_deferred_request(body).transaction_id)
-    return state.no_store(answer, status_code)
+) -> Response:
+    try:
+        bearer(state, request)
+        answer, status_code = redeem_deferred(state, parse_deferred_request(body).transaction_id)
+    except PasserelleError as exc:
+        return refusal(state.haip, exc, at_resource_server=True)
+    return sealed(state, answer, status_code, None)
 
 
 @router.post("/notification", status_code=204)
@@ -48,7 +65,10 @@ def notification(
     body: dict[str, Any],
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
-    bearer(state, request, authorization)
+    try:
+        bearer(state, request)
+    except PasserelleError as exc:
+        return refusal(state.haip, exc, at_resource_server=True)
     notice = parse_notification_request(body)
     notify(state, notice.notification_id, notice.event)
     return Response(status_code=204)

@@ -7,15 +7,12 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from passerelle.oid4vci import make_c_nonce, nonce_response, parse_token_request
+from passerelle import PasserelleError
+from passerelle.oid4vci import make_c_nonce, nonce_response
 from passerelle.services.openapi import NONCE_RESPONSES, TOKEN_FORM, TOKEN_RESPONSES
 
-from ..grants import (
-    PRE_AUTHORIZED_GRANT,
-    issue_access_token,
-    redeem_authorization_code,
-    redeem_pre_authorized_code,
-)
+from ..grants import exchange_token
+from ..haip import nonce_headers, refusal
 from ..state import IssuerDep
 
 router = APIRouter(tags=["token"])
@@ -26,13 +23,13 @@ NONCE_LIFETIME = timedelta(minutes=5)
 @router.post("/token", openapi_extra=TOKEN_FORM, responses=TOKEN_RESPONSES)
 async def token(state: IssuerDep, request: Request) -> JSONResponse:
     form = {k: str(v) for k, v in (await request.form()).items()}
-    req = parse_token_request(form)
-    now = state.now()
-    if req.grant_type == PRE_AUTHORIZED_GRANT:
-        entry = redeem_pre_authorized_code(state, req, now)
-    else:
-        entry = redeem_authorization_code(state, req, now)
-    return state.no_store(issue_access_token(state, req, entry, now))
+    try:
+        body = exchange_token(state, request, form)
+    except PasserelleError as exc:
+        return refusal(state.haip, exc, at_resource_server=False)
+    answer = state.no_store(body)
+    answer.headers.update(nonce_headers(state.haip))
+    return answer
 
 
 @router.post("/nonce", responses=NONCE_RESPONSES)

@@ -1,0 +1,568 @@
+"""The issuer plan, HAIP 1.0 part: wallet attestation at the token endpoint and
+DPoP-bound access tokens at the credential endpoint.
+
+Each check applies where the issuer's authorization server metadata says the feature
+is in use (``attest_jwt_client_auth`` among ``token_endpoint_auth_methods_supported``,
+``dpop_signing_alg_values_supported``); elsewhere it is skipped. DPoP-bound tokens are
+obtained through the pre-authorized offer of the targets file's adapter, with a DPoP
+proof at the token endpoint (RFC 9449 §5): an issuer that binds no token that way
+leaves the credential-endpoint checks skipped, not failed. Every check starts from its
+own offer, DPoP key and token; server nonces (``DPoP-Nonce``, §8) are taken as the
+issuer hands them out, so that a refusal is about the one fault the check plants.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from passerelle.jose import KeySigner, public_jwk
+from passerelle.oauth import (
+    AUTH_METHOD,
+    create_client_attestation,
+    create_client_attestation_pop,
+    create_dpop_proof,
+)
+from passerelle.oid4vci import PRE_AUTHORIZED_CODE_GRANT, create_key_attestation
+from passerelle.services.runtime import SecretsRandom
+
+from .._context import CheckContext
+from .._holder import (
+    IssuerEndpoints,
+    access_token,
+    discover,
+    fresh_nonce,
+    key_proof,
+    new_holder_key,
+    request_offer,
+    target_configurations,
+)
+from .._model import CheckFailed, CheckSkipped, Requirement, Severity
+from .._presenting import suite_pki
+from .._registry import check, expect
+
+__all__: list[str] = []
+
+PLAN = "issuer"
+_RANDOM = SecretsRandom()
+_DPOP_URL = "https://www.rfc-editor.org/rfc/rfc9449"
+_VCI_URL = "https://openid.net/specs/openid-4-verifiable-credential-issuance-1_0.html"
+#: What a refused DPoP presentation may be answered with (RFC 9449 §7.1, §8, §9).
+_DPOP_REFUSALS = ("invalid_dpop_proof", "invalid_token", "use_dpop_nonce", "invalid_request")
+
+
+def _dpop_req(section: str, text: str) -> Requirement:
+    return Requirement(
+        spec="RFC 9449", section=section, text=text, link=f"{_DPOP_URL}#section-{section}"
+    )
+
+
+_ALWAYS_VALIDATE = "To validate a DPoP proof, the receiving server MUST ensure the following: … "
+
+
+# --- shared steps -----------------------------------------------------------------------------
+
+
+def _endpoints(ctx: CheckContext) -> IssuerEndpoints:
+    return ctx.shared(f"issuer:endpoints:{ctx.target.name}", lambda: discover(ctx, ctx.target))
+
+
+def _require(endpoints: IssuerEndpoints, *, attestation: bool = False, dpop: bool = False) -> None:
+    server = endpoints.authorization_server
+    if attestation and AUTH_METHOD not in (
+        server.get("token_endpoint_auth_methods_supported") or ()
+    ):
+        raise CheckSkipped(f"the authorization server does not offer {AUTH_METHOD}")
+    if dpop and not server.get("dpop_signing_alg_values_supported"):
+        raise CheckSkipped(
+            "the authorization server metadata has no dpop_signing_alg_values_supported"
+        )
+
+
+def _error_of(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) else None
+
+
+def _needs_nonce(response: httpx.Response) -> bool:
+    return response.status_code in (400, 401) and (
+        _error_of(response) == "use_dpop_nonce"
+        or 'error="use_dpop_nonce"' in response.headers.get("www-authenticate", "")
+    )
+
+
+@dataclass(slots=True)
+class _Dpop:
+    """A wallet's DPoP key and the last nonce the server gave it."""
+
+    key: ec.EllipticCurvePrivateKey = field(
+        default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
+    )
+    nonce: str | None = None
+
+    def proof(self, ctx: CheckContext, method: str, url: str, *, token: str | None = None) -> str:
+        return create_dpop_proof(
+            signer=KeySigner(self.key),
+            public_key_jwk=public_jwk(self.key),
+            method=method,
+            url=url,
+            now=ctx.now(),
+            random=_RANDOM,
+            access_token=token,
+            nonce=self.nonce,
+        )
+
+    def learn(self, response: httpx.Response) -> None:
+        nonce = response.headers.get("dpop-nonce")
+        if nonce:
+            self.nonce = nonce
+
+
+def _token_call(
+    ctx: CheckContext,
+    endpoints: IssuerEndpoints,
+    form: dict[str, str],
+    dpop: _Dpop,
+    extra: Any = None,
+) -> httpx.Response:
+    """A token request with a DPoP proof (and ``extra()`` headers, made afresh for each
+    attempt), retried once with the server's nonce when it asks for one (§8)."""
+    response = httpx.Response(500)
+    for _ in range(2):
+        headers = {"DPoP": dpop.proof(ctx, "POST", endpoints.token_endpoint)}
+        if extra is not None:
+            headers.update(extra())
+        response = ctx.http.post(endpoints.token_endpoint, data=form, headers=headers)
+        dpop.learn(response)
+        if not _needs_nonce(response):
+            break
+    return response
+
+
+@dataclass(frozen=True, slots=True)
+class _Bound:
+    endpoints: IssuerEndpoints
+    configuration: str
+    token: str
+    dpop: _Dpop
+
+
+def _first_configuration(ctx: CheckContext, endpoints: IssuerEndpoints) -> tuple[str, str]:
+    known = endpoints.metadata.get("credential_configurations_supported") or {}
+    for cid, persona in target_configurations(ctx.target):
+        if cid in known:
+            return cid, persona
+    raise CheckSkipped(f"the targets file lists no configuration {ctx.target.name} publishes")
+
+
+def _bound_token(ctx: CheckContext) -> _Bound:
+    """A fresh DPoP-bound access token from a pre-authorized offer (§5)."""
+    endpoints = _endpoints(ctx)
+    _require(endpoints, dpop=True)
+    cid, persona = _first_configuration(ctx, endpoints)
+    dpop = _Dpop()
+    try:
+        offer = request_offer(ctx, ctx.target, cid, persona)
+    except CheckFailed as exc:
+        raise CheckSkipped(f"the honest steps before this negative failed: {exc.message}") from exc
+    form = {
+        "grant_type": PRE_AUTHORIZED_CODE_GRANT,
+        "pre-authorized_code": offer.pre_authorized_code,
+    }
+    if offer.tx_code is not None:
+        form["tx_code"] = offer.tx_code
+    response = _token_call(ctx, endpoints, form, dpop)
+    if response.status_code != 200:
+        raise CheckSkipped(
+            f"a token request with a DPoP proof answered HTTP {response.status_code}: "
+            "no DPoP-bound token to test with"
+        )
+    body = ctx.json_object(response, "token response")
+    if str(body.get("token_type", "")).lower() != "dpop":
+        raise CheckSkipped("the issuer bound no token to the DPoP proof (token_type is not DPoP)")
+    return _Bound(
+        endpoints=endpoints, configuration=cid, token=str(body["access_token"]), dpop=dpop
+    )
+
+
+def _body(ctx: CheckContext, bound: _Bound) -> dict[str, Any]:
+    """An honest credential request: a fresh key, the current c_nonce."""
+    endpoints = bound.endpoints
+    proof = key_proof(
+        new_holder_key(),
+        audience=endpoints.credential_issuer,
+        nonce=fresh_nonce(ctx, endpoints),
+        now=ctx.now(),
+    )
+    return {"credential_configuration_id": bound.configuration, "proofs": {"jwt": [proof]}}
+
+
+def _present(
+    ctx: CheckContext, bound: _Bound, *, scheme: str = "DPoP", proof: str | None
+) -> httpx.Response:
+    headers = {"Authorization": f"{scheme} {bound.token}"}
+    if proof is not None:
+        headers["DPoP"] = proof
+    response = ctx.http.post(
+        bound.endpoints.credential_endpoint, json=_body(ctx, bound), headers=headers
+    )
+    bound.dpop.learn(response)
+    return response
+
+
+def _honest(ctx: CheckContext, bound: _Bound) -> str:
+    """A correct DPoP proof for the credential endpoint, with the current nonce."""
+    return bound.dpop.proof(ctx, "POST", bound.endpoints.credential_endpoint, token=bound.token)
+
+
+def _expect_refused(response: httpx.Response, what: str) -> None:
+    expect(
+        400 <= response.status_code < 500,
+        f"{what} was not refused: HTTP {response.status_code}",
+        status=response.status_code,
+    )
+    error = _error_of(response) or response.headers.get("www-authenticate", "")
+    expect(
+        any(code in error for code in _DPOP_REFUSALS),
+        f"{what}: refused without a DPoP or token error ({error!r})",
+        error=error,
+    )
+
+
+# --- wallet attestation at the token endpoint ---------------------------------------------
+
+
+def _code_form() -> dict[str, str]:
+    # A code the issuer never issued: client authentication comes first (RFC 6749
+    # §3.2.1), so the answer is about the client, whatever the grant.
+    return {
+        "grant_type": "authorization_code",
+        "code": secrets.token_urlsafe(24),
+        "redirect_uri": "http://127.0.0.1/conformance-callback",
+        "code_verifier": secrets.token_urlsafe(48),
+        "client_id": "passerelle-conformance-wallet",
+    }
+
+
+def _expect_invalid_client(response: httpx.Response, what: str) -> None:
+    expect(
+        response.status_code in (400, 401),
+        f"{what}: expected HTTP 400 or 401 with invalid_client, got {response.status_code}",
+        status=response.status_code,
+    )
+    got = _error_of(response)
+    expect(got == "invalid_client", f"{what}: expected invalid_client, got {got!r}", error=got)
+
+
+@check(
+    "ISS-HAIP-01",
+    "A token request without a wallet attestation is refused with invalid_client",
+    plan=PLAN,
+    catches=("issuer:skip_client_attestation",),
+    requirement=Requirement(
+        spec="RFC 6749",
+        section="5.2",
+        text="error: REQUIRED. A single ASCII [USASCII] error code from the following: … "
+        "invalid_client: Client authentication failed (e.g., unknown client, no client "
+        "authentication included, or unsupported authentication method).",
+        link="https://www.rfc-editor.org/rfc/rfc6749#section-5.2",
+    ),
+)
+def _token_without_attestation(ctx: CheckContext) -> None:
+    endpoints = _endpoints(ctx)
+    _require(endpoints, attestation=True)
+    response = _token_call(ctx, endpoints, _code_form(), _Dpop())
+    _expect_invalid_client(response, "a token request with no OAuth-Client-Attestation")
+
+
+@check(
+    "ISS-HAIP-02",
+    "A token request whose wallet attestation signature does not verify is refused",
+    plan=PLAN,
+    oidf="oid4vci-1_0-issuer-fail-invalid-client-attestation-signature",
+    catches=("issuer:skip_client_attestation",),
+    requirement=Requirement(
+        spec="OpenID4VCI 1.0",
+        section="Appendix E",
+        text="The Authorization Server MUST verify that the Wallet Attestation is signed by an "
+        "issuer that the Credential Issuer trusts for this purpose.",
+        link=f"{_VCI_URL}#appendix-E",
+    ),
+)
+def _token_with_forged_attestation(ctx: CheckContext) -> None:
+    endpoints = _endpoints(ctx)
+    _require(endpoints, attestation=True)
+    pki = suite_pki(ctx)
+    instance = ec.generate_private_key(ec.SECP256R1())
+    form = _code_form()
+
+    def forged() -> dict[str, str]:
+        # The listed wallet provider's certificate in x5c, and a signature by another key.
+        now = ctx.now()
+        return {
+            "OAuth-Client-Attestation": create_client_attestation(
+                signer=KeySigner(ec.generate_private_key(ec.SECP256R1())),
+                x5c=pki.x5c("wallet-provider"),
+                issuer=pki.hosts.get("wallet", "https://wallet.invalid"),
+                client_id=form["client_id"],
+                instance_jwk=public_jwk(instance),
+                now=now,
+                lifetime=timedelta(minutes=10),
+            ),
+            "OAuth-Client-Attestation-PoP": create_client_attestation_pop(
+                signer=KeySigner(instance),
+                client_id=form["client_id"],
+                authorization_server=str(endpoints.authorization_server.get("issuer")),
+                now=now,
+                random=_RANDOM,
+            ),
+        }
+
+    response = _token_call(ctx, endpoints, form, _Dpop(), forged)
+    _expect_invalid_client(response, "a token request with a forged wallet attestation")
+
+
+# --- DPoP at the credential endpoint -------------------------------------------------------
+
+
+@check(
+    "ISS-HAIP-03",
+    "A DPoP-bound access token presented as a bearer token is refused",
+    plan=PLAN,
+    catches=("issuer:accept_dpop_token_as_bearer",),
+    requirement=_dpop_req(
+        "7.2",
+        "such a protected resource MUST reject a DPoP-bound access token received as a bearer "
+        "token per [RFC6750]",
+    ),
+)
+def _bound_token_as_bearer(ctx: CheckContext) -> None:
+    bound = _bound_token(ctx)
+    response = _present(ctx, bound, scheme="Bearer", proof=None)
+    _expect_refused(response, "a DPoP-bound token sent as a Bearer token")
+
+
+@check(
+    "ISS-HAIP-04",
+    "A DPoP proof sent a second time is refused",
+    plan=PLAN,
+    severity=Severity.RECOMMENDED,
+    catches=("issuer:accept_replayed_dpop_proof",),
+    requirement=_dpop_req(
+        "11.1",
+        "In the context of the target URI, servers can store the jti value of each DPoP proof "
+        "for the time window in which the respective DPoP proof JWT would be accepted to "
+        "prevent multiple uses of the same DPoP proof. HTTP requests to the same URI for which "
+        "the jti value has been seen before would be declined.",
+    ),
+)
+def _replayed_proof(ctx: CheckContext) -> None:
+    bound = _bound_token(ctx)
+    proof = _honest(ctx, bound)
+    first = _present(ctx, bound, proof=proof)
+    if _needs_nonce(first):
+        proof = _honest(ctx, bound)
+        first = _present(ctx, bound, proof=proof)
+    if first.status_code != 200:
+        raise CheckSkipped(
+            f"the honest DPoP request before the replay answered {first.status_code}"
+        )
+    _expect_refused(_present(ctx, bound, proof=proof), "the same DPoP proof sent again")
+
+
+@check(
+    "ISS-HAIP-05",
+    "The DPoP scheme without a DPoP proof is refused",
+    plan=PLAN,
+    catches=("issuer:accept_dpop_scheme_without_proof",),
+    requirement=_dpop_req(
+        "7.1",
+        "a resource server MUST check that a DPoP proof was also received in the DPoP header field",
+    ),
+)
+def _scheme_without_proof(ctx: CheckContext) -> None:
+    bound = _bound_token(ctx)
+    _expect_refused(_present(ctx, bound, proof=None), "Authorization: DPoP with no DPoP header")
+
+
+@check(
+    "ISS-HAIP-06",
+    "A DPoP proof for another method or URI is refused",
+    plan=PLAN,
+    catches=("issuer:ignore_dpop_htm_htu",),
+    requirement=_dpop_req(
+        "4.3",
+        _ALWAYS_VALIDATE + "The htm claim matches the HTTP method of the current request. "
+        "The htu claim matches the HTTP URI value for the HTTP request in which the JWT was "
+        "received, ignoring any query and fragment parts.",
+    ),
+)
+def _wrong_htm_htu(ctx: CheckContext) -> None:
+    bound = _bound_token(ctx)
+    url = bound.endpoints.credential_endpoint
+    wrong_method = bound.dpop.proof(ctx, "PUT", url, token=bound.token)
+    _expect_refused(_present(ctx, bound, proof=wrong_method), "a DPoP proof with htm PUT")
+    other = bound.endpoints.token_endpoint
+    wrong_uri = bound.dpop.proof(ctx, "POST", other, token=bound.token)
+    _expect_refused(_present(ctx, bound, proof=wrong_uri), f"a DPoP proof with htu {other}")
+
+
+@check(
+    "ISS-HAIP-07",
+    "A DPoP proof whose ath is not the access token's hash is refused",
+    plan=PLAN,
+    catches=("issuer:ignore_dpop_ath",),
+    requirement=_dpop_req(
+        "4.3",
+        _ALWAYS_VALIDATE + "If presented to a protected resource in conjunction with an access "
+        "token, ensure that the value of the ath claim equals the hash of that access token",
+    ),
+)
+def _ath_mismatch(ctx: CheckContext) -> None:
+    bound = _bound_token(ctx)
+    url = bound.endpoints.credential_endpoint
+    proof = bound.dpop.proof(ctx, "POST", url, token=secrets.token_urlsafe(32))
+    _expect_refused(_present(ctx, bound, proof=proof), "a DPoP proof for another access token")
+
+
+# --- what HAIP 1.0 asks of an issuer's authorization server --------------------------------
+
+_HAIP_COMMIT = "c396894fa628763d5575d9f12f80f8f9f4773067"
+_HAIP = (
+    f"https://github.com/openid/oid4vc-haip/blob/{_HAIP_COMMIT}/"
+    "openid4vc-high-assurance-interoperability-profile-1_0.md"
+)
+#: The HAIP profile of the targets file: an EU issuer claims HAIP 1.0.
+_HAIP_PROFILES = ("eu-haip",)
+
+
+@check(
+    "ISS-HAIP-08",
+    "HAIP: the authorization server issues DPoP-bound access tokens",
+    plan=PLAN,
+    profiles=_HAIP_PROFILES,
+    requirement=Requirement(
+        spec="OpenID4VC HAIP 1.0",
+        section="4 (draft 04 text)",
+        text="Both the Wallet and the Credential Issuer: … MUST support sender-constrained "
+        "tokens using the mechanism defined in [RFC9449].",
+        link=f"{_HAIP}#L125",
+    ),
+)
+def _haip_dpop(ctx: CheckContext) -> None:
+    endpoints = _endpoints(ctx)
+    algs = endpoints.authorization_server.get("dpop_signing_alg_values_supported")
+    expect(
+        isinstance(algs, list) and "ES256" in algs,
+        f"dpop_signing_alg_values_supported is {algs!r}: RFC 9449 §5.1 metadata with ES256 "
+        "(HAIP's algorithm) is missing",
+    )
+    try:
+        _bound_token(ctx)
+    except CheckSkipped as exc:
+        raise CheckFailed(f"no DPoP-bound token could be obtained: {exc.message}") from exc
+
+
+@check(
+    "ISS-HAIP-09",
+    "HAIP: the authorization server requires pushed authorization requests",
+    plan=PLAN,
+    profiles=_HAIP_PROFILES,
+    requirement=Requirement(
+        spec="OpenID4VC HAIP 1.0",
+        section="4.3 (draft 04 text)",
+        text="MUST use Pushed Authorization Requests (PAR) [RFC9126] to send the Authorization "
+        "Request.",
+        link=f"{_HAIP}#L148",
+    ),
+)
+def _haip_par(ctx: CheckContext) -> None:
+    server = _endpoints(ctx).authorization_server
+    expect(
+        isinstance(server.get("pushed_authorization_request_endpoint"), str),
+        "the authorization server metadata has no pushed_authorization_request_endpoint",
+    )
+    # RFC 9126 §5: with this member true, the server accepts authorization requests only
+    # through PAR, which is how an issuer holds every wallet to HAIP's rule.
+    expect(
+        server.get("require_pushed_authorization_requests") is True,
+        "require_pushed_authorization_requests is not true: authorization requests may bypass PAR",
+    )
+
+
+# --- key attestations (OpenID4VCI 1.0 Appendix D, F.3) ---------------------------------------
+
+
+@check(
+    "ISS-HAIP-10",
+    "An attestation proof whose key attestation signature does not verify is refused",
+    plan=PLAN,
+    oidf="oid4vci-1_0-issuer-fail-invalid-key-attestation-signature",
+    catches=("issuer:ignore_key_attestation_signature",),
+    requirement=Requirement(
+        spec="OpenID4VCI 1.0",
+        section="§8.3.1.2",
+        text="For errors related to the Credential Request's payload, such as issues with "
+        "`type`, `format`, `proofs`, encryption parameters, or if the request is denied, the "
+        "specific error codes from this section MUST be used instead of the generic "
+        "`invalid_request` parameter defined in Section 3.1 of [RFC6750]. … `invalid_proof`: "
+        "The `proofs` parameter in the Credential Request is invalid: (1) if the field is "
+        "missing, or (2) one of the provided key proofs is invalid, or (3) if at least one of "
+        "the key proofs does not contain a `c_nonce` value (refer to Section 7.2).",
+        link=f"{_VCI_URL}#credential-request-errors",
+    ),
+)
+def _forged_key_attestation(ctx: CheckContext) -> None:
+    endpoints = _endpoints(ctx)
+    configs = endpoints.metadata.get("credential_configurations_supported") or {}
+    cid, persona = _first_configuration(ctx, endpoints)
+    proof_types = (configs.get(cid) or {}).get("proof_types_supported") or {}
+    if "attestation" not in proof_types:
+        raise CheckSkipped(f"{cid} offers no attestation proof type")
+    pki = suite_pki(ctx)
+    bound = _token(ctx, endpoints, cid, persona)
+    holder = new_holder_key()
+    now = ctx.now()
+    # The listed wallet provider's certificate in x5c, and a signature by another key.
+    forged = create_key_attestation(
+        signer=KeySigner(ec.generate_private_key(ec.SECP256R1())),
+        x5c=pki.x5c("wallet-provider"),
+        attested_keys=[public_jwk(holder)],
+        now=now,
+        expires_at=now + timedelta(minutes=10),
+        nonce=fresh_nonce(ctx, endpoints),
+    )
+    body = {"credential_configuration_id": cid, "proofs": {"attestation": [forged]}}
+    headers = {"Authorization": f"{bound[1]} {bound[0].token}"}
+    if bound[1] == "DPoP":
+        headers["DPoP"] = _honest(ctx, bound[0])
+    response = ctx.http.post(endpoints.credential_endpoint, json=body, headers=headers)
+    expect(
+        response.status_code == 400 and _error_of(response) == "invalid_proof",
+        f"a forged key attestation: expected HTTP 400 invalid_proof, got HTTP "
+        f"{response.status_code} {_error_of(response)!r}",
+        status=response.status_code,
+    )
+
+
+def _token(
+    ctx: CheckContext, endpoints: IssuerEndpoints, cid: str, persona: str
+) -> tuple[_Bound, str]:
+    """An access token for ``cid``: DPoP-bound where the issuer offers DPoP, else bearer."""
+    if endpoints.authorization_server.get("dpop_signing_alg_values_supported"):
+        return _bound_token(ctx), "DPoP"
+    try:
+        offer = request_offer(ctx, ctx.target, cid, persona)
+        token = access_token(ctx, endpoints, offer)
+    except CheckFailed as exc:
+        raise CheckSkipped(f"the honest steps before this negative failed: {exc.message}") from exc
+    return _Bound(endpoints=endpoints, configuration=cid, token=token, dpop=_Dpop()), "Bearer"
