@@ -5,7 +5,9 @@ FAPI 2.0 Security Profile modules: no PKCE, ``plain`` PKCE, a wrong or missing
 ``code_verifier``, a code redeemed twice or by another client, a ``request_uri`` used
 twice or by another client.
 
-The login is the one part no protocol standardises. The suite drives Passerelle's
+An issuer that authenticates its clients at the PAR endpoint (HAIP 1.0 §4.3, a wallet
+attestation) skips these checks, saying so: the suite's client is a public one. The
+login is the one part no protocol standardises. The suite drives Passerelle's
 development login (a form that takes a persona, named for each configuration in the
 targets file); an issuer whose login it cannot drive skips these checks, saying so.
 Each check runs its own flow from the pushed request on, so that one finding never
@@ -110,6 +112,12 @@ def _request_uri(ctx: CheckContext, flow: _Flow) -> str:
         request_uri = response.json().get("request_uri")
     except (ValueError, AttributeError):
         request_uri = None
+    if response.status_code == 401:
+        # HAIP 1.0 §4.3: a wallet authenticates at the PAR endpoint (wallet attestation).
+        raise CheckSkipped(
+            "the issuer requires client authentication at the PAR endpoint (a HAIP wallet "
+            "attestation), which the suite's public client does not present"
+        )
     if response.status_code != 201 or not isinstance(request_uri, str):
         raise CheckSkipped(
             f"the honest pushed authorization request failed (HTTP {response.status_code})"
