@@ -177,6 +177,25 @@ def _redeem(
     return response
 
 
+def _control(ctx: CheckContext, flow: _Flow) -> None:
+    """An honest code is redeemed: without that, a refusal could be about anything the
+    token endpoint wants beyond PKCE and the code (a DPoP proof, client authentication)."""
+    honest = _redeem(ctx, flow, _code(ctx, flow))
+    if honest.status_code != 200:
+        raise CheckSkipped(
+            f"the honest token request failed (HTTP {honest.status_code}, "
+            f"{_error(honest)!r}): the suite cannot isolate this fault"
+        )
+
+
+def _error(response: httpx.Response) -> object:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error") if isinstance(body, dict) else None
+
+
 @check(
     "ISS-AUTH-01",
     "A pushed authorization request without PKCE is refused",
@@ -237,6 +256,7 @@ def _plain_pkce(ctx: CheckContext) -> None:
 )
 def _wrong_verifier(ctx: CheckContext) -> None:
     flow = _flow(ctx)
+    _control(ctx, flow)
     wrong = _redeem(ctx, flow, _code(ctx, flow), verifier=secrets.token_urlsafe(48))
     expect_oauth_error(wrong, 400, "invalid_grant")
     missing = _redeem(ctx, flow, _code(ctx, flow), verifier=None)
@@ -286,6 +306,7 @@ def _code_reuse(ctx: CheckContext) -> None:
 )
 def _code_bound_to_client(ctx: CheckContext) -> None:
     flow = _flow(ctx)
+    _control(ctx, flow)
     other = f"suite-wallet-{secrets.token_hex(4)}"
     expect_oauth_error(_redeem(ctx, flow, _code(ctx, flow), client_id=other), 400, "invalid_grant")
 
