@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from passerelle.services.catalog import data_root
+from passerelle.services.display import TECHNICAL
 from passerelle.services.launcher import ROLES, start_stack
 from passerelle.services.pki import init_pki
 from passerelle.services.scenarios import (
@@ -48,11 +49,6 @@ def _trace(result: dict[str, Any]) -> list[str]:
                 reason = f" [{step['reason']}]" if step.get("reason") else ""
                 lines.append(f"   {mark} {step['step']}: {step['detail']}{reason}")
     return lines
-
-
-# What a credential carries for the machinery (key binding, status, integrity, validity)
-# rather than about its subject: left out of what the narration shows as data.
-_TECHNICAL = frozenset({"cnf", "status", "iss", "iat", "nbf", "exp", "vct", "vct#integrity"})
 
 
 def _dotted(path: list[Any]) -> str:
@@ -102,7 +98,7 @@ def _read(outcome: Outcome) -> list[str]:
             lines.append(f"verifier read: {values}")
             translated = (mapped.get(query_id) or [])[index : index + 1]
             if translated and translated[0].get("vct") != original.get("vct"):
-                shown = {k: v for k, v in translated[0].items() if k not in _TECHNICAL}
+                shown = {k: v for k, v in translated[0].items() if k not in TECHNICAL}
                 pairs = ", ".join(f"{k} = {_show(v)}" for k, v in shown.items())
                 lines.append(f"in the verifier's vocabulary ({translated[0].get('vct')}): {pairs}")
     return lines

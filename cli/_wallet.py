@@ -16,6 +16,9 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from passerelle.services.display import TECHNICAL
+from passerelle.services.pages import answer_of
+
 from ._options import DataDir, fail, require_data_dir, what_to_do
 
 __all__ = ["wallet_app"]
@@ -81,7 +84,27 @@ def _reaching(base: str, data_dir: Path) -> Iterator[None]:
         ) from exc
 
 
-def _call(method: str, path: str, data_dir: Path, url: str | None, **options: Any) -> Any:
+def _refused_call(base: str, status: int, text: str) -> typer.Exit:
+    """A wallet's error envelope (4xx/5xx) as one line with its reason code."""
+    said = answer_of(text)
+    reason = said.get("reason") or said.get("error")
+    words = ": ".join(w for w in (reason, said.get("error_description")) if w)
+    return fail(
+        f"the wallet at {base} refused the call (HTTP {status})" + (f": {words}" if words else ""),
+        hint=what_to_do(reason) if reason else "see the wallet's log",
+    )
+
+
+def _call(
+    method: str,
+    path: str,
+    data_dir: Path,
+    url: str | None,
+    shape: type[dict[str, Any]] | type[list[Any]] = dict,
+    **options: Any,
+) -> Any:
+    """The wallet's JSON answer, of the ``shape`` the route promises; anything else
+    (an error envelope, a body of another shape) is a one-line failure."""
     base = _base(url, data_dir)
     with _reaching(base, data_dir):
         response = httpx.request(
@@ -97,7 +120,12 @@ def _call(method: str, path: str, data_dir: Path, url: str | None, **options: An
                 f"the wallet at {base} refused the backchannel token ({response.status_code})",
                 hint="use the data directory the stack runs on, or set $PASSERELLE_API_TOKEN",
             )
-        return response.json()
+        if not response.is_success:
+            raise _refused_call(base, response.status_code, response.text)
+        answer = response.json()
+        if not isinstance(answer, shape):
+            raise ValueError(f"not a JSON {'object' if shape is dict else 'array'}")
+        return answer
 
 
 def _failed_step(outcome: dict[str, Any]) -> str:
@@ -144,7 +172,10 @@ def receive(
 ) -> None:
     """Accept a credential offer. Exit 1 if the wallet refused what it received."""
     body = {"offer": offer, "tx_code": tx_code, "persona": persona}
-    outcomes = _call("POST", "/api/offers", data_dir, url, json=body)["outcomes"]
+    with _reaching(_base(url, data_dir), data_dir):
+        outcomes = _call("POST", "/api/offers", data_dir, url, json=body)["outcomes"]
+        if not isinstance(outcomes, list) or not all(isinstance(o, dict) for o in outcomes):
+            raise ValueError("outcomes is not a list of objects")
     if as_json:
         typer.echo(json.dumps(outcomes, indent=2, ensure_ascii=False))
     else:
@@ -162,19 +193,19 @@ def _presented_lines(answer: dict[str, Any]) -> list[str]:
         ]
         return [f"✔ presented to {verifier}, which accepted it", f"  disclosed {'; '.join(shown)}"]
     if answer.get("stage") == "response":
-        lines = [f"✘ {verifier} refused the presentation (HTTP {answer.get('verifier_status')})"]
-        with contextlib.suppress(ValueError, TypeError):
-            refused = json.loads(answer.get("verifier_answer") or "")
-            lines.append(
-                f"  {refused.get('reason') or refused.get('error')}: "
-                f"{refused.get('error_description', '')}"
-            )
-            if refused.get("reason"):
-                lines.append(f"  {what_to_do(refused['reason'])}")
+        status = answer.get("verifier_status")
+        lines = [f"✘ {verifier} refused the presentation" + (f" (HTTP {status})" if status else "")]
+        refused = answer_of(answer.get("verifier_answer"))
+        said = [refused.get("reason") or refused.get("error"), refused.get("error_description")]
+        if any(said):
+            lines.append("  " + ": ".join(w for w in said if w))
+        if refused.get("reason"):
+            lines.append(f"  {what_to_do(refused['reason'])}")
         return lines
+    stage = f" ({answer['stage']})" if answer.get("stage") else ""
+    said = [answer.get("reason"), answer.get("detail")]
     return [
-        f"✘ the wallet declined ({answer.get('stage')}): {answer.get('reason')}: "
-        f"{answer.get('detail')}",
+        f"✘ the wallet declined{stage}: " + ": ".join(str(w) for w in said if w),
         f"  {what_to_do(answer.get('reason'))}",
     ]
 
@@ -203,7 +234,7 @@ def present(
 @wallet_app.command("list")
 def list_credentials(data_dir: DataDir, url: Url = None, as_json: AsJson = False) -> None:
     """The credentials the wallet holds: type, issuer, claim names."""
-    held = _call("GET", "/api/credentials", data_dir, url)
+    held = _call("GET", "/api/credentials", data_dir, url, list)
     if as_json:
         typer.echo(json.dumps(held, indent=2, ensure_ascii=False))
         return
@@ -211,7 +242,7 @@ def list_credentials(data_dir: DataDir, url: Url = None, as_json: AsJson = False
         typer.echo("the wallet holds no credential; `passerelle wallet receive OFFER` adds one")
         return
     for item in held:
-        claims = [c for c in item.get("claims", []) if c not in ("cnf", "vct#integrity")]
+        claims = [c for c in item.get("claims", []) if c not in TECHNICAL]
         typer.echo(
             f"{item.get('credential_id')}  {item.get('credential_type')} ({item.get('format')})"
             f"\n  from {item.get('issuer')}\n  claims: {', '.join(claims)}"
@@ -221,7 +252,7 @@ def list_credentials(data_dir: DataDir, url: Url = None, as_json: AsJson = False
 @wallet_app.command("decisions", short_help="Every accept and refusal, with its reason.")
 def decisions(data_dir: DataDir, url: Url = None, as_json: AsJson = False) -> None:
     """Every credential the wallet accepted or refused, and every answer it gave."""
-    made = _call("GET", "/api/decisions", data_dir, url)
+    made = _call("GET", "/api/decisions", data_dir, url, list)
     if as_json:
         typer.echo(json.dumps(made, indent=2, ensure_ascii=False))
         return

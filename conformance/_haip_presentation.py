@@ -128,9 +128,11 @@ HAIP_PRESENTATION: tuple[tuple[Requirement, str], ...] = (
             "different user session to the one the request was initiated in.",
         ),
         "Met: the result of a transaction that redirected is released only to a frontend "
-        "presenting the redirect's response_code with the transaction id its session holds "
-        "(OpenID4VP §13.3 step 8; oid4vp.response_code_mismatch otherwise; "
-        "tests/e2e/test_verifier_haip.py). No check: a partner's result API has no agreed "
+        "presenting the redirect's response_code with the transaction id its session holds, "
+        "through one view for the JSON route and the HTML page and live fragment alike, "
+        "its final state and checks withheld too (OpenID4VP §13.3 step 8; "
+        "oid4vp.response_code_mismatch otherwise; tests/e2e/test_verifier_haip.py). No "
+        "check: a partner's result API has no agreed "
         "way to take the code.",
     ),
     (

@@ -326,6 +326,7 @@ class Reason(enum.StrEnum):
 
     # The holder's own choices in a wallet.
     WALLET_HOLDER_DECLINED = "wallet.holder_declined"
+    WALLET_CREDENTIAL_GONE = "wallet.credential_gone"
 
     # Shared schemas and crosswalks.
     SCHEMA_INVALID = "schema.invalid"

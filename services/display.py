@@ -20,6 +20,7 @@ from .pages import human
 Path = tuple[str | int | None, ...]
 
 __all__ = [
+    "TECHNICAL",
     "ClaimLine",
     "claim_label",
     "claim_lines",

@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from passerelle.explain import Explanation, explain
 
-__all__ = ["answer_of", "explain_reason", "human", "qr_svg", "reason_of_answer", "render"]
+__all__ = ["answer_of", "explain_reason", "human", "qr_svg", "render"]
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -63,11 +63,6 @@ def answer_of(text: object) -> dict[str, str]:
     if not isinstance(body, dict):
         return {}
     return {k: v for k, v in body.items() if isinstance(k, str) and isinstance(v, str)}
-
-
-def reason_of_answer(text: object) -> str | None:
-    """The ``reason`` of a peer's error envelope, if the text is one."""
-    return answer_of(text).get("reason")
 
 
 @cache

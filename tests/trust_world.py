@@ -15,13 +15,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from passerelle.jose import KeySigner, public_jwk
 from passerelle.mdoc import build_document_signer_certificate, build_iaca_certificate
 from passerelle.services.trust.build import (
-    EU_LISTS,
     BuildResult,
     OperatorKey,
     build_trust_lists,
     load_recognitions,
 )
 from passerelle.trust import (
+    EU_LIST_TYPES,
     Framework,
     IssuerIdentity,
     TrustSnapshot,
@@ -145,6 +145,7 @@ class TrustWorld:
             now, "EU Business Register CA", org="Passerelle EU Business Register"
         )
         self.wrpac_ca = _root(now, "EU WRPAC Provider CA")
+        self.wallet_provider_ca = _root(now, "Wallet Provider CA", org="Passerelle Wallet Provider")
         self.conformance_lab_ca = _root(
             now, "Conformance Laboratory CA", org="Passerelle Conformance Laboratory"
         )
@@ -167,6 +168,7 @@ class TrustWorld:
             "eu-pid-provider-ca": self.pid_ca[0],
             "eu-pubeaa-provider-ca": self.pubeaa_ca[0],
             "eu-wrpac-provider-ca": self.wrpac_ca[0],
+            "wallet-provider-ca": self.wallet_provider_ca[0],
             "conformance-lab-ca": self.conformance_lab_ca[0],
             "eu-pid-iaca": self.eu_iaca[0],
             "ca-mdl-iaca": self.ca_iaca[0],
@@ -189,7 +191,8 @@ class TrustWorld:
 
     def tokens(self) -> tuple[dict[str, str], str]:
         trust = self.data_dir / "trust"
-        lists = {name: (trust / "eu" / f"{name}.jwt").read_text() for name in EU_LISTS}
+        # The lists a verifier loads (the wallet providers' list is the issuers' to read).
+        lists = {name: (trust / "eu" / f"{name}.jwt").read_text() for name in EU_LIST_TYPES}
         return lists, (trust / "ca" / "registry.jwt").read_text()
 
     def snapshot(

@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 from cryptography import x509
@@ -41,6 +41,7 @@ from passerelle.oid4vp import (
     RESPONSE_ENCRYPTION_ALG,
     SUPPORTED_RESPONSE_ENC,
     ResponseMode,
+    is_absolute_uri,
     parse_client_id,
 )
 from passerelle.status_list import StatusValue
@@ -395,6 +396,7 @@ def _self_signed(certificate: x509.Certificate) -> bool:
     "HAIP: the request's x5c holds no trust anchor and its signing certificate is not self-signed",
     plan=PLAN,
     profiles=("eu-haip",),
+    catches=("verifier:anchor_in_request_x5c",),
     requirement=_haip(
         "The X.509 certificate of the trust anchor MUST NOT be included in the x5c JOSE "
         "header of the signed request. The X.509 certificate signing the request MUST NOT be "
@@ -423,6 +425,7 @@ def _x5c_without_anchor(ctx: CheckContext) -> None:
     "HAIP: the request asks with a DCQL query",
     plan=PLAN,
     profiles=("eu-haip",),
+    catches=("verifier:presentation_definition_query",),
     requirement=_haip(
         "The DCQL query and response MUST be used as defined in Section 6 of [OIDF.OID4VP]."
     ),
@@ -1249,12 +1252,9 @@ def _enc_listed(ctx: CheckContext) -> None:
     "A response encrypted with each enc the request lists is accepted",
     plan=PLAN,
     catches=("verifier:refuse_a256gcm", "verifier:require_cnf_kid"),
-    requirement=_vp(
-        "5.1",
-        "encrypted_response_enc_values_supported: OPTIONAL. Non-empty array of strings, "
-        "where each string is a JWE [RFC7516] enc algorithm that can be used as the content "
-        "encryption algorithm for encrypting the Response.",
-    ),
+    # OpenID4VP §5.1 only defines the parameter (each value "can be used"); the duty to
+    # decrypt with both is HAIP's, and a non-HAIP verifier is held to what it lists.
+    requirement=_HAIP_ENC,
 )
 def _enc_accepted(ctx: CheckContext) -> None:
     holding, _ = _inputs(ctx)
@@ -1331,6 +1331,27 @@ def _same_device_answer(ctx: CheckContext) -> httpx.Response:
     return response
 
 
+def _added_values(redirect: str) -> list[str]:
+    """What the verifier added to :data:`_FRONTEND`: §8.2 "The value can be added as a
+    path component, as a fragment or as a parameter to the URL"."""
+    base, got = urlsplit(_FRONTEND), urlsplit(redirect)
+    if got.path.startswith(base.path):
+        added = [s for s in got.path[len(base.path) :].split("/") if s]
+    else:
+        added = [got.path]
+    kept = parse_qsl(base.query)
+    added += [v for k, v in parse_qsl(got.query) if (k, v) not in kept]
+    if got.fragment:
+        added += [v for _, v in parse_qsl(got.fragment)] or [got.fragment]
+    return added
+
+
+def _bits(value: str) -> int:
+    """The most random bits ``value`` can carry, read as hex or base64url."""
+    per_char = 4 if re.fullmatch(r"[0-9a-fA-F]+", value) else 6
+    return len(value) * per_char
+
+
 @check(
     "VER-RESP-06",
     "HAIP same-device: the answer to the wallet's POST carries a redirect_uri with a fresh value",
@@ -1341,6 +1362,7 @@ def _same_device_answer(ctx: CheckContext) -> httpx.Response:
         "verifier:http_redirect_answer",
         "verifier:plain_text_answer",
         "verifier:require_cnf_kid",
+        "verifier:constant_response_code",
     ),
     requirement=_haip(
         'If "same-device" flow is used, then: … Verifiers MUST include redirect_uri in the '
@@ -1350,23 +1372,31 @@ def _same_device_answer(ctx: CheckContext) -> httpx.Response:
     ),
 )
 def _same_device_redirect(ctx: CheckContext) -> None:
-    response = _same_device_answer(ctx)
-    _json_object_answer(response, "same-device presentation")
-    redirect = response.json().get("redirect_uri")
-    ctx.record(redirect_uri=redirect)
-    expect(isinstance(redirect, str) and redirect, "the answer carries no redirect_uri")
-    assert isinstance(redirect, str)
-    parts = urlsplit(redirect)
-    expect(
-        parts.scheme in ("https", "http") and bool(parts.netloc),
-        f"redirect_uri {redirect!r} is not an absolute URI",
-    )
+    added: list[list[str]] = []
+    for _ in range(2):
+        response = _same_device_answer(ctx)
+        _json_object_answer(response, "same-device presentation")
+        redirect = response.json().get("redirect_uri")
+        expect(isinstance(redirect, str) and redirect, "the answer carries no redirect_uri")
+        assert isinstance(redirect, str)
+        # §8.2: "an absolute URI as defined by [RFC3986] Section 4.3", the verifier's own
+        # rule (any scheme); the fresh value may ride in a fragment (§8.2), so it is
+        # judged without one.
+        expect(
+            is_absolute_uri(redirect.partition("#")[0]),
+            f"redirect_uri {redirect!r} is not an absolute URI",
+        )
+        added.append(_added_values(redirect))
+    ctx.record(added_lengths=[[len(v) for v in a] for a in added])
     # §8.2: "The Verifier MUST include a fresh, cryptographically random value in the URL."
-    fresh = redirect.replace(_FRONTEND, "")
+    fresh = [v for v in added[1] if v not in added[0]]
     expect(
-        len(fresh) >= 16,
-        f"redirect_uri {redirect!r} adds no fresh random value to the frontend's URI",
+        all(added) and fresh,
+        "two same-device answers add no value that differs between them to the frontend's URI",
     )
+    if max(_bits(v) for v in fresh) < 128:
+        # §8.2 RECOMMENDS 128 bits or more: short of that is a warning, not a failure.
+        raise CheckWarning("the fresh value in redirect_uri carries fewer than 128 bits")
 
 
 @check(

@@ -1722,6 +1722,9 @@ def _wallet_deferred(ctx: CheckContext) -> None:
     "WAL-ENC-01",
     "The response is encrypted with an enc the request lists, never another",
     plan=PLAN,
+    # §8.3 states the rule without a keyword: a warning here; the verifier's refusal of
+    # what it cannot decrypt is WAL-03's failure.
+    severity=Severity.RECOMMENDED,
     catches=("wallet:ignore_response_enc",),
     requirement=_vp(
         "8.3",

@@ -12,13 +12,20 @@ Steps, appended to the trust trace of :func:`passerelle.trust.evaluate_trust`::
 The caller fetches first (issuer metadata, status lists) and passes what it fetched;
 :func:`credential_references` says what to fetch. Nothing here raises for a peer's
 fault: the decision carries the failing step and its reason code.
+
+The decision is that of the FIRST failed step, in the order above, and never changes;
+only its trace goes on: the later steps that can be evaluated without trusting what
+failed are recorded as ``findings`` (an untrusted issuer's signature checked with the
+key its ``x5c`` names, labelled so; status and schema read from an unverified payload,
+labelled so), the others as ``not_run`` with the step they depend on. See ._findings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 
 from cryptography import x509
 
@@ -52,6 +59,7 @@ from ..vc import (
     verify_vp_jwt,
 )
 from ..x509 import decode_unverified_x5c
+from ._findings import Finding, not_run, presented_key
 
 __all__ = [
     "CredentialDecision",
@@ -102,6 +110,8 @@ class CredentialDecision:
     holder_bound: bool = False
     types: tuple[str, ...] = ()
     evidence: JsonObject = field(default_factory=dict)
+    findings: tuple[Finding, ...] = ()
+    """What the checks after a refusing step found: shown, never decided on (._findings)."""
 
     def as_dict(self) -> JsonObject:
         return {
@@ -110,7 +120,10 @@ class CredentialDecision:
             "format": self.format,
             "credential_type": self.credential_type,
             "holder_bound": self.holder_bound,
-            "steps": [s.as_dict() for s in self.steps],
+            # ``status`` is added beside ``outcome`` so that a step and a finding read
+            # alike; a decision's own steps are never not_run.
+            "steps": [{**s.as_dict(), "status": str(s.outcome)} for s in self.steps],
+            "findings": [f.as_dict() for f in self.findings],
         }
 
 
@@ -299,11 +312,31 @@ def decide_credential(
             claims={},
             trust=None,
             steps=(failed,),
+            findings=tuple(_after_parse("parse")),
         )
     steps: list[TrustStep] = []
+    inputs = _Inputs(
+        token=token,
+        parsed=parsed,
+        format=format,
+        refs=refs,
+        policy=policy,
+        now=now,
+        status_lists=status_lists or {},
+        w3c_status_lists=w3c_status_lists or {},
+        status_failures=status_failures or {},
+        key_binding=key_binding,
+        expected_holder=expected_holder,
+        schemas=schemas or {},
+        type_metadata=type_metadata,
+    )
 
     def refuse(
-        step: str, exc: PasserelleError, trust_decision: TrustDecision | None, claims: JsonObject
+        step: str,
+        exc: PasserelleError,
+        trust_decision: TrustDecision | None,
+        claims: JsonObject,
+        findings: Iterable[Finding] = (),
     ) -> CredentialDecision:
         steps.append(_step(step, StepOutcome.FAILED, exc.detail, exc.reason))
         return CredentialDecision(
@@ -314,13 +347,9 @@ def decide_credential(
             claims=claims,
             trust=trust_decision,
             steps=tuple(steps),
+            findings=tuple(findings),
         )
 
-    if policy.accepted_types is not None and refs.credential_type not in policy.accepted_types:
-        unwanted = PasserelleError(
-            Reason.SD_JWT_VC_VCT_MISMATCH, f"{refs.credential_type} is not accepted here"
-        )
-        return refuse("credential_type", unwanted, None, {})
     metadata = dict(issuer_metadata or {})
     # Trust first, on what the credential says about its issuer: a key found through a
     # list is the only key its signature may verify with. Claim-scoped recognition reads
@@ -329,7 +358,10 @@ def decide_credential(
     try:
         claimed = _unverified_claims(token, parsed)
     except PasserelleError as exc:
-        return refuse("parse", exc, None, {})
+        if policy.accepted_types is not None and refs.credential_type not in policy.accepted_types:
+            unwanted = _unwanted(refs)
+            return refuse("credential_type", unwanted, None, {}, _after_parse("credential_type"))
+        return refuse("parse", exc, None, {}, _after_parse("parse"))
     decision = evaluate_trust(
         issuer=refs.issuer,
         credential_type=refs.credential_type,
@@ -339,8 +371,14 @@ def decide_credential(
         claims=claimed,
         allow_insecure_loopback=policy.allow_insecure_loopback,
     )
+    if policy.accepted_types is not None and refs.credential_type not in policy.accepted_types:
+        # The trust evaluation above is pure: after an unwanted type it is a finding.
+        findings = [Finding(step=s) for s in decision.steps]
+        findings += _beyond_trust(inputs, decision, claimed, failed="credential_type")
+        return refuse("credential_type", _unwanted(refs), None, {}, findings)
     steps.extend(decision.steps)
     if not decision.trusted:
+        failed_step = decision.steps[-1].step if decision.steps else "trust"
         return CredentialDecision(
             accepted=False,
             reason=decision.reason,
@@ -349,66 +387,15 @@ def decide_credential(
             claims={},
             trust=decision,
             steps=tuple(steps),
+            findings=tuple(_beyond_trust(inputs, decision, claimed, failed=failed_step)),
         )
     assert decision.issuer is not None
     issuer_key = decision.issuer.key
-    claims: JsonObject
-    holder_bound = False
-    types: tuple[str, ...] = refs.types
-    w3c_status: tuple[JsonObject, ...] = ()
     try:
-        if parsed is not None:
-            # Only the key trust resolved may verify the signature: it is handed over as
-            # the one key of a pinned policy, never looked up again from the token.
-            verified = verify_sd_jwt(
-                parsed,
-                issuer_key=issuer_key,
-                algorithms=policy.algorithms,
-                now=now,
-                skew=policy.skew,
-                typ=SD_JWT_VC_TYP,
-                key_binding=key_binding,
-            )
-            check_sd_jwt_vc_claims(verified, type_metadata=type_metadata)
-            claims = verified.claims
-            holder_bound = verified.key_binding is not None
-            bound_key = holder_key_of(claims) if "cnf" in claims else None
-        else:
-
-            def credential_verifier(credential: str) -> VerifiedW3cCredential:
-                return verify_jwt_vc_json(
-                    credential,
-                    issuer_key=issuer_key,
-                    algorithms=policy.algorithms,
-                    now=now,
-                    skew=policy.skew,
-                )
-
-            if key_binding is not None:
-                # A presentation: the VP JWT binds the credential to this verifier's nonce
-                # and client id, signed by the holder the credential names (OpenID4VP §14.1.2).
-                vp = verify_vp_jwt(
-                    token,
-                    format="jwt_vc_json",
-                    holder_key=resolve_did_jwk_holder_key,
-                    algorithms=policy.algorithms,
-                    audience=key_binding.audience,
-                    nonce=key_binding.nonce,
-                    now=now,
-                    skew=policy.skew,
-                    max_age=key_binding.max_age,
-                    credential_verifier=credential_verifier,
-                )
-                w3c = vp.credentials[0]
-                holder_bound = True
-            else:
-                w3c = credential_verifier(token)
-            claims = dict(w3c.credential.get("credentialSubject", {}))  # type: ignore[arg-type]
-            types = w3c.types
-            w3c_status = w3c.status
-            bound_key = resolve_did_jwk(w3c.subject_id) if w3c.subject_id else None
+        verified = _verify(inputs, issuer_key)
     except PasserelleError as exc:
-        return refuse("signature", exc, decision, {})
+        later = _after_signature(inputs, claimed, None, failed="signature", unverified=True)
+        return refuse("signature", exc, decision, {}, later)
     steps.append(
         _step(
             "signature",
@@ -416,48 +403,283 @@ def decide_credential(
             f"verified with the key found by {decision.issuer.method}",
         )
     )
-    if expected_holder is not None:
+    claims = verified.claims
+    # The checks after the signature, in order; the first to fail decides, and what the
+    # others then find is only shown (see ._findings).
+    for done, found in enumerate(_after_signature(inputs, claims, verified), start=1):
+        steps.append(found.step)
+        if found.step.outcome is StepOutcome.FAILED:
+            # The same checks again, knowing which one refused: the ones after it are
+            # findings (a list the caller did not fetch is then not_run, not an outage).
+            again = _after_signature(inputs, claims, verified, failed=found.step.step)
+            return CredentialDecision(
+                accepted=False,
+                reason=found.step.reason,
+                format=format,
+                credential_type=refs.credential_type,
+                claims=claims,
+                trust=decision,
+                steps=tuple(steps),
+                findings=tuple(islice(again, done, None)),
+            )
+    return CredentialDecision(
+        accepted=True,
+        reason=None,
+        format=format,
+        credential_type=refs.credential_type,
+        claims=claims,
+        trust=decision,
+        steps=tuple(steps),
+        # On receipt, the holder_key step passed: cryptographically bound, to a key this
+        # wallet holds.
+        holder_bound=verified.holder_bound or expected_holder is not None,
+        types=verified.types,
+    )
+
+
+def _unwanted(refs: CredentialReferences) -> PasserelleError:
+    return PasserelleError(
+        Reason.SD_JWT_VC_VCT_MISMATCH, f"{refs.credential_type} is not accepted here"
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Inputs:
+    """What every step of one decision reads, whichever step refused it."""
+
+    token: str
+    parsed: SdJwt | None
+    format: str
+    refs: CredentialReferences
+    policy: DecisionPolicy
+    now: datetime
+    status_lists: Mapping[str, VerifiedStatusList]
+    w3c_status_lists: Mapping[str, JsonObject]
+    status_failures: Mapping[str, PasserelleError]
+    key_binding: KeyBindingCheck | None
+    expected_holder: PublicKey | None
+    schemas: Mapping[str, JsonObject | CompiledSchema]
+    type_metadata: Mapping[str, bytes] | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Verified:
+    claims: JsonObject
+    holder_bound: bool
+    types: tuple[str, ...]
+    w3c_status: tuple[JsonObject, ...]
+    bound_key: PublicKey | None
+
+
+def _verify(inputs: _Inputs, issuer_key: PublicKey) -> _Verified:
+    """The signature step: the credential (and its key binding, when asked for) verified
+    with ``issuer_key``, or raise."""
+    policy, now, key_binding = inputs.policy, inputs.now, inputs.key_binding
+    parsed, token = inputs.parsed, inputs.token
+    holder_bound = False
+    if parsed is not None:
+        # Only the key trust resolved may verify the signature: it is handed over as
+        # the one key of a pinned policy, never looked up again from the token.
+        verified = verify_sd_jwt(
+            parsed,
+            issuer_key=issuer_key,
+            algorithms=policy.algorithms,
+            now=now,
+            skew=policy.skew,
+            typ=SD_JWT_VC_TYP,
+            key_binding=key_binding,
+        )
+        check_sd_jwt_vc_claims(verified, type_metadata=inputs.type_metadata)
+        claims = verified.claims
+        return _Verified(
+            claims=claims,
+            holder_bound=verified.key_binding is not None,
+            types=inputs.refs.types,
+            w3c_status=(),
+            bound_key=holder_key_of(claims) if "cnf" in claims else None,
+        )
+
+    def credential_verifier(credential: str) -> VerifiedW3cCredential:
+        return verify_jwt_vc_json(
+            credential,
+            issuer_key=issuer_key,
+            algorithms=policy.algorithms,
+            now=now,
+            skew=policy.skew,
+        )
+
+    if key_binding is not None:
+        # A presentation: the VP JWT binds the credential to this verifier's nonce
+        # and client id, signed by the holder the credential names (OpenID4VP §14.1.2).
+        vp = verify_vp_jwt(
+            token,
+            format="jwt_vc_json",
+            holder_key=resolve_did_jwk_holder_key,
+            algorithms=policy.algorithms,
+            audience=key_binding.audience,
+            nonce=key_binding.nonce,
+            now=now,
+            skew=policy.skew,
+            max_age=key_binding.max_age,
+            credential_verifier=credential_verifier,
+        )
+        w3c = vp.credentials[0]
+        holder_bound = True
+    else:
+        w3c = credential_verifier(token)
+    return _Verified(
+        claims=dict(w3c.credential.get("credentialSubject", {})),  # type: ignore[arg-type]
+        holder_bound=holder_bound,
+        types=w3c.types,
+        w3c_status=w3c.status,
+        bound_key=resolve_did_jwk(w3c.subject_id) if w3c.subject_id else None,
+    )
+
+
+_AFTER_PARSE = ("trust", "signature", "status", "holder_binding", "schema")
+
+
+def _after_parse(failed: str) -> list[Finding]:
+    return [not_run(s, failed, "the credential could not be read") for s in _AFTER_PARSE]
+
+
+def _beyond_trust(
+    inputs: _Inputs, decision: TrustDecision, claimed: JsonObject, *, failed: str
+) -> list[Finding]:
+    """After a refusal at or before trust: the signature, checked with the key trust
+    resolved or else the one the credential names (not trusted), then the rest."""
+    untrusted = not decision.trusted
+    if decision.issuer is not None:
+        key, source = decision.issuer.key, f"the key found by {decision.issuer.method}"
+    else:
+        presented = presented_key(inputs.refs.issuer)
+        if presented is None:
+            unread = not_run("signature", failed, "no key to check it with: trust resolved none")
+            later = _after_signature(inputs, claimed, None, failed=failed, unverified=True)
+            return [unread, *later]
+        key, source = presented
+    label = f"{source}, which is not trusted" if untrusted else source
+    try:
+        verified = _verify(inputs, key)
+    except PasserelleError as exc:
+        bad = _step("signature", StepOutcome.FAILED, f"{exc.detail} (with {label})", exc.reason)
+        later = _after_signature(inputs, claimed, None, failed="signature", unverified=True)
+        return [Finding(step=bad, untrusted_key=untrusted), *later]
+    good = _step("signature", StepOutcome.PASSED, f"verified with {label}")
+    later = _after_signature(
+        inputs, verified.claims, verified, failed=failed, untrusted_key=untrusted
+    )
+    return [Finding(step=good, untrusted_key=untrusted), *later]
+
+
+def _after_signature(
+    inputs: _Inputs,
+    claims: JsonObject,
+    verified: _Verified | None,
+    *,
+    failed: str | None = None,
+    unverified: bool = False,
+    untrusted_key: bool = False,
+) -> Iterator[Finding]:
+    """Holder key, status, holder binding and schema, in order, each run whatever the
+    one before it found. ``failed`` names the step that already refused the decision
+    (None while deciding); ``verified`` is None when the signature did not verify, and
+    ``claims`` are then read from the unverified credential."""
+
+    def found(step: TrustStep) -> Finding:
+        return Finding(step=step, unverified=unverified, untrusted_key=untrusted_key)
+
+    def failure(name: str, exc: PasserelleError) -> Finding:
+        return found(_step(name, StepOutcome.FAILED, exc.detail, exc.reason))
+
+    if inputs.expected_holder is not None:
         # On receipt: the credential must be bound to the key the wallet proved, or the
         # wallet could never present it (and someone else might).
-        if bound_key is None or jwk_thumbprint(bound_key) != jwk_thumbprint(expected_holder):
+        bound_key = None if verified is None else verified.bound_key
+        if verified is None:
+            unread = "the bound key is read from a verified credential"
+            yield not_run("holder_key", "signature", unread)
+        elif bound_key is None or jwk_thumbprint(bound_key) != jwk_thumbprint(
+            inputs.expected_holder
+        ):
             unbound = PasserelleError(
                 Reason.SD_JWT_VC_CNF_INVALID
-                if format == "dc+sd-jwt"
+                if inputs.format == "dc+sd-jwt"
                 else Reason.VC_HOLDER_MISMATCH,
                 "the credential is not bound to the holder key this wallet proved",
             )
-            return refuse("holder_key", unbound, decision, claims)
-        steps.append(_step("holder_key", StepOutcome.PASSED, "bound to the wallet's own key"))
-        holder_bound = True  # cryptographically bound, to a key this wallet holds
+            yield failure("holder_key", unbound)
+        else:
+            yield found(_step("holder_key", StepOutcome.PASSED, "bound to the wallet's own key"))
+    yield from _status_checks(inputs, claims, verified, failed, found, failure)
+    if inputs.key_binding is None:
+        yield found(_step("holder_binding", StepOutcome.SKIPPED, "no key binding asked for"))
+    elif verified is None:
+        yield not_run(
+            "holder_binding", "signature", "the KB-JWT is checked with a verified credential's cnf"
+        )
+    else:
+        yield found(
+            _step(
+                "holder_binding", StepOutcome.PASSED, "KB-JWT verified (nonce, aud, iat, sd_hash)"
+            )
+        )
+    schema = inputs.schemas.get(inputs.refs.credential_type)
+    if schema is not None:
+        try:
+            validate_claims(claims, schema=schema)
+        except PasserelleError as exc:
+            yield failure("schema", exc)
+            return
+        yield found(_step("schema", StepOutcome.PASSED, "disclosed claims match the shared schema"))
+
+
+def _status_checks(
+    inputs: _Inputs,
+    claims: JsonObject,
+    verified: _Verified | None,
+    failed: str | None,
+    found: Callable[[TrustStep], Finding],
+    failure: Callable[[str, PasserelleError], Finding],
+) -> Iterator[Finding]:
+    """The status step(s). Only lists the caller already holds are read: after a
+    refusal, a list it did not fetch is ``not_run``, never an outage."""
+    refs, policy = inputs.refs, inputs.policy
+    unfetched = "the status list is fetched only for a credential that passed the steps before"
     reference = claims.get("status")
+    w3c_status = () if verified is None else verified.w3c_status
     if reference is not None and refs.status_uri is None:
         malformed = PasserelleError(Reason.SD_JWT_VC_STATUS_INVALID, "status names no status list")
-        return refuse("status", malformed, decision, claims)
-    if refs.status_uri is not None and isinstance(reference, dict):
-        status_list = (status_lists or {}).get(refs.status_uri)
-        failure = (status_failures or {}).get(refs.status_uri)
+        yield failure("status", malformed)
+    elif refs.status_uri is not None and isinstance(reference, dict):
+        status_list = inputs.status_lists.get(refs.status_uri)
+        fetch_failure = inputs.status_failures.get(refs.status_uri)
         if status_list is None:
-            if failure is not None and failure.reason is not Reason.STATUS_UNAVAILABLE:
-                return refuse("status", failure, decision, claims)
-            if policy.require_status:
-                missing = failure or PasserelleError(
+            if fetch_failure is not None and fetch_failure.reason is not Reason.STATUS_UNAVAILABLE:
+                yield failure("status", fetch_failure)
+            elif failed is not None and fetch_failure is None:
+                yield not_run("status", failed, unfetched)
+            elif policy.require_status:
+                missing = fetch_failure or PasserelleError(
                     Reason.STATUS_UNAVAILABLE, f"status list {refs.status_uri} was not available"
                 )
-                return refuse("status", missing, decision, claims)
-            steps.append(
-                _step(
-                    "status",
-                    StepOutcome.SKIPPED,
-                    "status list not available; the policy allows it",
-                    uri=refs.status_uri,
+                yield failure("status", missing)
+            else:
+                yield found(
+                    _step(
+                        "status",
+                        StepOutcome.SKIPPED,
+                        "status list not available; the policy allows it",
+                        uri=refs.status_uri,
+                    )
                 )
-            )
         else:
             try:
                 check_status(reference, status_list)
             except PasserelleError as exc:
-                return refuse("status", exc, decision, claims)
-            steps.append(
+                yield failure("status", exc)
+                return
+            yield found(
                 _step(
                     "status",
                     StepOutcome.PASSED,
@@ -470,24 +692,31 @@ def decide_credential(
         for entry in w3c_status:
             url = entry.get("statusListCredential")
             key = url if isinstance(url, str) else ""
-            listed = (w3c_status_lists or {}).get(key)
-            failure = (status_failures or {}).get(key)
+            listed = inputs.w3c_status_lists.get(key)
+            fetch_failure = inputs.status_failures.get(key)
             if listed is None:
-                if failure is not None and failure.reason is not Reason.STATUS_UNAVAILABLE:
-                    return refuse("status", failure, decision, claims)
-                if policy.require_status:
-                    missing = failure or PasserelleError(
+                if (
+                    fetch_failure is not None
+                    and fetch_failure.reason is not Reason.STATUS_UNAVAILABLE
+                ):
+                    yield failure("status", fetch_failure)
+                elif failed is not None and fetch_failure is None:
+                    yield not_run("status", failed, unfetched)
+                elif policy.require_status:
+                    missing = fetch_failure or PasserelleError(
                         Reason.STATUS_UNAVAILABLE, f"status list {url!r} was not available"
                     )
-                    return refuse("status", missing, decision, claims)
-                skipped = "status list not available; the policy allows it"
-                steps.append(_step("status", StepOutcome.SKIPPED, skipped, uri=key))
+                    yield failure("status", missing)
+                else:
+                    skipped = "status list not available; the policy allows it"
+                    yield found(_step("status", StepOutcome.SKIPPED, skipped, uri=key))
                 continue
             try:
-                check_bitstring_status(entry, listed, now=now)
+                check_bitstring_status(entry, listed, now=inputs.now)
             except PasserelleError as exc:
-                return refuse("status", exc, decision, claims)
-            steps.append(
+                yield failure("status", exc)
+                continue
+            yield found(
                 _step(
                     "status",
                     StepOutcome.PASSED,
@@ -495,33 +724,8 @@ def decide_credential(
                     uri=url,
                 )
             )
+    elif verified is None and refs.w3c_status_lists:
+        unread = "the status entries are read from a verified credential"
+        yield not_run("status", "signature", unread)
     else:
-        steps.append(_step("status", StepOutcome.SKIPPED, "the credential names no status list"))
-    if key_binding is not None:
-        steps.append(
-            _step(
-                "holder_binding", StepOutcome.PASSED, "KB-JWT verified (nonce, aud, iat, sd_hash)"
-            )
-        )
-    else:
-        steps.append(_step("holder_binding", StepOutcome.SKIPPED, "no key binding asked for"))
-    schema = (schemas or {}).get(refs.credential_type)
-    if schema is not None:
-        try:
-            validate_claims(claims, schema=schema)
-        except PasserelleError as exc:
-            return refuse("schema", exc, decision, claims)
-        steps.append(
-            _step("schema", StepOutcome.PASSED, "disclosed claims match the shared schema")
-        )
-    return CredentialDecision(
-        accepted=True,
-        reason=None,
-        format=format,
-        credential_type=refs.credential_type,
-        claims=claims,
-        trust=decision,
-        steps=tuple(steps),
-        holder_bound=holder_bound,
-        types=types,
-    )
+        yield found(_step("status", StepOutcome.SKIPPED, "the credential names no status list"))

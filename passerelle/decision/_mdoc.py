@@ -51,6 +51,7 @@ from ..trust import (
     evaluate_trust,
 )
 from ._credential import CredentialDecision, CredentialReferences, DecisionPolicy
+from ._findings import Finding, not_run
 
 __all__ = [
     "FORMAT_MSO_MDOC",
@@ -161,7 +162,51 @@ class _Run:
             claims=self.claims,
             trust=self.trust,
             steps=tuple(self.steps),
+            findings=_not_evaluated(step),
         )
+
+    # After the signature the checks are independent: the first to fail decides, and
+    # the ones after it are run all the same, as findings (see ._findings).
+    refused: PasserelleError | None = None
+    later: list[Finding] = field(default_factory=list)
+
+    def record(self, step: TrustStep) -> None:
+        if self.refused is None:
+            self.steps.append(step)
+        else:
+            self.later.append(Finding(step=step))
+
+    def fail(self, step: str, exc: PasserelleError) -> None:
+        self.record(_step(step, StepOutcome.FAILED, exc.detail, exc.reason))
+        if self.refused is None:
+            self.refused = exc
+
+    def refused_decision(self) -> CredentialDecision:
+        assert self.refused is not None
+        return CredentialDecision(
+            accepted=False,
+            reason=self.refused.reason,
+            format=FORMAT_MSO_MDOC,
+            credential_type=self.credential_type,
+            claims=self.claims,
+            trust=self.trust,
+            steps=tuple(self.steps),
+            findings=tuple(self.later),
+        )
+
+
+_ORDER = ("trust", "signature", "holder_key", "status", "holder_binding", "schema")
+_TRUST_STEPS = ("trust_list", "issuer_key", "home_framework", "authorized", "recognition")
+
+
+def _not_evaluated(failed: str) -> tuple[Finding, ...]:
+    """The steps after ``failed`` (parse, type, trust or signature), shown as not run:
+    unlike the JWT formats (see ._findings), this adapter does not yet check an
+    untrusted issuer's signature, nor read an unverified MSO."""
+    at = "trust" if failed in _TRUST_STEPS else failed
+    later = _ORDER[_ORDER.index(at) + 1 :] if at in _ORDER else _ORDER
+    detail = "not evaluated for an mdoc after this failure"
+    return tuple(not_run(name, failed, detail) for name in later if name != "holder_key")
 
 
 def _verify(
@@ -201,7 +246,7 @@ def _status_step(
     status_failures: Mapping[str, PasserelleError],
 ) -> PasserelleError | None:
     if verified.status is None:
-        run.steps.append(_step("status", StepOutcome.SKIPPED, "the MSO names no status list"))
+        run.record(_step("status", StepOutcome.SKIPPED, "the MSO names no status list"))
         return None
     uri = verified.status.uri
     listed, failure = status_lists.get(uri), status_failures.get(uri)
@@ -212,7 +257,7 @@ def _status_step(
             return failure or PasserelleError(
                 Reason.STATUS_UNAVAILABLE, f"status list {uri} was not available"
             )
-        run.steps.append(
+        run.record(
             _step("status", StepOutcome.SKIPPED, "status list not available; the policy allows it")
         )
         return None
@@ -220,7 +265,7 @@ def _status_step(
         check_status({"status_list": {"idx": verified.status.idx, "uri": uri}}, listed)
     except PasserelleError as exc:
         return exc
-    run.steps.append(_step("status", StepOutcome.PASSED, "valid in the issuer's status list"))
+    run.record(_step("status", StepOutcome.PASSED, "valid in the issuer's status list"))
     return None
 
 
@@ -270,6 +315,7 @@ def decide_mdoc(
             claims={},
             trust=decision,
             steps=tuple(run.steps),
+            findings=_not_evaluated(run.steps[-1].step if run.steps else "trust"),
         )
     assert decision.issuer is not None
     assert decision.issuer.chain is not None
@@ -303,27 +349,31 @@ def decide_mdoc(
                 Reason.MDOC_DEVICE_KEY_INVALID,
                 "the MSO's device key is not the holder key this wallet proved",
             )
-            return run.refuse("holder_key", unbound)
-        run.steps.append(_step("holder_key", StepOutcome.PASSED, "bound to the wallet's own key"))
+            run.fail("holder_key", unbound)
+        else:
+            run.record(_step("holder_key", StepOutcome.PASSED, "bound to the wallet's own key"))
     failure = _status_step(run, verified, policy, status_lists or {}, status_failures or {})
     if failure is not None:
-        return run.refuse("status", failure)
+        run.fail("status", failure)
     if device_failure is not None:
-        return run.refuse("holder_binding", device_failure)
-    if verified.device_auth is not None:
+        run.fail("holder_binding", device_failure)
+    elif verified.device_auth is not None:
         detail = f"device {verified.device_auth} over the SessionTranscript verified"
-        run.steps.append(_step("holder_binding", StepOutcome.PASSED, detail))
+        run.record(_step("holder_binding", StepOutcome.PASSED, detail))
     else:
-        run.steps.append(_step("holder_binding", StepOutcome.SKIPPED, "no key binding asked for"))
+        run.record(_step("holder_binding", StepOutcome.SKIPPED, "no key binding asked for"))
     schema = (schemas or {}).get(document.doc_type)
     if schema is not None:
         try:
             validate_claims(run.claims, schema=schema)
         except PasserelleError as exc:
-            return run.refuse("schema", exc)
-        run.steps.append(
-            _step("schema", StepOutcome.PASSED, "disclosed elements match the shared schema")
-        )
+            run.fail("schema", exc)
+        else:
+            run.record(
+                _step("schema", StepOutcome.PASSED, "disclosed elements match the shared schema")
+            )
+    if run.refused is not None:
+        return run.refused_decision()
     return CredentialDecision(
         accepted=True,
         reason=None,

@@ -316,6 +316,11 @@ _OWN: dict[str, tuple[str, str]] = {
         "Nothing was sent, nothing to fix. Start again from a fresh request if you change "
         "your mind.",
     ),
+    "wallet.credential_gone": (
+        "A credential chosen on the consent page was deleted from the wallet before the answer.",
+        "Nothing was sent. Open a fresh request on the verifier's page and choose a credential "
+        "the wallet still holds.",
+    ),
     "schema.unknown": (
         "The credential type is not in the verifier's catalogue.",
         "Use a credential type listed in schemas/index.json.",

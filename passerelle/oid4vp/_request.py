@@ -491,11 +491,13 @@ def create_request_object(
     audience: str = STATIC_AUDIENCE,
     expires_in: timedelta = timedelta(minutes=5),
     wallet_nonce: str | None = None,
+    extra_claims: Mapping[str, JsonValue] | None = None,
 ) -> str:
     """Sign ``request`` as a Request Object (``typ`` ``oauth-authz-req+jwt``).
 
     ``x5c`` (leaf first) for the ``x509_*`` prefixes, ``kid`` (a DID URL) for
     ``decentralized_identifier``. ``wallet_nonce`` echoes the Wallet's POST (§5.10).
+    ``extra_claims`` are members beyond the request's own (never overriding them).
     """
     client = parse_client_id(request.client_id)
     if client.prefix is ClientIdPrefix.REDIRECT_URI:
@@ -517,7 +519,7 @@ def create_request_object(
     if kid is not None:
         header["kid"] = kid
     issued = epoch(now)
-    claims = request_to_claims(request)
+    claims = {**(extra_claims or {}), **request_to_claims(request)}
     claims.update({"aud": audience, "iat": issued, "exp": issued + int(expires_in.total_seconds())})
     if wallet_nonce is not None:
         claims["wallet_nonce"] = wallet_nonce

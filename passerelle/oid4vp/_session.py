@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import enum
 import hmac
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -170,9 +171,32 @@ def concluded(
     return {**moved(row, ending), "result": result}
 
 
+_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s#]+")
+
+
+def is_absolute_uri(value: str) -> bool:
+    """Whether ``value`` is an absolute URI as §8.2 asks of a redirect_uri ("an absolute
+    URI as defined by [RFC3986] Section 4.3"): a scheme, a hier-part, no fragment. Any
+    scheme: an app's own (``rp-app:/done``) is as absolute as ``https:``."""
+    return _ABSOLUTE_URI.fullmatch(value) is not None
+
+
 def public_view(row: Mapping[str, JsonValue]) -> JsonObject:
     """The record as whoever created the transaction reads it."""
     return {k: v for k, v in row.items() if k not in _PRIVATE_FIELDS}
+
+
+def _before_the_decision(view: JsonObject) -> JsonObject:
+    """The view as it stood when the response arrived: no result, no state that says
+    how it ended, no check or redirect event (each tells the outcome just as well)."""
+    events = view.get("events")
+    kept: list[JsonValue] = []
+    for event in events if isinstance(events, list) else []:
+        kept.append(event)
+        if isinstance(event, dict) and event.get("event") == "response_received":
+            break
+    withheld = {k: v for k, v in view.items() if k != "result"}
+    return {**withheld, "state": PresentationState.RESPONSE_RECEIVED.value, "events": kept}
 
 
 def result_view(row: Mapping[str, JsonValue], *, response_code: str | None) -> JsonObject:
@@ -190,8 +214,7 @@ def result_view(row: Mapping[str, JsonValue], *, response_code: str | None) -> J
     if not isinstance(expected, str):
         return view
     if response_code is None:
-        view.pop("result", None)
-        return {**view, "awaiting_response_code": True}
+        return {**_before_the_decision(view), "awaiting_response_code": True}
     if not hmac.compare_digest(response_code.encode(), expected.encode()):
         raise oid4vp_error(
             Reason.OID4VP_RESPONSE_CODE_MISMATCH, "not the response code of this transaction"

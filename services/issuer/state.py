@@ -335,6 +335,24 @@ def _haip_guard(
     )
 
 
+def _versions(profile: IssuerProfile, dcp: DcpIssuer | None) -> JsonObject:
+    """What /health says this issuer speaks: the standards and the versions pinned."""
+    versions: JsonObject = {
+        "openid4vci": SPEC_VERSION,
+        "sd_jwt": "RFC 9901",
+        "sd_jwt_vc": SD_JWT_VC_VERSION,
+        "status_list": "draft-ietf-oauth-status-list (statuslist+jwt)",
+    }
+    if any(c.format == "mso_mdoc" for c in profile.configurations.values()):
+        versions["mdoc"] = "ISO/IEC 18013-5:2021 (mso_mdoc)"
+    if dcp is not None:
+        versions.update(dcp.versions)
+    if profile.haip.enabled:
+        versions["dpop"] = "RFC 9449"
+        versions["client_attestation"] = "draft-ietf-oauth-attestation-based-client-auth-07"
+    return versions
+
+
 def build_issuer_state(
     *,
     profile_name: str,
@@ -372,19 +390,7 @@ def build_issuer_state(
         cid: _configuration_metadata(c, profile, catalog)
         for cid, c in profile.configurations.items()
     }
-    versions: JsonObject = {
-        "openid4vci": SPEC_VERSION,
-        "sd_jwt": "RFC 9901",
-        "sd_jwt_vc": SD_JWT_VC_VERSION,
-        "status_list": "draft-ietf-oauth-status-list (statuslist+jwt)",
-    }
-    if any(c.format == "mso_mdoc" for c in profile.configurations.values()):
-        versions["mdoc"] = "ISO/IEC 18013-5:2021 (mso_mdoc)"
-    if dcp is not None:
-        versions.update(dcp.versions)
-    if profile.haip.enabled:
-        versions["dpop"] = "RFC 9449"
-        versions["client_attestation"] = "draft-ietf-oauth-attestation-based-client-auth-07"
+    versions = _versions(profile, dcp)
     guard = _haip_guard(
         profile,
         data_dir=data_dir,

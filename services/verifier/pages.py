@@ -93,6 +93,32 @@ def _hint(reason: object) -> str:
     return explained.hint if explained is not None else ""
 
 
+def _step_view(step: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        **{k: step.get(k) for k in ("step", "detail", "reason")},
+        "outcome": str(step.get("outcome") or ""),
+        "mark": _MARK.get(str(step.get("outcome")), "?"),
+        "hint": _hint(step.get("reason")),
+    }
+
+
+def _finding_view(finding: Mapping[str, Any]) -> dict[str, Any]:
+    """A check after the refusing one: what it found, and why it is only a finding."""
+    view = _step_view(finding)
+    if finding.get("status") == "not_run":
+        view["outcome"], view["mark"] = "skipped not-run", _MARK["skipped"]
+        view["note"] = f"not run: depends on {finding.get('depends_on') or 'a failed step'}"
+        view["hint"] = ""
+        return view
+    notes = []
+    if finding.get("untrusted_key"):
+        notes.append("checked with a key that is not trusted")
+    if finding.get("unverified"):
+        notes.append("evaluated on unverified data")
+    view["note"] = "; ".join(notes)
+    return view
+
+
 def _credential_views(catalog: Catalog, result: Mapping[str, Any]) -> list[dict[str, Any]]:
     views = []
     for query_id, decisions in (result.get("credentials") or {}).items():
@@ -103,21 +129,17 @@ def _credential_views(catalog: Catalog, result: Mapping[str, Any]) -> list[dict[
             original = originals[i] if i < len(originals) else {}
             home = mapped[i] if i < len(mapped) else {}
             home_vct = str(home.get("vct") or vct) if isinstance(home, dict) else vct
-            steps = [
-                {
-                    **{k: step.get(k) for k in ("step", "detail", "reason")},
-                    "outcome": str(step.get("outcome") or ""),
-                    "mark": _MARK.get(str(step.get("outcome")), "?"),
-                    "hint": _hint(step.get("reason")),
-                }
-                for step in decision.get("steps", ())
-            ]
+            steps = [_step_view(step) for step in decision.get("steps", ())]
+            findings = [_finding_view(f) for f in decision.get("findings") or ()]
             views.append(
                 {
                     "query_id": query_id,
+                    # A result stored before decisions carried findings: say so.
                     "stopped": not decision.get("accepted")
                     and bool(steps)
-                    and steps[-1]["outcome"] == "failed",
+                    and steps[-1]["outcome"] == "failed"
+                    and "findings" not in decision,
+                    "findings": findings,
                     "type": type_label(catalog, vct) if vct else decision.get("format"),
                     "steps": steps,
                     "original": claim_lines(catalog, vct, original)
@@ -136,6 +158,9 @@ def _credential_views(catalog: Catalog, result: Mapping[str, Any]) -> list[dict[
 def _live_context(catalog: Catalog, row: Mapping[str, Any]) -> dict[str, Any]:
     state = str(row.get("state") or "created")
     status, detail, css = _STATUS.get(state, (state.replace("_", " ").capitalize(), "", ""))
+    if row.get("awaiting_response_code"):
+        # §14.2: decided, but shown only to the frontend the wallet was sent back to.
+        detail = "The result is shown on the page the wallet returns to, with its response code."
     result = row.get("result") or None
     view = None
     if isinstance(result, dict):

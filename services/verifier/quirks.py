@@ -17,7 +17,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from passerelle import JsonObject, PasserelleError, Reason
+from passerelle import JsonObject, JsonValue, PasserelleError, RandomSource, Reason
+from passerelle._json import b64url_encode
 from passerelle.decision import (
     CredentialDecision,
     DecisionPolicy,
@@ -36,7 +37,12 @@ from passerelle.trust import (
     TrustSnapshot,
     VerifiedLote,
 )
-from passerelle.x509 import certificate_to_der, decode_unverified_x5c, verify_x5c_chain
+from passerelle.x509 import (
+    certificate_to_der,
+    decode_unverified_x5c,
+    encode_x5c,
+    verify_x5c_chain,
+)
 
 __all__ = ["VerifierBehaviour", "VerifierQuirk", "behaviour_for"]
 
@@ -76,6 +82,16 @@ class VerifierQuirk(enum.StrEnum):
     200 with ``redirect_uri`` in a JSON object (OpenID4VP §8.2)."""
     NO_SAME_DEVICE_REDIRECT = "no_same_device_redirect"
     """A same-device response is answered without ``redirect_uri`` (HAIP 1.0 §5.1)."""
+    ANCHOR_IN_REQUEST_X5C = "anchor_in_request_x5c"
+    """The Request Object's ``x5c`` ends with the trust anchor's certificate (HAIP 1.0
+    §5: "The X.509 certificate of the trust anchor MUST NOT be included in the x5c JOSE
+    header of the signed request")."""
+    PRESENTATION_DEFINITION_QUERY = "presentation_definition_query"
+    """The Request Object asks by a DIF ``presentation_definition`` besides its
+    ``dcql_query`` (HAIP 1.0 §5: "The DCQL query and response MUST be used")."""
+    CONSTANT_RESPONSE_CODE = "constant_response_code"
+    """Every redirect carries the same Response Code (OpenID4VP §8.2: "The Verifier MUST
+    include a fresh, cryptographically random value in the URL")."""
     IGNORE_MDOC_DEVICE_AUTH = "ignore_mdoc_device_auth"
     """An mdoc's device signature is not held against it: a DeviceResponse signed over
     another SessionTranscript, or by another key than the MSO's device key, is accepted
@@ -195,6 +211,9 @@ class VerifierBehaviour:
     """The one key every transaction gets (quirk); None: a fresh key each."""
     redirect_in_json: bool = True
     same_device_redirect: bool = True
+    fresh_response_code: bool = True
+    anchor_in_request_x5c: bool = False
+    presentation_definition: bool = False
     check_mdoc_device_auth: bool = True
 
     def request_object_headers(self) -> dict[str, str]:
@@ -265,6 +284,32 @@ class VerifierBehaviour:
         if same_device and required and not self.same_device_redirect:
             return False
         return has_target
+
+    def request_x5c(self, x5c: list[str], anchor: x509.Certificate) -> list[str]:
+        """The ``x5c`` header of a Request Object: the chain without its anchor, but for
+        the quirk."""
+        return [*x5c, *encode_x5c([anchor])] if self.anchor_in_request_x5c else x5c
+
+    def request_extras(self, dcql_query: JsonObject) -> JsonObject:
+        """Members a Request Object carries beyond the request (none, but for the quirk:
+        a presentation_definition with one input descriptor per DCQL credential query)."""
+        if not self.presentation_definition:
+            return {}
+        credentials = dcql_query.get("credentials")
+        ids = (
+            [str(c.get("id")) for c in credentials if isinstance(c, dict)]
+            if isinstance(credentials, list)
+            else []
+        )
+        descriptors: list[JsonValue] = [{"id": i, "constraints": {}} for i in ids]
+        return {"presentation_definition": {"id": "quirk", "input_descriptors": descriptors}}
+
+    def response_code(self, random: RandomSource) -> str:
+        """The Response Code of a redirect: 128 random bits (§8.2 RECOMMENDS as many),
+        but for the quirk, whose code is long and never changes."""
+        if not self.fresh_response_code:
+            return b64url_encode(b"constant-quirk!!")
+        return b64url_encode(random.token_bytes(16))
 
     def expected_binding(self, presentation: str, *, nonce: str, audience: str) -> tuple[str, str]:
         """The nonce and audience a presentation must carry."""
@@ -395,5 +440,8 @@ def behaviour_for(quirks: Collection[VerifierQuirk]) -> VerifierBehaviour:
         else None,
         redirect_in_json=VerifierQuirk.HTTP_REDIRECT_ANSWER not in q,
         same_device_redirect=VerifierQuirk.NO_SAME_DEVICE_REDIRECT not in q,
+        fresh_response_code=VerifierQuirk.CONSTANT_RESPONSE_CODE not in q,
+        anchor_in_request_x5c=VerifierQuirk.ANCHOR_IN_REQUEST_X5C in q,
+        presentation_definition=VerifierQuirk.PRESENTATION_DEFINITION_QUERY in q,
         check_mdoc_device_auth=VerifierQuirk.IGNORE_MDOC_DEVICE_AUTH not in q,
     )

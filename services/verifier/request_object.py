@@ -67,6 +67,9 @@ def request_object(state: VerifierState, rid: str, wallet_nonce: str | None) -> 
         request,
         signer=state.pki.signer(state.access),
         now=state.clock(),
-        x5c=state.pki.x5c(state.access),
+        x5c=state.behaviour.request_x5c(
+            state.pki.x5c(state.access), state.pki.anchor(state.access)
+        ),
         wallet_nonce=wallet_nonce,
+        extra_claims=state.behaviour.request_extras(row["dcql_query"]),
     )

@@ -11,7 +11,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import Response
 
 from passerelle import JsonObject, PasserelleError, Reason
-from passerelle._json import b64url_encode
 from passerelle.decision import decision_trace, refusal_of
 from passerelle.jose import load_private_jwk
 from passerelle.oid4vp import (
@@ -68,7 +67,7 @@ def _response_code(state: VerifierState, row: Row) -> str | None:
         required=state.profile.same_device_redirect == "required",
         has_target=isinstance(target, str),
     )
-    return b64url_encode(state.random.token_bytes(16)) if redirects else None
+    return state.behaviour.response_code(state.random) if redirects else None
 
 
 def _acknowledged(state: VerifierState, row: Row, code: str | None) -> Response:

@@ -5,7 +5,6 @@ restarts alike."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -22,8 +21,10 @@ from passerelle.oid4vp import (
     RequestUriMethod,
     ResponseMode,
     authorization_request_url,
+    is_absolute_uri,
     moved,
     new_transaction,
+    result_view,
     with_event,
 )
 
@@ -46,7 +47,6 @@ __all__ = [
 ]
 
 TRANSACTION_LIFETIME = timedelta(minutes=10)
-_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+")
 
 # A transaction record as stored: the JSON object the core made (new_transaction).
 Row = dict[str, Any]
@@ -118,7 +118,7 @@ def _redirect_target(state: VerifierState, body: TransactionBody) -> str | None:
             )
         return None
     # RFC 3986 §4.3: absolute-URI = scheme ":" hier-part [ "?" query ], no fragment.
-    if not _ABSOLUTE_URI.fullmatch(target) or "#" in target:
+    if not is_absolute_uri(target):
         raise PasserelleError(
             Reason.INPUT_MALFORMED,
             "redirect_uri must be an absolute URI (RFC 3986 §4.3: a scheme, no fragment)",
@@ -197,6 +197,14 @@ def transaction_of(state: VerifierState, rid: str) -> str:
 def find(state: VerifierState, tid: str) -> Row | None:
     row = state.store.get("transactions", tid, now=state.clock())
     return row if isinstance(row, dict) else None
+
+
+def view_of(state: VerifierState, tid: str, response_code: str | None) -> JsonObject | None:
+    """The one view of a transaction every route shows, JSON and HTML alike: its result
+    only to whoever presents the redirect's response code (OpenID4VP §14.2); None when
+    unknown; ``oid4vp.response_code_mismatch`` for another code."""
+    row = find(state, tid)
+    return None if row is None else result_view(row, response_code=response_code)
 
 
 def apply(state: VerifierState, tid: str, change: Callable[[Row], Row]) -> Row:

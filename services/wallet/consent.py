@@ -24,7 +24,13 @@ from passerelle import JsonObject, JsonValue, PasserelleError, Reason
 from passerelle.dcql import CandidateCredential, CredentialQuery, DcqlQuery, match_dcql
 from passerelle.oid4vp import AuthorizationRequest, VerifiedAuthorizationRequest
 
-__all__ = ["apply_choices", "consent_options", "purpose_of", "verifier_identity"]
+__all__ = [
+    "apply_choices",
+    "consent_options",
+    "credential_gone",
+    "purpose_of",
+    "verifier_identity",
+]
 
 Path = tuple[str | int | None, ...]
 
@@ -100,6 +106,16 @@ def _declined(detail: str) -> PasserelleError:
     return PasserelleError(Reason.WALLET_HOLDER_DECLINED, detail, wire_error="access_denied")
 
 
+def credential_gone(credential_id: str) -> PasserelleError:
+    """The person deleted a credential the consent page offered: the whole request is
+    refused (never a partial answer), and the verifier is told the wallet will not answer."""
+    return PasserelleError(
+        Reason.WALLET_CREDENTIAL_GONE,
+        f"credential {credential_id} is no longer held (deleted after the consent page opened)",
+        wire_error="access_denied",
+    )
+
+
 def apply_choices(
     plan: dict[str, list[dict[str, Any]]],
     options: Mapping[str, list[dict[str, Any]]],
@@ -126,8 +142,11 @@ def apply_choices(
             raise _declined("the chosen credential was not one the page offered")
         optional: list[list[str | int | None]] = option["optional"]
         leave: set[Path] = {tuple(optional[i]) for i in dropped if i < len(optional)}
+        candidate = by_id.get(str(pick))
+        if candidate is None:
+            raise credential_gone(str(pick))
         credential_query = query.credential(query_id)
-        disclose = _smallest_without(credential_query, by_id[str(pick)], option, leave)
+        disclose = _smallest_without(credential_query, candidate, option, leave)
         out[query_id] = [{**plan[query_id][0], "credential_id": pick, "disclose": disclose}]
     return out
 

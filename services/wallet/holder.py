@@ -50,7 +50,13 @@ from passerelle.vc import create_vp_jwt, did_jwk_from_key, did_jwk_key_id
 
 from ..decision_inputs import gather_inputs
 from ..fetch import Fetcher
-from .consent import apply_choices, consent_options, purpose_of, verifier_identity
+from .consent import (
+    apply_choices,
+    consent_options,
+    credential_gone,
+    purpose_of,
+    verifier_identity,
+)
 from .mdoc import mdoc_candidate, present_mdoc, retained_paths
 from .quirks import WalletBehaviour
 from .receive import IssuanceClient
@@ -473,7 +479,12 @@ class Presenter:
                 )
             except PasserelleError as exc:
                 return self._refuse(exc, request, verifier)
-        presentations, disclosed = self._presentations(plan, request, now)
+        try:
+            presentations, disclosed = self._presentations(plan, request, now)
+        except PasserelleError as exc:
+            if exc.reason is not Reason.WALLET_CREDENTIAL_GONE:
+                raise
+            return self._refuse(exc, request, verifier)
         try:
             form = self._response_form(request, build_vp_token(presentations))
         except PasserelleError as exc:
@@ -528,6 +539,12 @@ class Presenter:
             "verifier_status": answer.status_code,
             **exc.as_dict(),
         }
+        # §8.2: "The Response URI MAY return the redirect_uri parameter in response to
+        # successful Authorization Responses or for Error Responses": a same-device
+        # decline goes back to the verifier's frontend too.
+        redirect = _redirect_uri(answer) if answer.status_code == 200 else None
+        if redirect:
+            outcome["redirect_uri"] = redirect
         outcome["decision_id"] = self.holder.record("present", outcome)
         return outcome
 
@@ -541,7 +558,9 @@ class Presenter:
         # Exactly the plan the person saw and approved, nothing re-chosen behind it.
         for query_id, chosen in plan.items():
             for planned in chosen:
-                credential = by_id[planned["credential_id"]]
+                credential = by_id.get(str(planned["credential_id"]))
+                if credential is None:
+                    raise credential_gone(str(planned["credential_id"]))
                 disclose = self.behaviour.disclosure(tuple(tuple(p) for p in planned["disclose"]))
                 shown = self._present_one(credential, disclose, request, now)
                 presentations.setdefault(query_id, []).append(shown)

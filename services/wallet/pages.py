@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, cast
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -167,10 +168,10 @@ def answer(
         chosen, left_out = _choices(choice, keep, offered)
     outcome = presenter.complete(pending_id, consent=consent, chosen=chosen, left_out=left_out)
     redirect = outcome.get("redirect_uri")
-    if isinstance(redirect, str) and redirect.startswith(("https://", "http://")):
+    if _web_address(redirect):
         # OpenID4VP §8.2: "When this parameter is present the Wallet MUST redirect the
         # user agent to this URI" (HAIP 1.0 §5.1: the same-device flow goes on there).
-        return RedirectResponse(redirect, status_code=303)
+        return RedirectResponse(str(redirect), status_code=303)
     reason, detail = _why(outcome)
     disclosed = cast("dict[str, list[list[Any]]]", outcome.get("disclosed") or {})
     return _page(
@@ -179,10 +180,21 @@ def answer(
         accepted=bool(outcome.get("accepted")),
         verifier=outcome.get("verifier"),
         disclosed=human([".".join(str(c) for c in p) for ps in disclosed.values() for p in ps]),
-        redirect_uri=outcome.get("redirect_uri"),
+        # Any other scheme (javascript:, data:, an app's own) would run or open with
+        # this wallet's origin: it is named as refused, never linked.
+        unfollowed=isinstance(redirect, str),
         explained=explain_reason(reason),
         detail=detail,
     )
+
+
+def _web_address(value: object) -> bool:
+    """Whether a verifier's redirect_uri is an http(s) address the wallet may send its
+    user agent to (RFC 3986 §3.1: schemes are case-insensitive)."""
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
 def _why(outcome: JsonObject) -> tuple[str, str | None]:

@@ -31,7 +31,7 @@ def test_the_eu_pid_scenario_shows_each_haip_issuance_step(stack: Stack) -> None
     outcome = play(stack, scenario)
     assert outcome.as_expected, outcome.outcome
     out = StringIO()
-    _narrate(Console(file=out, width=200), outcome)
+    _narrate(Console(file=out, width=200), 1, outcome)
     issuance = [line for line in out.getvalue().splitlines() if "⇢ issuance:" in line]
     for step in (
         "PAR: pushed authorization request with PKCE S256",

@@ -187,10 +187,13 @@ def test_same_device_answer_redirects_and_withholds_the_result(
         assert len(b64url_decode(code)) >= 16
         base = f"{stack.urls['eu-verifier']}/transactions/{tid}"
         withheld = httpx.get(base).json()
-        assert withheld["state"] == "verified"
+        # Neither the outcome nor the checks leak before the code (§14.2).
+        assert withheld["state"] == "response_received"
         assert "result" not in withheld
         assert withheld["awaiting_response_code"] is True
-        assert "redirect_issued" in [e["event"] for e in withheld["events"]]
+        events = [e["event"] for e in withheld["events"]]
+        assert events[-1] == "response_received", events
+        assert not {"check", "redirect_issued", "wallet_error"} & set(events)
         assert code not in json.dumps(withheld)
         wrong = httpx.get(base, params={"response_code": code + "x"})
         assert wrong.status_code == 403
@@ -256,3 +259,67 @@ def test_the_wallet_page_sends_the_browser_to_the_redirect_uri(
     code = _code_of(answer.headers["location"])
     base = f"{stack.urls['eu-verifier']}/transactions/{made['transaction_id']}"
     assert httpx.get(base, params={"response_code": code}).json()["result"]["accepted"] is True
+
+
+def test_the_html_pages_withhold_the_result_until_the_code_is_presented(
+    stack: Stack, holds_a_pid: None
+) -> None:
+    """§14.2: the frontend "MUST" pass the Response Code to fetch the response; the
+    transaction page and its live fragment are a frontend like the JSON route."""
+    made = stack.transaction(
+        "eu-verifier", "pid-equivalent", same_device=True, redirect_uri=FRONTEND
+    )
+    wallet = stack.present(made["request_url"])
+    assert wallet["accepted"] is True, wallet
+    code = _code_of(wallet["redirect_uri"])
+    base = f"{stack.urls['eu-verifier']}/transactions/{made['transaction_id']}"
+    for route in ("page", "live"):
+        withheld = httpx.get(f"{base}/{route}")
+        assert withheld.status_code == 200, withheld.text
+        assert "The presentation was verified." not in withheld.text
+        assert 'id="decision"' not in withheld.text
+        assert "Lefèvre-Dubois" not in withheld.text
+        assert 'data-state="response_received"' in withheld.text
+        wrong = httpx.get(f"{base}/{route}", params={"response_code": code + "x"})
+        assert wrong.status_code == 403
+        assert "oid4vp.response_code_mismatch" in wrong.text
+        released = httpx.get(f"{base}/{route}", params={"response_code": code})
+        assert released.status_code == 200
+        assert "The presentation was verified." in released.text
+        assert "Lefèvre-Dubois" in released.text
+    # The page's script polls the fragment with the code it was opened with.
+    page = httpx.get(f"{base}/page", params={"response_code": code}).text
+    assert f"/live?response_code={code}" in page
+
+
+def test_a_same_device_decline_goes_back_to_the_frontend(stack: Stack, holds_a_pid: None) -> None:
+    """§8.2: "The Response URI MAY return the redirect_uri parameter ... for Error
+    Responses"; HAIP 1.0 §5.1: "Wallets MUST follow the redirect to redirect_uri"."""
+    made = stack.transaction(
+        "eu-verifier", "pid-equivalent", same_device=True, redirect_uri=FRONTEND
+    )
+    declined = stack.present(made["request_url"], consent="deny")
+    assert declined["accepted"] is False
+    assert declined["reason"] == "wallet.holder_declined"
+    code = _code_of(declined["redirect_uri"])
+    base = f"{stack.urls['eu-verifier']}/transactions/{made['transaction_id']}"
+    assert "result" not in httpx.get(base).json()
+    released = httpx.get(base, params={"response_code": code}).json()
+    assert released["result"]["reason"] == "oid4vp.wallet_error"
+    # On the wallet page: the browser goes back to the frontend.
+    made = stack.transaction(
+        "eu-verifier", "pid-equivalent", same_device=True, redirect_uri=FRONTEND
+    )
+    review = httpx.get(
+        f"{stack.urls['wallet']}/present", params={"request": made["request_url"]}, timeout=120
+    )
+    pending = re.search(r"action=[\"']/present/([^\"']+)[\"']", review.text)
+    assert pending is not None
+    answer = httpx.post(
+        f"{stack.urls['wallet']}/present/{pending.group(1)}", data={"consent": "deny"}, timeout=120
+    )
+    assert answer.status_code == 303, answer.text
+    code = _code_of(answer.headers["location"])
+    base = f"{stack.urls['eu-verifier']}/transactions/{made['transaction_id']}"
+    released = httpx.get(base, params={"response_code": code}).json()
+    assert released["result"]["reason"] == "oid4vp.wallet_error"

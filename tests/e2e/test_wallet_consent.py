@@ -189,3 +189,35 @@ def test_scanning_twice_shows_the_verifiers_answer_to_the_second(stack: Stack) -
     assert reason.group(1) == "oid4vp.response_replayed", reason.group(1)
     assert "What you can do:" in again.text
     _no_repr(again.text)
+
+
+def test_a_credential_deleted_while_its_consent_page_is_open_is_refused_in_words(
+    stack: Stack,
+) -> None:
+    """Approving a plan whose credential the person deleted meanwhile is a refusal
+    with a reason (the verifier learns the wallet will not answer), never a 500."""
+    stack.receive("eu-issuer", "eu-pid-sd-jwt", "bjoern-mueller")
+    stack.receive("eu-issuer", "eu-pid-sd-jwt", "jan-thart")
+    query = _only("pid", PID, [["family_name"]])
+    wallet = stack.urls["wallet"]
+    first = stack.transaction("ca-verifier", dcql_query=query)
+    second = stack.transaction("ca-verifier", dcql_query=query)
+    _, plain = _review(stack, first["request_url"])
+    text, chosen = _review(stack, second["request_url"])
+    other = re.findall(r'name="choice" value="([^"]+)"(?! checked)', text)
+    assert other, text
+    for held in re.findall(r'data-credential-id="([^"]+)"', httpx.get(f"{wallet}/").text):
+        assert httpx.post(f"{wallet}/credentials/{held}/delete").status_code == 303
+    forms = (
+        (plain, first, {"consent": "approve"}),
+        (chosen, second, {"consent": "approve", "toggles": "1", "choice": other[-1]}),
+    )
+    for pending, made, form in forms:
+        answer = httpx.post(f"{wallet}/present/{pending}", data=form, timeout=120)
+        assert answer.status_code == 200, answer.text
+        assert "not accepted" in answer.text
+        assert "wallet.credential_gone" in answer.text
+        _no_repr(answer.text)
+        result = stack.result("ca-verifier", made["transaction_id"])
+        assert result["state"] == "failed"
+        assert result["result"]["reason"] == "oid4vp.wallet_error"

@@ -123,7 +123,7 @@ def _every_configuration() -> list[Case]:
                     profile=name,
                     configuration=config_id,
                     type_id=config.type_id,
-                    persona=sorted(catalog.types[config.type_id].samples)[0],
+                    persona=sorted(catalog.types[config.samples_type].samples)[0],
                     scheme=profile.offer_schemes[-1],
                     format=config.format,
                 )
@@ -471,11 +471,32 @@ def verify_jwt_vc(world: World, case: Case, token: str, holder: ec.EllipticCurve
     assert verified.subject_id == did_jwk_from_key(holder.public_key())
 
 
+def verify_mdoc(world: World, case: Case, token: str, holder: ec.EllipticCurvePrivateKey) -> None:
+    """An ``mso_mdoc`` credential is a base64url IssuerSigned (OpenID4VCI 1.0 A.2.4):
+    signed by a document signer of the issuer's IACA, for the configuration's doctype,
+    bound to the key the peer proved."""
+    from passerelle.mdoc import verify_issuer_signed
+
+    metadata = world.http.get(f"{world.bases[case.profile]}/.well-known/openid-credential-issuer")
+    doctype = metadata.json()["credential_configurations_supported"][case.configuration]["doctype"]
+    iaca = "eu-pid-iaca" if case.profile == "eu-issuer" else "ca-mdl-iaca"
+    verified = verify_issuer_signed(
+        b64url_decode(token),
+        anchors=[world.pki.anchor(iaca)],
+        now=utc_now(),
+        expected_doc_type=doctype,
+    )
+    assert verified.namespaces, "no issuer-signed element"
+    assert verified.device_key.public_numbers() == holder.public_key().public_numbers()
+
+
 def verify_received(
     world: World, case: Case, token: str, holder: ec.EllipticCurvePrivateKey
 ) -> None:
     if case.format == "jwt_vc_json":
         verify_jwt_vc(world, case, token, holder)
+    elif case.format == "mso_mdoc":
+        verify_mdoc(world, case, token, holder)
     else:
         verify_with_both(world, case, token, holder)
 

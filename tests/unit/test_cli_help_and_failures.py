@@ -129,21 +129,6 @@ def test_scenario_titles_carry_no_number() -> None:
         assert not re.match(r"\d", scenario.title), scenario.title
 
 
-def test_the_age_check_shows_both_sides() -> None:
-    first, second = SCENARIOS[0], SCENARIOS[1]
-    assert first.verifier == second.verifier == "ca-verifier"
-    assert first.expect is None  # the adult is accepted
-    assert second.persona == "zoe-lefevre-dubois"
-    assert second.expect == "dcql.no_match"
-    for scenario in (first, second):
-        [age] = [
-            c
-            for c in scenario.query["credentials"][0]["claims"]  # type: ignore[index]
-            if c["path"] == ["age_equal_or_over", "18"]
-        ]
-        assert age["values"] == [True]
-
-
 def test_without_a_terminal_the_summary_keeps_every_reason_code_whole() -> None:
     long = "trust.recognition_out_of_scope"
     rows = [

@@ -14,14 +14,9 @@ from passerelle.cli import app
 from passerelle.cli._demo import _narrate
 from passerelle.cli._options import what_to_do
 from passerelle.cli._wallet import _presented_lines, _received_line
-from passerelle.explain import explain
 from passerelle.services.scenarios import SCENARIOS, Outcome
 
 runner = CliRunner()
-
-
-def test_the_line_is_the_explain_hint() -> None:
-    assert what_to_do("status.revoked") == f"what you can do: {explain('status.revoked').hint}"
 
 
 def test_a_refused_credential_says_what_to_do() -> None:

@@ -310,3 +310,43 @@ def test_the_registry_iaca_anchors_mdocs_only(world: TrustWorld) -> None:
     )
     assert not as_header.trusted
     assert as_header.reason is Reason.X509_CHAIN_INVALID
+
+
+def test_a_refused_mdoc_lists_its_later_steps_as_not_run(world: TrustWorld) -> None:
+    # The mdoc adapter does not go on after a refusal yet: it says so, step by step.
+    rogue = document_signer(NOW, iaca(NOW, "Rogue IACA", country="CA"), "Rogue signer")
+    holder = ec.generate_private_key(ec.SECP256R1())
+    issued = _issue(rogue, holder, doc_type=DOCTYPE_MDL, namespace=NAMESPACE_MDL)
+    decision = _decide(
+        world, _present(issued, holder, NAMESPACE_MDL), home=Framework.EU, signer_key=rogue[1]
+    )
+    assert decision.steps[-1].step == "issuer_key"
+    later = [(f.step.step, f.status, f.depends_on) for f in decision.findings]
+    assert later == [
+        ("signature", "not_run", "issuer_key"),
+        ("status", "not_run", "issuer_key"),
+        ("holder_binding", "not_run", "issuer_key"),
+        ("schema", "not_run", "issuer_key"),
+    ]
+
+
+def test_a_revoked_mdoc_for_another_session_shows_both(world: TrustWorld) -> None:
+    # Status comes first, so it decides; the device signature is still checked, as a finding.
+    holder = ec.generate_private_key(ec.SECP256R1())
+    issued = _issue(world.eu_mdoc_signer, holder, doc_type=DOCTYPE_PID, namespace=NAMESPACE_PID)
+    other = create_openid4vp_session_transcript(
+        client_id="x509_hash:abc", nonce="n-2", response_uri="https://v.test/r", jwk_thumbprint=None
+    )
+    decision = _decide(
+        world,
+        _present(issued, holder, NAMESPACE_PID),
+        home=Framework.CA,
+        signer_key=world.eu_mdoc_signer[1],
+        session_transcript=other,
+        value=StatusValue.INVALID,
+    )
+    assert decision.reason is Reason.STATUS_REVOKED
+    assert decision.steps[-1].step == "status"
+    (binding,) = (f for f in decision.findings if f.step.step == "holder_binding")
+    assert binding.status == "finding"
+    assert binding.step.reason is Reason.MDOC_DEVICE_SIGNATURE_INVALID

@@ -250,3 +250,15 @@ def test_received_and_decided_in_one_step_settles_a_race_once() -> None:
     assert caught.value.reason == Reason.OID4VP_RESPONSE_REPLAYED
     refused = concluded(fetched, accepted=False, result={}, receive=True)
     assert state_of(refused) is PresentationState.FAILED
+
+
+def test_a_redirect_target_is_absolute_by_rfc_3986_whatever_its_scheme() -> None:
+    """OpenID4VP §8.2: "an absolute URI as defined by [RFC3986] Section 4.3" (scheme,
+    hier-part, no fragment): the verifier and VER-RESP-06 share this one rule."""
+    from passerelle.oid4vp import is_absolute_uri
+
+    assert is_absolute_uri("https://frontend.example/done?session=1")
+    assert is_absolute_uri("rp-app:/done")
+    assert not is_absolute_uri("/relative")
+    assert not is_absolute_uri("https://frontend.example/cb#frag")
+    assert not is_absolute_uri("https://frontend.example/a b")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
@@ -9,11 +11,19 @@ from passerelle.oid4vci import credential_offer_uri_link
 from passerelle.services.pages import render
 from passerelle.services.web import NO_STORE
 
+from .. import grants
 from ..grants import offer_tx_code
 from ..pages import index_page, offer_page
 from ..state import IssuerDep, stored
 
 router = APIRouter(tags=["pages"])
+
+
+def _duration(lasting: timedelta) -> str:
+    """A lifetime in words: whole minutes when it is some, else seconds."""
+    seconds = int(lasting.total_seconds())
+    count, unit = (seconds // 60, "minute") if seconds % 60 == 0 else (seconds, "second")
+    return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
 @router.get("/offers/{offer_id}/page", response_class=HTMLResponse)
@@ -24,8 +34,8 @@ def offer_html(state: IssuerDep, offer_id: str) -> HTMLResponse:
             "message.html",
             title="Offer expired or unknown",
             service="Passerelle issuer",
-            message="This offer is unknown or has expired (offers last ten minutes). "
-            "Make a new one from the issuer's page.",
+            message="This offer is unknown or has expired (offers last "
+            f"{_duration(grants.CODE_LIFETIME)}). Make a new one from the issuer's page.",
             back="/",
         )
         return HTMLResponse(page, status_code=404, headers=dict(NO_STORE))

@@ -5,10 +5,13 @@ a policy name."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from passerelle import PasserelleError
+from passerelle.explain import explain
 from passerelle.services.pages import render
 
 from .. import transactions
@@ -37,28 +40,54 @@ def index(state: VerifierDep) -> HTMLResponse:
     return HTMLResponse(index_page(state.profile))
 
 
+def _withheld(exc: PasserelleError) -> HTMLResponse:
+    explained = explain(str(exc.reason))
+    page = render(
+        "message.html",
+        title="Result withheld",
+        service="Passerelle verifier",
+        message=f"{explained.sentence} (reason code {exc.reason})",
+        back="/",
+    )
+    return HTMLResponse(page, status_code=403, headers=_NO_STORE)
+
+
 @router.get("/transactions/{tid}/page", response_class=HTMLResponse)
-def transaction_html(tid: str, state: VerifierDep) -> HTMLResponse:
+def transaction_html(
+    tid: str, state: VerifierDep, response_code: str | None = None
+) -> HTMLResponse:
+    """The transaction page; after a same-device redirect, opened with its response
+    code, which its live fragment is then polled with."""
     row = transactions.find(state, tid)
-    if row is None:
+    try:
+        view = transactions.view_of(state, tid, response_code)
+    except PasserelleError as exc:
+        return _withheld(exc)
+    if row is None or view is None:
         return _unknown()
+    code = f"?{urlencode({'response_code': response_code})}" if response_code else ""
     page = transaction_page(
         profile=state.profile,
         catalog=state.catalog,
         url=transactions.request_url(state, row),
-        live_url=f"{state.base}/transactions/{tid}/live",
-        row=row,
+        live_url=f"{state.base}/transactions/{tid}/live{code}",
+        row=view,
     )
     return HTMLResponse(page, headers=_NO_STORE)
 
 
 @router.get("/transactions/{tid}/live", response_class=HTMLResponse)
-def transaction_live(tid: str, state: VerifierDep) -> HTMLResponse:
+def transaction_live(
+    tid: str, state: VerifierDep, response_code: str | None = None
+) -> HTMLResponse:
     """The status and decision of a transaction page, which its script swaps in."""
-    row = transactions.find(state, tid)
-    if row is None:
+    try:
+        view = transactions.view_of(state, tid, response_code)
+    except PasserelleError as exc:
+        return _withheld(exc)
+    if view is None:
         return _unknown()
-    return HTMLResponse(live_fragment(catalog=state.catalog, row=row), headers=_NO_STORE)
+    return HTMLResponse(live_fragment(catalog=state.catalog, row=view), headers=_NO_STORE)
 
 
 @router.post("/transactions/form")

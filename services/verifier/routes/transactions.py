@@ -7,7 +7,6 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from passerelle import PasserelleError
-from passerelle.oid4vp import result_view
 from passerelle.services.openapi import TRANSACTION_RESPONSES
 from passerelle.services.web import oauth_error
 
@@ -27,13 +26,12 @@ def create_transaction(body: TransactionBody, state: VerifierDep) -> JSONRespons
 def transaction(tid: str, state: VerifierDep, response_code: str | None = None) -> JSONResponse:
     """A same-device transaction's result needs the ``response_code`` its redirect
     carried (OpenID4VP §13.3 step 8)."""
-    row = transactions.find(state, tid)
-    if row is None:
+    try:
+        view = transactions.view_of(state, tid, response_code)
+    except PasserelleError as exc:
+        return oauth_error(exc)
+    if view is None:
         return JSONResponse(
             {"error": "not_found", "reason": "oid4vp.transaction_unknown"}, status_code=404
         )
-    try:
-        view = result_view(row, response_code=response_code)
-    except PasserelleError as exc:
-        return oauth_error(exc)
     return JSONResponse({"transaction_id": tid, **view})
