@@ -5,7 +5,9 @@ FAPI 2.0 Security Profile modules: no PKCE, ``plain`` PKCE, a wrong or missing
 ``code_verifier``, a code redeemed twice or by another client, a ``request_uri`` used
 twice or by another client.
 
-The login is the one part no protocol standardises. The suite drives Passerelle's
+An issuer that authenticates its clients at the PAR endpoint (HAIP 1.0 §4.3, a wallet
+attestation) skips these checks, saying so: the suite's client is a public one. The
+login is the one part no protocol standardises. The suite drives Passerelle's
 development login (a form that takes a persona, named for each configuration in the
 targets file); an issuer whose login it cannot drive skips these checks, saying so.
 Each check runs its own flow from the pushed request on, so that one finding never
@@ -110,6 +112,12 @@ def _request_uri(ctx: CheckContext, flow: _Flow) -> str:
         request_uri = response.json().get("request_uri")
     except (ValueError, AttributeError):
         request_uri = None
+    if response.status_code == 401:
+        # HAIP 1.0 §4.3: a wallet authenticates at the PAR endpoint (wallet attestation).
+        raise CheckSkipped(
+            "the issuer requires client authentication at the PAR endpoint (a HAIP wallet "
+            "attestation), which the suite's public client does not present"
+        )
     if response.status_code != 201 or not isinstance(request_uri, str):
         raise CheckSkipped(
             f"the honest pushed authorization request failed (HTTP {response.status_code})"
@@ -167,6 +175,25 @@ def _redeem(
     response = ctx.http.post(flow.token, data={k: v for k, v in form.items() if v is not None})
     ctx.record(token_status=response.status_code)
     return response
+
+
+def _control(ctx: CheckContext, flow: _Flow) -> None:
+    """An honest code is redeemed: without that, a refusal could be about anything the
+    token endpoint wants beyond PKCE and the code (a DPoP proof, client authentication)."""
+    honest = _redeem(ctx, flow, _code(ctx, flow))
+    if honest.status_code != 200:
+        raise CheckSkipped(
+            f"the honest token request failed (HTTP {honest.status_code}, "
+            f"{_error(honest)!r}): the suite cannot isolate this fault"
+        )
+
+
+def _error(response: httpx.Response) -> object:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error") if isinstance(body, dict) else None
 
 
 @check(
@@ -229,6 +256,7 @@ def _plain_pkce(ctx: CheckContext) -> None:
 )
 def _wrong_verifier(ctx: CheckContext) -> None:
     flow = _flow(ctx)
+    _control(ctx, flow)
     wrong = _redeem(ctx, flow, _code(ctx, flow), verifier=secrets.token_urlsafe(48))
     expect_oauth_error(wrong, 400, "invalid_grant")
     missing = _redeem(ctx, flow, _code(ctx, flow), verifier=None)
@@ -278,6 +306,7 @@ def _code_reuse(ctx: CheckContext) -> None:
 )
 def _code_bound_to_client(ctx: CheckContext) -> None:
     flow = _flow(ctx)
+    _control(ctx, flow)
     other = f"suite-wallet-{secrets.token_hex(4)}"
     expect_oauth_error(_redeem(ctx, flow, _code(ctx, flow), client_id=other), 400, "invalid_grant")
 

@@ -362,17 +362,18 @@ def resource_grant(
 ) -> dict[str, Any]:
     """The grant behind a protected request's access token, once its presentation
     holds: a DPoP-bound token only with the ``DPoP`` scheme and a proof (RFC 9449 §7),
-    a bearer token as RFC 6750 §2.1 says (header only; ``token_in_query`` is the
-    quirk that honours RFC 6750 §2.3's URL query parameter too)."""
+    a bearer token as RFC 6750 §2.1 says (header only; ``token_in_query``, the
+    bearer_in_query quirk only, reads one in the URL query too)."""
+    in_query = request.query_params.get("access_token")
+    if in_query is not None and not token_in_query:
+        raise PasserelleError(
+            Reason.OID4VCI_ACCESS_TOKEN_INVALID,
+            "access tokens are accepted in the Authorization header only",
+            wire_error="invalid_token",
+        )
     authorization = _headers(request, "authorization")
-    if "access_token" in request.query_params:
-        if not token_in_query:
-            raise PasserelleError(
-                Reason.OID4VCI_ACCESS_TOKEN_INVALID,
-                "access tokens are accepted in the Authorization header only",
-                wire_error="invalid_token",
-            )
-        authorization = authorization or [f"Bearer {request.query_params['access_token']}"]
+    if not authorization and in_query is not None:
+        authorization = [f"Bearer {in_query}"]
     try:
         credentials = parse_authorization_header(authorization)
     except PasserelleError as exc:
