@@ -577,12 +577,11 @@ def _binding_problems(presented: _Presented) -> list[str]:
     "Transaction Code)",
     plan=PLAN,
     # Real issuers have a nonce endpoint: a proof without the nonce buys nothing. A HAIP
-    # issuer (the EU one) verifies the DPoP proofs and wallet attestation a wallet sends
-    # even with a pre-authorized code, so a wallet that gets them wrong gets nothing;
-    # wallet_haip.py judges them one by one.
+    # issuer (the EU one) verifies the DPoP proofs a wallet sends even with a
+    # pre-authorized code, so a wallet that gets them wrong gets nothing; wallet_haip.py
+    # judges them one by one (and the wallet attestation, sent in the code flow only).
     catches=(
         "wallet:proof_without_nonce",
-        "wallet:attestation_pop_wrong_aud",
         "wallet:dpop_reuse_jti",
         "wallet:dpop_wrong_htu",
         "wallet:no_dpop_ath",

@@ -136,7 +136,14 @@ class IssuanceClient:
         )
         token_url = str(as_metadata["token_endpoint"])
         token = _json(
-            self._send(session, "POST", token_url, what="token", data=form, auth=True), "token"
+            # The wallet attestation authenticates the client that names itself (the code
+            # flow); a pre-authorized code is redeemed anonymously (OpenID4VCI §6.1: client
+            # authentication is OPTIONAL there), so an issuer that cannot check one (a
+            # partner without the EU list of wallet providers) still serves it.
+            self._send(
+                session, "POST", token_url, what="token", data=form, auth=client_id is not None
+            ),
+            "token",
         )
         access = str(token["access_token"])
         kind = str(token.get("token_type", "Bearer"))
@@ -297,7 +304,10 @@ class IssuanceClient:
             session.attest_keys(
                 [k for k in keys if isinstance(k, ec.EllipticCurvePrivateKey)], nonce
             )
+            # Attested keys go with the authenticated (code) flow, like the wallet
+            # attestation; a pre-authorized code is redeemed anonymously.
             if session is not None
+            and client_id is not None
             and self.behaviour.attest_keys
             and all(isinstance(k, ec.EllipticCurvePrivateKey) for k in keys)
             else None

@@ -145,5 +145,6 @@ def test_up_names_the_fix_when_a_port_is_taken(tmp_path: Path) -> None:
             check=False,
         )
     assert up.returncode == 2, up.stdout + up.stderr
-    assert "passerelle init --host" in up.stdout
+    # a one-line failure, on stderr, naming the fix
+    assert "passerelle init --data-dir" in up.stderr and "--host ROLE=URL" in up.stderr
     assert not (tmp_path / "stack.json").exists()

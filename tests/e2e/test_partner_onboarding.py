@@ -170,7 +170,7 @@ def test_an_eu_pid_issuer_joins_while_the_stack_runs(world: World, tmp_path: Pat
 
     before = world.client.receive("partner-eu-issuer", "eu-pid-sd-jwt", "zoe-lefevre-dubois")
     assert before["accepted"] is False
-    assert before["reason"] == "x509.chain_invalid"
+    assert before["reason"] == "x509.chain_invalid", before
     step = next(s for s in before["steps"] if s["outcome"] == "failed")
     assert {"list": "pid-providers", "sequence": 1} in step["evidence"]["lists"]
 
@@ -258,7 +258,7 @@ def test_a_partner_verifier_joins_the_wrpac_list_while_the_stack_runs(world: Wor
         before = ask()
         assert before["accepted"] is False
         assert before["stage"] == "request"
-        assert before["reason"] == "x509.chain_invalid"
+        assert before["reason"] == "x509.chain_invalid", before
         assert "wrpac-providers" in before["detail"]  # the refusal names the list to join
         assert before["arrived"] == []
 
