@@ -134,21 +134,9 @@ class IssuanceClient:
             persona=persona,
             session=session,
         )
-        token_url = str(as_metadata["token_endpoint"])
-        token = _json(
-            # The wallet attestation authenticates the client that names itself (the code
-            # flow); a pre-authorized code is redeemed anonymously (OpenID4VCI §6.1: client
-            # authentication is OPTIONAL there), so an issuer that cannot check one (a
-            # partner without the EU list of wallet providers) still serves it.
-            self._send(
-                session, "POST", token_url, what="token", data=form, auth=client_id is not None
-            ),
-            "token",
-        )
+        token = self._token(session, str(as_metadata["token_endpoint"]), form, client_id)
         access = str(token["access_token"])
         kind = str(token.get("token_type", "Bearer"))
-        if session is not None and kind.lower() == "dpop":
-            session.steps.append("token: DPoP-bound access token (token_type DPoP, cnf.jkt)")
         sealed = session.response_encryption() if session is not None else None
         body = self._credential_request(
             metadata,
@@ -210,6 +198,19 @@ class IssuanceClient:
             },
             token=token,
         )
+
+    def _token(
+        self, session: HaipSession | None, url: str, form: dict[str, str], client_id: str | None
+    ) -> JsonObject:
+        """The token request. The wallet attestation authenticates a client that names
+        itself (the code flow); a pre-authorized code is redeemed anonymously (OpenID4VCI
+        §6.1: client authentication is OPTIONAL there), so an issuer that cannot check an
+        attestation (a partner without the EU list of wallet providers) still serves it."""
+        answer = self._send(session, "POST", url, what="token", data=form, auth=bool(client_id))
+        token = _json(answer, "token")
+        if session is not None and str(token.get("token_type", "")).lower() == "dpop":
+            session.steps.append("token: DPoP-bound access token (token_type DPoP, cnf.jkt)")
+        return token
 
     def _session(self, as_metadata: JsonObject, issuer_metadata: JsonObject) -> HaipSession | None:
         if self.provider is None:

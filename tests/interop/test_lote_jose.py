@@ -102,8 +102,15 @@ def signed() -> tuple[str, JsonObject, x509.Certificate, ec.EllipticCurvePrivate
         country="BE",
     )
     doc: dict[str, Any] = yaml.safe_load((ROOT / "trust_lists/eu/pid-providers.yaml").read_text())
+    # The PID list names the mdoc IACA as a second service of the PID provider.
+    iaca = _ca("PID IACA", ec.generate_private_key(ec.SECP256R1()), org="PID IACA", country="BE")
     source = parse_lote_source(
-        doc, certificates={"eu-lote-operator": operator, "eu-pid-provider-ca": pid_ca}
+        doc,
+        certificates={
+            "eu-lote-operator": operator,
+            "eu-pid-provider-ca": pid_ca,
+            "eu-pid-iaca": iaca,
+        },
     )
     payload = build_lote(
         source, sequence_number=1, issued_at=NOW, next_update=NOW + timedelta(days=30)
