@@ -146,5 +146,6 @@ def test_up_names_the_fix_when_a_port_is_taken(tmp_path: Path) -> None:
         )
     assert up.returncode == 2, up.stdout + up.stderr
     # a one-line failure, on stderr, naming the fix
-    assert "passerelle init --data-dir" in up.stderr and "--host ROLE=URL" in up.stderr
+    assert "passerelle init --data-dir" in up.stderr
+    assert "--host ROLE=URL" in up.stderr
     assert not (tmp_path / "stack.json").exists()
