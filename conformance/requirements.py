@@ -122,13 +122,6 @@ _WHY_BY_LINK: dict[str, str] = {
         "ISS-HAIP-02. The wallet plan plays an issuer that demands one and judges it: "
         "WAL-HAIP-01 (attestation and PoP at PAR and token), with WAL-HAIP-02..05 (DPoP)."
     ),
-    f"{_HAIP}#L176": (
-        "A wallet's duty. Passerelle's wallet puts a key attestation from its wallet provider "
-        "in every key proof (tests/e2e/test_wallet_receive.py), "
-        "and the EU issuer verifies it against the EU list of wallet providers "
-        "(tests/integration/test_issuer_haip.py, and ISS-HAIP-10 on any issuer that takes "
-        "the attestation proof type). The wallet plan does not yet judge a wallet's."
-    ),
 }
 
 #: Why a requirement no check quotes is met elsewhere (code and test) or left, by text.

@@ -253,7 +253,10 @@ def export(credential_id: str, holder: HolderDep) -> Response:
             message="This wallet holds no such credential (deleted?).",
             back="/",
         )
-    name = "credential.jwt" if held.format != "dc+sd-jwt" else "credential.sd-jwt"
+    # What `passerelle inspect` reads: an SD-JWT, a JWT, or a base64url mdoc.
+    name = {"dc+sd-jwt": "credential.sd-jwt", "mso_mdoc": "credential.mdoc"}.get(
+        held.format, "credential.jwt"
+    )
     return PlainTextResponse(
         held.token + "\n",
         headers={

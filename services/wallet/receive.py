@@ -40,7 +40,7 @@ from .haip import HaipSession
 from .provider import WalletProvider
 from .quirks import WalletBehaviour
 
-__all__ = ["IssuanceClient", "Received"]
+__all__ = ["IssuanceClient", "Received", "key_attestations_required"]
 
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 DEFERRED_WAIT_SECONDS = 30
@@ -56,6 +56,15 @@ class Received:
     metadata: JsonObject
     #: The HAIP steps taken (DPoP, wallet and key attestation, encryption), in order.
     steps: tuple[str, ...] = ()
+
+
+def key_attestations_required(metadata: CredentialIssuerMetadata, configuration_id: str) -> bool:
+    """OpenID4VCI 1.0 §12.2.4: the configuration's ``jwt`` proof type carries
+    ``key_attestations_required`` when the issuer wants attested keys."""
+    configuration = metadata.credential_configurations_supported.get(configuration_id) or {}
+    proof_types = configuration.get("proof_types_supported")
+    jwt = proof_types.get("jwt") if isinstance(proof_types, dict) else None
+    return isinstance(jwt, dict) and "key_attestations_required" in jwt
 
 
 def _fail(detail: str, reason: Reason = Reason.INPUT_MALFORMED) -> PasserelleError:
@@ -306,9 +315,9 @@ class IssuanceClient:
                 [k for k in keys if isinstance(k, ec.EllipticCurvePrivateKey)], nonce
             )
             # Attested keys go with the authenticated (code) flow, like the wallet
-            # attestation; a pre-authorized code is redeemed anonymously.
+            # attestation, and wherever the configuration requires them (§12.2.4).
             if session is not None
-            and client_id is not None
+            and (client_id is not None or key_attestations_required(metadata, configuration_id))
             and self.behaviour.attest_keys
             and all(isinstance(k, ec.EllipticCurvePrivateKey) for k in keys)
             else None
