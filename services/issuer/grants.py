@@ -170,7 +170,8 @@ def push_authorization(state: IssuerState, form: dict[str, str], request: Reques
     rules as defined in (#token-endpoint) for client authentication at the token
     endpoint". A DPoP proof here (RFC 9449 §10.1), or ``dpop_jkt``, binds the code.
     """
-    client = authenticate_client(
+    # Raises invalid_client where the profile wants an attestation and it does not hold.
+    authenticate_client(
         state.haip, request, client_id=form.get("client_id"), grant=AUTHORIZATION_CODE_GRANT
     )
     proof = token_proof(state.haip, request, url=f"{state.base}/par", grant="")
@@ -187,7 +188,6 @@ def push_authorization(state: IssuerState, form: dict[str, str], request: Reques
     ref = state.token()
     row: JsonObject = {
         "request": dict[str, JsonValue](form),
-        "client_attested": client is not None,
         "dpop_jkt": proof.jkt if proof is not None else form.get("dpop_jkt"),
         "configs": list[JsonValue](configs),
         "state": advance(IssuanceState.OFFERED, IssuanceEvent.START_AUTHORIZATION).value,
