@@ -312,9 +312,6 @@ def redeem_authorization_code(
     if entry is None:
         raise _invalid_grant("authorization code unknown, used or expired")
     advance(IssuanceState(entry["state"]), IssuanceEvent.REDEEM_CODE)
-    if behaviour.bind_code_to_client and req.client_id not in (None, entry.get("client_id")):
-        # RFC 6749 §4.1.3: the code was issued to another client.
-        raise _invalid_grant("the code was issued to another client")
     if req.redirect_uri != entry["redirect_uri"]:
         raise _invalid_grant("redirect_uri differs")
     if behaviour.check_code_verifier:
@@ -323,12 +320,29 @@ def redeem_authorization_code(
 
 
 def _check_client(
-    client: VerifiedClientAttestation | None, proof: VerifiedDpopProof | None, entry: dict[str, Any]
+    state: IssuerState,
+    req: TokenRequest,
+    client: VerifiedClientAttestation | None,
+    proof: VerifiedDpopProof | None,
+    entry: dict[str, Any],
 ) -> None:
     """A code goes to the client it was issued to, with the DPoP key it was bound to."""
-    if client is not None and entry.get("client_id") not in (None, client.client_id):
+    issued_to = entry.get("client_id")
+    if client is not None and issued_to not in (None, client.client_id):
         # -07 §6: the attested client is the client; RFC 6749 §4.1.3: the code is its.
         raise _invalid_grant("the code was issued to another client")
+    if client is None and issued_to is not None and state.behaviour.bind_code_to_client:
+        # RFC 6749 §4.1.3: client_id is "REQUIRED, if the client is not authenticating
+        # with the authorization server", and the server must "ensure that the
+        # authorization code was issued to "client_id"".
+        if req.client_id is None:
+            raise PasserelleError(
+                Reason.OID4VCI_TOKEN_REQUEST_INVALID,
+                "client_id is required from a client that does not authenticate",
+                wire_error="invalid_request",
+            )
+        if req.client_id != issued_to:
+            raise _invalid_grant("the code was issued to another client")
     bound = entry.get("dpop_jkt")
     if bound is not None:
         if proof is None:
@@ -352,7 +366,7 @@ def exchange_token(state: IssuerState, request: Request, form: dict[str, str]) -
         entry = redeem_pre_authorized_code(state, req, now)
     else:
         entry = redeem_authorization_code(state, req, now)
-        _check_client(client, proof, entry)
+        _check_client(state, req, client, proof, entry)
     return issue_access_token(state, req, entry, now, proof=proof)
 
 

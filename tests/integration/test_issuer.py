@@ -169,6 +169,61 @@ def test_authorization_code_flow_with_par_and_pkce(ca: TestClient) -> None:
     assert login.status_code == 400  # the pushed request was single-use too
 
 
+def _code_for(ca: TestClient, client_id: str, verifier: str) -> str:
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
+    par = ca.post(
+        "/par",
+        data={
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": "http://127.0.0.1/cb",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "scope": "ca-person-sd-jwt",
+        },
+    )
+    assert par.status_code == 201, par.text
+    login = ca.post(
+        "/authorize",
+        data={
+            "request_uri": par.json()["request_uri"],
+            "persona": persona_of(ca, "ca-person-sd-jwt"),
+        },
+        follow_redirects=False,
+    )
+    return parse_qs(urlsplit(login.headers["location"]).query)["code"][0]
+
+
+@pytest.mark.parametrize(
+    ("sent", "status", "error"),
+    [
+        ("test-wallet", 200, None),
+        (None, 400, "invalid_request"),
+        ("other-wallet", 400, "invalid_grant"),
+    ],
+)
+def test_a_code_is_redeemed_by_the_client_it_was_issued_to(
+    ca: TestClient, sent: str | None, status: int, error: str | None
+) -> None:
+    # RFC 6749 §4.1.3: client_id is "REQUIRED, if the client is not authenticating with
+    # the authorization server", which must "ensure that the authorization code was issued
+    # to "client_id"". The Canadian issuer does not authenticate wallets (no attestation).
+    verifier = secrets.token_urlsafe(48)
+    form = {
+        "grant_type": "authorization_code",
+        "code": _code_for(ca, "test-wallet", verifier),
+        "redirect_uri": "http://127.0.0.1/cb",
+        "code_verifier": verifier,
+    }
+    if sent is not None:
+        form["client_id"] = sent
+    response = ca.post("/token", data=form)
+    assert response.status_code == status, response.text
+    assert response.json().get("error") == error
+
+
 # --- negatives: the OpenID Foundation issuer plan, and what it lacks ---------------------
 
 

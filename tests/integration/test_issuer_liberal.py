@@ -326,6 +326,7 @@ def test_authorization_details_at_par_are_answered_in_the_token_response(
             "code": code,
             "redirect_uri": "http://127.0.0.1/cb",
             "code_verifier": verifier,
+            "client_id": CLIENT_ID,
         },
     )
     assert token.status_code == 200, token.text
