@@ -32,7 +32,7 @@ from passerelle.services.web import NO_STORE
 from .grants import TOKEN_LIFETIME
 from .haip import nonce_headers, resource_grant
 from .profile import CredentialConfiguration
-from .quirks import unverified_attested_jwks
+from .quirks import unverified_attestation
 from .state import IssuerState, stored
 
 __all__ = ["bearer", "notify", "redeem_deferred", "request_credential", "sealed"]
@@ -84,17 +84,26 @@ def attested_keys(state: IssuerState, proofs: tuple[str, ...], now: datetime) ->
             "this issuer takes no attestation proofs",
             wire_error="invalid_proof",
         )
-    if not state.behaviour.check_key_attestation_signature:
-        return [load_public_jwk(k) for k in unverified_attested_jwks(proofs[0])]
-    verified = verify_attestation_proof(
-        proofs[0],
-        policy=policy,
-        algorithms=state.profile.proof_signing_alg_values,
-        now=now,
-        skew=SKEW,
-        expected_nonce=_expected_nonce(state, proofs, now),
-    )
-    keys = list(verified.attested_keys)
+    expected = _expected_nonce(state, proofs, now)
+    if state.behaviour.check_key_attestation_signature:
+        verified = verify_attestation_proof(
+            proofs[0],
+            policy=policy,
+            algorithms=state.profile.proof_signing_alg_values,
+            now=now,
+            skew=SKEW,
+            expected_nonce=expected,
+        )
+        keys = list(verified.attested_keys)
+    else:
+        jwks, nonce = unverified_attestation(proofs[0])
+        if expected is not None and nonce != expected:
+            raise PasserelleError(
+                Reason.KEY_ATTESTATION_NONCE_MISMATCH,
+                "nonce is not the issued c_nonce",
+                wire_error="invalid_nonce",
+            )
+        keys = [load_public_jwk(k) for k in jwks]
     if len(keys) > max(state.profile.batch_size, 1):
         raise PasserelleError(
             Reason.OID4VCI_BATCH_TOO_LARGE,

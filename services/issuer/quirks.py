@@ -29,7 +29,7 @@ __all__ = [
     "IssuerBehaviour",
     "IssuerQuirk",
     "behaviour_for",
-    "unverified_attested_jwks",
+    "unverified_attestation",
 ]
 
 
@@ -181,12 +181,14 @@ class ForgetfulReplayRegistry:
         return True
 
 
-def unverified_attested_jwks(attestation: str) -> list[JsonObject]:
+def unverified_attestation(attestation: str) -> tuple[list[JsonObject], object]:
     """The ``ignore_key_attestation_signature`` quirk's reading of a key attestation:
-    its ``attested_keys``, signature NOT checked."""
+    its ``attested_keys`` and its ``nonce``, signature NOT checked (the rest of the
+    issuer's rules, the c_nonce and the batch size, still apply to what it reads)."""
     claims = decode_unverified_jws(attestation).payload_json()
     keys = claims.get("attested_keys")
-    return [k for k in keys if isinstance(k, dict)] if isinstance(keys, list) else []
+    jwks = [k for k in keys if isinstance(k, dict)] if isinstance(keys, list) else []
+    return jwks, claims.get("nonce")
 
 
 def behaviour_for(quirks: Collection[IssuerQuirk]) -> IssuerBehaviour:

@@ -29,6 +29,7 @@ from passerelle.oid4vci import (
     encrypt_credential_request,
 )
 from passerelle.services.issuer.app import create_issuer_app
+from passerelle.services.issuer.quirks import IssuerQuirk
 from passerelle.services.pki import init_pki, load_pki
 from passerelle.services.runtime import SecretsRandom, utc_now
 from passerelle.services.trust.build import build_with_pki
@@ -545,3 +546,42 @@ def test_without_a_published_list_of_wallet_providers_the_fault_is_ours(
     )
     # Never blamed on the wallet (invalid_client), never a 500.
     assert _refusal(answer) == (503, "temporarily_unavailable", "trust.unavailable")
+
+
+def test_the_unsigned_attestation_quirk_breaks_only_the_signature_rule(
+    data_dir: Path, provider: WalletProvider
+) -> None:
+    # The conformance self-test isolates ISS-HAIP's key-attestation signature check with
+    # this quirk: it must not also lift the c_nonce rule or the batch size.
+    app = create_issuer_app(
+        profile_name="eu-issuer",
+        data_dir=data_dir,
+        quirks=frozenset({IssuerQuirk.IGNORE_KEY_ATTESTATION_SIGNATURE}),
+    )
+    client = TestClient(app)
+    base = client.get("/.well-known/openid-credential-issuer").json()["credential_issuer"]
+    wallet = Wallet(client=client, provider=provider, base=base)
+    token = wallet.token()
+    rogue = WalletProvider(
+        signer=KeySigner(ec.generate_private_key(ec.SECP256R1())),
+        x5c=provider.x5c,
+        identifier="https://rogue.example",
+    )
+
+    def present(keys: int, nonce: str) -> Any:
+        jwks = [public_jwk(ec.generate_private_key(ec.SECP256R1())) for _ in range(keys)]
+        attestation = rogue.attest_keys(jwks, now=datetime.now(UTC), nonce=nonce)
+        return client.post(
+            "/credential",
+            json={"credential_configuration_id": CONFIG, "proofs": {"attestation": [attestation]}},
+            headers={
+                "Authorization": f"DPoP {token}",
+                "DPoP": wallet.dpop("/credential", token=token),
+            },
+        )
+
+    fresh = client.post("/nonce").json()["c_nonce"]
+    assert present(1, fresh).status_code == 200  # the quirk: a rogue signature passes
+    assert _refusal(present(1, fresh)) == (400, "invalid_nonce", "key_attestation.nonce_mismatch")
+    too_many = present(4, client.post("/nonce").json()["c_nonce"])  # batch_size is 3
+    assert _refusal(too_many) == (400, "invalid_proof", "oid4vci.batch_too_large")
