@@ -14,6 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from passerelle.explain import finding_note
 from passerelle.services.catalog import data_root
 from passerelle.services.display import TECHNICAL
 from passerelle.services.launcher import ROLES, start_stack
@@ -40,14 +41,26 @@ from ._stack import stack_verify
 __all__ = ["run_demo"]
 
 
+_MARK = {"passed": "✔", "failed": "✘", "skipped": "·"}
+
+
+def _step_line(step: dict[str, Any]) -> str:
+    """One decision step; print it with ``markup=False``: ``[reason]`` is not a style."""
+    reason = f" [{step['reason']}]" if step.get("reason") else ""
+    return f"{_MARK.get(step['outcome'], '?')} {step['step']}: {step['detail']}{reason}"
+
+
 def _trace(result: dict[str, Any]) -> list[str]:
-    lines = []
+    lines: list[str] = []
     for decisions in (result.get("credentials") or {}).values():
         for decision in decisions:
-            for step in decision.get("steps", []):
-                mark = {"passed": "✔", "failed": "✘", "skipped": "·"}.get(step["outcome"], "?")
-                reason = f" [{step['reason']}]" if step.get("reason") else ""
-                lines.append(f"   {mark} {step['step']}: {step['detail']}{reason}")
+            lines.extend(f"   {_step_line(step)}" for step in decision.get("steps", []))
+            for finding in decision.get("findings") or []:
+                note = finding_note(finding)
+                lines.append(
+                    f"     also found, not decided on: {_step_line(finding)}"
+                    + (f" ({note})" if note else "")
+                )
     return lines
 
 
@@ -124,14 +137,16 @@ def _narrate(console: Console, number: int, outcome: Outcome) -> None:
             f"wallet declined as a whole: {outcome.wallet.get('reason')} "
             f"({outcome.wallet.get('detail')}); nothing was disclosed",
             highlight=False,
+            markup=False,
         )
     trace = _trace(outcome.result)
     for line in trace:
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, markup=False)
     if outcome.result and not outcome.result.get("accepted") and not trace:
         console.print(
             f"the verifier recorded {outcome.result.get('reason')}: {outcome.result.get('detail')}",
             highlight=False,
+            markup=False,
         )
     declined = outcome.wallet.get("stage") in ("request", "query") and not disclosed
     refused = outcome.wallet.get("reason") if declined else outcome.result.get("reason")
@@ -139,13 +154,10 @@ def _narrate(console: Console, number: int, outcome: Outcome) -> None:
         console.print(what_to_do(refused), highlight=False, markup=False)
     if outcome.result.get("accepted"):
         for line in _read(outcome):
-            console.print(line, highlight=False)
+            console.print(line, highlight=False, markup=False)
     expected = s.expect or "accepted"
     verdict = "[green]as expected[/green]" if outcome.as_expected else "[red]DEVIATION[/red]"
     console.print(f"outcome: [bold]{outcome.outcome}[/bold] (expected {expected}) → {verdict}")
-
-
-_MARK = {"passed": "✔", "failed": "✘", "skipped": "·"}
 
 
 def _narrate_dataspace(console: Console, number: int, outcome: DataspaceOutcome) -> None:
@@ -167,9 +179,7 @@ def _narrate_dataspace(console: Console, number: int, outcome: DataspaceOutcome)
             highlight=False,
         )
         for step in trust.get("steps", []):
-            reason = f" [{step['reason']}]" if step.get("reason") else ""
-            mark = _MARK.get(step["outcome"], "?")
-            console.print(f"      {mark} {step['step']}: {step['detail']}{reason}", highlight=False)
+            console.print(f"      {_step_line(step)}", highlight=False, markup=False)
     for line in (decision.get("policy") or {}).get("trace", []):
         mark = "✔" if line["satisfied"] else "✘"
         if line["left_operand"]:

@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle import JsonObject, PasserelleError
 from passerelle.dcql import CandidateCredential, match_dcql, parse_dcql_query
+from passerelle.explain import finding_note
 from passerelle.jose import (
     KeySigner,
     Signer,
@@ -798,25 +799,31 @@ def present(
 
 def decision_trace(outcome: Outcome) -> list[dict[str, Any]]:
     """The decision steps the verifier reports (step, outcome, detail, reason), in order,
-    across every presented credential."""
+    across every presented credential, each credential's findings after its steps
+    (marked ``finding``, with the note that says why they are only findings)."""
     trace: list[dict[str, Any]] = []
     credentials = outcome.result.get("credentials") if outcome.result else None
     if not isinstance(credentials, dict):
         return trace
     for query_id, decisions in credentials.items():
         for decision in decisions if isinstance(decisions, list) else []:
-            steps = decision.get("steps") if isinstance(decision, dict) else None
-            for step in steps if isinstance(steps, list) else []:
-                if isinstance(step, dict):
-                    trace.append(
-                        {
+            if not isinstance(decision, dict):
+                continue
+            for key in ("steps", "findings"):
+                entries = decision.get(key)
+                for step in entries if isinstance(entries, list) else []:
+                    if isinstance(step, dict):
+                        entry = {
                             "query": query_id,
                             "step": step.get("step"),
                             "outcome": step.get("outcome"),
                             "detail": step.get("detail"),
                             "reason": step.get("reason"),
                         }
-                    )
+                        if key == "findings":
+                            # After the refusing step: shown, never part of the decision.
+                            entry.update(finding=True, note=finding_note(step))
+                        trace.append(entry)
     return trace
 
 

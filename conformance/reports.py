@@ -447,6 +447,9 @@ def _trace_lines(trace: Any) -> list[str]:
                 line += f" ({step['reason']})"
             if step.get("detail"):
                 line += f" — {step['detail']}"
+            if step.get("finding"):
+                note = f" [{step['note']}]" if step.get("note") else ""
+                line = f"also found, not decided on: {line}{note}"
             lines.append(line)
         else:
             lines.append(step if isinstance(step, str) else json.dumps(step, ensure_ascii=False))

@@ -147,7 +147,7 @@ def _expected_outcome(ctx: CheckContext) -> None:
 )
 def _trace(ctx: CheckContext) -> None:
     outcome = _outcome(ctx)
-    trace = decision_trace(outcome)
+    trace = [s for s in decision_trace(outcome) if not s.get("finding")]
     if not outcome.accepted:
         expect(
             outcome.reason in _VOCABULARY,

@@ -9,6 +9,7 @@ from typing import Any
 
 from passerelle import PasserelleError
 from passerelle.dcql import DcqlQuery, parse_dcql_query
+from passerelle.explain import finding_note
 from passerelle.services.catalog import Catalog
 from passerelle.services.display import claim_label, claim_lines, type_label
 from passerelle.services.pages import explain_reason, human, render
@@ -105,17 +106,9 @@ def _step_view(step: Mapping[str, Any]) -> dict[str, Any]:
 def _finding_view(finding: Mapping[str, Any]) -> dict[str, Any]:
     """A check after the refusing one: what it found, and why it is only a finding."""
     view = _step_view(finding)
+    view["note"] = finding_note(finding)
     if finding.get("status") == "not_run":
-        view["outcome"], view["mark"] = "skipped not-run", _MARK["skipped"]
-        view["note"] = f"not run: depends on {finding.get('depends_on') or 'a failed step'}"
-        view["hint"] = ""
-        return view
-    notes = []
-    if finding.get("untrusted_key"):
-        notes.append("checked with a key that is not trusted")
-    if finding.get("unverified"):
-        notes.append("evaluated on unverified data")
-    view["note"] = "; ".join(notes)
+        view["outcome"], view["mark"], view["hint"] = "skipped not-run", _MARK["skipped"], ""
     return view
 
 

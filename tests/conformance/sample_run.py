@@ -205,6 +205,14 @@ def sample_run() -> Run:
                             "reason": "trust.issuer_not_listed",
                             "detail": f"not on the list {SCRIPT}",
                         },
+                        {
+                            "step": "status",
+                            "outcome": "failed",
+                            "reason": "status.revoked",
+                            "detail": "revoked",
+                            "finding": True,
+                            "note": "evaluated on unverified data",
+                        },
                     ]
                 },
             },

@@ -17,6 +17,7 @@ from passerelle.conformance._presenting import (
     Holding,
     Outcome,
     answer,
+    decision_trace,
     expect_accepted,
     expect_refused,
     parse_request_url,
@@ -216,3 +217,35 @@ def test_a_request_url_must_name_a_client_and_a_request() -> None:
         parse_request_url("openid4vp://?request_uri=http%3A%2F%2Flocalhost%2Fr")
     with pytest.raises(CheckFailed):
         parse_request_url("mailto:someone@example.org")
+
+
+def test_the_decision_trace_keeps_findings_after_the_steps_marked_as_such() -> None:
+    refused = {
+        "accepted": False,
+        "credentials": {
+            "pid": [
+                {
+                    "steps": [{"step": "issuer_key", "outcome": "failed", "reason": "trust.x"}],
+                    "findings": [
+                        {"step": "status", "outcome": "failed", "unverified": True},
+                        {
+                            "step": "kb_jwt",
+                            "outcome": "skipped",
+                            "status": "not_run",
+                            "depends_on": "signature",
+                        },
+                    ],
+                }
+            ]
+        },
+    }
+    trace = decision_trace(Outcome(http_status=400, body={}, state=None, result=refused))
+    assert [(t["step"], t.get("finding", False)) for t in trace] == [
+        ("issuer_key", False),
+        ("status", True),
+        ("kb_jwt", True),
+    ]
+    assert [t.get("note") for t in trace[1:]] == [
+        "evaluated on unverified data",
+        "not run: depends on signature",
+    ]

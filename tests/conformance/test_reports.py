@@ -384,6 +384,11 @@ def test_html_matrix(page_html: str) -> None:
     assert "✗ got trust.issuer_not_listed<br>expected accepted" in table
     assert "✓ trust.recognition_out_of_scope" in table
     assert "issuer_key: failed (trust.issuer_not_listed)" in table  # the trace, in the cell
+    # A check after the refusing step is shown as a finding, with why it is only one.
+    assert (
+        "also found, not decided on: status: failed (status.revoked) — revoked "
+        "[evaluated on unverified data]"
+    ) in table
     assert 'title="trust_list: passed — lists fresh' in table  # and as a tooltip
     assert SCRIPT not in table
 

@@ -94,3 +94,37 @@ def test_the_demo_says_what_to_do_once_for_the_refusal_it_narrates() -> None:
         )
     )
     assert "what you can do:" not in accepted
+
+
+def test_the_demo_shows_the_findings_after_the_refusing_step() -> None:
+    decision = {
+        "steps": [
+            {"step": "signature", "outcome": "failed", "detail": "bad", "reason": "jws.x"},
+        ],
+        "findings": [
+            {"step": "status", "outcome": "passed", "detail": "valid", "unverified": True},
+            {
+                "step": "kb_jwt",
+                "outcome": "skipped",
+                "detail": "-",
+                "status": "not_run",
+                "depends_on": "signature",
+            },
+        ],
+    }
+    told = _narrated(
+        Outcome(
+            scenario=SCENARIOS[0],
+            as_expected=False,
+            outcome="jws.x",
+            wallet={"disclosed": {"pid": [["given_name"]]}},
+            result={"accepted": False, "reason": "jws.x", "credentials": {"pid": [decision]}},
+        )
+    )
+    lines = told.splitlines()
+    failed = next(i for i, line in enumerate(lines) if "✘ signature: bad [jws.x]" in line)
+    assert (
+        "also found, not decided on: ✔ status: valid (evaluated on unverified data)"
+        in (lines[failed + 1])
+    )
+    assert "· kb_jwt: - (not run: depends on signature)" in lines[failed + 2]
