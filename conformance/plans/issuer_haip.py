@@ -566,3 +566,128 @@ def _token(
     except CheckFailed as exc:
         raise CheckSkipped(f"the honest steps before this negative failed: {exc.message}") from exc
     return _Bound(endpoints=endpoints, configuration=cid, token=token, dpop=_Dpop()), "Bearer"
+
+
+# --- the PoP's audience and the server's DPoP nonces ----------------------------------------
+
+
+def _attested(
+    ctx: CheckContext, endpoints: IssuerEndpoints, form: dict[str, str], *, audience: str
+) -> Any:
+    """Attestation headers made afresh for each attempt: the suite's wallet provider
+    attests a new instance key, whose PoP names ``audience``."""
+    pki = suite_pki(ctx)
+    instance = ec.generate_private_key(ec.SECP256R1())
+
+    def headers() -> dict[str, str]:
+        now = ctx.now()
+        return {
+            "OAuth-Client-Attestation": create_client_attestation(
+                signer=pki.signer("wallet-provider"),
+                x5c=pki.x5c("wallet-provider"),
+                issuer=pki.hosts.get("wallet", "https://wallet.invalid"),
+                client_id=form["client_id"],
+                instance_jwk=public_jwk(instance),
+                now=now,
+                lifetime=timedelta(minutes=10),
+            ),
+            "OAuth-Client-Attestation-PoP": create_client_attestation_pop(
+                signer=KeySigner(instance),
+                client_id=form["client_id"],
+                authorization_server=audience,
+                now=now,
+                random=_RANDOM,
+            ),
+        }
+
+    return headers
+
+
+@check(
+    "ISS-HAIP-11",
+    "A wallet attestation PoP addressed to another authorization server is refused",
+    plan=PLAN,
+    catches=("issuer:ignore_client_attestation_pop_aud", "issuer:skip_client_attestation"),
+    requirement=Requirement(
+        spec="OAuth 2.0 Attestation-Based Client Authentication (draft -07)",
+        section="5.2",
+        text="aud: REQUIRED. The aud (audience) claim MUST specify a value that identifies "
+        "the authorization server as an intended audience. The [RFC8414] issuer identifier "
+        'URL of the authorization server MUST be used as a value for an "aud" element to '
+        "identify the authorization server as the intended audience of the JWT.",
+        link="https://www.ietf.org/archive/id/draft-ietf-oauth-attestation-based-client-auth-07.html#section-5.2",
+    ),
+)
+def _pop_for_another_server(ctx: CheckContext) -> None:
+    endpoints = _endpoints(ctx)
+    _require(endpoints, attestation=True)
+    issuer = str(endpoints.authorization_server.get("issuer"))
+    form = _code_form()
+    # The control: the same attestation, its PoP addressed to this server, gets past
+    # client authentication (to the unknown code's invalid_grant), or the issuer does
+    # not trust the suite's wallet provider and there is nothing to judge.
+    control = _token_call(
+        ctx, endpoints, form, _Dpop(), _attested(ctx, endpoints, form, audience=issuer)
+    )
+    if _error_of(control) == "invalid_client":
+        raise CheckSkipped(
+            "an honest attestation from the suite's wallet provider was refused too "
+            "(invalid_client): the issuer does not trust it"
+        )
+    other = "https://another-authorization-server.example"
+    response = _token_call(
+        ctx, endpoints, form, _Dpop(), _attested(ctx, endpoints, form, audience=other)
+    )
+    _expect_invalid_client(response, f"a wallet attestation PoP with aud {other}")
+
+
+@check(
+    "ISS-HAIP-12",
+    "A DPoP proof carrying a nonce the server never issued is answered use_dpop_nonce",
+    plan=PLAN,
+    catches=("issuer:accept_unissued_dpop_nonce",),
+    requirement=_dpop_req(
+        "8",
+        "If the nonce claim in the DPoP proof does not exactly match a nonce recently supplied "
+        "by the authorization server to the client, the authorization server MUST reject the "
+        "request. The rejection response MAY include a DPoP-Nonce HTTP header providing a new "
+        "nonce value to use for subsequent requests.",
+    ),
+)
+def _unissued_dpop_nonce(ctx: CheckContext) -> None:
+    endpoints = _endpoints(ctx)
+    _require(endpoints, dpop=True)
+    cid, persona = _first_configuration(ctx, endpoints)
+    try:
+        offer = request_offer(ctx, ctx.target, cid, persona)
+    except CheckFailed as exc:
+        raise CheckSkipped(f"the honest steps before this negative failed: {exc.message}") from exc
+    form = {
+        "grant_type": PRE_AUTHORIZED_CODE_GRANT,
+        "pre-authorized_code": offer.pre_authorized_code,
+    }
+    if offer.tx_code is not None:
+        form["tx_code"] = offer.tx_code
+    dpop = _Dpop()
+    first = ctx.http.post(
+        endpoints.token_endpoint,
+        data=form,
+        headers={"DPoP": dpop.proof(ctx, "POST", endpoints.token_endpoint)},
+    )
+    if not _needs_nonce(first):
+        raise CheckSkipped(
+            f"a DPoP proof without a nonce was answered HTTP {first.status_code}: the "
+            "authorization server hands out no DPoP nonces (RFC 9449 §8 lets it)"
+        )
+    dpop.nonce = f"never-issued-{secrets.token_urlsafe(16)}"
+    response = ctx.http.post(
+        endpoints.token_endpoint,
+        data=form,
+        headers={"DPoP": dpop.proof(ctx, "POST", endpoints.token_endpoint)},
+    )
+    expect(
+        _needs_nonce(response),
+        f"a DPoP proof with a nonce the server never issued: expected HTTP 400 "
+        f"use_dpop_nonce, got HTTP {response.status_code} {_error_of(response)!r}",
+        status=response.status_code,
+    )

@@ -294,10 +294,17 @@ def authenticate_client(
             f"{ATTESTATION_POP_HEADER} (attest_jwt_client_auth)",
             wire_error="invalid_client",
         )
+    audience = guard.issuer
+    if not guard.behaviour.check_client_attestation_pop_aud:
+        try:
+            claimed = decode_unverified_jws(values[1]).payload_json().get("aud")
+        except PasserelleError:
+            claimed = None  # the core reports the malformed PoP itself
+        audience = claimed if isinstance(claimed, str) else guard.issuer
     return verify_client_attestation(
         values[0],
         values[1],
-        authorization_server=guard.issuer,
+        authorization_server=audience,
         client_id=client_id,
         anchors=guard.providers.anchors(),
         algorithms=ATTESTATION_ALGS,
@@ -319,6 +326,8 @@ def _accepted_nonces(guard: HaipGuard, proof: str) -> list[str] | None:
         return []  # verify_dpop_proof reports the malformed proof itself
     if not isinstance(claimed, str) or len(claimed) > 200:
         return []
+    if not guard.behaviour.check_dpop_nonce_issued:
+        return [claimed]
     live = guard.store.get(_NONCES, claimed, now=guard.clock()) is not None
     return [claimed] if live else []
 

@@ -82,6 +82,12 @@ class IssuerQuirk(enum.StrEnum):
     """A DPoP proof's ``htm`` and ``htu`` are not compared with the request (§4.3)."""
     IGNORE_DPOP_ATH = "ignore_dpop_ath"
     """A DPoP proof's ``ath`` is not compared with the access token (§4.3 check 12)."""
+    IGNORE_CLIENT_ATTESTATION_POP_AUD = "ignore_client_attestation_pop_aud"
+    """A wallet attestation PoP addressed to another authorization server is accepted
+    (attestation-based client authentication -07 §6: ``aud`` is this server)."""
+    ACCEPT_UNISSUED_DPOP_NONCE = "accept_unissued_dpop_nonce"
+    """A DPoP proof's ``nonce`` is taken whatever it is, issued here or not (RFC 9449 §8:
+    a nonce not recently supplied by the server MUST be rejected)."""
     IGNORE_KEY_ATTESTATION_SIGNATURE = "ignore_key_attestation_signature"
     """An ``attestation`` proof's keys are taken without checking who signed it
     (OpenID4VCI 1.0 Appendix D, HAIP 1.0 §4.5.1)."""
@@ -133,6 +139,8 @@ class IssuerBehaviour:
     check_dpop_htm_htu: bool = True
     check_dpop_ath: bool = True
     check_key_attestation_signature: bool = True
+    check_client_attestation_pop_aud: bool = True
+    check_dpop_nonce_issued: bool = True
     token_in_query: bool = False
     """Whether an ``access_token`` query parameter stands for the Authorization header."""
 
@@ -216,6 +224,8 @@ def behaviour_for(quirks: Collection[IssuerQuirk]) -> IssuerBehaviour:
         check_dpop_htm_htu=IssuerQuirk.IGNORE_DPOP_HTM_HTU not in q,
         check_dpop_ath=IssuerQuirk.IGNORE_DPOP_ATH not in q,
         check_key_attestation_signature=IssuerQuirk.IGNORE_KEY_ATTESTATION_SIGNATURE not in q,
+        check_client_attestation_pop_aud=IssuerQuirk.IGNORE_CLIENT_ATTESTATION_POP_AUD not in q,
+        check_dpop_nonce_issued=IssuerQuirk.ACCEPT_UNISSUED_DPOP_NONCE not in q,
         token_in_query=IssuerQuirk.BEARER_IN_QUERY in q,
         pkce_required=IssuerQuirk.PKCE_OPTIONAL not in q,
         s256_only=IssuerQuirk.PLAIN_PKCE not in q,
