@@ -28,7 +28,12 @@ from passerelle.oauth import (
     create_client_attestation_pop,
     create_dpop_proof,
 )
-from passerelle.oid4vci import PRE_AUTHORIZED_CODE_GRANT, create_key_attestation
+from passerelle.oid4vci import (
+    PRE_AUTHORIZED_CODE_GRANT,
+    create_credential_response_encryption,
+    create_key_attestation,
+    encrypt_credential_request,
+)
 from passerelle.services.runtime import SecretsRandom
 
 from .._context import CheckContext
@@ -689,5 +694,64 @@ def _unissued_dpop_nonce(ctx: CheckContext) -> None:
         _needs_nonce(response),
         f"a DPoP proof with a nonce the server never issued: expected HTTP 400 "
         f"use_dpop_nonce, got HTTP {response.status_code} {_error_of(response)!r}",
+        status=response.status_code,
+    )
+
+
+# --- credential response encryption (OpenID4VCI 1.0 §8.2, §10) -----------------------------
+
+#: JWE ``enc`` values of the IANA registry (RFC 7518 §5.1): one the issuer does not list
+#: is what the check asks for.
+_JWE_ENCS = ("A128GCM", "A192GCM", "A256GCM", "A128CBC-HS256", "A192CBC-HS384", "A256CBC-HS512")
+
+
+@check(
+    "ISS-HAIP-13",
+    "A response encryption the issuer does not offer is refused with invalid_encryption_parameters",
+    plan=PLAN,
+    catches=("issuer:plain_response_for_unsupported_encryption",),
+    requirement=Requirement(
+        spec="OpenID4VCI 1.0",
+        section="8.3.1.2",
+        text="invalid_encryption_parameters: This error occurs when the encryption parameters "
+        "in the Credential Request are either invalid or missing.",
+        link=f"{_VCI_URL}#credential-request-errors",
+    ),
+)
+def _unsupported_response_encryption(ctx: CheckContext) -> None:
+    endpoints = _endpoints(ctx)
+    offered = endpoints.metadata.get("credential_response_encryption")
+    if not isinstance(offered, dict):
+        raise CheckSkipped("the issuer metadata offers no credential_response_encryption")
+    listed = offered.get("enc_values_supported")
+    unsupported = [e for e in _JWE_ENCS if not (isinstance(listed, list) and e in listed)]
+    if not unsupported:
+        raise CheckSkipped("the issuer lists every registered enc value")
+    cid, persona = _first_configuration(ctx, endpoints)
+    bound, scheme = _token(ctx, endpoints, cid, persona)
+    body = _body(ctx, bound)
+    member = create_credential_response_encryption(new_holder_key().public_key(), enc="A128GCM")
+    body["credential_response_encryption"] = {**member, "enc": unsupported[0]}
+    headers = {"Authorization": f"{scheme} {bound.token}"}
+    if scheme == "DPoP":
+        headers["DPoP"] = _honest(ctx, bound)
+    request = endpoints.metadata.get("credential_request_encryption")
+    if isinstance(request, dict) and request.get("encryption_required") is True:
+        encs = request.get("enc_values_supported") or ["A128GCM"]
+        sealed = encrypt_credential_request(
+            body, issuer_jwks=request.get("jwks") or {}, enc=str(encs[0])
+        )
+        response = ctx.http.post(
+            endpoints.credential_endpoint,
+            content=sealed,
+            headers={**headers, "Content-Type": "application/jwt"},
+        )
+    else:
+        response = ctx.http.post(endpoints.credential_endpoint, json=body, headers=headers)
+    expect(
+        response.status_code == 400 and _error_of(response) == "invalid_encryption_parameters",
+        f"a response encryption with enc {unsupported[0]} (not offered): expected HTTP 400 "
+        f"invalid_encryption_parameters, got HTTP {response.status_code} "
+        f"{_error_of(response)!r}",
         status=response.status_code,
     )

@@ -519,16 +519,26 @@ def read_credential_body(
 
 
 def response_encryption(
-    metadata: Mapping[str, Any], body: Mapping[str, Any], *, request_was_encrypted: bool = False
+    metadata: Mapping[str, Any],
+    body: Mapping[str, Any],
+    *,
+    request_was_encrypted: bool = False,
+    refuse_unsupported: bool = True,
 ) -> CredentialResponseEncryption | None:
     """The wallet's ``credential_response_encryption``, checked against what the
     metadata offers (§8.2, §10); an unsupported ``alg`` or ``enc`` is
-    ``invalid_encryption_parameters``."""
+    ``invalid_encryption_parameters`` (or, for the quirk that does not refuse it, no
+    encryption at all)."""
     offered = metadata.get("credential_response_encryption")
-    return parse_credential_response_encryption(
-        body,
-        metadata=offered if isinstance(offered, dict) else None,
-        request_was_encrypted=request_was_encrypted,
-        # §8.2 binds the wallet; plain requests from peers older than 1.0 are still read.
-        require_encrypted_request=False,
-    )
+    try:
+        return parse_credential_response_encryption(
+            body,
+            metadata=offered if isinstance(offered, dict) else None,
+            request_was_encrypted=request_was_encrypted,
+            # §8.2 binds the wallet; plain requests from peers older than 1.0 are still read.
+            require_encrypted_request=False,
+        )
+    except PasserelleError as exc:
+        if refuse_unsupported or exc.reason is not Reason.OID4VCI_ENCRYPTION_PARAMETERS_INVALID:
+            raise
+        return None

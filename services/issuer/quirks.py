@@ -85,6 +85,10 @@ class IssuerQuirk(enum.StrEnum):
     IGNORE_CLIENT_ATTESTATION_POP_AUD = "ignore_client_attestation_pop_aud"
     """A wallet attestation PoP addressed to another authorization server is accepted
     (attestation-based client authentication -07 §6: ``aud`` is this server)."""
+    PLAIN_RESPONSE_FOR_UNSUPPORTED_ENCRYPTION = "plain_response_for_unsupported_encryption"
+    """A credential request asking for a response encryption the issuer does not offer
+    is answered in the clear instead of ``invalid_encryption_parameters`` (OpenID4VCI
+    1.0 §8.3.1.2)."""
     ACCEPT_UNISSUED_DPOP_NONCE = "accept_unissued_dpop_nonce"
     """A DPoP proof's ``nonce`` is taken whatever it is, issued here or not (RFC 9449 §8:
     a nonce not recently supplied by the server MUST be rejected)."""
@@ -141,6 +145,7 @@ class IssuerBehaviour:
     check_key_attestation_signature: bool = True
     check_client_attestation_pop_aud: bool = True
     check_dpop_nonce_issued: bool = True
+    refuse_unsupported_encryption: bool = True
     token_in_query: bool = False
     """Whether an ``access_token`` query parameter stands for the Authorization header."""
 
@@ -226,6 +231,9 @@ def behaviour_for(quirks: Collection[IssuerQuirk]) -> IssuerBehaviour:
         check_key_attestation_signature=IssuerQuirk.IGNORE_KEY_ATTESTATION_SIGNATURE not in q,
         check_client_attestation_pop_aud=IssuerQuirk.IGNORE_CLIENT_ATTESTATION_POP_AUD not in q,
         check_dpop_nonce_issued=IssuerQuirk.ACCEPT_UNISSUED_DPOP_NONCE not in q,
+        refuse_unsupported_encryption=(
+            IssuerQuirk.PLAIN_RESPONSE_FOR_UNSUPPORTED_ENCRYPTION not in q
+        ),
         token_in_query=IssuerQuirk.BEARER_IN_QUERY in q,
         pkce_required=IssuerQuirk.PKCE_OPTIONAL not in q,
         s256_only=IssuerQuirk.PLAIN_PKCE not in q,

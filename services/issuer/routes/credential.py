@@ -36,7 +36,12 @@ def _credential(state: IssuerState, request: Request, content_type: str, raw: by
         body, encrypted = read_credential_body(state.haip, content_type, raw)
         grant = bearer(state, request)
         # Before anything is issued: an unusable key is invalid_encryption_parameters.
-        encryption = response_encryption(state.metadata, body, request_was_encrypted=encrypted)
+        encryption = response_encryption(
+            state.metadata,
+            body,
+            request_was_encrypted=encrypted,
+            refuse_unsupported=state.behaviour.refuse_unsupported_encryption,
+        )
         answer, status_code = request_credential(state, grant, body)
     except PasserelleError as exc:
         return refusal(state.haip, exc, at_resource_server=True)
