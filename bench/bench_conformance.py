@@ -144,10 +144,7 @@ def several_targets(
     checked side by side from this process: one ``run_checks`` per copy, as a farm runs
     one targets file per partner, each with a lane per target. With ``latency_s``, each
     exchange the suite starts waits that long first (:func:`network`)."""
-    from passerelle.conformance._local import local_targets, prepare_data_dir
-    from passerelle.services.launcher import ROLES
-
-    from ._stack_process import StackProcess, start_stack_process
+    from ._stack_process import StackProcess, start_local_stack_process
 
     out: dict[str, Any] = {"latency_s": latency_s, "run_s": {}, "results": {}, "suite_ok": {}}
     stacks: list[StackProcess] = []
@@ -155,16 +152,15 @@ def several_targets(
         try:
             copies_targets = []
             for i in range(max(copies)):
-                data_dir = Path(tmp) / f"copy{i}"
-                hosts = prepare_data_dir(data_dir)
-                stacks.append(start_stack_process(data_dir, hosts=hosts, roles=ROLES))
-                copies_targets.append(local_targets(stacks[-1].urls, data_dir))
+                stack, targets = start_local_stack_process(Path(tmp) / f"copy{i}")
+                stacks.append(stack)
+                copies_targets.append(targets)
             for n in copies:
                 started = time.perf_counter()
                 with network(latency_s), ThreadPoolExecutor(max_workers=n) as pool:
                     runs = list(
                         pool.map(
-                            lambda t: run_checks(t, checks, **side_by_side(t)),
+                            lambda t: run_checks(t, checks, progress=None, **side_by_side(t)),
                             copies_targets[:n],
                         )
                     )
