@@ -1,10 +1,10 @@
 """How long a full conformance run takes against a fresh local stack.
 
-What is timed, in one process (the stack's services run on loopback ports in threads
-of this process, exactly as ``passerelle conformance`` starts them when no targets file
-is given):
+What is timed, with the stack started exactly as ``passerelle conformance`` starts it
+when no targets file is given (its services on loopback ports, in a child process of
+their own; in threads of this process for code older than that):
 
-* ``stack_start_s`` — ``conformance._local.start_local_stack``: the development PKI,
+* ``stack_start_s`` — ``conformance._local.start_local_stack_process``: the development PKI,
   the signed trust lists, and the six services up and accepting connections;
 * ``run_s`` — ``conformance.run_checks`` over every registered check of every plan
   (or the plans named with ``--plan``);
@@ -41,9 +41,13 @@ from unittest import mock
 
 import httpx
 
-from passerelle.conformance import Check, Result, run_checks, select_checks
+from passerelle.conformance import Check, Result, _local, run_checks, select_checks
 from passerelle.conformance._context import RecordingHttp
-from passerelle.conformance._local import start_local_stack
+
+try:  # how `passerelle conformance` starts the local stack, in the code measured
+    start_local_stack: Any = _local.start_local_stack_process
+except AttributeError:  # older code: the stack in threads of the suite's process
+    start_local_stack = _local.start_local_stack
 
 __all__ = ["LIMIT_SECONDS", "NETWORK_LATENCY_S", "main", "measure", "several_targets"]
 
@@ -140,19 +144,18 @@ def several_targets(
     checks: Sequence[Check], copies: Sequence[int], *, latency_s: float
 ) -> dict[str, Any]:
     """The run time of ``checks`` against 1, 2, 4 … copies of the local stack, each copy
-    in a process of its own (bench/_stack_process.py) with its own PKI and ports, all
+    in a process of its own (conformance/_stack_process.py) with its own PKI and ports, all
     checked side by side from this process: one ``run_checks`` per copy, as a farm runs
     one targets file per partner, each with a lane per target. With ``latency_s``, each
     exchange the suite starts waits that long first (:func:`network`)."""
-    from ._stack_process import StackProcess, start_local_stack_process
 
     out: dict[str, Any] = {"latency_s": latency_s, "run_s": {}, "results": {}, "suite_ok": {}}
-    stacks: list[StackProcess] = []
+    stacks: list[Any] = []
     with tempfile.TemporaryDirectory(prefix="passerelle-bench-") as tmp:
         try:
             copies_targets = []
             for i in range(max(copies)):
-                stack, targets = start_local_stack_process(Path(tmp) / f"copy{i}")
+                stack, targets = start_local_stack(Path(tmp) / f"copy{i}")
                 stacks.append(stack)
                 copies_targets.append(targets)
             for n in copies:

@@ -1,31 +1,25 @@
-"""A copy of the local stack in a process of its own, as a partner's services are.
+"""The local stack in a process of its own, beside the suite's, as a partner's is.
 
-``passerelle conformance`` without a targets file runs the stack's services as threads
-of the suite's own process. That is right for one developer's run, and wrong as a
-model of a farm checking many partners: four copies of the stack in the suite's
-process share one interpreter lock with each other and with the suite's lanes. Here
-each copy runs in its own process, beside the suite, as every partner's deployment
-does (bench/README.md, "Conformance against several targets").
+In the suite's process, the six services and the suite's lanes share one interpreter
+lock: on two cores a run used one, and the lanes and the services' threads handed the
+lock to each other on every exchange (bench/README.md, "Conformance against several
+targets"). In a child process the services run beside the suite.
 
 The child imports the services, reads one JSON line on stdin (``data_dir``, ``hosts``,
-``roles``, ``quirks``), starts the stack, writes ``ready`` on stdout, and stops the stack when its
-stdin closes: when the parent stops it, and also when the parent dies, so that no
-server outlives the run.
+``roles``, ``quirks``), starts the stack, writes ``ready`` on stdout, and stops the
+stack when its stdin closes: when the parent stops it, and also when the parent dies,
+so that no server outlives the run.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-
-__all__ = ["StackProcess", "start_local_stack_process"]
+__all__ = ["StackProcess"]
 
 _READY = "ready"
 
@@ -40,15 +34,11 @@ class StackProcess:
 
     @classmethod
     def spawn(cls) -> StackProcess:
-        # The code measured is the one on our path (bench/run measures older code too).
-        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
         process = subprocess.Popen(  # our own interpreter and module
-            [sys.executable, "-m", "bench._stack_process"],
+            [sys.executable, "-m", "passerelle.conformance._stack_process"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": path},
         )
         return cls(process)
 
@@ -79,6 +69,11 @@ class StackProcess:
             raise RuntimeError(f"the local stack did not start (it said {line!r})")
         self.urls = dict(hosts)
 
+    @property
+    def returncode(self) -> int | None:
+        """The child's exit status once it has stopped."""
+        return self._process.returncode
+
     def stop(self) -> None:
         if self._process.stdin is not None and not self._process.stdin.closed:
             self._process.stdin.close()  # the child stops its stack and exits
@@ -89,23 +84,6 @@ class StackProcess:
             self._process.wait(timeout=5)
         if self._process.stdout is not None:
             self._process.stdout.close()
-
-
-def start_local_stack_process(data_dir: Path) -> tuple[StackProcess, Any]:
-    """``start_local_stack`` with the services in a child process: the same data
-    directory, PKI, trust lists and targets; the child imports the services while this
-    process makes the PKI."""
-    from passerelle.conformance._local import local_targets, prepare_data_dir
-    from passerelle.services.launcher import ROLES
-
-    stack = StackProcess.spawn()
-    try:
-        hosts = prepare_data_dir(data_dir)
-        stack.start(data_dir, hosts=hosts, roles=ROLES)
-    except BaseException:
-        stack.stop()
-        raise
-    return stack, local_targets(stack.urls, data_dir)
 
 
 def main() -> int:
