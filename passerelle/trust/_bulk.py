@@ -3,10 +3,10 @@
 Parsing a 100,000-record registry allocates about a million objects (the JSON tree,
 then the records and their index). Each time allocations outrun frees by a threshold,
 CPython's collector runs, and every few runs it traverses the whole heap, the growing
-document included: a third of the time of a load went there (bench/_inprocess.py,
-``registry_curve``). What a load builds is kept, not garbage, so there is nothing for
-the collector to find until the load ends; it is paused meanwhile and runs again on
-its own schedule afterwards.
+document included: a third of parsing the records went there, a tenth to a fifth of
+the whole load (bench/_inprocess.py, ``registry_curve``). What a load builds is kept,
+not garbage, so there is nothing for the collector to find until the load ends; it is
+paused meanwhile and runs again on its own schedule afterwards.
 """
 
 from __future__ import annotations
