@@ -149,9 +149,17 @@ TARGETS = (
     ),
     Target(
         "conformance: 4 targets ≤ 2 × one target",
-        "run time, 4 targets / 1",
+        "run time, 4 targets / 1, each target's services in its own process, "
+        "50 ms of network per exchange",
         lambda r: _get(r, "conformance", "four_over_one"),
         2.0,
+        True,
+    ),
+    Target(
+        "conformance: 4 targets on loopback no worse than linear",
+        "run time, 4 targets / 1, all four stacks on this machine's two cores",
+        lambda r: _get(r, "conformance", "four_over_one_loopback"),
+        4.0,
         True,
     ),
     Target(

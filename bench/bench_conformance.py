@@ -1,10 +1,10 @@
 """How long a full conformance run takes against a fresh local stack.
 
-What is timed, in one process (the stack's services run on loopback ports in threads
-of this process, exactly as ``passerelle conformance`` starts them when no targets file
-is given):
+What is timed, with the stack started exactly as ``passerelle conformance`` starts it
+when no targets file is given (its services on loopback ports, in a child process of
+their own; in threads of this process for code older than that):
 
-* ``stack_start_s`` — ``conformance._local.start_local_stack``: the development PKI,
+* ``stack_start_s`` — ``conformance._local.start_local_stack_process``: the development PKI,
   the signed trust lists, and the six services up and accepting connections;
 * ``run_s`` — ``conformance.run_checks`` over every registered check of every plan
   (or the plans named with ``--plan``);
@@ -32,6 +32,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,11 +41,15 @@ from unittest import mock
 
 import httpx
 
-from passerelle.conformance import Check, Result, run_checks, select_checks
+from passerelle.conformance import Check, Result, _local, run_checks, select_checks
 from passerelle.conformance._context import RecordingHttp
-from passerelle.conformance._local import start_local_stack
 
-__all__ = ["LIMIT_SECONDS", "main", "measure"]
+try:  # how `passerelle conformance` starts the local stack, in the code measured
+    start_local_stack: Any = _local.start_local_stack_process
+except AttributeError:  # older code: the stack in threads of the suite's process
+    start_local_stack = _local.start_local_stack
+
+__all__ = ["LIMIT_SECONDS", "NETWORK_LATENCY_S", "main", "measure", "several_targets"]
 
 RESULTS = Path(__file__).resolve().parent / "results" / "conformance.json"
 LIMIT_SECONDS = 60.0
@@ -109,6 +114,69 @@ class _Clock:
             mock.patch.object(time, "sleep", sleep),
         ):
             yield
+
+
+NETWORK_LATENCY_S = 0.05
+"""The modelled partner network: what each exchange the suite starts waits on the wire,
+one round trip between a CI farm and a partner's deployment on another continent
+(about 80-100 ms between Canada and the EU, 20-50 ms within either), on a connection
+already open. bench/README.md, "Conformance against several targets", says why."""
+
+
+@contextmanager
+def network(latency_s: float) -> Iterator[None]:
+    """Each exchange the suite starts (``RecordingHttp.request``) waits ``latency_s``
+    before it is sent, as on a partner's network; the exchange itself is unchanged."""
+    if latency_s <= 0:
+        yield
+        return
+    original_request = RecordingHttp.request
+
+    def request(client: RecordingHttp, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        time.sleep(latency_s)
+        return original_request(client, method, url, **kwargs)
+
+    with mock.patch.object(RecordingHttp, "request", request):
+        yield
+
+
+def several_targets(
+    checks: Sequence[Check], copies: Sequence[int], *, latency_s: float
+) -> dict[str, Any]:
+    """The run time of ``checks`` against 1, 2, 4 … copies of the local stack, each copy
+    in a process of its own (conformance/_stack_process.py) with its own PKI and ports, all
+    checked side by side from this process: one ``run_checks`` per copy, as a farm runs
+    one targets file per partner, each with a lane per target. With ``latency_s``, each
+    exchange the suite starts waits that long first (:func:`network`)."""
+
+    out: dict[str, Any] = {"latency_s": latency_s, "run_s": {}, "results": {}, "suite_ok": {}}
+    stacks: list[Any] = []
+    with tempfile.TemporaryDirectory(prefix="passerelle-bench-") as tmp:
+        try:
+            copies_targets = []
+            for i in range(max(copies)):
+                stack, targets = start_local_stack(Path(tmp) / f"copy{i}")
+                stacks.append(stack)
+                copies_targets.append(targets)
+            for n in copies:
+                started = time.perf_counter()
+                with network(latency_s), ThreadPoolExecutor(max_workers=n) as pool:
+                    runs = list(
+                        pool.map(
+                            lambda t: run_checks(t, checks, progress=None, **side_by_side(t)),
+                            copies_targets[:n],
+                        )
+                    )
+                out["run_s"][str(n)] = time.perf_counter() - started
+                out["results"][str(n)] = sum(len(r.results) for r in runs)
+                out["suite_ok"][str(n)] = all(r.ok for r in runs)
+        finally:
+            for stack in stacks:
+                stack.stop()
+    one, four = out["run_s"].get("1"), out["run_s"].get(str(max(copies)))
+    if one and four:
+        out[f"{max(copies)}_over_1"] = four / one
+    return out
 
 
 def _quick(checks: Sequence[Check]) -> list[Check]:

@@ -97,7 +97,7 @@ def _with_static(loaded: Any, role: str, key: str, items: list[str]) -> Any:
 def _local_targets(data_dir: Path | None, say: Callable[[str], None]) -> Iterator[object]:
     """The stack ``passerelle up`` runs (on ``data_dir``, or the default data directory),
     else a fresh one for this run."""
-    from passerelle.conformance._local import local_targets, start_local_stack
+    from passerelle.conformance._local import local_targets, start_local_stack_process
 
     from ._stack import find_stack
 
@@ -107,7 +107,7 @@ def _local_targets(data_dir: Path | None, say: Callable[[str], None]) -> Iterato
         yield local_targets(urls, directory.resolve())
         return
     with tempfile.TemporaryDirectory(prefix="passerelle-conformance-") as scratch:
-        stack, targets = start_local_stack(Path(scratch))
+        stack, targets = start_local_stack_process(Path(scratch))
         try:
             yield targets
         finally:

@@ -14,9 +14,10 @@ from passerelle.services.pki import init_pki, load_pki
 from passerelle.services.scenarios import free_ports, stack_hosts
 from passerelle.services.trust.build import build_with_pki
 
+from ._stack_process import StackProcess
 from .targets import Targets, load_targets, local_targets_text
 
-__all__ = ["local_targets", "prepare_data_dir", "start_local_stack"]
+__all__ = ["local_targets", "prepare_data_dir", "start_local_stack", "start_local_stack_process"]
 
 
 def prepare_data_dir(data_dir: Path, hosts: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -50,4 +51,19 @@ def start_local_stack(
 ) -> tuple[RunningStack, Targets]:
     chosen = prepare_data_dir(data_dir, hosts)
     stack = start_stack(data_dir=data_dir, hosts=chosen, roles=ROLES, quirks=quirks)
+    return stack, local_targets(stack.urls, data_dir)
+
+
+def start_local_stack_process(data_dir: Path) -> tuple[StackProcess, Targets]:
+    """:func:`start_local_stack` with the services in a child process, beside the
+    suite's rather than inside it (``passerelle conformance`` without a targets file):
+    the same data directory, PKI, trust lists and targets. The child imports the
+    services while this process makes the PKI."""
+    stack = StackProcess.spawn()
+    try:
+        chosen = prepare_data_dir(data_dir)
+        stack.start(data_dir, hosts=chosen, roles=ROLES)
+    except BaseException:
+        stack.stop()
+        raise
     return stack, local_targets(stack.urls, data_dir)

@@ -19,6 +19,7 @@ from .._errors import PasserelleError, Reason, local_error
 from .._json import JsonObject
 from .._time import format_date_time, parse_date_time
 from ..jose import Signer
+from ._bulk import collector_paused
 from ._jades import sign_jades_b, verify_jades_b
 from ._trqp import Registry, parse_registry
 
@@ -81,6 +82,16 @@ def verify_registry_snapshot(
 ) -> VerifiedRegistry:
     """Verify signature and operator, then freshness (``trust.list_stale``) and
     sequence (``trust.list_rollback``), then parse the registry."""
+    with collector_paused():
+        return _verify(token, operator_anchors, now, last_seen_sequence)
+
+
+def _verify(
+    token: str,
+    operator_anchors: Sequence[x509.Certificate],
+    now: datetime,
+    last_seen_sequence: int | None,
+) -> VerifiedRegistry:
     signed = verify_jades_b(
         token,
         operator_anchors=operator_anchors,

@@ -155,6 +155,17 @@ def test_the_one_command_bench_runs_every_section(tmp_path: Path) -> None:
     assert _is_number(http["soak"]["rss_after_soak_mb"])
     assert not sections["eu_list_entities"]["refused"]
     assert not sections["registry_records"]["refused"]
+    # Several targets: every copy of the stack (each in its own process) checked in full,
+    # on loopback and behind the modelled network.
+    conformance = sections["conformance"]
+    for mode in ("targets_loopback", "targets_modelled"):
+        figures = conformance[mode]
+        assert figures["suite_ok"] == {"1": True, "2": True, "4": True}
+        assert figures["results"]["4"] == 4 * figures["results"]["1"] > 0
+    assert conformance["targets_loopback"]["latency_s"] == 0
+    assert conformance["targets_modelled"]["latency_s"] > 0
+    assert _is_number(conformance["four_over_one"])
+    assert _is_number(conformance["four_over_one_loopback"])
     text = markdown.read_text(encoding="utf-8")
     assert "| target | figure | limit | before | after | met |" in text
     assert "Quick mode" in text
