@@ -7,11 +7,11 @@ size and nesting depth (DESIGN §9).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import TypeAlias
 
 from ._errors import PasserelleError, Reason
@@ -33,6 +33,7 @@ JsonObject: TypeAlias = "dict[str, JsonValue]"
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _ALPHANUMERIC = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 # base64url to standard base64 in one pass, every byte outside the base64url alphabet
 # (padding, '+', '/', whitespace included) turned into '!', which strict a2b_base64
@@ -130,7 +131,7 @@ def _container_depth(value: JsonValue, limit: int) -> None:
 _DECODER = json.JSONDecoder(
     object_pairs_hook=_no_duplicates, parse_constant=_reject_constant, parse_float=_finite_float
 )
-_SCAN = _DECODER.scan_once
+_SCAN: Callable[[str, int], tuple[JsonValue, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def _needs_walk(text: str) -> bool:
@@ -159,6 +160,7 @@ def parse_json(
     # The C scanner straight away: json's decode() wrappers cost as much as scanning a
     # disclosure. A failure, or anything around the value, goes through decode() for
     # its exact verdict and message (parsing is pure: running it again changes nothing).
+    value: JsonValue
     try:
         value, end = _SCAN(text, 0)
     except Exception:  # decided again below
@@ -192,7 +194,7 @@ def canonical_json(value: JsonValue) -> bytes:
 
 
 def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode()
 
 
 def b64url_decode(text: str, *, what: str = "base64url value") -> bytes:

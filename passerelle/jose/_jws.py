@@ -65,16 +65,17 @@ def _primitive(alg: str) -> ECAlgorithm | OKPAlgorithm:
 
 
 _ECDSA = {name: ec.ECDSA(spec.hash) for name, spec in ALGORITHMS.items() if spec.hash}
+_CURVE_OF = {"P-256": "secp256r1", "P-384": "secp384r1"}
 
 
 def _signature_verifies(
     spec: Algorithm, key: PublicKey, signing_input: bytes, signature: bytes
 ) -> bool:
-    """The primitive alone: the caller has checked that ``key`` fits ``spec`` and that
-    ``signature`` has the algorithm's length."""
+    """The primitive alone: the caller has checked that ``key`` fits ``spec`` (so the
+    key type follows from ``spec.kty``) and that ``signature`` has the algorithm's length."""
     try:
-        if isinstance(key, ed25519.Ed25519PublicKey):
-            key.verify(signature, signing_input)
+        if spec.kty == "OKP":
+            key.verify(signature, signing_input)  # type: ignore[call-arg]
         else:
             # RFC 7518 §3.4: R || S, each the curve's size, big-endian; cryptography
             # takes the DER form.
@@ -82,7 +83,7 @@ def _signature_verifies(
             der = encode_dss_signature(
                 int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
             )
-            key.verify(der, signing_input, _ECDSA[spec.name])
+            key.verify(der, signing_input, _ECDSA[spec.name])  # type: ignore[call-arg]
     except InvalidSignature:
         return False
     return True
@@ -162,18 +163,20 @@ def decode_unverified_jws(
     parts = token.split(".")
     if len(parts) != 3:
         raise PasserelleError(Reason.JWS_MALFORMED, f"{what} is not a compact JWS of three parts")
+    protected, body, signed = parts
     try:
         header = parse_json_object(
-            b64url_decode(parts[0], what=f"{what} header"), what=f"{what} header"
+            b64url_decode(protected, what=f"{what} header"), what=f"{what} header"
         )
-        payload = b64url_decode(parts[1], what=f"{what} payload")
-        signature = b64url_decode(parts[2], what=f"{what} signature")
+        payload = b64url_decode(body, what=f"{what} payload")
+        signature = b64url_decode(signed, what=f"{what} signature")
     except PasserelleError as exc:
         raise PasserelleError(Reason.JWS_MALFORMED, exc.detail) from exc
     return UnverifiedJws(
         header=header,
         payload=payload,
-        signing_input=f"{parts[0]}.{parts[1]}".encode("ascii"),
+        # Both parts decoded as base64url, so they are ASCII.
+        signing_input=token[: len(protected) + 1 + len(body)].encode("ascii"),
         signature=signature,
     )
 
@@ -182,12 +185,11 @@ def typ_matches(actual: object, expected: str) -> bool:
     """RFC 7515 §4.1.9: media types compare case-insensitively, ``application/`` optional."""
     if not isinstance(actual, str):
         return False
+    return _media_type(actual) == _media_type(expected)
 
-    def norm(value: str) -> str:
-        value = value.lower()
-        return value.removeprefix("application/")
 
-    return norm(actual) == norm(expected)
+def _media_type(value: str) -> str:
+    return value.lower().removeprefix("application/")
 
 
 def verify_jws(
@@ -220,8 +222,7 @@ def verify_jws(
     key_fits = (
         isinstance(key, ed25519.Ed25519PublicKey)
         if spec.kty == "OKP"
-        else isinstance(key, ec.EllipticCurvePublicKey)
-        and key.curve.name == {"P-256": "secp256r1", "P-384": "secp384r1"}[spec.crv]
+        else isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == _CURVE_OF[spec.crv]
     )
     if not key_fits:
         raise PasserelleError(Reason.JWS_ALG_MISMATCH, f"{what} alg {alg} does not fit the key")
