@@ -10,6 +10,7 @@ verifier's hot path). Verification returns a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -23,6 +24,7 @@ from .._errors import PasserelleError, Reason, local_error
 from .._json import (
     MAX_INPUT_BYTES,
     JsonObject,
+    JsonValue,
     b64url_decode,
     b64url_encode,
     canonical_json,
@@ -165,9 +167,7 @@ def decode_unverified_jws(
         raise PasserelleError(Reason.JWS_MALFORMED, f"{what} is not a compact JWS of three parts")
     protected, body, signed = parts
     try:
-        header = parse_json_object(
-            b64url_decode(protected, what=f"{what} header"), what=f"{what} header"
-        )
+        header = _protected_header(protected, what)
         payload = b64url_decode(body, what=f"{what} payload")
         signature = b64url_decode(signed, what=f"{what} signature")
     except PasserelleError as exc:
@@ -179,6 +179,35 @@ def decode_unverified_jws(
         signing_input=token[: len(protected) + 1 + len(body)].encode("ascii"),
         signature=signature,
     )
+
+
+_CACHED_HEADER_CHARS = 16384
+
+
+def _protected_header(protected: str, what: str) -> JsonObject:
+    """The protected header, parsed. An issuer puts the same header (alg, typ, its
+    ``x5c`` chain) on every credential it signs, and a wallet the same one on every
+    KB-JWT: a header is parsed once and handed out as a fresh copy, so no caller can
+    change what another one reads. A refusal is not kept, and is worded with ``what``."""
+    if len(protected) <= _CACHED_HEADER_CHARS:
+        try:
+            return _fresh(_parsed_header(protected))  # type: ignore[return-value]
+        except PasserelleError:
+            pass
+    return parse_json_object(b64url_decode(protected, what=f"{what} header"), what=f"{what} header")
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_header(protected: str) -> JsonObject:
+    return parse_json_object(b64url_decode(protected))
+
+
+def _fresh(value: JsonValue) -> JsonValue:
+    if isinstance(value, dict):
+        return {name: _fresh(member) for name, member in value.items()}
+    if isinstance(value, list):
+        return [_fresh(item) for item in value]
+    return value
 
 
 def typ_matches(actual: object, expected: str) -> bool:

@@ -79,8 +79,17 @@ class _Walk:
         digests = obj["_sd"]
         if not isinstance(digests, list):
             raise PasserelleError(Reason.SD_JWT_INVALID_SD, "_sd is not an array")
+        seen, by_digest = self.seen_digests, self.by_digest
         for digest in digests:
-            disclosure = self.lookup(digest)
+            # lookup(), inlined: an issuer pads every _sd array with decoys.
+            if not isinstance(digest, str):
+                raise PasserelleError(Reason.SD_JWT_INVALID_SD, "a digest is not a string")
+            if digest in seen:
+                raise PasserelleError(
+                    Reason.SD_JWT_DUPLICATE_DIGEST, f"digest {digest} appears more than once"
+                )
+            seen.add(digest)
+            disclosure = by_digest.get(digest)
             if disclosure is None:
                 continue  # a decoy, or a claim the holder did not disclose
             claim = disclosure.name

@@ -860,6 +860,12 @@ class VerifiedLote:
     _keys_of: dict[x509.Certificate, tuple[bytes, bytes | None, str | None]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    # find_services' answers, a function of the list (immutable) and its arguments:
+    # the matched services are frozen, so the same tuple serves every call. Bounded;
+    # never carried over by dataclasses.replace (not an init field).
+    _found: dict[tuple[tuple[x509.Certificate, ...], str | None], tuple[ListedService, ...]] = (
+        field(default_factory=dict, init=False, repr=False, compare=False)
+    )
 
     def certificates_for(self, *, service_type: str) -> tuple[x509.Certificate, ...]:
         """The listed certificates of services of one type: anchors for x5c validation."""
@@ -879,6 +885,18 @@ class VerifiedLote:
         SECURITY: pass a chain you have already validated (``VerifiedChain.chain``). A
         CA certificate anyone can append to an unverified chain would match too.
         """
+        asked = (tuple(certificate_chain), service_type)
+        known = self._found.get(asked)
+        if known is None:
+            known = self._find_services(asked[0], service_type)
+            if len(self._found) >= 4096:
+                self._found.clear()
+            self._found[asked] = known
+        return known
+
+    def _find_services(
+        self, certificate_chain: Sequence[x509.Certificate], service_type: str | None
+    ) -> tuple[ListedService, ...]:
         found: list[ListedService] = []
         seen_services: list[ListedService] = []
         for cert in certificate_chain:

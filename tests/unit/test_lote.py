@@ -517,6 +517,17 @@ def test_lookup_by_leaf_and_by_ca(pki: Pki) -> None:
         verified.find_service(certificate_chain=[ca], service_type=SVC_TYPE_WRPAC_ISSUANCE) is None
     )
 
+    # Asked again, the list answers from memory, the same for the same question only.
+    assert verified.find_services(certificate_chain=(direct_leaf, ca)) is both
+    assert verified.find_services(certificate_chain=[ca, direct_leaf]) != both
+    only_ca = verified.find_services(certificate_chain=[direct_leaf, ca], service_type="x")
+    assert only_ca == ()
+    # A list rebuilt with other services does not inherit the answers.
+    fewer = dataclasses.replace(
+        verified, services=(), _by_certificate={}, _by_ski={}, _by_thumbprint={}
+    )
+    assert fewer.find_services(certificate_chain=[direct_leaf, ca]) == ()
+
 
 def test_not_authorized_for_another_credential_type(pki: Pki) -> None:
     _, token = _issue(LOTE_TYPE_PID_PROVIDERS, pki)
