@@ -191,22 +191,27 @@ def _protected_header(protected: str, what: str) -> JsonObject:
     change what another one reads. A refusal is not kept, and is worded with ``what``."""
     if len(protected) <= _CACHED_HEADER_CHARS:
         try:
-            return _fresh(_parsed_header(protected))  # type: ignore[return-value]
+            header, flat = _parsed_header(protected)
         except PasserelleError:
             pass
+        else:
+            return dict(header) if flat else _fresh(header)  # type: ignore[return-value]
     return parse_json_object(b64url_decode(protected, what=f"{what} header"), what=f"{what} header")
 
 
 @functools.lru_cache(maxsize=256)
-def _parsed_header(protected: str) -> JsonObject:
-    return parse_json_object(b64url_decode(protected))
+def _parsed_header(protected: str) -> tuple[JsonObject, bool]:
+    """The header, and whether it is flat (no member an array or object): a flat one
+    is copied whole by dict()."""
+    header = parse_json_object(b64url_decode(protected))
+    return header, not any(isinstance(v, dict | list) for v in header.values())
 
 
 def _fresh(value: JsonValue) -> JsonValue:
     if isinstance(value, dict):
-        return {name: _fresh(member) for name, member in value.items()}
+        return {k: _fresh(v) if isinstance(v, dict | list) else v for k, v in value.items()}
     if isinstance(value, list):
-        return [_fresh(item) for item in value]
+        return [_fresh(v) if isinstance(v, dict | list) else v for v in value]
     return value
 
 

@@ -25,6 +25,12 @@ def test_each_decode_hands_out_its_own_header() -> None:
     assert again is not first
 
 
+def test_a_flat_header_is_handed_out_as_its_own_copy_too() -> None:
+    token = _token(b'{"alg":"ES256","typ":"kb+jwt"}')
+    decode_unverified_jws(token).header["typ"] = "jwt"
+    assert decode_unverified_jws(token).header == {"alg": "ES256", "typ": "kb+jwt"}
+
+
 @pytest.mark.parametrize(
     ("header", "detail"),
     [
