@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .._errors import PasserelleError, Reason
+from .._frozen import fast_init
 from .._json import JsonObject, JsonValue
 from ._models import HASH_ALGORITHMS, Disclosure, RevealedClaim, SdJwt
 
@@ -144,6 +145,7 @@ class _Walk:
         return out
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProcessedPayload:
     claims: JsonObject
