@@ -30,7 +30,6 @@ from itertools import islice
 from cryptography import x509
 
 from .._errors import PasserelleError, Reason
-from .._frozen import fast_init
 from .._json import JsonObject, JsonValue, b64url_encode
 from ..catalog import CompiledSchema, validate_claims
 from ..jose import PublicKey, decode_unverified_jws, jwk_thumbprint
@@ -86,7 +85,6 @@ class DecisionPolicy:
     allow_insecure_loopback: bool = False
 
 
-@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CredentialReferences:
     """What the caller must fetch before deciding: issuer metadata and status lists."""
@@ -100,7 +98,6 @@ class CredentialReferences:
     """The ``statusListCredential`` URLs of a W3C credential's ``credentialStatus``."""
 
 
-@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CredentialDecision:
     accepted: bool
@@ -446,7 +443,6 @@ def _unwanted(refs: CredentialReferences) -> PasserelleError:
     )
 
 
-@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Inputs:
     """What every step of one decision reads, whichever step refused it."""
@@ -466,7 +462,6 @@ class _Inputs:
     type_metadata: Mapping[str, bytes] | None
 
 
-@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Verified:
     claims: JsonObject

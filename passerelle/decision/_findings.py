@@ -29,7 +29,6 @@ from typing import Literal
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from .._errors import PasserelleError
-from .._frozen import fast_init
 from .._json import JsonObject, JsonValue
 from ..jose import PublicKey
 from ..trust import IssuerIdentity, StepOutcome, TrustStep
@@ -41,7 +40,6 @@ __all__ = ["Finding", "not_run", "presented_key"]
 FindingStatus = Literal["finding", "not_run"]
 
 
-@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     """One check's result after the decision's failed step: a step of the trace with

@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
 from .._errors import PasserelleError, Reason, local_error
-from .._frozen import fast_init
 from .._json import (
     MAX_INPUT_BYTES,
     JsonObject,
@@ -124,7 +123,6 @@ def sign_jws(header: Mapping[str, object], payload: JsonObject | bytes, signer: 
     return signing_input.decode("ascii") + "." + b64url_encode(signer.sign(signing_input))
 
 
-@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UnverifiedJws:
     """A compact JWS split and decoded, signature NOT checked."""
@@ -148,7 +146,6 @@ class UnverifiedJws:
         return parsed
 
 
-@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerifiedJws:
     """A JWS whose signature verified with the given key and an allowed algorithm."""

@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import TypeAlias
 
 from .._errors import PasserelleError, Reason
-from .._frozen import fast_init
 from .._json import JsonObject, JsonValue, b64url_decode, b64url_encode, parse_json
 from ..jose import PublicKey, UnverifiedJws, decode_unverified_jws
 
@@ -49,7 +48,6 @@ def hash_b64url(alg: str, data: str) -> str:
     return b64url_encode(fn(data.encode("ascii")))
 
 
-@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Disclosure:
     """One disclosure: ``[salt, name, value]`` for an object property, ``[salt, value]``
@@ -90,7 +88,6 @@ class Disclosure:
         return cls(encoded=encoded, salt=salt, name=name, value=items[2])
 
 
-@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SdJwt:
     """An SD-JWT or SD-JWT+KB in compact serialization, split but NOT verified."""
@@ -167,7 +164,6 @@ class KeyBindingCheck:
     max_age: timedelta = timedelta(minutes=5)
 
 
-@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerifiedKeyBinding:
     holder_key: PublicKey
@@ -178,7 +174,6 @@ class VerifiedKeyBinding:
     payload: JsonObject
 
 
-@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RevealedClaim:
     """A disclosure and the place in the processed claims it revealed."""
@@ -187,7 +182,6 @@ class RevealedClaim:
     disclosure: Disclosure
 
 
-@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerifiedSdJwt:
     """An SD-JWT whose issuer signature, disclosures and (if asked) KB-JWT verified.

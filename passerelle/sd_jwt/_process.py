@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .._errors import PasserelleError, Reason
-from .._frozen import fast_init
 from .._json import JsonObject, JsonValue, b64url_encode
 from ._models import HASH_ALGORITHMS, Disclosure, RevealedClaim, SdJwt
 
@@ -145,7 +144,6 @@ class _Walk:
         return out
 
 
-@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProcessedPayload:
     claims: JsonObject

@@ -19,7 +19,6 @@ from urllib.parse import urlunsplit
 from cryptography import x509
 
 from .._errors import PasserelleError, Reason, local_error
-from .._frozen import fast_init
 from .._json import JsonObject, JsonValue
 from .._net import is_loopback_host, split_url
 from ..dcp import did_web_base_url, verification_method
@@ -46,7 +45,6 @@ class IssuerKeyMethod(enum.StrEnum):
     DID_WEB = "did-web"
 
 
-@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IssuerKeyPolicy:
     """Which key discovery mechanisms are permitted, with the material each needs.
@@ -76,7 +74,6 @@ class IssuerKeyPolicy:
             )
 
 
-@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ResolvedIssuerKey:
     key: PublicKey

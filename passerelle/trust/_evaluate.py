@@ -34,7 +34,6 @@ from datetime import datetime
 from cryptography import x509
 
 from .._errors import PasserelleError, Reason
-from .._frozen import fast_init
 from .._json import JsonObject, JsonValue
 from ..sd_jwt_vc import (
     IssuerKeyMethod,
@@ -76,7 +75,6 @@ class StepOutcome(enum.StrEnum):
     SKIPPED = "skipped"
 
 
-@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TrustStep:
     step: str
@@ -158,7 +156,6 @@ class TrustSnapshot:
         return self._issuer_certs
 
 
-@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IssuerIdentity:
     """What the credential says about its issuer, before anything is trusted: ``iss``,
@@ -172,7 +169,6 @@ class IssuerIdentity:
     Canadian registry holds for an entity anchor it too (our extension)."""
 
 
-@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TrustDecision:
     trusted: bool
@@ -339,7 +335,6 @@ def _resolve_key(
     return resolved
 
 
-@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Home:
     framework: Framework
