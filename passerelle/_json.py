@@ -7,11 +7,11 @@ size and nesting depth (DESIGN §9).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import TypeAlias
 
 from ._errors import PasserelleError, Reason
@@ -33,6 +33,13 @@ JsonObject: TypeAlias = "dict[str, JsonValue]"
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_ALPHANUMERIC = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+# base64url to standard base64 in one pass, every byte outside the base64url alphabet
+# (padding, '+', '/', whitespace included) turned into '!', which strict a2b_base64
+# refuses: one translate validates and converts.
+_FROM_B64URL = bytes(b if b in _ALPHANUMERIC else {45: 43, 95: 47}.get(b, 33) for b in range(256))
+_PADDING = (b"", b"===", b"==", b"=")
 
 MAX_INPUT_BYTES = 1 << 20
 """Largest JSON document or compact token the core accepts by default (1 MiB). Inputs
@@ -124,6 +131,7 @@ def _container_depth(value: JsonValue, limit: int) -> None:
 _DECODER = json.JSONDecoder(
     object_pairs_hook=_no_duplicates, parse_constant=_reject_constant, parse_float=_finite_float
 )
+_SCAN: Callable[[str, int], tuple[JsonValue, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def _needs_walk(text: str) -> bool:
@@ -149,13 +157,25 @@ def parse_json(
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PasserelleError(Reason.INPUT_MALFORMED, f"{what} is not UTF-8") from exc
+    # The C scanner straight away: json's decode() wrappers cost as much as scanning a
+    # disclosure. A failure, or anything around the value, goes through decode() for
+    # its exact verdict and message (parsing is pure: running it again changes nothing).
+    value: JsonValue
     try:
-        value: JsonValue = _DECODER.decode(text)
-    except RecursionError as exc:
-        raise PasserelleError(Reason.INPUT_TOO_DEEP, f"{what} is nested too deeply") from exc
-    except ValueError as exc:
-        raise PasserelleError(Reason.INPUT_MALFORMED, f"{what} is not valid JSON: {exc}") from exc
-    if _needs_walk(text):
+        value, end = _SCAN(text, 0)
+    except Exception:  # decided again below
+        end = -1
+    if end != len(text):
+        try:
+            value = _DECODER.decode(text)
+        except RecursionError as exc:
+            raise PasserelleError(Reason.INPUT_TOO_DEEP, f"{what} is nested too deeply") from exc
+        except ValueError as exc:
+            raise PasserelleError(
+                Reason.INPUT_MALFORMED, f"{what} is not valid JSON: {exc}"
+            ) from exc
+    # _needs_walk(), inlined: it runs on every disclosure and JWS part.
+    if "\\u" in text or text.count("[") + text.count("{") > MAX_DEPTH:
         _depth(value, MAX_DEPTH, check_text="\\u" in text)
     return value
 
@@ -175,11 +195,24 @@ def canonical_json(value: JsonValue) -> bytes:
 
 
 def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode()
 
 
 def b64url_decode(text: str, *, what: str = "base64url value") -> bytes:
     """Decode unpadded base64url strictly: padding, '+', '/' and whitespace are refused."""
+    if isinstance(text, str):
+        try:
+            raw = text.encode("ascii")
+            return binascii.a2b_base64(
+                raw.translate(_FROM_B64URL) + _PADDING[len(raw) % 4], strict_mode=True
+            )
+        except (UnicodeEncodeError, binascii.Error, ValueError):
+            pass  # refused below, with the reason in words
+    return _b64url_decode_checked(text, what)
+
+
+def _b64url_decode_checked(text: str, what: str) -> bytes:
+    # Step by step, for the message; the fast path above accepts exactly what this does.
     if not isinstance(text, str) or not _B64URL.fullmatch(text) or len(text) % 4 == 1:
         raise PasserelleError(Reason.INPUT_MALFORMED, f"{what} is not unpadded base64url")
     try:
@@ -187,8 +220,6 @@ def b64url_decode(text: str, *, what: str = "base64url value") -> bytes:
     except UnicodeEncodeError as exc:
         raise PasserelleError(Reason.INPUT_MALFORMED, f"{what} is not ASCII") from exc
     try:
-        # The alphabet was checked above: translating and decoding directly skips
-        # b64decode's second validation (a quarter of the cost, on every JWS part).
         return binascii.a2b_base64(raw.translate(_TO_STANDARD) + b"=" * (-len(raw) % 4))
     except (binascii.Error, ValueError) as exc:
         raise PasserelleError(Reason.INPUT_MALFORMED, f"{what} is not valid base64url") from exc

@@ -18,6 +18,7 @@ __all__ = [
     "MAX_NUMERIC_DATE",
     "format_date_time",
     "from_numeric_date",
+    "numeric_date_seconds",
     "parse_date_time",
     "require_aware",
 ]
@@ -39,6 +40,14 @@ def from_numeric_date(
     value: JsonValue, *, what: str, reason: Reason = Reason.JWT_CLAIM_INVALID
 ) -> datetime:
     """A NumericDate (RFC 7519 §2) as an aware UTC datetime, or ``reason``."""
+    return datetime.fromtimestamp(numeric_date_seconds(value, what=what, reason=reason), UTC)
+
+
+def numeric_date_seconds(
+    value: JsonValue, *, what: str, reason: Reason = Reason.JWT_CLAIM_INVALID
+) -> int:
+    """A NumericDate as whole seconds, bounded as :func:`from_numeric_date` bounds it
+    (every such value is a datetime), without building the datetime."""
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
@@ -46,7 +55,7 @@ def from_numeric_date(
         or not 0 <= value <= MAX_NUMERIC_DATE
     ):
         raise PasserelleError(reason, f"{what} is not a NumericDate in range")
-    return datetime.fromtimestamp(int(value), UTC)
+    return int(value)
 
 
 def parse_date_time(

@@ -8,6 +8,7 @@ verified, whatever a caller allows.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -133,11 +134,27 @@ def _coordinate(jwk: Mapping[str, JsonValue], name: str, size: int) -> int:
 
 def load_public_jwk(jwk: Mapping[str, JsonValue]) -> PublicKey:
     """Import a public JWK from a peer. Private members are refused, not ignored."""
-    if not isinstance(jwk, Mapping):
+    if not isinstance(jwk, dict | Mapping):
         raise PasserelleError(Reason.JWK_INVALID, "JWK is not a JSON object")
     if "d" in jwk:
         raise PasserelleError(Reason.JWK_PRIVATE, "a public JWK must not carry the private key")
     kty, crv = _member(jwk, "kty"), _member(jwk, "crv")
+    x, y = jwk.get("x"), jwk.get("y")
+    if isinstance(x, str) and (isinstance(y, str) or (y is None and kty != "EC")):
+        # The key is a function of these four strings alone (``d`` was refused above).
+        return _cached_public_key(kty, crv, x, y)
+    return _public_key(jwk, kty, crv)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_public_key(kty: str, crv: str, x: str, y: str | None) -> PublicKey:
+    """Holders and issuers present the same keys again and again; loading one checks
+    the point is on the curve, a third of a verification. Key objects are immutable,
+    and a refusal raises, so only keys that loaded are kept."""
+    return _public_key({"x": x} if y is None else {"x": x, "y": y}, kty, crv)
+
+
+def _public_key(jwk: Mapping[str, JsonValue], kty: str, crv: str) -> PublicKey:
     try:
         if kty == "OKP" and crv == "Ed25519":
             raw = b64url_decode(_member(jwk, "x"), what="JWK x")

@@ -10,6 +10,7 @@ verifier's hot path). Verification returns a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -23,6 +24,7 @@ from .._errors import PasserelleError, Reason, local_error
 from .._json import (
     MAX_INPUT_BYTES,
     JsonObject,
+    JsonValue,
     b64url_decode,
     b64url_encode,
     canonical_json,
@@ -65,16 +67,17 @@ def _primitive(alg: str) -> ECAlgorithm | OKPAlgorithm:
 
 
 _ECDSA = {name: ec.ECDSA(spec.hash) for name, spec in ALGORITHMS.items() if spec.hash}
+_CURVE_OF = {"P-256": "secp256r1", "P-384": "secp384r1"}
 
 
 def _signature_verifies(
     spec: Algorithm, key: PublicKey, signing_input: bytes, signature: bytes
 ) -> bool:
-    """The primitive alone: the caller has checked that ``key`` fits ``spec`` and that
-    ``signature`` has the algorithm's length."""
+    """The primitive alone: the caller has checked that ``key`` fits ``spec`` (so the
+    key type follows from ``spec.kty``) and that ``signature`` has the algorithm's length."""
     try:
-        if isinstance(key, ed25519.Ed25519PublicKey):
-            key.verify(signature, signing_input)
+        if spec.kty == "OKP":
+            key.verify(signature, signing_input)  # type: ignore[call-arg]
         else:
             # RFC 7518 §3.4: R || S, each the curve's size, big-endian; cryptography
             # takes the DER form.
@@ -82,7 +85,7 @@ def _signature_verifies(
             der = encode_dss_signature(
                 int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
             )
-            key.verify(der, signing_input, _ECDSA[spec.name])
+            key.verify(der, signing_input, _ECDSA[spec.name])  # type: ignore[call-arg]
     except InvalidSignature:
         return False
     return True
@@ -162,32 +165,65 @@ def decode_unverified_jws(
     parts = token.split(".")
     if len(parts) != 3:
         raise PasserelleError(Reason.JWS_MALFORMED, f"{what} is not a compact JWS of three parts")
+    protected, body, signed = parts
     try:
-        header = parse_json_object(
-            b64url_decode(parts[0], what=f"{what} header"), what=f"{what} header"
-        )
-        payload = b64url_decode(parts[1], what=f"{what} payload")
-        signature = b64url_decode(parts[2], what=f"{what} signature")
+        header = _protected_header(protected, what)
+        payload = b64url_decode(body, what=f"{what} payload")
+        signature = b64url_decode(signed, what=f"{what} signature")
     except PasserelleError as exc:
         raise PasserelleError(Reason.JWS_MALFORMED, exc.detail) from exc
     return UnverifiedJws(
         header=header,
         payload=payload,
-        signing_input=f"{parts[0]}.{parts[1]}".encode("ascii"),
+        # Both parts decoded as base64url, so they are ASCII.
+        signing_input=token[: len(protected) + 1 + len(body)].encode("ascii"),
         signature=signature,
     )
+
+
+_CACHED_HEADER_CHARS = 16384
+
+
+def _protected_header(protected: str, what: str) -> JsonObject:
+    """The protected header, parsed. An issuer puts the same header (alg, typ, its
+    ``x5c`` chain) on every credential it signs, and a wallet the same one on every
+    KB-JWT: a header is parsed once and handed out as a fresh copy, so no caller can
+    change what another one reads. A refusal is not kept, and is worded with ``what``."""
+    if len(protected) <= _CACHED_HEADER_CHARS:
+        try:
+            header, flat = _parsed_header(protected)
+        except PasserelleError:
+            pass
+        else:
+            return dict(header) if flat else _fresh(header)  # type: ignore[return-value]
+    return parse_json_object(b64url_decode(protected, what=f"{what} header"), what=f"{what} header")
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_header(protected: str) -> tuple[JsonObject, bool]:
+    """The header, and whether it is flat (no member an array or object): a flat one
+    is copied whole by dict()."""
+    header = parse_json_object(b64url_decode(protected))
+    return header, not any(isinstance(v, dict | list) for v in header.values())
+
+
+def _fresh(value: JsonValue) -> JsonValue:
+    if isinstance(value, dict):
+        return {k: _fresh(v) if isinstance(v, dict | list) else v for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fresh(v) if isinstance(v, dict | list) else v for v in value]
+    return value
 
 
 def typ_matches(actual: object, expected: str) -> bool:
     """RFC 7515 §4.1.9: media types compare case-insensitively, ``application/`` optional."""
     if not isinstance(actual, str):
         return False
+    return _media_type(actual) == _media_type(expected)
 
-    def norm(value: str) -> str:
-        value = value.lower()
-        return value.removeprefix("application/")
 
-    return norm(actual) == norm(expected)
+def _media_type(value: str) -> str:
+    return value.lower().removeprefix("application/")
 
 
 def verify_jws(
@@ -220,8 +256,7 @@ def verify_jws(
     key_fits = (
         isinstance(key, ed25519.Ed25519PublicKey)
         if spec.kty == "OKP"
-        else isinstance(key, ec.EllipticCurvePublicKey)
-        and key.curve.name == {"P-256": "secp256r1", "P-384": "secp384r1"}[spec.crv]
+        else isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == _CURVE_OF[spec.crv]
     )
     if not key_fits:
         raise PasserelleError(Reason.JWS_ALG_MISMATCH, f"{what} alg {alg} does not fit the key")

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from .._errors import PasserelleError, Reason, local_error
 from .._json import JsonValue
-from .._time import from_numeric_date
+from .._time import MAX_NUMERIC_DATE, numeric_date_seconds
 
 __all__ = ["check_jwt_times", "epoch", "numeric_date"]
 
@@ -29,7 +29,9 @@ def numeric_date(
             raise PasserelleError(Reason.JWT_CLAIM_MISSING, f"claim {name!r} is required")
         return None
     # Bounded: a NumericDate must also fit a datetime wherever it is used next.
-    return int(from_numeric_date(value, what=f"claim {name!r}").timestamp())
+    if type(value) is int and 0 <= value <= MAX_NUMERIC_DATE:
+        return value  # the usual case, decided without the general check
+    return numeric_date_seconds(value, what=f"claim {name!r}")
 
 
 def check_jwt_times(

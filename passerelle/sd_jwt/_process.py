@@ -4,10 +4,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .._errors import PasserelleError, Reason
-from .._json import JsonObject, JsonValue
+from .._json import JsonObject, JsonValue, b64url_encode
 from ._models import HASH_ALGORITHMS, Disclosure, RevealedClaim, SdJwt
 
 __all__ = ["ProcessedPayload", "process_disclosures", "sd_alg_of"]
@@ -25,11 +25,21 @@ def sd_alg_of(payload: JsonObject) -> str:
     return alg
 
 
-@dataclass(slots=True)
+def _too_deep() -> PasserelleError:
+    return PasserelleError(Reason.INPUT_TOO_DEEP, "claims nested too deeply")
+
+
 class _Walk:
-    by_digest: dict[str, Disclosure]
-    seen_digests: set[str] = field(default_factory=set)
-    revealed: list[RevealedClaim] = field(default_factory=list)
+    """One walk over the payload. A value at a path longer than ``_MAX_WALK_DEPTH`` is
+    refused; only containers are descended into and only they build a path, since a
+    scalar is copied as it is (its depth is checked where its container is walked)."""
+
+    __slots__ = ("by_digest", "revealed", "seen_digests")
+
+    def __init__(self, by_digest: dict[str, Disclosure]) -> None:
+        self.by_digest = by_digest
+        self.seen_digests: set[str] = set()
+        self.revealed: list[RevealedClaim] = []
 
     def lookup(self, digest: JsonValue) -> Disclosure | None:
         if not isinstance(digest, str):
@@ -43,7 +53,7 @@ class _Walk:
 
     def node(self, value: JsonValue, path: tuple[str | int, ...]) -> JsonValue:
         if len(path) > _MAX_WALK_DEPTH:
-            raise PasserelleError(Reason.INPUT_TOO_DEEP, "claims nested too deeply")
+            raise _too_deep()
         if isinstance(value, dict):
             return self.object(value, path)
         if isinstance(value, list):
@@ -52,39 +62,60 @@ class _Walk:
 
     def object(self, obj: JsonObject, path: tuple[str | int, ...]) -> JsonObject:
         out: JsonObject = {}
+        deep = len(path) >= _MAX_WALK_DEPTH  # its members' paths are one longer
         for name, child in obj.items():
             if name == "_sd" or (name == "_sd_alg" and not path):
                 continue
-            out[name] = self.node(child, (*path, name))
-        digests = obj.get("_sd", [])
+            if deep:
+                raise _too_deep()
+            if isinstance(child, dict):
+                out[name] = self.object(child, (*path, name))
+            elif isinstance(child, list):
+                out[name] = self.array(child, (*path, name))
+            else:
+                out[name] = child
+        if "_sd" not in obj:
+            return out
+        digests = obj["_sd"]
         if not isinstance(digests, list):
             raise PasserelleError(Reason.SD_JWT_INVALID_SD, "_sd is not an array")
+        seen, by_digest = self.seen_digests, self.by_digest
         for digest in digests:
-            disclosure = self.lookup(digest)
+            # lookup(), inlined: an issuer pads every _sd array with decoys.
+            if not isinstance(digest, str):
+                raise PasserelleError(Reason.SD_JWT_INVALID_SD, "a digest is not a string")
+            if digest in seen:
+                raise PasserelleError(
+                    Reason.SD_JWT_DUPLICATE_DIGEST, f"digest {digest} appears more than once"
+                )
+            seen.add(digest)
+            disclosure = by_digest.get(digest)
             if disclosure is None:
                 continue  # a decoy, or a claim the holder did not disclose
-            if disclosure.name is None:
+            claim = disclosure.name
+            if claim is None:
                 raise PasserelleError(
                     Reason.SD_JWT_DISCLOSURE_WRONG_PLACE,
                     "an array-element disclosure is referenced from an _sd array",
                 )
-            if disclosure.name in _RESERVED_NAMES:
+            if claim in _RESERVED_NAMES:
                 raise PasserelleError(
                     Reason.SD_JWT_RESERVED_CLAIM_NAME,
-                    f"a disclosure may not carry the claim name {disclosure.name!r}",
+                    f"a disclosure may not carry the claim name {claim!r}",
                 )
-            if disclosure.name in out:
+            if claim in out:
                 raise PasserelleError(
                     Reason.SD_JWT_CLAIM_COLLISION,
-                    f"disclosed claim {disclosure.name!r} already exists at that level",
+                    f"disclosed claim {claim!r} already exists at that level",
                 )
-            claim_path = (*path, disclosure.name)
+            claim_path = (*path, claim)
             self.revealed.append(RevealedClaim(path=claim_path, disclosure=disclosure))
-            out[disclosure.name] = self.node(disclosure.value, claim_path)
+            out[claim] = self.node(disclosure.value, claim_path)
         return out
 
     def array(self, items: list[JsonValue], path: tuple[str | int, ...]) -> list[JsonValue]:
         out: list[JsonValue] = []
+        deep = len(path) >= _MAX_WALK_DEPTH
         for item in items:
             if isinstance(item, dict) and "..." in item:
                 if len(item) != 1:
@@ -102,8 +133,14 @@ class _Walk:
                 element_path = (*path, len(out))
                 self.revealed.append(RevealedClaim(path=element_path, disclosure=disclosure))
                 out.append(self.node(disclosure.value, element_path))
+            elif deep:
+                raise _too_deep()
+            elif isinstance(item, dict):
+                out.append(self.object(item, (*path, len(out))))
+            elif isinstance(item, list):
+                out.append(self.array(item, (*path, len(out))))
             else:
-                out.append(self.node(item, (*path, len(out))))
+                out.append(item)
         return out
 
 
@@ -126,18 +163,19 @@ def process_disclosures(sd_jwt: SdJwt, payload: JsonObject) -> ProcessedPayload:
         assert isinstance(done, ProcessedPayload)
         return done
     hash_alg = sd_alg_of(payload)
-    by_digest: dict[str, Disclosure] = {}
-    for disclosure in sd_jwt.disclosures:
-        by_digest[disclosure.digest(hash_alg)] = disclosure
-    walk = _Walk(by_digest=by_digest)
+    digest = HASH_ALGORITHMS[hash_alg]  # Disclosure.digest, without two calls a disclosure
+    walk = _Walk({b64url_encode(digest(d.encoded.encode("ascii"))): d for d in sd_jwt.disclosures})
     claims = walk.object(payload, ())
-    referenced = {id(r.disclosure) for r in walk.revealed}
-    for disclosure in sd_jwt.disclosures:
-        if id(disclosure) not in referenced:
-            raise PasserelleError(
-                Reason.SD_JWT_UNREFERENCED_DISCLOSURE,
-                f"disclosure {disclosure.encoded[:16]}... is referenced by no digest",
-            )
+    # A digest is seen once at most, so each disclosure is revealed at most once: all
+    # were referenced exactly when the counts agree.
+    if len(walk.revealed) != len(sd_jwt.disclosures):
+        referenced = {id(r.disclosure) for r in walk.revealed}
+        for disclosure in sd_jwt.disclosures:
+            if id(disclosure) not in referenced:
+                raise PasserelleError(
+                    Reason.SD_JWT_UNREFERENCED_DISCLOSURE,
+                    f"disclosure {disclosure.encoded[:16]}... is referenced by no digest",
+                )
     done = ProcessedPayload(claims=claims, hash_alg=hash_alg, revealed=tuple(walk.revealed))
     sd_jwt._processed[:] = [(payload, done)]
     return done

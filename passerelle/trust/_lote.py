@@ -860,6 +860,12 @@ class VerifiedLote:
     _keys_of: dict[x509.Certificate, tuple[bytes, bytes | None, str | None]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    # find_services' answers, a function of the list (immutable) and its arguments:
+    # the matched services are frozen, so the same tuple serves every call. Bounded;
+    # never carried over by dataclasses.replace (not an init field).
+    _found: dict[
+        tuple[int, str | None], tuple[tuple[x509.Certificate, ...], tuple[ListedService, ...]]
+    ] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def certificates_for(self, *, service_type: str) -> tuple[x509.Certificate, ...]:
         """The listed certificates of services of one type: anchors for x5c validation."""
@@ -879,6 +885,24 @@ class VerifiedLote:
         SECURITY: pass a chain you have already validated (``VerifiedChain.chain``). A
         CA certificate anyone can append to an unverified chain would match too.
         """
+        if not isinstance(certificate_chain, tuple):
+            return self._find_services(certificate_chain, service_type)
+        # By identity: a verified chain is remembered by the trust anchors and comes
+        # back as the same tuple, and hashing certificates costs more than matching
+        # them. The entry holds the tuple, so its id cannot be reused while it is kept.
+        asked = (id(certificate_chain), service_type)
+        known = self._found.get(asked)
+        if known is not None and known[0] is certificate_chain:
+            return known[1]
+        found = self._find_services(certificate_chain, service_type)
+        if len(self._found) >= 4096:
+            self._found.clear()
+        self._found[asked] = (certificate_chain, found)
+        return found
+
+    def _find_services(
+        self, certificate_chain: Sequence[x509.Certificate], service_type: str | None
+    ) -> tuple[ListedService, ...]:
         found: list[ListedService] = []
         seen_services: list[ListedService] = []
         for cert in certificate_chain:

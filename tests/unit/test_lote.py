@@ -517,6 +517,21 @@ def test_lookup_by_leaf_and_by_ca(pki: Pki) -> None:
         verified.find_service(certificate_chain=[ca], service_type=SVC_TYPE_WRPAC_ISSUANCE) is None
     )
 
+    # The same chain asked again (a verified chain comes back as the same tuple): the
+    # list answers from memory, for that question only.
+    chain = (direct_leaf, ca)
+    remembered = verified.find_services(certificate_chain=chain)
+    assert remembered == both
+    assert verified.find_services(certificate_chain=chain) is remembered
+    assert verified.find_services(certificate_chain=(direct_leaf, ca)) == both
+    assert verified.find_services(certificate_chain=(ca, direct_leaf)) != both
+    assert verified.find_services(certificate_chain=chain, service_type="x") == ()
+    # A list rebuilt with other services does not inherit the answers.
+    fewer = dataclasses.replace(
+        verified, services=(), _by_certificate={}, _by_ski={}, _by_thumbprint={}
+    )
+    assert fewer.find_services(certificate_chain=chain) == ()
+
 
 def test_not_authorized_for_another_credential_type(pki: Pki) -> None:
     _, token = _issue(LOTE_TYPE_PID_PROVIDERS, pki)
