@@ -12,27 +12,19 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle import Fault, PasserelleError, Reason
 from passerelle._json import b64url_encode
-from passerelle.decision import DecisionPolicy, decide_credential
+from passerelle.decision import DecisionPolicy
 from passerelle.jose import KeySigner
-from passerelle.sd_jwt import KeyBindingCheck, KeyBindingInput, parse_sd_jwt, present_sd_jwt
+from passerelle.sd_jwt import parse_sd_jwt
 from passerelle.sd_jwt_vc import issue_sd_jwt_vc
 from passerelle.status_list import (
     StatusValue,
-    create_status_list,
-    create_status_list_token,
-    create_status_reference,
-    verify_status_list_token,
-    with_status,
 )
 from passerelle.trust import Framework, StepOutcome
-from passerelle.x509 import encode_x5c
 from tests.conftest import NOW, SeededRandom
+from tests.decisions import STATUS_URI, decide, issue_pid, present, status_lists
 from tests.trust_world import TrustWorld
 
-PID = "urn:eudi:pid:1"
 CONFORMITY = "https://credentials.passerelle.example/untp/conformity-attestation/v1"
-STATUS_URI = "https://eu-issuer.test/status/1"
-NONCE, AUD = "n-1", "x509_hash:ca-verifier"
 
 
 @pytest.fixture(scope="module")
@@ -42,66 +34,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> TrustWorld:
     return w
 
 
-def _pid(
-    world: TrustWorld, holder: ec.EllipticCurvePrivateKey, *, index: int = 7, issued=NOW
-) -> str:  # type: ignore[no-untyped-def]
-    return issue_sd_jwt_vc(
-        {"given_name": "Zoé", "family_name": "Lefèvre", "age_equal_or_over": {"18": True}},
-        vct=PID,
-        signer=KeySigner(world.pid_signer[1]),
-        random=SeededRandom(),
-        now=issued,
-        disclosable=[("given_name",), ("family_name",), ("age_equal_or_over", "18")],
-        holder_key=holder.public_key(),
-        valid_for=timedelta(days=30),
-        status=create_status_reference(idx=index, uri=STATUS_URI),
-        x5c=encode_x5c([world.pid_signer[0]]),
-    )
-
-
-def _status(world: TrustWorld, *, index: int = 7, value: StatusValue = StatusValue.VALID):  # type: ignore[no-untyped-def]
-    sl = with_status(create_status_list(bits=2, size=1024), index, value)
-    token = create_status_list_token(
-        sl,
-        uri=STATUS_URI,
-        signer=KeySigner(world.pid_signer[1]),
-        now=NOW,
-        ttl=timedelta(minutes=5),
-        valid_for=timedelta(days=1),
-        x5c=encode_x5c([world.pid_signer[0]]),
-    )
-    verified = verify_status_list_token(
-        token,
-        expected_uri=STATUS_URI,
-        key=world.pid_signer[1].public_key(),
-        algorithms=["ES256"],
-        now=NOW,
-        skew=timedelta(0),
-    )
-    return {STATUS_URI: verified}
-
-
-def _present(token: str, holder: ec.EllipticCurvePrivateKey, *, nonce: str = NONCE) -> str:
-    binding = KeyBindingInput(signer=KeySigner(holder), nonce=nonce, audience=AUD, now=NOW)
-    return present_sd_jwt(token, disclose=[("age_equal_or_over", "18")], key_binding=binding)
-
-
-def _decide(world: TrustWorld, token: str, **kw):  # type: ignore[no-untyped-def]
-    options = {
-        "format": "dc+sd-jwt",
-        "trust": world.snapshot(Framework.CA),
-        "policy": DecisionPolicy(),
-        "now": NOW,
-        "status_lists": _status(world),
-        "key_binding": KeyBindingCheck(nonce=NONCE, audience=AUD),
-    }
-    options.update(kw)
-    return decide_credential(token, **options)  # type: ignore[arg-type]
-
-
 def test_an_eu_pid_is_accepted_by_a_canadian_verifier(world: TrustWorld) -> None:
     holder = ec.generate_private_key(ec.SECP256R1())
-    decision = _decide(world, _present(_pid(world, holder), holder))
+    decision = decide(world, present(issue_pid(world, holder), holder))
     assert decision.accepted, decision.as_dict()
     assert decision.holder_bound
     assert decision.claims["age_equal_or_over"] == {"18": True}
@@ -120,8 +55,10 @@ def test_an_eu_pid_is_accepted_by_a_canadian_verifier(world: TrustWorld) -> None
 )
 def test_revoked_and_suspended(world: TrustWorld, value: StatusValue, reason: Reason) -> None:
     holder = ec.generate_private_key(ec.SECP256R1())
-    decision = _decide(
-        world, _present(_pid(world, holder), holder), status_lists=_status(world, value=value)
+    decision = decide(
+        world,
+        present(issue_pid(world, holder), holder),
+        status_lists=status_lists(world, value=value),
     )
     assert decision.reason is reason
     assert decision.steps[-1].step == "status"
@@ -129,11 +66,11 @@ def test_revoked_and_suspended(world: TrustWorld, value: StatusValue, reason: Re
 
 def test_missing_status_list_fails_when_status_is_required(world: TrustWorld) -> None:
     holder = ec.generate_private_key(ec.SECP256R1())
-    token = _present(_pid(world, holder), holder)
-    refused = _decide(world, token, status_lists={})
+    token = present(issue_pid(world, holder), holder)
+    refused = decide(world, token, status_lists={})
     assert refused.reason is Reason.STATUS_UNAVAILABLE
     assert PasserelleError(Reason.STATUS_UNAVAILABLE, "").fault is Fault.DEPENDENCY
-    lenient = _decide(world, token, status_lists={}, policy=DecisionPolicy(require_status=False))
+    lenient = decide(world, token, status_lists={}, policy=DecisionPolicy(require_status=False))
     assert lenient.accepted
     assert [s.outcome for s in lenient.steps if s.step == "status"] == [StepOutcome.SKIPPED]
 
@@ -143,17 +80,17 @@ def test_a_status_list_that_did_not_verify_fails_even_when_status_is_optional(
 ) -> None:
     # Relaxing require_status forgives an outage, never a forged or expired list.
     holder = ec.generate_private_key(ec.SECP256R1())
-    token = _present(_pid(world, holder), holder)
+    token = present(issue_pid(world, holder), holder)
     forged = PasserelleError(Reason.STATUS_LIST_INVALID, "signature does not verify")
     for rules in (DecisionPolicy(), DecisionPolicy(require_status=False)):
-        decision = _decide(
+        decision = decide(
             world, token, status_lists={}, status_failures={STATUS_URI: forged}, policy=rules
         )
         assert decision.reason is Reason.STATUS_LIST_INVALID
     down = PasserelleError(Reason.STATUS_UNAVAILABLE, "connection refused")
-    strict = _decide(world, token, status_lists={}, status_failures={STATUS_URI: down})
+    strict = decide(world, token, status_lists={}, status_failures={STATUS_URI: down})
     assert strict.reason is Reason.STATUS_UNAVAILABLE
-    relaxed = _decide(
+    relaxed = decide(
         world,
         token,
         status_lists={},
@@ -165,26 +102,26 @@ def test_a_status_list_that_did_not_verify_fails_even_when_status_is_optional(
 
 def test_expired_credential(world: TrustWorld) -> None:
     holder = ec.generate_private_key(ec.SECP256R1())
-    old = _pid(world, holder, issued=NOW - timedelta(days=60))
-    decision = _decide(world, _present(old, holder))
+    old = issue_pid(world, holder, issued=NOW - timedelta(days=60))
+    decision = decide(world, present(old, holder))
     assert decision.reason is Reason.CREDENTIAL_EXPIRED
     assert decision.steps[-1].step == "signature"
 
 
 def test_tampered_disclosure_wrong_nonce_and_untrusted_issuer(world: TrustWorld) -> None:
     holder = ec.generate_private_key(ec.SECP256R1())
-    shown = _present(_pid(world, holder), holder)
+    shown = present(issue_pid(world, holder), holder)
     victim = parse_sd_jwt(shown).disclosures[0]
     forged = b64url_encode(json.dumps([victim.salt, victim.name, {"18": False}]).encode())
     assert (
-        _decide(world, shown.replace(victim.encoded, forged)).reason
+        decide(world, shown.replace(victim.encoded, forged)).reason
         is Reason.SD_JWT_UNREFERENCED_DISCLOSURE
     )
-    other = _present(_pid(world, holder), holder, nonce="someone-else")
-    assert _decide(world, other).reason is Reason.KB_JWT_NONCE_MISMATCH
+    other = present(issue_pid(world, holder), holder, nonce="someone-else")
+    assert decide(world, other).reason is Reason.KB_JWT_NONCE_MISMATCH
     stranger = TrustWorld(now=NOW, tmp=Path(world.tmp) / "stranger")
-    foreign = _present(_pid(stranger, holder), holder)
-    assert _decide(world, foreign).reason is Reason.X509_CHAIN_INVALID
+    foreign = present(issue_pid(stranger, holder), holder)
+    assert decide(world, foreign).reason is Reason.X509_CHAIN_INVALID
 
 
 def _conformity(world: TrustWorld, category: str) -> str:
@@ -207,18 +144,18 @@ def test_conformity_is_accepted_only_within_the_recognised_scope(world: TrustWor
         "key_binding": None,
         "status_lists": {},
     }
-    inside = _decide(world, _conformity(world, "radio-equipment"), **options)
+    inside = decide(world, _conformity(world, "radio-equipment"), **options)
     assert inside.accepted, inside.as_dict()
-    outside = _decide(world, _conformity(world, "ai-systems"), **options)
+    outside = decide(world, _conformity(world, "ai-systems"), **options)
     assert outside.reason is Reason.TRUST_RECOGNITION_OUT_OF_SCOPE
 
 
 def test_unaccepted_type_and_garbage(world: TrustWorld) -> None:
     holder = ec.generate_private_key(ec.SECP256R1())
-    token = _present(_pid(world, holder), holder)
+    token = present(issue_pid(world, holder), holder)
     only_business = DecisionPolicy(accepted_types=frozenset({"https://example/other"}))
-    assert _decide(world, token, policy=only_business).reason is Reason.SD_JWT_VC_VCT_MISMATCH
-    assert not _decide(world, "not-a-token").accepted
+    assert decide(world, token, policy=only_business).reason is Reason.SD_JWT_VC_VCT_MISMATCH
+    assert not decide(world, "not-a-token").accepted
 
 
 def test_on_receipt_a_credential_must_be_bound_to_the_wallets_key(world: TrustWorld) -> None:
@@ -226,9 +163,9 @@ def test_on_receipt_a_credential_must_be_bound_to_the_wallets_key(world: TrustWo
         ec.generate_private_key(ec.SECP256R1()),
         ec.generate_private_key(ec.SECP256R1()),
     )
-    token = _pid(world, holder)
-    options = {"key_binding": None, "status_lists": _status(world)}
-    assert _decide(world, token, expected_holder=holder.public_key(), **options).accepted
-    refused = _decide(world, token, expected_holder=someone.public_key(), **options)
+    token = issue_pid(world, holder)
+    options = {"key_binding": None, "status_lists": status_lists(world)}
+    assert decide(world, token, expected_holder=holder.public_key(), **options).accepted
+    refused = decide(world, token, expected_holder=someone.public_key(), **options)
     assert refused.reason is Reason.SD_JWT_VC_CNF_INVALID
     assert refused.steps[-1].step == "holder_key"

@@ -5,7 +5,7 @@ and ``findings`` show what the later checks found, or that they could not run.""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,29 +13,18 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle import Reason
-from passerelle.decision import CredentialDecision, DecisionPolicy, decide_credential
+from passerelle.decision import CredentialDecision, DecisionPolicy
 from passerelle.jose import KeySigner
-from passerelle.sd_jwt import KeyBindingCheck, KeyBindingInput, present_sd_jwt
-from passerelle.sd_jwt_vc import issue_sd_jwt_vc
 from passerelle.services.catalog import load_catalog
 from passerelle.services.verifier.pages import live_fragment
 from passerelle.status_list import (
     StatusValue,
-    create_status_list,
-    create_status_list_token,
-    create_status_reference,
-    verify_status_list_token,
-    with_status,
 )
-from passerelle.trust import Framework, StepOutcome
+from passerelle.trust import StepOutcome
 from passerelle.vc import did_jwk_from_key, issue_jwt_vc_json
-from passerelle.x509 import encode_x5c
-from tests.conftest import NOW, SeededRandom
+from tests.conftest import NOW
+from tests.decisions import decide, issue_pid, present, status_lists
 from tests.trust_world import TrustWorld
-
-PID = "urn:eudi:pid:1"
-STATUS_URI = "https://eu-issuer.test/status/1"
-NONCE, AUD = "n-1", "x509_hash:ca-verifier"
 
 
 @pytest.fixture(scope="module")
@@ -51,67 +40,6 @@ def stranger(world: TrustWorld) -> TrustWorld:
     return TrustWorld(now=NOW, tmp=Path(world.tmp) / "stranger")
 
 
-def _pid(
-    world: TrustWorld,
-    holder: ec.EllipticCurvePrivateKey,
-    *,
-    signing_key: ec.EllipticCurvePrivateKey | None = None,
-    issued: datetime = NOW,
-) -> str:
-    return issue_sd_jwt_vc(
-        {"given_name": "Zoé", "age_equal_or_over": {"18": True}},
-        vct=PID,
-        signer=KeySigner(signing_key or world.pid_signer[1]),
-        random=SeededRandom(),
-        now=issued,
-        disclosable=[("given_name",), ("age_equal_or_over", "18")],
-        holder_key=holder.public_key(),
-        valid_for=timedelta(days=30),
-        status=create_status_reference(idx=7, uri=STATUS_URI),
-        x5c=encode_x5c([world.pid_signer[0]]),
-    )
-
-
-def _status(world: TrustWorld, value: StatusValue):  # type: ignore[no-untyped-def]
-    sl = with_status(create_status_list(bits=2, size=1024), 7, value)
-    token = create_status_list_token(
-        sl,
-        uri=STATUS_URI,
-        signer=KeySigner(world.pid_signer[1]),
-        now=NOW,
-        ttl=timedelta(minutes=5),
-        valid_for=timedelta(days=1),
-        x5c=encode_x5c([world.pid_signer[0]]),
-    )
-    verified = verify_status_list_token(
-        token,
-        expected_uri=STATUS_URI,
-        key=world.pid_signer[1].public_key(),
-        algorithms=["ES256"],
-        now=NOW,
-        skew=timedelta(0),
-    )
-    return {STATUS_URI: verified}
-
-
-def _present(token: str, holder: ec.EllipticCurvePrivateKey) -> str:
-    binding = KeyBindingInput(signer=KeySigner(holder), nonce=NONCE, audience=AUD, now=NOW)
-    return present_sd_jwt(token, disclose=[("age_equal_or_over", "18")], key_binding=binding)
-
-
-def _decide(world: TrustWorld, token: str, **kw: Any) -> CredentialDecision:
-    options = {
-        "format": "dc+sd-jwt",
-        "trust": world.snapshot(Framework.CA),
-        "policy": DecisionPolicy(),
-        "now": NOW,
-        "status_lists": _status(world, StatusValue.VALID),
-        "key_binding": KeyBindingCheck(nonce=NONCE, audience=AUD),
-    }
-    options.update(kw)
-    return decide_credential(token, **options)
-
-
 def _found(decision: CredentialDecision) -> dict[str, Any]:
     return {f["step"]: f for f in _listed(decision, "findings")}
 
@@ -123,7 +51,7 @@ def _listed(decision: CredentialDecision, key: str) -> list[Any]:
 
 def test_an_accepted_decision_has_no_findings(world: TrustWorld) -> None:
     holder = ec.generate_private_key(ec.SECP256R1())
-    decision = _decide(world, _present(_pid(world, holder), holder))
+    decision = decide(world, present(issue_pid(world, holder), holder))
     assert decision.accepted
     assert decision.findings == ()
     assert all(s["status"] == s["outcome"] for s in _listed(decision, "steps"))
@@ -135,9 +63,9 @@ def test_bad_signature_and_revoked_status_show_both_the_reason_stays_the_signatu
     holder = ec.generate_private_key(ec.SECP256R1())
     forger = ec.generate_private_key(ec.SECP256R1())
     # The listed issuer's certificate, but signed with another key.
-    token = _present(_pid(world, holder, signing_key=forger), holder)
-    revoked = _status(world, StatusValue.INVALID)
-    decision = _decide(world, token, status_lists=revoked)
+    token = present(issue_pid(world, holder, signing_key=forger), holder)
+    revoked = status_lists(world, StatusValue.INVALID)
+    decision = decide(world, token, status_lists=revoked)
     assert not decision.accepted
     assert decision.reason is Reason.JWS_INVALID_SIGNATURE
     assert decision.steps[-1].step == "signature"
@@ -151,7 +79,7 @@ def test_bad_signature_and_revoked_status_show_both_the_reason_stays_the_signatu
     assert found["holder_binding"]["status"] == "not_run"
     assert found["holder_binding"]["depends_on"] == "signature"
     # The same credential with a valid status: the decision does not move at all.
-    same = _decide(world, token)
+    same = decide(world, token)
     assert (same.accepted, same.reason, same.steps) == (False, decision.reason, decision.steps)
     assert _found(same)["status"]["outcome"] == "passed"
 
@@ -160,9 +88,9 @@ def test_untrusted_issuer_with_an_expired_credential_shows_both(
     world: TrustWorld, stranger: TrustWorld
 ) -> None:
     holder = ec.generate_private_key(ec.SECP256R1())
-    old = _present(_pid(stranger, holder, issued=NOW - timedelta(days=60)), holder)
+    old = present(issue_pid(stranger, holder, issued=NOW - timedelta(days=60)), holder)
     # As the verifier does: no status list is fetched for a credential that failed.
-    decision = _decide(world, old, status_lists={})
+    decision = decide(world, old, status_lists={})
     assert decision.reason is Reason.X509_CHAIN_INVALID
     assert decision.steps[-1].step == "issuer_key"
     found = _found(decision)
@@ -178,8 +106,8 @@ def test_untrusted_issuer_with_a_good_signature_goes_on_with_the_x5c_key(
     world: TrustWorld, stranger: TrustWorld
 ) -> None:
     holder = ec.generate_private_key(ec.SECP256R1())
-    token = _present(_pid(stranger, holder), holder)
-    decision = _decide(world, token, status_lists={})
+    token = present(issue_pid(stranger, holder), holder)
+    decision = decide(world, token, status_lists={})
     assert decision.reason is Reason.X509_CHAIN_INVALID
     found = _found(decision)
     assert found["signature"]["outcome"] == "passed"
@@ -194,7 +122,7 @@ def test_untrusted_issuer_with_a_good_signature_goes_on_with_the_x5c_key(
 
 
 def test_an_unread_credential_runs_nothing_after_parse(world: TrustWorld) -> None:
-    decision = _decide(world, "not~an~sd-jwt")
+    decision = decide(world, "not~an~sd-jwt")
     assert decision.steps[-1].step == "parse"
     assert decision.findings
     for finding in _listed(decision, "findings"):
@@ -204,8 +132,8 @@ def test_an_unread_credential_runs_nothing_after_parse(world: TrustWorld) -> Non
 
 def test_after_an_unwanted_type_trust_and_signature_are_findings(world: TrustWorld) -> None:
     holder = ec.generate_private_key(ec.SECP256R1())
-    token = _present(_pid(world, holder), holder)
-    decision = _decide(world, token, policy=DecisionPolicy(accepted_types=frozenset({"other"})))
+    token = present(issue_pid(world, holder), holder)
+    decision = decide(world, token, policy=DecisionPolicy(accepted_types=frozenset({"other"})))
     assert decision.reason is Reason.SD_JWT_VC_VCT_MISMATCH
     assert [s.step for s in decision.steps] == ["credential_type"]
     found = _found(decision)
@@ -217,8 +145,8 @@ def test_after_an_unwanted_type_trust_and_signature_are_findings(world: TrustWor
 
 def test_after_a_failed_status_later_checks_still_run(world: TrustWorld) -> None:
     holder = ec.generate_private_key(ec.SECP256R1())
-    token = _present(_pid(world, holder), holder)
-    decision = _decide(world, token, status_lists=_status(world, StatusValue.INVALID))
+    token = present(issue_pid(world, holder), holder)
+    decision = decide(world, token, status_lists=status_lists(world, StatusValue.INVALID))
     assert decision.reason is Reason.STATUS_REVOKED
     assert decision.steps[-1].step == "status"
     found = _found(decision)
@@ -229,8 +157,8 @@ def test_after_a_failed_status_later_checks_still_run(world: TrustWorld) -> None
 def test_the_verifier_page_lists_the_later_findings(world: TrustWorld) -> None:
     holder = ec.generate_private_key(ec.SECP256R1())
     forger = ec.generate_private_key(ec.SECP256R1())
-    token = _present(_pid(world, holder, signing_key=forger), holder)
-    decision = _decide(world, token, status_lists=_status(world, StatusValue.INVALID))
+    token = present(issue_pid(world, holder, signing_key=forger), holder)
+    decision = decide(world, token, status_lists=status_lists(world, StatusValue.INVALID))
     result = {
         "accepted": False,
         "reason": str(decision.reason),
@@ -278,7 +206,7 @@ def test_a_jwt_vc_from_an_unlisted_did_jwk_issuer_is_checked_with_that_key(
         ("2027-01-01T00:00:00Z", "passed", None),
         ("2026-06-01T00:00:00Z", "failed", str(Reason.CREDENTIAL_EXPIRED)),
     ):
-        decision = _decide(
+        decision = decide(
             world, issued(expires), format="jwt_vc_json", key_binding=None, status_lists={}
         )
         assert not decision.accepted
