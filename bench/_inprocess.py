@@ -24,12 +24,12 @@ from passerelle.jose import decode_unverified_jws
 from passerelle.sd_jwt import verify_sd_jwt
 from passerelle.sd_jwt_vc import SD_JWT_VC_TYP
 from passerelle.status_list import StatusValue, create_status_list, create_status_list_token
-from passerelle.trust import sign_registry_snapshot, verify_registry_snapshot
+from passerelle.trust import TrustSnapshot, sign_registry_snapshot, verify_registry_snapshot
 from passerelle.trust._lote import sign_lote
 from passerelle.x509 import build_ca_certificate, build_name, certificate_to_der
 
 from ._timing import interleave, median_ratio
-from ._world import NONCE, World, b64url_bytes, signed_parts
+from ._world import NONCE, Presentation, World, b64url_bytes, signed_parts
 
 __all__ = ["core", "disclosure_curve", "eu_list_curve", "registry_curve", "status_curve"]
 
@@ -74,17 +74,11 @@ def _node_peer(request: dict[str, Any]) -> dict[str, Any] | None:
     return result
 
 
-def core(world: World, *, rounds: int, batch_seconds: float, quick: bool) -> dict[str, Any]:
-    """decide_credential and verify_sd_jwt against the floor and both peers, one PID."""
-    from jwcrypto.jwk import JWK  # type: ignore[import-untyped]
-    from sd_jwt.verifier import SDJWTVerifier
-
-    shown = world.pid_presentation()
-    snapshot = world.snapshot()
-    policy = world.policy()
-    check = world.check(shown.audience)
+def _decider(world: World, shown: Presentation, snapshot: TrustSnapshot) -> Callable[[], None]:
+    """The full decision the Canadian verifier makes on ``shown`` with ``snapshot``, as
+    a call to time; it stops the bench if the decision is not an acceptance."""
+    policy, check = world.policy(), world.check(shown.audience)
     schemas, type_metadata = world.decision_catalog()
-    peer_key = JWK.from_json(json.dumps(world.issuer_jwk))
 
     def decide() -> None:
         decision = decide_credential(
@@ -100,6 +94,19 @@ def core(world: World, *, rounds: int, batch_seconds: float, quick: bool) -> dic
         )
         if not decision.accepted:
             raise SystemExit(f"the bench decision refused: {decision.as_dict()}")
+
+    return decide
+
+
+def core(world: World, *, rounds: int, batch_seconds: float, quick: bool) -> dict[str, Any]:
+    """decide_credential and verify_sd_jwt against the floor and both peers, one PID."""
+    from jwcrypto.jwk import JWK  # type: ignore[import-untyped]
+    from sd_jwt.verifier import SDJWTVerifier
+
+    shown = world.pid_presentation()
+    check = world.check(shown.audience)
+    peer_key = JWK.from_json(json.dumps(world.issuer_jwk))
+    decide = _decider(world, shown, world.snapshot())
 
     # Read from its certificate once, as the floor does: the bare check is timed, not
     # the bench's way to the key.
@@ -243,8 +250,6 @@ def eu_list_curve(
     assert isinstance(base, list)
     pool: list[str] = []
     shown = world.pid_presentation()
-    policy, check = world.policy(), world.check(shown.audience)
-    schemas, type_metadata = world.decision_catalog()
     out: dict[str, Any] = {"sizes": list(sizes), "load_s": {}, "token_bytes": {}, "refused": {}}
     candidates: dict[str, Callable[[], object]] = {}
     for size in sizes:
@@ -270,20 +275,7 @@ def eu_list_curve(
             continue
         out["load_s"][str(size)] = time.perf_counter() - started
 
-        def decide(snapshot: Any = snapshot) -> None:
-            decision = decide_credential(
-                shown.token,
-                format="dc+sd-jwt",
-                trust=snapshot,
-                policy=policy,
-                now=world.now,
-                status_lists={shown.status_uri: shown.status},
-                key_binding=check,
-                schemas=schemas,
-                type_metadata=type_metadata,
-            )
-            assert decision.accepted, decision.as_dict()
-
+        decide = _decider(world, shown, snapshot)
         decide()
         candidates[str(size)] = decide
     if candidates:
