@@ -14,10 +14,14 @@ Each prints one JSON line: the count, the wall time and every latency.
 The bench wallet reads the request object without verifying its signature: it talks to
 the local verifier the bench started, and its own checks are not what is measured.
 
-The wallets speak HTTP/1.1 through the standard library's ``http.client``, one
-keep-alive connection per wallet thread: the load process shares the machine with the
-service it measures, and a heavier client (httpx costs several times as much CPU per
-request) would take the service's CPU and be measured as the service's slowness.
+The load process shares the machine with the service it measures, so it is kept
+light, lest its own CPU be measured as the service's slowness: HTTP/1.1 through the
+standard library's ``http.client`` (httpx costs several times as much CPU per request),
+and the disclosures of each credential chosen once, as a wallet keeps them ready, so a
+transaction costs the wallet its KB-JWT. Each presentation is another wallet: the
+relying party's backend creates the transaction over a keep-alive connection per
+thread, and the wallet fetches the request object and posts its answer over a
+connection of its own, which with several workers goes to whichever accepts it first.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,7 +49,7 @@ from passerelle.jose import (
     public_jwk,
     sign_jws,
 )
-from passerelle.sd_jwt import KeyBindingInput, present_sd_jwt
+from passerelle.sd_jwt import KeyBindingInput, create_kb_jwt, present_sd_jwt
 
 PRE = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 CONFIGURATION = "eu-pid-sd-jwt"
@@ -84,6 +89,11 @@ class Client:
             raise ValueError(f"the bench wallets speak plain HTTP to loopback, not {origin!r}")
         self._host, self._port = parts.hostname, parts.port or 80
         self._conn: http.client.HTTPConnection | None = None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def get(self, url: str) -> Answer:
         return self._exchange("GET", url, None, {})
@@ -190,29 +200,49 @@ def _issue_one(issuer: str, credential_issuer: str) -> dict[str, Any]:
     }
 
 
-def _present_one(verifier: str, credential: str, holder: Any) -> None:
-    client = _client(verifier)
-    made = client.post(
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A credential as a wallet keeps it ready: the disclosures this bench's verifier
+    asks for chosen once (the same every time), so that each transaction costs the
+    wallet what it must, a KB-JWT for the verifier's nonce. The result is byte for byte
+    ``present_sd_jwt(credential, disclose=SHOWN, key_binding=...)``."""
+
+    shown: str
+    hash_alg: str
+    holder: Any
+
+    @classmethod
+    def of(cls, credential: str, holder: Any) -> Held:
+        shown = present_sd_jwt(credential, disclose=SHOWN)
+        payload = decode_unverified_jws(shown.split("~", 1)[0]).payload_json()
+        return cls(shown=shown, hash_alg=str(payload.get("_sd_alg", "sha-256")), holder=holder)
+
+    def presented(self, *, nonce: str, audience: str) -> str:
+        binding = KeyBindingInput(
+            signer=KeySigner(self.holder), nonce=nonce, audience=audience, now=datetime.now(UTC)
+        )
+        return self.shown + create_kb_jwt(self.shown, binding=binding, hash_alg=self.hash_alg)
+
+
+def _present_one(verifier: str, held: Held) -> None:
+    # The relying party's backend creates the transaction over the keep-alive connection
+    # it holds; the wallet is another device each time, on a connection of its own (so
+    # that with several workers each presentation goes to whichever accepts it first).
+    made = _client(verifier).post(
         f"{verifier}/transactions", json={"policy": POLICY, "response_mode": "direct_post"}
     )
     made.raise_for_status()
-    request = client.get(made.json()["request_uri"])
-    request.raise_for_status()
-    claims = decode_unverified_jws(request.text).payload_json()
-    presentation = present_sd_jwt(
-        credential,
-        disclose=SHOWN,
-        key_binding=KeyBindingInput(
-            signer=KeySigner(holder),
-            nonce=str(claims["nonce"]),
-            audience=str(claims["client_id"]),
-            now=datetime.now(UTC),
-        ),
-    )
-    answer = client.post(
-        str(claims["response_uri"]),
-        data=answer_form(presentation, str(claims["state"])),
-    )
+    wallet = Client(verifier)
+    try:
+        request = wallet.get(made.json()["request_uri"])
+        request.raise_for_status()
+        claims = decode_unverified_jws(request.text).payload_json()
+        presentation = held.presented(nonce=str(claims["nonce"]), audience=str(claims["client_id"]))
+        answer = wallet.post(
+            str(claims["response_uri"]), data=answer_form(presentation, str(claims["state"]))
+        )
+    finally:
+        wallet.close()
     if answer.status_code != 200:
         raise RuntimeError(f"the verifier refused a presentation: {answer.text[:500]}")
 
@@ -246,12 +276,12 @@ def main(argv: list[str]) -> int:
         verifier, source = argv[1], Path(argv[2])
         count, concurrency = int(argv[3]), int(argv[4])
         wallets = [
-            (w["credential"], load_private_jwk(w["holder"])) for w in json.loads(source.read_text())
+            Held.of(w["credential"], load_private_jwk(w["holder"]))
+            for w in json.loads(source.read_text())
         ]
 
         def present(i: int) -> None:
-            credential, holder = wallets[i % len(wallets)]
-            _present_one(verifier, credential, holder)
+            _present_one(verifier, wallets[i % len(wallets)])
 
         wall, latencies = _run(count, concurrency, present)
     else:
