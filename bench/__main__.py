@@ -65,6 +65,8 @@ def machine() -> dict[str, Any]:
         "cryptography": version("cryptography"),
         "sd-jwt": version("sd-jwt"),
         "uvicorn": version("uvicorn"),
+        "uvloop": version("uvloop"),
+        "httptools": version("httptools"),
     }
 
 

@@ -38,7 +38,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -154,9 +154,9 @@ class SqliteStore(Store):
         pending = _Pending(op)
         with self._queue_lock:
             self._queue.append(pending)
-        while not pending.done.is_set():
+        while not pending.done:
             with self._write_lock:
-                if pending.done.is_set():
+                if pending.done:  # set under this lock by the committer
                     break
                 with self._queue_lock:
                     batch, self._queue = self._queue, []
@@ -204,13 +204,13 @@ class SqliteStore(Store):
         except BaseException as exc:
             for pending in batch:
                 pending.error = exc
-                pending.done.set()
+                pending.done = True
             if not isinstance(exc, Exception):
                 raise
             return
         for pending, (value, error) in zip(batch, outcomes, strict=True):
             pending.result, pending.error = value, error
-            pending.done.set()
+            pending.done = True
 
     def _put(self, collection: str, key: str, text: str, expires_at: datetime | None) -> None:
         self._put_all([(collection, key, text, expires_at)])
@@ -348,7 +348,10 @@ class _Pending:
     """One write waiting for the commit that will hold it."""
 
     op: Callable[[sqlite3.Connection], Any]
-    done: threading.Event = field(default_factory=threading.Event)
+    done: bool = False
+    """Set, under the write lock, once the commit holding it is over: a writer waits
+    on that lock, never on this flag (a threading.Event per write cost more than the
+    statement)."""
     result: Any = None
     error: BaseException | None = None
 
