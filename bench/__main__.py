@@ -5,6 +5,8 @@ measures the code as it was before, for the "before" column).
     python -m bench --quick              # tiny sizes: the plumbing only, figures meaningless
     python -m bench --before FILE.json   # also fill RESULTS.md's "before" column from FILE
     python -m bench --markdown PATH      # where RESULTS.md goes (default: bench/RESULTS.md)
+    python -m bench --only http          # one section (repeatable); http brings core, whose
+                                         # decision rate it is compared with; no RESULTS.md
 
 Each figure is measured in the same run as what it is compared with; ratios are medians
 of per-round ratios where rounds interleave the candidates (see ``bench/_timing.py``).
@@ -63,10 +65,38 @@ def machine() -> dict[str, Any]:
         "cryptography": version("cryptography"),
         "sd-jwt": version("sd-jwt"),
         "uvicorn": version("uvicorn"),
+        "uvloop": version("uvloop"),
+        "httptools": version("httptools"),
     }
 
 
+SECTIONS = (
+    "core",
+    "mdoc",
+    "disclosures",
+    "eu_list_entities",
+    "registry_records",
+    "status_list",
+    "http",
+    "conformance",
+)
+# A section measured as a ratio to another's figure brings that one along.
+_NEEDS = {"http": ("core",)}
+
+
+def chosen_sections(only: list[str] | None, *, with_http: bool) -> frozenset[str]:
+    """The sections a run measures: all, or those named and what they are compared with."""
+    names = set(only or SECTIONS)
+    for name in list(names):
+        names.update(_NEEDS.get(name, ()))
+    if not with_http:
+        names.discard("http")
+    return frozenset(names)
+
+
 def _section(report: dict[str, Any], name: str, fn: Callable[[], Any]) -> Any:
+    if name not in report["chosen"]:
+        return None
     started = time.perf_counter()
     print(f"[bench] {name} …", flush=True)
     try:
@@ -80,7 +110,14 @@ def _section(report: dict[str, Any], name: str, fn: Callable[[], Any]) -> Any:
     return value
 
 
-def measure(*, quick: bool, label: str, with_http: bool, soak: int | None = None) -> dict[str, Any]:
+def measure(
+    *,
+    quick: bool,
+    label: str,
+    with_http: bool,
+    soak: int | None = None,
+    only: list[str] | None = None,
+) -> dict[str, Any]:
     from ._http import http_path
     from ._inprocess import core, disclosure_curve, eu_list_curve, registry_curve, status_curve
     from ._world import make_world
@@ -97,6 +134,7 @@ def measure(*, quick: bool, label: str, with_http: bool, soak: int | None = None
         "sections": {},
         "section_seconds": {},
         "errors": {},
+        "chosen": sorted(chosen_sections(only, with_http=with_http)),
     }
     with tempfile.TemporaryDirectory(prefix="passerelle-bench-") as tmp:
         work = Path(tmp)
@@ -126,7 +164,7 @@ def measure(*, quick: bool, label: str, with_http: bool, soak: int | None = None
         _section(report, "registry_records", lambda: registry_curve(world, sizes))
         status_sizes = (1_000, 10_000) if quick else (1_000, 1_000_000)
         _section(report, "status_list", lambda: status_curve(world, status_sizes, quick=quick))
-        if with_http:
+        if "http" in report["chosen"]:
             decide_rate = inproc["per_second"]["decide"] if inproc else None
             _section(
                 report,
@@ -186,17 +224,38 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: plumbing only")
     parser.add_argument("--label", default="after", help="what code this run measures")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where the JSON goes (default: bench/results/bench.json; with --only, a "
+        "temporary file, never over the committed results)",
+    )
     parser.add_argument("--markdown", type=Path, default=MARKDOWN, help="where RESULTS.md goes")
     parser.add_argument("--before", type=Path, help="a JSON of the same bench on older code")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP sections")
     parser.add_argument("--soak", type=int, help="presentations in the soak (default 10,000)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SECTIONS,
+        help="measure only this section (repeatable; http also runs core); RESULTS.md is "
+        "then left alone",
+    )
     args = parser.parse_args(argv)
-    report = measure(quick=args.quick, label=args.label, with_http=not args.no_http, soak=args.soak)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
-    if args.label == "after":
+    report = measure(
+        quick=args.quick,
+        label=args.label,
+        with_http=not args.no_http,
+        soak=args.soak,
+        only=args.only,
+    )
+    out: Path = args.out or (
+        RESULTS if not args.only else Path(tempfile.gettempdir()) / "passerelle-bench-only.json"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
+    if args.label == "after" and not args.only:
         from ._report import render
 
         before = json.loads(args.before.read_text()) if args.before else None

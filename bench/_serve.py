@@ -34,6 +34,11 @@ def main(argv: list[str]) -> int:
         port=int(port),
         workers=int(workers),
         log_level="warning",
+        access_log=False,
+        # What `passerelle serve` picks when they are installed (they are dependencies):
+        # named here so that the bench fails rather than measure the pure-Python ones.
+        loop="uvloop",
+        http="httptools",
     )
     return 0
 

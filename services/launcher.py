@@ -210,6 +210,7 @@ def _start_workers(
         str(workers),
         "--log-level",
         "warning",
+        "--no-access-log",
         "--timeout-graceful-shutdown",
         "2",
     ]
@@ -281,6 +282,7 @@ def start_stack(
             host=parts.hostname or "127.0.0.1",
             port=parts.port or 80,
             log_level="warning",
+            access_log=False,
             ssl_certfile=tls[0] if tls else None,
             ssl_keyfile=tls[1] if tls else None,
             # Services of one stack keep TLS keep-alive connections to each other; a

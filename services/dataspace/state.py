@@ -54,7 +54,8 @@ class ConnectorState:
     """The stack runs without TLS: loopback DIDs are fetched over plain http."""
 
 
-def _connector(request: Request) -> ConnectorState:
+async def _connector(request: Request) -> ConnectorState:
+    # async: FastAPI runs a plain ``def`` dependency in the thread pool.
     state: ConnectorState = request.app.state.connector
     return state
 

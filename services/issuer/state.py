@@ -122,14 +122,16 @@ class IssuerState:
             )
 
 
-def issuer_state(request: Request) -> IssuerState:
+async def issuer_state(request: Request) -> IssuerState:
+    # async: FastAPI runs a plain ``def`` dependency in the thread pool, a hop per
+    # request for reading one attribute.
     return cast("IssuerState", request.app.state.issuer)
 
 
 IssuerDep = Annotated[IssuerState, Depends(issuer_state)]
 
 
-def admin_state(
+async def admin_state(
     state: IssuerDep, authorization: Annotated[str | None, Header()] = None
 ) -> IssuerState:
     state.check_admin(authorization)

@@ -77,11 +77,13 @@ def check_time(value: datetime | None) -> None:
 def encode_value(value: JSON) -> str:
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        text.encode("utf-8")
+        if not text.isascii():  # ASCII text has no lone surrogate to refuse
+            text.encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise ValueError(f"value is not storable JSON: {exc}") from exc
-    # JSONB refuses \u0000 in strings; refuse it everywhere for one behaviour.
-    if _ESCAPED_NUL.search(text):
+    # JSONB refuses \u0000 in strings; refuse it everywhere for one behaviour. The
+    # substring test first: the pattern's look-behind costs more than the dump itself.
+    if "\\u0000" in text and _ESCAPED_NUL.search(text):
         raise ValueError("value is not storable JSON: strings may not contain NUL")
     return text
 

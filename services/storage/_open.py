@@ -6,6 +6,8 @@ them back: the base defines what a store is, this module picks which one.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from ._base import Store
 
 
@@ -13,7 +15,10 @@ def open_store(url: str) -> Store:
     """Open the store at ``url``.
 
     - ``sqlite:///abs/path.db`` or ``sqlite://relative/path.db``: everything after
-      ``sqlite://`` is the file path; parent directories are created.
+      ``sqlite://`` up to an optional ``?synchronous=normal|full`` is the file path;
+      parent directories are created. ``normal`` (the default) keeps every commit across
+      a process crash or restart, ``full`` across a power cut too, at a disk sync per
+      commit (see :mod:`._sqlite`).
     - ``sqlite://:memory:``: a private in-memory database (tests).
     - ``postgresql://user@host:port/db[?prefix=name]``: tables are created if missing,
       named ``<prefix>_store`` (default prefix ``passerelle``); ``pool_size`` bounds the
@@ -22,7 +27,14 @@ def open_store(url: str) -> Store:
     if url.startswith("sqlite://"):
         from ._sqlite import SqliteStore
 
-        return SqliteStore(url.removeprefix("sqlite://"))
+        path, _, query = url.removeprefix("sqlite://").partition("?")
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        unknown = set(params) - {"synchronous"}
+        if unknown:
+            raise ValueError(f"unknown SQLite store parameters: {sorted(unknown)}")
+        if "synchronous" in params:
+            return SqliteStore(path, synchronous=params["synchronous"])
+        return SqliteStore(path)
     if url.startswith(("postgresql://", "postgres://")):
         # Imported here so that SQLite-only deployments need no PostgreSQL driver.
         from ._postgres import PostgresStore

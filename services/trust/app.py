@@ -282,7 +282,8 @@ class TrustState:
         return self.out / "ca" / "registry.jwt"
 
 
-def _trust_state(request: Request) -> TrustState:
+async def _trust_state(request: Request) -> TrustState:
+    # async: FastAPI runs a plain ``def`` dependency in the thread pool.
     state: TrustState = request.app.state.trust
     return state
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from passerelle import JsonObject, JsonValue
 from passerelle._json import b64url_decode
-from passerelle.dcql import DcqlQuery, parse_dcql_query
+from passerelle.dcql import DcqlQuery
 from passerelle.decision import (
     DecisionPolicy,
     FetchedInputs,
@@ -27,7 +27,7 @@ from passerelle.services.decision_inputs import gather_inputs
 from passerelle.trust import TrustSnapshot
 
 from .state import VerifierState
-from .transactions import Row
+from .transactions import Row, parsed_query
 
 __all__ = ["decide"]
 
@@ -98,7 +98,7 @@ def decide(state: VerifierState, row: Row, parsed: AuthorizationResponse) -> Pre
     behaviour = state.behaviour
     presented = [i for items in parsed.vp_token.values() for i in items if isinstance(i, str)]
     snapshot = behaviour.trust_for(state.trust.snapshot(), presented, now=now)
-    query = parse_dcql_query(row["dcql_query"])
+    query = parsed_query(row["dcql_query"])
     inputs, nonce, audience = _gathered(
         state, row, parsed.vp_token, query, snapshot=snapshot, policy=policy, now=now
     )

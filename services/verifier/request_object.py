@@ -46,12 +46,14 @@ def request_object(state: VerifierState, rid: str, wallet_nonce: str | None) -> 
     """The request object of the transaction behind ``rid``, signed now; the fetch is
     recorded (a transaction already answered serves none)."""
     tid = transactions.transaction_of(state, rid)
-    state.behaviour.check_request_fetch(transactions.find(state, tid))
     row = transactions.step(
         state,
         tid,
         PresentationEvent.FETCH_REQUEST,
         "request_fetched",
+        # In the same atomic update: a second fetch is refused (quirk only) on the state
+        # the move starts from, whichever worker served the first.
+        check=state.behaviour.check_request_fetch,
         wallet_nonce=wallet_nonce is not None,
     )
     request = AuthorizationRequest(

@@ -128,7 +128,9 @@ def install_state(app: FastAPI, state: VerifierState) -> None:
     app.state.verifier = state
 
 
-def verifier_state(request: Request) -> VerifierState:
+async def verifier_state(request: Request) -> VerifierState:
+    # async: FastAPI runs a plain ``def`` dependency in the thread pool, a hop per
+    # request for reading one attribute.
     state = request.app.state.verifier
     assert isinstance(state, VerifierState)  # set by create_verifier_app
     return state

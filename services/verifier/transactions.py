@@ -5,6 +5,7 @@ restarts alike."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from passerelle import JsonObject, JsonValue, PasserelleError, Reason
 from passerelle._json import b64url_encode
-from passerelle.dcql import parse_dcql_query
+from passerelle.dcql import DcqlQuery, parse_dcql_query
 from passerelle.oid4vp import (
     PresentationEvent,
     PresentationState,
@@ -39,6 +40,7 @@ __all__ = [
     "forced",
     "log",
     "open_transaction",
+    "parsed_query",
     "redirect_with_code",
     "request_url",
     "step",
@@ -69,6 +71,25 @@ class TransactionBody(BaseModel):
     which then reads the result with the ``response_code`` appended (§8.2, §13.3)."""
 
 
+_PARSED: dict[str, DcqlQuery] = {}
+_PARSED_MAX = 256
+
+
+def parsed_query(query: JsonObject) -> DcqlQuery:
+    """``parse_dcql_query(query)``, parsed once per distinct query (by its JSON text):
+    a transaction's query is read at creation and again at each decision, and is
+    nearly always one of the profile's few policies. A query that does not parse
+    raises each time."""
+    key = json.dumps(query, ensure_ascii=False, separators=(",", ":"))
+    parsed = _PARSED.get(key)
+    if parsed is None:
+        parsed = parse_dcql_query(query)
+        if len(_PARSED) >= _PARSED_MAX:  # ad hoc queries: bounded, forgotten together
+            _PARSED.clear()
+        _PARSED[key] = parsed
+    return parsed
+
+
 def unknown_transaction(what: str) -> PasserelleError:
     return PasserelleError(Reason.OID4VP_TRANSACTION_UNKNOWN, what, wire_error="invalid_request")
 
@@ -84,7 +105,7 @@ def _chosen(state: VerifierState, body: TransactionBody) -> tuple[JsonObject, st
         query: JsonObject = profile.policies[body.policy].dcql_query
     else:
         query = body.dcql_query or {}
-    parse_dcql_query(query)
+    parsed_query(query)
     mode = body.response_mode or profile.default_response_mode
     if mode not in profile.response_modes:
         raise PasserelleError(
@@ -221,12 +242,25 @@ def apply(state: VerifierState, tid: str, change: Callable[[Row], Row]) -> Row:
 
 
 def step(
-    state: VerifierState, tid: str, event: PresentationEvent, what: str, **details: JsonValue
+    state: VerifierState,
+    tid: str,
+    event: PresentationEvent,
+    what: str,
+    *,
+    check: Callable[[Row], None] | None = None,
+    **details: JsonValue,
 ) -> Row:
-    """Advance the transaction and log ``what``, together; a move the table forbids
-    raises and changes nothing."""
+    """Advance the transaction and log ``what``, together; a move the table forbids,
+    or that ``check`` (given the row before the move) refuses, raises and changes
+    nothing."""
     now = state.clock()
-    return apply(state, tid, lambda row: with_event(moved(row, event), what, now=now, **details))
+
+    def change(row: Row) -> Row:
+        if check is not None:
+            check(row)
+        return with_event(moved(row, event), what, now=now, **details)
+
+    return apply(state, tid, change)
 
 
 def log(state: VerifierState, tid: str, what: str, **details: JsonValue) -> None:

@@ -24,16 +24,17 @@ class WalletState:
     """Answers OpenID4VP requests from what the holder keeps."""
 
 
-def _wallet(request: Request) -> WalletState:
+async def _wallet(request: Request) -> WalletState:
+    # async, as the two below: FastAPI runs a plain ``def`` dependency in the thread pool.
     state: WalletState = request.app.state.wallet
     return state
 
 
-def _holder(wallet: Annotated[WalletState, Depends(_wallet)]) -> Holder:
+async def _holder(wallet: Annotated[WalletState, Depends(_wallet)]) -> Holder:
     return wallet.holder
 
 
-def _presenter(wallet: Annotated[WalletState, Depends(_wallet)]) -> Presenter:
+async def _presenter(wallet: Annotated[WalletState, Depends(_wallet)]) -> Presenter:
     return wallet.presenter
 
 

@@ -175,3 +175,22 @@ def test_mdoc_bench_writes_ratios_to_its_floor(tmp_path: Path) -> None:
     report = _run_bench("bench.bench_mdoc", tmp_path / "mdoc.json", "--quick")
     assert set(report["seconds"]) >= {"floor", "ours"}
     assert _is_number(report["ratio_to_floor"]["ours"])
+
+
+def test_only_chosen_sections_run_with_what_they_are_compared_with() -> None:
+    from bench.__main__ import SECTIONS, chosen_sections
+
+    assert chosen_sections(None, with_http=True) == frozenset(SECTIONS)
+    assert chosen_sections(["http"], with_http=True) == {"http", "core"}
+    assert chosen_sections(["http", "mdoc"], with_http=False) == {"core", "mdoc"}
+    assert chosen_sections(["status_list"], with_http=True) == {"status_list"}
+
+
+def test_one_section_alone_leaves_the_results_alone(tmp_path: Path) -> None:
+    out, markdown = tmp_path / "only.json", tmp_path / "RESULTS.md"
+    report = _run_bench(
+        "bench", out, "--quick", "--only", "status_list", "--markdown", str(markdown)
+    )
+    assert set(report["sections"]) == {"status_list"}
+    assert report["errors"] == {}
+    assert not markdown.exists()  # a partial run never writes RESULTS.md

@@ -510,3 +510,37 @@ def test_a_failing_update_is_undone_alone_among_concurrent_writes(tmp_path: Path
         store.close()
         if reopened is not None:
             reopened.close()
+
+
+def _synchronous(store: Store) -> int:
+    # PRAGMA synchronous as SQLite reports it on a connection of the store: 1 NORMAL, 2 FULL.
+    from passerelle.services.storage._sqlite import SqliteStore
+
+    assert isinstance(store, SqliteStore)
+    with store._conn() as conn:
+        return int(conn.execute("PRAGMA synchronous").fetchone()[0])
+
+
+@pytest.mark.parametrize(
+    ("query", "level"), [("", 1), ("?synchronous=normal", 1), ("?synchronous=full", 2)]
+)
+def test_sqlite_durability_is_the_urls_choice(tmp_path: Path, query: str, level: int) -> None:
+    # The default keeps every commit across a process crash (NORMAL); ?synchronous=full
+    # syncs each commit for a power cut too. Every connection of the store has it,
+    # including those opened later by other threads.
+    with open_store(f"sqlite://{tmp_path}/d.db{query}") as store:
+        assert _synchronous(store) == level
+        seen: list[int] = []
+        thread = threading.Thread(target=lambda: seen.append(_synchronous(store)))
+        thread.start()
+        thread.join()
+        assert seen == [level]
+        store.put("k", "v", 1)
+    # The query is no part of the file's name.
+    assert (tmp_path / "d.db").is_file()
+
+
+@pytest.mark.parametrize("query", ["?synchronous=off", "?synchronous=", "?journal_mode=delete"])
+def test_sqlite_url_parameters_are_checked(tmp_path: Path, query: str) -> None:
+    with pytest.raises(ValueError, match=r"synchronous|parameters"):
+        open_store(f"sqlite://{tmp_path}/d.db{query}")

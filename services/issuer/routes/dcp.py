@@ -20,7 +20,7 @@ from ..state import AdminDep, IssuerDep
 router = APIRouter(tags=["dcp"])
 
 
-def dcp_issuer(state: IssuerDep) -> DcpIssuer:
+async def dcp_issuer(state: IssuerDep) -> DcpIssuer:
     assert state.dcp is not None  # the router is included only for such profiles
     return state.dcp
 

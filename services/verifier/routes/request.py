@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from passerelle.services.openapi import WALLET_NONCE_FORM
+from passerelle.services.web import off_loop
 
 from ..request_object import request_object
 from ..state import VerifierDep, VerifierState
@@ -19,11 +20,13 @@ def _signed(token: str, state: VerifierState) -> Response:
 
 
 @router.get("/request/{rid}")
-def get_request(rid: str, state: VerifierDep) -> Response:
-    return _signed(request_object(state, rid, None), state)
+async def get_request(rid: str, state: VerifierDep) -> Response:
+    # The fetch is recorded in the store, which blocks: off the event loop.
+    return _signed(await off_loop(request_object, state, rid, None), state)
 
 
 @router.post("/request/{rid}", openapi_extra=WALLET_NONCE_FORM)
 async def post_request(rid: str, request: Request, state: VerifierDep) -> Response:
     nonce = (await request.form()).get("wallet_nonce")
-    return _signed(request_object(state, rid, str(nonce) if nonce is not None else None), state)
+    wallet_nonce = str(nonce) if nonce is not None else None
+    return _signed(await off_loop(request_object, state, rid, wallet_nonce), state)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from passerelle.services.openapi import AUTHORIZATION_RESPONSE_FORM
+from passerelle.services.web import off_loop
 
 from ..responding import answer
 from ..state import VerifierDep
@@ -18,4 +18,4 @@ async def response(rid: str, request: Request, state: VerifierDep) -> Response:
     form = {k: str(v) for k, v in (await request.form()).items()}
     # Deciding is CPU work (signatures, chains, schemas) and the store blocks: both
     # run in the thread pool, so one response never stalls the others.
-    return await run_in_threadpool(answer, state, rid, form)
+    return await off_loop(answer, state, rid, form)

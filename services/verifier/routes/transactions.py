@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from passerelle import PasserelleError
 from passerelle.services.openapi import TRANSACTION_RESPONSES
-from passerelle.services.web import oauth_error
+from passerelle.services.web import oauth_error, off_loop
 
 from .. import transactions
 from ..state import VerifierDep
@@ -18,8 +18,9 @@ router = APIRouter(tags=["transactions"])
 
 
 @router.post("/transactions", status_code=201, responses=TRANSACTION_RESPONSES)
-def create_transaction(body: TransactionBody, state: VerifierDep) -> JSONResponse:
-    return JSONResponse(transactions.open_transaction(state, body), status_code=201)
+async def create_transaction(body: TransactionBody, state: VerifierDep) -> JSONResponse:
+    made = await off_loop(transactions.open_transaction, state, body)  # the store blocks
+    return JSONResponse(made, status_code=201)
 
 
 @router.get("/transactions/{tid}")
