@@ -10,7 +10,7 @@ from datetime import datetime
 
 from .._errors import Fault, PasserelleError, Reason
 from .._json import JsonObject, JsonValue
-from ..catalog import CompiledSchema, apply_crosswalk
+from ..catalog import CompiledSchema, Crosswalk, apply_crosswalk
 from ..dcql import DcqlQuery, PresentedCredential, check_dcql_response
 from ..sd_jwt import KeyBindingCheck
 from ..status_list import VerifiedStatusList
@@ -88,7 +88,7 @@ def decide_presentation(
     inputs: Mapping[str, FetchedInputs],
     schemas: Mapping[str, JsonObject | CompiledSchema] | None = None,
     type_metadata: Mapping[str, bytes] | None = None,
-    crosswalks: Mapping[tuple[str, str], JsonObject] | None = None,
+    crosswalks: Mapping[tuple[str, str], JsonObject | Crosswalk] | None = None,
     home_types: Sequence[str] = (),
     session_transcript: bytes | None = None,
 ) -> PresentationDecision:

@@ -122,7 +122,7 @@ def decide(state: VerifierState, row: Row, parsed: AuthorizationResponse) -> Pre
             inputs=inputs,
             schemas=state.schemas,
             type_metadata=state.type_metadata,
-            crosswalks=state.catalog.crosswalks,
+            crosswalks=state.crosswalks,
             home_types=tuple(state.profile.home_types.values()),
             session_transcript=transcript,
         )

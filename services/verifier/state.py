@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 
 from passerelle import JsonObject, RandomSource
-from passerelle.catalog import CompiledSchema
+from passerelle.catalog import CompiledSchema, Crosswalk, parse_crosswalk
 from passerelle.decision import DecisionPolicy
 from passerelle.services.catalog import Catalog, load_catalog
 from passerelle.services.fetch import Fetcher, stack_fetch_policy
@@ -53,6 +53,8 @@ class VerifierState:
     catalog: Catalog
     schemas: Mapping[str, JsonObject | CompiledSchema]
     type_metadata: Mapping[str, bytes]
+    crosswalks: Mapping[tuple[str, str], Crosswalk]
+    """The catalog's crosswalks, parsed once (a decision maps claims with them)."""
 
     @property
     def access(self) -> str:
@@ -121,6 +123,7 @@ def build_state(
             **{m.doctype: m.validator for m in catalog.mdoc_types.values()},
         },
         type_metadata={t.vct: t.type_metadata for t in catalog.types.values()},
+        crosswalks={pair: parse_crosswalk(doc) for pair, doc in catalog.crosswalks.items()},
     )
 
 
