@@ -173,9 +173,16 @@ def several_targets(
         finally:
             for stack in stacks:
                 stack.stop()
-    one, four = out["run_s"].get("1"), out["run_s"].get(str(max(copies)))
-    if one and four:
-        out[f"{max(copies)}_over_1"] = four / one
+    one, most = out["run_s"].get("1"), out["run_s"].get(str(max(copies)))
+    scaled = all(
+        out["suite_ok"].get(str(n)) and out["results"].get(str(n)) == n * out["results"]["1"]
+        for n in copies
+    )
+    if one and most and scaled:
+        out[f"{max(copies)}_over_1"] = most / one
+    elif one and most:
+        # Copies that failed or ran fewer checks finish sooner: no ratio from them.
+        out["error"] = "not every copy ran every check to a passing suite: no ratio"
     return out
 
 

@@ -43,7 +43,28 @@ from passerelle.oauth import (
 )
 from passerelle.oid4vci import KeyAttestationPolicy, verify_key_attestation
 
-__all__ = ["AttestationSeen", "DpopSeen", "HaipDemands", "KeyAttestationSeen"]
+from ._model import Requirement
+
+__all__ = [
+    "ATTESTATION_POP_AUDIENCE",
+    "AttestationSeen",
+    "DpopSeen",
+    "HaipDemands",
+    "KeyAttestationSeen",
+]
+
+#: The attestation PoP's audience and key (-07 §5.2), as the wallet plan judges a
+#: wallet's PoP and the issuer plan an issuer's check of it: one requirement.
+ATTESTATION_POP_AUDIENCE = Requirement(
+    spec="OAuth 2.0 Attestation-Based Client Authentication (draft -07)",
+    section="5.2",
+    text="aud: … The [RFC8414] issuer identifier URL of the authorization server MUST "
+    "be used as a value for an 'aud' element … The public key used to verify the JWT "
+    "MUST be the key located in the 'cnf' claim of the corresponding Client Attestation "
+    "JWT.",
+    link="https://www.ietf.org/archive/id/draft-ietf-oauth-attestation-based-client-auth-07.html"
+    "#section-5.2",
+)
 
 _ALGORITHMS = ("ES256", "ES384", "EdDSA", "Ed25519")
 _MAX_AGE = timedelta(minutes=5)

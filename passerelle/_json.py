@@ -134,13 +134,6 @@ _DECODER = json.JSONDecoder(
 _SCAN: Callable[[str, int], tuple[JsonValue, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
-def _needs_walk(text: str) -> bool:
-    """Whether the value parsed from ``text`` could break a rule only a walk finds. Text
-    decoded from UTF-8 holds no lone surrogate unless a ``\\u`` escape made one, and
-    nesting cannot go deeper than the number of opening brackets."""
-    return "\\u" in text or text.count("[") + text.count("{") > MAX_DEPTH
-
-
 def parse_json(
     data: bytes | str, *, what: str = "JSON", max_bytes: int = MAX_INPUT_BYTES
 ) -> JsonValue:
@@ -174,7 +167,9 @@ def parse_json(
             raise PasserelleError(
                 Reason.INPUT_MALFORMED, f"{what} is not valid JSON: {exc}"
             ) from exc
-    # _needs_walk(), inlined: it runs on every disclosure and JWS part.
+    # Only a walk finds a lone surrogate or a nesting too deep; neither can be there
+    # unless a \u escape made one (decoded UTF-8 holds none) or the text opens more
+    # brackets than MAX_DEPTH. That test is cheap, and runs on every disclosure.
     if "\\u" in text or text.count("[") + text.count("{") > MAX_DEPTH:
         _depth(value, MAX_DEPTH, check_text="\\u" in text)
     return value

@@ -26,7 +26,13 @@ from passerelle.trust import SVC_TYPE_WALLET_ISSUANCE, verify_lote
 
 from .._context import CheckContext
 from .._identities import has_file_anchor, resolve_anchors
-from .._issuer_haip import AttestationSeen, DpopSeen, HaipDemands, KeyAttestationSeen
+from .._issuer_haip import (
+    ATTESTATION_POP_AUDIENCE,
+    AttestationSeen,
+    DpopSeen,
+    HaipDemands,
+    KeyAttestationSeen,
+)
 from .._model import CheckError, CheckSkipped, ErrorClass, Requirement
 from .._presenting import suite_pki
 from .._registry import check, expect
@@ -37,9 +43,6 @@ __all__: list[str] = []
 _DEFAULT_ANCHORS = ("wallet-provider-ca",)
 #: A wallet that takes EU credentials meets HAIP 1.0; a Canadian-profile one need not.
 _HAIP_PROFILES = ("eu-haip", "cross-border")
-_ATTESTATION_URL = (
-    "https://www.ietf.org/archive/id/draft-ietf-oauth-attestation-based-client-auth-07.html"
-)
 _DPOP_URL = "https://www.rfc-editor.org/rfc/rfc9449.html"
 #: The HAIP text requirements.py pins (the same commit, so the matrix counts it covered).
 _HAIP_KEY_ATTESTATION = (
@@ -172,15 +175,7 @@ def _reached(seen: _HaipIssuance, endpoint: str, what: list[object]) -> None:
     # The OIDF wallet plan verifies the attestation and DPoP inside its issuance module,
     # run in the plan's HAIP variant (client attestation, DPoP).
     oidf="oid4vci-1_0-wallet-test-credential-issuance",
-    requirement=Requirement(
-        spec="OAuth 2.0 Attestation-Based Client Authentication (draft -07)",
-        section="5.2",
-        text="aud: … The [RFC8414] issuer identifier URL of the authorization server MUST "
-        "be used as a value for an 'aud' element … The public key used to verify the JWT "
-        "MUST be the key located in the 'cnf' claim of the corresponding Client Attestation "
-        "JWT.",
-        link=f"{_ATTESTATION_URL}#section-5.2",
-    ),
+    requirement=ATTESTATION_POP_AUDIENCE,
 )
 def _wallet_attestation(ctx: CheckContext) -> None:
     """HAIP 1.0 §4.4: the wallet attestation travels at PAR and the token endpoint.

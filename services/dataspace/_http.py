@@ -9,11 +9,10 @@ from typing import Annotated
 
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from passerelle import Fault, JsonObject, PasserelleError, Reason
 from passerelle.dsp import http_status
-from passerelle.services.web import NO_STORE, bounded
+from passerelle.services.web import NO_STORE, bounded, off_loop
 
 from .records import DspRefusal, Kind, dsp_response, read_json
 from .state import ConnectorDep, ConnectorState
@@ -105,7 +104,7 @@ def message_route(
         pid: str, request: Request, connector: ConnectorDep, authorization: Auth = None
     ) -> JSONResponse:
         body = await body_of(request, kind)
-        await run_in_threadpool(pick(connector), authorization, pid, body)
+        await off_loop(pick(connector), authorization, pid, body)
         return ok({})
 
     return route

@@ -8,11 +8,10 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from passerelle import Fault, JsonObject, PasserelleError
 from passerelle.dcp import did_web_to_url, is_presentation_definition_query
-from passerelle.services.web import NO_STORE
+from passerelle.services.web import NO_STORE, off_loop
 
 from ._http import Auth, ok
 from .records import read_json
@@ -54,7 +53,7 @@ async def presentations_query(
                 {"error": "not_implemented", "reason": "dcp.scope_invalid"},
                 status_code=501,
             )
-        answer = await run_in_threadpool(connector.credential_service.query, authorization, body)
+        answer = await off_loop(connector.credential_service.query, authorization, body)
     except PasserelleError as exc:
         return _query_error(exc)
     return ok(answer)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from passerelle import Reason
 from passerelle.dsp import NegotiationState, contract_negotiation, dsp_error
+from passerelle.services.web import off_loop
 
 from ._http import Auth, body_of, message_route, ok, safely
 from .records import DspRefusal
@@ -44,14 +44,14 @@ async def catalog_request(
     request: Request, connector: ConnectorDep, authorization: Auth = None
 ) -> JSONResponse:
     body = await body_of(request, "catalog")
-    return ok(await run_in_threadpool(connector.provider.catalog, authorization, body))
+    return ok(await off_loop(connector.provider.catalog, authorization, body))
 
 
 @catalog_router.get("/catalog/datasets/{dataset_id}")
 async def catalog_dataset(
     dataset_id: str, connector: ConnectorDep, authorization: Auth = None
 ) -> JSONResponse:
-    return ok(await run_in_threadpool(connector.provider.dataset, authorization, dataset_id))
+    return ok(await off_loop(connector.provider.dataset, authorization, dataset_id))
 
 
 # --- negotiation (provider) ------------------------------------------------------------
@@ -66,7 +66,7 @@ async def negotiation_request(
 ) -> JSONResponse:
     provider = connector.provider
     body = await body_of(request, "negotiation")
-    answer = await run_in_threadpool(provider.request_negotiation, authorization, body)
+    answer = await off_loop(provider.request_negotiation, authorization, body)
     background.add_task(safely, provider.decide_negotiation, str(answer["providerPid"]))
     return ok(answer, 201)
 
@@ -75,7 +75,7 @@ async def negotiation_request(
 async def negotiation(
     pid: str, connector: ConnectorDep, authorization: Auth = None
 ) -> JSONResponse:
-    return ok(await run_in_threadpool(connector.provider.get_negotiation, authorization, pid))
+    return ok(await off_loop(connector.provider.get_negotiation, authorization, pid))
 
 
 @negotiation_router.post("/negotiations/{pid}/agreement/verification")
@@ -87,7 +87,7 @@ async def agreement_verification(
     authorization: Auth = None,
 ) -> JSONResponse:
     body = await body_of(request, "negotiation")
-    await run_in_threadpool(connector.provider.verify_agreement, authorization, pid, body)
+    await off_loop(connector.provider.verify_agreement, authorization, pid, body)
     background.add_task(safely, connector.provider.finalize, pid)
     return ok({})
 
@@ -114,14 +114,14 @@ async def transfer_request(
 ) -> JSONResponse:
     provider = connector.provider
     body = await body_of(request, "transfer")
-    answer = await run_in_threadpool(provider.request_transfer, authorization, body)
+    answer = await off_loop(provider.request_transfer, authorization, body)
     background.add_task(safely, provider.start_transfer, str(answer["providerPid"]))
     return ok(answer, 201)
 
 
 @transfer_router.get("/transfers/{pid}")
 async def transfer(pid: str, connector: ConnectorDep, authorization: Auth = None) -> JSONResponse:
-    return ok(await run_in_threadpool(connector.provider.get_transfer, authorization, pid))
+    return ok(await off_loop(connector.provider.get_transfer, authorization, pid))
 
 
 for _name, _pick in (
@@ -137,7 +137,7 @@ for _name, _pick in (
 
 @data_router.get("/data/{pid}")
 async def data(pid: str, connector: ConnectorDep, authorization: Auth = None) -> JSONResponse:
-    return ok(await run_in_threadpool(connector.provider.data, authorization, pid))
+    return ok(await off_loop(connector.provider.data, authorization, pid))
 
 
 # --- the consumer's callbacks ----------------------------------------------------------
@@ -152,7 +152,7 @@ async def on_agreement(
     authorization: Auth = None,
 ) -> JSONResponse:
     body = await body_of(request, "negotiation")
-    await run_in_threadpool(connector.consumer.on_agreement, authorization, pid, body)
+    await off_loop(connector.consumer.on_agreement, authorization, pid, body)
     background.add_task(safely, connector.consumer.verify_agreement, pid)
     return ok({})
 
@@ -170,7 +170,7 @@ for _name, _pick in (
 async def negotiation_for_provider(
     pid: str, connector: ConnectorDep, authorization: Auth = None
 ) -> JSONResponse:
-    row = await run_in_threadpool(connector.consumer.negotiation_for_provider, authorization, pid)
+    row = await off_loop(connector.consumer.negotiation_for_provider, authorization, pid)
     if not isinstance(row.get("providerPid"), str):
         # Not yet acknowledged by this very provider: nothing it could ask about.
         raise DspRefusal(
@@ -196,7 +196,7 @@ async def on_transfer_start(
     authorization: Auth = None,
 ) -> JSONResponse:
     body = await body_of(request, "transfer")
-    await run_in_threadpool(connector.consumer.on_transfer_start, authorization, pid, body)
+    await off_loop(connector.consumer.on_transfer_start, authorization, pid, body)
     background.add_task(safely, connector.consumer.pull, pid)
     return ok({})
 

@@ -300,6 +300,8 @@ def authenticate_client(
             claimed = decode_unverified_jws(values[1]).payload_json().get("aud")
         except PasserelleError:
             claimed = None  # the core reports the malformed PoP itself
+        if isinstance(claimed, list):  # -07 §5.2 lets aud be an array
+            claimed = next((a for a in claimed if isinstance(a, str)), None)
         audience = claimed if isinstance(claimed, str) else guard.issuer
     return verify_client_attestation(
         values[0],

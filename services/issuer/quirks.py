@@ -84,11 +84,11 @@ class IssuerQuirk(enum.StrEnum):
     """A DPoP proof's ``ath`` is not compared with the access token (§4.3 check 12)."""
     IGNORE_CLIENT_ATTESTATION_POP_AUD = "ignore_client_attestation_pop_aud"
     """A wallet attestation PoP addressed to another authorization server is accepted
-    (attestation-based client authentication -07 §6: ``aud`` is this server)."""
+    (attestation-based client authentication -07 §5.2: ``aud`` is this server)."""
     PLAIN_RESPONSE_FOR_UNSUPPORTED_ENCRYPTION = "plain_response_for_unsupported_encryption"
-    """A credential request asking for a response encryption the issuer does not offer
-    is answered in the clear instead of ``invalid_encryption_parameters`` (OpenID4VCI
-    1.0 §8.3.1.2)."""
+    """A credential request whose response encryption parameters are refused (an
+    ``alg`` or ``enc`` not offered, an unusable key) is answered in the clear instead
+    of ``invalid_encryption_parameters`` (OpenID4VCI 1.0 §8.3.1.2)."""
     ACCEPT_UNISSUED_DPOP_NONCE = "accept_unissued_dpop_nonce"
     """A DPoP proof's ``nonce`` is taken whatever it is, issued here or not (RFC 9449 §8:
     a nonce not recently supplied by the server MUST be rejected)."""

@@ -5,12 +5,13 @@ as separate processes would: atomicity comes from single statements and
 ``BEGIN IMMEDIATE``, not from a Python lock. Only ``:memory:`` shares one connection
 under a lock, because a private in-memory database exists in one connection only.
 
-Writes share commits. SQLite allows one writer at a time and every commit syncs the WAL
-to disk (several milliseconds here), so the commit, not the statement, is what a write
-costs. The writes of one process that arrive while another commits wait in a queue,
-and the next writer commits all of them in one transaction (group commit): each in a
-savepoint of its own, so one that fails (an ``update`` function that raises) is undone
-alone, and each caller returns only once the commit that holds its write is on disk.
+Writes share commits. SQLite allows one writer at a time and a commit is the costly
+part (with ``synchronous=full`` it syncs the WAL to disk, several milliseconds here), so
+the commit, not the statement, is what a write costs. The writes of one process that
+arrive while another commits wait in a queue, and the next writer commits all of them
+in one transaction (group commit): each in a savepoint of its own, so one that fails
+(an ``update`` function that raises) is undone alone, and each caller returns only once
+the commit that holds its write is done.
 A write that finds the database busy because another process writes retries after a
 pause of a millisecond or so, for up to 30 seconds (SQLite's own busy handler sleeps up
 to 100 ms at a time, leaving the lock idle).
@@ -109,9 +110,12 @@ class SqliteStore(Store):
             self._path, timeout=_STATEMENT_BUSY_S, isolation_level=None, check_same_thread=False
         )
         if not self._memory:
-            conn.execute("PRAGMA journal_mode=WAL")
+            (mode,) = conn.execute("PRAGMA journal_mode=WAL").fetchone()
             # NORMAL or FULL, checked above: what a power cut may take (module docstring).
-            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            # NORMAL keeps the file whole only in WAL mode; where the file system cannot
+            # hold a WAL (some network mounts), every commit is synced instead.
+            synchronous = self._synchronous if str(mode).lower() == "wal" else "FULL"
+            conn.execute(f"PRAGMA synchronous={synchronous}")
         self._connections.append(conn)
         return conn
 

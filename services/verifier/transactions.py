@@ -83,7 +83,9 @@ def parsed_query(query: JsonObject) -> DcqlQuery:
     key = json.dumps(query, ensure_ascii=False, separators=(",", ":"))
     parsed = _PARSED.get(key)
     if parsed is None:
-        parsed = parse_dcql_query(query)
+        # From a private copy: the parsed query keeps some of its input's objects (meta,
+        # unknown members), which no caller may change once every transaction shares it.
+        parsed = parse_dcql_query(json.loads(key))
         if len(_PARSED) >= _PARSED_MAX:  # ad hoc queries: bounded, forgotten together
             _PARSED.clear()
         _PARSED[key] = parsed

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from passerelle import PasserelleError
 from passerelle.services.openapi import PAR_FORM
+from passerelle.services.web import off_loop
 
 from ..grants import issue_code, login_personas, push_authorization
 from ..haip import refusal
@@ -23,7 +24,7 @@ router = APIRouter(tags=["authorization"])
 async def par(state: IssuerDep, request: Request) -> JSONResponse:
     form = {k: str(v) for k, v in (await request.form()).items()}
     try:
-        body = push_authorization(state, form, request)
+        body = await off_loop(push_authorization, state, form, request)
     except PasserelleError as exc:
         return refusal(state.haip, exc, at_resource_server=False)
     return state.no_store(body, 201)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from passerelle import PasserelleError
 from passerelle.oid4vci import parse_deferred_request, parse_notification_request
 from passerelle.services.openapi import CREDENTIAL_REQUEST, CREDENTIAL_RESPONSES
+from passerelle.services.web import off_loop
 
 from ..haip import read_credential_body, refusal, response_encryption
 from ..issuance import bearer, notify, redeem_deferred, request_credential, sealed
@@ -27,7 +27,7 @@ async def credential(
 ) -> Response:
     raw = await request.body()
     content_type = request.headers.get("content-type", "")
-    return await run_in_threadpool(_credential, state, request, content_type, raw)
+    return await off_loop(_credential, state, request, content_type, raw)
 
 
 def _credential(state: IssuerState, request: Request, content_type: str, raw: bytes) -> Response:

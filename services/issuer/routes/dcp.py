@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from passerelle import Reason
-from passerelle.services.web import NO_STORE
+from passerelle.services.web import NO_STORE, off_loop
 from passerelle.status_list import StatusPurpose
 from passerelle.vc import VC_JWT_TYP
 
@@ -37,7 +37,7 @@ def did_document(issuer: DcpDep) -> JSONResponse:
 async def issue_credential(state: AdminDep, issuer: DcpDep, request: Request) -> JSONResponse:
     body = await request.body()
     parsed = parse_issuance_request(body, allow_loopback=issuer.allow_loopback_holders)
-    answer = issuer.issue(parsed, now=state.now())
+    answer = await off_loop(issuer.issue, parsed, now=state.now())
     return JSONResponse(answer, status_code=201, headers=dict(NO_STORE))
 
 

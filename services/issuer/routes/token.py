@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from passerelle import PasserelleError
 from passerelle.oid4vci import make_c_nonce, nonce_response
 from passerelle.services.openapi import NONCE_RESPONSES, TOKEN_FORM, TOKEN_RESPONSES
+from passerelle.services.web import off_loop
 
 from ..grants import exchange_token
 from ..haip import nonce_headers, refusal
@@ -24,7 +25,7 @@ NONCE_LIFETIME = timedelta(minutes=5)
 async def token(state: IssuerDep, request: Request) -> JSONResponse:
     form = {k: str(v) for k, v in (await request.form()).items()}
     try:
-        body = exchange_token(state, request, form)
+        body = await off_loop(exchange_token, state, request, form)
     except PasserelleError as exc:
         return refusal(state.haip, exc, at_resource_server=False)
     answer = state.no_store(body)
