@@ -102,7 +102,10 @@ def _section(report: dict[str, Any], name: str, fn: Callable[[], Any]) -> Any:
     try:
         value = fn()
     except (Exception, SystemExit) as exc:  # a "before" tree may lack a feature
-        report["errors"][name] = f"{type(exc).__name__}: {exc}"
+        # The tree measured is a temporary directory for a "before" run: no machine path
+        # in what is committed.
+        said = str(exc).replace(str(ROOT), "<measured tree>")
+        report["errors"][name] = f"{type(exc).__name__}: {said}"
         traceback.print_exc()
         value = None
     report["sections"][name] = value
