@@ -14,6 +14,7 @@ issuer hands them out, so that a refusal is about the one fault the check plants
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from passerelle.jose import KeySigner, public_jwk
+from passerelle.jose import KeySigner, Signer, public_jwk
 from passerelle.oauth import (
     AUTH_METHOD,
     create_client_attestation,
@@ -138,7 +139,7 @@ def _token_call(
     endpoints: IssuerEndpoints,
     form: dict[str, str],
     dpop: _Dpop,
-    extra: Any = None,
+    extra: Callable[[], dict[str, str]] | None = None,
 ) -> httpx.Response:
     """A token request with a DPoP proof (and ``extra()`` headers, made afresh for each
     attempt), retried once with the server's nonce when it asks for one (§8)."""
@@ -259,6 +260,43 @@ def _code_form() -> dict[str, str]:
     }
 
 
+def _attested(
+    ctx: CheckContext,
+    form: dict[str, str],
+    *,
+    audience: str,
+    signer: Signer | None = None,
+) -> Callable[[], dict[str, str]]:
+    """Attestation headers made afresh for each attempt: the suite's wallet provider's
+    certificate in ``x5c`` attesting a new instance key, signed by the provider's key (or
+    ``signer``, a forgery), with a PoP that names ``audience``."""
+    pki = suite_pki(ctx)
+    instance = ec.generate_private_key(ec.SECP256R1())
+
+    def headers() -> dict[str, str]:
+        now = ctx.now()
+        return {
+            "OAuth-Client-Attestation": create_client_attestation(
+                signer=signer or pki.signer("wallet-provider"),
+                x5c=pki.x5c("wallet-provider"),
+                issuer=pki.hosts.get("wallet", "https://wallet.invalid"),
+                client_id=form["client_id"],
+                instance_jwk=public_jwk(instance),
+                now=now,
+                lifetime=timedelta(minutes=10),
+            ),
+            "OAuth-Client-Attestation-PoP": create_client_attestation_pop(
+                signer=KeySigner(instance),
+                client_id=form["client_id"],
+                authorization_server=audience,
+                now=now,
+                random=_RANDOM,
+            ),
+        }
+
+    return headers
+
+
 def _expect_invalid_client(response: httpx.Response, what: str) -> None:
     expect(
         response.status_code in (400, 401),
@@ -307,32 +345,14 @@ def _token_without_attestation(ctx: CheckContext) -> None:
 def _token_with_forged_attestation(ctx: CheckContext) -> None:
     endpoints = _endpoints(ctx)
     _require(endpoints, attestation=True)
-    pki = suite_pki(ctx)
-    instance = ec.generate_private_key(ec.SECP256R1())
     form = _code_form()
-
-    def forged() -> dict[str, str]:
-        # The listed wallet provider's certificate in x5c, and a signature by another key.
-        now = ctx.now()
-        return {
-            "OAuth-Client-Attestation": create_client_attestation(
-                signer=KeySigner(ec.generate_private_key(ec.SECP256R1())),
-                x5c=pki.x5c("wallet-provider"),
-                issuer=pki.hosts.get("wallet", "https://wallet.invalid"),
-                client_id=form["client_id"],
-                instance_jwk=public_jwk(instance),
-                now=now,
-                lifetime=timedelta(minutes=10),
-            ),
-            "OAuth-Client-Attestation-PoP": create_client_attestation_pop(
-                signer=KeySigner(instance),
-                client_id=form["client_id"],
-                authorization_server=str(endpoints.authorization_server.get("issuer")),
-                now=now,
-                random=_RANDOM,
-            ),
-        }
-
+    # The listed wallet provider's certificate in x5c, and a signature by another key.
+    forged = _attested(
+        ctx,
+        form,
+        audience=str(endpoints.authorization_server.get("issuer")),
+        signer=KeySigner(ec.generate_private_key(ec.SECP256R1())),
+    )
     response = _token_call(ctx, endpoints, form, _Dpop(), forged)
     _expect_invalid_client(response, "a token request with a forged wallet attestation")
 
@@ -577,38 +597,6 @@ def _token(
 # --- the PoP's audience and the server's DPoP nonces ----------------------------------------
 
 
-def _attested(
-    ctx: CheckContext, endpoints: IssuerEndpoints, form: dict[str, str], *, audience: str
-) -> Any:
-    """Attestation headers made afresh for each attempt: the suite's wallet provider
-    attests a new instance key, whose PoP names ``audience``."""
-    pki = suite_pki(ctx)
-    instance = ec.generate_private_key(ec.SECP256R1())
-
-    def headers() -> dict[str, str]:
-        now = ctx.now()
-        return {
-            "OAuth-Client-Attestation": create_client_attestation(
-                signer=pki.signer("wallet-provider"),
-                x5c=pki.x5c("wallet-provider"),
-                issuer=pki.hosts.get("wallet", "https://wallet.invalid"),
-                client_id=form["client_id"],
-                instance_jwk=public_jwk(instance),
-                now=now,
-                lifetime=timedelta(minutes=10),
-            ),
-            "OAuth-Client-Attestation-PoP": create_client_attestation_pop(
-                signer=KeySigner(instance),
-                client_id=form["client_id"],
-                authorization_server=audience,
-                now=now,
-                random=_RANDOM,
-            ),
-        }
-
-    return headers
-
-
 @check(
     "ISS-HAIP-11",
     "A wallet attestation PoP addressed to another authorization server is refused",
@@ -624,9 +612,7 @@ def _pop_for_another_server(ctx: CheckContext) -> None:
     # The control: the same attestation, its PoP addressed to this server, gets past
     # client authentication (to the unknown code's invalid_grant), or the issuer does
     # not trust the suite's wallet provider and there is nothing to judge.
-    control = _token_call(
-        ctx, endpoints, form, _Dpop(), _attested(ctx, endpoints, form, audience=issuer)
-    )
+    control = _token_call(ctx, endpoints, form, _Dpop(), _attested(ctx, form, audience=issuer))
     if _error_of(control) != "invalid_grant":
         raise CheckSkipped(
             "an honest attestation from the suite's wallet provider did not get past client "
@@ -634,9 +620,7 @@ def _pop_for_another_server(ctx: CheckContext) -> None:
             f"{_error_of(control)!r}): nothing to compare a wrong aud with"
         )
     other = "https://another-authorization-server.example"
-    response = _token_call(
-        ctx, endpoints, form, _Dpop(), _attested(ctx, endpoints, form, audience=other)
-    )
+    response = _token_call(ctx, endpoints, form, _Dpop(), _attested(ctx, form, audience=other))
     _expect_invalid_client(response, f"a wallet attestation PoP with aud {other}")
 
 
