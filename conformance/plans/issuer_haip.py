@@ -171,12 +171,13 @@ def _first_configuration(ctx: CheckContext, endpoints: IssuerEndpoints) -> tuple
     raise CheckSkipped(f"the targets file lists no configuration {ctx.target.name} publishes")
 
 
-def _bound_token(ctx: CheckContext) -> _Bound:
-    """A fresh DPoP-bound access token from a pre-authorized offer (§5)."""
-    endpoints = _endpoints(ctx)
-    _require(endpoints, dpop=True)
+def _pre_authorized_form(
+    ctx: CheckContext, endpoints: IssuerEndpoints
+) -> tuple[str, dict[str, str]]:
+    """A fresh pre-authorized offer for the first configuration the target publishes:
+    the configuration and the token request's form. An offer that fails makes the
+    negative that needs it a skip."""
     cid, persona = _first_configuration(ctx, endpoints)
-    dpop = _Dpop()
     try:
         offer = request_offer(ctx, ctx.target, cid, persona)
     except CheckFailed as exc:
@@ -187,6 +188,15 @@ def _bound_token(ctx: CheckContext) -> _Bound:
     }
     if offer.tx_code is not None:
         form["tx_code"] = offer.tx_code
+    return cid, form
+
+
+def _bound_token(ctx: CheckContext) -> _Bound:
+    """A fresh DPoP-bound access token from a pre-authorized offer (§5)."""
+    endpoints = _endpoints(ctx)
+    _require(endpoints, dpop=True)
+    cid, form = _pre_authorized_form(ctx, endpoints)
+    dpop = _Dpop()
     response = _token_call(ctx, endpoints, form, dpop)
     if response.status_code != 200:
         raise CheckSkipped(
@@ -640,17 +650,7 @@ def _pop_for_another_server(ctx: CheckContext) -> None:
 def _unissued_dpop_nonce(ctx: CheckContext) -> None:
     endpoints = _endpoints(ctx)
     _require(endpoints, dpop=True)
-    cid, persona = _first_configuration(ctx, endpoints)
-    try:
-        offer = request_offer(ctx, ctx.target, cid, persona)
-    except CheckFailed as exc:
-        raise CheckSkipped(f"the honest steps before this negative failed: {exc.message}") from exc
-    form = {
-        "grant_type": PRE_AUTHORIZED_CODE_GRANT,
-        "pre-authorized_code": offer.pre_authorized_code,
-    }
-    if offer.tx_code is not None:
-        form["tx_code"] = offer.tx_code
+    _, form = _pre_authorized_form(ctx, endpoints)
     dpop = _Dpop()
     first = ctx.http.post(
         endpoints.token_endpoint,
