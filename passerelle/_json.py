@@ -169,9 +169,11 @@ def parse_json(
             ) from exc
     # Only a walk finds a lone surrogate or a nesting too deep; neither can be there
     # unless a \u escape made one (decoded UTF-8 holds none) or the text opens more
-    # brackets than MAX_DEPTH. That test is cheap, and runs on every disclosure.
-    if "\\u" in text or text.count("[") + text.count("{") > MAX_DEPTH:
-        _depth(value, MAX_DEPTH, check_text="\\u" in text)
+    # brackets than MAX_DEPTH. That test is cheap, and runs on every disclosure; a
+    # one-character search first, since most texts hold no backslash at all.
+    escaped = "\\" in text and "\\u" in text
+    if escaped or text.count("[") + text.count("{") > MAX_DEPTH:
+        _depth(value, MAX_DEPTH, check_text=escaped)
     return value
 
 

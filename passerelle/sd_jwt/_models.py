@@ -128,7 +128,7 @@ def parse_sd_jwt(text: str) -> SdJwt:
     if len(parts) - 2 > MAX_DISCLOSURES:
         raise PasserelleError(Reason.INPUT_TOO_LARGE, f"more than {MAX_DISCLOSURES} disclosures")
     jwt_part, *middle, last = parts
-    if any(not part for part in middle):
+    if "" in middle:
         raise PasserelleError(Reason.SD_JWT_MALFORMED, "empty disclosure between '~' separators")
     try:
         issuer_jwt = decode_unverified_jws(jwt_part, what="issuer-signed JWT")
