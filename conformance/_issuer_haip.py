@@ -51,19 +51,29 @@ __all__ = [
     "DpopSeen",
     "HaipDemands",
     "KeyAttestationSeen",
+    "attestation_requirement",
 ]
+
+
+def attestation_requirement(section: str, text: str) -> Requirement:
+    """A requirement of the attestation-based client authentication draft HAIP 1.0 cites."""
+    return Requirement(
+        spec="OAuth 2.0 Attestation-Based Client Authentication (draft -07)",
+        section=section,
+        text=text,
+        link="https://www.ietf.org/archive/id/draft-ietf-oauth-attestation-based-client-auth-07"
+        f".html#section-{section}",
+    )
+
 
 #: The attestation PoP's audience and key (-07 §5.2), as the wallet plan judges a
 #: wallet's PoP and the issuer plan an issuer's check of it: one requirement.
-ATTESTATION_POP_AUDIENCE = Requirement(
-    spec="OAuth 2.0 Attestation-Based Client Authentication (draft -07)",
-    section="5.2",
-    text="aud: … The [RFC8414] issuer identifier URL of the authorization server MUST "
+ATTESTATION_POP_AUDIENCE = attestation_requirement(
+    "5.2",
+    "aud: … The [RFC8414] issuer identifier URL of the authorization server MUST "
     "be used as a value for an 'aud' element … The public key used to verify the JWT "
     "MUST be the key located in the 'cnf' claim of the corresponding Client Attestation "
     "JWT.",
-    link="https://www.ietf.org/archive/id/draft-ietf-oauth-attestation-based-client-auth-07.html"
-    "#section-5.2",
 )
 
 _ALGORITHMS = ("ES256", "ES384", "EdDSA", "Ed25519")

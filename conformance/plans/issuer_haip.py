@@ -22,7 +22,8 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from passerelle.jose import KeySigner, Signer, public_jwk
+from passerelle import JsonValue
+from passerelle.jose import KeySigner, Signer, decode_unverified_jws, epoch, public_jwk, sign_jws
 from passerelle.oauth import (
     AUTH_METHOD,
     create_client_attestation,
@@ -48,7 +49,7 @@ from .._holder import (
     request_offer,
     target_configurations,
 )
-from .._issuer_haip import ATTESTATION_POP_AUDIENCE
+from .._issuer_haip import ATTESTATION_POP_AUDIENCE, attestation_requirement
 from .._model import CheckFailed, CheckSkipped, Requirement, Severity
 from .._presenting import suite_pki
 from .._registry import check, expect
@@ -270,41 +271,82 @@ def _code_form() -> dict[str, str]:
     }
 
 
+#: What a negative does to honest attestation headers: given the attestation, its PoP,
+#: the wallet provider's signer and the instance's, the pair to send instead.
+_Tamper = Callable[[str, str, Signer, Signer], tuple[str, str]]
+
+
 def _attested(
-    ctx: CheckContext,
-    form: dict[str, str],
-    *,
-    audience: str,
-    signer: Signer | None = None,
+    ctx: CheckContext, form: dict[str, str], *, audience: str, tamper: _Tamper | None = None
 ) -> Callable[[], dict[str, str]]:
     """Attestation headers made afresh for each attempt: the suite's wallet provider's
-    certificate in ``x5c`` attesting a new instance key, signed by the provider's key (or
-    ``signer``, a forgery), with a PoP that names ``audience``."""
+    certificate in ``x5c`` attesting a new instance key, signed by the provider's key,
+    with a PoP that names ``audience``; then ``tamper`` plants the one fault of a negative."""
     pki = suite_pki(ctx)
-    instance = ec.generate_private_key(ec.SECP256R1())
+    provider = pki.signer("wallet-provider")
+    instance = KeySigner(ec.generate_private_key(ec.SECP256R1()))
 
     def headers() -> dict[str, str]:
         now = ctx.now()
-        return {
-            "OAuth-Client-Attestation": create_client_attestation(
-                signer=signer or pki.signer("wallet-provider"),
-                x5c=pki.x5c("wallet-provider"),
-                issuer=pki.hosts.get("wallet", "https://wallet.invalid"),
-                client_id=form["client_id"],
-                instance_jwk=public_jwk(instance),
-                now=now,
-                lifetime=timedelta(minutes=10),
-            ),
-            "OAuth-Client-Attestation-PoP": create_client_attestation_pop(
-                signer=KeySigner(instance),
-                client_id=form["client_id"],
-                authorization_server=audience,
-                now=now,
-                random=_RANDOM,
-            ),
-        }
+        attestation = create_client_attestation(
+            signer=provider,
+            x5c=pki.x5c("wallet-provider"),
+            issuer=pki.hosts.get("wallet", "https://wallet.invalid"),
+            client_id=form["client_id"],
+            instance_jwk=public_jwk(instance.key),
+            now=now,
+            lifetime=timedelta(minutes=10),
+        )
+        pop = create_client_attestation_pop(
+            signer=instance,
+            client_id=form["client_id"],
+            authorization_server=audience,
+            now=now,
+            random=_RANDOM,
+        )
+        if tamper is not None:
+            attestation, pop = tamper(attestation, pop, provider, instance)
+        return {"OAuth-Client-Attestation": attestation, "OAuth-Client-Attestation-PoP": pop}
 
     return headers
+
+
+def _other() -> Signer:
+    """A key nobody trusts, for a signature that must not verify."""
+    return KeySigner(ec.generate_private_key(ec.SECP256R1()))
+
+
+def _resigned(token: str, signer: Signer, **changes: JsonValue) -> str:
+    """``token`` signed again by ``signer`` with ``changes`` made to its claims (a claim
+    set to None is removed)."""
+    jws = decode_unverified_jws(token)
+    claims = dict(jws.payload_json())
+    for name, value in changes.items():
+        if value is None:
+            claims.pop(name, None)
+        else:
+            claims[name] = value
+    return sign_jws(jws.header, claims, signer)
+
+
+def _refused_client(ctx: CheckContext, what: str, tamper: _Tamper) -> None:
+    """A token request whose attestation headers carry ``tamper``'s fault is
+    ``invalid_client``. The control first: the same headers, honest, get past client
+    authentication to the unknown code's ``invalid_grant``, or the issuer does not trust
+    the suite's wallet provider and there is nothing to compare the fault with."""
+    endpoints = _endpoints(ctx)
+    _require(endpoints, attestation=True)
+    issuer = str(endpoints.authorization_server.get("issuer"))
+    form = _code_form()
+    control = _token_call(ctx, endpoints, form, _Dpop(), _attested(ctx, form, audience=issuer))
+    if _error_of(control) != "invalid_grant":
+        raise CheckSkipped(
+            "an honest attestation from the suite's wallet provider did not get past client "
+            f"authentication to the unknown code's invalid_grant (HTTP {control.status_code} "
+            f"{_error_of(control)!r}): nothing to compare {what} with"
+        )
+    faulty = _attested(ctx, form, audience=issuer, tamper=tamper)
+    _expect_invalid_client(_token_call(ctx, endpoints, form, _Dpop(), faulty), what)
 
 
 def _expect_invalid_client(response: httpx.Response, what: str) -> None:
@@ -353,18 +395,12 @@ def _token_without_attestation(ctx: CheckContext) -> None:
     ),
 )
 def _token_with_forged_attestation(ctx: CheckContext) -> None:
-    endpoints = _endpoints(ctx)
-    _require(endpoints, attestation=True)
-    form = _code_form()
     # The listed wallet provider's certificate in x5c, and a signature by another key.
-    forged = _attested(
+    _refused_client(
         ctx,
-        form,
-        audience=str(endpoints.authorization_server.get("issuer")),
-        signer=KeySigner(ec.generate_private_key(ec.SECP256R1())),
+        "a wallet attestation signed by a key other than its certificate's",
+        lambda attestation, pop, _provider, _instance: (_resigned(attestation, _other()), pop),
     )
-    response = _token_call(ctx, endpoints, form, _Dpop(), forged)
-    _expect_invalid_client(response, "a token request with a forged wallet attestation")
 
 
 # --- DPoP at the credential endpoint -------------------------------------------------------
@@ -611,27 +647,20 @@ def _token(
     "ISS-HAIP-11",
     "A wallet attestation PoP addressed to another authorization server is refused",
     plan=PLAN,
+    oidf="oid4vci-1_0-issuer-fail-client-attestation-pop-wrong-aud",
     catches=("issuer:ignore_client_attestation_pop_aud", "issuer:skip_client_attestation"),
     requirement=ATTESTATION_POP_AUDIENCE,
 )
 def _pop_for_another_server(ctx: CheckContext) -> None:
-    endpoints = _endpoints(ctx)
-    _require(endpoints, attestation=True)
-    issuer = str(endpoints.authorization_server.get("issuer"))
-    form = _code_form()
-    # The control: the same attestation, its PoP addressed to this server, gets past
-    # client authentication (to the unknown code's invalid_grant), or the issuer does
-    # not trust the suite's wallet provider and there is nothing to judge.
-    control = _token_call(ctx, endpoints, form, _Dpop(), _attested(ctx, form, audience=issuer))
-    if _error_of(control) != "invalid_grant":
-        raise CheckSkipped(
-            "an honest attestation from the suite's wallet provider did not get past client "
-            f"authentication to the unknown code's invalid_grant (HTTP {control.status_code} "
-            f"{_error_of(control)!r}): nothing to compare a wrong aud with"
-        )
     other = "https://another-authorization-server.example"
-    response = _token_call(ctx, endpoints, form, _Dpop(), _attested(ctx, form, audience=other))
-    _expect_invalid_client(response, f"a wallet attestation PoP with aud {other}")
+    _refused_client(
+        ctx,
+        f"a wallet attestation PoP with aud {other}",
+        lambda attestation, pop, _provider, instance: (
+            attestation,
+            _resigned(pop, instance, aud=other),
+        ),
+    )
 
 
 @check(
@@ -751,4 +780,134 @@ def _unsupported_response_encryption(ctx: CheckContext) -> None:
         f"invalid_encryption_parameters, got HTTP {response.status_code} "
         f"{_error_of(response)!r}",
         status=response.status_code,
+    )
+
+
+# --- more of the wallet attestation (-07 §5.1, §5.2) -----------------------------------------
+
+
+@check(
+    "ISS-HAIP-14",
+    "A token request whose wallet attestation has expired is refused with invalid_client",
+    plan=PLAN,
+    oidf="oid4vci-1_0-issuer-fail-client-attestation-exp-in-past",
+    catches=("issuer:accept_expired_client_attestation", "issuer:skip_client_attestation"),
+    requirement=attestation_requirement(
+        "5.1",
+        "exp: REQUIRED. … The authorization server MUST reject any JWT with an expiration time "
+        "that has passed, subject to allowable clock skew between systems.",
+    ),
+)
+def _expired_attestation(ctx: CheckContext) -> None:
+    def expired(attestation: str, pop: str, provider: Signer, _instance: Signer) -> tuple[str, str]:
+        # Issued an hour ago for ten minutes: far past any clock skew.
+        issued = epoch(ctx.now()) - 3600
+        return _resigned(attestation, provider, iat=issued, exp=issued + 600), pop
+
+    _refused_client(ctx, "a wallet attestation that expired 50 minutes ago", expired)
+
+
+@check(
+    "ISS-HAIP-15",
+    "A token request whose wallet attestation has no sub is refused with invalid_client",
+    plan=PLAN,
+    oidf="oid4vci-1_0-issuer-fail-client-attestation-no-sub",
+    catches=("issuer:skip_client_attestation",),
+    requirement=attestation_requirement(
+        "5.1",
+        "sub: REQUIRED. The sub (subject) claim MUST specify client_id value of the OAuth Client.",
+    ),
+)
+def _attestation_without_sub(ctx: CheckContext) -> None:
+    _refused_client(
+        ctx,
+        "a wallet attestation without sub",
+        lambda attestation, pop, provider, _instance: (
+            _resigned(attestation, provider, sub=None),
+            pop,
+        ),
+    )
+
+
+_POP_KEY = attestation_requirement(
+    "5.2",
+    "The public key used to verify the JWT MUST be the key located in the 'cnf' claim of the "
+    "corresponding Client Attestation JWT.",
+)
+
+
+@check(
+    "ISS-HAIP-16",
+    "A token request whose wallet attestation PoP signature does not verify is refused",
+    plan=PLAN,
+    oidf="oid4vci-1_0-issuer-fail-invalid-client-attestation-pop-signature",
+    catches=("issuer:skip_client_attestation",),
+    requirement=_POP_KEY,
+)
+def _pop_with_invalid_signature(ctx: CheckContext) -> None:
+    def spliced(attestation: str, pop: str, _provider: Signer, instance: Signer) -> tuple[str, str]:
+        # The instance key's signature over another PoP: well formed, by the right key,
+        # and not a signature of this PoP's bytes.
+        other = _resigned(pop, instance, jti=secrets.token_urlsafe(16))
+        return attestation, pop.rsplit(".", 1)[0] + "." + other.rsplit(".", 1)[1]
+
+    _refused_client(ctx, "a wallet attestation PoP whose signature does not verify", spliced)
+
+
+@check(
+    "ISS-HAIP-17",
+    "A token request whose wallet attestation PoP is signed by a key other than cnf is refused",
+    plan=PLAN,
+    oidf="oid4vci-1_0-issuer-fail-mismatched-client-attestation-pop-key",
+    catches=("issuer:skip_client_attestation",),
+    requirement=_POP_KEY,
+)
+def _pop_by_another_key(ctx: CheckContext) -> None:
+    _refused_client(
+        ctx,
+        "a wallet attestation PoP signed by a key other than the attested one",
+        lambda attestation, pop, _provider, _instance: (attestation, _resigned(pop, _other())),
+    )
+
+
+# --- the authorization scheme (RFC 9110 §11.1) -----------------------------------------------
+
+
+@check(
+    "ISS-HAIP-18",
+    "The DPoP authorization scheme is accepted in any case",
+    plan=PLAN,
+    severity=Severity.RECOMMENDED,
+    catches=("issuer:case_sensitive_auth_scheme",),
+    requirement=Requirement(
+        spec="RFC 9110",
+        section="11.1",
+        text="It uses a case-insensitive token to identify the authentication scheme",
+        link="https://www.rfc-editor.org/rfc/rfc9110#section-11.1",
+    ),
+)
+def _scheme_in_lower_case(ctx: CheckContext) -> None:
+    bound = _bound_token(ctx)
+
+    def presented(scheme: str) -> httpx.Response:
+        response = _present(ctx, bound, scheme=scheme, proof=_honest(ctx, bound))
+        if _needs_nonce(response):
+            response = _present(ctx, bound, scheme=scheme, proof=_honest(ctx, bound))
+        return response
+
+    lower = presented("dpop")
+    if lower.status_code != 200:
+        # The control: written as RFC 9449 writes it, the same request is served, or the
+        # refusal is about something else than the scheme's case.
+        control = presented("DPoP")
+        if control.status_code != 200:
+            raise CheckSkipped(
+                f"an honest credential request with the DPoP scheme answered HTTP "
+                f"{control.status_code} {_error_of(control)!r}: nothing to compare with"
+            )
+    expect(
+        lower.status_code == 200,
+        f"Authorization: dpop … was refused (HTTP {lower.status_code} {_error_of(lower)!r}) "
+        "where Authorization: DPoP … was served",
+        status=lower.status_code,
     )

@@ -241,6 +241,7 @@ def _verify_attestation(
     algorithms: Collection[str],
     now: datetime,
     skew: timedelta,
+    claims_time: datetime,
 ) -> tuple[JsonObject, VerifiedChain, PublicKey]:
     what = "client attestation"
     with reraised_as(_error, Reason.CLIENT_ATTESTATION_MALFORMED):
@@ -287,7 +288,7 @@ def _verify_attestation(
         # time that has passed, subject to allowable clock skew between systems."
         check_jwt_times(
             claims,
-            now=now,
+            now=claims_time,
             skew=skew,
             require=("exp",),
             expired=Reason.CLIENT_ATTESTATION_EXPIRED,
@@ -335,6 +336,7 @@ def verify_client_attestation(
     max_pop_age: timedelta,
     replay: JtiReplayRegistry,
     accepted_challenges: Collection[str] | None = None,
+    attestation_time: datetime | None = None,
 ) -> VerifiedClientAttestation:
     """Authenticate a client by its attestation and PoP (-07 §6), or raise.
 
@@ -344,14 +346,21 @@ def verify_client_attestation(
     when it has one (-07 §5.4-5.5: it must equal ``sub`` and the PoP ``iss``).
     ``accepted_challenges`` is None when the server hands out no challenges, else the
     challenges still accepted. The PoP ``iat`` must be within ``max_pop_age``; its
-    ``jti`` is registered last with ``replay``.
+    ``jti`` is registered last with ``replay``. ``attestation_time`` is the instant the
+    attestation's ``exp`` and ``nbf`` are judged at, ``now`` when None; its certificate
+    chain and the PoP are always judged at ``now``.
     """
     if not algorithms or "none" in algorithms:
         raise local_error(
             Reason.JWS_ALG_NOT_ALLOWED, "attestation algorithms must be an allow-list"
         )
     claims, chain, instance_key = _verify_attestation(
-        attestation, anchors=anchors, algorithms=algorithms, now=now, skew=skew
+        attestation,
+        anchors=anchors,
+        algorithms=algorithms,
+        now=now,
+        skew=skew,
+        claims_time=now if attestation_time is None else attestation_time,
     )
     sub = claims["sub"]
     assert isinstance(sub, str)  # _verify_attestation checked it

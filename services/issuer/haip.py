@@ -19,10 +19,11 @@ wallet providers the trust build publishes. What a refusal looks like on the wir
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from passerelle.jose import (
     decode_unverified_jws,
     jwk_thumbprint,
     load_private_jwk,
+    numeric_date,
     private_jwk,
     public_jwk,
 )
@@ -294,15 +296,17 @@ def authenticate_client(
             f"{ATTESTATION_POP_HEADER} (attest_jwt_client_auth)",
             wire_error="invalid_client",
         )
-    audience = guard.issuer
+    audience, attestation_time = guard.issuer, None
     if not guard.behaviour.check_client_attestation_pop_aud:
-        try:
-            claimed = decode_unverified_jws(values[1]).payload_json().get("aud")
-        except PasserelleError:
-            claimed = None  # the core reports the malformed PoP itself
+        claimed = _claims(values[1]).get("aud")
         if isinstance(claimed, list):  # -07 §5.2 lets aud be an array
             claimed = next((a for a in claimed if isinstance(a, str)), None)
         audience = claimed if isinstance(claimed, str) else guard.issuer
+    if not guard.behaviour.check_client_attestation_exp:
+        # Judged at the moment it says it was issued, an attestation never expires.
+        with contextlib.suppress(PasserelleError):  # the core refuses a bad iat itself
+            issued = numeric_date(_claims(values[0]), "iat")
+            attestation_time = None if issued is None else datetime.fromtimestamp(issued, UTC)
     return verify_client_attestation(
         values[0],
         values[1],
@@ -314,7 +318,17 @@ def authenticate_client(
         skew=SKEW,
         max_pop_age=POP_MAX_AGE,
         replay=guard.replay,
+        attestation_time=attestation_time,
     )
+
+
+def _claims(token: str) -> JsonObject:
+    """The claims of a JWT read without its signature, for a quirk that bends a rule;
+    none where the JWT cannot be read (the core then reports it for what it is)."""
+    try:
+        return decode_unverified_jws(token).payload_json()
+    except PasserelleError:
+        return {}
 
 
 def _accepted_nonces(guard: HaipGuard, proof: str) -> list[str] | None:
@@ -322,10 +336,7 @@ def _accepted_nonces(guard: HaipGuard, proof: str) -> list[str] | None:
     carries if we issued it and it is live (an empty list refuses it)."""
     if not guard.settings.dpop_nonce:
         return None
-    try:
-        claimed = decode_unverified_jws(proof).payload_json().get("nonce")
-    except PasserelleError:
-        return []  # verify_dpop_proof reports the malformed proof itself
+    claimed = _claims(proof).get("nonce")
     if not isinstance(claimed, str) or len(claimed) > 200:
         return []
     if not guard.behaviour.check_dpop_nonce_issued:
@@ -393,6 +404,16 @@ def resource_grant(
             "missing or malformed access token",
             wire_error="invalid_token",
         ) from exc
+    if (
+        guard is not None
+        and not guard.behaviour.auth_scheme_any_case
+        and not authorization[0].strip().startswith(f"{credentials.scheme.value} ")
+    ):
+        raise PasserelleError(
+            Reason.OID4VCI_ACCESS_TOKEN_INVALID,
+            f"the Authorization scheme is not written {credentials.scheme.value}",
+            wire_error="invalid_token",
+        )
     entry = lookup(credentials.token)
     if entry is None:
         raise PasserelleError(
@@ -431,7 +452,7 @@ def _check_presentation(
         return
     method = request.method
     if proof is not None and not behaviour.check_dpop_htm_htu:
-        claims = decode_unverified_jws(proof).payload_json()
+        claims = _claims(proof)
         method, url = str(claims.get("htm", method)), str(claims.get("htu", url))
     common: dict[str, Any] = {
         "method": method,

@@ -92,6 +92,12 @@ class IssuerQuirk(enum.StrEnum):
     ACCEPT_UNISSUED_DPOP_NONCE = "accept_unissued_dpop_nonce"
     """A DPoP proof's ``nonce`` is taken whatever it is, issued here or not (RFC 9449 §8:
     a nonce not recently supplied by the server MUST be rejected)."""
+    ACCEPT_EXPIRED_CLIENT_ATTESTATION = "accept_expired_client_attestation"
+    """A wallet attestation whose ``exp`` has passed is accepted (attestation-based
+    client authentication -07 §5.1: the server MUST reject it)."""
+    CASE_SENSITIVE_AUTH_SCHEME = "case_sensitive_auth_scheme"
+    """The ``Authorization`` scheme is matched as written, ``DPoP`` or ``Bearer``
+    only (RFC 9110 §11.1: the scheme is a case-insensitive token)."""
     IGNORE_KEY_ATTESTATION_SIGNATURE = "ignore_key_attestation_signature"
     """An ``attestation`` proof's keys are taken without checking who signed it
     (OpenID4VCI 1.0 Appendix D, HAIP 1.0 §4.5.1)."""
@@ -144,6 +150,8 @@ class IssuerBehaviour:
     check_dpop_ath: bool = True
     check_key_attestation_signature: bool = True
     check_client_attestation_pop_aud: bool = True
+    check_client_attestation_exp: bool = True
+    auth_scheme_any_case: bool = True
     check_dpop_nonce_issued: bool = True
     refuse_unsupported_encryption: bool = True
     token_in_query: bool = False
@@ -230,6 +238,8 @@ def behaviour_for(quirks: Collection[IssuerQuirk]) -> IssuerBehaviour:
         check_dpop_ath=IssuerQuirk.IGNORE_DPOP_ATH not in q,
         check_key_attestation_signature=IssuerQuirk.IGNORE_KEY_ATTESTATION_SIGNATURE not in q,
         check_client_attestation_pop_aud=IssuerQuirk.IGNORE_CLIENT_ATTESTATION_POP_AUD not in q,
+        check_client_attestation_exp=IssuerQuirk.ACCEPT_EXPIRED_CLIENT_ATTESTATION not in q,
+        auth_scheme_any_case=IssuerQuirk.CASE_SENSITIVE_AUTH_SCHEME not in q,
         check_dpop_nonce_issued=IssuerQuirk.ACCEPT_UNISSUED_DPOP_NONCE not in q,
         refuse_unsupported_encryption=(
             IssuerQuirk.PLAIN_RESPONSE_FOR_UNSUPPORTED_ENCRYPTION not in q

@@ -181,6 +181,17 @@ def test_expired_attestation() -> None:
     assert refused(raw_attestation(claims), pop()).reason is Reason.CLIENT_ATTESTATION_MALFORMED
 
 
+def test_attestation_time_moves_the_attestation_clock_only() -> None:
+    # Judged an hour and a half back, the attestation that expired an hour ago holds...
+    expired = raw_attestation(attestation_claims(exp=NOW_S - 3600))
+    earlier = NOW - timedelta(minutes=90)
+    verify(expired, pop(), attestation_time=earlier)
+    # ...while the PoP is still judged now: an old one stays refused.
+    stale = raw_pop(pop_claims(iat=NOW_S - 3600))
+    exc = refused(raw_attestation(attestation_claims()), stale, attestation_time=earlier)
+    assert exc.reason is Reason.CLIENT_ATTESTATION_POP_IAT_OUT_OF_WINDOW
+
+
 def test_missing_sub() -> None:
     claims = attestation_claims()
     del claims["sub"]
