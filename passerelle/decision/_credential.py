@@ -444,7 +444,10 @@ def _unwanted(refs: CredentialReferences) -> PasserelleError:
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+# _Inputs and _Verified are built on every decision and never leave this module; they
+# are not frozen because a frozen dataclass sets each field through object.__setattr__,
+# which costs more than the rest of building them.
+@dataclass(slots=True, kw_only=True)
 class _Inputs:
     """What every step of one decision reads, whichever step refused it."""
 
@@ -463,7 +466,7 @@ class _Inputs:
     type_metadata: Mapping[str, bytes] | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class _Verified:
     claims: JsonObject
     holder_bound: bool

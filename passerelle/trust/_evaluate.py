@@ -335,8 +335,11 @@ def _resolve_key(
     return resolved
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class _Home:
+    """Where the issuer is at home; internal to one evaluation (not frozen, as a frozen
+    dataclass sets each field through object.__setattr__, on every decision)."""
+
     framework: Framework
     service: ListedService | None = None
     answer: AuthorizationAnswer | None = None
