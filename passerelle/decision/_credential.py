@@ -22,7 +22,7 @@ labelled so), the others as ``not_run`` with the step they depend on. See ._find
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
@@ -406,15 +406,16 @@ def decide_credential(
     claims = verified.claims
     # The checks after the signature, in order; the first to fail decides, and what the
     # others then find is only shown (see ._findings).
-    for done, found in enumerate(_after_signature(inputs, claims, verified), start=1):
-        steps.append(found.step)
-        if found.step.outcome is StepOutcome.FAILED:
+    for done, step in enumerate(_later_steps(inputs, claims, verified, None), start=1):
+        assert isinstance(step, TrustStep)  # while deciding, every check runs
+        steps.append(step)
+        if step.outcome is StepOutcome.FAILED:
             # The same checks again, knowing which one refused: the ones after it are
             # findings (a list the caller did not fetch is then not_run, not an outage).
-            again = _after_signature(inputs, claims, verified, failed=found.step.step)
+            again = _after_signature(inputs, claims, verified, failed=step.step)
             return CredentialDecision(
                 accepted=False,
-                reason=found.step.reason,
+                reason=step.reason,
                 format=format,
                 credential_type=refs.credential_type,
                 claims=claims,
@@ -443,7 +444,10 @@ def _unwanted(refs: CredentialReferences) -> PasserelleError:
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+# _Inputs and _Verified are built on every decision and never leave this module; they
+# are not frozen because a frozen dataclass sets each field through object.__setattr__,
+# which costs more than the rest of building them.
+@dataclass(slots=True, kw_only=True)
 class _Inputs:
     """What every step of one decision reads, whichever step refused it."""
 
@@ -462,7 +466,7 @@ class _Inputs:
     type_metadata: Mapping[str, bytes] | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class _Verified:
     claims: JsonObject
     holder_bound: bool
@@ -584,17 +588,24 @@ def _after_signature(
     unverified: bool = False,
     untrusted_key: bool = False,
 ) -> Iterator[Finding]:
+    """:func:`_later_steps` as findings, after ``failed`` refused the decision;
+    ``unverified`` and ``untrusted_key`` label what they read."""
+    for result in _later_steps(inputs, claims, verified, failed):
+        if isinstance(result, Finding):
+            yield result
+        else:
+            yield Finding(step=result, unverified=unverified, untrusted_key=untrusted_key)
+
+
+def _later_steps(
+    inputs: _Inputs, claims: JsonObject, verified: _Verified | None, failed: str | None
+) -> Iterator[TrustStep | Finding]:
     """Holder key, status, holder binding and schema, in order, each run whatever the
-    one before it found. ``failed`` names the step that already refused the decision
-    (None while deciding); ``verified`` is None when the signature did not verify, and
-    ``claims`` are then read from the unverified credential."""
-
-    def found(step: TrustStep) -> Finding:
-        return Finding(step=step, unverified=unverified, untrusted_key=untrusted_key)
-
-    def failure(name: str, exc: PasserelleError) -> Finding:
-        return found(_step(name, StepOutcome.FAILED, exc.detail, exc.reason))
-
+    one before it found: its step, or a ``not_run`` finding for a check that needs what
+    is missing. ``failed`` names the step that already refused the decision (None while
+    deciding); ``verified`` is None when the signature did not verify, and ``claims``
+    are then read from the unverified credential. While deciding (no ``failed``, the
+    signature verified) every check runs: each result is a step."""
     if inputs.expected_holder is not None:
         # On receipt: the credential must be bound to the key the wallet proved, or the
         # wallet could never present it (and someone else might).
@@ -611,30 +622,32 @@ def _after_signature(
                 else Reason.VC_HOLDER_MISMATCH,
                 "the credential is not bound to the holder key this wallet proved",
             )
-            yield failure("holder_key", unbound)
+            yield _failed("holder_key", unbound)
         else:
-            yield found(_step("holder_key", StepOutcome.PASSED, "bound to the wallet's own key"))
-    yield from _status_checks(inputs, claims, verified, failed, found, failure)
+            yield _step("holder_key", StepOutcome.PASSED, "bound to the wallet's own key")
+    yield from _status_checks(inputs, claims, verified, failed)
     if inputs.key_binding is None:
-        yield found(_step("holder_binding", StepOutcome.SKIPPED, "no key binding asked for"))
+        yield _step("holder_binding", StepOutcome.SKIPPED, "no key binding asked for")
     elif verified is None:
         yield not_run(
             "holder_binding", "signature", "the KB-JWT is checked with a verified credential's cnf"
         )
     else:
-        yield found(
-            _step(
-                "holder_binding", StepOutcome.PASSED, "KB-JWT verified (nonce, aud, iat, sd_hash)"
-            )
+        yield _step(
+            "holder_binding", StepOutcome.PASSED, "KB-JWT verified (nonce, aud, iat, sd_hash)"
         )
     schema = inputs.schemas.get(inputs.refs.credential_type)
     if schema is not None:
         try:
             validate_claims(claims, schema=schema)
         except PasserelleError as exc:
-            yield failure("schema", exc)
+            yield _failed("schema", exc)
             return
-        yield found(_step("schema", StepOutcome.PASSED, "disclosed claims match the shared schema"))
+        yield _step("schema", StepOutcome.PASSED, "disclosed claims match the shared schema")
+
+
+def _failed(name: str, exc: PasserelleError) -> TrustStep:
+    return _step(name, StepOutcome.FAILED, exc.detail, exc.reason)
 
 
 def _status_checks(
@@ -642,9 +655,7 @@ def _status_checks(
     claims: JsonObject,
     verified: _Verified | None,
     failed: str | None,
-    found: Callable[[TrustStep], Finding],
-    failure: Callable[[str, PasserelleError], Finding],
-) -> Iterator[Finding]:
+) -> Iterator[TrustStep | Finding]:
     """The status step(s). Only lists the caller already holds are read: after a
     refusal, a list it did not fetch is ``not_run``, never an outage."""
     refs, policy = inputs.refs, inputs.policy
@@ -653,42 +664,38 @@ def _status_checks(
     w3c_status = () if verified is None else verified.w3c_status
     if reference is not None and refs.status_uri is None:
         malformed = PasserelleError(Reason.SD_JWT_VC_STATUS_INVALID, "status names no status list")
-        yield failure("status", malformed)
+        yield _failed("status", malformed)
     elif refs.status_uri is not None and isinstance(reference, dict):
         status_list = inputs.status_lists.get(refs.status_uri)
         fetch_failure = inputs.status_failures.get(refs.status_uri)
         if status_list is None:
             if fetch_failure is not None and fetch_failure.reason is not Reason.STATUS_UNAVAILABLE:
-                yield failure("status", fetch_failure)
+                yield _failed("status", fetch_failure)
             elif failed is not None and fetch_failure is None:
                 yield not_run("status", failed, unfetched)
             elif policy.require_status:
                 missing = fetch_failure or PasserelleError(
                     Reason.STATUS_UNAVAILABLE, f"status list {refs.status_uri} was not available"
                 )
-                yield failure("status", missing)
+                yield _failed("status", missing)
             else:
-                yield found(
-                    _step(
-                        "status",
-                        StepOutcome.SKIPPED,
-                        "status list not available; the policy allows it",
-                        uri=refs.status_uri,
-                    )
+                yield _step(
+                    "status",
+                    StepOutcome.SKIPPED,
+                    "status list not available; the policy allows it",
+                    uri=refs.status_uri,
                 )
         else:
             try:
                 check_status(reference, status_list)
             except PasserelleError as exc:
-                yield failure("status", exc)
+                yield _failed("status", exc)
                 return
-            yield found(
-                _step(
-                    "status",
-                    StepOutcome.PASSED,
-                    "valid in the issuer's status list",
-                    uri=refs.status_uri,
-                )
+            yield _step(
+                "status",
+                StepOutcome.PASSED,
+                "valid in the issuer's status list",
+                uri=refs.status_uri,
             )
     elif w3c_status:
         # W3C Bitstring Status List §3.2: every entry's bit, in its purpose's list.
@@ -702,33 +709,31 @@ def _status_checks(
                     fetch_failure is not None
                     and fetch_failure.reason is not Reason.STATUS_UNAVAILABLE
                 ):
-                    yield failure("status", fetch_failure)
+                    yield _failed("status", fetch_failure)
                 elif failed is not None and fetch_failure is None:
                     yield not_run("status", failed, unfetched)
                 elif policy.require_status:
                     missing = fetch_failure or PasserelleError(
                         Reason.STATUS_UNAVAILABLE, f"status list {url!r} was not available"
                     )
-                    yield failure("status", missing)
+                    yield _failed("status", missing)
                 else:
                     skipped = "status list not available; the policy allows it"
-                    yield found(_step("status", StepOutcome.SKIPPED, skipped, uri=key))
+                    yield _step("status", StepOutcome.SKIPPED, skipped, uri=key)
                 continue
             try:
                 check_bitstring_status(entry, listed, now=inputs.now)
             except PasserelleError as exc:
-                yield failure("status", exc)
+                yield _failed("status", exc)
                 continue
-            yield found(
-                _step(
-                    "status",
-                    StepOutcome.PASSED,
-                    f"not set in the issuer's {entry.get('statusPurpose')} list",
-                    uri=url,
-                )
+            yield _step(
+                "status",
+                StepOutcome.PASSED,
+                f"not set in the issuer's {entry.get('statusPurpose')} list",
+                uri=url,
             )
     elif verified is None and refs.w3c_status_lists:
         unread = "the status entries are read from a verified credential"
         yield not_run("status", "signature", unread)
     else:
-        yield found(_step("status", StepOutcome.SKIPPED, "the credential names no status list"))
+        yield _step("status", StepOutcome.SKIPPED, "the credential names no status list")

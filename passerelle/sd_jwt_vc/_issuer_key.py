@@ -215,11 +215,10 @@ def resolve_issuer_key_from(
     if iss is not None and not isinstance(iss, str):
         raise PasserelleError(Reason.SD_JWT_VC_ISSUER_INVALID, "iss is not a string")
     if x5c is not None and policy.x5c_anchors:
-        if not isinstance(x5c, list) or not all(isinstance(c, str) for c in x5c):
+        strings = [c for c in x5c if isinstance(c, str)] if isinstance(x5c, list) else []
+        if not isinstance(x5c, list) or len(strings) != len(x5c):
             raise PasserelleError(Reason.X509_MALFORMED, "x5c is not an array of strings")
-        chain = verify_x5c_chain(
-            [c for c in x5c if isinstance(c, str)], anchors=policy.x5c_anchors, now=now
-        )
+        chain = verify_x5c_chain(strings, anchors=policy.x5c_anchors, now=now)
         return ResolvedIssuerKey(
             key=chain.public_key,
             method=IssuerKeyMethod.X5C,

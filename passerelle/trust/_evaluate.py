@@ -335,8 +335,11 @@ def _resolve_key(
     return resolved
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class _Home:
+    """Where the issuer is at home; internal to one evaluation (not frozen, as a frozen
+    dataclass sets each field through object.__setattr__, on every decision)."""
+
     framework: Framework
     service: ListedService | None = None
     answer: AuthorizationAnswer | None = None
@@ -374,10 +377,11 @@ def _find_home(
                 # Several services may name the same CA (issuance and revocation, say):
                 # prefer an issuance service listed for this type, then any issuance one.
                 issuing = [s for s in services if s.service_type in ISSUANCE_SERVICE_TYPES]
-                service = next(
-                    (s for s in issuing if credential_type in s.credential_types),
-                    issuing[0] if issuing else services[0],
-                )
+                service = issuing[0] if issuing else services[0]
+                for candidate in issuing:
+                    if credential_type in candidate.credential_types:
+                        service = candidate
+                        break
                 trace.passed(
                     "home_framework",
                     f"listed by {lote.operator_name} as {service.entity_name}",
@@ -483,16 +487,19 @@ def _check_recognition(
         return
     # What the issuer is at home: its LoTE service type, or the TRQP action "issue".
     home_service = home.service.service_type if home.service is not None else ISSUE_ACTION
-    agreements = [
-        a for a in snapshot.recognitions if a.pointing is snapshot.home and a.pointed is framework
-    ]
+    agreements: list[RecognitionAgreement] = []
+    in_force: list[RecognitionAgreement] = []
+    for agreement in snapshot.recognitions:
+        if agreement.pointing is snapshot.home and agreement.pointed is framework:
+            agreements.append(agreement)
+            if agreement.in_force(now):
+                in_force.append(agreement)
     if not agreements:
         raise trace.fail(
             "recognition",
             Reason.TRUST_NOT_RECOGNIZED,
             f"{snapshot.home} has no recognition agreement for {framework} issuers",
         )
-    in_force = [a for a in agreements if a.in_force(now)]
     if not in_force:
         raise trace.fail(
             "recognition",

@@ -91,7 +91,10 @@ class RecognitionAgreement:
         )
 
     def equivalence_for(self, credential_type: str) -> Equivalence | None:
-        return next((e for e in self.equivalences if e.credential_type == credential_type), None)
+        for equivalence in self.equivalences:
+            if equivalence.credential_type == credential_type:
+                return equivalence
+        return None
 
 
 def _bad(detail: str) -> PasserelleError:
