@@ -50,9 +50,9 @@ _VER = "vp1finalverifier"
 _WAL = "vp1finalwallet"
 _FAPI = "vci10issuer-haip-fapi2"
 """The FAPI 2.0 Security Profile modules the OIDF HAIP issuer plan runs on the
-authorization-code path (only those about PKCE, codes and request_uri; the plan's
-other FAPI modules test client authentication and DPoP, which our issuers' public
-clients do not use)."""
+authorization-code path: those about PKCE, codes and request_uri, and the access
+token's scheme in any case (the plan's other FAPI modules test DPoP and client
+authentication as FAPI words them; ISS-HAIP-* test both with OpenID4VCI's words)."""
 _WALLET_AS_ISSUER = (
     "not covered yet: the suite's issuer offers the code flow (WAL-31) and answers its "
     "token requests without authorization_details, but does not steer the wallet to ask "
@@ -167,6 +167,7 @@ MODULES: tuple[OidfModule, ...] = (
             "ensure-authorization-code-is-bound-to-client",
             "par-attempt-reuse-request_uri",
             "par-attempt-to-use-request_uri-for-different-client",
+            "access-token-type-header-case-sensitivity",
         )
     ),
     _m(

@@ -584,7 +584,7 @@ def _after_signature(
     claims: JsonObject,
     verified: _Verified | None,
     *,
-    failed: str | None = None,
+    failed: str,
     unverified: bool = False,
     untrusted_key: bool = False,
 ) -> Iterator[Finding]:

@@ -15,10 +15,12 @@ an ``exp`` in the PoP (required up to -05) is honoured when present. What we sen
 -07, plus an ``exp`` on the PoP, which -07 allows ("The JWT MAY contain other claims")
 and draft -05 peers require.
 
-Every refusal is ``invalid_client`` on the wire (RFC 6749 §5.2), except a PoP that
-does not use the expected challenge: -07 §5.2 says "``use_attestation_challenge``
-MUST be used when the Client Attestation PoP JWT is not using an expected
-server-provided challenge".
+Every refusal is ``invalid_client`` on the wire (RFC 6749 §5.2), but for the two that
+-07 §6.2 gives codes of their own: a PoP that does not use the expected challenge
+("``use_attestation_challenge`` MUST be used when the Client Attestation PoP JWT is not
+using an expected server-provided challenge") and an attestation that has expired
+("``use_fresh_attestation`` MUST be used when the Client Attestation JWT is deemed to be
+not fresh enough to be acceptable by the server"), which tells the wallet what to fetch.
 """
 
 from __future__ import annotations
@@ -98,6 +100,11 @@ class VerifiedClientAttestation:
 
 def _error(reason: Reason, detail: str, *, wire: str = "invalid_client") -> PasserelleError:
     return PasserelleError(reason, detail, wire_error=wire)
+
+
+def _stale_or_invalid(reason: Reason, detail: str) -> PasserelleError:
+    stale = reason is Reason.CLIENT_ATTESTATION_EXPIRED
+    return _error(reason, detail, wire="use_fresh_attestation" if stale else "invalid_client")
 
 
 def make_attestation_challenge(random: RandomSource) -> str:
@@ -280,7 +287,7 @@ def _verify_attestation(
     if "exp" not in claims:
         raise _error(Reason.CLIENT_ATTESTATION_MALFORMED, "the client attestation has no exp")
     with reraised_as(
-        _error,
+        _stale_or_invalid,
         Reason.CLIENT_ATTESTATION_MALFORMED,
         keep={Reason.CLIENT_ATTESTATION_EXPIRED, Reason.CLIENT_ATTESTATION_NOT_YET_VALID},
     ):
@@ -347,8 +354,9 @@ def verify_client_attestation(
     ``accepted_challenges`` is None when the server hands out no challenges, else the
     challenges still accepted. The PoP ``iat`` must be within ``max_pop_age``; its
     ``jti`` is registered last with ``replay``. ``attestation_time`` is the instant the
-    attestation's ``exp`` and ``nbf`` are judged at, ``now`` when None; its certificate
-    chain and the PoP are always judged at ``now``.
+    attestation's ``exp``, ``nbf`` and ``iat`` are judged at, ``now`` when None; its
+    certificate chain and the PoP are always judged at ``now``. Any other instant lifts
+    -07 §5.1's rule that an expired attestation is refused (the self-test's quirk does).
     """
     if not algorithms or "none" in algorithms:
         raise local_error(

@@ -74,7 +74,7 @@ from passerelle.services.web import oauth_error
 from passerelle.trust import SVC_TYPE_WALLET_ISSUANCE, verify_lote
 
 from .profile import HaipSettings
-from .quirks import IssuerBehaviour
+from .quirks import IssuerBehaviour, unverified_claims
 
 __all__ = [
     "DPOP_MAX_AGE",
@@ -298,15 +298,17 @@ def authenticate_client(
         )
     audience, attestation_time = guard.issuer, None
     if not guard.behaviour.check_client_attestation_pop_aud:
-        claimed = _claims(values[1]).get("aud")
+        claimed = unverified_claims(values[1]).get("aud")
         if isinstance(claimed, list):  # -07 §5.2 lets aud be an array
             claimed = next((a for a in claimed if isinstance(a, str)), None)
         audience = claimed if isinstance(claimed, str) else guard.issuer
     if not guard.behaviour.check_client_attestation_exp:
-        # Judged at the moment it says it was issued, an attestation never expires.
-        with contextlib.suppress(PasserelleError):  # the core refuses a bad iat itself
-            issued = numeric_date(_claims(values[0]), "iat")
-            attestation_time = None if issued is None else datetime.fromtimestamp(issued, UTC)
+        # Judged no later than a second before its exp, an attestation has not expired.
+        with contextlib.suppress(PasserelleError):  # the core refuses a bad exp itself
+            expires = numeric_date(unverified_claims(values[0]), "exp")
+            if expires is not None:
+                before = datetime.fromtimestamp(expires - 1, UTC)
+                attestation_time = min(guard.clock(), before)
     return verify_client_attestation(
         values[0],
         values[1],
@@ -322,21 +324,12 @@ def authenticate_client(
     )
 
 
-def _claims(token: str) -> JsonObject:
-    """The claims of a JWT read without its signature, for a quirk that bends a rule;
-    none where the JWT cannot be read (the core then reports it for what it is)."""
-    try:
-        return decode_unverified_jws(token).payload_json()
-    except PasserelleError:
-        return {}
-
-
 def _accepted_nonces(guard: HaipGuard, proof: str) -> list[str] | None:
     """The server nonces a proof may carry: None when nonces are off; else the one it
     carries if we issued it and it is live (an empty list refuses it)."""
     if not guard.settings.dpop_nonce:
         return None
-    claimed = _claims(proof).get("nonce")
+    claimed = unverified_claims(proof).get("nonce")
     if not isinstance(claimed, str) or len(claimed) > 200:
         return []
     if not guard.behaviour.check_dpop_nonce_issued:
@@ -452,7 +445,7 @@ def _check_presentation(
         return
     method = request.method
     if proof is not None and not behaviour.check_dpop_htm_htu:
-        claims = _claims(proof)
+        claims = unverified_claims(proof)
         method, url = str(claims.get("htm", method)), str(claims.get("htu", url))
     common: dict[str, Any] = {
         "method": method,

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Request, Response
 
 from passerelle import JsonObject, JsonValue, PasserelleError, Reason
-from passerelle.jose import PublicKey, decode_unverified_jws, load_public_jwk, public_jwk
+from passerelle.jose import PublicKey, load_public_jwk, public_jwk
 from passerelle.oid4vci import (
     ATTESTATION_PROOF_TYPE,
     CredentialResponseEncryption,
@@ -32,7 +32,7 @@ from passerelle.services.web import NO_STORE
 from .grants import TOKEN_LIFETIME
 from .haip import nonce_headers, resource_grant
 from .profile import CredentialConfiguration
-from .quirks import unverified_attestation
+from .quirks import unverified_attestation, unverified_claims
 from .state import IssuerState, stored
 
 __all__ = ["bearer", "notify", "redeem_deferred", "request_credential", "sealed"]
@@ -123,7 +123,7 @@ def holder_keys(
     for proof in proofs:
         audience = state.base
         if not state.behaviour.check_proof_aud:
-            claimed_aud = decode_unverified_jws(proof).payload_json().get("aud")
+            claimed_aud = unverified_claims(proof).get("aud")
             audience = claimed_aud if isinstance(claimed_aud, str) else state.base
         verified = verify_jwt_proof(
             proof,

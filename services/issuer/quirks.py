@@ -30,6 +30,7 @@ __all__ = [
     "IssuerQuirk",
     "behaviour_for",
     "unverified_attestation",
+    "unverified_claims",
 ]
 
 
@@ -202,11 +203,20 @@ class ForgetfulReplayRegistry:
         return True
 
 
+def unverified_claims(token: str) -> JsonObject:
+    """The claims of a JWT read without its signature, for a quirk that bends a rule;
+    none where the JWT cannot be read (the core then reports it for what it is)."""
+    try:
+        return decode_unverified_jws(token).payload_json()
+    except PasserelleError:
+        return {}
+
+
 def unverified_attestation(attestation: str) -> tuple[list[JsonObject], object]:
     """The ``ignore_key_attestation_signature`` quirk's reading of a key attestation:
     its ``attested_keys`` and its ``nonce``, signature NOT checked (the rest of the
     issuer's rules, the c_nonce and the batch size, still apply to what it reads)."""
-    claims = decode_unverified_jws(attestation).payload_json()
+    claims = unverified_claims(attestation)
     keys = claims.get("attested_keys")
     jwks = [k for k in keys if isinstance(k, dict)] if isinstance(keys, list) else []
     return jwks, claims.get("nonce")

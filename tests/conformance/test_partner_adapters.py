@@ -182,10 +182,12 @@ def test_issuer_and_verifier_plans_run_from_a_targets_file_with_adapters_only(
     for plan, subject in (("issuer", "acme-issuer"), ("verifier", "acme-verifier")):
         mine = [r for r in report["results"] if r["plan"] == plan and r["subject"] == subject]
         passed = [r for r in mine if r["status"] == "passed"]
-        # The plan ran against Acme: most of its checks reached a verdict.
-        assert len(passed) >= len(mine) // 2, [
-            (r["check_id"], r["status"], r["message"]) for r in mine if r["status"] != "passed"
-        ]
+        decided = [r for r in mine if r["status"] != "skipped"]
+        # The plan ran against Acme: many of its checks passed, and most of those that
+        # apply to it (a skip names a feature Acme does not offer, HAIP's among them).
+        missed = [(r["check_id"], r["status"], r["message"]) for r in decided if r not in passed]
+        assert len(passed) >= 10, missed
+        assert len(passed) >= len(decided) // 2, missed
     # The offer came through Acme's admin API as a by-reference link, was followed,
     # redeemed, and the credential's x5c chain ends at Acme's CA given as a PEM file.
     assert results[("ISS-CRED-01", "acme-issuer")]["status"] == "passed"

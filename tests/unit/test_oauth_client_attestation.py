@@ -114,7 +114,11 @@ def verify(att: str, proof: str, **overrides: object) -> object:
 def refused(att: str, proof: str, **overrides: object) -> PasserelleError:
     with pytest.raises(PasserelleError) as info:
         verify(att, proof, **overrides)
-    assert info.value.wire_error in ("invalid_client", "use_attestation_challenge")
+    assert info.value.wire_error in (
+        "invalid_client",
+        "use_attestation_challenge",
+        "use_fresh_attestation",
+    )
     return info.value
 
 
@@ -171,11 +175,17 @@ def test_untrusted_provider() -> None:
 
 def test_expired_attestation() -> None:
     expired = raw_attestation(attestation_claims(exp=NOW_S - 3600))
-    assert refused(expired, pop()).reason is Reason.CLIENT_ATTESTATION_EXPIRED
+    stale = refused(expired, pop())
+    assert stale.reason is Reason.CLIENT_ATTESTATION_EXPIRED
+    # -07 §6.2: "use_fresh_attestation MUST be used when the Client Attestation JWT is
+    # deemed to be not fresh enough to be acceptable by the server"
+    assert stale.wire_error == "use_fresh_attestation"
     # "subject to allowable clock skew between systems"
     verify(raw_attestation(attestation_claims(exp=NOW_S - 10)), pop())
     early = raw_attestation(attestation_claims(nbf=NOW_S + 3600))
-    assert refused(early, pop()).reason is Reason.CLIENT_ATTESTATION_NOT_YET_VALID
+    not_yet = refused(early, pop())
+    assert not_yet.reason is Reason.CLIENT_ATTESTATION_NOT_YET_VALID
+    assert not_yet.wire_error == "invalid_client"
     claims = attestation_claims()
     del claims["exp"]
     assert refused(raw_attestation(claims), pop()).reason is Reason.CLIENT_ATTESTATION_MALFORMED
