@@ -46,18 +46,18 @@ from .quirks import WalletBehaviour
 __all__ = ["HaipSession"]
 
 
-def _needs_nonce(response: httpx.Response) -> bool:
-    # RFC 9449 §8 (authorization server: error in the body) and §9 (resource server:
-    # error in the WWW-Authenticate challenge).
+def _asks_for(response: httpx.Response, error: str) -> bool:
+    """Whether a refusal is ``error``: in the body (an authorization server, RFC 6749
+    §5.2) or in the WWW-Authenticate challenge (a resource server, RFC 9449 §9)."""
     if response.status_code not in (400, 401):
         return False
-    if 'error="use_dpop_nonce"' in response.headers.get("www-authenticate", ""):
+    if f'error="{error}"' in response.headers.get("www-authenticate", ""):
         return True
     try:
         body = response.json()
     except ValueError:
         return False
-    return isinstance(body, dict) and body.get("error") == "use_dpop_nonce"
+    return isinstance(body, dict) and body.get("error") == error
 
 
 @dataclass(slots=True)
@@ -146,8 +146,13 @@ class HaipSession:
         the issuer publishes a key for it (§8.2)."""
         send = (data, json, self._sealed_request(json) if what == "credential" else None)
         response = self._send_once(method, url, authenticate, access_token, token_type, send)
-        if self.uses_dpop and _needs_nonce(response):
+        if self.uses_dpop and _asks_for(response, "use_dpop_nonce"):
             self.steps.append(f"{what}: the server asked for a DPoP nonce; retried with it")
+            response = self._send_once(method, url, authenticate, access_token, token_type, send)
+        if authenticate and self.attests_client and _asks_for(response, "use_fresh_attestation"):
+            # -07 §6.2: the server deems the wallet attestation not fresh enough.
+            self._attestation = None
+            self.steps.append(f"{what}: the server asked for a fresh wallet attestation; retried")
             response = self._send_once(method, url, authenticate, access_token, token_type, send)
         return response
 
