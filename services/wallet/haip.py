@@ -141,7 +141,8 @@ class HaipSession:
         json: JsonObject | None = None,
     ) -> httpx.Response:
         """One request with what the issuer asks for; retried once with the server's
-        nonce when it answers ``use_dpop_nonce`` (RFC 9449 §8), every proof fresh. A
+        nonce when it answers ``use_dpop_nonce`` (RFC 9449 §8), and once with a new wallet
+        attestation when it answers ``use_fresh_attestation``, every proof fresh. A
         credential request that asks for an encrypted response is itself encrypted when
         the issuer publishes a key for it (§8.2)."""
         send = (data, json, self._sealed_request(json) if what == "credential" else None)
