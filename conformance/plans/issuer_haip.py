@@ -908,26 +908,65 @@ def _pop_by_another_key(ctx: CheckContext) -> None:
 )
 def _scheme_in_lower_case(ctx: CheckContext) -> None:
     bound = _bound_token(ctx)
+    _served_as_honest(
+        "Authorization: dpop …",
+        _presented(ctx, bound, scheme="dpop", proof=lambda: _honest(ctx, bound)),
+        lambda: _presented(ctx, bound, proof=lambda: _honest(ctx, bound)),
+    )
 
-    def presented(scheme: str) -> httpx.Response:
-        response = _present(ctx, bound, scheme=scheme, proof=_honest(ctx, bound))
-        if _needs_nonce(response):
-            response = _present(ctx, bound, scheme=scheme, proof=_honest(ctx, bound))
-        return response
 
-    lower = presented("dpop")
-    if lower.status_code != 200:
-        # The control: written as RFC 9449 writes it, the same request is served, or the
-        # refusal is about something else than the scheme's case.
-        control = presented("DPoP")
+@check(
+    "ISS-HAIP-19",
+    "A DPoP proof whose htu carries a query and a fragment is accepted",
+    plan=PLAN,
+    catches=("issuer:exact_dpop_htu",),
+    requirement=_dpop_req(
+        "4.3",
+        _ALWAYS_VALIDATE + "The htu claim matches the HTTP URI value for the HTTP request in "
+        "which the JWT was received, ignoring any query and fragment parts.",
+    ),
+)
+def _htu_with_query(ctx: CheckContext) -> None:
+    bound = _bound_token(ctx)
+    htu = f"{bound.endpoints.credential_endpoint}?passerelle=conformance#proof"
+
+    def proof() -> str:
+        return _resigned(_honest(ctx, bound), KeySigner(bound.dpop.key), htu=htu)
+
+    _served_as_honest(
+        f"a DPoP proof with htu {htu}",
+        _presented(ctx, bound, proof=proof),
+        lambda: _presented(ctx, bound, proof=lambda: _honest(ctx, bound)),
+    )
+
+
+def _presented(
+    ctx: CheckContext, bound: _Bound, *, scheme: str = "DPoP", proof: Callable[[], str]
+) -> httpx.Response:
+    """A credential request with a DPoP proof made by ``proof()``, made again with the
+    server's nonce when it asks for one."""
+    response = _present(ctx, bound, scheme=scheme, proof=proof())
+    if _needs_nonce(response):
+        response = _present(ctx, bound, scheme=scheme, proof=proof())
+    return response
+
+
+def _served_as_honest(
+    what: str, variant: httpx.Response, honest: Callable[[], httpx.Response]
+) -> None:
+    """``variant``, a request the spec says a server serves, was served; or, refused, the
+    same request written as RFC 9449 writes it (the control) was refused too, and the
+    refusal is about something else."""
+    if variant.status_code != 200:
+        control = honest()
         if control.status_code != 200:
             raise CheckSkipped(
-                f"an honest credential request with the DPoP scheme answered HTTP "
+                f"an honest credential request with a DPoP proof answered HTTP "
                 f"{control.status_code} {_error_of(control)!r}: nothing to compare with"
             )
     expect(
-        lower.status_code == 200,
-        f"Authorization: dpop … was refused (HTTP {lower.status_code} {_error_of(lower)!r}) "
-        "where Authorization: DPoP … was served",
-        status=lower.status_code,
+        variant.status_code == 200,
+        f"{what} was refused (HTTP {variant.status_code} {_error_of(variant)!r}) where the "
+        "same request written as RFC 9449 writes it was served",
+        status=variant.status_code,
     )

@@ -443,6 +443,14 @@ def _check_presentation(
     dpop_scheme = credentials.scheme is TokenScheme.DPOP
     if dpop_scheme and proof is None and jkt is not None and not behaviour.require_dpop_proof:
         return
+    if proof is not None and not behaviour.htu_ignores_query:
+        htu = unverified_claims(proof).get("htu")
+        if isinstance(htu, str) and ("?" in htu or "#" in htu):
+            raise PasserelleError(
+                Reason.DPOP_HTU_MISMATCH,
+                f"htu {htu!r} is not the request URI",
+                wire_error="invalid_dpop_proof",
+            )
     method = request.method
     if proof is not None and not behaviour.check_dpop_htm_htu:
         claims = unverified_claims(proof)
