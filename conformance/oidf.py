@@ -50,9 +50,10 @@ _VER = "vp1finalverifier"
 _WAL = "vp1finalwallet"
 _FAPI = "vci10issuer-haip-fapi2"
 """The FAPI 2.0 Security Profile modules the OIDF HAIP issuer plan runs on the
-authorization-code path: those about PKCE, codes and request_uri, and the access
-token's scheme in any case (the plan's other FAPI modules test DPoP and client
-authentication as FAPI words them; ISS-HAIP-* test both with OpenID4VCI's words)."""
+authorization-code path: those about PKCE, codes and request_uri, the access token's
+scheme in any case and DPoP's negative tests (the plan's other FAPI modules test DPoP
+binding and client authentication as FAPI words them; ISS-HAIP-* test both with
+OpenID4VCI's words)."""
 _WALLET_AS_ISSUER = (
     "not covered yet: the suite's issuer offers the code flow (WAL-31) and answers its "
     "token requests without authorization_details, but does not steer the wallet to ask "
@@ -168,6 +169,7 @@ MODULES: tuple[OidfModule, ...] = (
             "par-attempt-reuse-request_uri",
             "par-attempt-to-use-request_uri-for-different-client",
             "access-token-type-header-case-sensitivity",
+            "dpop-negative-tests",
         )
     ),
     _m(

@@ -22,8 +22,16 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from passerelle import JsonValue
-from passerelle.jose import KeySigner, Signer, decode_unverified_jws, epoch, public_jwk, sign_jws
+from passerelle import JsonObject, JsonValue
+from passerelle.jose import (
+    KeySigner,
+    Signer,
+    decode_unverified_jws,
+    epoch,
+    private_jwk,
+    public_jwk,
+    sign_jws,
+)
 from passerelle.oauth import (
     AUTH_METHOD,
     create_client_attestation,
@@ -316,9 +324,11 @@ def _other() -> Signer:
     return KeySigner(ec.generate_private_key(ec.SECP256R1()))
 
 
-def _resigned(token: str, signer: Signer, **changes: JsonValue) -> str:
+def _resigned(
+    token: str, signer: Signer, *, header: JsonObject | None = None, **changes: JsonValue
+) -> str:
     """``token`` signed again by ``signer`` with ``changes`` made to its claims (a claim
-    set to None is removed)."""
+    set to None is removed) and ``header``'s members over its header's."""
     jws = decode_unverified_jws(token)
     claims = dict(jws.payload_json())
     for name, value in changes.items():
@@ -326,7 +336,14 @@ def _resigned(token: str, signer: Signer, **changes: JsonValue) -> str:
             claims.pop(name, None)
         else:
             claims[name] = value
-    return sign_jws(jws.header, claims, signer)
+    return sign_jws({**jws.header, **(header or {})}, claims, signer)
+
+
+def _spliced(token: str, signer: Signer) -> str:
+    """``token`` with ``signer``'s signature over another token: well formed, by the
+    right key, and not a signature of these bytes."""
+    other = _resigned(token, signer, jti=secrets.token_urlsafe(16))
+    return token.rsplit(".", 1)[0] + "." + other.rsplit(".", 1)[1]
 
 
 #: What an attestation that does not verify may be answered with: RFC 6749 §5.2's
@@ -441,7 +458,7 @@ def _bound_token_as_bearer(ctx: CheckContext) -> None:
     "A DPoP proof sent a second time is refused",
     plan=PLAN,
     severity=Severity.RECOMMENDED,
-    catches=("issuer:accept_replayed_dpop_proof",),
+    catches=("issuer:accept_replayed_dpop_proof", "issuer:unverified_dpop_proof"),
     requirement=_dpop_req(
         "11.1",
         "In the context of the target URI, servers can store the jti value of each DPoP proof "
@@ -483,7 +500,7 @@ def _scheme_without_proof(ctx: CheckContext) -> None:
     "ISS-HAIP-06",
     "A DPoP proof for another method or URI is refused",
     plan=PLAN,
-    catches=("issuer:ignore_dpop_htm_htu",),
+    catches=("issuer:ignore_dpop_htm_htu", "issuer:unverified_dpop_proof"),
     requirement=_dpop_req(
         "4.3",
         _ALWAYS_VALIDATE + "The htm claim matches the HTTP method of the current request. "
@@ -505,7 +522,7 @@ def _wrong_htm_htu(ctx: CheckContext) -> None:
     "ISS-HAIP-07",
     "A DPoP proof whose ath is not the access token's hash is refused",
     plan=PLAN,
-    catches=("issuer:ignore_dpop_ath",),
+    catches=("issuer:ignore_dpop_ath", "issuer:unverified_dpop_proof"),
     requirement=_dpop_req(
         "4.3",
         _ALWAYS_VALIDATE + "If presented to a protected resource in conjunction with an access "
@@ -862,13 +879,11 @@ def _attestation_without_sub(ctx: CheckContext) -> None:
     ),
 )
 def _pop_with_invalid_signature(ctx: CheckContext) -> None:
-    def spliced(attestation: str, pop: str, _provider: Signer, instance: Signer) -> tuple[str, str]:
-        # The instance key's signature over another PoP: well formed, by the right key,
-        # and not a signature of this PoP's bytes.
-        other = _resigned(pop, instance, jti=secrets.token_urlsafe(16))
-        return attestation, pop.rsplit(".", 1)[0] + "." + other.rsplit(".", 1)[1]
-
-    _refused_client(ctx, "a wallet attestation PoP whose signature does not verify", spliced)
+    _refused_client(
+        ctx,
+        "a wallet attestation PoP whose signature does not verify",
+        lambda attestation, pop, _provider, instance: (attestation, _spliced(pop, instance)),
+    )
 
 
 @check(
@@ -938,6 +953,52 @@ def _htu_with_query(ctx: CheckContext) -> None:
         _presented(ctx, bound, proof=proof),
         lambda: _presented(ctx, bound, proof=lambda: _honest(ctx, bound)),
     )
+
+
+@check(
+    "ISS-HAIP-20",
+    "DPoP proofs RFC 9449 §4.3 refuses are refused at the credential endpoint",
+    plan=PLAN,
+    oidf="fapi2-security-profile-final-dpop-negative-tests",
+    # A proof without ath is one whose ath is not checked: ignore_dpop_ath lets it in too.
+    catches=("issuer:unverified_dpop_proof", "issuer:ignore_dpop_ath"),
+    requirement=_dpop_req(
+        "4.3",
+        _ALWAYS_VALIDATE + "All required claims per Section 4.2 are contained in the JWT. "
+        "The typ JOSE Header Parameter has the value dpop+jwt. … The JWT signature verifies "
+        "with the public key contained in the jwk JOSE Header Parameter. The jwk JOSE Header "
+        "Parameter does not contain a private key.",
+    ),
+)
+def _malformed_proofs(ctx: CheckContext) -> None:
+    """OIDF's DPoP negative tests at the credential endpoint, but for its iat an hour
+    away: §4.3 check 11 lets a server that hands out nonces judge freshness by them."""
+    bound = _bound_token(ctx)
+    key = KeySigner(bound.dpop.key)
+    faults: dict[str, Callable[[str], str]] = {
+        "without htu": lambda p: _resigned(p, key, htu=None),
+        "without iat": lambda p: _resigned(p, key, iat=None),
+        "without ath": lambda p: _resigned(p, key, ath=None),
+        "with typ jwt": lambda p: _resigned(p, key, header={"typ": "jwt"}),
+        "whose signature does not verify": lambda p: _spliced(p, key),
+        "naming a private key": lambda p: _resigned(
+            p, key, header={"jwk": private_jwk(bound.dpop.key)}
+        ),
+    }
+    for what, fault in faults.items():
+
+        def faulty(fault: Callable[[str], str] = fault) -> str:
+            return fault(_honest(ctx, bound))
+
+        _expect_refused(_presented(ctx, bound, proof=faulty), f"a DPoP proof {what}")
+    # The control last, as OIDF's module does: the token still serves an honest proof, so
+    # the refusals above were the proofs'.
+    control = _presented(ctx, bound, proof=lambda: _honest(ctx, bound))
+    if control.status_code != 200:
+        raise CheckSkipped(
+            f"after the faulty proofs, an honest one answered HTTP {control.status_code} "
+            f"{_error_of(control)!r}: the refusals may not have been about the proofs"
+        )
 
 
 def _presented(

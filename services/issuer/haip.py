@@ -443,6 +443,15 @@ def _check_presentation(
     dpop_scheme = credentials.scheme is TokenScheme.DPOP
     if dpop_scheme and proof is None and jkt is not None and not behaviour.require_dpop_proof:
         return
+    if proof is not None and jkt is not None and not behaviour.check_dpop_proof:
+        named = _named_key(proof)
+        if named is None or named != jkt:
+            raise PasserelleError(
+                Reason.DPOP_KEY_MISMATCH,
+                "the DPoP key is not the token's key",
+                wire_error="invalid_token",
+            )
+        return
     if proof is not None and not behaviour.htu_ignores_query:
         htu = unverified_claims(proof).get("htu")
         if isinstance(htu, str) and ("?" in htu or "#" in htu):
@@ -475,6 +484,16 @@ def _check_presentation(
         require_dpop=jkt is not None,
         **common,
     )
+
+
+def _named_key(proof: str) -> str | None:
+    """The thumbprint of the key a DPoP proof's header names, read without its
+    signature (the unverified_dpop_proof quirk's whole check); None if there is none."""
+    try:
+        jwk = decode_unverified_jws(proof).header.get("jwk")
+        return jwk_thumbprint(jwk) if isinstance(jwk, dict) else None
+    except PasserelleError:
+        return None
 
 
 def nonce_headers(guard: HaipGuard | None) -> dict[str, str]:

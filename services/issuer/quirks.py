@@ -96,6 +96,9 @@ class IssuerQuirk(enum.StrEnum):
     ACCEPT_EXPIRED_CLIENT_ATTESTATION = "accept_expired_client_attestation"
     """A wallet attestation whose ``exp`` has passed is accepted (attestation-based
     client authentication -07 §5.1: the server MUST reject it)."""
+    UNVERIFIED_DPOP_PROOF = "unverified_dpop_proof"
+    """At the credential endpoint a DPoP proof stands for the key its header names:
+    neither its signature nor its claims are checked (RFC 9449 §4.3)."""
     EXACT_DPOP_HTU = "exact_dpop_htu"
     """A DPoP proof whose ``htu`` carries a query or a fragment is refused (RFC 9449
     §4.3: htu matches the request URI "ignoring any query and fragment parts")."""
@@ -157,6 +160,7 @@ class IssuerBehaviour:
     check_client_attestation_exp: bool = True
     auth_scheme_any_case: bool = True
     htu_ignores_query: bool = True
+    check_dpop_proof: bool = True
     check_dpop_nonce_issued: bool = True
     refuse_unsupported_encryption: bool = True
     token_in_query: bool = False
@@ -255,6 +259,7 @@ def behaviour_for(quirks: Collection[IssuerQuirk]) -> IssuerBehaviour:
         check_client_attestation_exp=IssuerQuirk.ACCEPT_EXPIRED_CLIENT_ATTESTATION not in q,
         auth_scheme_any_case=IssuerQuirk.CASE_SENSITIVE_AUTH_SCHEME not in q,
         htu_ignores_query=IssuerQuirk.EXACT_DPOP_HTU not in q,
+        check_dpop_proof=IssuerQuirk.UNVERIFIED_DPOP_PROOF not in q,
         check_dpop_nonce_issued=IssuerQuirk.ACCEPT_UNISSUED_DPOP_NONCE not in q,
         refuse_unsupported_encryption=(
             IssuerQuirk.PLAIN_RESPONSE_FOR_UNSUPPORTED_ENCRYPTION not in q
