@@ -81,6 +81,19 @@ def _dpop_req(section: str, text: str) -> Requirement:
 _ALWAYS_VALIDATE = "To validate a DPoP proof, the receiving server MUST ensure the following: … "
 
 
+def _credential_error(code: str) -> Requirement:
+    """OpenID4VCI 1.0 §8.3.1.2's rule for credential-request errors, and ``code``'s entry."""
+    return Requirement(
+        spec="OpenID4VCI 1.0",
+        section="§8.3.1.2",
+        text="For errors related to the Credential Request's payload, such as issues with "
+        "`type`, `format`, `proofs`, encryption parameters, or if the request is denied, the "
+        "specific error codes from this section MUST be used instead of the generic "
+        "`invalid_request` parameter defined in Section 3.1 of [RFC6750]. … " + code,
+        link=f"{_VCI_URL}#credential-request-errors",
+    )
+
+
 # --- shared steps -----------------------------------------------------------------------------
 
 
@@ -610,17 +623,10 @@ def _haip_par(ctx: CheckContext) -> None:
     plan=PLAN,
     oidf="oid4vci-1_0-issuer-fail-invalid-key-attestation-signature",
     catches=("issuer:ignore_key_attestation_signature",),
-    requirement=Requirement(
-        spec="OpenID4VCI 1.0",
-        section="§8.3.1.2",
-        text="For errors related to the Credential Request's payload, such as issues with "
-        "`type`, `format`, `proofs`, encryption parameters, or if the request is denied, the "
-        "specific error codes from this section MUST be used instead of the generic "
-        "`invalid_request` parameter defined in Section 3.1 of [RFC6750]. … `invalid_proof`: "
-        "The `proofs` parameter in the Credential Request is invalid: (1) if the field is "
-        "missing, or (2) one of the provided key proofs is invalid, or (3) if at least one of "
-        "the key proofs does not contain a `c_nonce` value (refer to Section 7.2).",
-        link=f"{_VCI_URL}#credential-request-errors",
+    requirement=_credential_error(
+        "`invalid_proof`: The `proofs` parameter in the Credential Request is invalid: (1) if "
+        "the field is missing, or (2) one of the provided key proofs is invalid, or (3) if at "
+        "least one of the key proofs does not contain a `c_nonce` value (refer to Section 7.2)."
     ),
 )
 def _forged_key_attestation(ctx: CheckContext) -> None:
@@ -756,16 +762,9 @@ _JWE_ENCS = ("A128GCM", "A192GCM", "A256GCM", "A128CBC-HS256", "A192CBC-HS384", 
     "A response encryption the issuer does not offer is refused with invalid_encryption_parameters",
     plan=PLAN,
     catches=("issuer:plain_response_for_unsupported_encryption",),
-    requirement=Requirement(
-        spec="OpenID4VCI 1.0",
-        section="§8.3.1.2",
-        text="For errors related to the Credential Request's payload, such as issues with "
-        "`type`, `format`, `proofs`, encryption parameters, or if the request is denied, the "
-        "specific error codes from this section MUST be used instead of the generic "
-        "`invalid_request` parameter defined in Section 3.1 of [RFC6750]. … "
-        "`invalid_encryption_parameters`: This error occurs when the encryption parameters "
-        "in the Credential Request are either invalid or missing.",
-        link=f"{_VCI_URL}#credential-request-errors",
+    requirement=_credential_error(
+        "`invalid_encryption_parameters`: This error occurs when the encryption parameters in "
+        "the Credential Request are either invalid or missing."
     ),
 )
 def _unsupported_response_encryption(ctx: CheckContext) -> None:
