@@ -22,6 +22,7 @@ import httpx
 
 from passerelle.services.launcher import start_stack
 
+from ._serve import FLOOR
 from ._world import World
 
 __all__ = ["http_path"]
@@ -49,9 +50,24 @@ def rss_mb(pid: int) -> float:
     return total_kb / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) so far of a process and all its descendants."""
+    ticks = 0
+    for each in _descendants(pid):
+        try:
+            # The fields after the command name, which is in parentheses and may hold spaces.
+            fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def serving(world: World, role: str, workers: int, root: Path) -> Iterator[subprocess.Popen[bytes]]:
-    url = world.hosts[role]
+def serving(
+    world: World, role: str, workers: int, root: Path, *, url: str | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    url = url or world.hosts[role]
     parts = urlsplit(url)
     process = subprocess.Popen(
         [
@@ -125,7 +141,7 @@ def http_path(
     soak: int,
 ) -> dict[str, Any]:
     trust = start_stack(data_dir=world.data_dir, hosts=world.hosts, roles=["trust"])
-    out: dict[str, Any] = {"issuance": {}, "presentations": [], "soak": {}}
+    out: dict[str, Any] = {"issuance": {}, "presentations": [], "floor": [], "soak": {}}
     try:
         credentials = work / "credentials.json"
         issued = 4 if quick else 120
@@ -136,23 +152,16 @@ def http_path(
             )
             out["issuance"] = {**_summary(run), "concurrency": 4, "workers": 1}
             verifier = world.hosts["ca-verifier"]
-            for workers in (1, 2):
-                with serving(world, "ca-verifier", workers, root):
-                    _wallets(
-                        root, "present", verifier, str(credentials), "4" if quick else "40", "2"
-                    )
-                    for concurrency in (1, 8):
-                        # Several seconds each, so that a burst of another job on a
-                        # shared machine moves a rate less.
-                        count = 4 if quick else (200 if concurrency == 1 else 1000)
-                        run = _wallets(
-                            root, "present", verifier, str(credentials), str(count),
-                            str(concurrency),
+            # The verifier, then the floor (bench/_http_floor.py) on its address.
+            for role, rows in (("ca-verifier", out["presentations"]), (FLOOR, out["floor"])):
+                for workers in (1, 2):
+                    with serving(world, role, workers, root, url=verifier) as process:
+                        rows.extend(
+                            _presentations(
+                                root, verifier, process.pid, credentials, workers, quick,
+                                decide_per_second,
+                            )
                         )  # fmt: skip
-                        row = {"workers": workers, "concurrency": concurrency, **_summary(run)}
-                        if decide_per_second:
-                            row["over_inprocess_decide"] = row["per_second"] / decide_per_second
-                        out["presentations"].append(row)
             with serving(world, "ca-verifier", 1, root) as process:
                 warm = max(10, soak // 10)
                 _wallets(root, "present", verifier, str(credentials), str(warm), "8")
@@ -170,6 +179,41 @@ def http_path(
     finally:
         trust.stop()
     by = {(r["workers"], r["concurrency"]): r for r in out["presentations"]}
+    floor = {(r["workers"], r["concurrency"]): r for r in out["floor"]}
     if (1, 8) in by and (2, 8) in by:
         out["two_workers_over_one_c8"] = by[(2, 8)]["per_second"] / by[(1, 8)]["per_second"]
+    if (1, 8) in by and (1, 8) in floor:
+        out["verifier_over_floor_c8"] = by[(1, 8)]["per_second"] / floor[(1, 8)]["per_second"]
+        if decide_per_second:
+            # One worker runs Python on one core at a time: it cannot serve more than one
+            # presentation per (the floor's CPU per presentation + one decision).
+            ceiling = 1 / (floor[(1, 8)]["cpu_ms"] / 1e3 + 1 / decide_per_second)
+            out["one_worker_ceiling_over_inprocess_decide"] = ceiling / decide_per_second
     return out
+
+
+def _presentations(
+    root: Path,
+    url: str,
+    server: int,
+    credentials: Path,
+    workers: int,
+    quick: bool,
+    decide_per_second: float | None,
+) -> list[dict[str, Any]]:
+    """Presentations per second through whatever serves ``url`` (process ``server``), at
+    concurrency 1 and 8, and the server's CPU time per presentation."""
+    _wallets(root, "present", url, str(credentials), "4" if quick else "40", "2")
+    rows = []
+    for concurrency in (1, 8):
+        # Several seconds each, so that a burst of another job on a shared machine
+        # moves a rate less.
+        count = 4 if quick else (200 if concurrency == 1 else 1000)
+        cpu = cpu_seconds(server)
+        run = _wallets(root, "present", url, str(credentials), str(count), str(concurrency))
+        cpu_ms = (cpu_seconds(server) - cpu) * 1e3 / count
+        row = {"workers": workers, "concurrency": concurrency, **_summary(run), "cpu_ms": cpu_ms}
+        if decide_per_second:
+            row["over_inprocess_decide"] = row["per_second"] / decide_per_second
+        rows.append(row)
+    return rows

@@ -242,15 +242,31 @@ def render(after: dict[str, Any], before: dict[str, Any] | None) -> str:
             "response; wallets in a separate process, credentials issued beforehand, a fresh "
             "KB-JWT each):",
             "",
-            "| workers | concurrency | presentations/s | p50 ms | p99 ms | / in-process decide |",
-            "|---|---|---|---|---|---|",
+            "| served by | workers | concurrency | presentations/s | p50 ms | p99 ms "
+            "| server CPU ms each | / in-process decide |",
+            "|---|---|---|---|---|---|---|---|",
         ]
-        for row in http["presentations"]:
+        served = [("verifier", r) for r in http["presentations"]]
+        served += [("floor", r) for r in http.get("floor") or []]
+        for who, row in served:
             lines.append(
-                f"| {row['workers']} | {row['concurrency']} | {_fmt(row['per_second'])} | "
-                f"{_fmt(row['p50_ms'])} | {_fmt(row['p99_ms'])} | "
-                f"{_fmt(row.get('over_inprocess_decide'))} |"
+                f"| {who} | {row['workers']} | {row['concurrency']} | "
+                f"{_fmt(row['per_second'])} | {_fmt(row['p50_ms'])} | {_fmt(row['p99_ms'])} | "
+                f"{_fmt(row.get('cpu_ms'))} | {_fmt(row.get('over_inprocess_decide'))} |"
             )
+        if http.get("floor"):
+            lines += [
+                "",
+                "The floor is the same three requests answered with constants on the same "
+                "server stack (`bench/_http_floor.py`): transport, framework and the bench's "
+                "wallets, no store, no decision. The verifier at concurrency 8 on one worker "
+                f"serves {_fmt(http.get('verifier_over_floor_c8'))} × the floor's rate. "
+                "One worker runs its Python on one core at a time, so no verifier on this "
+                "stack serves more than one presentation per (the floor's CPU per "
+                "presentation + one in-process decision): on this machine, "
+                f"{_fmt(http.get('one_worker_ceiling_over_inprocess_decide'))} × the "
+                "in-process decision rate.",
+            ]
         soak = http.get("soak") or {}
         lines += [
             "",

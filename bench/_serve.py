@@ -4,7 +4,8 @@ must not share an interpreter with the wallets or with the bench itself.
     python -m bench._serve ROLE DATA_DIR HOST PORT WORKERS
 
 Each worker builds the app with ``services.launcher.build_app``, the same construction
-``passerelle serve`` uses; with WORKERS > 1 uvicorn's supervisor shares the port.
+``passerelle serve`` uses; with WORKERS > 1 uvicorn's supervisor shares the port. The
+role ``http-floor`` is the routes of bench/_http_floor.py, on the same server settings.
 """
 
 from __future__ import annotations
@@ -18,8 +19,14 @@ from fastapi import FastAPI
 
 from passerelle.services.launcher import build_app
 
+FLOOR = "http-floor"
+
 
 def app() -> FastAPI:
+    if os.environ["BENCH_ROLE"] == FLOOR:
+        from ._http_floor import floor_app
+
+        return floor_app()
     return build_app(os.environ["BENCH_ROLE"], data_dir=Path(os.environ["BENCH_DATA_DIR"]))
 
 
@@ -27,6 +34,7 @@ def main(argv: list[str]) -> int:
     role, data_dir, host, port, workers = argv
     os.environ["BENCH_ROLE"] = role
     os.environ["BENCH_DATA_DIR"] = data_dir
+    os.environ["BENCH_BASE"] = f"http://{host}:{port}"
     uvicorn.run(
         "bench._serve:app",
         factory=True,

@@ -152,6 +152,11 @@ def test_the_one_command_bench_runs_every_section(tmp_path: Path) -> None:
     rows = {(r["workers"], r["concurrency"]) for r in http["presentations"]}
     assert rows == {(1, 1), (1, 8), (2, 1), (2, 8)}
     assert all(_is_number(r["over_inprocess_decide"]) for r in http["presentations"])
+    # The floor: the same requests, answered with constants on the same server stack.
+    assert {(r["workers"], r["concurrency"]) for r in http["floor"]} == rows
+    assert all(_is_number(r["cpu_ms"]) for r in http["presentations"] + http["floor"])
+    assert _is_number(http["verifier_over_floor_c8"])
+    assert _is_number(http["one_worker_ceiling_over_inprocess_decide"])
     assert _is_number(http["soak"]["rss_after_soak_mb"])
     assert not sections["eu_list_entities"]["refused"]
     assert not sections["registry_records"]["refused"]
@@ -169,6 +174,7 @@ def test_the_one_command_bench_runs_every_section(tmp_path: Path) -> None:
     text = markdown.read_text(encoding="utf-8")
     assert "| target | figure | limit | before | after | met |" in text
     assert "Quick mode" in text
+    assert "| floor | 1 | 8 |" in text
 
 
 def test_mdoc_bench_writes_ratios_to_its_floor(tmp_path: Path) -> None:
@@ -194,3 +200,26 @@ def test_one_section_alone_leaves_the_results_alone(tmp_path: Path) -> None:
     assert set(report["sections"]) == {"status_list"}
     assert report["errors"] == {}
     assert not markdown.exists()  # a partial run never writes RESULTS.md
+
+
+def test_cpu_seconds_counts_the_children_of_a_process() -> None:
+    """A supervisor's workers (uvicorn with --workers 2) are what does the work."""
+    from bench._http import cpu_seconds
+
+    busy = (
+        "import sys, time\n"
+        "t = time.process_time()\n"
+        "while time.process_time() - t < 0.3: pass\n"
+        "print('done', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    spawn = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {busy!r}])"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", spawn], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert parent.stdout is not None
+        assert parent.stdout.readline() == "done\n"
+        assert cpu_seconds(parent.pid) >= 0.25
+    finally:
+        parent.communicate("")
