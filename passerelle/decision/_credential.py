@@ -41,7 +41,7 @@ from ..sd_jwt import (
     process_disclosures,
     verify_sd_jwt,
 )
-from ..sd_jwt_vc import SD_JWT_VC_TYP, check_sd_jwt_vc_claims
+from ..sd_jwt_vc import SD_JWT_VC_TYP, IssuerKeyMethod, check_sd_jwt_vc_claims
 from ..status_list import VerifiedStatusList, check_bitstring_status, check_status
 from ..trust import (
     IssuerIdentity,
@@ -179,19 +179,26 @@ def credential_references(token: str | SdJwt, *, format: str) -> CredentialRefer
     raise PasserelleError(Reason.INPUT_MALFORMED, f"unsupported credential format {format!r}")
 
 
-def authority_keys_of(token: str, format: str) -> frozenset[str]:
+def authority_keys_of(
+    token: str, format: str, decision: CredentialDecision | None = None
+) -> frozenset[str]:
     """The AuthorityKeyIdentifier of the issuer's signing certificate, base64url: what a
     DCQL ``trusted_authorities`` entry of type ``aki`` names. Read from the token as
-    sent; meaningful once the decision verified that chain."""
-    if format == "mso_mdoc":
+    sent; meaningful once the decision verified that chain. Given that ``decision``, the
+    leaf is the one its trust step verified from the token's own chain (``x5c``,
+    ``x5chain``), and the token is not parsed again."""
+    if format not in ("dc+sd-jwt", "mso_mdoc"):
+        return frozenset()
+    issuer = decision.trust.issuer if decision is not None and decision.trust else None
+    if issuer is not None and issuer.method is IssuerKeyMethod.X5C and issuer.chain is not None:
+        leaf = issuer.chain.leaf
+    elif format == "mso_mdoc":
         from ._mdoc import unverified_mdoc
 
         chain = unverified_mdoc(token)[0].x5chain
         if not chain:
             return frozenset()
         leaf = chain[0]
-    elif format != "dc+sd-jwt":
-        return frozenset()
     else:
         x5c = parse_sd_jwt(token).issuer_jwt.header.get("x5c")
         if not isinstance(x5c, list) or not x5c:

@@ -166,7 +166,7 @@ def decide_presentation(
                 vct=d.credential_type if d.format == "dc+sd-jwt" else None,
                 doctype=d.credential_type if d.format == "mso_mdoc" else None,
                 types=frozenset(d.types) if d.format == "jwt_vc_json" else frozenset(),
-                issuer_aki=authority_keys_of(str(item), d.format),
+                issuer_aki=authority_keys_of(str(item), d.format, d),
                 trust_tags=trust_tags_of(d),
             )
             for item, d in zip(items, made, strict=True)

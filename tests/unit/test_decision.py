@@ -12,7 +12,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle import Fault, PasserelleError, Reason
 from passerelle._json import b64url_encode
-from passerelle.decision import DecisionPolicy
+from passerelle.dcql import parse_dcql_query
+from passerelle.decision import (
+    DecisionPolicy,
+    FetchedInputs,
+    authority_keys_of,
+    decide_presentation,
+)
 from passerelle.jose import KeySigner
 from passerelle.sd_jwt import parse_sd_jwt
 from passerelle.sd_jwt_vc import issue_sd_jwt_vc
@@ -21,7 +27,16 @@ from passerelle.status_list import (
 )
 from passerelle.trust import Framework, StepOutcome
 from tests.conftest import NOW, SeededRandom
-from tests.decisions import STATUS_URI, decide, issue_pid, present, status_lists
+from tests.decisions import (
+    AUD,
+    NONCE,
+    PID,
+    STATUS_URI,
+    decide,
+    issue_pid,
+    present,
+    status_lists,
+)
 from tests.trust_world import TrustWorld
 
 CONFORMITY = "https://credentials.passerelle.example/untp/conformity-attestation/v1"
@@ -44,6 +59,70 @@ def test_an_eu_pid_is_accepted_by_a_canadian_verifier(world: TrustWorld) -> None
         "trust_list", "issuer_key", "home_framework", "authorized", "recognition",
         "signature", "status", "holder_binding",
     ]  # fmt: skip
+
+
+def test_the_issuer_aki_is_read_from_the_chain_the_decision_verified(world: TrustWorld) -> None:
+    holder = ec.generate_private_key(ec.SECP256R1())
+    token = present(issue_pid(world, holder), holder)
+    from_token = authority_keys_of(token, "dc+sd-jwt")
+    assert len(from_token) == 1
+    accepted = decide(world, token)
+    assert accepted.trust is not None
+    assert accepted.trust.issuer is not None
+    assert accepted.trust.issuer.chain is not None
+    assert authority_keys_of(token, "dc+sd-jwt", accepted) == from_token
+    # The verified leaf is what is read, not the token again.
+    assert authority_keys_of("not an SD-JWT", "dc+sd-jwt", accepted) == from_token
+    # Where no chain was verified (an issuer on no list of ours), the token is read.
+    stranger = TrustWorld(now=NOW, tmp=Path(world.tmp) / "stranger-aki")
+    foreign = present(issue_pid(stranger, holder), holder)
+    refused = decide(world, foreign)
+    assert refused.trust is not None
+    assert refused.trust.issuer is None
+    assert len(authority_keys_of(foreign, "dc+sd-jwt", refused)) == 1
+    assert authority_keys_of(foreign, "dc+sd-jwt", refused) != from_token
+    assert authority_keys_of(token, "jwt_vc_json", accepted) == frozenset()
+
+
+@pytest.mark.parametrize("matches", [True, False])
+def test_a_query_for_the_issuers_aki_is_answered_from_the_decision(
+    world: TrustWorld, matches: bool
+) -> None:
+    holder = ec.generate_private_key(ec.SECP256R1())
+    token = present(issue_pid(world, holder), holder)
+    (aki,) = authority_keys_of(token, "dc+sd-jwt")
+    query = parse_dcql_query(
+        {
+            "credentials": [
+                {
+                    "id": "pid",
+                    "format": "dc+sd-jwt",
+                    "meta": {"vct_values": [PID]},
+                    "trusted_authorities": [
+                        {
+                            "type": "aki",
+                            "values": [aki if matches else "s9tIpPmhxdiuNkHMEWNpYim8S8Y"],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    decision = decide_presentation(
+        {"pid": [token]},
+        query=query,
+        trust=world.snapshot(Framework.CA),
+        policy=DecisionPolicy(),
+        now=NOW,
+        nonce=NONCE,
+        audience=AUD,
+        inputs={token: FetchedInputs(status_lists=status_lists(world))},
+    )
+    assert decision.accepted is matches, decision.as_dict()
+    if not matches:
+        # The credential passed; the query's trusted_authorities did not.
+        assert decision.credentials["pid"][0].accepted
+        assert decision.reason is Reason.DCQL_UNTRUSTED_AUTHORITY
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from passerelle import Reason
 from passerelle._json import b64url_decode, b64url_encode
-from passerelle.decision import DecisionPolicy, decide_credential
+from passerelle.decision import DecisionPolicy, authority_keys_of, decide_credential
 from passerelle.jose import KeySigner
 from passerelle.mdoc import (
     DOCTYPE_MDL,
@@ -143,6 +143,18 @@ def test_an_eu_pid_mdoc_is_accepted_by_a_canadian_verifier(world: TrustWorld) ->
     assert decision.holder_bound
     home = next(s for s in decision.steps if s.step == "home_framework")
     assert home.evidence["framework"] == "eu"
+
+
+def test_the_issuer_aki_is_read_from_the_x5chain_the_decision_verified(world: TrustWorld) -> None:
+    holder = ec.generate_private_key(ec.SECP256R1())
+    issued = _issue(world.eu_mdoc_signer, holder, doc_type=DOCTYPE_PID, namespace=NAMESPACE_PID)
+    token = _present(issued, holder, NAMESPACE_PID)
+    from_token = authority_keys_of(token, "mso_mdoc")
+    assert len(from_token) == 1
+    decision = _decide(world, token, home=Framework.CA, signer_key=world.eu_mdoc_signer[1])
+    assert decision.accepted
+    assert authority_keys_of(token, "mso_mdoc", decision) == from_token
+    assert authority_keys_of("not an mdoc", "mso_mdoc", decision) == from_token
 
 
 def test_a_canadian_mdl_is_found_in_the_registry_by_its_iaca(world: TrustWorld) -> None:
