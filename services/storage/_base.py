@@ -185,9 +185,10 @@ class Store(ABC):
         it; ``old`` is None when there is no live value (a new entry never expires, an
         existing one keeps its expiry).
 
-        ``fn`` runs while the row is locked, so it must be quick and free of I/O, and it
-        may be called more than once (PostgreSQL retries when another process creates
-        the key concurrently), so it must not have side effects.
+        ``fn`` must be quick and free of I/O (PostgreSQL runs it while the row is
+        locked), and it may be called more than once (SQLite calls it again when another
+        writer changed the row between its read and its write, PostgreSQL when another
+        process creates the key concurrently), so it must not have side effects.
         """
         check_collection(collection)
         check_key(key)

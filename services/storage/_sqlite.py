@@ -5,16 +5,28 @@ as separate processes would: atomicity comes from single statements and
 ``BEGIN IMMEDIATE``, not from a Python lock. Only ``:memory:`` shares one connection
 under a lock, because a private in-memory database exists in one connection only.
 
-Writes share commits. SQLite allows one writer at a time and a commit is the costly
-part (with ``synchronous=full`` it syncs the WAL to disk, several milliseconds here), so
-the commit, not the statement, is what a write costs. The writes of one process that
-arrive while another commits wait in a queue, and the next writer commits all of them
-in one transaction (group commit): each in a savepoint of its own, so one that fails
-(an ``update`` function that raises) is undone alone, and each caller returns only once
-the commit that holds its write is done.
-A write that finds the database busy because another process writes retries after a
-pause of a millisecond or so, for up to 30 seconds (SQLite's own busy handler sleeps up
-to 100 ms at a time, leaving the lock idle).
+Every write is one SQL statement: a put of several entries is one multi-row upsert,
+and an update reads the row, applies its function, then writes with a statement that
+only succeeds if the row is still what it read (compare and set), reading again when
+another writer came first. SQLite's write lock is then held inside one statement only,
+which runs while its thread has let go of the GIL. A transaction of several statements
+held the lock while its thread took the GIL back between them, which with the other
+threads of a busy worker could take milliseconds, all of them lost to the other workers
+waiting on the lock.
+
+The writes of one process queue, and whichever writer holds the process's write lock
+runs all that are waiting. How they commit is what a commit costs:
+
+- with ``synchronous=normal`` (below) a commit costs tens of microseconds, so each
+  write is committed alone, as its one statement;
+- with ``synchronous=full`` a commit syncs the WAL to disk (several milliseconds), so
+  the writes waiting share one transaction and one sync (group commit), each in a
+  savepoint of its own, so that one that fails is undone alone.
+
+Either way a caller returns only once its write is committed. A write that finds the
+database busy because another process writes retries after a pause of a tenth of a
+millisecond, doubling up to 10 ms, for up to 30 seconds (SQLite's own busy handler
+sleeps a millisecond or more at a time, leaving the lock idle).
 
 Durability is a setting, ``?synchronous=`` on the store URL:
 
@@ -33,6 +45,7 @@ Durability is a setting, ``?synchronous=`` on the store URL:
 
 from __future__ import annotations
 
+import functools
 import random
 import sqlite3
 import threading
@@ -50,10 +63,13 @@ __all__ = ["SYNCHRONOUS", "SqliteStore"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _BUSY_TIMEOUT_S = 30.0
-# SQLite's own wait on a busy database, per attempt; longer waits are our retries.
-_STATEMENT_BUSY_S = 0.02
-_FIRST_PAUSE_S = 0.0005
+# SQLite answers busy at once; the waiting is _run's (module docstring).
+_STATEMENT_BUSY_S = 0.0
+_FIRST_PAUSE_S = 0.0001
 _MAX_PAUSE_S = 0.01
+# Rows of one multi-row upsert: four parameters each, under SQLite's default limit of
+# 32,766 parameters per statement.
+_ROWS_PER_STATEMENT = 8000
 _T = TypeVar("_T")
 
 _SCHEMA = """
@@ -86,6 +102,7 @@ class SqliteStore(Store):
         self._memory = path == ":memory:"
         self._path = path
         self._synchronous = synchronous.upper()
+        self._group_commit = self._synchronous == "FULL"
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._queue_lock = threading.Lock()
@@ -152,10 +169,11 @@ class SqliteStore(Store):
             time.sleep(pause * (1 + random.random()))
             pause = min(pause * 2, _MAX_PAUSE_S)
 
-    def _write(self, op: Callable[[sqlite3.Connection], _T]) -> _T:
-        """Run ``op`` inside a write transaction, committed with whatever other writes
-        of this process are waiting; return once that commit is done."""
-        pending = _Pending(op)
+    def _write(self, op: Callable[[sqlite3.Connection], _T], *, one_statement: bool = True) -> _T:
+        """Run ``op``, a write, with whatever other writes of this process are waiting
+        (module docstring); return once it is committed. ``one_statement``: ``op`` runs
+        exactly one SQL statement, so it may commit alone."""
+        pending = _Pending(op, one_statement)
         with self._queue_lock:
             self._queue.append(pending)
         while not pending.done:
@@ -171,6 +189,19 @@ class SqliteStore(Store):
         return pending.result  # type: ignore[no-any-return]
 
     def _commit(self, batch: list[_Pending]) -> None:
+        if all(p.one_statement for p in batch) and (len(batch) == 1 or not self._group_commit):
+            for i, pending in enumerate(batch):
+                try:
+                    pending.result = self._run(pending.op)
+                except Exception as exc:
+                    pending.error = exc
+                except BaseException as exc:
+                    for left in batch[i:]:
+                        left.error, left.done = exc, True
+                    raise
+                pending.done = True
+            return
+
         def transaction(conn: sqlite3.Connection) -> list[tuple[Any, BaseException | None]]:
             outcomes: list[tuple[Any, BaseException | None]] = []
             conn.execute("BEGIN IMMEDIATE")
@@ -221,14 +252,20 @@ class SqliteStore(Store):
 
     def _put_all(self, entries: Sequence[tuple[str, str, str, datetime | None]]) -> None:
         rows = [(c, k, t, _micros(e)) for c, k, t, e in entries]
-        self._write(
-            lambda conn: conn.executemany(
-                "INSERT INTO store (collection, key, value, expires_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (collection, key) DO UPDATE"
-                " SET value = excluded.value, expires_at = excluded.expires_at",
-                rows,
-            )
+        upsert = (
+            "INSERT INTO store (collection, key, value, expires_at) VALUES {}"
+            " ON CONFLICT (collection, key) DO UPDATE"
+            " SET value = excluded.value, expires_at = excluded.expires_at"
         )
+        if len(rows) <= _ROWS_PER_STATEMENT:
+            sql = upsert.format(", ".join(["(?, ?, ?, ?)"] * len(rows)))
+            flat = [field for row in rows for field in row]
+            self._write(lambda conn: conn.execute(sql, flat))
+        else:
+            self._write(
+                lambda conn: conn.executemany(upsert.format("(?, ?, ?, ?)"), rows),
+                one_statement=False,
+            )
 
     def _get(self, collection: str, key: str, now: datetime) -> str | None:
         row = self._run(
@@ -298,25 +335,32 @@ class SqliteStore(Store):
     def _update(
         self, collection: str, key: str, apply: Callable[[str | None], str], now: datetime
     ) -> str:
-        def update(conn: sqlite3.Connection) -> str:
-            # Inside the write transaction (BEGIN IMMEDIATE took the write lock before this
-            # read), so no other connection can write between our SELECT and our UPDATE.
-            row = conn.execute(
-                "SELECT value, expires_at FROM store WHERE collection = ? AND key = ?",
-                (collection, key),
-            ).fetchone()
+        # Compare and set (module docstring): ``apply`` runs outside any lock, and again
+        # on what another writer left if one came between the read and the write.
+        while True:
+            row = self._run(
+                lambda conn: conn.execute(
+                    "SELECT value, expires_at FROM store WHERE collection = ? AND key = ?",
+                    (collection, key),
+                ).fetchone()
+            )
             live = row is not None and (row[1] is None or row[1] > _micros(now))
             new = apply(str(row[0]) if live else None)
-            expires = row[1] if live else None
-            conn.execute(
-                "INSERT INTO store (collection, key, value, expires_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (collection, key) DO UPDATE"
-                " SET value = excluded.value, expires_at = excluded.expires_at",
-                (collection, key, new, expires),
-            )
-            return new
-
-        return self._write(update)
+            if row is None:
+                sql = (
+                    "INSERT INTO store (collection, key, value, expires_at)"
+                    " VALUES (?, ?, ?, NULL) ON CONFLICT (collection, key) DO NOTHING"
+                )
+                params: tuple[Any, ...] = (collection, key, new)
+            else:
+                # An expired row is replaced as if absent: the new value never expires.
+                sql = (
+                    "UPDATE store SET value = ?, expires_at = ? WHERE collection = ?"
+                    " AND key = ? AND value = ? AND expires_at IS ?"
+                )
+                params = (new, row[1] if live else None, collection, key, row[0], row[1])
+            if self._write(functools.partial(_changes_one_row, sql=sql, params=params)):
+                return new
 
     def _count(self, collection: str, now: datetime) -> int:
         row = self._run(
@@ -352,12 +396,17 @@ class _Pending:
     """One write waiting for the commit that will hold it."""
 
     op: Callable[[sqlite3.Connection], Any]
+    one_statement: bool
     done: bool = False
     """Set, under the write lock, once the commit holding it is over: a writer waits
     on that lock, never on this flag (a threading.Event per write cost more than the
     statement)."""
     result: Any = None
     error: BaseException | None = None
+
+
+def _changes_one_row(conn: sqlite3.Connection, *, sql: str, params: tuple[Any, ...]) -> bool:
+    return conn.execute(sql, params).rowcount == 1
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:

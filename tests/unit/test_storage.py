@@ -512,6 +512,104 @@ def test_a_failing_update_is_undone_alone_among_concurrent_writes(tmp_path: Path
             reopened.close()
 
 
+def test_an_update_raced_between_its_read_and_its_write_runs_again(tmp_path: Path) -> None:
+    # SQLite compares and sets: another process's write landing after the update read
+    # the row makes it read again and apply its function to that write, never overwrite
+    # it (the lost update a blind write would make).
+    url = f"sqlite://{tmp_path}/cas.db"
+    with open_store(url) as ours, open_store(url) as theirs:
+        ours.put("t", "k", {"events": ["made"]})
+        seen: list[JSON | None] = []
+
+        def add(old: JSON | None) -> JSON:
+            seen.append(old)
+            if len(seen) == 1:
+                theirs.put("t", "k", {"events": ["made", "theirs"]})
+            assert isinstance(old, dict)
+            assert isinstance(old["events"], list)
+            return {"events": [*old["events"], "ours"]}
+
+        assert ours.update("t", "k", add, now=NOW) == {"events": ["made", "theirs", "ours"]}
+        assert seen == [{"events": ["made"]}, {"events": ["made", "theirs"]}]
+        assert theirs.get("t", "k", now=NOW) == {"events": ["made", "theirs", "ours"]}
+
+
+def _statements(store: Store, write: Callable[[], object]) -> list[str]:
+    """The SQL the store's connection in this thread runs for ``write``."""
+    from passerelle.services.storage._sqlite import SqliteStore
+
+    assert isinstance(store, SqliteStore)
+    ran: list[str] = []
+    with store._conn() as conn:
+        conn.set_trace_callback(ran.append)
+    try:
+        write()
+    finally:
+        with store._conn() as conn:
+            conn.set_trace_callback(None)
+    return ran
+
+
+@pytest.mark.parametrize("query", ["", "?synchronous=full"])
+def test_each_sqlite_write_alone_is_one_statement(tmp_path: Path, query: str) -> None:
+    # SQLite's write lock is then held inside one statement, by a thread that has let
+    # go of the GIL, never across the Python between statements of a transaction
+    # (which, in a busy worker, kept the other workers waiting on the lock).
+    with open_store(f"sqlite://{tmp_path}/one.db{query}") as store:
+        store.put("t", "old", 1, expires_at=NOW)
+        writes: list[Callable[[], object]] = [
+            lambda: store.put("t", "a", 1),
+            lambda: store.put_all([("t", "b", 2, None), ("u", "c", 3, LATER)]),
+            lambda: store.insert("t", "d", 4, now=NOW),
+            lambda: store.take("t", "d", now=NOW),
+            lambda: store.delete("t", "a"),
+            lambda: store.update("t", "b", lambda v: [v], now=NOW),  # a live row
+            lambda: store.update("t", "new", lambda v: 5, now=NOW),  # none yet
+            lambda: store.update("t", "old", lambda v: 6, now=LATER),  # an expired row
+            lambda: store.purge_expired(now=LATER),
+        ]
+        for write in writes:
+            ran = [s for s in _statements(store, write) if not s.startswith("SELECT")]
+            assert len(ran) == 1, ran
+            assert ran[0].split()[0] in ("INSERT", "UPDATE", "DELETE"), ran
+        assert store.get("t", "b", now=NOW) == [2]
+        assert store.get("t", "new", now=NOW) == 5
+        assert store.get("t", "old", now=LATER) == 6
+        assert store.get("u", "c", now=LATER) is None
+
+
+def test_waiting_sqlite_writes_share_one_commit_only_when_commits_sync(tmp_path: Path) -> None:
+    # With synchronous=full each commit syncs the disk: writes that queue behind a
+    # commit share the next one (one BEGIN for several). With normal, each commits alone.
+    from passerelle.services.storage._sqlite import SqliteStore
+
+    for query, grouped in (("", False), ("?synchronous=full", True)):
+        store = open_store(f"sqlite://{tmp_path}/g{len(query)}.db{query}")
+        assert isinstance(store, SqliteStore)
+        ran: list[str] = []
+        try:
+            with store._write_lock:  # the writes below queue behind a commit under way
+                threads = [
+                    threading.Thread(target=store.put, args=("t", str(i), i)) for i in range(6)
+                ]
+                for thread in threads:
+                    thread.start()
+                while len(store._queue) < 6:
+                    threading.Event().wait(0.001)
+                with store._conn() as conn:
+                    conn.set_trace_callback(ran.append)
+                batch, store._queue = store._queue, []
+                store._commit(batch)
+            for thread in threads:
+                thread.join()
+            assert store.count("t", now=NOW) == 6
+            begins = [s for s in ran if s.startswith("BEGIN")]
+            assert len(begins) == (1 if grouped else 0), ran
+            assert len([s for s in ran if s.startswith("INSERT")]) == 6
+        finally:
+            store.close()
+
+
 def _synchronous(store: Store) -> int:
     # PRAGMA synchronous as SQLite reports it on a connection of the store: 1 NORMAL, 2 FULL.
     from passerelle.services.storage._sqlite import SqliteStore
