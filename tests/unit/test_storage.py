@@ -447,6 +447,17 @@ def test_put_all_writes_every_entry_or_none(store: Store) -> None:
     assert store.get("a", "3", now=NOW) is None
 
 
+def test_put_all_beyond_one_statements_rows_writes_every_entry(store: Store) -> None:
+    # SQLite writes up to 8,000 entries as one multi-row statement; more go in several,
+    # in one transaction.
+    entries: list[tuple[str, str, JSON, datetime | None]] = [
+        ("many", str(i), i, None) for i in range(8_001)
+    ]
+    store.put_all(entries)
+    assert store.count("many", now=NOW) == 8_001
+    assert store.get("many", "8000", now=NOW) == 8_000
+
+
 def test_concurrent_writers_of_two_stores_on_one_file_all_land(tmp_path: Path) -> None:
     # Two stores on one SQLite file stand for two worker processes: writes that find
     # the database busy wait their turn instead of failing.
@@ -594,8 +605,11 @@ def test_waiting_sqlite_writes_share_one_commit_only_when_commits_sync(tmp_path:
                 ]
                 for thread in threads:
                     thread.start()
-                while len(store._queue) < 6:
+                for _ in range(60_000):  # a minute at most: six threads to enqueue
+                    if len(store._queue) == 6:
+                        break
                     threading.Event().wait(0.001)
+                assert len(store._queue) == 6
                 with store._conn() as conn:
                     conn.set_trace_callback(ran.append)
                 batch, store._queue = store._queue, []
