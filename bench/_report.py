@@ -254,6 +254,19 @@ def render(after: dict[str, Any], before: dict[str, Any] | None) -> str:
                 f"{_fmt(row['per_second'])} | {_fmt(row['p50_ms'])} | {_fmt(row['p99_ms'])} | "
                 f"{_fmt(row.get('cpu_ms'))} | {_fmt(row.get('over_inprocess_decide'))} |"
             )
+        turns = [
+            f"{who}, {row['workers']} worker{'s' if row['workers'] > 1 else ''}: "
+            + ", ".join(_fmt(r) for r in row["rounds_per_second"])
+            for who, row in served
+            if len(row.get("rounds_per_second") or ()) > 1
+        ]
+        if turns:
+            lines += [
+                "",
+                "At concurrency 8 the servers of 1 and 2 workers took turns, each row being "
+                "its median turn, since a shared machine's load moves a rate from one run to "
+                f"the next (presentations/s of each turn: {'; '.join(turns)}).",
+            ]
         if http.get("floor"):
             lines += [
                 "",

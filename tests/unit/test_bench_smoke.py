@@ -155,6 +155,7 @@ def test_the_one_command_bench_runs_every_section(tmp_path: Path) -> None:
     # The floor: the same requests, answered with constants on the same server stack.
     assert {(r["workers"], r["concurrency"]) for r in http["floor"]} == rows
     assert all(_is_number(r["cpu_ms"]) for r in http["presentations"] + http["floor"])
+    assert all(r["rounds_per_second"] == [r["per_second"]] for r in http["presentations"])
     assert _is_number(http["verifier_over_floor_c8"])
     assert _is_number(http["one_worker_ceiling_over_inprocess_decide"])
     assert _is_number(http["soak"]["rss_after_soak_mb"])
@@ -175,6 +176,23 @@ def test_the_one_command_bench_runs_every_section(tmp_path: Path) -> None:
     assert "| target | figure | limit | before | after | met |" in text
     assert "Quick mode" in text
     assert "| floor | 1 | 8 |" in text
+
+
+def test_an_http_row_is_its_median_turn_with_every_turns_rate() -> None:
+    from bench._http import _median_row
+
+    turns = [
+        {"per_second": 300.0, "p50_ms": 20.0, "cpu_ms": 3.0},
+        {"per_second": 250.0, "p50_ms": 25.0, "cpu_ms": 3.5},
+        {"per_second": 280.0, "p50_ms": 22.0, "cpu_ms": 3.2},
+    ]
+    row = _median_row(2, 8, turns, decide_per_second=1000.0)
+    assert row["per_second"] == 280.0
+    assert row["p50_ms"] == 22.0  # the figures of that same turn
+    assert row["cpu_ms"] == 3.2
+    assert row["rounds_per_second"] == [300.0, 250.0, 280.0]
+    assert row["over_inprocess_decide"] == 0.28
+    assert (row["workers"], row["concurrency"]) == (2, 8)
 
 
 def test_mdoc_bench_writes_ratios_to_its_floor(tmp_path: Path) -> None:
