@@ -1,8 +1,8 @@
 """SQLite backend: one file per service, WAL, one connection per thread.
 
 Each thread gets its own connection, so concurrent threads contend in SQLite exactly
-as separate processes would: atomicity comes from single statements and
-``BEGIN IMMEDIATE``, not from a Python lock. Only ``:memory:`` shares one connection
+as separate processes would: atomicity comes from single statements (below), not from
+a Python lock. Only ``:memory:`` shares one connection
 under a lock, because a private in-memory database exists in one connection only.
 
 Every write is one SQL statement: a put of several entries is one multi-row upsert,
@@ -189,6 +189,8 @@ class SqliteStore(Store):
         return pending.result  # type: ignore[no-any-return]
 
     def _commit(self, batch: list[_Pending]) -> None:
+        # Alone, each statement its own transaction, unless a commit syncs the disk and
+        # there are several to share it (module docstring).
         if all(p.one_statement for p in batch) and (len(batch) == 1 or not self._group_commit):
             for i, pending in enumerate(batch):
                 try:
