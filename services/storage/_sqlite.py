@@ -113,18 +113,20 @@ class SqliteStore(Store):
         try:
             if not self._memory:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            first = self._connect()
-            first.executescript(_SCHEMA)
+            first = self._connect(schema=True)
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"cannot open SQLite store {path!r}") from exc
         if not self._memory:
             self._local.conn = first
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, *, schema: bool = False) -> sqlite3.Connection:
         # isolation_level=None: the module must not open transactions behind our back;
-        # we open them explicitly where several statements must be atomic.
+        # we open them explicitly where several statements must be atomic. Setting up
+        # waits out a busy database with SQLite's own handler (workers that open a new
+        # file together: one turns it to WAL and creates the table while the others
+        # wait); the statements after answer busy at once, for _run.
         conn = sqlite3.connect(
-            self._path, timeout=_STATEMENT_BUSY_S, isolation_level=None, check_same_thread=False
+            self._path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
         )
         if not self._memory:
             (mode,) = conn.execute("PRAGMA journal_mode=WAL").fetchone()
@@ -133,6 +135,9 @@ class SqliteStore(Store):
             # hold a WAL (some network mounts), every commit is synced instead.
             synchronous = self._synchronous if str(mode).lower() == "wal" else "FULL"
             conn.execute(f"PRAGMA synchronous={synchronous}")
+        if schema:
+            conn.executescript(_SCHEMA)
+        conn.execute(f"PRAGMA busy_timeout = {round(_STATEMENT_BUSY_S * 1000)}")
         self._connections.append(conn)
         return conn
 

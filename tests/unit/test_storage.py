@@ -624,6 +624,36 @@ def test_waiting_sqlite_writes_share_one_commit_only_when_commits_sync(tmp_path:
             store.close()
 
 
+def test_opening_a_store_waits_out_another_connections_lock(tmp_path: Path) -> None:
+    # Workers started together open a new file together: one turns it to WAL and
+    # creates the table while the others wait for it, and none fails to start.
+    import sqlite3
+
+    path = tmp_path / "busy.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    opened: list[Store] = []
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            opened.append(open_store(f"sqlite://{path}"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=open_it)
+    thread.start()
+    thread.join(timeout=0.5)
+    assert thread.is_alive(), errors  # waiting on the lock, not failed
+    holder.execute("COMMIT")
+    holder.close()
+    thread.join()
+    assert not errors
+    with opened[0] as store:
+        store.put("k", "v", 1)
+        assert store.get("k", "v", now=NOW) == 1
+
+
 def _synchronous(store: Store) -> int:
     # PRAGMA synchronous as SQLite reports it on a connection of the store: 1 NORMAL, 2 FULL.
     from passerelle.services.storage._sqlite import SqliteStore
