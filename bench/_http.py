@@ -158,7 +158,7 @@ def http_path(
             # The verifier, then the floor (bench/_http_floor.py) on its address. A
             # shared machine's load moves a rate by ±15 % from one run to the next, so
             # the 1- and 2-worker servers take turns, ROUNDS times, as the in-process
-            # candidates do (bench/_timing.py): each row is its median round.
+            # candidates do (bench/_timing.py): each row is its median turn.
             for role, rows in (("ca-verifier", out["presentations"]), (FLOOR, out["floor"])):
                 runs: dict[tuple[int, int], list[dict[str, Any]]] = {}
                 for turn in range(1 if quick else ROUNDS):
@@ -232,7 +232,7 @@ def _presentations(
 def _median_row(
     workers: int, concurrency: int, runs: list[dict[str, Any]], decide_per_second: float | None
 ) -> dict[str, Any]:
-    """The run of median rate, with every round's rate beside it."""
+    """The turn of median rate, with every turn's rate beside it."""
     ranked = sorted(runs, key=lambda r: float(r["per_second"]))
     row = {
         "workers": workers,

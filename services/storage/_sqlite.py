@@ -2,8 +2,8 @@
 
 Each thread gets its own connection, so concurrent threads contend in SQLite exactly
 as separate processes would: atomicity comes from single statements (below), not from
-a Python lock. Only ``:memory:`` shares one connection
-under a lock, because a private in-memory database exists in one connection only.
+a Python lock. Only ``:memory:`` shares one connection under a lock, because a private
+in-memory database exists in one connection only.
 
 Every write is one SQL statement: a put of several entries is one multi-row upsert,
 and an update reads the row, applies its function, then writes with a statement that
