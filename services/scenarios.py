@@ -8,6 +8,7 @@ tests both use them.
 
 from __future__ import annotations
 
+import random
 import socket
 import ssl
 import time
@@ -39,14 +40,60 @@ __all__ = [
 ]
 
 
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LOWEST_PORT = 10_000
+_ROOM = 1_000  # below this many ports under the ephemeral range, leave the choice to the kernel
+
+
 def free_ports(n: int) -> list[int]:
+    """``n`` distinct loopback ports, each free when chosen.
+
+    A stack binds its ports only after its PKI and trust lists have named them, seconds
+    later. Meanwhile every outgoing connection on the machine takes a local port from
+    the kernel's ephemeral range (CI runs two test sessions side by side, each making
+    thousands), and one of them could take a port chosen there. So the ports are drawn
+    at random below that range, where the kernel never hands one out, and each is
+    checked by binding it; only a machine without that room gets ports from the kernel.
+    """
+    low = _ephemeral_low()
+    if low is None or low - _LOWEST_PORT < _ROOM:
+        return _kernel_ports(n)
+    draw = random.SystemRandom()
+    chosen: list[int] = []
+    for _ in range(100 * n):  # a port in use is skipped; a machine this busy falls back
+        port = draw.randrange(_LOWEST_PORT, low)
+        if port not in chosen and _bindable(port):
+            chosen.append(port)
+            if len(chosen) == n:
+                return chosen
+    return _kernel_ports(n)
+
+
+def _ephemeral_low() -> int | None:
+    try:
+        return int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _kernel_ports(n: int) -> list[int]:
     sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [int(s.getsockname()[1]) for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def stack_hosts(ports: list[int], roles: Sequence[str] = ROLES) -> dict[str, str]:
