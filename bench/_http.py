@@ -68,7 +68,13 @@ def cpu_seconds(pid: int) -> float:
 
 @contextmanager
 def serving(
-    world: World, role: str, workers: int, root: Path, *, url: str | None = None
+    world: World,
+    role: str,
+    workers: int,
+    root: Path,
+    *,
+    url: str | None = None,
+    pin: bool = False,
 ) -> Iterator[subprocess.Popen[bytes]]:
     url = url or world.hosts[role]
     parts = urlsplit(url)
@@ -82,6 +88,7 @@ def serving(
             parts.hostname or "127.0.0.1",
             str(parts.port),
             str(workers),
+            *(["pin"] if pin else []),
         ],
         cwd=root,
         env={**os.environ, "PYTHONPATH": str(root)},
@@ -144,7 +151,13 @@ def http_path(
     soak: int,
 ) -> dict[str, Any]:
     trust = start_stack(data_dir=world.data_dir, hosts=world.hosts, roles=["trust"])
-    out: dict[str, Any] = {"issuance": {}, "presentations": [], "floor": [], "soak": {}}
+    out: dict[str, Any] = {
+        "issuance": {},
+        "presentations": [],
+        "floor": [],
+        "pinned": [],
+        "soak": {},
+    }
     try:
         credentials = work / "credentials.json"
         issued = 4 if quick else 120
@@ -155,15 +168,19 @@ def http_path(
             )
             out["issuance"] = {**_summary(run), "concurrency": 4, "workers": 1}
             verifier = world.hosts["ca-verifier"]
-            # The verifier, then the floor (bench/_http_floor.py) on its address. A
+            # The verifier, the floor (bench/_http_floor.py) on its address, and the
+            # verifier with each worker pinned to a CPU of its own (`serve --pin`). A
             # shared machine's load moves a rate by ±15 % from one run to the next, so
             # the 1- and 2-worker servers take turns, ROUNDS times, as the in-process
             # candidates do (bench/_timing.py): each row is its median turn.
-            for role, rows in (("ca-verifier", out["presentations"]), (FLOOR, out["floor"])):
+            served = [("ca-verifier", out["presentations"], False), (FLOOR, out["floor"], False)]
+            if _can_pin():
+                served.append(("ca-verifier", out["pinned"], True))
+            for role, rows, pin in served:
                 runs: dict[tuple[int, int], list[dict[str, Any]]] = {}
                 for turn in range(1 if quick else ROUNDS):
                     for workers in (1, 2):
-                        with serving(world, role, workers, root, url=verifier) as process:
+                        with serving(world, role, workers, root, url=verifier, pin=pin) as process:
                             for concurrency in (1, 8) if turn == 0 else (8,):
                                 runs.setdefault((workers, concurrency), []).append(
                                     _presentations(
@@ -195,6 +212,12 @@ def http_path(
     floor = {(r["workers"], r["concurrency"]): r for r in out["floor"]}
     if (1, 8) in by and (2, 8) in by:
         out["two_workers_over_one_c8"] = by[(2, 8)]["per_second"] / by[(1, 8)]["per_second"]
+    pinned = {(r["workers"], r["concurrency"]): r for r in out["pinned"]}
+    if (1, 8) in pinned and (2, 8) in pinned:
+        two, one = pinned[(2, 8)]["per_second"], pinned[(1, 8)]["per_second"]
+        out["pinned_two_workers_over_one_c8"] = two / one
+    if (1, 8) in pinned and (1, 8) in by:
+        out["pinned_over_unpinned_c8"] = pinned[(1, 8)]["per_second"] / by[(1, 8)]["per_second"]
     if (1, 8) in by and (1, 8) in floor:
         out["verifier_over_floor_c8"] = by[(1, 8)]["per_second"] / floor[(1, 8)]["per_second"]
         if decide_per_second:
@@ -203,6 +226,14 @@ def http_path(
             ceiling = 1 / (floor[(1, 8)]["cpu_ms"] / 1e3 + 1 / decide_per_second)
             out["one_worker_ceiling_over_inprocess_decide"] = ceiling / decide_per_second
     return out
+
+
+def _can_pin() -> bool:
+    """Whether the code measured has ``serve --pin`` (the "before" column's has not),
+    on a platform that can pin."""
+    from passerelle.services import launcher
+
+    return hasattr(launcher, "pin_to_a_cpu") and hasattr(os, "sched_setaffinity")
 
 
 def _presentations(

@@ -248,6 +248,7 @@ def render(after: dict[str, Any], before: dict[str, Any] | None) -> str:
         ]
         served = [("verifier", r) for r in http["presentations"]]
         served += [("floor", r) for r in http.get("floor") or []]
+        served += [("verifier, pinned", r) for r in http.get("pinned") or []]
         for who, row in served:
             lines.append(
                 f"| {who} | {row['workers']} | {row['concurrency']} | "
@@ -279,6 +280,17 @@ def render(after: dict[str, Any], before: dict[str, Any] | None) -> str:
                 "presentation + one in-process decision): on this machine, "
                 f"{_fmt(http.get('one_worker_ceiling_over_inprocess_decide'))} × the "
                 "in-process decision rate.",
+            ]
+        if http.get("pinned"):
+            lines += [
+                "",
+                "Pinned: the verifier with each worker kept to a CPU of its own "
+                "(`passerelle serve --pin`), so that its event loop and pool threads hand "
+                "the interpreter lock over on the CPU they share. At concurrency 8 one "
+                f"pinned worker serves {_fmt(http.get('pinned_over_unpinned_c8'))} × the "
+                "rate of one unpinned, and two pinned workers "
+                f"{_fmt(http.get('pinned_two_workers_over_one_c8'))} × one pinned. The "
+                "targets above are the default's, unpinned.",
             ]
         soak = http.get("soak") or {}
         lines += [

@@ -1,10 +1,11 @@
 """One role of the stack in processes of its own, for the bench: the verifier under load
 must not share an interpreter with the wallets or with the bench itself.
 
-    python -m bench._serve ROLE DATA_DIR HOST PORT WORKERS
+    python -m bench._serve ROLE DATA_DIR HOST PORT WORKERS [pin]
 
 Each worker builds the app with ``services.launcher.build_app``, the same construction
-``passerelle serve`` uses; with WORKERS > 1 uvicorn's supervisor shares the port. The
+``passerelle serve`` uses; with WORKERS > 1 uvicorn's supervisor shares the port; with
+``pin`` each worker keeps to a CPU of its own, as with ``passerelle serve --pin``. The
 role ``http-floor`` is the routes of bench/_http_floor.py, on the same server settings.
 """
 
@@ -23,6 +24,11 @@ FLOOR = "http-floor"
 
 
 def app() -> FastAPI:
+    if os.environ.get("BENCH_PIN"):
+        # Imported here: the code measured for the "before" column has no pinning.
+        from passerelle.services.launcher import pin_to_a_cpu
+
+        pin_to_a_cpu(Path(os.environ["BENCH_DATA_DIR"]))
     if os.environ["BENCH_ROLE"] == FLOOR:
         from ._http_floor import floor_app
 
@@ -31,7 +37,9 @@ def app() -> FastAPI:
 
 
 def main(argv: list[str]) -> int:
-    role, data_dir, host, port, workers = argv
+    role, data_dir, host, port, workers, *pin = argv
+    if pin == ["pin"]:
+        os.environ["BENCH_PIN"] = "1"
     os.environ["BENCH_ROLE"] = role
     os.environ["BENCH_DATA_DIR"] = data_dir
     os.environ["BENCH_BASE"] = f"http://{host}:{port}"

@@ -256,13 +256,26 @@ def serve(
             min=1, help="Worker processes sharing the port; state is shared through the store."
         ),
     ] = 1,
+    pin: Annotated[
+        bool,
+        typer.Option(
+            help="Keep each worker on a CPU of its own (Linux): its threads then hand over "
+            "on the CPU they share. For a machine that runs little else."
+        ),
+    ] = False,
 ) -> None:
     """Run one service on its own."""
     from urllib.parse import urlsplit
 
     import uvicorn
 
-    from passerelle.services.launcher import APP_FACTORY, ROLES, build_app, worker_environment
+    from passerelle.services.launcher import (
+        APP_FACTORY,
+        ROLES,
+        build_app,
+        pin_to_a_cpu,
+        worker_environment,
+    )
     from passerelle.services.pki import load_pki
 
     if role not in ROLES:
@@ -277,7 +290,7 @@ def serve(
         # Each worker process builds the app itself, from what this process puts in
         # its environment; they share the port and, through the store, their state.
         os.environ.update(
-            worker_environment(role, data_dir=data_dir, store=store, quirks=quirk or ())
+            worker_environment(role, data_dir=data_dir, store=store, quirks=quirk or (), pin=pin)
         )
         uvicorn.run(
             APP_FACTORY,
@@ -289,5 +302,7 @@ def serve(
             **options,  # type: ignore[arg-type]
         )
         return
+    if pin and pin_to_a_cpu(data_dir) is None:
+        console.print("--pin: not pinned (this platform cannot pin, or there is one CPU to run on)")
     app = build_app(role, data_dir=data_dir, store=store, quirks=quirk or ())
     uvicorn.run(app, host=host, port=listen, log_level="info", **options)  # type: ignore[arg-type]

@@ -45,6 +45,7 @@ _ROLE_ENV = "PASSERELLE_ROLE"
 _DATA_DIR_ENV = "PASSERELLE_DATA_DIR"
 _STORE_ENV = "PASSERELLE_STORE"
 _QUIRKS_ENV = "PASSERELLE_QUIRKS"
+_PIN_ENV = "PASSERELLE_PIN"
 
 DATASPACE_ROLES = ("ca-dataspace", "eu-dataspace")
 ROLES = (
@@ -121,24 +122,44 @@ def build_app(
 
 
 def worker_environment(
-    role: str, *, data_dir: Path, store: str | None = None, quirks: Iterable[str] = ()
+    role: str,
+    *,
+    data_dir: Path,
+    store: str | None = None,
+    quirks: Iterable[str] = (),
+    pin: bool = False,
 ) -> dict[str, str]:
-    """What a worker process needs to build the app of ``role``, as variables."""
+    """What a worker process needs to build the app of ``role``, as variables; ``pin``:
+    each worker keeps to a CPU of its own (:func:`pin_to_a_cpu`)."""
     env = {_ROLE_ENV: role, _DATA_DIR_ENV: str(Path(data_dir).resolve())}
     if store is not None:
         env[_STORE_ENV] = store
     chosen = ",".join(quirks)
     if chosen:
         env[_QUIRKS_ENV] = chosen
+    if pin:
+        env[_PIN_ENV] = "1"
     return env
+
+
+def pin_to_a_cpu(data_dir: Path) -> int | None:
+    """Keep this serving process on a CPU, spreading the processes pinned from the same
+    data directory over the CPUs (services/cpus.py); that CPU, or None where it cannot."""
+    from passerelle.services.cpus import CLAIMS_DIR, claim_cpu
+
+    return claim_cpu(Path(data_dir) / CLAIMS_DIR)
 
 
 def app_from_environment() -> FastAPI:
     """The app factory each worker process calls (``uvicorn --factory``)."""
+    data_dir = Path(os.environ[_DATA_DIR_ENV])
+    if os.environ.get(_PIN_ENV):
+        # Here, in the worker's main thread, before its pool has started a thread.
+        pin_to_a_cpu(data_dir)
     quirks = [q for q in os.environ.get(_QUIRKS_ENV, "").split(",") if q]
     return build_app(
         os.environ[_ROLE_ENV],
-        data_dir=Path(os.environ[_DATA_DIR_ENV]),
+        data_dir=data_dir,
         store=os.environ.get(_STORE_ENV) or None,
         quirks=quirks,
     )

@@ -7,6 +7,7 @@ presentation works across them.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -170,7 +171,25 @@ def test_issuance_and_presentation_across_workers(
     assert not again.get("accepted"), again
 
 
-def test_serve_with_two_workers(tmp_path: Path) -> None:
+def _cpus_of(pid: int) -> set[frozenset[int]]:
+    """The CPU sets of every thread of ``pid``."""
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        status = (task / "status").read_text()
+        listed = next(line for line in status.splitlines() if line.startswith("Cpus_allowed_list"))
+        cpus: set[int] = set()
+        for part in listed.split(":", 1)[1].strip().split(","):
+            first, _, last = part.partition("-")
+            cpus.update(range(int(first), int(last or first) + 1))
+        found.add(frozenset(cpus))
+    return found
+
+
+@pytest.mark.parametrize("pin", [False, True], ids=["unpinned", "pinned"])
+def test_serve_with_two_workers(tmp_path: Path, pin: bool) -> None:
+    allowed = frozenset(os.sched_getaffinity(0))
+    if pin and len(allowed) < 2:
+        pytest.skip("pinning two workers apart needs two CPUs")
     data_dir = tmp_path / "data"
     hosts = stack_hosts(free_ports(len(ROLES)))
     init_pki(data_dir, now=utc_now(), hosts=hosts)
@@ -178,7 +197,8 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
     port = free_ports(1)[0]
     process = subprocess.Popen(
         [sys.executable, "-c", "from passerelle.cli import main; main()", "serve", "trust",
-         "--data-dir", str(data_dir), "--port", str(port), "--workers", "2"],
+         "--data-dir", str(data_dir), "--port", str(port), "--workers", "2",
+         *(["--pin"] if pin else [])],
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 300
@@ -191,7 +211,15 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
             assert process.poll() is None, "serve exited"
             assert time.monotonic() < deadline, "serve did not start"
             time.sleep(0.2)
-        assert len(_workers(process.pid)) == 2
+        workers = _workers(process.pid)
+        assert len(workers) == 2
+        cpus = [_cpus_of(w) for w in workers]
+        if pin:
+            # Every thread of a worker on one CPU, and the two workers on different ones.
+            assert all(len(c) == 1 and len(next(iter(c))) == 1 for c in cpus), cpus
+            assert cpus[0] != cpus[1], cpus
+        else:
+            assert cpus == [{allowed}, {allowed}], cpus
     finally:
         process.terminate()
         process.wait(timeout=30)
