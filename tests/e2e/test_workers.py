@@ -185,11 +185,15 @@ def _cpus_of(pid: int) -> set[frozenset[int]]:
     return found
 
 
-@pytest.mark.parametrize("pin", [False, True], ids=["unpinned", "pinned"])
-def test_serve_with_two_workers(tmp_path: Path, pin: bool) -> None:
+@pytest.mark.parametrize(
+    ("workers", "pin"),
+    [(2, False), (2, True), (1, True)],
+    ids=["two-unpinned", "two-pinned", "one-pinned"],
+)
+def test_serve_with_workers(tmp_path: Path, workers: int, pin: bool) -> None:
     allowed = frozenset(os.sched_getaffinity(0))
     if pin and len(allowed) < 2:
-        pytest.skip("pinning two workers apart needs two CPUs")
+        pytest.skip("pinning apart needs two CPUs")
     data_dir = tmp_path / "data"
     hosts = stack_hosts(free_ports(len(ROLES)))
     init_pki(data_dir, now=utc_now(), hosts=hosts)
@@ -197,7 +201,7 @@ def test_serve_with_two_workers(tmp_path: Path, pin: bool) -> None:
     port = free_ports(1)[0]
     process = subprocess.Popen(
         [sys.executable, "-c", "from passerelle.cli import main; main()", "serve", "trust",
-         "--data-dir", str(data_dir), "--port", str(port), "--workers", "2",
+         "--data-dir", str(data_dir), "--port", str(port), "--workers", str(workers),
          *(["--pin"] if pin else [])],
     )  # fmt: skip
     try:
@@ -211,15 +215,16 @@ def test_serve_with_two_workers(tmp_path: Path, pin: bool) -> None:
             assert process.poll() is None, "serve exited"
             assert time.monotonic() < deadline, "serve did not start"
             time.sleep(0.2)
-        workers = _workers(process.pid)
-        assert len(workers) == 2
-        cpus = [_cpus_of(w) for w in workers]
+        # One worker is the serve process itself; several run under uvicorn's supervisor.
+        serving = _workers(process.pid) if workers > 1 else [process.pid]
+        assert len(serving) == workers
+        cpus = [_cpus_of(w) for w in serving]
         if pin:
-            # Every thread of a worker on one CPU, and the two workers on different ones.
+            # Every thread of a worker on one CPU, and no two workers on the same one.
             assert all(len(c) == 1 and len(next(iter(c))) == 1 for c in cpus), cpus
-            assert cpus[0] != cpus[1], cpus
+            assert len({next(iter(c)) for c in cpus}) == workers, cpus
         else:
-            assert cpus == [{allowed}, {allowed}], cpus
+            assert cpus == [{allowed}] * workers, cpus
     finally:
         process.terminate()
         process.wait(timeout=30)
