@@ -229,11 +229,13 @@ def http_path(
 
 
 def _can_pin() -> bool:
-    """Whether the code measured has ``serve --pin`` (the "before" column's has not),
-    on a platform that can pin."""
-    from passerelle.services import launcher
-
-    return hasattr(launcher, "pin_to_a_cpu") and hasattr(os, "sched_setaffinity")
+    """Whether the code measured has ``serve --pin`` (the "before" column's has not)
+    and pinning means anything on this machine."""
+    try:
+        from passerelle.services.cpus import can_pin
+    except ImportError:
+        return False
+    return can_pin()
 
 
 def _presentations(

@@ -38,7 +38,9 @@ def app() -> FastAPI:
 
 def main(argv: list[str]) -> int:
     role, data_dir, host, port, workers, *pin = argv
-    if pin == ["pin"]:
+    if pin not in ([], ["pin"]):
+        raise SystemExit(f"bench._serve: the argument after WORKERS is 'pin' or nothing, not {pin}")
+    if pin:
         os.environ["BENCH_PIN"] = "1"
     os.environ["BENCH_ROLE"] = role
     os.environ["BENCH_DATA_DIR"] = data_dir

@@ -269,6 +269,7 @@ def serve(
 
     import uvicorn
 
+    from passerelle.services.cpus import can_pin
     from passerelle.services.launcher import (
         APP_FACTORY,
         ROLES,
@@ -286,6 +287,9 @@ def serve(
     options: dict[str, object] = {}
     if tls:
         options = {"ssl_certfile": str(pki.tls_certfile), "ssl_keyfile": str(pki.tls_keyfile)}
+    if pin and not can_pin():
+        console.print("--pin: not pinned (this platform cannot pin, or there is one CPU to run on)")
+        pin = False
     if workers > 1:
         # Each worker process builds the app itself, from what this process puts in
         # its environment; they share the port and, through the store, their state.
@@ -302,7 +306,7 @@ def serve(
             **options,  # type: ignore[arg-type]
         )
         return
-    if pin and pin_to_a_cpu(data_dir) is None:
-        console.print("--pin: not pinned (this platform cannot pin, or there is one CPU to run on)")
+    if pin:
+        pin_to_a_cpu(data_dir)
     app = build_app(role, data_dir=data_dir, store=store, quirks=quirk or ())
     uvicorn.run(app, host=host, port=listen, log_level="info", **options)  # type: ignore[arg-type]

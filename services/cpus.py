@@ -19,7 +19,7 @@ import contextlib
 import os
 from pathlib import Path
 
-__all__ = ["CLAIMS_DIR", "claim_cpu"]
+__all__ = ["CLAIMS_DIR", "can_pin", "claim_cpu"]
 
 CLAIMS_DIR = ".cpu-claims"
 """Where, under the data directory, the processes of one deployment claim their CPUs."""
@@ -28,18 +28,21 @@ CLAIMS_DIR = ".cpu-claims"
 _held: list[int] = []
 
 
+def can_pin() -> bool:
+    """Whether pinning means anything here: the platform can pin (``sched_setaffinity``)
+    and this process may run on more than one CPU."""
+    return hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) > 1
+
+
 def claim_cpu(directory: Path) -> int | None:
     """Pin this process, its threads and those it starts later, to one of the CPUs it
     may run on, claimed in ``directory`` round by round (module docstring); return
-    that CPU. None: the platform cannot pin (no ``sched_setaffinity``), or there is one
-    CPU to run on."""
-    if not hasattr(os, "sched_setaffinity"):
+    that CPU; None where :func:`can_pin` says no (or past 1,024 claimants a CPU)."""
+    if not can_pin():
         return None
     import fcntl
 
     cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2:
-        return None
     directory.mkdir(parents=True, exist_ok=True)
     # Round by round: the first round holds one claim per CPU, so N siblings on N or
     # more CPUs each get one of their own.

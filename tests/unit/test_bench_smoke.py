@@ -8,11 +8,12 @@ measured in one run, never by a timed unit test.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from passerelle.services.cpus import can_pin
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -159,7 +160,7 @@ def test_the_one_command_bench_runs_every_section(tmp_path: Path) -> None:
     assert all(r["rounds_per_second"] == [r["per_second"]] for r in http["presentations"])
     assert _is_number(http["verifier_over_floor_c8"])
     assert _is_number(http["one_worker_ceiling_over_inprocess_decide"])
-    if hasattr(os, "sched_setaffinity"):
+    if can_pin():
         # The verifier again, each worker pinned to a CPU of its own (serve --pin).
         assert {(r["workers"], r["concurrency"]) for r in http["pinned"]} == rows
         assert _is_number(http["pinned_two_workers_over_one_c8"])
@@ -182,7 +183,7 @@ def test_the_one_command_bench_runs_every_section(tmp_path: Path) -> None:
     assert "| target | figure | limit | before | after | met |" in text
     assert "Quick mode" in text
     assert "| floor | 1 | 8 |" in text
-    if hasattr(os, "sched_setaffinity"):
+    if can_pin():
         assert "| verifier, pinned | 2 | 8 |" in text
 
 
